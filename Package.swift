@@ -1,0 +1,112 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+  name: "weft",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "weft", targets: ["weft"]),
+    .library(name: "WeftClient", targets: ["WeftClient"]),
+    .library(name: "WeftWorker", targets: ["WeftWorker"]),
+    .library(name: "WeftGateway", targets: ["WeftGateway"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+  ],
+  targets: [
+    // C libraries, behind one Swift module each.
+    .systemLibrary(
+      name: "CZeroMQ",
+      providers: [.apt(["libzmq3-dev"])]
+    ),
+
+    // Transport: sockets, frames, poller. Knows nothing of Weft.
+    .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
+
+    // Call layer: generated messages, framing, status codes. Never imports ZeroMQ.
+    .target(
+      name: "WeftProtocol",
+      dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      exclude: ["Generated/protos.sha256"],
+      swiftSettings: strictSettings
+    ),
+
+    // Models: the Model protocol and the built-in models. Never imports ZeroMQ.
+    .target(name: "WeftModels", dependencies: ["WeftProtocol"], swiftSettings: strictSettings),
+
+    .target(
+      name: "WeftGateway",
+      dependencies: [
+        "ZeroMQ", "WeftProtocol",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "DequeModule", package: "swift-collections"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    .target(
+      name: "WeftWorker",
+      dependencies: [
+        "ZeroMQ", "WeftProtocol", "WeftModels",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "DequeModule", package: "swift-collections"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    .target(
+      name: "WeftClient",
+      dependencies: [
+        "ZeroMQ", "WeftProtocol",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "DequeModule", package: "swift-collections"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strictSettings
+    ),
+    .executableTarget(
+      name: "weft",
+      dependencies: [
+        "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftClient",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: strictSettings
+    ),
+
+    .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "WeftProtocolTests",
+      dependencies: ["WeftProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      swiftSettings: strictSettings),
+    .testTarget(
+      name: "WeftGatewayTests", dependencies: ["WeftGateway", "WeftProtocol"],
+      swiftSettings: strictSettings),
+    .testTarget(
+      name: "WeftWorkerTests", dependencies: ["WeftWorker", "WeftModels", "WeftProtocol"],
+      swiftSettings: strictSettings),
+    .testTarget(
+      name: "IntegrationTests",
+      dependencies: [
+        "ZeroMQ", "WeftProtocol", "WeftClient", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: strictSettings
+    ),
+  ]
+)

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import SwiftProtobuf
+import Synchronization
+import WeftProtocol
+import ZeroMQ
+
+/// A client of a Weft mesh: many calls in flight over one connection.
+///
+/// One I/O thread owns a DEALER socket connected to every given gateway (requests are
+/// spread round-robin over the connected ones). Calls are `async`, carry a deadline,
+/// and fail with ``WeftError``; cancelling the calling task ends the call with
+/// `CANCELLED`. Call `close()` when done (or let the last reference go).
+public final class WeftClient: Sendable {
+  private let io: ClientIO
+  private let nextRequestID = Atomic<UInt64>(1)
+
+  /// Connects to one or more gateway frontends, e.g. `tcp://127.0.0.1:5555`.
+  public init(gateways: [String], logger: Logger? = nil) throws {
+    guard !gateways.isEmpty else { throw ConfigurationError("WeftClient needs at least one gateway endpoint") }
+    io = try ClientIO(
+      gateways: gateways,
+      logger: logger ?? Logger(label: "weft.client", factory: { _ in SwiftLogNoOpLogHandler() }))
+  }
+
+  deinit { io.close() }
+
+  /// Stops the I/O thread; calls still waiting fail with `CANCELLED`.
+  public func close() { io.close() }
+
+  /// Calls `service.method` and returns its final response.
+  ///
+  /// - Throws: ``WeftError`` with the status of a failed call, `DEADLINE_EXCEEDED` when no
+  ///   reply came in time, or `CANCELLED` if the task was cancelled.
+  public func call(
+    _ service: String, _ method: String, body: [Data] = [], options: CallOptions = CallOptions()
+  ) async throws -> Response {
+    let id = nextRequestID.add(1, ordering: .relaxed).oldValue
+    let frames = try encode(id: id, service: service, method: method, body: body, options: options)
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Response, any Error>) in
+        io.submit(id: id, frames: frames, timeout: options.timeout) { result in
+          switch result {
+          case .success(let response) where response.isFinal:
+            if let error = WeftError(header: response.header) {
+              continuation.resume(throwing: error)
+            } else {
+              continuation.resume(returning: response)
+            }
+            return true
+          case .success:
+            return false  // a partial response; a unary call waits for the final one
+          case .failure(let error):
+            continuation.resume(throwing: error)
+            return true
+          }
+        }
+      }
+    } onCancel: {
+      io.cancel(id: id)
+    }
+  }
+
+  /// Calls a streaming method and yields each response as it arrives; the stream ends
+  /// after the final one, or throws ``WeftError``.
+  public func stream(
+    _ service: String, _ method: String, body: [Data] = [], options: CallOptions = CallOptions()
+  ) -> AsyncThrowingStream<Response, any Error> {
+    let id = nextRequestID.add(1, ordering: .relaxed).oldValue
+    return AsyncThrowingStream { continuation in
+      let frames: [[UInt8]]
+      do {
+        frames = try encode(id: id, service: service, method: method, body: body, options: options)
+      } catch {
+        continuation.finish(throwing: error)
+        return
+      }
+      let io = self.io
+      continuation.onTermination = { termination in
+        if case .cancelled = termination { io.cancel(id: id) }
+      }
+      io.submit(id: id, frames: frames, timeout: options.timeout) { result in
+        switch result {
+        case .success(let response):
+          if let error = WeftError(header: response.header) {
+            continuation.finish(throwing: error)
+            return true
+          }
+          continuation.yield(response)
+          if response.isFinal { continuation.finish() }
+          return response.isFinal
+        case .failure(let error):
+          continuation.finish(throwing: error)
+          return true
+        }
+      }
+    }
+  }
+
+  /// Asks the gateway for its services, versions and workers.
+  public func meshStatus(timeout: Duration = .seconds(5)) async throws -> MeshStatus {
+    let response = try await call(MeshService.name, MeshService.statusMethod, options: CallOptions(timeout: timeout))
+    guard let body = response.body.first else { throw WeftError(.dataLoss, "status reply has no body") }
+    return try MeshStatus(serializedBytes: body)
+  }
+
+  private func encode(id: UInt64, service: String, method: String, body: [Data], options: CallOptions) throws -> [[UInt8]] {
+    var header = RequestHeader()
+    header.requestID = id
+    header.service = service
+    header.method = method
+    header.timeoutMs = UInt32(clamping: max(1, options.timeout.components.seconds * 1_000 + options.timeout.components.attoseconds / 1_000_000_000_000_000))
+    header.idempotent = options.idempotent
+    header.personalize = options.personalize
+    header.version = options.version
+    header.userID = options.userID
+    header.metadata = options.metadata
+    return [Signature.client, try header.serializedBytes()] + body.map { [UInt8]($0) }
+  }
+}

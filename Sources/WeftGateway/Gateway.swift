@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import ZeroMQ
+
+/// The Weft gateway: routes client requests to workers over ZeroMQ.
+///
+/// `run()` binds both sockets, serves on one dedicated thread until graceful shutdown,
+/// then stops admitting requests, lets in-flight ones finish (up to the drain timeout)
+/// and returns. Run it in a `ServiceGroup`, or call `run()` and `shutdown()` directly.
+public final class Gateway: Service, Sendable {
+  /// The endpoints actually bound (wildcard ports resolved).
+  public struct Endpoints: Sendable, Equatable {
+    /// Where clients connect.
+    public var frontend: String
+    /// Where workers connect.
+    public var backend: String
+  }
+
+  private let configuration: GatewayConfiguration
+  private let logger: Logger
+  private let context: Context
+  private let control: GatewayControl
+  private let onListening: @Sendable (Endpoints) -> Void
+
+  /// Creates a gateway.
+  /// - Parameters:
+  ///   - configuration: endpoints, timeouts and limits.
+  ///   - logger: where the gateway logs; per-request events are at `debug`.
+  ///   - onListening: called once both sockets are bound, with the resolved endpoints.
+  public init(
+    configuration: GatewayConfiguration, logger: Logger,
+    onListening: @escaping @Sendable (Endpoints) -> Void = { _ in }
+  ) throws {
+    self.configuration = configuration
+    self.logger = logger
+    self.onListening = onListening
+    context = try Context()
+    control = try GatewayControl()
+  }
+
+  /// Serves until graceful shutdown or `shutdown()`.
+  public func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await runLoopThread()
+    } onGracefulShutdown: {
+      self.shutdown()
+    }
+  }
+
+  /// Asks the gateway to drain and stop; returns at once.
+  public func shutdown() { control.requestStop() }
+
+  private func runLoopThread() async throws {
+    let configuration = configuration
+    let logger = logger
+    let context = context
+    let control = control
+    let onListening = onListening
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      let thread = Thread {
+        do {
+          let loop = try GatewayLoop(
+            configuration: configuration, context: context, control: control, logger: logger)
+          onListening(loop.endpoints)
+          try loop.run()
+          continuation.resume()
+        } catch {
+          continuation.resume(throwing: error)
+        }
+      }
+      thread.name = "weft-gateway"
+      thread.start()
+    }
+  }
+}
+
+/// How other threads talk to the loop thread: flags plus a wake-up.
+final class GatewayControl: Sendable {
+  let wake: WakeSignal
+  private let stopRequested = Atomic<Bool>(false)
+
+  init() throws { wake = try WakeSignal() }
+
+  func requestStop() {
+    stopRequested.store(true, ordering: .releasing)
+    wake.signal()
+  }
+
+  var isStopRequested: Bool { stopRequested.load(ordering: .acquiring) }
+}

@@ -1,0 +1,57 @@
+/// How a gateway listens, times out and bounds its queues. Every field has a default.
+public struct GatewayConfiguration: Sendable, Equatable {
+  /// Where clients connect (ROUTER).
+  public var frontend: String
+  /// Where workers connect (ROUTER).
+  public var backend: String
+  /// Heartbeat interval for workers that do not advertise their own.
+  public var heartbeatInterval: Duration
+  /// Silent heartbeat intervals after which a worker is removed.
+  public var heartbeatLiveness: Int
+  /// Deadline for requests that set `timeout_ms` to 0.
+  public var defaultTimeout: Duration
+  /// Longest deadline a request may ask for; longer ones are cut to this.
+  public var maxTimeout: Duration
+  /// Most requests waiting for a worker, per service; more get RESOURCE_EXHAUSTED.
+  public var queueLimit: Int
+  /// Most requests in the gateway at once (queued or dispatched), over all services.
+  public var maxInFlight: Int
+  /// Largest request body (all body frames together) in bytes; larger gets RESOURCE_EXHAUSTED.
+  public var maxRequestBytes: Int
+  /// Times an idempotent request is sent again after its worker dies.
+  public var maxAttempts: Int
+  /// On shutdown, how long in-flight requests may take to finish.
+  public var drainTimeout: Duration
+  /// A name for this gateway in replies and logs.
+  public var name: String
+
+  /// Creates a configuration; the defaults are DESIGN.md's.
+  public init(
+    frontend: String = "tcp://*:5555", backend: String = "tcp://*:5556",
+    heartbeatInterval: Duration = .milliseconds(1_000), heartbeatLiveness: Int = 3,
+    defaultTimeout: Duration = .seconds(30), maxTimeout: Duration = .seconds(3_600),
+    queueLimit: Int = 1_000, maxInFlight: Int = 100_000, maxRequestBytes: Int = 32 << 20,
+    maxAttempts: Int = 3, drainTimeout: Duration = .seconds(10), name: String = "gateway"
+  ) {
+    self.frontend = frontend
+    self.backend = backend
+    self.heartbeatInterval = heartbeatInterval
+    self.heartbeatLiveness = heartbeatLiveness
+    self.defaultTimeout = defaultTimeout
+    self.maxTimeout = maxTimeout
+    self.queueLimit = queueLimit
+    self.maxInFlight = maxInFlight
+    self.maxRequestBytes = maxRequestBytes
+    self.maxAttempts = maxAttempts
+    self.drainTimeout = drainTimeout
+    self.name = name
+  }
+}
+
+extension Duration {
+  /// Whole microseconds, saturating at zero.
+  var microseconds: UInt64 {
+    let (seconds, attoseconds) = components
+    return UInt64(max(0, seconds)) * 1_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000_000)
+  }
+}

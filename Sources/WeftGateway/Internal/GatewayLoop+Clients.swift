@@ -1,0 +1,166 @@
+import Logging
+import WeftProtocol
+import ZeroMQ
+
+/// Requests from clients: validate, admit, queue or dispatch.
+extension GatewayLoop {
+  /// Handles `received` = [client identity, signature, header, body…].
+  func handleClientMessage(at now: UInt64) {
+    let frameCount = received.count
+    if received.overflowed {
+      return rejectReceived(0, .invalidArgument, "message has more than \(maxFrames) frames")
+    }
+    guard frameCount >= 3 else {
+      return rejectReceived(0, .invalidArgument, "message has \(frameCount - 1) frames; expected a signature, a RequestHeader and body frames")
+    }
+    switch Signature.check(received[1], expected: Signature.client) {
+    case .valid: break
+    case .invalid:
+      return rejectReceived(0, .invalidArgument, "first frame is not a Weft client signature (\"WFC\" + version)")
+    case .unsupportedVersion(let version):
+      return rejectReceived(0, .unimplemented, "protocol version \(version) is not supported; this gateway speaks \(Signature.version)")
+    }
+    let header: RequestHeader
+    do {
+      header = try RequestHeader(borrowing: received[2])
+    } catch {
+      return rejectReceived(0, .invalidArgument, "second frame is not a valid RequestHeader: \(error)")
+    }
+    let requestID = header.requestID
+    guard !header.service.isEmpty, !header.method.isEmpty else {
+      return rejectReceived(requestID, .invalidArgument, "request header must name a service and a method")
+    }
+    if draining { return rejectReceived(requestID, .unavailable, "gateway is shutting down") }
+    if header.service == MeshService.name { return answerMeshRequest(header, at: now) }
+
+    let bodyBytes = received.totalSize(3..<frameCount)
+    guard bodyBytes <= configuration.maxRequestBytes else {
+      return rejectReceived(requestID, .resourceExhausted, "request body is \(bodyBytes) bytes; this gateway accepts at most \(configuration.maxRequestBytes)")
+    }
+    if let refusal = routingRefusal(for: header) { return rejectReceived(requestID, refusal.code, refusal.message) }
+    guard inFlight.count < configuration.maxInFlight else {
+      return rejectReceived(requestID, .resourceExhausted, "gateway has \(inFlight.count) requests in flight, its limit")
+    }
+
+    let worker = routing.pickWorker(service: header.service, version: header.version)
+    if worker == nil && routing.queueDepth(service: header.service) >= configuration.queueLimit {
+      return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
+    }
+    let id = admit(header, at: now)
+    if let worker {
+      dispatch(id, to: worker, at: now)
+    } else {
+      routing.enqueue(id, service: header.service)
+    }
+  }
+
+  /// Why no worker of the service could ever take this request, if so.
+  private func routingRefusal(for header: RequestHeader) -> WeftError? {
+    guard let service = routing.services[header.service], routing.hasLiveWorker(service: header.service) else {
+      return WeftError(.unavailable, "no worker serves service '\(header.service)'")
+    }
+    guard service.serves(method: header.method) else {
+      let known = service.methods.map(\.name).joined(separator: ", ")
+      return WeftError(.notFound, "service '\(header.service)' has no method '\(header.method)'; it serves: \(known)")
+    }
+    if !header.version.isEmpty && !routing.hasLiveWorker(service: header.service, version: header.version) {
+      return WeftError(.notFound, "service '\(header.service)' has no live worker of version '\(header.version)'")
+    }
+    return nil
+  }
+
+  /// Takes the received frames into a new in-flight request and starts its deadline.
+  private func admit(_ header: RequestHeader, at now: UInt64) -> UInt64 {
+    let id = nextDispatchID
+    nextDispatchID &+= 1
+    let frames = takeFrames()
+    frames.append(moving: received, at: 0)
+    frames.append(moving: received, range: 2..<received.count)
+    var timeout = header.timeoutMs > 0
+      ? UInt64(header.timeoutMs) * 1_000 : configuration.defaultTimeout.microseconds
+    timeout = min(timeout, configuration.maxTimeout.microseconds)
+    let deadline = now &+ timeout
+    inFlight[id] = InFlightRequest(
+      frames: frames, requestID: header.requestID, service: header.service, version: header.version,
+      deadline: deadline, receivedAt: now, idempotent: header.idempotent, state: .queued(since: now))
+    deadlines.insert(id: id, deadline: deadline)
+    if deadlines.count > 2 * inFlight.count + 4_096 { deadlines.compact { inFlight[$0] != nil } }
+    return id
+  }
+
+  /// Sends request `id` to `worker`. A worker found gone is dropped, and the request queued again.
+  func dispatch(_ id: UInt64, to worker: PeerID, at now: UInt64) {
+    guard var request = inFlight[id] else { return }
+    if case .queued(let since) = request.state { request.queuedMicroseconds += now &- since }
+    let remaining = request.deadline > now ? (request.deadline - now + 999) / 1_000 : 1
+    do {
+      try backend.send(worker.bytes, more: true, wait: false)
+    } catch {
+      // ROUTER_MANDATORY: the worker's connection is gone. Nothing was sent.
+      request.state = .queued(since: now)
+      inFlight[id] = request
+      routing.enqueue(id, service: request.service, atFront: true)
+      if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "unreachable: \(error)", at: now) }
+      return
+    }
+    do {
+      try backend.send(Signature.worker, more: true)
+      try backend.send(WorkerCommand.request.frame, more: true)
+      try backend.send(DispatchFrame(dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining)).bytes, more: true)
+      if request.idempotent {
+        // Keep the frames for a retry; large ones are shared by reference count, not copied.
+        outgoing.removeAll()
+        outgoing.append(copiesOf: request.frames, range: 1..<request.frames.count)
+        try backend.send(outgoing)
+      } else {
+        try backend.send(request.frames, range: 1..<request.frames.count)
+      }
+    } catch {
+      logger.error("send to worker failed mid-message", metadata: ["error": "\(error)"])
+    }
+    request.attempts += 1
+    request.state = .dispatched(worker: worker, at: now)
+    inFlight[id] = request
+    routing.assign(to: worker)
+    routing.sent(to: worker, at: now)
+  }
+
+  /// Dispatches queued requests of `service` while its workers have room.
+  func dispatchQueued(service: String, at now: UInt64) {
+    while let id = routing.services[service]?.queue.first {
+      guard let request = inFlight[id], case .queued = request.state else {
+        _ = routing.popQueued(service: service)  // expired or answered: skip
+        continue
+      }
+      guard let worker = routing.pickWorker(service: service, version: request.version) else { return }
+      _ = routing.popQueued(service: service)
+      routing.queuedRequestLeft(service: service)
+      dispatch(id, to: worker, at: now)
+    }
+  }
+
+  /// Answers requests whose deadline passed: DEADLINE_EXCEEDED to the client, CANCEL to the worker.
+  func expireDeadlines(at now: UInt64) {
+    while let (deadline, id) = deadlines.popExpired(at: now) {
+      guard var request = inFlight[id], request.deadline == deadline, request.isActive else { continue }
+      let waited = (now &- request.receivedAt) / 1_000
+      switch request.state {
+      case .queued:
+        routing.queuedRequestLeft(service: request.service)
+        let why = request.attempts > 0
+          ? "its worker died and no other worker of '\(request.service)' was free in time"
+          : "no worker of '\(request.service)' was free in time"
+        replyError(to: id, .deadlineExceeded, "deadline exceeded after \(waited) ms: \(why)")
+        finish(id)
+        routing.compactQueue(service: request.service) { inFlight[$0] != nil }
+      case .dispatched(let worker, _):
+        replyError(to: id, .deadlineExceeded, "deadline exceeded after \(waited) ms while running on a worker")
+        request.state = .abandoned(worker: worker)
+        inFlight[id] = request
+        sendToWorker(worker, command: .cancel, dispatchID: id, at: now)
+      case .abandoned:
+        break
+      }
+    }
+  }
+}

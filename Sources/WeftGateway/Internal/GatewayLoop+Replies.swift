@@ -1,0 +1,71 @@
+import SwiftProtobuf
+import WeftProtocol
+import ZeroMQ
+
+/// Replies the gateway writes itself: errors, and commands to workers.
+extension GatewayLoop {
+  /// Answers the message in `received` (its identity in frame 0) with an error.
+  func rejectReceived(_ requestID: UInt64, _ code: StatusCode, _ message: String) {
+    var header = ResponseHeader()
+    header.requestID = requestID
+    header.status = code.wireValue
+    header.message = message
+    header.endOfStream = true
+    sendToClient(identity: received, index: 0, keep: false, header: header)
+  }
+
+  /// Answers in-flight request `id` with an error; the caller removes or abandons it.
+  func replyError(to id: UInt64, _ code: StatusCode, _ message: String) {
+    guard let request = inFlight[id] else { return }
+    var header = ResponseHeader()
+    header.requestID = request.requestID
+    header.status = code.wireValue
+    header.message = message
+    header.endOfStream = true
+    header.totalUs = MonotonicClock.now() &- request.receivedAt
+    sendToClient(identity: request.frames, index: 0, keep: false, header: header)
+  }
+
+  /// Sends a header-only reply to the client whose identity is frame `index` of `identity`.
+  func sendToClient(identity: Frames, index: Int, keep: Bool, header: ResponseHeader, body: [UInt8]? = nil) {
+    statistics.replies[Int(StatusCode(wireValue: header.status).rawValue)] += 1
+    do {
+      let encoded: [UInt8] = try header.serializedBytes()
+      try frontend.send(identity, at: index, more: true, wait: false, keep: keep)
+      try frontend.send(Signature.client, more: true)
+      try frontend.send(encoded, more: body != nil)
+      if let body { try frontend.send(body, more: false) }
+    } catch {
+      statistics.undeliverable += 1
+    }
+  }
+
+  /// Sends a worker a command with no payload, or CANCEL with its dispatch frame, or
+  /// DISCONNECT with a reason.
+  func sendToWorker(
+    _ worker: PeerID, command: WorkerCommand, dispatchID: UInt64? = nil, reason: String? = nil, at now: UInt64
+  ) {
+    do {
+      try backend.send(worker.bytes, more: true, wait: false)
+      try backend.send(Signature.worker, more: true)
+      if let dispatchID {
+        try backend.send(WorkerCommand.cancel.frame, more: true)
+        try backend.send(DispatchFrame(dispatchID: dispatchID, remainingMilliseconds: 0).bytes, more: false)
+      } else if let reason {
+        try backend.send(command.frame, more: true)
+        try backend.send(Array(reason.utf8), more: false)
+      } else {
+        try backend.send(command.frame, more: false)
+      }
+      routing.sent(to: worker, at: now)
+    } catch {
+      if error.isHostUnreachable, let entry = routing.removeWorker(worker) {
+        workerLost(entry, reason: "unreachable", at: now)
+      }
+    }
+  }
+}
+
+extension Error {
+  fileprivate var isHostUnreachable: Bool { (self as? ZMQError)?.isHostUnreachable == true }
+}

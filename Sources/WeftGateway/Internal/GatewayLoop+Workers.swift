@@ -1,0 +1,146 @@
+import Logging
+import WeftProtocol
+import ZeroMQ
+
+/// Messages from workers: registration, replies, heartbeats, leaving.
+extension GatewayLoop {
+  /// Handles `received` = [worker identity, signature, command, …].
+  func handleWorkerMessage(at now: UInt64) {
+    guard let worker = PeerID(received[0]) else {
+      statistics.malformedWorkerMessages += 1
+      logger.warning("worker identity longer than 16 bytes; ignored")
+      return
+    }
+    guard received.count >= 3, !received.overflowed,
+      Signature.check(received[1], expected: Signature.worker) == .valid,
+      let command = WorkerCommand(frame: received[2])
+    else {
+      statistics.malformedWorkerMessages += 1
+      logger.warning("malformed worker message", metadata: ["worker": "\(worker)", "frames": "\(received.count)"])
+      return
+    }
+    let known = routing.heard(from: worker, at: now)
+
+    switch command {
+    case .ready:
+      registerWorker(worker, at: now)
+    case .heartbeat:
+      // An unknown worker (e.g. after a gateway restart) is told to register again.
+      if !known { sendToWorker(worker, command: .disconnect, at: now) }
+    case .partial, .final:
+      guard known else { return sendToWorker(worker, command: .disconnect, at: now) }
+      guard received.count >= 5, let dispatch = DispatchFrame(received[3]) else {
+        statistics.malformedWorkerMessages += 1
+        logger.warning("worker reply without dispatch frame and header", metadata: ["worker": "\(worker)"])
+        return
+      }
+      forwardReply(dispatch.dispatchID, from: worker, isFinal: command == .final, at: now)
+    case .disconnect:
+      // Acknowledge first: no REQUEST follows this on the link, so the worker may exit
+      // once what it holds is done.
+      sendToWorker(worker, command: .disconnect, at: now)
+      guard known else { return }
+      routing.drain(worker)
+      logger.info("worker draining", metadata: ["worker": "\(routing.workers[worker]?.name ?? "\(worker)")"])
+      if routing.workers[worker]?.outstanding == 0 { routing.removeWorker(worker) }
+    case .request, .cancel:
+      statistics.malformedWorkerMessages += 1
+      logger.warning("worker sent a gateway-only command", metadata: ["command": "\(command)"])
+    }
+  }
+
+  private func registerWorker(_ worker: PeerID, at now: UInt64) {
+    let ready: WorkerReady
+    do {
+      guard received.count >= 4 else { throw WeftError(.invalidArgument, "READY without a WorkerReady frame") }
+      ready = try WorkerReady(borrowing: received[3])
+      try routing.workerReady(
+        id: worker, ready: ready, defaultHeartbeat: configuration.heartbeatInterval.microseconds, at: now)
+    } catch {
+      logger.warning("worker registration refused", metadata: ["worker": "\(worker)", "reason": "\(error)"])
+      sendToWorker(worker, command: .disconnect, reason: "registration refused: \(error)", at: now)
+      return
+    }
+    logger.info(
+      "worker ready",
+      metadata: [
+        "worker": "\(ready.name)", "service": "\(ready.service)", "version": "\(ready.version)",
+        "capacity": "\(ready.capacity)",
+      ])
+    nextHousekeeping = min(nextHousekeeping, now)
+    dispatchQueued(service: ready.service, at: now)
+  }
+
+  /// Sends `received` = [identity, signature, command, dispatch, header, body…] on to the client.
+  private func forwardReply(_ id: UInt64, from worker: PeerID, isFinal: Bool, at now: UInt64) {
+    // A reply from a worker that no longer holds the request (evicted, then back) is stale.
+    guard var request = inFlight[id], request.worker == worker else { return }
+    guard request.isActive else {
+      if isFinal { releaseWorker(worker, service: request.service, completed: false, at: now); finish(id) }
+      return
+    }
+    let status = ProtobufScan.varintField(2, in: received[4]) ?? 0
+    var patch = ResponseHeaderPatch()
+    patch.requestID = request.requestID
+    patch.gatewayQueueMicroseconds = request.queuedMicroseconds
+    patch.totalMicroseconds = now &- request.receivedAt
+    headerScratch.removeAll(keepingCapacity: true)
+    headerScratch.append(contentsOf: received[4])
+    patch.encode(into: &headerScratch)
+
+    do {
+      try frontend.send(request.frames, at: 0, more: true, wait: false, keep: !isFinal)
+      try frontend.send(Signature.client, more: true)
+      try frontend.send(headerScratch, more: received.count > 5)
+      if received.count > 5 { try frontend.send(received, range: 5..<received.count) }
+      statistics.replies[Int(min(status, 16))] += isFinal ? 1 : 0
+    } catch {
+      statistics.undeliverable += 1
+      logger.debug("reply undeliverable", metadata: ["request": "\(request.requestID)", "error": "\(error)"])
+    }
+    if isFinal {
+      releaseWorker(worker, service: request.service, completed: true, at: now)
+      finish(id)
+    } else {
+      request.streamed = true
+      inFlight[id] = request
+    }
+  }
+
+  /// Frees a worker slot, then lets the service's queue use it.
+  private func releaseWorker(_ worker: PeerID, service: String, completed: Bool, at now: UInt64) {
+    routing.release(from: worker, completed: completed)
+    if let entry = routing.workers[worker], entry.draining, entry.outstanding == 0 {
+      routing.removeWorker(worker)
+      logger.info("worker drained and left", metadata: ["worker": "\(entry.name)"])
+    }
+    dispatchQueued(service: service, at: now)
+  }
+
+  /// A worker died or vanished: retry what it held where that is safe, fail the rest.
+  func workerLost(_ worker: WorkerEntry, reason: String, at now: UInt64) {
+    statistics.workersEvicted += 1
+    logger.warning("worker removed", metadata: ["worker": "\(worker.name)", "service": "\(worker.service)", "reason": "\(reason)"])
+    let held = inFlight.filter { $0.value.worker == worker.id }.keys.sorted()
+    for id in held {
+      guard var request = inFlight[id] else { continue }
+      guard request.isActive else {
+        finish(id)
+        continue
+      }
+      if request.idempotent && !request.streamed && request.attempts < configuration.maxAttempts {
+        request.state = .queued(since: now)
+        inFlight[id] = request
+        routing.enqueue(id, service: request.service, atFront: true)
+        statistics.redispatched += 1
+      } else {
+        let why = request.idempotent
+          ? (request.streamed ? "after streaming part of its reply" : "after \(request.attempts) attempts")
+          : "and the request is not idempotent"
+        replyError(to: id, .unavailable, "worker \(worker.name) was lost (\(reason)) \(why)")
+        finish(id)
+      }
+    }
+    dispatchQueued(service: worker.service, at: now)
+  }
+}

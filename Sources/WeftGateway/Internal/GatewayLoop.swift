@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import WeftProtocol
+import ZeroMQ
+
+/// The gateway's single thread: owns both sockets and all routing state, so nothing on
+/// the hot path takes a lock.
+///
+/// Each turn polls, drains the backend then the frontend without blocking (a poll per
+/// message would cost a system call each), then does timed work: deadlines, evictions,
+/// heartbeats.
+final class GatewayLoop {
+  let configuration: GatewayConfiguration
+  let logger: Logger
+  let control: GatewayControl
+  let frontend: Socket
+  let backend: Socket
+  let endpoints: Gateway.Endpoints
+
+  var routing: RoutingTable
+  var deadlines = DeadlineQueue()
+  var inFlight: [UInt64: InFlightRequest] = [:]
+  var statistics = GatewayStatistics()
+  var nextDispatchID: UInt64 = 1
+  let startedAt = MonotonicClock.now()
+
+  /// The receive buffer, reused for every message.
+  let received = Frames(capacity: 16)
+  /// Copies of a request's frames for one send, reused.
+  let outgoing = Frames(capacity: 16)
+  /// Scratch space for patched response headers, reused.
+  var headerScratch: [UInt8] = []
+  /// Frames objects of finished requests, reused for new ones.
+  var framesPool: [Frames] = []
+
+  var draining = false
+  var drainDeadline: UInt64 = .max
+  var nextHousekeeping: UInt64 = 0
+
+  /// Messages taken from one socket per wake-up before looking at the other.
+  let drainBatch = 512
+  /// Frames accepted in one message; more is malformed.
+  let maxFrames = 64
+
+  init(configuration: GatewayConfiguration, context: Context, control: GatewayControl, logger: Logger) throws {
+    self.configuration = configuration
+    self.logger = logger
+    self.control = control
+    routing = RoutingTable(liveness: configuration.heartbeatLiveness)
+
+    frontend = try Socket(context: context, type: .router)
+    try frontend.setRouterMandatory(true)
+    // Bounded per client; a client that stops reading loses replies (counted), the gateway never blocks.
+    try frontend.setSendHighWaterMark(100_000)
+    try frontend.setReceiveHighWaterMark(100_000)
+    try frontend.setMaxMessageSize(configuration.maxRequestBytes * 2 + 65_536)
+    try frontend.bind(configuration.frontend)
+
+    backend = try Socket(context: context, type: .router)
+    try backend.setRouterMandatory(true)
+    // Worker capacity bounds what is queued to a worker, so the HWM never drops a request.
+    try backend.setSendHighWaterMark(0)
+    try backend.setReceiveHighWaterMark(0)
+    try backend.bind(configuration.backend)
+
+    endpoints = Gateway.Endpoints(frontend: try frontend.lastEndpoint(), backend: try backend.lastEndpoint())
+  }
+
+  func run() throws {
+    var poller = Poller()
+    let backendIndex = try poller.add(backend)
+    let frontendIndex = try poller.add(frontend)
+    let controlIndex = poller.add(fileDescriptor: control.wake.fileDescriptor)
+    logger.info("gateway listening", metadata: ["frontend": "\(endpoints.frontend)", "backend": "\(endpoints.backend)"])
+
+    while true {
+      var now = MonotonicClock.now()
+      if control.isStopRequested && !draining { beginDrain(at: now) }
+      if draining && (activeRequestCount() == 0 || now >= drainDeadline) { break }
+
+      try poller.wait(timeoutMilliseconds: pollTimeout(at: now))
+      if poller.isReadable(backendIndex) { try drainBackend() }
+      if poller.isReadable(frontendIndex) { try drainFrontend() }
+      if poller.isReadable(controlIndex) { control.wake.drain() }
+
+      now = MonotonicClock.now()
+      expireDeadlines(at: now)
+      if now >= nextHousekeeping { housekeeping(at: now) }
+    }
+    finishDrain()
+  }
+
+  private func pollTimeout(at now: UInt64) -> Int {
+    var wake = nextHousekeeping
+    if let deadline = deadlines.nextDeadline { wake = min(wake, deadline) }
+    if draining { wake = min(wake, drainDeadline) }
+    guard wake > now else { return 0 }
+    // Round up so a deadline is not polled for repeatedly just before it is due.
+    return Int(min((wake - now + 999) / 1_000, 1_000))
+  }
+
+  private func drainBackend() throws {
+    for _ in 0..<drainBatch {
+      guard try backend.receive(into: received, wait: false, maxFrames: maxFrames) else { return }
+      handleWorkerMessage(at: MonotonicClock.now())
+    }
+  }
+
+  private func drainFrontend() throws {
+    for _ in 0..<drainBatch {
+      guard try frontend.receive(into: received, wait: false, maxFrames: maxFrames) else { return }
+      handleClientMessage(at: MonotonicClock.now())
+    }
+  }
+
+  /// Evicts silent workers, forgets drained ones and heartbeats idle links.
+  func housekeeping(at now: UInt64) {
+    for worker in routing.evictSilentWorkers(at: now) {
+      workerLost(worker, reason: "silent for \(configuration.heartbeatLiveness) heartbeats", at: now)
+    }
+    for worker in routing.removeDrainedWorkers() {
+      logger.info("worker drained and left", metadata: ["worker": "\(worker.name)", "service": "\(worker.service)"])
+    }
+    for id in routing.workersDueHeartbeat(at: now) {
+      sendToWorker(id, command: .heartbeat, at: now)
+    }
+    nextHousekeeping = routing.nextHousekeeping(after: now)
+  }
+
+  // MARK: Drain on shutdown
+
+  private func beginDrain(at now: UInt64) {
+    draining = true
+    drainDeadline = now &+ configuration.drainTimeout.microseconds
+    logger.info("gateway draining", metadata: ["in_flight": "\(activeRequestCount())"])
+  }
+
+  private func activeRequestCount() -> Int { inFlight.values.reduce(0) { $0 + ($1.isActive ? 1 : 0) } }
+
+  private func finishDrain() {
+    for (id, request) in inFlight where request.isActive {
+      replyError(to: id, .unavailable, "gateway shut down before the request finished")
+    }
+    logger.info("gateway stopped")
+  }
+
+  // MARK: Frames bookkeeping
+
+  func takeFrames() -> Frames { framesPool.popLast() ?? Frames(capacity: 8) }
+
+  func recycle(_ frames: Frames) {
+    frames.removeAll()
+    if framesPool.count < 1_024 { framesPool.append(frames) }
+  }
+
+  /// Removes a finished request and recycles its frames.
+  func finish(_ id: UInt64) {
+    if let request = inFlight.removeValue(forKey: id) { recycle(request.frames) }
+  }
+}

@@ -1,0 +1,56 @@
+import ZeroMQ
+
+/// A request the gateway holds: waiting in a queue, running on a worker, or abandoned
+/// (the client already had its answer, the worker still owes a FINAL).
+struct InFlightRequest {
+  enum State: Equatable {
+    /// Waiting in its service's queue since the given time.
+    case queued(since: UInt64)
+    /// Sent to a worker at the given time.
+    case dispatched(worker: PeerID, at: UInt64)
+    /// The client was answered (deadline); the worker's slot is freed by its FINAL.
+    case abandoned(worker: PeerID)
+  }
+
+  /// Frame 0: the client's routing identity. Frame 1: the request header as the client
+  /// encoded it. Frames 2…: the body. Kept until the end so a retry can resend them.
+  let frames: Frames
+  let requestID: UInt64
+  let service: String
+  let version: String
+  let deadline: UInt64
+  let receivedAt: UInt64
+  let idempotent: Bool
+  var state: State
+  /// Times sent to a worker.
+  var attempts = 0
+  /// Microseconds spent in the gateway's queue, summed over attempts.
+  var queuedMicroseconds: UInt64 = 0
+  /// A PARTIAL already reached the client: a retry would repeat it.
+  var streamed = false
+
+  /// The worker that holds the request, if any.
+  var worker: PeerID? {
+    switch state {
+    case .queued: nil
+    case .dispatched(let worker, _), .abandoned(let worker): worker
+    }
+  }
+
+  /// Whether the client is still waiting for this request.
+  var isActive: Bool {
+    if case .abandoned = state { return false }
+    return true
+  }
+}
+
+/// Counters the gateway keeps for `weft status`.
+struct GatewayStatistics {
+  /// Replies sent to clients, indexed by status code.
+  var replies = [UInt64](repeating: 0, count: 17)
+  var redispatched: UInt64 = 0
+  var workersEvicted: UInt64 = 0
+  /// Replies that could not be delivered (client gone or not reading).
+  var undeliverable: UInt64 = 0
+  var malformedWorkerMessages: UInt64 = 0
+}

@@ -1,0 +1,159 @@
+import DequeModule
+import WeftProtocol
+
+/// Services, their workers, and which worker gets the next request.
+///
+/// A plain value fed events and `now` (microseconds), with no sockets: the gateway loop
+/// owns one, and tests step the clock instead of waiting.
+struct RoutingTable: Sendable {
+  /// Silent heartbeat intervals after which a worker is dead.
+  let liveness: UInt64
+  private(set) var workers: [PeerID: WorkerEntry] = [:]
+  private(set) var services: [String: ServiceEntry] = [:]
+
+  init(liveness: Int = 3) { self.liveness = UInt64(liveness) }
+
+  /// Why a READY was refused.
+  enum RegistrationError: Error, Equatable {
+    case invalid(String)
+  }
+
+  /// Registers (or re-registers) a worker from its READY message.
+  mutating func workerReady(id: PeerID, ready: WorkerReady, defaultHeartbeat: UInt64, at now: UInt64)
+    throws(RegistrationError)
+  {
+    guard !ready.service.isEmpty else { throw .invalid("READY names no service") }
+    guard ready.capacity > 0 else { throw .invalid("READY advertises capacity 0") }
+    guard !ready.methods.isEmpty else { throw .invalid("READY advertises no methods") }
+    if let old = workers[id], old.service != ready.service { removeWorker(id) }
+    let interval = ready.heartbeatIntervalMs > 0 ? UInt64(ready.heartbeatIntervalMs) * 1_000 : defaultHeartbeat
+    var entry = workers[id] ?? WorkerEntry(
+      id: id, service: ready.service, version: ready.version, capacity: Int(ready.capacity),
+      name: ready.name, heartbeatInterval: interval, lastSeen: now, lastSent: now)
+    entry.version = ready.version
+    entry.capacity = Int(ready.capacity)
+    entry.name = ready.name
+    entry.heartbeatInterval = interval
+    entry.lastSeen = now
+    entry.draining = false
+    let isNew = workers[id] == nil
+    workers[id] = entry
+    services[ready.service, default: ServiceEntry(name: ready.service)].merge(methods: ready.methods)
+    if isNew { services[ready.service]!.workers.append(id) }
+  }
+
+  /// Notes traffic from a worker; returns false if it is not registered.
+  @discardableResult
+  mutating func heard(from id: PeerID, at now: UInt64) -> Bool {
+    guard workers[id] != nil else { return false }
+    workers[id]!.lastSeen = now
+    return true
+  }
+
+  /// Notes traffic sent to a worker, so heartbeats are sent only to idle links.
+  mutating func sent(to id: PeerID, at now: UInt64) {
+    workers[id]?.lastSent = now
+  }
+
+  /// The least-loaded worker of `service` with room, relative to capacity, optionally
+  /// of one `version`; nil if all are full or draining.
+  func pickWorker(service: String, version: String = "") -> PeerID? {
+    guard let entry = services[service] else { return nil }
+    var best: WorkerEntry?
+    for id in entry.workers {
+      guard let worker = workers[id], worker.hasRoom else { continue }
+      if !version.isEmpty && worker.version != version { continue }
+      if best == nil || worker.isLessLoaded(than: best!) { best = worker }
+    }
+    return best?.id
+  }
+
+  /// Whether any live, non-draining worker serves `service` (and `version`, if given).
+  func hasLiveWorker(service: String, version: String = "") -> Bool {
+    guard let entry = services[service] else { return false }
+    return entry.workers.contains { id in
+      guard let worker = workers[id], !worker.draining else { return false }
+      return version.isEmpty || worker.version == version
+    }
+  }
+
+  /// Records a request sent to worker `id`.
+  mutating func assign(to id: PeerID) { workers[id]?.outstanding += 1 }
+
+  /// Records a FINAL from worker `id`; `completed` counts only replies that reached a client.
+  mutating func release(from id: PeerID, completed: Bool) {
+    guard workers[id] != nil else { return }
+    workers[id]!.outstanding = max(0, workers[id]!.outstanding - 1)
+    if completed { workers[id]!.completed += 1 }
+  }
+
+  /// Marks a worker as draining (it sent DISCONNECT).
+  mutating func drain(_ id: PeerID) { workers[id]?.draining = true }
+
+  /// Removes a worker; returns its entry if it was registered.
+  @discardableResult
+  mutating func removeWorker(_ id: PeerID) -> WorkerEntry? {
+    guard let entry = workers.removeValue(forKey: id) else { return nil }
+    services[entry.service]?.workers.removeAll { $0 == id }
+    return entry
+  }
+
+  /// Removes and returns the workers silent for `liveness` heartbeat intervals.
+  mutating func evictSilentWorkers(at now: UInt64) -> [WorkerEntry] {
+    let dead = workers.values.filter { now > $0.expiry(liveness: liveness) }
+    for worker in dead { removeWorker(worker.id) }
+    return dead
+  }
+
+  /// Removes and returns draining workers with nothing left in flight.
+  mutating func removeDrainedWorkers() -> [WorkerEntry] {
+    let done = workers.values.filter { $0.draining && $0.outstanding == 0 }
+    for worker in done { removeWorker(worker.id) }
+    return done
+  }
+
+  /// Workers the gateway has sent nothing to for a heartbeat interval.
+  func workersDueHeartbeat(at now: UInt64) -> [PeerID] {
+    workers.values.filter { now >= $0.lastSent &+ $0.heartbeatInterval }.map(\.id)
+  }
+
+  /// The next time housekeeping has anything to do (an expiry or a heartbeat).
+  func nextHousekeeping(after now: UInt64) -> UInt64 {
+    var next = now &+ 1_000_000
+    for worker in workers.values {
+      next = min(next, worker.lastSent &+ worker.heartbeatInterval, worker.expiry(liveness: liveness) &+ 1)
+    }
+    return next
+  }
+
+  // MARK: Queues
+
+  /// Appends a waiting request to `service`'s queue (at the front for a retried one).
+  mutating func enqueue(_ dispatchID: UInt64, service: String, atFront: Bool = false) {
+    if atFront {
+      services[service, default: ServiceEntry(name: service)].queue.prepend(dispatchID)
+    } else {
+      services[service, default: ServiceEntry(name: service)].queue.append(dispatchID)
+    }
+    services[service]!.queuedCount += 1
+  }
+
+  /// How many live requests wait in `service`'s queue.
+  func queueDepth(service: String) -> Int { services[service]?.queuedCount ?? 0 }
+
+  /// Takes the oldest queued id of `service`; the caller checks it is still live.
+  mutating func popQueued(service: String) -> UInt64? {
+    services[service]?.queue.popFirst()
+  }
+
+  /// Notes that a queued request left the queue (dispatched or expired).
+  mutating func queuedRequestLeft(service: String) {
+    if let depth = services[service]?.queuedCount, depth > 0 { services[service]!.queuedCount = depth - 1 }
+  }
+
+  /// Drops ids of expired requests when they outnumber live ones, so the deque stays bounded.
+  mutating func compactQueue(service: String, isLive: (UInt64) -> Bool) {
+    guard let entry = services[service], entry.queue.count > 2 * entry.queuedCount + 64 else { return }
+    services[service]!.queue.removeAll { !isLive($0) }
+  }
+}

@@ -1,0 +1,38 @@
+import WeftProtocol
+
+/// A registered worker as the gateway sees it.
+struct WorkerEntry: Sendable {
+  /// Its routing identity on the backend socket.
+  let id: PeerID
+  /// The service it serves.
+  var service: String
+  /// The model version it hosts.
+  var version: String
+  /// Most requests it accepts at once.
+  var capacity: Int
+  /// Requests sent to it whose FINAL has not come back (expired ones included).
+  var outstanding = 0
+  /// Requests it has finished.
+  var completed: UInt64 = 0
+  /// Its own name, e.g. host:pid.
+  var name: String
+  /// Microseconds between heartbeats.
+  var heartbeatInterval: UInt64
+  /// When it was last heard from (any message counts).
+  var lastSeen: UInt64
+  /// When the gateway last sent it anything.
+  var lastSent: UInt64
+  /// It said DISCONNECT: no new work, remove once `outstanding` is 0.
+  var draining = false
+
+  /// When it is considered dead if still silent.
+  func expiry(liveness: UInt64) -> UInt64 { lastSeen &+ liveness &* heartbeatInterval }
+
+  /// Whether it can take one more request.
+  var hasRoom: Bool { !draining && outstanding < capacity }
+
+  /// Load relative to capacity, compared without division: a/b < c/d ⇔ a·d < c·b.
+  func isLessLoaded(than other: WorkerEntry) -> Bool {
+    outstanding * other.capacity < other.outstanding * capacity
+  }
+}

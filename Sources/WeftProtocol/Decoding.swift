@@ -1,0 +1,48 @@
+import SwiftProtobuf
+
+extension SwiftProtobuf.Message {
+  /// Decodes a message straight from a borrowed buffer (e.g. a received ZeroMQ frame),
+  /// without copying the bytes into an array first.
+  public init(borrowing bytes: UnsafeRawBufferPointer) throws {
+    try self.init(serializedBytes: bytes.bytes)
+  }
+}
+
+/// Reads single fields out of encoded protobuf without decoding the message.
+public enum ProtobufScan {
+  /// The value of varint field `number` in `bytes`, the last occurrence winning as in a
+  /// full decode; nil if absent or if the bytes are not well-formed.
+  public static func varintField(_ number: UInt64, in bytes: UnsafeRawBufferPointer) -> UInt64? {
+    var offset = 0
+    var found: UInt64?
+    while offset < bytes.count {
+      guard let key = readVarint(bytes, &offset) else { return nil }
+      let field = key >> 3
+      switch key & 7 {
+      case 0:
+        guard let value = readVarint(bytes, &offset) else { return nil }
+        if field == number { found = value }
+      case 1: offset += 8
+      case 2:
+        guard let length = readVarint(bytes, &offset), length <= UInt64(bytes.count - offset) else { return nil }
+        offset += Int(length)
+      case 5: offset += 4
+      default: return nil
+      }
+    }
+    return offset == bytes.count ? found : nil
+  }
+
+  private static func readVarint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
+    var value: UInt64 = 0
+    var shift: UInt64 = 0
+    while offset < bytes.count && shift < 64 {
+      let byte = bytes[offset]
+      offset += 1
+      value |= UInt64(byte & 0x7f) << shift
+      if byte < 0x80 { return value }
+      shift += 7
+    }
+    return nil
+  }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import WeftModels
+import WeftProtocol
+
+/// Runs batches from a ``Batcher`` through the model on its own thread and hands the
+/// responses to the socket thread through the ``Outbox``.
+final class ComputeThread: Sendable {
+  private let model: any Model
+  private let batcher: Batcher
+  private let outbox: Outbox
+  private let workerName: String
+  private let logger: Logger
+  private let finished = DispatchSemaphore(value: 0)
+
+  init(model: any Model, batcher: Batcher, outbox: Outbox, workerName: String, logger: Logger) {
+    self.model = model
+    self.batcher = batcher
+    self.outbox = outbox
+    self.workerName = workerName
+    self.logger = logger
+  }
+
+  /// Starts the thread; it runs until the batcher is stopped and empty.
+  func start() {
+    let thread = Thread { [self] in
+      while let batch = batcher.nextBatch() { run(batch) }
+      finished.signal()
+    }
+    thread.name = "weft-compute"
+    thread.start()
+  }
+
+  /// Waits for the thread to finish after `batcher.stop()`.
+  func join() { finished.wait() }
+
+  private func run(_ batch: [Job]) {
+    let started = MonotonicClock.now()
+    // A request whose client stopped waiting is not worth computing.
+    let (live, expired) = batch.reduce(into: ([Job](), [Job]())) { split, job in
+      if job.request.deadline <= .now { split.1.append(job) } else { split.0.append(job) }
+    }
+    let version = model.descriptor.version
+    var completions = expired.map { job in
+      Completion(
+        job: job, response: .failure(WeftError(.deadlineExceeded, "deadline passed before the model ran")),
+        isFinal: true, timing: .init(), workerName: workerName, version: version)
+    }
+    if !live.isEmpty {
+      completions += ComputeThread.infer(live, model: model, startedAt: started, workerName: workerName, outbox: outbox, logger: logger)
+    }
+    outbox.post(completions)
+  }
+
+  /// Runs `jobs` through `model` and returns their final completions; partial responses
+  /// go to `outbox` as they are emitted. Used by the compute thread and, for inline
+  /// models, by the socket thread.
+  static func infer(
+    _ jobs: [Job], model: any Model, startedAt: UInt64, workerName: String, outbox: Outbox, logger: Logger
+  ) -> [Completion] {
+    let version = model.descriptor.version
+    let requests = jobs.map(\.request)
+    let partials = PartialSink { index, response in
+      guard jobs.indices.contains(index) else { return }
+      let timing = Completion.Timing(batchSize: jobs.count)
+      outbox.post([Completion(job: jobs[index], response: response, isFinal: false, timing: timing, workerName: workerName, version: version)])
+    }
+    var responses: [InferenceResponse]
+    do {
+      responses = try model.infer(requests, partials: partials)
+      if responses.count != jobs.count {
+        logger.error("model returned \(responses.count) responses for \(jobs.count) requests")
+        responses = jobs.map { _ in .failure(WeftError(.internal, "model returned the wrong number of responses")) }
+      }
+    } catch let error as WeftError {
+      responses = jobs.map { _ in .failure(error) }
+    } catch {
+      logger.error("model failed", metadata: ["error": "\(error)"])
+      responses = jobs.map { _ in .failure(WeftError(.internal, "model failed: \(error)")) }
+    }
+    let finishedAt = MonotonicClock.now()
+    return zip(jobs, responses).map { job, response in
+      let timing = Completion.Timing(
+        queueMicroseconds: startedAt &- job.receivedAt, computeMicroseconds: finishedAt &- startedAt,
+        batchSize: jobs.count)
+      return Completion(job: job, response: response, isFinal: true, timing: timing, workerName: workerName, version: version)
+    }
+  }
+}

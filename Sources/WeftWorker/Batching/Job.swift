@@ -1,0 +1,54 @@
+import Foundation
+import SwiftProtobuf
+import WeftModels
+import WeftProtocol
+
+/// A request the worker holds, from REQUEST until its FINAL is sent.
+struct Job: Sendable {
+  /// Which gateway link it came on, and that link's connection generation: a reply for
+  /// an older connection is dropped, since the gateway already gave the request away.
+  let link: Int
+  let generation: UInt64
+  let dispatchID: UInt64
+  let request: InferenceRequest
+  /// When the worker received it (monotonic microseconds).
+  let receivedAt: UInt64
+}
+
+/// A response ready to send back, produced off the socket thread.
+struct Completion: Sendable {
+  let link: Int
+  let generation: UInt64
+  let dispatchID: UInt64
+  let isFinal: Bool
+  /// The encoded ResponseHeader.
+  let header: [UInt8]
+  let body: [Data]
+}
+
+extension Completion {
+  /// Builds the completion of `job` with `response`, encoding its header.
+  init(job: Job, response: InferenceResponse, isFinal: Bool, timing: Timing, workerName: String, version: String) {
+    var header = ResponseHeader()
+    header.requestID = job.request.header.requestID
+    header.status = response.status.wireValue
+    header.message = response.message
+    header.endOfStream = isFinal
+    header.workerID = workerName
+    header.modelVersion = version
+    header.queueUs = timing.queueMicroseconds
+    header.computeUs = timing.computeMicroseconds
+    header.batchSize = UInt32(timing.batchSize)
+    header.metadata = response.metadata
+    self.init(
+      link: job.link, generation: job.generation, dispatchID: job.dispatchID, isFinal: isFinal,
+      header: (try? header.serializedBytes()) ?? [], body: response.body)
+  }
+
+  /// How long a request waited and ran, and with how many others.
+  struct Timing: Sendable {
+    var queueMicroseconds: UInt64 = 0
+    var computeMicroseconds: UInt64 = 0
+    var batchSize = 1
+  }
+}

@@ -1,0 +1,70 @@
+import WeftProtocol
+import ZeroMQ
+
+/// The worker's connection to one gateway: a DEALER, liveness and reconnect backoff.
+///
+/// A link that hears nothing for `liveness` heartbeats is replaced by a new socket (a
+/// new identity, so the gateway sees a fresh worker) after a backoff that doubles up
+/// to a limit and resets once the gateway answers.
+final class GatewayLink {
+  let endpoint: String
+  private let context: Context
+  private(set) var socket: Socket
+  /// Bumped on every reconnect; replies for older generations are dropped.
+  private(set) var generation: UInt64 = 0
+  var lastHeard: UInt64
+  var lastSent: UInt64
+  /// When the next reconnect may happen.
+  private var reconnectNotBefore: UInt64 = 0
+  private var backoff: UInt64 = 250_000
+  private let maxBackoff: UInt64
+  /// The gateway acknowledged our DISCONNECT: it will send no more requests.
+  var drainAcknowledged = false
+
+  init(endpoint: String, context: Context, maxBackoff: UInt64, now: UInt64) throws {
+    self.endpoint = endpoint
+    self.context = context
+    self.maxBackoff = maxBackoff
+    lastHeard = now
+    lastSent = now
+    socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint)
+  }
+
+  private static func makeSocket(context: Context, endpoint: String) throws -> Socket {
+    let socket = try Socket(context: context, type: .dealer)
+    try socket.setSendHighWaterMark(0)  // bounded by the gateway's view of our capacity
+    try socket.setReceiveHighWaterMark(0)
+    try socket.setReconnectInterval(100, max: 5_000)
+    try socket.connect(endpoint)
+    return socket
+  }
+
+  /// Heard from the gateway: alive, and the backoff starts over.
+  func heard(at now: UInt64) {
+    lastHeard = now
+    backoff = 250_000
+  }
+
+  /// Whether the gateway has been silent too long and a reconnect is allowed now.
+  func shouldReconnect(at now: UInt64, interval: UInt64, liveness: UInt64) -> Bool {
+    now > lastHeard &+ interval &* liveness && now >= reconnectNotBefore
+  }
+
+  /// Replaces the socket with a new one; the caller sends READY again.
+  func reconnect(at now: UInt64) throws {
+    socket.close()
+    socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint)
+    generation &+= 1
+    lastHeard = now
+    reconnectNotBefore = now &+ backoff
+    backoff = min(backoff * 2, maxBackoff)
+  }
+
+  /// Sends [signature, command, extra…] to the gateway.
+  func send(_ command: WorkerCommand, frames extra: [[UInt8]] = [], at now: UInt64) throws {
+    try socket.send(Signature.worker, more: true)
+    try socket.send(command.frame, more: !extra.isEmpty)
+    for (index, frame) in extra.enumerated() { try socket.send(frame, more: index < extra.count - 1) }
+    lastSent = now
+  }
+}

@@ -1,0 +1,253 @@
+import Foundation
+import Logging
+import SwiftProtobuf
+import Synchronization
+import WeftModels
+import WeftProtocol
+import ZeroMQ
+
+/// The worker's socket thread: talks to every gateway, feeds the batcher, sends replies.
+final class WorkerLoop {
+  private let model: any Model
+  private let configuration: WorkerConfiguration
+  private let control: WorkerControl
+  private let logger: Logger
+  private let links: [GatewayLink]
+  private let batcher: Batcher
+  private let outbox: Outbox
+  private let compute: ComputeThread
+  private let ready: WorkerReady
+  private let interval: UInt64
+  private let received = Frames(capacity: 16)
+  /// Jobs received and not yet answered, by (link, dispatch id).
+  private var pending: Set<PendingKey> = []
+  private var drainStartedAt: UInt64?
+
+  private struct PendingKey: Hashable {
+    let link: Int
+    let dispatchID: UInt64
+  }
+
+  init(model: any Model, configuration: WorkerConfiguration, context: Context, control: WorkerControl, logger: Logger) throws {
+    self.model = model
+    self.configuration = configuration
+    self.control = control
+    self.logger = logger
+    let now = MonotonicClock.now()
+    interval = configuration.heartbeatInterval.microseconds
+    links = try configuration.gateways.map {
+      try GatewayLink(endpoint: $0, context: context, maxBackoff: configuration.maxReconnectBackoff.microseconds, now: now)
+    }
+    let descriptor = model.descriptor
+    batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
+    outbox = try Outbox()
+    compute = ComputeThread(model: model, batcher: batcher, outbox: outbox, workerName: configuration.name, logger: logger)
+
+    var ready = WorkerReady()
+    ready.service = descriptor.service
+    ready.version = descriptor.version
+    ready.capacity = UInt32(configuration.capacity ?? 2 * descriptor.maxBatchSize)
+    ready.maxBatchSize = UInt32(descriptor.maxBatchSize)
+    ready.maxBatchDelayUs = UInt32(clamping: descriptor.maxBatchDelay.microseconds)
+    ready.name = configuration.name
+    ready.heartbeatIntervalMs = UInt32(clamping: interval / 1_000)
+    ready.methods = descriptor.methods.map { spec in
+      var method = MethodDescriptor()
+      method.name = spec.name
+      method.streaming = spec.streaming
+      method.inputKind = spec.inputKind
+      method.outputKind = spec.outputKind
+      return method
+    }
+    self.ready = ready
+  }
+
+  /// Registers with every gateway, serves until drained, then returns.
+  func run(onReady: () -> Void) throws {
+    if !model.descriptor.runsInline { compute.start() }
+    defer {
+      batcher.stop()
+      if !model.descriptor.runsInline { compute.join() }
+    }
+    let now = MonotonicClock.now()
+    for link in links { try sendReady(on: link, at: now) }
+    onReady()
+
+    while true {
+      var poller = Poller()
+      for link in links { _ = try poller.add(link.socket) }
+      let wakeIndex = poller.add(fileDescriptor: outbox.wake.fileDescriptor)
+      let controlIndex = poller.add(fileDescriptor: control.wake.fileDescriptor)
+      var relinked = false
+      while !relinked {
+        try poller.wait(timeoutMilliseconds: Int(max(1, interval / 2_000)))
+        let now = MonotonicClock.now()
+        for (index, link) in links.enumerated() where poller.isReadable(index) {
+          try drain(link, index: index)
+        }
+        if poller.isReadable(wakeIndex) {
+          outbox.wake.drain()
+          sendCompletions(outbox.take(), at: now)
+        }
+        if poller.isReadable(controlIndex) { control.wake.drain() }
+        if control.isDrainRequested && drainStartedAt == nil { try beginDrain(at: now) }
+        if isDrained(at: now) { return }
+        relinked = try housekeeping(at: now)
+      }
+    }
+  }
+
+  private func sendReady(on link: GatewayLink, at now: UInt64) throws {
+    try link.send(.ready, frames: [try ready.serializedBytes()], at: now)
+  }
+
+  // MARK: Gateway messages
+
+  private func drain(_ link: GatewayLink, index: Int) throws {
+    for _ in 0..<512 {
+      guard try link.socket.receive(into: received, wait: false) else { return }
+      let now = MonotonicClock.now()
+      link.heard(at: now)
+      guard received.count >= 2, Signature.check(received[0], expected: Signature.worker) == .valid,
+        let command = WorkerCommand(frame: received[1])
+      else {
+        logger.warning("malformed message from gateway", metadata: ["gateway": "\(link.endpoint)"])
+        continue
+      }
+      switch command {
+      case .request: accept(from: link, index: index, at: now)
+      case .cancel: cancel(from: link, index: index, at: now)
+      case .heartbeat: break
+      case .disconnect:
+        if drainStartedAt != nil {
+          link.drainAcknowledged = true
+        } else {
+          // The gateway does not know us (it restarted, or evicted us): register again.
+          logger.info("gateway asked to re-register", metadata: ["gateway": "\(link.endpoint)"])
+          try sendReady(on: link, at: now)
+        }
+      case .ready, .partial, .final:
+        logger.warning("gateway sent a worker-only command", metadata: ["command": "\(command)"])
+      }
+    }
+  }
+
+  private func accept(from link: GatewayLink, index: Int, at now: UInt64) {
+    guard received.count >= 4, let dispatch = DispatchFrame(received[2]) else {
+      logger.warning("REQUEST without dispatch frame and header")
+      return
+    }
+    let job: Job
+    do {
+      let header = try RequestHeader(borrowing: received[3])
+      let body = (4..<received.count).map { received.data(at: $0) }
+      let deadline = ContinuousClock.now + .milliseconds(Int(dispatch.remainingMilliseconds))
+      job = Job(
+        link: index, generation: link.generation, dispatchID: dispatch.dispatchID,
+        request: InferenceRequest(method: header.method, header: header, body: body, deadline: deadline),
+        receivedAt: now)
+    } catch {
+      var header = ResponseHeader()
+      header.status = StatusCode.invalidArgument.wireValue
+      header.message = "worker could not decode the request header: \(error)"
+      header.endOfStream = true
+      let completion = Completion(
+        link: index, generation: link.generation, dispatchID: dispatch.dispatchID, isFinal: true,
+        header: (try? header.serializedBytes()) ?? [], body: [])
+      return send(completion, at: now)
+    }
+    pending.insert(PendingKey(link: index, dispatchID: dispatch.dispatchID))
+    if model.descriptor.runsInline {
+      let completions = ComputeThread.infer(
+        [job], model: model, startedAt: now, workerName: configuration.name, outbox: outbox, logger: logger)
+      // Partials an inline model emitted are in the outbox; they go first.
+      sendCompletions(outbox.take() + completions, at: now)
+    } else {
+      batcher.submit(job)
+    }
+  }
+
+  private func cancel(from link: GatewayLink, index: Int, at now: UInt64) {
+    guard received.count >= 3, let dispatch = DispatchFrame(received[2]) else { return }
+    guard let job = batcher.cancel(link: index, dispatchID: dispatch.dispatchID) else { return }
+    let completion = Completion(
+      job: job, response: .failure(WeftError(.cancelled, "cancelled by the gateway before it ran")),
+      isFinal: true, timing: .init(), workerName: configuration.name, version: model.descriptor.version)
+    send(completion, at: now)
+  }
+
+  // MARK: Replies
+
+  private func sendCompletions(_ completions: [Completion], at now: UInt64) {
+    for completion in completions { send(completion, at: now) }
+  }
+
+  private func send(_ completion: Completion, at now: UInt64) {
+    if completion.isFinal { pending.remove(PendingKey(link: completion.link, dispatchID: completion.dispatchID)) }
+    let link = links[completion.link]
+    // The link was replaced since the request came: that gateway already gave it to another worker.
+    guard completion.generation == link.generation else { return }
+    do {
+      try link.socket.send(Signature.worker, more: true)
+      try link.socket.send((completion.isFinal ? WorkerCommand.final : .partial).frame, more: true)
+      try link.socket.send(DispatchFrame(dispatchID: completion.dispatchID, remainingMilliseconds: 0).bytes, more: true)
+      try link.socket.send(completion.header, more: !completion.body.isEmpty)
+      for (index, frame) in completion.body.enumerated() {
+        try frame.withUnsafeBytes { try link.socket.send(bytes: $0, more: index < completion.body.count - 1) }
+      }
+      link.lastSent = now
+    } catch {
+      logger.error("could not send a reply", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
+    }
+  }
+
+  // MARK: Liveness and draining
+
+  /// Heartbeats idle links and replaces dead ones; returns true if a socket changed.
+  private func housekeeping(at now: UInt64) throws -> Bool {
+    var relinked = false
+    for link in links {
+      if drainStartedAt == nil && link.shouldReconnect(at: now, interval: interval, liveness: UInt64(configuration.liveness)) {
+        logger.warning("gateway silent; reconnecting", metadata: ["gateway": "\(link.endpoint)"])
+        try link.reconnect(at: now)
+        try sendReady(on: link, at: now)
+        relinked = true
+      } else if now >= link.lastSent &+ interval {
+        try link.send(.heartbeat, at: now)
+      }
+    }
+    return relinked
+  }
+
+  private func beginDrain(at now: UInt64) throws {
+    drainStartedAt = now
+    logger.info("draining", metadata: ["in_flight": "\(pending.count)"])
+    for link in links { try link.send(.disconnect, at: now) }
+  }
+
+  private func isDrained(at now: UInt64) -> Bool {
+    guard let started = drainStartedAt else { return false }
+    if now >= started &+ configuration.drainTimeout.microseconds {
+      logger.warning("drain timeout; exiting with requests in flight", metadata: ["in_flight": "\(pending.count)"])
+      return true
+    }
+    // A gateway that never acknowledges (it is gone) cannot send more work either.
+    let linksQuiet = links.allSatisfy { $0.drainAcknowledged || now > $0.lastHeard &+ interval &* UInt64(configuration.liveness) }
+    return linksQuiet && pending.isEmpty
+  }
+}
+
+/// How other threads talk to the worker's socket thread.
+final class WorkerControl: Sendable {
+  let wake: WakeSignal
+  private let drainRequested = Mutex(false)
+
+  init() throws { wake = try WakeSignal() }
+
+  func requestDrain() {
+    drainRequested.withLock { $0 = true }
+    wake.signal()
+  }
+
+  var isDrainRequested: Bool { drainRequested.withLock { $0 } }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import WeftModels
+import ZeroMQ
+
+/// Hosts one model behind one or more gateways.
+///
+/// `run()` registers with every gateway (the model is loaded already, so READY means
+/// ready), serves until graceful shutdown, then drains: it tells each gateway to send no
+/// more, finishes what it holds, and returns.
+public final class WorkerRuntime: Service, Sendable {
+  private let model: any Model
+  private let configuration: WorkerConfiguration
+  private let logger: Logger
+  private let context: Context
+  private let control: WorkerControl
+  private let onReady: @Sendable () -> Void
+
+  /// Creates a runtime for a loaded model.
+  /// - Parameters:
+  ///   - onReady: called once READY has been sent to every gateway.
+  public init(
+    model: any Model, configuration: WorkerConfiguration, logger: Logger,
+    onReady: @escaping @Sendable () -> Void = {}
+  ) throws {
+    guard !configuration.gateways.isEmpty else {
+      throw ConfigurationErrorForWorker("a worker needs at least one gateway endpoint")
+    }
+    self.model = model
+    self.configuration = configuration
+    self.logger = logger
+    self.onReady = onReady
+    context = try Context()
+    control = try WorkerControl()
+  }
+
+  /// Serves until graceful shutdown or `drain()`, then finishes in-flight work.
+  public func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await runSocketThread()
+    } onGracefulShutdown: {
+      self.drain()
+    }
+  }
+
+  /// Starts draining; `run()` returns once in-flight work is done.
+  public func drain() { control.requestDrain() }
+
+  private func runSocketThread() async throws {
+    let (model, configuration, context, control, logger, onReady) = (
+      model, configuration, context, control, logger, onReady
+    )
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      let thread = Thread {
+        do {
+          let loop = try WorkerLoop(model: model, configuration: configuration, context: context, control: control, logger: logger)
+          try loop.run(onReady: onReady)
+          continuation.resume()
+        } catch {
+          continuation.resume(throwing: error)
+        }
+      }
+      thread.name = "weft-worker"
+      thread.start()
+    }
+  }
+}
+
+/// A worker configured in a way it cannot run.
+struct ConfigurationErrorForWorker: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}

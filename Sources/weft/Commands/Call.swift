@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import WeftClient
+import WeftProtocol
+
+/// `weft call SERVICE.METHOD`: one request, its reply printed.
+struct Call: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Call a method of a service and print the reply.",
+    discussion: """
+      Each --data or --file becomes one body frame. With --json the reply is printed as
+      a JSON object (status, worker, timings, and the body as UTF-8 text or base64).
+      Exits 1 when the call fails.
+      """)
+
+  @Argument(help: "SERVICE.METHOD, e.g. echo.echo")
+  var target: String
+  @Option(help: "A body frame holding this text; repeat for several.")
+  var data: [String] = []
+  @Option(help: "A body frame holding this file's bytes; repeat for several.")
+  var file: [String] = []
+  @Option(help: "Call metadata as KEY=VALUE; repeat for several.")
+  var metadata: [String] = []
+  @Option(help: "The user the call is for.")
+  var user: String = ""
+  @Option(help: "Pin this model version.")
+  var version: String = ""
+  @Flag(help: "Print every response of a streaming method as it arrives.")
+  var stream = false
+  @Flag(help: "Print JSON.")
+  var json = false
+  @OptionGroup var client: ClientOptions
+
+  func validate() throws {
+    let parts = target.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count >= 2, !parts.last!.isEmpty, !parts.dropLast().joined(separator: ".").isEmpty else {
+      throw ValidationError("expected SERVICE.METHOD, e.g. echo.echo; got '\(target)'")
+    }
+    for entry in metadata where !entry.contains("=") {
+      throw ValidationError("metadata must be KEY=VALUE; got '\(entry)'")
+    }
+  }
+
+  func run() async throws {
+    let dot = target.lastIndex(of: ".")!
+    let service = String(target[..<dot])
+    let method = String(target[target.index(after: dot)...])
+    var body = data.map { Data($0.utf8) }
+    for path in file {
+      guard let contents = FileManager.default.contents(atPath: path) else {
+        throw ValidationError("cannot read file \(path)")
+      }
+      body.append(contents)
+    }
+    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: version)
+    for entry in metadata {
+      let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
+      options.metadata[pair[0]] = .text(pair.count > 1 ? pair[1] : "")
+    }
+
+    let weft = try WeftClient(gateways: client.gateways)
+    defer { weft.close() }
+    do {
+      if stream {
+        for try await response in weft.stream(service, method, body: body, options: options) { printResponse(response) }
+      } else {
+        printResponse(try await weft.call(service, method, body: body, options: options))
+      }
+    } catch let error as WeftError {
+      if json {
+        print(ReplyFormatter.json(["status": error.code.name, "code": Int(error.code.rawValue), "message": error.message]))
+      } else {
+        complain("\(error.code.name): \(error.message)")
+      }
+      throw ExitCode.failure
+    }
+  }
+
+  private func printResponse(_ response: Response) {
+    print(json ? ReplyFormatter.json(ReplyFormatter.object(response)) : ReplyFormatter.text(response))
+  }
+}
+
+/// Turns responses into what `weft call` prints.
+enum ReplyFormatter {
+  static func object(_ response: Response) -> [String: Any] {
+    let header = response.header
+    return [
+      "status": response.status.name,
+      "code": Int(response.status.rawValue),
+      "message": header.message,
+      "request_id": header.requestID,
+      "worker": header.workerID,
+      "version": header.modelVersion,
+      "end_of_stream": header.endOfStream,
+      "timings_us": [
+        "total": header.totalUs, "compute": header.computeUs, "queue": header.queueUs,
+        "gateway_queue": header.gatewayQueueUs,
+      ],
+      "batch_size": header.batchSize,
+      "body": response.body.map { frame -> Any in
+        if let text = String(data: frame, encoding: .utf8) { return text }
+        return ["base64": frame.base64EncodedString()]
+      },
+    ]
+  }
+
+  static func json(_ object: [String: Any]) -> String {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  static func text(_ response: Response) -> String {
+    let header = response.header
+    var lines = [
+      "\(response.status.name) from \(header.workerID) (version \(header.modelVersion)) in \(header.totalUs) µs "
+        + "(compute \(header.computeUs) µs, batch \(header.batchSize))"
+    ]
+    for (index, frame) in response.body.enumerated() {
+      if let text = String(data: frame, encoding: .utf8) {
+        lines.append("[\(index)] \(text)")
+      } else {
+        lines.append("[\(index)] \(frame.count) bytes of binary")
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+}

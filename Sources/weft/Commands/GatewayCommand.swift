@@ -1,0 +1,41 @@
+import ArgumentParser
+import Logging
+import WeftGateway
+
+/// `weft gateway`: runs a gateway until SIGTERM or SIGINT.
+struct GatewayCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "gateway", abstract: "Run a gateway: clients on the frontend, workers on the backend.")
+
+  @Option(help: "Mesh config file (YAML); its `gateway:` section is used. Flags override it.")
+  var config: String?
+  @Option(help: "Client endpoint to bind (default tcp://*:5555).")
+  var frontend: String?
+  @Option(help: "Worker endpoint to bind (default tcp://*:5556).")
+  var backend: String?
+  @Option(help: "Heartbeat interval in milliseconds for workers that advertise none.")
+  var heartbeatMs: Int?
+  @Option(help: "Most requests queued per service before RESOURCE_EXHAUSTED.")
+  var queueLimit: Int?
+  @Option(help: "Deadline in milliseconds for requests that set none.")
+  var defaultTimeoutMs: Int?
+  @Option(help: "Largest request body in bytes; larger gets RESOURCE_EXHAUSTED.")
+  var maxRequestBytes: Int?
+  @OptionGroup var logging: LoggingOptions
+
+  func run() async throws {
+    let logger = logging.bootstrap(label: "weft.gateway")
+    var configuration = try config.map { try MeshConfiguration.load(path: $0).gateway.configuration } ?? .init()
+    if let frontend { configuration.frontend = frontend }
+    if let backend { configuration.backend = backend }
+    if let heartbeatMs { configuration.heartbeatInterval = .milliseconds(heartbeatMs) }
+    if let queueLimit { configuration.queueLimit = queueLimit }
+    if let defaultTimeoutMs { configuration.defaultTimeout = .milliseconds(defaultTimeoutMs) }
+    if let maxRequestBytes { configuration.maxRequestBytes = maxRequestBytes }
+
+    let gateway = try Gateway(configuration: configuration, logger: logger) { endpoints in
+      announce("gateway listening frontend=\(endpoints.frontend) backend=\(endpoints.backend)")
+    }
+    try await runUntilSignalled(gateway, logger: logger)
+  }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `weft up`: a whole mesh on this machine from a config file, supervised.
+struct Up: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Start a gateway and its workers from a config file; restart what crashes; stop all on Ctrl-C.")
+
+  @Option(help: "Mesh config file (YAML).")
+  var config: String = "deploy/weft.yaml"
+  @OptionGroup var logging: LoggingOptions
+
+  func run() async throws {
+    let logger = logging.bootstrap(label: "weft.up")
+    let mesh = try MeshConfiguration.load(path: config)
+    let supervisor = Supervisor(
+      executable: try currentExecutable(), configPath: config, mesh: mesh, logLevel: logging.logLevel, logger: logger)
+    try await runUntilSignalled(supervisor, logger: logger)
+  }
+
+  private func currentExecutable() throws -> String {
+    let path = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    return path
+  }
+}

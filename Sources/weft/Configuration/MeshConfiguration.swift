@@ -1,0 +1,132 @@
+import Foundation
+import WeftGateway
+import WeftProtocol
+import Yams
+
+/// A whole mesh on one machine, as `weft up` reads it from YAML.
+///
+/// ```yaml
+/// gateway:                     # every key optional
+///   frontend: tcp://*:5555     # client endpoint
+///   backend: tcp://*:5556      # worker endpoint
+///   heartbeat_interval_ms: 1000
+///   default_timeout_ms: 30000  # for requests that set none
+///   queue_limit: 1000          # per service
+///   max_request_bytes: 33554432
+///   drain_timeout_ms: 10000
+/// workers:
+///   - model: echo              # echo | sleep (text, vision, speech as they land)
+///     replicas: 1              # processes of this worker
+///     service: echo            # optional: register under another service name
+///     version: "1"             # optional
+///     capacity: 16             # optional: in flight per gateway
+///     max_batch_size: 8        # optional
+///     max_batch_delay_ms: 2    # optional
+///     latency_ms: 10           # sleep model only
+/// ```
+struct MeshConfiguration: Decodable, Equatable {
+  var gateway = GatewaySection()
+  var workers: [WorkerSection] = []
+
+  struct GatewaySection: Decodable, Equatable {
+    var frontend: String?
+    var backend: String?
+    var heartbeatIntervalMs: Int?
+    var defaultTimeoutMs: Int?
+    var queueLimit: Int?
+    var maxRequestBytes: Int?
+    var drainTimeoutMs: Int?
+
+    enum CodingKeys: String, CodingKey {
+      case frontend, backend
+      case heartbeatIntervalMs = "heartbeat_interval_ms"
+      case defaultTimeoutMs = "default_timeout_ms"
+      case queueLimit = "queue_limit"
+      case maxRequestBytes = "max_request_bytes"
+      case drainTimeoutMs = "drain_timeout_ms"
+    }
+
+    /// The gateway configuration, defaults filled in.
+    var configuration: GatewayConfiguration {
+      var result = GatewayConfiguration()
+      if let frontend { result.frontend = frontend }
+      if let backend { result.backend = backend }
+      if let heartbeatIntervalMs { result.heartbeatInterval = .milliseconds(heartbeatIntervalMs) }
+      if let defaultTimeoutMs { result.defaultTimeout = .milliseconds(defaultTimeoutMs) }
+      if let queueLimit { result.queueLimit = queueLimit }
+      if let maxRequestBytes { result.maxRequestBytes = maxRequestBytes }
+      if let drainTimeoutMs { result.drainTimeout = .milliseconds(drainTimeoutMs) }
+      return result
+    }
+  }
+
+  struct WorkerSection: Decodable, Equatable {
+    var model: String
+    var replicas: Int?
+    var service: String?
+    var version: String?
+    var capacity: Int?
+    var maxBatchSize: Int?
+    var maxBatchDelayMs: Int?
+    var latencyMs: Int?
+
+    enum CodingKeys: String, CodingKey {
+      case model, replicas, service, version, capacity
+      case maxBatchSize = "max_batch_size"
+      case maxBatchDelayMs = "max_batch_delay_ms"
+      case latencyMs = "latency_ms"
+    }
+
+    /// The `weft worker` arguments for this section (without `--gateway`).
+    var arguments: [String] {
+      var arguments = ["--model", model]
+      if let service { arguments += ["--service", service] }
+      if let version { arguments += ["--version", version] }
+      if let capacity { arguments += ["--capacity", "\(capacity)"] }
+      if let maxBatchSize { arguments += ["--max-batch-size", "\(maxBatchSize)"] }
+      if let maxBatchDelayMs { arguments += ["--max-batch-delay-ms", "\(maxBatchDelayMs)"] }
+      if let latencyMs { arguments += ["--latency-ms", "\(latencyMs)"] }
+      return arguments
+    }
+  }
+
+  /// Reads and checks a config file; errors name the file and what is wrong.
+  static func load(path: String) throws -> MeshConfiguration {
+    let text: String
+    do {
+      text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+      throw ConfigurationError("cannot read config file \(path): \(error.localizedDescription)")
+    }
+    return try parse(text, source: path)
+  }
+
+  /// Parses YAML text; `source` names it in errors.
+  static func parse(_ text: String, source: String) throws -> MeshConfiguration {
+    let configuration: MeshConfiguration
+    do {
+      configuration = try YAMLDecoder().decode(MeshConfiguration.self, from: text)
+    } catch {
+      throw ConfigurationError("config \(source) is not valid: \(error)")
+    }
+    for worker in configuration.workers {
+      guard ModelOptions.known.contains(worker.model) else {
+        throw ConfigurationError("config \(source): unknown model '\(worker.model)'; known: \(ModelOptions.known.joined(separator: ", "))")
+      }
+      if let replicas = worker.replicas, replicas < 0 {
+        throw ConfigurationError("config \(source): replicas of '\(worker.model)' must not be negative")
+      }
+    }
+    return configuration
+  }
+
+  enum RootKeys: String, CodingKey { case gateway, workers }
+
+  init() {}
+
+  init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: RootKeys.self)
+    gateway = try container.decodeIfPresent(GatewaySection.self, forKey: .gateway) ?? GatewaySection()
+    workers = try container.decodeIfPresent([WorkerSection].self, forKey: .workers) ?? []
+  }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import WeftModels
+
+/// Which model a worker hosts, and its batching.
+struct ModelOptions: ParsableArguments {
+  @Option(help: "The model: \(ModelOptions.known.joined(separator: ", ")).")
+  var model: String
+  @Option(help: "Register under this service name instead of the model's own.")
+  var service: String?
+  @Option(help: "Advertise this model version instead of the model's own.")
+  var version: String?
+  @Option(help: "Most requests per batch (models that batch).")
+  var maxBatchSize: Int?
+  @Option(help: "Longest wait in milliseconds for a batch to fill.")
+  var maxBatchDelayMs: Int?
+  @Option(help: "sleep model: milliseconds each batch takes.")
+  var latencyMs: Int = 10
+
+  static let known = ["echo", "sleep"]
+
+  func validate() throws {
+    guard ModelOptions.known.contains(model) else {
+      throw ValidationError("unknown model '\(model)'; known: \(ModelOptions.known.joined(separator: ", "))")
+    }
+    if let maxBatchSize, maxBatchSize < 1 { throw ValidationError("--max-batch-size must be at least 1") }
+  }
+
+  /// Loads the model (weights included, for real models) so READY means ready.
+  func makeModel() throws -> any Model {
+    switch model {
+    case "sleep":
+      return SleepModel(
+        service: service ?? "sleep", version: version ?? "1", latency: .milliseconds(latencyMs),
+        maxBatchSize: maxBatchSize ?? 8, maxBatchDelay: .milliseconds(maxBatchDelayMs ?? 2))
+    default:
+      return EchoModel(service: service ?? "echo", version: version ?? "1")
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import WeftClient
+import WeftProtocol
+
+/// Load balancing, batching, queue bounds: real gateway and worker processes on loopback.
+@Suite(.serialized) struct SchedulingTests {
+  @Test func loadSpreadsAcrossWorkersInProportionToCapacity() async throws {
+    let mesh = try await TestMesh()
+    for (name, capacity) in [("w1", 1), ("w2", 2), ("w4", 4)] {
+      // Each batch takes 40 ms whatever its size, so a worker's throughput follows its capacity.
+      try await mesh.startWorker(
+        name: name,
+        ["--model", "sleep", "--latency-ms", "40", "--capacity", "\(capacity)", "--max-batch-size", "\(capacity)",
+         "--max-batch-delay-ms", "5"])
+    }
+    let client = mesh.client
+    let results = await runCalls(210, concurrency: 60) { _ in await client.result("sleep", "sleep") }
+    var counts: [String: Int] = [:]
+    for result in results { counts[try result.get().header.workerID, default: 0] += 1 }
+    let total = Double(results.count)
+    let shares = counts.mapValues { Double($0) / total }
+    // Expected 1/7, 2/7, 4/7 of the requests; allow 8 points for scheduling noise on 2 cores.
+    #expect(abs((shares["w1"] ?? 0) - 1.0 / 7) < 0.08, "shares: \(shares)")
+    #expect(abs((shares["w2"] ?? 0) - 2.0 / 7) < 0.08, "shares: \(shares)")
+    #expect(abs((shares["w4"] ?? 0) - 4.0 / 7) < 0.08, "shares: \(shares)")
+  }
+
+  @Test func batchingFormsBatchesUnderConcurrentLoad() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(
+      name: "b", ["--model", "sleep", "--latency-ms", "20", "--max-batch-size", "8", "--max-batch-delay-ms", "10",
+                  "--capacity", "16"])
+    let client = mesh.client
+    let results = await runCalls(64, concurrency: 32) { _ in await client.result("sleep", "sleep") }
+    let sizes = try results.map { Int(try $0.get().header.batchSize) }
+    #expect(sizes.max()! > 1, "batch sizes: \(sizes)")
+    #expect(sizes.max()! <= 8, "batch sizes: \(sizes)")
+  }
+
+  @Test func queueOverflowGetsResourceExhausted() async throws {
+    let mesh = try await TestMesh(gatewayArguments: ["--queue-limit", "2"])
+    try await mesh.startWorker(
+      name: "slow", ["--model", "sleep", "--latency-ms", "600", "--capacity", "1", "--max-batch-size", "1"])
+    let client = mesh.client
+    let results = await runCalls(10, concurrency: 10) { _ in await client.result("sleep", "sleep") }
+    let ok = results.filter { (try? $0.get()) != nil }.count
+    let exhausted = results.filter {
+      if case .failure(let error) = $0 { return error.code == .resourceExhausted }
+      return false
+    }
+    // One running on the worker plus two in the queue; the other seven are refused at once.
+    #expect(ok == 3)
+    #expect(exhausted.count == 7)
+    if case .failure(let error) = exhausted.first { #expect(error.message.contains("queued")) }
+  }
+
+  @Test func streamingMethodSendsEachPartBeforeTheFinalReply() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(name: "e", ["--model", "echo"])
+    var parts: [String] = []
+    var finals = 0
+    let body = ["one", "two", "three"].map { Data($0.utf8) }
+    for try await response in mesh.client.stream("echo", "stream", body: body) {
+      if response.isFinal { finals += 1 } else { parts.append(String(decoding: response.body[0], as: UTF8.self)) }
+    }
+    #expect(parts == ["one", "two", "three"])
+    #expect(finals == 1)
+  }
+
+  @Test func echoReturnsBodyAndMetadataAndTimings() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(name: "e", ["--model", "echo"])
+    let payload = Data((0..<70_000).map { UInt8($0 % 251) })
+    let options = CallOptions(metadata: ["trace": .text("abc")])
+    let response = try await mesh.client.call("echo", "echo", body: [Data("head".utf8), payload], options: options)
+    #expect(response.body == [Data("head".utf8), payload])
+    #expect(response.header.metadata["trace"]?.text == "abc")
+    #expect(response.header.workerID == "e")
+    #expect(response.header.totalUs > 0)
+    #expect(response.isFinal)
+  }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Synchronization
+import WeftClient
+import WeftProtocol
+
+/// A `weft` child process for a test: started with arguments, its stdout read line by
+/// line, killed when the test lets go of it.
+final class MeshProcess: Sendable {
+  let process: Process
+  private let lines = Mutex<[String]>([])
+  private let stderrTail = Mutex<String>("")
+
+  /// The built `weft` executable, next to the test bundle.
+  static var executable: String {
+    if let path = ProcessInfo.processInfo.environment["WEFT_BINARY"] { return path }
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+    return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("weft").path
+  }
+
+  init(_ arguments: [String]) throws {
+    process = Process()
+    process.executableURL = URL(fileURLWithPath: MeshProcess.executable)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    out.fileHandleForReading.readabilityHandler = { [weak self] handle in
+      let data = handle.availableData
+      if data.isEmpty { handle.readabilityHandler = nil; return }
+      let text = String(decoding: data, as: UTF8.self)
+      self?.lines.withLock { $0 += text.split(separator: "\n").map(String.init) }
+    }
+    err.fileHandleForReading.readabilityHandler = { [weak self] handle in
+      let data = handle.availableData
+      if data.isEmpty { handle.readabilityHandler = nil; return }
+      self?.stderrTail.withLock { $0 = String(($0 + String(decoding: data, as: UTF8.self)).suffix(4_000)) }
+    }
+    try process.run()
+  }
+
+  deinit {
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+  }
+
+  var pid: Int32 { process.processIdentifier }
+
+  /// The stderr it wrote lately, for failure messages.
+  var log: String { stderrTail.withLock { $0 } }
+
+  /// Waits for a stdout line starting with `prefix`.
+  func waitForLine(prefix: String, timeout: Duration = .seconds(20)) async throws -> String {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if let line = lines.withLock({ $0.first { $0.hasPrefix(prefix) } }) { return line }
+      guard process.isRunning else { throw TestFailure("process exited before printing '\(prefix)': \(log)") }
+      try await Task.sleep(for: .milliseconds(10))
+    }
+    throw TestFailure("no line '\(prefix)' within \(timeout): \(log)")
+  }
+
+  /// Sends a signal.
+  func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+  /// Waits for the process to exit; returns its status, or nil on timeout.
+  func waitForExit(timeout: Duration = .seconds(20)) async -> Int32? {
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+    return process.isRunning ? nil : process.terminationStatus
+  }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// A gateway plus workers on loopback, on ports the OS picks.
+final class TestMesh: Sendable {
+  let gateway: MeshProcess
+  let frontend: String
+  let backend: String
+  let client: WeftClient
+  private let workers = Mutex<[MeshProcess]>([])
+
+  /// Starts a gateway with extra flags and waits until it listens.
+  init(gatewayArguments: [String] = []) async throws {
+    gateway = try MeshProcess(
+      ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--log-level", "warning"]
+        + gatewayArguments)
+    let line = try await gateway.waitForLine(prefix: "gateway listening")
+    let fields = Dictionary(
+      line.split(separator: " ").compactMap { field -> (String, String)? in
+        let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
+      }, uniquingKeysWith: { $1 })
+    frontend = fields["frontend"]!
+    backend = fields["backend"]!
+    client = try WeftClient(gateways: [frontend])
+  }
+
+  deinit { client.close() }
+
+  /// Starts a worker and waits until the gateway lists it.
+  @discardableResult
+  func startWorker(name: String, _ arguments: [String]) async throws -> MeshProcess {
+    let worker = try MeshProcess(
+      ["worker", "--gateway", backend, "--name", name, "--log-level", "warning"] + arguments)
+    workers.withLock { $0.append(worker) }
+    _ = try await worker.waitForLine(prefix: "worker ready")
+    try await waitUntil("gateway lists worker \(name)") { status in
+      status.services.contains { $0.versions.contains { $0.workers.contains { $0.name == name } } }
+    }
+    return worker
+  }
+
+  /// Polls the gateway's status until `condition` holds.
+  func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: (MeshStatus) -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if let status = try? await client.meshStatus(), condition(status) { return }
+      try await Task.sleep(for: .milliseconds(25))
+    }
+    throw TestFailure("timed out waiting until \(what)")
+  }
+
+  /// The current status.
+  func status() async throws -> MeshStatus { try await client.meshStatus() }
+}
+
+extension MeshStatus {
+  /// The worker named `name`, if listed.
+  func worker(named name: String) -> Weft_V1_WorkerStatus? {
+    for service in services {
+      for version in service.versions {
+        if let worker = version.workers.first(where: { $0.name == name }) { return worker }
+      }
+    }
+    return nil
+  }
+}
+
+/// Runs `count` calls with at most `concurrency` in flight; returns each result in order.
+func runCalls(
+  _ count: Int, concurrency: Int, _ call: @escaping @Sendable (Int) async -> Result<Response, WeftError>
+) async -> [Result<Response, WeftError>] {
+  await withTaskGroup(of: (Int, Result<Response, WeftError>).self) { group in
+    var results = [Result<Response, WeftError>?](repeating: nil, count: count)
+    var next = 0
+    while next < min(concurrency, count) {
+      let index = next
+      group.addTask { (index, await call(index)) }
+      next += 1
+    }
+    for await (index, result) in group {
+      results[index] = result
+      if next < count {
+        let index = next
+        group.addTask { (index, await call(index)) }
+        next += 1
+      }
+    }
+    return results.map { $0! }
+  }
+}
+
+extension WeftClient {
+  /// A call whose failure is a value, for tests that count outcomes.
+  func result(_ service: String, _ method: String, body: [Data] = [], options: CallOptions = CallOptions()) async
+    -> Result<Response, WeftError>
+  {
+    do {
+      return .success(try await call(service, method, body: body, options: options))
+    } catch let error as WeftError {
+      return .failure(error)
+    } catch {
+      return .failure(WeftError(.unknown, "\(error)"))
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import SwiftProtobuf
+import Testing
+import WeftProtocol
+
+@Suite struct FramingTests {
+  @Test func statusCodesMatchGRPCNumbersAndNames() {
+    #expect(StatusCode.allCodes.count == 17)
+    #expect(StatusCode.deadlineExceeded.rawValue == 4)
+    #expect(StatusCode.resourceExhausted.rawValue == 8)
+    #expect(StatusCode.unavailable.rawValue == 14)
+    #expect(StatusCode.unauthenticated.name == "UNAUTHENTICATED")
+    #expect(StatusCode(rawValue: 17) == nil)
+    for code in StatusCode.allCodes {
+      #expect(StatusCode(wireValue: code.wireValue) == code)
+    }
+    // The generated enum carries the same numbers as the Swift type.
+    #expect(Weft_V1_StatusCode.unauthenticated.rawValue == 16)
+  }
+
+  @Test func signaturesAreCheckedBySideAndVersion() {
+    func check(_ bytes: [UInt8], _ expected: [UInt8]) -> Signature.Check {
+      bytes.withUnsafeBytes { Signature.check($0, expected: expected) }
+    }
+    #expect(check(Signature.client, Signature.client) == .valid)
+    #expect(check(Signature.worker, Signature.client) == .invalid)
+    #expect(check([0x57, 0x46, 0x43, 2], Signature.client) == .unsupportedVersion(2))
+    #expect(check([0x57, 0x46, 0x43], Signature.client) == .invalid)
+  }
+
+  @Test func dispatchFrameRoundTripsLittleEndian() {
+    let frame = DispatchFrame(dispatchID: 0x0102_0304_0506_0708, remainingMilliseconds: 0x0A0B_0C0D)
+    #expect(frame.bytes == [8, 7, 6, 5, 4, 3, 2, 1, 0x0D, 0x0C, 0x0B, 0x0A])
+    #expect(frame.bytes.withUnsafeBytes { DispatchFrame($0) } == frame)
+    #expect([UInt8](repeating: 0, count: 11).withUnsafeBytes { DispatchFrame($0) } == nil)
+  }
+
+  @Test func workerCommandsDecodeFromOneByte() {
+    for command in WorkerCommand.allCases {
+      #expect(command.frame.withUnsafeBytes { WorkerCommand(frame: $0) } == command)
+    }
+    #expect([UInt8(0)].withUnsafeBytes { WorkerCommand(frame: $0) } == nil)
+    #expect([UInt8(1), 1].withUnsafeBytes { WorkerCommand(frame: $0) } == nil)
+  }
+
+  @Test func appendedPatchOverridesAndAddsFieldsWithoutADecode() throws {
+    var worker = ResponseHeader()
+    worker.requestID = 0  // a worker that left it out
+    worker.status = .ok
+    worker.workerID = "w1"
+    worker.computeUs = 1234
+    worker.queueUs = 55
+    var bytes: [UInt8] = try worker.serializedBytes()
+    var patch = ResponseHeaderPatch()
+    patch.requestID = 42
+    patch.totalMicroseconds = 9_999_999
+    patch.gatewayQueueMicroseconds = 300
+    patch.encode(into: &bytes)
+    let merged = try ResponseHeader(serializedBytes: bytes)
+    #expect(merged.requestID == 42)
+    #expect(merged.totalUs == 9_999_999)
+    #expect(merged.gatewayQueueUs == 300)
+    #expect(merged.computeUs == 1234)
+    #expect(merged.queueUs == 55)
+    #expect(merged.workerID == "w1")
+  }
+
+  @Test func scanReadsOneVarintFieldAndRejectsGarbage() throws {
+    var header = ResponseHeader()
+    header.requestID = 300
+    header.status = .unavailable
+    header.message = "x"
+    let bytes: [UInt8] = try header.serializedBytes()
+    #expect(bytes.withUnsafeBytes { ProtobufScan.varintField(2, in: $0) } == 14)
+    #expect(bytes.withUnsafeBytes { ProtobufScan.varintField(1, in: $0) } == 300)
+    #expect(bytes.withUnsafeBytes { ProtobufScan.varintField(9, in: $0) } == nil)
+    #expect([UInt8]([0xff, 0xff]).withUnsafeBytes { ProtobufScan.varintField(2, in: $0) } == nil)
+    #expect([UInt8]([0x1a, 0x09, 0x01]).withUnsafeBytes { ProtobufScan.varintField(2, in: $0) } == nil)
+  }
+
+  @Test func decodingFromABorrowedBufferMatchesArrayDecoding() throws {
+    var header = RequestHeader()
+    header.requestID = 77
+    header.service = "text"
+    header.method = "embed"
+    header.metadata["k"] = MetadataValue.with { $0.binary = Data([1, 2]) }
+    let bytes: [UInt8] = try header.serializedBytes()
+    let borrowed = try bytes.withUnsafeBytes { try RequestHeader(borrowing: $0) }
+    #expect(borrowed == header)
+  }
+
+  @Test func deadlineQueuePopsInOrderAndCompacts() {
+    var queue = DeadlineQueue()
+    for (id, deadline) in [(1, 50), (2, 10), (3, 30), (4, 20), (5, 40)] as [(UInt64, UInt64)] {
+      queue.insert(id: id, deadline: deadline)
+    }
+    #expect(queue.nextDeadline == 10)
+    #expect(queue.popExpired(at: 9) == nil)
+    var order: [UInt64] = []
+    while let (_, id) = queue.popExpired(at: 35) { order.append(id) }
+    #expect(order == [2, 4, 3])
+    queue.compact { $0 != 5 }
+    #expect(queue.count == 1)
+    #expect(queue.popExpired(at: 100)?.id == 1)
+  }
+}
