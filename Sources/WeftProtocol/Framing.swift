@@ -79,6 +79,12 @@ public struct DispatchFrame: Equatable, Sendable {
     remainingMilliseconds = UInt32(littleEndian: frame.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
   }
 
+  /// Calls `body` with the 12 encoded bytes, without allocating.
+  public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    let encoded = (dispatchID.littleEndian, remainingMilliseconds.littleEndian)
+    return try Swift.withUnsafeBytes(of: encoded) { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(Self.size))) }
+  }
+
   /// The 12 encoded bytes.
   public var bytes: [UInt8] {
     var out = [UInt8](repeating: 0, count: Self.size)

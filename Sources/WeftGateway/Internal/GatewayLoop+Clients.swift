@@ -20,9 +20,9 @@ extension GatewayLoop {
     case .unsupportedVersion(let version):
       return rejectReceived(0, .unimplemented, "protocol version \(version) is not supported; this gateway speaks \(Signature.version)")
     }
-    let header: RequestHeader
+    let header: RoutingFields
     do {
-      header = try RequestHeader(borrowing: received[2])
+      header = try RoutingFields(parsing: received[2])
     } catch {
       return rejectReceived(0, .invalidArgument, "second frame is not a valid RequestHeader: \(error)")
     }
@@ -55,7 +55,7 @@ extension GatewayLoop {
   }
 
   /// Why no worker of the service could ever take this request, if so.
-  private func routingRefusal(for header: RequestHeader) -> WeftError? {
+  private func routingRefusal(for header: RoutingFields) -> WeftError? {
     guard let service = routing.services[header.service], routing.hasLiveWorker(service: header.service) else {
       return WeftError(.unavailable, "no worker serves service '\(header.service)'")
     }
@@ -70,35 +70,33 @@ extension GatewayLoop {
   }
 
   /// Takes the received frames into a new in-flight request and starts its deadline.
-  private func admit(_ header: RequestHeader, at now: UInt64) -> UInt64 {
-    let id = nextDispatchID
-    nextDispatchID &+= 1
-    let frames = takeFrames()
-    frames.append(moving: received, at: 0)
-    frames.append(moving: received, range: 2..<received.count)
-    var timeout = header.timeoutMs > 0
-      ? UInt64(header.timeoutMs) * 1_000 : configuration.defaultTimeout.microseconds
+  private func admit(_ header: RoutingFields, at now: UInt64) -> UInt64 {
+    let request = takeRequest()
+    request.frames.append(moving: received, at: 0)
+    request.frames.append(moving: received, range: 2..<received.count)
+    var timeout = header.timeoutMilliseconds > 0
+      ? UInt64(header.timeoutMilliseconds) * 1_000 : configuration.defaultTimeout.microseconds
     timeout = min(timeout, configuration.maxTimeout.microseconds)
     let deadline = now &+ timeout
-    inFlight[id] = InFlightRequest(
-      frames: frames, requestID: header.requestID, service: header.service, version: header.version,
-      deadline: deadline, receivedAt: now, idempotent: header.idempotent, state: .queued(since: now))
+    request.start(header, deadline: deadline, at: now)
+    let id = inFlight.insert { _ in request }
     deadlines.insert(id: id, deadline: deadline)
-    if deadlines.count > 2 * inFlight.count + 4_096 { deadlines.compact { inFlight[$0] != nil } }
+    // Finished requests leave their entries behind; sweep them once they dominate.
+    if deadlines.count > 4 * inFlight.count + 65_536 {
+      let live = inFlight
+      deadlines.compact { live.contains($0) }
+    }
     return id
   }
 
   /// Sends request `id` to `worker`. A worker found gone is dropped, and the request queued again.
   func dispatch(_ id: UInt64, to worker: PeerID, at now: UInt64) {
-    guard var request = inFlight[id] else { return }
-    if case .queued(let since) = request.state { request.queuedMicroseconds += now &- since }
+    guard let request = inFlight[id] else { return }
     let remaining = request.deadline > now ? (request.deadline - now + 999) / 1_000 : 1
     do {
-      try backend.send(worker.bytes, more: true, wait: false)
+      try worker.withUnsafeBytes { try backend.send(bytes: $0, more: true, wait: false) }
     } catch {
       // ROUTER_MANDATORY: the worker's connection is gone. Nothing was sent.
-      request.state = .queued(since: now)
-      inFlight[id] = request
       routing.enqueue(id, service: request.service, atFront: true)
       if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "unreachable: \(error)", at: now) }
       return
@@ -106,7 +104,9 @@ extension GatewayLoop {
     do {
       try backend.send(Signature.worker, more: true)
       try backend.send(WorkerCommand.request.frame, more: true)
-      try backend.send(DispatchFrame(dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining)).bytes, more: true)
+      try DispatchFrame(dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining)).withUnsafeBytes {
+        try backend.send(bytes: $0, more: true)
+      }
       if request.idempotent {
         // Keep the frames for a retry; large ones are shared by reference count, not copied.
         outgoing.removeAll()
@@ -118,9 +118,7 @@ extension GatewayLoop {
     } catch {
       logger.error("send to worker failed mid-message", metadata: ["error": "\(error)"])
     }
-    request.attempts += 1
-    request.state = .dispatched(worker: worker, at: now)
-    inFlight[id] = request
+    request.markDispatched(to: worker, at: now)
     routing.assign(to: worker)
     routing.sent(to: worker, at: now)
   }
@@ -142,7 +140,7 @@ extension GatewayLoop {
   /// Answers requests whose deadline passed: DEADLINE_EXCEEDED to the client, CANCEL to the worker.
   func expireDeadlines(at now: UInt64) {
     while let (deadline, id) = deadlines.popExpired(at: now) {
-      guard var request = inFlight[id], request.deadline == deadline, request.isActive else { continue }
+      guard let request = inFlight[id], request.deadline == deadline, request.isActive else { continue }
       let waited = (now &- request.receivedAt) / 1_000
       switch request.state {
       case .queued:
@@ -152,11 +150,11 @@ extension GatewayLoop {
           : "no worker of '\(request.service)' was free in time"
         replyError(to: id, .deadlineExceeded, "deadline exceeded after \(waited) ms: \(why)")
         finish(id)
-        routing.compactQueue(service: request.service) { inFlight[$0] != nil }
+        let live = inFlight
+        routing.compactQueue(service: request.service) { live.contains($0) }
       case .dispatched(let worker, _):
         replyError(to: id, .deadlineExceeded, "deadline exceeded after \(waited) ms while running on a worker")
         request.state = .abandoned(worker: worker)
-        inFlight[id] = request
         sendToWorker(worker, command: .cancel, dispatchID: id, at: now)
       case .abandoned:
         break

@@ -46,7 +46,7 @@ extension GatewayLoop {
     _ worker: PeerID, command: WorkerCommand, dispatchID: UInt64? = nil, reason: String? = nil, at now: UInt64
   ) {
     do {
-      try backend.send(worker.bytes, more: true, wait: false)
+      try worker.withUnsafeBytes { try backend.send(bytes: $0, more: true, wait: false) }
       try backend.send(Signature.worker, more: true)
       if let dispatchID {
         try backend.send(WorkerCommand.cancel.frame, more: true)

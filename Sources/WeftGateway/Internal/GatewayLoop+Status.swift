@@ -5,7 +5,7 @@ import ZeroMQ
 
 /// The built-in `weft.mesh` service.
 extension GatewayLoop {
-  func answerMeshRequest(_ header: RequestHeader, at now: UInt64) {
+  func answerMeshRequest(_ header: RoutingFields, at now: UInt64) {
     guard header.method == MeshService.statusMethod else {
       return rejectReceived(header.requestID, .notFound, "service '\(MeshService.name)' has no method '\(header.method)'; it serves: \(MeshService.statusMethod)")
     }
@@ -25,7 +25,7 @@ extension GatewayLoop {
 
   func meshStatus(at now: UInt64) -> MeshStatus {
     var inFlightByService: [String: Int] = [:]
-    for request in inFlight.values where request.isActive { inFlightByService[request.service, default: 0] += 1 }
+    for request in inFlight.requests where request.isActive { inFlightByService[request.service, default: 0] += 1 }
     var status = MeshStatus()
     status.gatewayID = configuration.name
     status.uptimeMs = (now &- startedAt) / 1_000

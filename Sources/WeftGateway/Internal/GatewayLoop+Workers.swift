@@ -74,7 +74,7 @@ extension GatewayLoop {
   /// Sends `received` = [identity, signature, command, dispatch, header, body…] on to the client.
   private func forwardReply(_ id: UInt64, from worker: PeerID, isFinal: Bool, at now: UInt64) {
     // A reply from a worker that no longer holds the request (evicted, then back) is stale.
-    guard var request = inFlight[id], request.worker == worker else { return }
+    guard let request = inFlight[id], request.worker == worker else { return }
     guard request.isActive else {
       if isFinal { releaseWorker(worker, service: request.service, completed: false, at: now); finish(id) }
       return
@@ -103,7 +103,6 @@ extension GatewayLoop {
       finish(id)
     } else {
       request.streamed = true
-      inFlight[id] = request
     }
   }
 
@@ -121,16 +120,15 @@ extension GatewayLoop {
   func workerLost(_ worker: WorkerEntry, reason: String, at now: UInt64) {
     statistics.workersEvicted += 1
     logger.warning("worker removed", metadata: ["worker": "\(worker.name)", "service": "\(worker.service)", "reason": "\(reason)"])
-    let held = inFlight.filter { $0.value.worker == worker.id }.keys.sorted()
+    let held = inFlight.ids { $0.worker == worker.id }
     for id in held {
-      guard var request = inFlight[id] else { continue }
+      guard let request = inFlight[id] else { continue }
       guard request.isActive else {
         finish(id)
         continue
       }
       if request.idempotent && !request.streamed && request.attempts < configuration.maxAttempts {
         request.state = .queued(since: now)
-        inFlight[id] = request
         routing.enqueue(id, service: request.service, atFront: true)
         statistics.redispatched += 1
       } else {

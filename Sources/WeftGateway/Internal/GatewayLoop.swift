@@ -9,6 +9,9 @@ import ZeroMQ
 /// Each turn polls, drains the backend then the frontend without blocking (a poll per
 /// message would cost a system call each), then does timed work: deadlines, evictions,
 /// heartbeats.
+///
+/// Its state is touched by this one thread only, so the runtime's exclusivity checks
+/// on it are switched off (`@exclusivity(unchecked)`): they cost more than the routing.
 final class GatewayLoop {
   let configuration: GatewayConfiguration
   let logger: Logger
@@ -17,25 +20,24 @@ final class GatewayLoop {
   let backend: Socket
   let endpoints: Gateway.Endpoints
 
-  var routing: RoutingTable
-  var deadlines = DeadlineQueue()
-  var inFlight: [UInt64: InFlightRequest] = [:]
-  var statistics = GatewayStatistics()
-  var nextDispatchID: UInt64 = 1
-  let startedAt = MonotonicClock.now()
+  @exclusivity(unchecked) var routing: RoutingTable
+  @exclusivity(unchecked) var deadlines = DeadlineQueue()
+  @exclusivity(unchecked) var inFlight = InFlightTable()
+  @exclusivity(unchecked) var statistics = GatewayStatistics()
+    let startedAt = MonotonicClock.now()
 
   /// The receive buffer, reused for every message.
   let received = Frames(capacity: 16)
   /// Copies of a request's frames for one send, reused.
   let outgoing = Frames(capacity: 16)
   /// Scratch space for patched response headers, reused.
-  var headerScratch: [UInt8] = []
-  /// Frames objects of finished requests, reused for new ones.
-  var framesPool: [Frames] = []
+  @exclusivity(unchecked) var headerScratch: [UInt8] = []
+  /// Finished requests, reused for new ones.
+  @exclusivity(unchecked) var requestPool: [InFlightRequest] = []
 
   var draining = false
   var drainDeadline: UInt64 = .max
-  var nextHousekeeping: UInt64 = 0
+  @exclusivity(unchecked) var nextHousekeeping: UInt64 = 0
 
   /// Messages taken from one socket per wake-up before looking at the other.
   let drainBatch = 512
@@ -135,26 +137,24 @@ final class GatewayLoop {
     logger.info("gateway draining", metadata: ["in_flight": "\(activeRequestCount())"])
   }
 
-  private func activeRequestCount() -> Int { inFlight.values.reduce(0) { $0 + ($1.isActive ? 1 : 0) } }
+  private func activeRequestCount() -> Int { inFlight.requests.reduce(0) { $0 + ($1.isActive ? 1 : 0) } }
 
   private func finishDrain() {
-    for (id, request) in inFlight where request.isActive {
+    for id in inFlight.ids(where: \.isActive) {
       replyError(to: id, .unavailable, "gateway shut down before the request finished")
     }
     logger.info("gateway stopped")
   }
 
-  // MARK: Frames bookkeeping
+  // MARK: Request objects
 
-  func takeFrames() -> Frames { framesPool.popLast() ?? Frames(capacity: 8) }
+  /// A request object from the pool, or a new one.
+  func takeRequest() -> InFlightRequest { requestPool.popLast() ?? InFlightRequest() }
 
-  func recycle(_ frames: Frames) {
-    frames.removeAll()
-    if framesPool.count < 1_024 { framesPool.append(frames) }
-  }
-
-  /// Removes a finished request and recycles its frames.
+  /// Removes a finished request and returns its object to the pool.
   func finish(_ id: UInt64) {
-    if let request = inFlight.removeValue(forKey: id) { recycle(request.frames) }
+    guard let request = inFlight.remove(id) else { return }
+    request.frames.removeAll()
+    if requestPool.count < 4_096 { requestPool.append(request) }
   }
 }

@@ -1,8 +1,12 @@
+import WeftProtocol
 import ZeroMQ
 
 /// A request the gateway holds: waiting in a queue, running on a worker, or abandoned
 /// (the client already had its answer, the worker still owes a FINAL).
-struct InFlightRequest {
+///
+/// A class, pooled by the loop: a finished request's object and frame slots serve the
+/// next one, so admitting a request allocates nothing in the steady state.
+final class InFlightRequest {
   enum State: Equatable {
     /// Waiting in its service's queue since the given time.
     case queued(since: UInt64)
@@ -14,20 +18,41 @@ struct InFlightRequest {
 
   /// Frame 0: the client's routing identity. Frame 1: the request header as the client
   /// encoded it. Frames 2…: the body. Kept until the end so a retry can resend them.
-  let frames: Frames
-  let requestID: UInt64
-  let service: String
-  let version: String
-  let deadline: UInt64
-  let receivedAt: UInt64
-  let idempotent: Bool
-  var state: State
+  let frames = Frames(capacity: 8)
+  private(set) var requestID: UInt64 = 0
+  private(set) var service = ""
+  private(set) var version = ""
+  private(set) var deadline: UInt64 = 0
+  private(set) var receivedAt: UInt64 = 0
+  private(set) var idempotent = false
+  var state = State.queued(since: 0)
   /// Times sent to a worker.
-  var attempts = 0
+  private(set) var attempts = 0
   /// Microseconds spent in the gateway's queue, summed over attempts.
-  var queuedMicroseconds: UInt64 = 0
+  private(set) var queuedMicroseconds: UInt64 = 0
   /// A PARTIAL already reached the client: a retry would repeat it.
   var streamed = false
+
+  /// Fills a fresh or recycled object for a newly admitted request.
+  func start(_ header: RoutingFields, deadline: UInt64, at now: UInt64) {
+    requestID = header.requestID
+    service = header.service
+    version = header.version
+    idempotent = header.idempotent
+    self.deadline = deadline
+    receivedAt = now
+    state = .queued(since: now)
+    attempts = 0
+    queuedMicroseconds = 0
+    streamed = false
+  }
+
+  /// Records a send to `worker`, adding the time spent queued.
+  func markDispatched(to worker: PeerID, at now: UInt64) {
+    if case .queued(let since) = state { queuedMicroseconds += now &- since }
+    attempts += 1
+    state = .dispatched(worker: worker, at: now)
+  }
 
   /// The worker that holds the request, if any.
   var worker: PeerID? {

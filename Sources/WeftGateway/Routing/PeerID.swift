@@ -20,7 +20,14 @@ struct PeerID: Hashable, Sendable, CustomStringConvertible {
     count = UInt8(bytes.count)
   }
 
-  /// The identity bytes, for sending.
+  /// Calls `body` with the identity bytes, without allocating: on a little-endian
+  /// machine the two words hold the bytes in order.
+  func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    let words = (low.littleEndian, high.littleEndian)
+    return try Swift.withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(Int(count)))) }
+  }
+
+  /// The identity bytes.
   var bytes: [UInt8] {
     (0..<Int(count)).map { index in
       index < 8 ? UInt8(truncatingIfNeeded: low >> (8 * UInt64(index)))

@@ -3,9 +3,10 @@ import WeftProtocol
 
 /// Services, their workers, and which worker gets the next request.
 ///
-/// A plain value fed events and `now` (microseconds), with no sockets: the gateway loop
-/// owns one, and tests step the clock instead of waiting.
-struct RoutingTable: Sendable {
+/// Fed events and `now` (microseconds), with no sockets: the gateway loop owns one, and
+/// tests step the clock instead of waiting. Its entries are references (so the hot path
+/// does not copy them); a copy of the table shares them.
+struct RoutingTable {
   /// Silent heartbeat intervals after which a worker is dead.
   let liveness: UInt64
   private(set) var workers: [PeerID: WorkerEntry] = [:]
@@ -27,26 +28,28 @@ struct RoutingTable: Sendable {
     guard !ready.methods.isEmpty else { throw .invalid("READY advertises no methods") }
     if let old = workers[id], old.service != ready.service { removeWorker(id) }
     let interval = ready.heartbeatIntervalMs > 0 ? UInt64(ready.heartbeatIntervalMs) * 1_000 : defaultHeartbeat
-    var entry = workers[id] ?? WorkerEntry(
+    let isNew = workers[id] == nil
+    let entry = workers[id] ?? WorkerEntry(
       id: id, service: ready.service, version: ready.version, capacity: Int(ready.capacity),
-      name: ready.name, heartbeatInterval: interval, lastSeen: now, lastSent: now)
+      name: ready.name, heartbeatInterval: interval, at: now)
     entry.version = ready.version
     entry.capacity = Int(ready.capacity)
     entry.name = ready.name
     entry.heartbeatInterval = interval
     entry.lastSeen = now
     entry.draining = false
-    let isNew = workers[id] == nil
     workers[id] = entry
-    services[ready.service, default: ServiceEntry(name: ready.service)].merge(methods: ready.methods)
-    if isNew { services[ready.service]!.workers.append(id) }
+    let service = services[ready.service] ?? ServiceEntry(name: ready.service)
+    services[ready.service] = service
+    service.merge(methods: ready.methods)
+    if isNew { service.workers.append(id) }
   }
 
   /// Notes traffic from a worker; returns false if it is not registered.
   @discardableResult
   mutating func heard(from id: PeerID, at now: UInt64) -> Bool {
-    guard workers[id] != nil else { return false }
-    workers[id]!.lastSeen = now
+    guard let worker = workers[id] else { return false }
+    worker.lastSeen = now
     return true
   }
 
@@ -63,7 +66,8 @@ struct RoutingTable: Sendable {
     for id in entry.workers {
       guard let worker = workers[id], worker.hasRoom else { continue }
       if !version.isEmpty && worker.version != version { continue }
-      if best == nil || worker.isLessLoaded(than: best!) { best = worker }
+      if let current = best, !worker.isLessLoaded(than: current) { continue }
+      best = worker
     }
     return best?.id
   }
@@ -82,9 +86,9 @@ struct RoutingTable: Sendable {
 
   /// Records a FINAL from worker `id`; `completed` counts only replies that reached a client.
   mutating func release(from id: PeerID, completed: Bool) {
-    guard workers[id] != nil else { return }
-    workers[id]!.outstanding = max(0, workers[id]!.outstanding - 1)
-    if completed { workers[id]!.completed += 1 }
+    guard let worker = workers[id] else { return }
+    worker.outstanding = max(0, worker.outstanding - 1)
+    if completed { worker.completed += 1 }
   }
 
   /// Marks a worker as draining (it sent DISCONNECT).
@@ -130,12 +134,10 @@ struct RoutingTable: Sendable {
 
   /// Appends a waiting request to `service`'s queue (at the front for a retried one).
   mutating func enqueue(_ dispatchID: UInt64, service: String, atFront: Bool = false) {
-    if atFront {
-      services[service, default: ServiceEntry(name: service)].queue.prepend(dispatchID)
-    } else {
-      services[service, default: ServiceEntry(name: service)].queue.append(dispatchID)
-    }
-    services[service]!.queuedCount += 1
+    let entry = services[service] ?? ServiceEntry(name: service)
+    services[service] = entry
+    if atFront { entry.queue.prepend(dispatchID) } else { entry.queue.append(dispatchID) }
+    entry.queuedCount += 1
   }
 
   /// How many live requests wait in `service`'s queue.
@@ -148,12 +150,12 @@ struct RoutingTable: Sendable {
 
   /// Notes that a queued request left the queue (dispatched or expired).
   mutating func queuedRequestLeft(service: String) {
-    if let depth = services[service]?.queuedCount, depth > 0 { services[service]!.queuedCount = depth - 1 }
+    if let entry = services[service], entry.queuedCount > 0 { entry.queuedCount -= 1 }
   }
 
   /// Drops ids of expired requests when they outnumber live ones, so the deque stays bounded.
   mutating func compactQueue(service: String, isLive: (UInt64) -> Bool) {
     guard let entry = services[service], entry.queue.count > 2 * entry.queuedCount + 64 else { return }
-    services[service]!.queue.removeAll { !isLive($0) }
+    entry.queue.removeAll { !isLive($0) }
   }
 }

@@ -2,7 +2,7 @@ import DequeModule
 import WeftProtocol
 
 /// One service: its methods, its workers, and its bounded queue of waiting requests.
-struct ServiceEntry: Sendable {
+final class ServiceEntry {
   /// The service name.
   let name: String
   /// The methods workers of this service advertised (the union over versions).
@@ -21,7 +21,7 @@ struct ServiceEntry: Sendable {
   func serves(method: String) -> Bool { methods.contains { $0.name == method } }
 
   /// Adds the methods of a newly registered worker.
-  mutating func merge(methods newMethods: [MethodDescriptor]) {
+  func merge(methods newMethods: [MethodDescriptor]) {
     for method in newMethods where !serves(method: method.name) { methods.append(method) }
   }
 }

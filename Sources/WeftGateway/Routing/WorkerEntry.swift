@@ -1,7 +1,8 @@
 import WeftProtocol
 
-/// A registered worker as the gateway sees it.
-struct WorkerEntry: Sendable {
+/// A registered worker as the gateway sees it. A class so the routing table hands out
+/// references on the hot path instead of copying its strings.
+final class WorkerEntry {
   /// Its routing identity on the backend socket.
   let id: PeerID
   /// The service it serves.
@@ -22,6 +23,17 @@ struct WorkerEntry: Sendable {
   var lastSeen: UInt64
   /// When the gateway last sent it anything.
   var lastSent: UInt64
+
+  init(id: PeerID, service: String, version: String, capacity: Int, name: String, heartbeatInterval: UInt64, at now: UInt64) {
+    self.id = id
+    self.service = service
+    self.version = version
+    self.capacity = capacity
+    self.name = name
+    self.heartbeatInterval = heartbeatInterval
+    lastSeen = now
+    lastSent = now
+  }
   /// It said DISCONNECT: no new work, remove once `outstanding` is 0.
   var draining = false
 

@@ -24,6 +24,8 @@ struct Completion: Sendable {
   /// The encoded ResponseHeader.
   let header: [UInt8]
   let body: [Data]
+  /// Answers a job the worker counted as pending (false for a request it could not read).
+  var fromJob = true
 }
 
 extension Completion {

@@ -19,14 +19,9 @@ final class WorkerLoop {
   private let ready: WorkerReady
   private let interval: UInt64
   private let received = Frames(capacity: 16)
-  /// Jobs received and not yet answered, by (link, dispatch id).
-  private var pending: Set<PendingKey> = []
+  /// Jobs received and not yet answered with a FINAL.
+  private var pendingCount = 0
   private var drainStartedAt: UInt64?
-
-  private struct PendingKey: Hashable {
-    let link: Int
-    let dispatchID: UInt64
-  }
 
   init(model: any Model, configuration: WorkerConfiguration, context: Context, control: WorkerControl, logger: Logger) throws {
     self.model = model
@@ -153,10 +148,10 @@ final class WorkerLoop {
       header.endOfStream = true
       let completion = Completion(
         link: index, generation: link.generation, dispatchID: dispatch.dispatchID, isFinal: true,
-        header: (try? header.serializedBytes()) ?? [], body: [])
+        header: (try? header.serializedBytes()) ?? [], body: [], fromJob: false)
       return send(completion, at: now)
     }
-    pending.insert(PendingKey(link: index, dispatchID: dispatch.dispatchID))
+    pendingCount += 1
     if model.descriptor.runsInline {
       let completions = ComputeThread.infer(
         [job], model: model, startedAt: now, workerName: configuration.name, outbox: outbox, logger: logger)
@@ -183,7 +178,7 @@ final class WorkerLoop {
   }
 
   private func send(_ completion: Completion, at now: UInt64) {
-    if completion.isFinal { pending.remove(PendingKey(link: completion.link, dispatchID: completion.dispatchID)) }
+    if completion.isFinal && completion.fromJob { pendingCount -= 1 }
     let link = links[completion.link]
     // The link was replaced since the request came: that gateway already gave it to another worker.
     guard completion.generation == link.generation else { return }
@@ -221,19 +216,19 @@ final class WorkerLoop {
 
   private func beginDrain(at now: UInt64) throws {
     drainStartedAt = now
-    logger.info("draining", metadata: ["in_flight": "\(pending.count)"])
+    logger.info("draining", metadata: ["in_flight": "\(pendingCount)"])
     for link in links { try link.send(.disconnect, at: now) }
   }
 
   private func isDrained(at now: UInt64) -> Bool {
     guard let started = drainStartedAt else { return false }
     if now >= started &+ configuration.drainTimeout.microseconds {
-      logger.warning("drain timeout; exiting with requests in flight", metadata: ["in_flight": "\(pending.count)"])
+      logger.warning("drain timeout; exiting with requests in flight", metadata: ["in_flight": "\(pendingCount)"])
       return true
     }
     // A gateway that never acknowledges (it is gone) cannot send more work either.
     let linksQuiet = links.allSatisfy { $0.drainAcknowledged || now > $0.lastHeard &+ interval &* UInt64(configuration.liveness) }
-    return linksQuiet && pending.isEmpty
+    return linksQuiet && pendingCount == 0
   }
 }
 

@@ -25,6 +25,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.gateway")
+    exitWithParentIfSupervised()
     var configuration = try config.map { try MeshConfiguration.load(path: $0).gateway.configuration } ?? .init()
     if let frontend { configuration.frontend = frontend }
     if let backend { configuration.backend = backend }

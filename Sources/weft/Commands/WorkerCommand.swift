@@ -28,6 +28,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.worker")
+    exitWithParentIfSupervised()
     let loaded = try model.makeModel()
     let configuration = WorkerConfiguration(
       gateways: gateways, name: name, capacity: capacity, heartbeatInterval: .milliseconds(heartbeatMs),

@@ -36,7 +36,7 @@ final class Supervisor: Service, Sendable {
   private func supervise() async throws {
     let gateway = Child(name: "gateway", arguments: ["gateway", "--config", configPath, "--log-level", "\(logLevel)"])
     let backend = try await startGateway(gateway)
-    announce("mesh gateway frontend=\(gateway.announcedFrontend ?? "?") backend=\(backend)")
+    announce("mesh gateway frontend=\(gateway.announced("frontend") ?? "?") backend=\(backend)")
 
     var children = [gateway]
     for section in mesh.workers {
@@ -61,13 +61,8 @@ final class Supervisor: Service, Sendable {
 
   private func startGateway(_ gateway: Child) async throws -> String {
     try start(gateway, readsAnnouncement: true)
-    let deadline = ContinuousClock.now + .seconds(30)
-    while ContinuousClock.now < deadline {
-      if let backend = gateway.announcedBackend { return backend.replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1") }
-      guard gateway.isRunning else { throw SupervisorError("the gateway exited at start; see its log above") }
-      try await Task.sleep(for: .milliseconds(20))
-    }
-    throw SupervisorError("the gateway did not announce its endpoints within 30 s")
+    let backend = try await gateway.waitForAnnouncement("backend")
+    return backend.replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
   }
 
   private func start(_ child: Child, readsAnnouncement: Bool = false) throws {
@@ -108,23 +103,36 @@ final class Child: @unchecked Sendable {
   private var startedAt = ContinuousClock.now
   private var restartDelay: Duration = .milliseconds(500)
   private var restartNotBefore: ContinuousClock.Instant?
-  private var frontend: String?
-  private var backend: String?
+  private var announced: [String: String] = [:]
 
   init(name: String, arguments: [String]) {
     self.name = name
     self.arguments = arguments
   }
 
+  /// Waits until the child has announced `key`, or exited, or `timeout` passed.
+  func waitForAnnouncement(_ key: String, timeout: Duration = .seconds(30)) async throws -> String {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if let value = announced(key) { return value }
+      guard isRunning else { throw SupervisorError("\(name) exited before announcing \(key)") }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    throw SupervisorError("\(name) did not announce \(key) within \(timeout)")
+  }
+
   var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
   var pid: Int32 { lock.withLock { process?.processIdentifier ?? 0 } }
-  var announcedFrontend: String? { lock.withLock { frontend } }
-  var announcedBackend: String? { lock.withLock { backend } }
+  /// A `key=value` field the child printed on a readiness line (e.g. `backend`).
+  func announced(_ key: String) -> String? { lock.withLock { announced[key] } }
 
+  /// Starts the process; with `readsAnnouncement`, its stdout is read for `key=value`
+  /// fields (and copied to ours), otherwise it shares our stdout.
   func launch(executable: String, readsAnnouncement: Bool) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "1"]) { $1 }
     if readsAnnouncement {
       let pipe = Pipe()
       process.standardOutput = pipe
@@ -167,14 +175,11 @@ final class Child: @unchecked Sendable {
   }
 
   private func parseAnnouncement(_ text: String) {
-    for line in text.split(separator: "\n") where line.hasPrefix("gateway listening") {
+    for line in text.split(separator: "\n") {
       for field in line.split(separator: " ") {
         let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { continue }
-        lock.withLock {
-          if parts[0] == "frontend" { frontend = parts[1] }
-          if parts[0] == "backend" { backend = parts[1] }
-        }
+        lock.withLock { announced[parts[0]] = parts[1] }
       }
     }
   }

@@ -1,0 +1,86 @@
+/// The request header fields the gateway routes on, read straight from the encoded
+/// ``RequestHeader`` without building the message (no metadata map, no allocation for
+/// names of 15 bytes or less).
+///
+/// The whole encoding is walked, so malformed wire format is rejected exactly where a
+/// full decode would reject it; fields the gateway does not use (user id, metadata) are
+/// checked for structure only and left for the worker to decode.
+public struct RoutingFields: Sendable, Equatable {
+  public var requestID: UInt64 = 0
+  public var service = ""
+  public var method = ""
+  public var timeoutMilliseconds: UInt32 = 0
+  public var idempotent = false
+  public var personalize = false
+  public var version = ""
+  public var userID = ""
+
+  /// Why a header could not be read.
+  public struct Malformed: Error, CustomStringConvertible, Sendable {
+    public let description: String
+  }
+
+  /// An empty set of fields.
+  public init() {}
+
+  /// Reads the fields from an encoded ``RequestHeader``.
+  public init(parsing bytes: UnsafeRawBufferPointer) throws(Malformed) {
+    var offset = 0
+    while offset < bytes.count {
+      let key = try Self.varint(bytes, &offset)
+      let field = key >> 3
+      switch (field, key & 7) {
+      case (1, 0): requestID = try Self.varint(bytes, &offset)
+      case (4, 0): timeoutMilliseconds = UInt32(truncatingIfNeeded: try Self.varint(bytes, &offset))
+      case (5, 0): idempotent = try Self.varint(bytes, &offset) != 0
+      case (6, 0): personalize = try Self.varint(bytes, &offset) != 0
+      case (2, 2): service = try Self.string(bytes, &offset, "service")
+      case (3, 2): method = try Self.string(bytes, &offset, "method")
+      case (7, 2): version = try Self.string(bytes, &offset, "version")
+      case (8, 2): userID = try Self.string(bytes, &offset, "user_id")
+      case (0, _): throw Malformed(description: "field number 0 at byte \(offset)")
+      case (_, 0): _ = try Self.varint(bytes, &offset)
+      case (_, 1): try Self.skip(8, bytes, &offset)
+      case (_, 2): try Self.skip(Int(try Self.length(bytes, &offset)), bytes, &offset)
+      case (_, 5): try Self.skip(4, bytes, &offset)
+      default: throw Malformed(description: "unsupported wire type \(key & 7) at byte \(offset)")
+      }
+    }
+  }
+
+  private static func varint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(Malformed) -> UInt64 {
+    var value: UInt64 = 0
+    var shift: UInt64 = 0
+    while offset < bytes.count && shift < 64 {
+      let byte = bytes[offset]
+      offset += 1
+      value |= UInt64(byte & 0x7f) << shift
+      if byte < 0x80 { return value }
+      shift += 7
+    }
+    throw Malformed(description: "truncated or overlong varint at byte \(offset)")
+  }
+
+  private static func length(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(Malformed) -> UInt64 {
+    let length = try varint(bytes, &offset)
+    guard length <= UInt64(bytes.count - offset) else {
+      throw Malformed(description: "length \(length) runs past the end at byte \(offset)")
+    }
+    return length
+  }
+
+  private static func skip(_ count: Int, _ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(Malformed) {
+    guard count <= bytes.count - offset else { throw Malformed(description: "truncated field at byte \(offset)") }
+    offset += count
+  }
+
+  private static func string(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int, _ name: String) throws(Malformed) -> String {
+    let count = Int(try length(bytes, &offset))
+    let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
+    offset += count
+    guard let text = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
+      throw Malformed(description: "\(name) is not valid UTF-8")
+    }
+    return text
+  }
+}

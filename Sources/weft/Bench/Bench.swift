@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import SwiftProtobuf
+import WeftProtocol
+import ZeroMQ
+
+/// `weft bench`: the gateway against libzmq's `zmq_proxy`, measured in one run.
+struct Bench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Measure round trips and throughput through a Weft gateway and through zmq_proxy.",
+    discussion: """
+      Starts, on loopback: a Weft gateway with an echo worker, and libzmq's zmq_proxy
+      (ROUTER/DEALER) with an echo peer. Both are driven by the same bare-DEALER client
+      with the same frames. Rounds alternate between the two; medians are printed with
+      the ratio Weft/zmq_proxy. Broker CPU is read from /proc.
+      """)
+
+  @Option(help: "Rounds per target (alternating); medians are reported.")
+  var rounds = 3
+  @Option(help: "Round trips per latency measurement (64 B; a fifth of it at 64 KiB).")
+  var latencySamples = 4_000
+  @Option(help: "Requests per throughput measurement (64 B; a tenth of it at 64 KiB).")
+  var messages = 100_000
+  @Option(help: "Requests kept in flight for throughput (64 B; a fifth of it at 64 KiB).")
+  var inFlight = 500
+
+  func validate() throws {
+    guard rounds > 0, latencySamples > 0, messages > 0, inFlight > 0 else {
+      throw ValidationError("every count must be positive")
+    }
+  }
+
+  func run() async throws {
+    let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let quiet = ["--log-level", "error"]
+    let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet)
+    let proxy = Child(name: "proxy", arguments: ["bench-proxy"])
+    try gateway.launch(executable: executable, readsAnnouncement: true)
+    try proxy.launch(executable: executable, readsAnnouncement: true)
+    defer { for child in [gateway, proxy] { child.signal(SIGKILL) } }
+    let weftFrontend = try await gateway.waitForAnnouncement("frontend")
+    let proxyFrontend = try await proxy.waitForAnnouncement("frontend")
+    let worker = Child(
+      name: "worker",
+      arguments: ["worker", "--model", "echo", "--capacity", "100000", "--name", "bench-echo", "--gateway",
+                  try await gateway.waitForAnnouncement("backend")] + quiet)
+    let peer = Child(name: "peer", arguments: ["bench-echo-peer", "--connect", try await proxy.waitForAnnouncement("backend")])
+    try worker.launch(executable: executable, readsAnnouncement: true)
+    try peer.launch(executable: executable, readsAnnouncement: true)
+    defer { for child in [worker, peer] { child.signal(SIGKILL) } }
+    _ = try await worker.waitForAnnouncement("name")
+    _ = try await peer.waitForAnnouncement("connected")
+    try await Task.sleep(for: .milliseconds(300))  // READY reaches the gateway
+
+    print("weft bench: \(rounds) rounds, libzmq \(Context.libraryVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    let context = try Context()
+    for size in [64, 65_536] {
+      let large = size > 1_000
+      let body = [UInt8](repeating: 0x5a, count: size)
+      let targets = [
+        Target(name: "zmq_proxy", pid: proxy.pid, peerPID: peer.pid, generator: try LoadGenerator(
+          context: context, endpoint: proxyFrontend, frames: [Signature.client, try header(), body], checksWeftStatus: false)),
+        Target(name: "weft gateway", pid: gateway.pid, peerPID: worker.pid, generator: try LoadGenerator(
+          context: context, endpoint: weftFrontend, frames: [Signature.client, try header(), body], checksWeftStatus: true)),
+      ]
+      for target in targets { _ = try target.generator.roundTrips(200) }  // warm up
+      for _ in 0..<rounds {
+        for target in targets {
+          target.latencies.append(try target.generator.roundTrips(large ? latencySamples / 5 : latencySamples))
+          let cpuBefore = cpuMicroseconds(pid: target.pid) ?? 0
+          let peerBefore = cpuMicroseconds(pid: target.peerPID) ?? 0
+          let total = large ? messages / 10 : messages
+          target.throughputs.append(try target.generator.throughput(total: total, inFlight: large ? max(1, inFlight / 5) : inFlight))
+          target.cpuPerMessage.append(((cpuMicroseconds(pid: target.pid) ?? 0) - cpuBefore) / Double(total))
+          target.peerCPUPerMessage.append(((cpuMicroseconds(pid: target.peerPID) ?? 0) - peerBefore) / Double(total))
+        }
+      }
+      report(size: size, targets)
+      if targets[1].generator.failedReplies > 0 {
+        throw BenchError("\(targets[1].generator.failedReplies) Weft replies were not OK")
+      }
+    }
+  }
+
+  private func header() throws -> [UInt8] {
+    var header = RequestHeader()
+    header.requestID = 1
+    header.service = "echo"
+    header.method = "echo"
+    header.timeoutMs = 30_000
+    header.idempotent = true
+    return try header.serializedBytes()
+  }
+
+  private func report(size: Int, _ targets: [Target]) {
+    print("")
+    print("\(size == 64 ? "64 B" : "64 KiB") echo          p50 µs    p99 µs      msg/s   CPU µs/msg: broker    echo peer")
+    for target in targets {
+      print(
+        "  \(target.name.padding(toLength: 16, withPad: " ", startingAt: 0))"
+          + "\(format(target.p50, 8))  \(format(target.p99, 8))  \(format(target.throughput, 9))   \(format(target.cpu, 18, decimals: 2))"
+          + "  \(format(target.peerCPU, 11, decimals: 2))")
+    }
+    let (baseline, weft) = (targets[0], targets[1])
+    print(
+      "  ratio weft/proxy  \(format(weft.p50 / baseline.p50, 7, decimals: 2))x \(format(weft.p99 / baseline.p99, 8, decimals: 2))x"
+        + "  \(format(weft.throughput / baseline.throughput, 8, decimals: 2))x   \(format(weft.cpu / baseline.cpu, 17, decimals: 2))x"
+        + "  \(format(weft.peerCPU / baseline.peerCPU, 10, decimals: 2))x")
+  }
+
+  private func format(_ value: Double, _ width: Int, decimals: Int = 0) -> String {
+    let text = String(format: "%.\(decimals)f", value)
+    return String(repeating: " ", count: max(0, width - text.count)) + text
+  }
+}
+
+/// One path under test and what was measured on it.
+private final class Target {
+  let name: String
+  let pid: Int32
+  let peerPID: Int32
+  let generator: LoadGenerator
+  var latencies: [[Double]] = []
+  var throughputs: [Double] = []
+  var cpuPerMessage: [Double] = []
+  var peerCPUPerMessage: [Double] = []
+
+  init(name: String, pid: Int32, peerPID: Int32, generator: LoadGenerator) {
+    self.name = name
+    self.pid = pid
+    self.peerPID = peerPID
+    self.generator = generator
+  }
+
+  var p50: Double { median(latencies.map { $0[$0.count / 2] }) }
+  var p99: Double { median(latencies.map { $0[min($0.count - 1, $0.count * 99 / 100)] }) }
+  var throughput: Double { median(throughputs) }
+  var cpu: Double { median(cpuPerMessage) }
+  var peerCPU: Double { median(peerCPUPerMessage) }
+
+  private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+  }
+}

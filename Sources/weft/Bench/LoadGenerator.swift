@@ -1,0 +1,95 @@
+import Foundation
+import WeftProtocol
+import ZeroMQ
+
+/// Drives one brokered echo path from a bare DEALER: the same frames and the same loop
+/// for every target, so differences come from the path, not the client.
+final class LoadGenerator {
+  private let socket: Socket
+  private let frames: [[UInt8]]
+  private let received = Frames(capacity: 8)
+  private var poller = Poller()
+  private let socketIndex: Int
+  /// Replies whose header said something other than OK (Weft targets only).
+  private(set) var failedReplies = 0
+  private let checksWeftStatus: Bool
+
+  init(context: Context, endpoint: String, frames: [[UInt8]], checksWeftStatus: Bool) throws {
+    socket = try Socket.dealer(context, connecting: [endpoint])
+    try socket.setSendHighWaterMark(0)
+    try socket.setReceiveHighWaterMark(0)
+    self.frames = frames
+    self.checksWeftStatus = checksWeftStatus
+    socketIndex = try poller.add(socket)
+  }
+
+  /// Round-trip times in microseconds, one request in flight at a time, sorted.
+  func roundTrips(_ count: Int) throws -> [Double] {
+    var samples: [Double] = []
+    samples.reserveCapacity(count)
+    for _ in 0..<count {
+      let start = MonotonicClock.now()
+      try send()
+      try receiveOne()
+      samples.append(Double(MonotonicClock.now() - start))
+    }
+    return samples.sorted()
+  }
+
+  /// Messages per second with `inFlight` requests outstanding, over `total` requests.
+  func throughput(total: Int, inFlight: Int) throws -> Double {
+    let start = MonotonicClock.now()
+    var sent = 0
+    var done = 0
+    while sent < min(inFlight, total) {
+      try send()
+      sent += 1
+    }
+    while done < total {
+      try poller.wait(timeoutMilliseconds: 10_000)
+      guard poller.isReadable(socketIndex) else { throw BenchError("no reply for 10 s (\(done) of \(total) done)") }
+      while try socket.receive(into: received, wait: false) {
+        check()
+        done += 1
+        if sent < total {
+          try send()
+          sent += 1
+        }
+      }
+    }
+    return Double(total) / (Double(MonotonicClock.now() - start) / 1e6)
+  }
+
+  private func send() throws {
+    for (index, frame) in frames.enumerated() { try socket.send(frame, more: index < frames.count - 1) }
+  }
+
+  private func receiveOne() throws {
+    try poller.wait(timeoutMilliseconds: 10_000)
+    guard poller.isReadable(socketIndex), try socket.receive(into: received, wait: false) else {
+      throw BenchError("no reply within 10 s")
+    }
+    check()
+  }
+
+  private func check() {
+    guard checksWeftStatus else { return }
+    if received.count < 2 || ProtobufScan.varintField(2, in: received[1]) ?? 0 != 0 { failedReplies += 1 }
+  }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// CPU time (user + system) a process has used, in microseconds, from /proc.
+func cpuMicroseconds(pid: Int32) -> Double? {
+  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    let close = stat.lastIndex(of: ")")
+  else { return nil }
+  // Fields after the command name start at field 3; utime and stime are fields 14 and 15.
+  let fields = stat[stat.index(after: close)...].split(separator: " ")
+  guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+  return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))) * 1e6
+}

@@ -1,0 +1,60 @@
+import Foundation
+import SwiftProtobuf
+import Testing
+import WeftProtocol
+
+@Suite struct RoutingFieldsTests {
+  @Test func readsTheSameFieldsAsAFullDecode() throws {
+    var header = RequestHeader()
+    header.requestID = 1 << 40
+    header.service = "a-service-name-longer-than-fifteen"
+    header.method = "embed"
+    header.timeoutMs = 1_500
+    header.idempotent = true
+    header.personalize = true
+    header.version = "v2"
+    header.userID = "user-7"
+    header.metadata["trace"] = MetadataValue.with { $0.text = "x" }
+    header.metadata["blob"] = MetadataValue.with { $0.binary = Data([0, 1, 2]) }
+    let bytes: [UInt8] = try header.serializedBytes()
+    let fields = try bytes.withUnsafeBytes { try RoutingFields(parsing: $0) }
+    #expect(fields.requestID == header.requestID)
+    #expect(fields.service == header.service)
+    #expect(fields.method == header.method)
+    #expect(fields.timeoutMilliseconds == 1_500)
+    #expect(fields.idempotent && fields.personalize)
+    #expect(fields.version == "v2")
+    #expect(fields.userID == "user-7")
+  }
+
+  @Test func rejectsWhatAFullDecodeRejects() throws {
+    var header = RequestHeader()
+    header.service = "echo"
+    header.method = "echo"
+    let good: [UInt8] = try header.serializedBytes()
+    let malformed: [[UInt8]] = [
+      Array(good.dropLast()),  // string runs past the end
+      [0x08, 0xff],  // truncated varint
+      [0x12, 0x02, 0xff, 0xfe],  // service is not UTF-8
+      [0x00, 0x01],  // field number 0
+      [0x0f],  // wire type 7
+      [0x08] + Array(repeating: 0xff, count: 11),  // overlong varint
+    ]
+    for bytes in malformed {
+      #expect(throws: RoutingFields.Malformed.self, "\(bytes)") { try bytes.withUnsafeBytes { try RoutingFields(parsing: $0) } }
+      #expect(throws: (any Error).self, "SwiftProtobuf should reject \(bytes) too") { try RequestHeader(serializedBytes: bytes) }
+    }
+  }
+
+  @Test func skipsUnknownFieldsOfEveryWireType() throws {
+    var bytes: [UInt8] = [0x08, 0x05]  // request_id = 5
+    bytes += [0x98, 0x06, 0x01]  // field 99 varint
+    bytes += [0xa1, 0x06] + Array(repeating: 0, count: 8)  // field 100 fixed64
+    bytes += [0xaa, 0x06, 0x02, 0x41, 0x42]  // field 101 bytes
+    bytes += [0xb5, 0x06, 0, 0, 0, 0]  // field 102 fixed32
+    bytes += [0x12, 0x04] + Array("text".utf8)
+    let fields = try bytes.withUnsafeBytes { try RoutingFields(parsing: $0) }
+    #expect(fields.requestID == 5)
+    #expect(fields.service == "text")
+  }
+}
