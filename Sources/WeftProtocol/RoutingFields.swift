@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The request header fields the gateway routes on, read straight from the encoded
 /// ``RequestHeader`` without building the message (no metadata map, no allocation for
 /// names of 15 bytes or less).
@@ -23,8 +27,9 @@ public struct RoutingFields: Sendable, Equatable {
   /// An empty set of fields.
   public init() {}
 
-  /// Reads the fields from an encoded ``RequestHeader``.
-  public init(parsing bytes: UnsafeRawBufferPointer) throws(Malformed) {
+  /// Reads the fields from an encoded ``RequestHeader``; names already in `names` are
+  /// reused rather than built again.
+  public init(parsing bytes: UnsafeRawBufferPointer, names: NameTable? = nil) throws(Malformed) {
     var offset = 0
     while offset < bytes.count {
       let key = try Self.varint(bytes, &offset)
@@ -34,9 +39,9 @@ public struct RoutingFields: Sendable, Equatable {
       case (4, 0): timeoutMilliseconds = UInt32(truncatingIfNeeded: try Self.varint(bytes, &offset))
       case (5, 0): idempotent = try Self.varint(bytes, &offset) != 0
       case (6, 0): personalize = try Self.varint(bytes, &offset) != 0
-      case (2, 2): service = try Self.string(bytes, &offset, "service")
-      case (3, 2): method = try Self.string(bytes, &offset, "method")
-      case (7, 2): version = try Self.string(bytes, &offset, "version")
+      case (2, 2): service = try Self.string(bytes, &offset, "service", names)
+      case (3, 2): method = try Self.string(bytes, &offset, "method", names)
+      case (7, 2): version = try Self.string(bytes, &offset, "version", names)
       case (8, 2): userID = try Self.string(bytes, &offset, "user_id")
       case (0, _): throw Malformed(description: "field number 0 at byte \(offset)")
       case (_, 0): _ = try Self.varint(bytes, &offset)
@@ -74,13 +79,44 @@ public struct RoutingFields: Sendable, Equatable {
     offset += count
   }
 
-  private static func string(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int, _ name: String) throws(Malformed) -> String {
+  private static func string(
+    _ bytes: UnsafeRawBufferPointer, _ offset: inout Int, _ name: String, _ names: NameTable? = nil
+  ) throws(Malformed) -> String {
     let count = Int(try length(bytes, &offset))
     let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
     offset += count
+    if let known = names?.lookup(slice) { return known }
     guard let text = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
       throw Malformed(description: "\(name) is not valid UTF-8")
     }
+    names?.remember(text)
     return text
+  }
+}
+
+/// Names seen before (services, methods, versions), so reading a header reuses their
+/// `String`s instead of validating and building new ones. Bounded; not thread-safe:
+/// one per gateway loop.
+public final class NameTable {
+  private var names: [String] = []
+  private let limit: Int
+
+  /// A table keeping at most `limit` names.
+  public init(limit: Int = 256) { self.limit = limit }
+
+  /// The stored name with exactly these UTF-8 bytes, if any.
+  public func lookup(_ bytes: UnsafeRawBufferPointer) -> String? {
+    for var name in names where name.utf8.count == bytes.count {
+      let equal = name.withUTF8 { stored in
+        bytes.count == 0 || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+      }
+      if equal { return name }
+    }
+    return nil
+  }
+
+  /// Keeps `name` for later lookups while there is room.
+  public func remember(_ name: String) {
+    if names.count < limit { names.append(name) }
   }
 }

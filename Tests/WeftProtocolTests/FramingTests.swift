@@ -23,24 +23,35 @@ import WeftProtocol
       bytes.withUnsafeBytes { Signature.check($0, expected: expected) }
     }
     #expect(check(Signature.client, Signature.client) == .valid)
-    #expect(check(Signature.worker, Signature.client) == .invalid)
+    #expect(check([0x57, 0x46, 0x57, 1], Signature.client) == .invalid)
     #expect(check([0x57, 0x46, 0x43, 2], Signature.client) == .unsupportedVersion(2))
     #expect(check([0x57, 0x46, 0x43], Signature.client) == .invalid)
   }
 
-  @Test func dispatchFrameRoundTripsLittleEndian() {
-    let frame = DispatchFrame(dispatchID: 0x0102_0304_0506_0708, remainingMilliseconds: 0x0A0B_0C0D)
-    #expect(frame.bytes == [8, 7, 6, 5, 4, 3, 2, 1, 0x0D, 0x0C, 0x0B, 0x0A])
-    #expect(frame.bytes.withUnsafeBytes { DispatchFrame($0) } == frame)
-    #expect([UInt8](repeating: 0, count: 11).withUnsafeBytes { DispatchFrame($0) } == nil)
+  @Test func envelopeRoundTripsLittleEndian() throws {
+    let request = WorkerEnvelope(.request, dispatchID: 0x0102_0304_0506_0708, remainingMilliseconds: 0x0A0B_0C0D)
+    #expect(request.bytes == [0x57, 0x46, 0x57, 1, 2, 8, 7, 6, 5, 4, 3, 2, 1, 0x0D, 0x0C, 0x0B, 0x0A])
+    #expect(try request.bytes.withUnsafeBytes { try WorkerEnvelope(decoding: $0) } == request)
+    for command in WorkerCommand.allCases {
+      let envelope = WorkerEnvelope(command, dispatchID: command.carriesDispatch ? 9 : 0)
+      #expect(envelope.bytes.count == (command.carriesDispatch ? 17 : 5))
+      #expect(try envelope.bytes.withUnsafeBytes { try WorkerEnvelope(decoding: $0) } == envelope)
+    }
   }
 
-  @Test func workerCommandsDecodeFromOneByte() {
-    for command in WorkerCommand.allCases {
-      #expect(command.frame.withUnsafeBytes { WorkerCommand(frame: $0) } == command)
+  @Test func malformedEnvelopesSayWhatIsWrong() {
+    func decode(_ bytes: [UInt8]) -> WorkerEnvelope.Malformed? {
+      do {
+        _ = try bytes.withUnsafeBytes { try WorkerEnvelope(decoding: $0) }
+        return nil
+      } catch let error as WorkerEnvelope.Malformed { return error } catch { return nil }
     }
-    #expect([UInt8(0)].withUnsafeBytes { WorkerCommand(frame: $0) } == nil)
-    #expect([UInt8(1), 1].withUnsafeBytes { WorkerCommand(frame: $0) } == nil)
+    #expect(decode([0x57, 0x46, 0x43, 1, 5]) == .notAWorkerSignature)
+    #expect(decode([0x57, 0x46, 0x57, 2, 5]) == .unsupportedVersion(2))
+    #expect(decode([0x57, 0x46, 0x57, 1, 99]) == .unknownCommand(99))
+    #expect(decode([0x57, 0x46, 0x57, 1, 2]) == .wrongSize(command: .request, bytes: 5))
+    #expect(decode([0x57, 0x46, 0x57, 1, 5, 0]) == .wrongSize(command: .heartbeat, bytes: 6))
+    #expect(decode([0x57, 0x46]) == .notAWorkerSignature)
   }
 
   @Test func appendedPatchOverridesAndAddsFieldsWithoutADecode() throws {

@@ -57,4 +57,24 @@ import WeftProtocol
     #expect(fields.requestID == 5)
     #expect(fields.service == "text")
   }
+
+  @Test func nameTableReturnsStoredNamesAndStaysBounded() throws {
+    let names = NameTable(limit: 2)
+    var header = RequestHeader()
+    header.service = "echo"
+    header.method = "echo"
+    let bytes: [UInt8] = try header.serializedBytes()
+    let first = try bytes.withUnsafeBytes { try RoutingFields(parsing: $0, names: names) }
+    let second = try bytes.withUnsafeBytes { try RoutingFields(parsing: $0, names: names) }
+    #expect(first == second)
+    #expect(Array("echo".utf8).withUnsafeBytes { names.lookup($0) } == "echo")
+    names.remember("a")
+    names.remember("b")  // past the limit of 2: not kept
+    #expect(Array("a".utf8).withUnsafeBytes { names.lookup($0) } == "a")
+    #expect(Array("b".utf8).withUnsafeBytes { names.lookup($0) } == nil)
+    // Invalid UTF-8 is still rejected when the table is in use.
+    #expect(throws: RoutingFields.Malformed.self) {
+      try [UInt8]([0x12, 0x02, 0xff, 0xfe]).withUnsafeBytes { try RoutingFields(parsing: $0, names: names) }
+    }
+  }
 }

@@ -22,7 +22,7 @@ extension GatewayLoop {
     }
     let header: RoutingFields
     do {
-      header = try RoutingFields(parsing: received[2])
+      header = try RoutingFields(parsing: received[2], names: names)
     } catch {
       return rejectReceived(0, .invalidArgument, "second frame is not a valid RequestHeader: \(error)")
     }
@@ -102,9 +102,7 @@ extension GatewayLoop {
       return
     }
     do {
-      try backend.send(Signature.worker, more: true)
-      try backend.send(WorkerCommand.request.frame, more: true)
-      try DispatchFrame(dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining)).withUnsafeBytes {
+      try WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining)).withUnsafeBytes {
         try backend.send(bytes: $0, more: true)
       }
       if request.idempotent {

@@ -40,23 +40,15 @@ extension GatewayLoop {
     }
   }
 
-  /// Sends a worker a command with no payload, or CANCEL with its dispatch frame, or
-  /// DISCONNECT with a reason.
+  /// Sends a worker a command: HEARTBEAT, CANCEL of `dispatchID`, or DISCONNECT with a reason.
   func sendToWorker(
     _ worker: PeerID, command: WorkerCommand, dispatchID: UInt64? = nil, reason: String? = nil, at now: UInt64
   ) {
     do {
       try worker.withUnsafeBytes { try backend.send(bytes: $0, more: true, wait: false) }
-      try backend.send(Signature.worker, more: true)
-      if let dispatchID {
-        try backend.send(WorkerCommand.cancel.frame, more: true)
-        try backend.send(DispatchFrame(dispatchID: dispatchID, remainingMilliseconds: 0).bytes, more: false)
-      } else if let reason {
-        try backend.send(command.frame, more: true)
-        try backend.send(Array(reason.utf8), more: false)
-      } else {
-        try backend.send(command.frame, more: false)
-      }
+      let envelope = WorkerEnvelope(command, dispatchID: dispatchID ?? 0)
+      try envelope.withUnsafeBytes { try backend.send(bytes: $0, more: reason != nil) }
+      if let reason { try backend.send(Array(reason.utf8), more: false) }
       routing.sent(to: worker, at: now)
     } catch {
       if error.isHostUnreachable, let entry = routing.removeWorker(worker) {

@@ -4,21 +4,23 @@ import ZeroMQ
 
 /// Messages from workers: registration, replies, heartbeats, leaving.
 extension GatewayLoop {
-  /// Handles `received` = [worker identity, signature, command, …].
+  /// Handles `received` = [worker identity, envelope, …].
   func handleWorkerMessage(at now: UInt64) {
     guard let worker = PeerID(received[0]) else {
       statistics.malformedWorkerMessages += 1
       logger.warning("worker identity longer than 16 bytes; ignored")
       return
     }
-    guard received.count >= 3, !received.overflowed,
-      Signature.check(received[1], expected: Signature.worker) == .valid,
-      let command = WorkerCommand(frame: received[2])
-    else {
+    let envelope: WorkerEnvelope
+    do {
+      guard received.count >= 2, !received.overflowed else { throw WorkerEnvelope.Malformed.notAWorkerSignature }
+      envelope = try WorkerEnvelope(decoding: received[1])
+    } catch {
       statistics.malformedWorkerMessages += 1
-      logger.warning("malformed worker message", metadata: ["worker": "\(worker)", "frames": "\(received.count)"])
+      logger.warning("malformed worker message", metadata: ["worker": "\(worker)", "frames": "\(received.count)", "error": "\(error)"])
       return
     }
+    let command = envelope.command
     let known = routing.heard(from: worker, at: now)
 
     switch command {
@@ -29,12 +31,12 @@ extension GatewayLoop {
       if !known { sendToWorker(worker, command: .disconnect, at: now) }
     case .partial, .final:
       guard known else { return sendToWorker(worker, command: .disconnect, at: now) }
-      guard received.count >= 5, let dispatch = DispatchFrame(received[3]) else {
+      guard received.count >= 3 else {
         statistics.malformedWorkerMessages += 1
-        logger.warning("worker reply without dispatch frame and header", metadata: ["worker": "\(worker)"])
+        logger.warning("worker reply without a ResponseHeader", metadata: ["worker": "\(worker)"])
         return
       }
-      forwardReply(dispatch.dispatchID, from: worker, isFinal: command == .final, at: now)
+      forwardReply(envelope.dispatchID, from: worker, isFinal: command == .final, at: now)
     case .disconnect:
       // Acknowledge first: no REQUEST follows this on the link, so the worker may exit
       // once what it holds is done.
@@ -52,8 +54,8 @@ extension GatewayLoop {
   private func registerWorker(_ worker: PeerID, at now: UInt64) {
     let ready: WorkerReady
     do {
-      guard received.count >= 4 else { throw WeftError(.invalidArgument, "READY without a WorkerReady frame") }
-      ready = try WorkerReady(borrowing: received[3])
+      guard received.count >= 3 else { throw WeftError(.invalidArgument, "READY without a WorkerReady frame") }
+      ready = try WorkerReady(borrowing: received[2])
       try routing.workerReady(
         id: worker, ready: ready, defaultHeartbeat: configuration.heartbeatInterval.microseconds, at: now)
     } catch {
@@ -71,7 +73,7 @@ extension GatewayLoop {
     dispatchQueued(service: ready.service, at: now)
   }
 
-  /// Sends `received` = [identity, signature, command, dispatch, header, body…] on to the client.
+  /// Sends `received` = [identity, envelope, header, body…] on to the client.
   private func forwardReply(_ id: UInt64, from worker: PeerID, isFinal: Bool, at now: UInt64) {
     // A reply from a worker that no longer holds the request (evicted, then back) is stale.
     guard let request = inFlight[id], request.worker == worker else { return }
@@ -79,20 +81,20 @@ extension GatewayLoop {
       if isFinal { releaseWorker(worker, service: request.service, completed: false, at: now); finish(id) }
       return
     }
-    let status = ProtobufScan.varintField(2, in: received[4]) ?? 0
+    let status = ProtobufScan.varintField(2, in: received[2]) ?? 0
     var patch = ResponseHeaderPatch()
     patch.requestID = request.requestID
     patch.gatewayQueueMicroseconds = request.queuedMicroseconds
     patch.totalMicroseconds = now &- request.receivedAt
     headerScratch.removeAll(keepingCapacity: true)
-    headerScratch.append(contentsOf: received[4])
+    headerScratch.append(contentsOf: received[2])
     patch.encode(into: &headerScratch)
 
     do {
       try frontend.send(request.frames, at: 0, more: true, wait: false, keep: !isFinal)
       try frontend.send(Signature.client, more: true)
-      try frontend.send(headerScratch, more: received.count > 5)
-      if received.count > 5 { try frontend.send(received, range: 5..<received.count) }
+      try frontend.send(headerScratch, more: received.count > 3)
+      if received.count > 3 { try frontend.send(received, range: 3..<received.count) }
       statistics.replies[Int(min(status, 16))] += isFinal ? 1 : 0
     } catch {
       statistics.undeliverable += 1

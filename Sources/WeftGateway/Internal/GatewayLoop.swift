@@ -30,6 +30,8 @@ final class GatewayLoop {
   let received = Frames(capacity: 16)
   /// Copies of a request's frames for one send, reused.
   let outgoing = Frames(capacity: 16)
+  /// Service, method and version names seen, reused when headers are read.
+  let names = NameTable()
   /// Scratch space for patched response headers, reused.
   @exclusivity(unchecked) var headerScratch: [UInt8] = []
   /// Finished requests, reused for new ones.

@@ -10,15 +10,17 @@
 
 /// Weft wire protocol v1: messages between the gateway and its workers.
 ///
-/// Every worker-side message is [signature "WFW\x01"] [command: 1 byte] [frames per command]:
-///   READY      worker -> gateway  [WorkerReady]
-///   REQUEST    gateway -> worker  [dispatch frame] [RequestHeader bytes from the client] [body]*
-///   PARTIAL    worker -> gateway  [dispatch frame] [ResponseHeader] [body]*
-///   FINAL      worker -> gateway  [dispatch frame] [ResponseHeader] [body]*
-///   HEARTBEAT  both ways          (no more frames)
-///   CANCEL     gateway -> worker  [dispatch frame]
-///   DISCONNECT both ways          [optional UTF-8 reason]
-/// The dispatch frame is 12 bytes, little-endian: u64 dispatch id, u32 remaining budget (ms).
+/// Every worker-side message starts with an envelope frame:
+///   "WFW" version(1) command(1) [dispatch id: u64 LE, remaining budget ms: u32 LE]
+/// (5 bytes, or 17 for the commands marked *), then frames per command:
+///   READY       worker -> gateway  [WorkerReady]
+///   REQUEST*    gateway -> worker  [RequestHeader bytes as the client sent them] [body]*
+///   PARTIAL*    worker -> gateway  [ResponseHeader] [body]*
+///   FINAL*      worker -> gateway  [ResponseHeader] [body]*
+///   HEARTBEAT   both ways          (nothing more)
+///   CANCEL*     gateway -> worker  (nothing more)
+///   DISCONNECT  both ways          [optional UTF-8 reason]
+/// Commands: READY 1, REQUEST 2, PARTIAL 3, FINAL 4, HEARTBEAT 5, CANCEL 6, DISCONNECT 7.
 
 import SwiftProtobuf
 

@@ -3,8 +3,9 @@ import SwiftProtobuf
 import WeftModels
 import WeftProtocol
 
-/// A request the worker holds, from REQUEST until its FINAL is sent.
-struct Job: Sendable {
+/// A request the worker holds, from REQUEST until its FINAL is sent. Immutable, and a
+/// class so handing it between the socket and compute threads copies nothing.
+final class Job: Sendable {
   /// Which gateway link it came on, and that link's connection generation: a reply for
   /// an older connection is dropped, since the gateway already gave the request away.
   let link: Int
@@ -13,6 +14,14 @@ struct Job: Sendable {
   let request: InferenceRequest
   /// When the worker received it (monotonic microseconds).
   let receivedAt: UInt64
+
+  init(link: Int, generation: UInt64, dispatchID: UInt64, request: InferenceRequest, receivedAt: UInt64) {
+    self.link = link
+    self.generation = generation
+    self.dispatchID = dispatchID
+    self.request = request
+    self.receivedAt = receivedAt
+  }
 }
 
 /// A response ready to send back, produced off the socket thread.

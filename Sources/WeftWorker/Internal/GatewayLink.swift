@@ -60,10 +60,9 @@ final class GatewayLink {
     backoff = min(backoff * 2, maxBackoff)
   }
 
-  /// Sends [signature, command, extra…] to the gateway.
+  /// Sends [envelope, extra…] to the gateway.
   func send(_ command: WorkerCommand, frames extra: [[UInt8]] = [], at now: UInt64) throws {
-    try socket.send(Signature.worker, more: true)
-    try socket.send(command.frame, more: !extra.isEmpty)
+    try WorkerEnvelope(command).withUnsafeBytes { try socket.send(bytes: $0, more: !extra.isEmpty) }
     for (index, frame) in extra.enumerated() { try socket.send(frame, more: index < extra.count - 1) }
     lastSent = now
   }

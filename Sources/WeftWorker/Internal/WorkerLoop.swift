@@ -103,15 +103,16 @@ final class WorkerLoop {
       guard try link.socket.receive(into: received, wait: false) else { return }
       let now = MonotonicClock.now()
       link.heard(at: now)
-      guard received.count >= 2, Signature.check(received[0], expected: Signature.worker) == .valid,
-        let command = WorkerCommand(frame: received[1])
-      else {
-        logger.warning("malformed message from gateway", metadata: ["gateway": "\(link.endpoint)"])
+      let envelope: WorkerEnvelope
+      do {
+        envelope = try WorkerEnvelope(decoding: received[0])
+      } catch {
+        logger.warning("malformed message from gateway", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
         continue
       }
-      switch command {
-      case .request: accept(from: link, index: index, at: now)
-      case .cancel: cancel(from: link, index: index, at: now)
+      switch envelope.command {
+      case .request: accept(envelope, from: link, index: index, at: now)
+      case .cancel: cancel(envelope, from: link, index: index, at: now)
       case .heartbeat: break
       case .disconnect:
         if drainStartedAt != nil {
@@ -122,20 +123,20 @@ final class WorkerLoop {
           try sendReady(on: link, at: now)
         }
       case .ready, .partial, .final:
-        logger.warning("gateway sent a worker-only command", metadata: ["command": "\(command)"])
+        logger.warning("gateway sent a worker-only command", metadata: ["command": "\(envelope.command)"])
       }
     }
   }
 
-  private func accept(from link: GatewayLink, index: Int, at now: UInt64) {
-    guard received.count >= 4, let dispatch = DispatchFrame(received[2]) else {
-      logger.warning("REQUEST without dispatch frame and header")
+  private func accept(_ dispatch: WorkerEnvelope, from link: GatewayLink, index: Int, at now: UInt64) {
+    guard received.count >= 2 else {
+      logger.warning("REQUEST without a RequestHeader")
       return
     }
     let job: Job
     do {
-      let header = try RequestHeader(borrowing: received[3])
-      let body = (4..<received.count).map { received.data(at: $0) }
+      let header = try RequestHeader(borrowing: received[1])
+      let body = (2..<received.count).map { received.data(at: $0) }
       let deadline = ContinuousClock.now + .milliseconds(Int(dispatch.remainingMilliseconds))
       job = Job(
         link: index, generation: link.generation, dispatchID: dispatch.dispatchID,
@@ -162,8 +163,7 @@ final class WorkerLoop {
     }
   }
 
-  private func cancel(from link: GatewayLink, index: Int, at now: UInt64) {
-    guard received.count >= 3, let dispatch = DispatchFrame(received[2]) else { return }
+  private func cancel(_ dispatch: WorkerEnvelope, from link: GatewayLink, index: Int, at now: UInt64) {
     guard let job = batcher.cancel(link: index, dispatchID: dispatch.dispatchID) else { return }
     let completion = Completion(
       job: job, response: .failure(WeftError(.cancelled, "cancelled by the gateway before it ran")),
@@ -183,9 +183,9 @@ final class WorkerLoop {
     // The link was replaced since the request came: that gateway already gave it to another worker.
     guard completion.generation == link.generation else { return }
     do {
-      try link.socket.send(Signature.worker, more: true)
-      try link.socket.send((completion.isFinal ? WorkerCommand.final : .partial).frame, more: true)
-      try link.socket.send(DispatchFrame(dispatchID: completion.dispatchID, remainingMilliseconds: 0).bytes, more: true)
+      try WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID).withUnsafeBytes {
+        try link.socket.send(bytes: $0, more: true)
+      }
       try link.socket.send(completion.header, more: !completion.body.isEmpty)
       for (index, frame) in completion.body.enumerated() {
         try frame.withUnsafeBytes { try link.socket.send(bytes: $0, more: index < completion.body.count - 1) }
