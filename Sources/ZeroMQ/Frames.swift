@@ -5,15 +5,16 @@ import Foundation
 ///
 /// Frames move between sockets without their bytes being copied: receiving fills
 /// slots, sending empties them, and `append(copyOf:at:)` shares a large frame's buffer
-/// by reference count. A `Frames` belongs to one thread at a time.
+/// by reference count. A `Frames` belongs to one thread at a time, so the runtime's
+/// exclusivity checks on its fields are switched off: they cost more than the work.
 public final class Frames {
-  private var slots: UnsafeMutablePointer<zmq_msg_t>
+  @exclusivity(unchecked) private var slots: UnsafeMutablePointer<zmq_msg_t>
   /// How many slots are allocated; grows on demand.
-  public private(set) var capacity: Int
+  @exclusivity(unchecked) public private(set) var capacity: Int
   /// How many frames hold content.
-  public internal(set) var count: Int = 0
+  @exclusivity(unchecked) public internal(set) var count: Int = 0
   /// Set by a receive that met more frames than its limit; the extra frames were discarded.
-  public internal(set) var overflowed = false
+  @exclusivity(unchecked) public internal(set) var overflowed = false
 
   /// Creates an empty list with room for `capacity` frames before it grows.
   public init(capacity: Int = 8) {

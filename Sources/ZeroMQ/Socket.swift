@@ -22,13 +22,13 @@ public enum SocketType: Sendable {
 ///
 /// `close()` is idempotent, and `deinit` closes a socket that is still open.
 public final class Socket {
-  private(set) var handle: UnsafeMutableRawPointer?
+  @exclusivity(unchecked) private(set) var handle: UnsafeMutableRawPointer?
   /// Keeps the context alive for as long as the socket exists.
   private let context: Context
   /// The socket's type.
   public let type: SocketType
   /// A spare message for discarding frames past a receive limit.
-  private var discard = zmq_msg_t()
+  @exclusivity(unchecked) private var discard = zmq_msg_t()
 
   /// Creates a socket of `type`; linger defaults to 0 so closing never blocks.
   public init(context: Context, type: SocketType) throws {

@@ -25,7 +25,7 @@ final class InFlightRequest {
   private(set) var deadline: UInt64 = 0
   private(set) var receivedAt: UInt64 = 0
   private(set) var idempotent = false
-  var state = State.queued(since: 0)
+  @exclusivity(unchecked) var state = State.queued(since: 0)
   /// Times sent to a worker.
   private(set) var attempts = 0
   /// Microseconds spent in the gateway's queue, summed over attempts.

@@ -11,9 +11,9 @@ final class ServiceEntry {
   var workers: [PeerID] = []
   /// Dispatch ids of requests waiting for a worker, oldest first. May hold ids of
   /// requests that already expired; they are skipped when popped.
-  var queue: Deque<UInt64> = []
+  @exclusivity(unchecked) var queue: Deque<UInt64> = []
   /// How many ids in `queue` are still live; this is what the limit bounds.
-  var queuedCount = 0
+  @exclusivity(unchecked) var queuedCount = 0
 
   init(name: String) { self.name = name }
 

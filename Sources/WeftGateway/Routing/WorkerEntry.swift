@@ -1,7 +1,8 @@
 import WeftProtocol
 
 /// A registered worker as the gateway sees it. A class so the routing table hands out
-/// references on the hot path instead of copying its strings.
+/// references on the hot path instead of copying its strings. Owned by the gateway's
+/// loop thread alone, so its hot fields skip the runtime's exclusivity checks.
 final class WorkerEntry {
   /// Its routing identity on the backend socket.
   let id: PeerID
@@ -12,17 +13,17 @@ final class WorkerEntry {
   /// Most requests it accepts at once.
   var capacity: Int
   /// Requests sent to it whose FINAL has not come back (expired ones included).
-  var outstanding = 0
+  @exclusivity(unchecked) var outstanding = 0
   /// Requests it has finished.
-  var completed: UInt64 = 0
+  @exclusivity(unchecked) var completed: UInt64 = 0
   /// Its own name, e.g. host:pid.
   var name: String
   /// Microseconds between heartbeats.
   var heartbeatInterval: UInt64
   /// When it was last heard from (any message counts).
-  var lastSeen: UInt64
+  @exclusivity(unchecked) var lastSeen: UInt64
   /// When the gateway last sent it anything.
-  var lastSent: UInt64
+  @exclusivity(unchecked) var lastSent: UInt64
 
   init(id: PeerID, service: String, version: String, capacity: Int, name: String, heartbeatInterval: UInt64, at now: UInt64) {
     self.id = id
