@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import WeftProtocol
 import Synchronization
 import ZeroMQ
 
@@ -58,20 +59,10 @@ public final class Gateway: Service, Sendable {
     let context = context
     let control = control
     let onListening = onListening
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-      let thread = Thread {
-        do {
-          let loop = try GatewayLoop(
-            configuration: configuration, context: context, control: control, logger: logger)
-          onListening(loop.endpoints)
-          try loop.run()
-          continuation.resume()
-        } catch {
-          continuation.resume(throwing: error)
-        }
-      }
-      thread.name = "weft-gateway"
-      thread.start()
+    try await runOnDedicatedThread(named: "weft-gateway") {
+      let loop = try GatewayLoop(configuration: configuration, context: context, control: control, logger: logger)
+      onListening(loop.endpoints)
+      try loop.run()
     }
   }
 }

@@ -47,11 +47,3 @@ public struct GatewayConfiguration: Sendable, Equatable {
     self.name = name
   }
 }
-
-extension Duration {
-  /// Whole microseconds, saturating at zero.
-  var microseconds: UInt64 {
-    let (seconds, attoseconds) = components
-    return UInt64(max(0, seconds)) * 1_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000_000)
-  }
-}

@@ -16,15 +16,15 @@ public enum ProtobufScan {
     var offset = 0
     var found: UInt64?
     while offset < bytes.count {
-      guard let key = readVarint(bytes, &offset) else { return nil }
+      guard let key = ProtobufWire.readVarint(bytes, &offset) else { return nil }
       let field = key >> 3
       switch key & 7 {
       case 0:
-        guard let value = readVarint(bytes, &offset) else { return nil }
+        guard let value = ProtobufWire.readVarint(bytes, &offset) else { return nil }
         if field == number { found = value }
       case 1: offset += 8
       case 2:
-        guard let length = readVarint(bytes, &offset), length <= UInt64(bytes.count - offset) else { return nil }
+        guard let length = ProtobufWire.readVarint(bytes, &offset), length <= UInt64(bytes.count - offset) else { return nil }
         offset += Int(length)
       case 5: offset += 4
       default: return nil
@@ -32,8 +32,12 @@ public enum ProtobufScan {
     }
     return offset == bytes.count ? found : nil
   }
+}
 
-  private static func readVarint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
+/// Protobuf wire-format primitives shared by the readers that skip a full decode.
+enum ProtobufWire {
+  /// Reads a varint at `offset` and moves past it; nil if truncated or longer than 10 bytes.
+  static func readVarint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
     var value: UInt64 = 0
     var shift: UInt64 = 0
     while offset < bytes.count && shift < 64 {

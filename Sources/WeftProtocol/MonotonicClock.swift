@@ -13,3 +13,11 @@ public enum MonotonicClock {
     return UInt64(spec.tv_sec) &* 1_000_000 &+ UInt64(spec.tv_nsec) / 1_000
   }
 }
+
+extension Duration {
+  /// Whole microseconds, saturating at zero: the unit of ``MonotonicClock``.
+  public var microseconds: UInt64 {
+    let (seconds, attoseconds) = components
+    return UInt64(max(0, seconds)) * 1_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000_000)
+  }
+}

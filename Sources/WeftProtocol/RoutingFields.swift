@@ -54,16 +54,10 @@ public struct RoutingFields: Sendable, Equatable {
   }
 
   private static func varint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(Malformed) -> UInt64 {
-    var value: UInt64 = 0
-    var shift: UInt64 = 0
-    while offset < bytes.count && shift < 64 {
-      let byte = bytes[offset]
-      offset += 1
-      value |= UInt64(byte & 0x7f) << shift
-      if byte < 0x80 { return value }
-      shift += 7
+    guard let value = ProtobufWire.readVarint(bytes, &offset) else {
+      throw Malformed(description: "truncated or overlong varint at byte \(offset)")
     }
-    throw Malformed(description: "truncated or overlong varint at byte \(offset)")
+    return value
   }
 
   private static func length(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(Malformed) -> UInt64 {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How a worker connects, heartbeats and drains. Every field has a default.
 public struct WorkerConfiguration: Sendable, Equatable {
   /// Backend endpoints of the gateways to serve (one DEALER each).
@@ -35,17 +39,5 @@ public struct WorkerConfiguration: Sendable, Equatable {
     gethostname(&buffer, buffer.count)
     let host = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return "\(host):\(getpid())"
-  }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-extension Duration {
-  /// Whole microseconds, saturating at zero.
-  var microseconds: UInt64 {
-    let (seconds, attoseconds) = components
-    return UInt64(max(0, seconds)) * 1_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000_000)
   }
 }

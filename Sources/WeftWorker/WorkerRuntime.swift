@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import WeftModels
+import WeftProtocol
 import ZeroMQ
 
 /// Hosts one model behind one or more gateways.
@@ -25,7 +26,7 @@ public final class WorkerRuntime: Service, Sendable {
     onReady: @escaping @Sendable () -> Void = {}
   ) throws {
     guard !configuration.gateways.isEmpty else {
-      throw ConfigurationErrorForWorker("a worker needs at least one gateway endpoint")
+      throw ConfigurationError("a worker needs at least one gateway endpoint")
     }
     self.model = model
     self.configuration = configuration
@@ -51,24 +52,9 @@ public final class WorkerRuntime: Service, Sendable {
     let (model, configuration, context, control, logger, onReady) = (
       model, configuration, context, control, logger, onReady
     )
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-      let thread = Thread {
-        do {
-          let loop = try WorkerLoop(model: model, configuration: configuration, context: context, control: control, logger: logger)
-          try loop.run(onReady: onReady)
-          continuation.resume()
-        } catch {
-          continuation.resume(throwing: error)
-        }
-      }
-      thread.name = "weft-worker"
-      thread.start()
+    try await runOnDedicatedThread(named: "weft-worker") {
+      let loop = try WorkerLoop(model: model, configuration: configuration, context: context, control: control, logger: logger)
+      try loop.run(onReady: onReady)
     }
   }
-}
-
-/// A worker configured in a way it cannot run.
-struct ConfigurationErrorForWorker: Error, CustomStringConvertible {
-  let description: String
-  init(_ description: String) { self.description = description }
 }

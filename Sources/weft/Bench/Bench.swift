@@ -52,7 +52,8 @@ struct Bench: AsyncParsableCommand {
     _ = try await peer.waitForAnnouncement("connected")
     try await Task.sleep(for: .milliseconds(300))  // READY reaches the gateway
 
-    print("weft bench: \(rounds) rounds, libzmq \(Context.libraryVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    let zmq = Context.libraryVersion
+    print("weft bench: \(rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
     let context = try Context()
     for size in [64, 65_536] {
       let large = size > 1_000
