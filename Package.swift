@@ -30,6 +30,12 @@ let package = Package(
       providers: [.apt(["libzmq3-dev"])]
     ),
 
+    .systemLibrary(
+      name: "COpenBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]
+    ),
+
     // Transport: sockets, frames, poller. Knows nothing of Weft.
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
 
@@ -42,7 +48,7 @@ let package = Package(
     ),
 
     // Models: the Model protocol and the built-in models. Never imports ZeroMQ.
-    .target(name: "WeftModels", dependencies: ["WeftProtocol"], swiftSettings: strictSettings),
+    .target(name: "WeftModels", dependencies: ["WeftProtocol", "COpenBLAS"], swiftSettings: strictSettings),
 
     .target(
       name: "WeftGateway",
@@ -98,6 +104,7 @@ let package = Package(
     .testTarget(
       name: "WeftGatewayTests", dependencies: ["WeftGateway", "WeftProtocol"],
       swiftSettings: strictSettings),
+    .testTarget(name: "WeftModelsTests", dependencies: ["WeftModels"], swiftSettings: strictSettings),
     .testTarget(
       name: "WeftWorkerTests", dependencies: ["WeftWorker", "WeftModels", "WeftProtocol"],
       swiftSettings: strictSettings),

@@ -7,7 +7,7 @@ import WeftProtocol
 /// line, killed when the test lets go of it.
 final class MeshProcess: Sendable {
   let process: Process
-  private let lines = Mutex<[String]>([])
+  let lines = Mutex<[String]>([])
   private let stderrTail = Mutex<String>("")
 
   /// The built `weft` executable, next to the test bundle.
@@ -57,6 +57,16 @@ final class MeshProcess: Sendable {
       try await Task.sleep(for: .milliseconds(10))
     }
     throw TestFailure("no line '\(prefix)' within \(timeout): \(log)")
+  }
+
+  /// Runs `weft` with `arguments` to completion (at most 30 s) and returns what it printed.
+  static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let child = try MeshProcess(arguments)
+    guard let status = await child.waitForExit(timeout: .seconds(30)) else {
+      throw TestFailure("weft \(arguments.joined(separator: " ")) did not finish in 30 s")
+    }
+    try await Task.sleep(for: .milliseconds(50))  // the last pipe reads land
+    return (status, child.lines.withLock { $0.joined(separator: "\n") }, child.log)
   }
 
   /// Sends a signal.

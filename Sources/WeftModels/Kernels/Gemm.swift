@@ -1,0 +1,27 @@
+import COpenBLAS
+
+/// Single-precision matrix products through OpenBLAS's `cblas_sgemm`. Row-major.
+///
+/// The only place in `WeftModels`, with the other kernels, that touches OpenBLAS.
+public enum Gemm {
+  /// `c[m×n] = alpha · a[m×k] · op(b) + beta · c`, where `op(b)` is `b[k×n]`, or the
+  /// transpose of `b[n×k]` when `bTransposed` (PyTorch's `Linear` weight layout, y = x·Wᵀ).
+  public static func multiply(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>,
+    m: Int, n: Int, k: Int, bTransposed: Bool, alpha: Float = 1, beta: Float = 0
+  ) {
+    precondition(m >= 0 && n >= 0 && k >= 0, "matrix sizes must not be negative")
+    guard m > 0, n > 0 else { return }
+    cblas_sgemm(
+      CblasRowMajor, CblasNoTrans, bTransposed ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), alpha, a, Int32(k), b, Int32(bTransposed ? k : n), beta, c, Int32(n))
+  }
+
+  /// Threads OpenBLAS may use; a worker sets this once from its configuration.
+  public static var threads: Int {
+    get { Int(openblas_get_num_threads()) }
+  }
+
+  /// Sets the number of threads OpenBLAS uses for later calls.
+  public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(max(1, count))) }
+}

@@ -1,0 +1,52 @@
+import Testing
+
+@testable import WeftModels
+
+@Suite struct GemmTests {
+  /// A deterministic pseudo-random matrix in [-1, 1).
+  private func matrix(_ count: Int, seed: UInt64) -> [Float] {
+    var state = seed
+    return (0..<count).map { _ in
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+    }
+  }
+
+  private func naive(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, bTransposed: Bool) -> [Float] {
+    var c = [Float](repeating: 0, count: m * n)
+    for row in 0..<m {
+      for column in 0..<n {
+        var sum: Double = 0
+        for index in 0..<k {
+          let bValue = bTransposed ? b[column * k + index] : b[index * n + column]
+          sum += Double(a[row * k + index]) * Double(bValue)
+        }
+        c[row * n + column] = Float(sum)
+      }
+    }
+    return c
+  }
+
+  @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 384, 384), (64, 33, 129)])
+  func matchesANaiveProductInBothLayouts(shape: (Int, Int, Int)) {
+    let (m, n, k) = shape
+    let a = matrix(m * k, seed: 1)
+    let b = matrix(k * n, seed: 2)
+    for transposed in [false, true] {
+      var c = [Float](repeating: .nan, count: m * n)
+      Gemm.multiply(a, b, into: &c, m: m, n: n, k: k, bTransposed: transposed)
+      let expected = naive(a, b, m: m, n: n, k: k, bTransposed: transposed)
+      let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
+      // Float32 accumulation over k terms of size ≤ 1: error grows like k·ε.
+      #expect(worst <= Float(k) * 1e-6 + 1e-6, "m=\(m) n=\(n) k=\(k) transposed=\(transposed): \(worst)")
+    }
+  }
+
+  @Test func accumulatesWithBeta() {
+    let a: [Float] = [1, 2, 3, 4]  // 2×2
+    let b: [Float] = [1, 0, 0, 1]  // identity
+    var c: [Float] = [10, 10, 10, 10]
+    Gemm.multiply(a, b, into: &c, m: 2, n: 2, k: 2, bTransposed: false, alpha: 2, beta: 1)
+    #expect(c == [12, 14, 16, 18])
+  }
+}
