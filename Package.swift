@@ -6,6 +6,14 @@ let strictSettings: [SwiftSetting] = [
   .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// What every module that talks ZeroMQ on behalf of Weft builds on.
+let meshDependencies: [Target.Dependency] = [
+  "ZeroMQ", "WeftProtocol",
+  .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+  .product(name: "DequeModule", package: "swift-collections"),
+  .product(name: "Logging", package: "swift-log"),
+]
+
 let package = Package(
   name: "weft",
   platforms: [.macOS(.v15)],
@@ -52,34 +60,19 @@ let package = Package(
 
     .target(
       name: "WeftGateway",
-      dependencies: [
-        "ZeroMQ", "WeftProtocol",
-        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        .product(name: "DequeModule", package: "swift-collections"),
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-      ],
+      dependencies: meshDependencies + [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
       swiftSettings: strictSettings
     ),
     .target(
       name: "WeftWorker",
-      dependencies: [
-        "ZeroMQ", "WeftProtocol", "WeftModels",
-        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        .product(name: "DequeModule", package: "swift-collections"),
-        .product(name: "Logging", package: "swift-log"),
-        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      dependencies: meshDependencies + [
+        "WeftModels", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
       swiftSettings: strictSettings
     ),
     .target(
       name: "WeftClient",
-      dependencies: [
-        "ZeroMQ", "WeftProtocol",
-        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        .product(name: "DequeModule", package: "swift-collections"),
-        .product(name: "Logging", package: "swift-log"),
-      ],
+      dependencies: meshDependencies,
       swiftSettings: strictSettings
     ),
     .executableTarget(
