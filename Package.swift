@@ -56,7 +56,10 @@ let package = Package(
     ),
 
     // Models: the Model protocol and the built-in models. Never imports ZeroMQ.
-    .target(name: "WeftModels", dependencies: ["WeftProtocol", "COpenBLAS"], swiftSettings: strictSettings),
+    .target(
+      name: "WeftModels",
+      dependencies: ["WeftProtocol", "COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      swiftSettings: strictSettings),
 
     .target(
       name: "WeftGateway",
@@ -97,7 +100,8 @@ let package = Package(
     .testTarget(
       name: "WeftGatewayTests", dependencies: ["WeftGateway", "WeftProtocol"],
       swiftSettings: strictSettings),
-    .testTarget(name: "WeftModelsTests", dependencies: ["WeftModels"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "WeftModelsTests", dependencies: ["WeftModels"], exclude: ["Fixtures"], swiftSettings: strictSettings),
     .testTarget(
       name: "WeftWorkerTests", dependencies: ["WeftWorker", "WeftModels", "WeftProtocol"],
       swiftSettings: strictSettings),

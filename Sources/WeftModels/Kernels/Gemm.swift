@@ -17,6 +17,19 @@ public enum Gemm {
       Int32(m), Int32(n), Int32(k), alpha, a, Int32(k), b, Int32(bTransposed ? k : n), beta, c, Int32(n))
   }
 
+  /// The general form with leading dimensions, for views into wider matrices (such as
+  /// one attention head's columns): `a` is m×k with row stride `lda`, `b` is k×n (or n×k
+  /// when transposed) with row stride `ldb`, `c` is m×n with row stride `ldc`.
+  public static func multiply(
+    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, into c: UnsafeMutablePointer<Float>,
+    ldc: Int, m: Int, n: Int, k: Int, bTransposed: Bool, alpha: Float = 1, beta: Float = 0
+  ) {
+    guard m > 0, n > 0 else { return }
+    cblas_sgemm(
+      CblasRowMajor, CblasNoTrans, bTransposed ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  }
+
   /// Threads OpenBLAS may use; a worker sets this once from its configuration.
   public static var threads: Int {
     get { Int(openblas_get_num_threads()) }

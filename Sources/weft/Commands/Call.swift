@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WeftClient
+import SwiftProtobuf
 import WeftProtocol
 
 /// `weft call SERVICE.METHOD`: one request, its reply printed.
@@ -19,6 +20,8 @@ struct Call: AsyncParsableCommand {
   var data: [String] = []
   @Option(help: "A body frame holding this file's bytes; repeat for several.")
   var file: [String] = []
+  @Option(help: "text.embed: a text to embed; repeat for a batch. Sends an EmbedRequest.")
+  var text: [String] = []
   @Option(help: "Call metadata as KEY=VALUE; repeat for several.")
   var metadata: [String] = []
   @Option(help: "The user the call is for.")
@@ -36,6 +39,9 @@ struct Call: AsyncParsableCommand {
     guard parts.count >= 2, !parts.last!.isEmpty, !parts.dropLast().joined(separator: ".").isEmpty else {
       throw ValidationError("expected SERVICE.METHOD, e.g. echo.echo; got '\(target)'")
     }
+    if !text.isEmpty && (!data.isEmpty || !file.isEmpty) {
+      throw ValidationError("--text builds the whole body; it cannot be combined with --data or --file")
+    }
     for entry in metadata where !entry.contains("=") {
       throw ValidationError("metadata must be KEY=VALUE; got '\(entry)'")
     }
@@ -46,6 +52,11 @@ struct Call: AsyncParsableCommand {
     let service = String(target[..<dot])
     let method = String(target[target.index(after: dot)...])
     var body = data.map { Data($0.utf8) }
+    if !text.isEmpty {
+      var request = Weft_V1_EmbedRequest()
+      request.texts = text
+      body = [try request.serializedData()]
+    }
     for path in file {
       guard let contents = FileManager.default.contents(atPath: path) else {
         throw ValidationError("cannot read file \(path)")
@@ -77,7 +88,25 @@ struct Call: AsyncParsableCommand {
   }
 
   private func printResponse(_ response: Response) {
-    print(json ? ReplyFormatter.json(ReplyFormatter.object(response)) : ReplyFormatter.text(response))
+    var object = ReplyFormatter.object(response)
+    // Known replies are decoded into their fields instead of shown as raw bytes.
+    if target == "text.embed", response.status == .ok, let frame = response.body.first,
+      let reply = try? Weft_V1_EmbedResponse(serializedBytes: frame), let vectors = try? reply.vectors()
+    {
+      object["body"] = nil
+      object["embeddings"] = vectors
+      object["embedding"] = vectors.first
+      object["token_counts"] = reply.tokenCounts
+      object["model"] = reply.model
+      if !json {
+        print(ReplyFormatter.text(Response(header: response.header, body: [])))
+        for (index, vector) in vectors.enumerated() {
+          print("[\(index)] \(vector.count) floats: \(vector.prefix(4).map { String(format: "%.4f", $0) }.joined(separator: " ")) …")
+        }
+        return
+      }
+    }
+    print(json ? ReplyFormatter.json(object) : ReplyFormatter.text(response))
   }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import WeftModels
 
 /// Which model a worker hosts, and its batching.
@@ -15,8 +16,15 @@ struct ModelOptions: ParsableArguments {
   var maxBatchDelayMs: Int?
   @Option(help: "sleep model: milliseconds each batch takes.")
   var latencyMs: Int = 10
+  @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models; filled by scripts/fetch-models.sh).")
+  var models: String?
 
-  static let known = ["echo", "sleep"]
+  static let known = ["echo", "sleep", "text"]
+
+  /// The model cache directory.
+  var modelsDirectory: String {
+    models ?? ProcessInfo.processInfo.environment["WEFT_MODELS"] ?? (NSHomeDirectory() + "/.cache/weft/models")
+  }
 
   func validate() throws {
     guard ModelOptions.known.contains(model) else {
@@ -28,6 +36,10 @@ struct ModelOptions: ParsableArguments {
   /// Loads the model (weights included, for real models) so READY means ready.
   func makeModel() throws -> any Model {
     switch model {
+    case "text":
+      return try TextEmbeddingModel(
+        directory: modelsDirectory + "/minilm-l6-v2", version: version ?? "minilm-l6-v2",
+        maxBatchSize: maxBatchSize ?? 32, maxBatchDelay: .milliseconds(maxBatchDelayMs ?? 5))
     case "sleep":
       return SleepModel(
         service: service ?? "sleep", version: version ?? "1", latency: .milliseconds(latencyMs),

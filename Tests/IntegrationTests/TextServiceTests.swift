@@ -1,0 +1,64 @@
+import Foundation
+import SwiftProtobuf
+import Testing
+import WeftClient
+import WeftProtocol
+
+/// The text worker behind a real gateway, checked against the reference fixtures.
+@Suite(.serialized) struct TextServiceTests {
+  struct Case: Decodable {
+    let text: String
+    let embedding: [Float]
+  }
+
+  struct Fixture: Decodable { let cases: [Case] }
+
+  static let fixture: Fixture = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("WeftModelsTests/Fixtures/minilm.json")
+    return try! JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+  }()
+
+  private func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
+
+  @Test func embeddingsThroughTheMeshMatchTheReference() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(name: "text-1", ["--model", "text", "--max-batch-delay-ms", "10"])
+    let cases = Array(Self.fixture.cases.prefix(8))
+    let vectors = try await mesh.client.embed(cases.map(\.text))
+    #expect(vectors.count == cases.count)
+    for (vector, item) in zip(vectors, cases) {
+      #expect(vector.count == 384)
+      #expect(maxDifference(vector, item.embedding) <= 1e-4, "\(item.text.debugDescription)")
+    }
+
+    // Concurrent single-text requests are batched by the worker and give the same vectors.
+    let client = mesh.client
+    let results = await runCalls(cases.count, concurrency: cases.count) { index in
+      var request = Weft_V1_EmbedRequest()
+      request.texts = [cases[index].text]
+      return await client.result("text", "embed", body: [try! request.serializedData()])
+    }
+    var largestBatch: UInt32 = 0
+    for (index, result) in results.enumerated() {
+      let response = try result.get()
+      largestBatch = max(largestBatch, response.header.batchSize)
+      let vector = try Weft_V1_EmbedResponse(serializedBytes: response.body[0]).vectors()[0]
+      #expect(maxDifference(vector, vectors[index]) <= 1e-5)
+    }
+    #expect(largestBatch > 1, "concurrent requests should have shared a batch")
+  }
+
+  @Test func badRequestsFailAloneWithInvalidArgument() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(name: "text-1", ["--model", "text", "--max-batch-delay-ms", "20"])
+    let client = mesh.client
+    async let good = client.embed(["still fine"])
+    let garbage = await client.result("text", "embed", body: [Data([0xff, 0xff, 0xff])])
+    let empty = await client.result("text", "embed", body: [try Weft_V1_EmbedRequest().serializedData()])
+    #expect(garbage.failureCode == .invalidArgument)
+    #expect(empty.failureCode == .invalidArgument)
+    if case .failure(let error) = empty { #expect(error.message.contains("no texts")) }
+    #expect(try await good.first?.count == 384)
+  }
+}
