@@ -145,6 +145,9 @@ final class GatewayLoop {
     for id in inFlight.ids(where: \.isActive) {
       replyError(to: id, .unavailable, "gateway shut down before the request finished")
     }
+    // Replies written just now must reach clients before the sockets close.
+    frontend.linger = 2_000
+    backend.linger = 500
     logger.info("gateway stopped")
   }
 

@@ -39,12 +39,20 @@ public enum Elementwise {
     }
   }
 
-  /// GELU in its exact (erf) form, in place: x · ½ · (1 + erf(x / √2)).
+  /// GELU in its exact (erf) form, in place: x · ½ · (1 + erf(x / √2)), eight at a time.
   public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
     let inverseRootTwo: Float = 0.707_106_781_186_547_6
-    for index in 0..<count {
-      let value = x[index]
-      x[index] = 0.5 * value * (1 + erff(value * inverseRootTwo))
+    let raw = UnsafeMutableRawPointer(x)
+    var index = 0
+    while index + 8 <= count {
+      let value = raw.loadUnaligned(fromByteOffset: index * 4, as: FastMath.Vector.self)
+      let result = 0.5 * value * (1 + FastMath.erf(value * inverseRootTwo))
+      raw.storeBytes(of: result, toByteOffset: index * 4, as: FastMath.Vector.self)
+      index += 8
+    }
+    for rest in index..<count {
+      let value = x[rest]
+      x[rest] = 0.5 * value * (1 + erff(value * inverseRootTwo))
     }
   }
 
@@ -56,9 +64,17 @@ public enum Elementwise {
       var maximum = -Float.infinity
       for column in 0..<valid { maximum = max(maximum, line[column]) }
       var sum: Float = 0
-      for column in 0..<valid {
-        let value = expf(line[column] - maximum)
-        line[column] = value
+      let raw = UnsafeMutableRawPointer(line)
+      var column = 0
+      while column + 8 <= valid {
+        let value = FastMath.exp(raw.loadUnaligned(fromByteOffset: column * 4, as: FastMath.Vector.self) - maximum)
+        raw.storeBytes(of: value, toByteOffset: column * 4, as: FastMath.Vector.self)
+        sum += value.sum()
+        column += 8
+      }
+      for rest in column..<valid {
+        let value = expf(line[rest] - maximum)
+        line[rest] = value
         sum += value
       }
       let inverse = 1 / sum

@@ -88,7 +88,7 @@ public final class MiniLMEncoder: Sendable {
 
   /// Buffers reused across the layers of one batch.
   private struct Scratch {
-    var query, key, value, context, attended, scores, up: [Float]
+    var query, key, value, context, attended, up: [Float]
     init(rows: Int, length: Int) {
       let h = MiniLMEncoder.hidden
       query = [Float](repeating: 0, count: rows * h)
@@ -96,7 +96,6 @@ public final class MiniLMEncoder: Sendable {
       value = query
       context = query
       attended = query
-      scores = [Float](repeating: 0, count: length * length)
       up = [Float](repeating: 0, count: rows * MiniLMEncoder.intermediate)
     }
   }
@@ -115,26 +114,11 @@ public final class MiniLMEncoder: Sendable {
       scratch.key.withUnsafeMutableBufferPointer { k in
         scratch.value.withUnsafeMutableBufferPointer { v in
           scratch.context.withUnsafeMutableBufferPointer { context in
-            scratch.scores.withUnsafeMutableBufferPointer { scores in
-              let (q, k, v, context, scores) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, context.baseAddress!, scores.baseAddress!)
-              linear(x, rows: rows, layer.query, layer.queryBias, into: q)
-              linear(x, rows: rows, layer.key, layer.keyBias, into: k)
-              linear(x, rows: rows, layer.value, layer.valueBias, into: v)
-              for (sequence, ids) in batch.enumerated() {
-                let offset = sequence * length * h
-                for head in 0..<Self.heads {
-                  let column = head * Self.headSize
-                  // scores[length × length] = Q_h · K_hᵀ / √d, keys past the sequence masked.
-                  Gemm.multiply(
-                    q + offset + column, lda: h, k + offset + column, ldb: h, into: scores, ldc: length,
-                    m: length, n: length, k: Self.headSize, bTransposed: true, alpha: scale)
-                  Elementwise.softmax(scores, rows: length, columns: length, valid: ids.count)
-                  Gemm.multiply(
-                    scores, lda: length, v + offset + column, ldb: h, into: context + offset + column, ldc: h,
-                    m: length, n: Self.headSize, k: length, bTransposed: false)
-                }
-              }
-            }
+            let (q, k, v, context) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, context.baseAddress!)
+            linear(x, rows: rows, layer.query, layer.queryBias, into: q)
+            linear(x, rows: rows, layer.key, layer.keyBias, into: k)
+            linear(x, rows: rows, layer.value, layer.valueBias, into: v)
+            attend(q: q, k: k, v: v, into: context, lengths: batch.map(\.count), length: length, scale: scale)
           }
         }
       }
@@ -157,6 +141,39 @@ public final class MiniLMEncoder: Sendable {
     Elementwise.layerNorm(x, rows: rows, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer, epsilon: Self.epsilon)
   }
 
+  /// Scaled dot-product attention for every (sequence, head) pair. The pairs are many
+  /// small products, so they are spread over threads here, each running OpenBLAS
+  /// single-threaded: waking OpenBLAS's own threads for every small product cost more
+  /// than the product.
+  private func attend(
+    q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+    into context: UnsafeMutablePointer<Float>, lengths: [Int], length: Int, scale: Float
+  ) {
+    let h = Self.hidden
+    let pairs = lengths.count * Self.heads
+    let lanes = min(max(1, Gemm.threads), pairs)
+    let (q, k, v, context) = (UnsafeSendable(q), UnsafeSendable(k), UnsafeSendable(v), UnsafeSendable(context))
+    let previousThreads = Gemm.threads
+    if lanes > 1 { Gemm.setThreads(1) }
+    defer { if lanes > 1 { Gemm.setThreads(previousThreads) } }
+    DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+      let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
+      defer { scores.deallocate() }
+      for pair in stride(from: lane, to: pairs, by: lanes) {
+        let (sequence, head) = pair.quotientAndRemainder(dividingBy: Self.heads)
+        let offset = sequence * length * h + head * Self.headSize
+        // scores[length × length] = Q_h · K_hᵀ / √d, keys past the sequence masked.
+        Gemm.multiply(
+          q.pointer + offset, lda: h, k.pointer + offset, ldb: h, into: scores, ldc: length,
+          m: length, n: length, k: Self.headSize, bTransposed: true, alpha: scale)
+        Elementwise.softmax(scores, rows: length, columns: length, valid: lengths[sequence])
+        Gemm.multiply(
+          scores, lda: length, v.pointer + offset, ldb: h, into: context.pointer + offset, ldc: h,
+          m: length, n: Self.headSize, k: length, bTransposed: false)
+      }
+    }
+  }
+
   /// Mean over the sequence's real tokens, then L2 normalisation.
   private func pool(_ x: [Float], sequence: Int, length: Int, valid: Int) -> [Float] {
     let h = Self.hidden
@@ -170,4 +187,10 @@ public final class MiniLMEncoder: Sendable {
     let norm = max(mean.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
     return mean.map { $0 / norm }
   }
+}
+
+/// A pointer handed to the threads of one `concurrentPerform`, each writing its own rows.
+private struct UnsafeSendable: @unchecked Sendable {
+  let pointer: UnsafeMutablePointer<Float>
+  init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }

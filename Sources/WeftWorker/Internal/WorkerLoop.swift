@@ -63,6 +63,9 @@ final class WorkerLoop {
     defer {
       batcher.stop()
       if !model.descriptor.runsInline { compute.join() }
+      // The last FINALs may still sit in libzmq's queue: give them time to be written
+      // when the sockets close, or the gateway never sees them (linger is 0 otherwise).
+      for link in links { link.socket.linger = 2_000 }
     }
     let now = MonotonicClock.now()
     for link in links { try sendReady(on: link, at: now) }

@@ -4,9 +4,18 @@ import SwiftProtobuf
 import WeftProtocol
 import ZeroMQ
 
-/// `weft bench`: the gateway against libzmq's `zmq_proxy`, measured in one run.
+/// `weft bench`: benchmarks that print figures and ratios against a baseline measured
+/// in the same run.
 struct Bench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), the text model against PyTorch (text).",
+    subcommands: [MeshBench.self, TextBench.self], defaultSubcommand: MeshBench.self)
+}
+
+/// `weft bench mesh`: the gateway against libzmq's `zmq_proxy`, measured in one run.
+struct MeshBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mesh",
     abstract: "Measure round trips and throughput through a Weft gateway and through zmq_proxy.",
     discussion: """
       Starts, on loopback: a Weft gateway with an echo worker, and libzmq's zmq_proxy

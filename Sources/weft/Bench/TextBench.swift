@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import WeftClient
+import WeftModels
+
+/// `weft bench text`: the Swift MiniLM encoder against sentence-transformers (PyTorch),
+/// and text serving through the mesh with batching on and off, in one run.
+struct TextBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "text",
+    abstract: "Embeddings/s and latency of the text model against PyTorch, and mesh throughput with and without batching.",
+    discussion: """
+      PyTorch runs as a subprocess of the given Python (it needs sentence-transformers and
+      torch installed, e.g. in a virtual environment); without it, only Weft's figures are
+      printed. Both sides use the same number of threads and the same texts, and both
+      times include tokenisation.
+      """)
+
+  @Option(help: "Timed calls per configuration.")
+  var rounds = 20
+  @Option(help: "Threads for OpenBLAS and for PyTorch.")
+  var threads = ProcessInfo.processInfo.activeProcessorCount
+  @Option(help: "A Python with sentence-transformers, for the PyTorch baseline.")
+  var python = "python3"
+  @Option(help: "Requests sent through the mesh per batching setting.")
+  var requests = 512
+  @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models).")
+  var models: String?
+
+  private var modelDirectory: String {
+    (models ?? ProcessInfo.processInfo.environment["WEFT_MODELS"] ?? (NSHomeDirectory() + "/.cache/weft/models"))
+      + "/minilm-l6-v2"
+  }
+
+  func run() async throws {
+    Gemm.setThreads(threads)
+    let tokenizer = try WordPieceTokenizer(vocabularyFile: modelDirectory + "/vocab.txt")
+    let encoder = try MiniLMEncoder(weights: SafetensorsFile(path: modelDirectory + "/model.safetensors"))
+    let short = "A man is eating food in the kitchen."
+    let long = Self.text(pieces: 128, tokenizer: tokenizer)
+    let batches: [(name: String, texts: [String])] = [
+      ("batch 1, short", [short]), ("batch 32, short", Array(repeating: short, count: 32)),
+      ("batch 1, 128 pieces", [long]), ("batch 32, 128 pieces", Array(repeating: long, count: 32)),
+    ]
+    print("weft bench text: \(threads) threads, \(rounds) rounds; short = \(tokenizer.encode(short).count) pieces")
+
+    var weft: [String: [Double]] = [:]
+    for (name, texts) in batches {
+      _ = encoder.embed(texts.map { tokenizer.encode($0) })  // warm up
+      weft[name] = (0..<rounds).map { _ in
+        let start = ContinuousClock.now
+        _ = encoder.embed(texts.map { tokenizer.encode($0) })
+        return (ContinuousClock.now - start).seconds
+      }
+    }
+    let torch = try? runPyTorch(batches)
+    if torch == nil { print("PyTorch baseline unavailable (\(python) lacks sentence-transformers); Weft figures only") }
+
+    print("")
+    print("model alone              weft p50 ms  weft emb/s   torch p50 ms  torch emb/s   ratio (emb/s)")
+    for (name, texts) in batches {
+      let ours = Self.median(weft[name]!)
+      var line = name.padding(toLength: 24, withPad: " ", startingAt: 0)
+        + Self.column(ours * 1_000, 12, 2) + Self.column(Double(texts.count) / ours, 11, 0)
+      if let theirs = torch?[name].map(Self.median) {
+        line += Self.column(theirs * 1_000, 15, 2) + Self.column(Double(texts.count) / theirs, 13, 0)
+          + Self.column(theirs / ours, 14, 2) + "x"
+      }
+      print(line)
+    }
+    try await meshThroughput(short)
+  }
+
+  /// A text of English words that tokenises to exactly `pieces` ids, [CLS] and [SEP] included.
+  static func text(pieces: Int, tokenizer: WordPieceTokenizer) -> String {
+    let words = "the model routes every request to a worker that runs it on the processor and sends the answer back".split(separator: " ")
+    var text: [Substring] = []
+    var index = 0
+    while tokenizer.encode(text.joined(separator: " ")).count < pieces {
+      text.append(words[index % words.count])
+      index += 1
+    }
+    return text.joined(separator: " ")
+  }
+
+  private func runPyTorch(_ batches: [(name: String, texts: [String])]) throws -> [String: [Double]] {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Benchmarks/text/pytorch_reference.py")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [python, script.path, modelDirectory, "\(threads)", "\(rounds)"]
+    process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"]) { $1 }
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let request = ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.texts) })]
+    input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: request))
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0, let result = try JSONSerialization.jsonObject(with: data) as? [String: [Double]] else {
+      throw BenchError("PyTorch baseline failed (status \(process.terminationStatus))")
+    }
+    return result
+  }
+
+  /// Requests per second through a gateway and one text worker, 32 in flight, with the
+  /// worker batching up to 32 and with batching off.
+  private func meshThroughput(_ text: String) async throws {
+    let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    var rates: [(String, Double)] = []
+    for (label, batch) in [("batching on (up to 32)", 32), ("batching off", 1)] {
+      let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--log-level", "error"])
+      try gateway.launch(executable: executable, readsAnnouncement: true)
+      defer { gateway.signal(SIGKILL) }
+      let worker = Child(
+        name: "text",
+        arguments: ["worker", "--model", "text", "--max-batch-size", "\(batch)", "--max-batch-delay-ms", "5", "--capacity", "64",
+                    "--gateway", try await gateway.waitForAnnouncement("backend"), "--log-level", "error"]
+          + (models.map { ["--models", $0] } ?? []))
+      try worker.launch(executable: executable, readsAnnouncement: true)
+      defer { worker.signal(SIGKILL) }
+      _ = try await worker.waitForAnnouncement("name")
+      let client = try WeftClient(gateways: [try await gateway.waitForAnnouncement("frontend")])
+      defer { client.close() }
+      _ = try await client.embed([text])  // the worker is registered and warm
+      let start = ContinuousClock.now
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for lane in 0..<32 {
+          group.addTask {
+            for _ in stride(from: lane, to: requests, by: 32) { _ = try await client.embed([text]) }
+          }
+        }
+        try await group.waitForAll()
+      }
+      rates.append((label, Double(requests) / (ContinuousClock.now - start).seconds))
+    }
+    print("")
+    print("through the mesh, 32 in flight, short texts")
+    for (label, rate) in rates { print("  \(label.padding(toLength: 24, withPad: " ", startingAt: 0))\(Self.column(rate, 9, 0)) requests/s") }
+    print("  ratio on/off            \(Self.column(rates[0].1 / rates[1].1, 9, 2))x")
+  }
+
+  static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+  static func column(_ value: Double, _ width: Int, _ decimals: Int) -> String {
+    let text = String(format: "%.\(decimals)f", value)
+    return String(repeating: " ", count: max(0, width - text.count)) + text
+  }
+}
+
+extension Duration {
+  /// The duration in seconds, as a Double.
+  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
