@@ -15,7 +15,13 @@ import WeftProtocol
     let client = mesh.client
     let started = Mutex(0)
     let results = await runCalls(300, concurrency: 16) { index in
-      if started.withLock({ $0 += 1; return $0 }) == 100 { victim.signal(SIGKILL) }
+      if started.withLock({ $0 += 1; return $0 }) == 100 {
+        // Kill it while it holds requests, so the kill really tests re-dispatch.
+        try? await mesh.waitUntil("the victim holds requests", timeout: .seconds(5)) {
+          ($0.worker(named: "victim")?.inFlight ?? 0) > 0
+        }
+        victim.signal(SIGKILL)
+      }
       return await client.result("sleep", "sleep", body: [Data("\(index)".utf8)], options: CallOptions(timeout: .seconds(20)))
     }
     for (index, result) in results.enumerated() {

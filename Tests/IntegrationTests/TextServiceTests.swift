@@ -49,6 +49,24 @@ import WeftProtocol
     #expect(largestBatch > 1, "concurrent requests should have shared a batch")
   }
 
+  @Test func similarityScoresAreCosinesOfTheEmbeddings() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(name: "text-1", ["--model", "text"])
+    let query = "A man is eating food."
+    let candidates = ["A man is eating a piece of bread.", "The stock market fell sharply today.", query]
+    let scores = try await mesh.client.similarity(of: query, to: candidates)
+    let vectors = try await mesh.client.embed([query] + candidates)
+    #expect(scores.count == 3)
+    for (index, score) in scores.enumerated() {
+      let cosine = zip(vectors[0], vectors[index + 1]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+      #expect(abs(score - cosine) < 1e-5)
+    }
+    #expect(scores[0] > scores[1], "a related sentence should score above an unrelated one: \(scores)")
+    #expect(abs(scores[2] - 1) < 1e-5)
+    let none = await mesh.client.result("text", "similarity", body: [try Weft_V1_SimilarityRequest.with { $0.query = "q" }.serializedData()])
+    #expect(none.failureCode == .invalidArgument)
+  }
+
   @Test func badRequestsFailAloneWithInvalidArgument() async throws {
     let mesh = try await TestMesh()
     try await mesh.startWorker(name: "text-1", ["--model", "text", "--max-batch-delay-ms", "20"])

@@ -21,6 +21,18 @@ extension WeftClient {
   }
 }
 
+extension WeftClient {
+  /// Cosine similarity of each candidate to the query, from the `text` service.
+  public func similarity(of query: String, to candidates: [String], options: CallOptions = CallOptions()) async throws -> [Float] {
+    var request = Weft_V1_SimilarityRequest()
+    request.query = query
+    request.candidates = candidates
+    let response = try await call("text", "similarity", body: [try request.serializedData()], options: options)
+    guard let body = response.body.first else { throw WeftError(.dataLoss, "text/similarity reply has no body") }
+    return try Weft_V1_SimilarityResponse(serializedBytes: body).scores.float32Values()
+  }
+}
+
 extension Weft_V1_EmbedResponse {
   /// The embeddings as one array of floats per text.
   public func vectors() throws -> [[Float]] {

@@ -2,12 +2,16 @@ import Foundation
 import SwiftProtobuf
 import WeftProtocol
 
-/// Service `text`, method `embed`: all-MiniLM-L6-v2 sentence embeddings.
+/// Service `text`: all-MiniLM-L6-v2 sentence embeddings.
 ///
-/// The body is an `EmbedRequest` (one or more texts); the reply an `EmbedResponse`
-/// with one 384-float, L2-normalised embedding per text. The dynamic batcher hands
-/// over several requests at once; their texts are sorted by length and run through the
-/// encoder in chunks, so short texts are not padded to long ones.
+/// - `embed`: an `EmbedRequest` (one or more texts) → an `EmbedResponse` with one
+///   384-float, L2-normalised embedding per text.
+/// - `similarity`: a `SimilarityRequest` (a query and candidates) → a
+///   `SimilarityResponse` with the cosine similarity of each candidate to the query.
+///
+/// The dynamic batcher hands over several requests of one method at once; all their
+/// texts are sorted by length and run through the encoder in chunks, so short texts are
+/// not padded to long ones.
 public struct TextEmbeddingModel: Model {
   public let descriptor: ModelDescriptor
   private let tokenizer: WordPieceTokenizer
@@ -30,7 +34,10 @@ public struct TextEmbeddingModel: Model {
     encoder = try MiniLMEncoder(weights: SafetensorsFile(path: weights))
     descriptor = ModelDescriptor(
       service: "text", version: version,
-      methods: [MethodSpec(name: "embed", inputKind: "weft.v1.EmbedRequest", outputKind: "weft.v1.EmbedResponse")],
+      methods: [
+        MethodSpec(name: "embed", inputKind: "weft.v1.EmbedRequest", outputKind: "weft.v1.EmbedResponse"),
+        MethodSpec(name: "similarity", inputKind: "weft.v1.SimilarityRequest", outputKind: "weft.v1.SimilarityResponse"),
+      ],
       maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelay)
   }
 
@@ -40,7 +47,7 @@ public struct TextEmbeddingModel: Model {
     var failures: [Int: WeftError] = [:]
     for (index, request) in batch.enumerated() {
       do {
-        texts.append(try Self.texts(of: request))
+        texts.append(request.method == "similarity" ? try Self.similarityTexts(of: request) : try Self.texts(of: request))
       } catch let error as WeftError {
         texts.append(nil)
         failures[index] = error
@@ -67,12 +74,42 @@ public struct TextEmbeddingModel: Model {
     return try batch.indices.map { index in
       if let failure = failures[index] { return .failure(failure) }
       let rows = perRequest[index].sorted { $0.text < $1.text }
+      if batch[index].method == "similarity" { return .ok([try Self.similarity(rows.map(\.vector))]) }
       var response = Weft_V1_EmbedResponse()
       response.embeddings = .float32(shape: [rows.count, MiniLMEncoder.hidden], values: rows.flatMap(\.vector), name: "embeddings")
       response.tokenCounts = rows.map { UInt32($0.tokens) }
       response.model = "all-MiniLM-L6-v2"
       return .ok([try response.serializedData()])
     }
+  }
+
+  /// Cosine similarities of `vectors[1...]` to `vectors[0]`: one row of products, as the
+  /// embeddings are unit length.
+  static func similarity(_ vectors: [[Float]]) throws -> Data {
+    let query = vectors[0]
+    let candidates = Array(vectors.dropFirst())
+    var scores = [Float](repeating: 0, count: candidates.count)
+    let flat = candidates.flatMap { $0 }
+    Gemm.multiply(query, flat, into: &scores, m: 1, n: candidates.count, k: query.count, bTransposed: true)
+    var response = Weft_V1_SimilarityResponse()
+    response.scores = .float32(shape: [candidates.count], values: scores, name: "scores")
+    response.model = "all-MiniLM-L6-v2"
+    return try response.serializedData()
+  }
+
+  /// The query and candidates of a similarity request, query first.
+  static func similarityTexts(of request: InferenceRequest) throws -> [String] {
+    guard request.body.count == 1 else {
+      throw WeftError(.invalidArgument, "text/similarity takes one body frame holding a SimilarityRequest; got \(request.body.count)")
+    }
+    let parsed: Weft_V1_SimilarityRequest
+    do {
+      parsed = try Weft_V1_SimilarityRequest(serializedBytes: request.body[0])
+    } catch {
+      throw WeftError(.invalidArgument, "body is not a SimilarityRequest: \(error)")
+    }
+    guard !parsed.candidates.isEmpty else { throw WeftError(.invalidArgument, "SimilarityRequest has no candidates") }
+    return try checked([parsed.query] + parsed.candidates, what: "SimilarityRequest")
   }
 
   /// The texts of one request, or the reason it is invalid.
@@ -87,12 +124,17 @@ public struct TextEmbeddingModel: Model {
       throw WeftError(.invalidArgument, "body is not an EmbedRequest: \(error)")
     }
     guard !parsed.texts.isEmpty else { throw WeftError(.invalidArgument, "EmbedRequest has no texts") }
-    guard parsed.texts.count <= maxTextsPerRequest else {
-      throw WeftError(.invalidArgument, "EmbedRequest has \(parsed.texts.count) texts; at most \(maxTextsPerRequest) per request")
+    return try checked(parsed.texts, what: "EmbedRequest")
+  }
+
+  /// `texts` if within the per-request limits.
+  private static func checked(_ texts: [String], what: String) throws -> [String] {
+    guard texts.count <= maxTextsPerRequest else {
+      throw WeftError(.invalidArgument, "\(what) has \(texts.count) texts; at most \(maxTextsPerRequest) per request")
     }
-    if let long = parsed.texts.firstIndex(where: { $0.utf8.count > maxTextBytes }) {
-      throw WeftError(.invalidArgument, "text \(long) is \(parsed.texts[long].utf8.count) bytes; at most \(maxTextBytes)")
+    if let long = texts.firstIndex(where: { $0.utf8.count > maxTextBytes }) {
+      throw WeftError(.invalidArgument, "text \(long) is \(texts[long].utf8.count) bytes; at most \(maxTextBytes)")
     }
-    return parsed.texts
+    return texts
   }
 }
