@@ -126,12 +126,7 @@ final class TestMesh: Sendable {
 
   /// Polls the gateway's status until `condition` holds.
   func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: (MeshStatus) -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-      if let status = try? await client.meshStatus(), condition(status) { return }
-      try await Task.sleep(for: .milliseconds(25))
-    }
-    throw TestFailure("timed out waiting until \(what)")
+    try await MeshView(client: client).waitUntil(what, timeout: timeout, condition)
   }
 
   /// The current status.
