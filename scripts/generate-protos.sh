@@ -24,7 +24,19 @@ protoc --plugin=protoc-gen-swift="$plugin" \
   --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath \
   -I Protos --swift_out="$out" Protos/weft/v1/*.proto
 
-# C (protobuf-c) and Python outputs join here as their clients land.
+# The C client's protobuf-c code.
+command -v protoc-c >/dev/null || { echo "installing protobuf-c-compiler"; apt-get install -y -qq protobuf-c-compiler; }
+c_out="clients/c/generated"
+rm -rf "$c_out" && mkdir -p "$c_out"
+protoc --c_out="$c_out" -I Protos Protos/weft/v1/*.proto
+
+# The Python client's modules, inside its package: protoc writes `from weft.v1 import …`,
+# which is rewritten to the package path so the client needs no top-level `weft` module.
+py_out="clients/python/weft_client/_proto"
+rm -rf "$py_out" && mkdir -p "$py_out"
+protoc --python_out="$py_out" --pyi_out="$py_out" -I Protos Protos/weft/v1/*.proto
+sed -i 's/^from weft\.v1 import/from weft_client._proto.weft.v1 import/' "$py_out"/weft/v1/*_pb2.py "$py_out"/weft/v1/*_pb2.pyi
+touch "$py_out/__init__.py" "$py_out/weft/__init__.py" "$py_out/weft/v1/__init__.py"
 
 (cd Protos && sha256sum weft/v1/*.proto) > "$out/protos.sha256"
-echo "generated into $out"
+echo "generated into $out, $c_out and $py_out"

@@ -105,6 +105,13 @@ public final class WeftClient: Sendable {
   }
 
   private func encode(id: UInt64, service: String, method: String, body: [Data], options: CallOptions) throws -> [[UInt8]] {
+    [Signature.client, try Self.encodeHeader(id: id, service: service, method: method, options: options)]
+      + body.map { [UInt8]($0) }
+  }
+
+  /// The request header frame. Metadata is encoded sorted by key, as the C and Python
+  /// clients do, so the three produce the same bytes for the same call.
+  static func encodeHeader(id: UInt64, service: String, method: String, options: CallOptions) throws -> [UInt8] {
     var header = RequestHeader()
     header.requestID = id
     header.service = service
@@ -115,6 +122,12 @@ public final class WeftClient: Sendable {
     header.version = options.version
     header.userID = options.userID
     header.metadata = options.metadata
-    return [Signature.client, try header.serializedBytes()] + body.map { [UInt8]($0) }
+    return try header.serializedBytes(options: Self.sortedMaps)
   }
+
+  private static let sortedMaps: BinaryEncodingOptions = {
+    var options = BinaryEncodingOptions()
+    options.useDeterministicOrdering = true
+    return options
+  }()
 }

@@ -57,28 +57,38 @@ public enum Elementwise {
   }
 
   /// Softmax of each row in place over its first `valid` columns; the rest become 0
-  /// (masked positions, e.g. padding).
+  /// (masked positions, e.g. padding). Eight columns at a time, the tail one by one.
   public static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, valid: Int) {
+    typealias Vector = FastMath.Vector
+    let whole = valid - valid % 8
     for row in 0..<rows {
       let line = x + row * columns
-      var maximum = -Float.infinity
-      for column in 0..<valid { maximum = max(maximum, line[column]) }
-      var sum: Float = 0
       let raw = UnsafeMutableRawPointer(line)
-      var column = 0
-      while column + 8 <= valid {
-        let value = FastMath.exp(raw.loadUnaligned(fromByteOffset: column * 4, as: FastMath.Vector.self) - maximum)
-        raw.storeBytes(of: value, toByteOffset: column * 4, as: FastMath.Vector.self)
-        sum += value.sum()
-        column += 8
+      var maxima = Vector(repeating: -.infinity)
+      for column in stride(from: 0, to: whole, by: 8) {
+        // `replacing(with:where:)` rather than `pointwiseMax`, which stays a generic call.
+        let value = raw.loadUnaligned(fromByteOffset: column * 4, as: Vector.self)
+        maxima = maxima.replacing(with: value, where: value .> maxima)
       }
-      for rest in column..<valid {
-        let value = expf(line[rest] - maximum)
-        line[rest] = value
-        sum += value
+      var maximum = maxima.max()
+      for column in whole..<valid { maximum = max(maximum, line[column]) }
+      var sums = Vector.zero
+      for column in stride(from: 0, to: whole, by: 8) {
+        let value = FastMath.exp(raw.loadUnaligned(fromByteOffset: column * 4, as: Vector.self) - maximum)
+        raw.storeBytes(of: value, toByteOffset: column * 4, as: Vector.self)
+        sums += value
+      }
+      var sum = sums.sum()
+      for column in whole..<valid {
+        line[column] = expf(line[column] - maximum)
+        sum += line[column]
       }
       let inverse = 1 / sum
-      for column in 0..<valid { line[column] *= inverse }
+      for column in stride(from: 0, to: whole, by: 8) {
+        let value = raw.loadUnaligned(fromByteOffset: column * 4, as: Vector.self) * inverse
+        raw.storeBytes(of: value, toByteOffset: column * 4, as: Vector.self)
+      }
+      for column in whole..<valid { line[column] *= inverse }
       for column in valid..<columns { line[column] = 0 }
     }
   }

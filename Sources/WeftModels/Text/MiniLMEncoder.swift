@@ -13,19 +13,24 @@ public final class MiniLMEncoder: Sendable {
   static let epsilon: Float = 1e-12
 
   private struct Layer: Sendable {
-    let query, queryBias, key, keyBias, value, valueBias: WeightTensor
+    /// Query, key and value weights stacked into one [3·384 × 384] matrix (and their
+    /// biases into one vector), so the three projections are one product.
+    let attentionInput: [Float], attentionInputBias: [Float]
     let output, outputBias, attentionNormGamma, attentionNormBeta: WeightTensor
     let up, upBias, down, downBias, outputNormGamma, outputNormBeta: WeightTensor
   }
 
   private let words, positions, types, embeddingNormGamma, embeddingNormBeta: WeightTensor
   private let layers: [Layer]
+  private let lanes: ComputeLanes
   /// The vocabulary size (rows of the word embedding).
   public let vocabularySize: Int
 
-  /// Loads the weights from `model.safetensors`, checking every tensor's shape.
-  public init(weights file: SafetensorsFile) throws {
+  /// Loads the weights from `model.safetensors`, checking every tensor's shape; the
+  /// forward pass runs on `lanes`.
+  public init(weights file: SafetensorsFile, lanes: ComputeLanes = ComputeLanes()) throws {
     let h = Self.hidden
+    self.lanes = lanes
     guard let wordEntry = file.entries["embeddings.word_embeddings.weight"], wordEntry.shape.count == 2 else {
       throw SafetensorsFile.LoadError(description: "\(file.path) has no embeddings.word_embeddings.weight")
     }
@@ -38,10 +43,11 @@ public final class MiniLMEncoder: Sendable {
     layers = try (0..<Self.layers).map { index in
       let prefix = "encoder.layer.\(index)."
       func tensor(_ name: String, _ shape: [Int]) throws -> WeightTensor { try file.float32(prefix + name, shape: shape) }
+      let projections = ["query", "key", "value"]
+      let weights = try projections.map { try tensor("attention.self.\($0).weight", [h, h]) }
+      let biases = try projections.map { try tensor("attention.self.\($0).bias", [h]) }
       return Layer(
-        query: try tensor("attention.self.query.weight", [h, h]), queryBias: try tensor("attention.self.query.bias", [h]),
-        key: try tensor("attention.self.key.weight", [h, h]), keyBias: try tensor("attention.self.key.bias", [h]),
-        value: try tensor("attention.self.value.weight", [h, h]), valueBias: try tensor("attention.self.value.bias", [h]),
+        attentionInput: weights.flatMap(\.values), attentionInputBias: biases.flatMap(\.values),
         output: try tensor("attention.output.dense.weight", [h, h]), outputBias: try tensor("attention.output.dense.bias", [h]),
         attentionNormGamma: try tensor("attention.output.LayerNorm.weight", [h]),
         attentionNormBeta: try tensor("attention.output.LayerNorm.bias", [h]),
@@ -63,8 +69,9 @@ public final class MiniLMEncoder: Sendable {
     var x = [Float](repeating: 0, count: rows * h)
     x.withUnsafeMutableBufferPointer { x in
       embedTokens(batch, length: length, into: x.baseAddress!)
-      var scratch = Scratch(rows: rows, length: length)
-      for layer in layers { run(layer, on: x.baseAddress!, batch: batch, length: length, scratch: &scratch) }
+      let scratch = Scratch(rows: rows, length: length, lanes: lanes.count)
+      defer { scratch.deallocate() }
+      for layer in layers { run(layer, on: x.baseAddress!, lengths: batch.map(\.count), length: length, scratch: scratch) }
     }
     return batch.indices.map { index in pool(x, sequence: index, length: length, valid: batch[index].count) }
   }
@@ -86,91 +93,98 @@ public final class MiniLMEncoder: Sendable {
       epsilon: Self.epsilon)
   }
 
-  /// Buffers reused across the layers of one batch.
-  private struct Scratch {
-    var query, key, value, context, attended, up: [Float]
-    init(rows: Int, length: Int) {
+  /// Buffers reused across the layers of one batch: activations by row, and one block
+  /// of attention scores per lane.
+  private struct Scratch: @unchecked Sendable {
+    // @unchecked: lanes write disjoint rows (or their own score block) between barriers.
+    let projected, context, attended, up, scores: UnsafeMutablePointer<Float>
+    let scoreBlock: Int
+
+    init(rows: Int, length: Int, lanes: Int) {
       let h = MiniLMEncoder.hidden
-      query = [Float](repeating: 0, count: rows * h)
-      key = query
-      value = query
-      context = query
-      attended = query
-      up = [Float](repeating: 0, count: rows * MiniLMEncoder.intermediate)
+      projected = .allocate(capacity: rows * 3 * h)
+      context = .allocate(capacity: rows * h)
+      attended = .allocate(capacity: rows * h)
+      up = .allocate(capacity: rows * MiniLMEncoder.intermediate)
+      scoreBlock = length * length
+      scores = .allocate(capacity: lanes * scoreBlock)
     }
+
+    func deallocate() {
+      for buffer in [projected, context, attended, up, scores] { buffer.deallocate() }
+    }
+  }
+
+  /// `output[rows × n] = input[rows × k] · weightᵀ + bias`. The bias is written first and
+  /// the product added onto it, which spares both a separate bias pass and sgemm's own
+  /// pass to clear the output.
+  private func linear(
+    _ input: UnsafePointer<Float>, rows: Int, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
+  ) {
+    for row in 0..<rows { (output + row * outputs).update(from: bias, count: outputs) }
+    Gemm.multiply(input, weight, into: output, m: rows, n: outputs, k: inputs, bTransposed: true, beta: 1)
   }
 
   private func linear(_ input: UnsafePointer<Float>, rows: Int, _ weight: WeightTensor, _ bias: WeightTensor, into output: UnsafeMutablePointer<Float>) {
-    let (outputs, inputs) = (weight.shape[0], weight.shape[1])
-    Gemm.multiply(input, weight.pointer, into: output, m: rows, n: outputs, k: inputs, bTransposed: true)
-    Elementwise.addBias(output, rows: rows, columns: outputs, bias: bias.pointer)
+    linear(input, rows: rows, weight.pointer, bias.pointer, outputs: weight.shape[0], inputs: weight.shape[1], into: output)
   }
 
-  private func run(_ layer: Layer, on x: UnsafeMutablePointer<Float>, batch: [[Int32]], length: Int, scratch: inout Scratch) {
+  /// One encoder layer in three phases separated by barriers: the QKV projection by row
+  /// blocks, attention by (sequence, head), then everything after attention by row
+  /// blocks (it is all per token), each lane running its block through to the end.
+  private func run(_ layer: Layer, on x: UnsafeMutablePointer<Float>, lengths: [Int], length: Int, scratch: Scratch) {
     let h = Self.hidden
-    let rows = batch.count * length
-    let scale = 1 / Float(Self.headSize).squareRoot()
-    scratch.query.withUnsafeMutableBufferPointer { q in
-      scratch.key.withUnsafeMutableBufferPointer { k in
-        scratch.value.withUnsafeMutableBufferPointer { v in
-          scratch.context.withUnsafeMutableBufferPointer { context in
-            let (q, k, v, context) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, context.baseAddress!)
-            linear(x, rows: rows, layer.query, layer.queryBias, into: q)
-            linear(x, rows: rows, layer.key, layer.keyBias, into: k)
-            linear(x, rows: rows, layer.value, layer.valueBias, into: v)
-            attend(q: q, k: k, v: v, into: context, lengths: batch.map(\.count), length: length, scale: scale)
-          }
+    let rows = lengths.count * length
+    let x = SendablePointer(x)
+    lanes.forEachBlock(of: rows) { block in
+      layer.attentionInput.withUnsafeBufferPointer { weight in
+        layer.attentionInputBias.withUnsafeBufferPointer { bias in
+          linear(
+            x.pointer + block.lowerBound * h, rows: block.count, weight.baseAddress!, bias.baseAddress!, outputs: 3 * h,
+            inputs: h, into: scratch.projected + block.lowerBound * 3 * h)
         }
       }
     }
-    scratch.context.withUnsafeBufferPointer { context in
-      scratch.attended.withUnsafeMutableBufferPointer { attended in
-        linear(context.baseAddress!, rows: rows, layer.output, layer.outputBias, into: attended.baseAddress!)
-        Elementwise.add(attended.baseAddress!, to: x, count: rows * h)
-      }
+    attend(scratch: scratch, lengths: lengths, length: length)
+    lanes.forEachBlock(of: rows) { block in
+      let (start, count) = (block.lowerBound, block.count)
+      let x = x.pointer + start * h
+      let attended = scratch.attended + start * h
+      let up = scratch.up + start * Self.intermediate
+      linear(scratch.context + start * h, rows: count, layer.output, layer.outputBias, into: attended)
+      Elementwise.add(attended, to: x, count: count * h)
+      Elementwise.layerNorm(
+        x, rows: count, columns: h, gamma: layer.attentionNormGamma.pointer, beta: layer.attentionNormBeta.pointer,
+        epsilon: Self.epsilon)
+      linear(x, rows: count, layer.up, layer.upBias, into: up)
+      Elementwise.gelu(up, count: count * Self.intermediate)
+      linear(up, rows: count, layer.down, layer.downBias, into: attended)
+      Elementwise.add(attended, to: x, count: count * h)
+      Elementwise.layerNorm(
+        x, rows: count, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer,
+        epsilon: Self.epsilon)
     }
-    Elementwise.layerNorm(x, rows: rows, columns: h, gamma: layer.attentionNormGamma.pointer, beta: layer.attentionNormBeta.pointer, epsilon: Self.epsilon)
-    scratch.up.withUnsafeMutableBufferPointer { up in
-      scratch.attended.withUnsafeMutableBufferPointer { down in
-        linear(x, rows: rows, layer.up, layer.upBias, into: up.baseAddress!)
-        Elementwise.gelu(up.baseAddress!, count: rows * Self.intermediate)
-        linear(up.baseAddress!, rows: rows, layer.down, layer.downBias, into: down.baseAddress!)
-        Elementwise.add(down.baseAddress!, to: x, count: rows * h)
-      }
-    }
-    Elementwise.layerNorm(x, rows: rows, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer, epsilon: Self.epsilon)
   }
 
-  /// Scaled dot-product attention for every (sequence, head) pair. The pairs are many
-  /// small products, so they are spread over threads here, each running OpenBLAS
-  /// single-threaded: waking OpenBLAS's own threads for every small product cost more
-  /// than the product.
-  private func attend(
-    q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-    into context: UnsafeMutablePointer<Float>, lengths: [Int], length: Int, scale: Float
-  ) {
+  /// Scaled dot-product attention for every (sequence, head) pair, reading Q, K and V
+  /// from their column ranges of the fused projection.
+  private func attend(scratch: Scratch, lengths: [Int], length: Int) {
     let h = Self.hidden
-    let pairs = lengths.count * Self.heads
-    let lanes = min(max(1, Gemm.threads), pairs)
-    let (q, k, v, context) = (UnsafeSendable(q), UnsafeSendable(k), UnsafeSendable(v), UnsafeSendable(context))
-    let previousThreads = Gemm.threads
-    if lanes > 1 { Gemm.setThreads(1) }
-    defer { if lanes > 1 { Gemm.setThreads(previousThreads) } }
-    DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-      let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
-      defer { scores.deallocate() }
-      for pair in stride(from: lane, to: pairs, by: lanes) {
-        let (sequence, head) = pair.quotientAndRemainder(dividingBy: Self.heads)
-        let offset = sequence * length * h + head * Self.headSize
-        // scores[length × length] = Q_h · K_hᵀ / √d, keys past the sequence masked.
-        Gemm.multiply(
-          q.pointer + offset, lda: h, k.pointer + offset, ldb: h, into: scores, ldc: length,
-          m: length, n: length, k: Self.headSize, bTransposed: true, alpha: scale)
-        Elementwise.softmax(scores, rows: length, columns: length, valid: lengths[sequence])
-        Gemm.multiply(
-          scores, lda: length, v.pointer + offset, ldb: h, into: context.pointer + offset, ldc: h,
-          m: length, n: Self.headSize, k: length, bTransposed: false)
-      }
+    let stride = 3 * h
+    lanes.forEachTask(lengths.count * Self.heads) { pair, lane in
+      let (sequence, head) = pair.quotientAndRemainder(dividingBy: Self.heads)
+      let rows = scratch.projected + sequence * length * stride
+      let (q, k, v) = (rows + head * Self.headSize, rows + h + head * Self.headSize, rows + 2 * h + head * Self.headSize)
+      let scores = scratch.scores + lane * scratch.scoreBlock
+      // scores[length × length] = Q_h · K_hᵀ / √d, keys past the sequence masked.
+      Gemm.multiply(
+        q, lda: stride, k, ldb: stride, into: scores, ldc: length, m: length, n: length, k: Self.headSize,
+        bTransposed: true, alpha: 1 / Float(Self.headSize).squareRoot())
+      Elementwise.softmax(scores, rows: length, columns: length, valid: lengths[sequence])
+      Gemm.multiply(
+        scores, lda: length, v, ldb: stride, into: scratch.context + sequence * length * h + head * Self.headSize,
+        ldc: h, m: length, n: Self.headSize, k: length, bTransposed: false)
     }
   }
 
@@ -189,8 +203,8 @@ public final class MiniLMEncoder: Sendable {
   }
 }
 
-/// A pointer handed to the threads of one `concurrentPerform`, each writing its own rows.
-private struct UnsafeSendable: @unchecked Sendable {
+/// A pointer handed to the lanes of one phase, each writing its own rows.
+private struct SendablePointer: @unchecked Sendable {
   let pointer: UnsafeMutablePointer<Float>
   init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }

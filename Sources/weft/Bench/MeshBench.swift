@@ -8,8 +8,8 @@ import ZeroMQ
 /// in the same run.
 struct Bench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), the text model against PyTorch (text).",
-    subcommands: [MeshBench.self, TextBench.self], defaultSubcommand: MeshBench.self)
+    abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), the text model against PyTorch (text), the client libraries (clients).",
+    subcommands: [MeshBench.self, TextBench.self, ClientBench.self], defaultSubcommand: MeshBench.self)
 }
 
 /// `weft bench mesh`: the gateway against libzmq's `zmq_proxy`, measured in one run.
@@ -108,20 +108,16 @@ struct MeshBench: AsyncParsableCommand {
     for target in targets {
       print(
         "  \(target.name.padding(toLength: 16, withPad: " ", startingAt: 0))"
-          + "\(format(target.p50, 8))  \(format(target.p99, 8))  \(format(target.throughput, 9))   \(format(target.cpu, 18, decimals: 2))"
-          + "  \(format(target.peerCPU, 11, decimals: 2))")
+          + "\(BenchFormat.column(target.p50, 8))  \(BenchFormat.column(target.p99, 8))  \(BenchFormat.column(target.throughput, 9))   \(BenchFormat.column(target.cpu, 18, 2))"
+          + "  \(BenchFormat.column(target.peerCPU, 11, 2))")
     }
     let (baseline, weft) = (targets[0], targets[1])
     print(
-      "  ratio weft/proxy  \(format(weft.p50 / baseline.p50, 7, decimals: 2))x \(format(weft.p99 / baseline.p99, 8, decimals: 2))x"
-        + "  \(format(weft.throughput / baseline.throughput, 8, decimals: 2))x   \(format(weft.cpu / baseline.cpu, 17, decimals: 2))x"
-        + "  \(format(weft.peerCPU / baseline.peerCPU, 10, decimals: 2))x")
+      "  ratio weft/proxy  \(BenchFormat.column(weft.p50 / baseline.p50, 7, 2))x \(BenchFormat.column(weft.p99 / baseline.p99, 8, 2))x"
+        + "  \(BenchFormat.column(weft.throughput / baseline.throughput, 8, 2))x   \(BenchFormat.column(weft.cpu / baseline.cpu, 17, 2))x"
+        + "  \(BenchFormat.column(weft.peerCPU / baseline.peerCPU, 10, 2))x")
   }
 
-  private func format(_ value: Double, _ width: Int, decimals: Int = 0) -> String {
-    let text = String(format: "%.\(decimals)f", value)
-    return String(repeating: " ", count: max(0, width - text.count)) + text
-  }
 }
 
 /// One path under test and what was measured on it.
@@ -142,14 +138,9 @@ private final class Target {
     self.generator = generator
   }
 
-  var p50: Double { median(latencies.map { $0[$0.count / 2] }) }
-  var p99: Double { median(latencies.map { $0[min($0.count - 1, $0.count * 99 / 100)] }) }
-  var throughput: Double { median(throughputs) }
-  var cpu: Double { median(cpuPerMessage) }
-  var peerCPU: Double { median(peerCPUPerMessage) }
-
-  private func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-  }
+  var p50: Double { BenchFormat.median(latencies.map { $0[$0.count / 2] }) }
+  var p99: Double { BenchFormat.median(latencies.map { $0[min($0.count - 1, $0.count * 99 / 100)] }) }
+  var throughput: Double { BenchFormat.median(throughputs) }
+  var cpu: Double { BenchFormat.median(cpuPerMessage) }
+  var peerCPU: Double { BenchFormat.median(peerCPUPerMessage) }
 }

@@ -33,9 +33,8 @@ struct TextBench: AsyncParsableCommand {
   }
 
   func run() async throws {
-    Gemm.setThreads(threads)
     let tokenizer = try WordPieceTokenizer(vocabularyFile: modelDirectory + "/vocab.txt")
-    let encoder = try MiniLMEncoder(weights: SafetensorsFile(path: modelDirectory + "/model.safetensors"))
+    let encoder = try MiniLMEncoder(weights: SafetensorsFile(path: modelDirectory + "/model.safetensors"), lanes: ComputeLanes(count: threads))
     let short = "A man is eating food in the kitchen."
     let long = Self.text(pieces: 128, tokenizer: tokenizer)
     let batches: [(name: String, texts: [String])] = [
@@ -59,12 +58,12 @@ struct TextBench: AsyncParsableCommand {
     print("")
     print("model alone              weft p50 ms  weft emb/s   torch p50 ms  torch emb/s   ratio (emb/s)")
     for (name, texts) in batches {
-      let ours = Self.median(weft[name]!)
+      let ours = BenchFormat.median(weft[name]!)
       var line = name.padding(toLength: 24, withPad: " ", startingAt: 0)
-        + Self.column(ours * 1_000, 12, 2) + Self.column(Double(texts.count) / ours, 11, 0)
-      if let theirs = torch?[name].map(Self.median) {
-        line += Self.column(theirs * 1_000, 15, 2) + Self.column(Double(texts.count) / theirs, 13, 0)
-          + Self.column(theirs / ours, 14, 2) + "x"
+        + BenchFormat.column(ours * 1_000, 12, 2) + BenchFormat.column(Double(texts.count) / ours, 11, 0)
+      if let theirs = torch?[name].map(BenchFormat.median) {
+        line += BenchFormat.column(theirs * 1_000, 15, 2) + BenchFormat.column(Double(texts.count) / theirs, 13, 0)
+          + BenchFormat.column(theirs / ours, 14, 2) + "x"
       }
       print(line)
     }
@@ -97,7 +96,7 @@ struct TextBench: AsyncParsableCommand {
     process.standardError = FileHandle.nullDevice
     try process.run()
     let request = ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.texts) })]
-    input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: request))
+    try input.fileHandleForWriting.write(contentsOf: try JSONSerialization.data(withJSONObject: request))
     try input.fileHandleForWriting.close()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -140,16 +139,10 @@ struct TextBench: AsyncParsableCommand {
     }
     print("")
     print("through the mesh, 32 in flight, short texts")
-    for (label, rate) in rates { print("  \(label.padding(toLength: 24, withPad: " ", startingAt: 0))\(Self.column(rate, 9, 0)) requests/s") }
-    print("  ratio on/off            \(Self.column(rates[0].1 / rates[1].1, 9, 2))x")
+    for (label, rate) in rates { print("  \(label.padding(toLength: 24, withPad: " ", startingAt: 0))\(BenchFormat.column(rate, 9, 0)) requests/s") }
+    print("  ratio on/off            \(BenchFormat.column(rates[0].1 / rates[1].1, 9, 2))x")
   }
 
-  static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-  static func column(_ value: Double, _ width: Int, _ decimals: Int) -> String {
-    let text = String(format: "%.\(decimals)f", value)
-    return String(repeating: " ", count: max(0, width - text.count)) + text
-  }
 }
 
 extension Duration {

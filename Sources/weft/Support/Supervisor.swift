@@ -142,7 +142,9 @@ final class Child: @unchecked Sendable {
           handle.readabilityHandler = nil
           return
         }
-        FileHandle.standardOutput.write(data)
+        // Relayed on a best-effort basis: if our own stdout is gone (a closed pipe), the
+        // child keeps running and its announcements are still read.
+        try? FileHandle.standardOutput.write(contentsOf: data)
         self?.parseAnnouncement(String(decoding: data, as: UTF8.self))
       }
     }

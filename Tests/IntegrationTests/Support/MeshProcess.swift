@@ -3,11 +3,13 @@ import Synchronization
 import WeftClient
 import WeftProtocol
 
-/// A `weft` child process for a test: started with arguments, its stdout read line by
-/// line, killed when the test lets go of it.
+/// A child process for a test (`weft` unless told otherwise): started with arguments,
+/// its stdout read line by line, killed when the test lets go of it.
 final class MeshProcess: Sendable {
   let process: Process
   let lines = Mutex<[String]>([])
+  /// Bytes of a line not yet ended: a read can stop anywhere, even inside a character.
+  private let unfinishedLine = Mutex<[UInt8]>([])
   private let stderrTail = Mutex<String>("")
 
   /// The built `weft` executable, next to the test bundle.
@@ -17,19 +19,21 @@ final class MeshProcess: Sendable {
     return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("weft").path
   }
 
-  init(_ arguments: [String]) throws {
+  init(_ arguments: [String], executable: String = MeshProcess.executable, environment: [String: String] = [:]) throws {
     process = Process()
-    process.executableURL = URL(fileURLWithPath: MeshProcess.executable)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     out.fileHandleForReading.readabilityHandler = { [weak self] handle in
       let data = handle.availableData
-      if data.isEmpty { handle.readabilityHandler = nil; return }
-      let text = String(decoding: data, as: UTF8.self)
-      self?.lines.withLock { $0 += text.split(separator: "\n").map(String.init) }
+      if data.isEmpty { handle.readabilityHandler = nil }
+      self?.collectLines(data, final: data.isEmpty)
     }
     err.fileHandleForReading.readabilityHandler = { [weak self] handle in
       let data = handle.availableData
@@ -37,6 +41,17 @@ final class MeshProcess: Sendable {
       self?.stderrTail.withLock { $0 = String(($0 + String(decoding: data, as: UTF8.self)).suffix(4_000)) }
     }
     try process.run()
+  }
+
+  private func collectLines(_ data: Data, final: Bool) {
+    let complete: [String] = unfinishedLine.withLock { buffer in
+      buffer += data
+      let end = final ? buffer.endIndex : (buffer.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0)
+      let text = String(decoding: buffer[..<end], as: UTF8.self)
+      buffer.removeSubrange(..<end)
+      return text.split(separator: "\n").map(String.init)
+    }
+    if !complete.isEmpty { lines.withLock { $0 += complete } }
   }
 
   deinit {
@@ -59,11 +74,16 @@ final class MeshProcess: Sendable {
     throw TestFailure("no line '\(prefix)' within \(timeout): \(log)")
   }
 
-  /// Runs `weft` with `arguments` to completion (at most 30 s) and returns what it printed.
-  static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-    let child = try MeshProcess(arguments)
-    guard let status = await child.waitForExit(timeout: .seconds(30)) else {
-      throw TestFailure("weft \(arguments.joined(separator: " ")) did not finish in 30 s")
+  /// Runs `weft` (or `executable`) with `arguments` to completion, at most `timeout`,
+  /// and returns what it printed.
+  static func run(
+    _ arguments: [String], executable: String = MeshProcess.executable, environment: [String: String] = [:],
+    timeout: Duration = .seconds(30)
+  ) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let child = try MeshProcess(arguments, executable: executable, environment: environment)
+    guard let status = await child.waitForExit(timeout: timeout) else {
+      child.signal(SIGKILL)
+      throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout)")
     }
     try await Task.sleep(for: .milliseconds(50))  // the last pipe reads land
     return (status, child.lines.withLock { $0.joined(separator: "\n") }, child.log)

@@ -1,0 +1,44 @@
+import Foundation
+
+/// The threads a model spreads one batch over.
+///
+/// Models split their work themselves (row blocks for the per-token layers, independent
+/// tasks such as attention heads) and call OpenBLAS single-threaded from each lane.
+/// Letting OpenBLAS thread each product instead cost more: its idle threads spin in
+/// `sched_yield` between products, against the lanes and the element-wise work, and
+/// every product re-packs its operands across threads.
+public struct ComputeLanes: Sendable {
+  /// How many lanes run at once.
+  public let count: Int
+
+  /// Lanes for `count` threads (the machine's cores by default). Switches OpenBLAS to a
+  /// single thread for the whole process, since the lanes now do the threading.
+  public init(count: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    self.count = max(1, count)
+    Gemm.setThreads(1)
+  }
+
+  /// Calls `body` once per lane with a contiguous block of `rows`, all lanes at once;
+  /// returns when every block is done. Blocks are at least `minimumRows` long, so tiny
+  /// inputs run on fewer lanes.
+  public func forEachBlock(of rows: Int, minimumRows: Int = 4, _ body: @Sendable (Range<Int>) -> Void) {
+    guard rows > 0 else { return }
+    let blocks = min(count, max(1, rows / max(1, minimumRows)))
+    if blocks == 1 { return body(0..<rows) }
+    DispatchQueue.concurrentPerform(iterations: blocks) { block in
+      body(rows * block / blocks..<rows * (block + 1) / blocks)
+    }
+  }
+
+  /// Calls `body` for every task in `0..<tasks`, the tasks dealt round-robin over the
+  /// lanes; returns when all are done. `body` receives the task and its lane, so a lane
+  /// can reuse its own scratch memory.
+  public func forEachTask(_ tasks: Int, _ body: @Sendable (_ task: Int, _ lane: Int) -> Void) {
+    guard tasks > 0 else { return }
+    let active = min(count, tasks)
+    if active == 1 { return (0..<tasks).forEach { body($0, 0) } }
+    DispatchQueue.concurrentPerform(iterations: active) { lane in
+      for task in stride(from: lane, to: tasks, by: active) { body(task, lane) }
+    }
+  }
+}

@@ -1,0 +1,354 @@
+/*
+ * weft-example: calls a Weft mesh from C, one command per kind of call.
+ *
+ *   weft-example [-g ENDPOINT] echo TEXT...        unary call, body frames echoed back
+ *   weft-example [-g ENDPOINT] stream TEXT...      streaming call, one reply per frame
+ *   weft-example [-g ENDPOINT] embed TEXT...       text.embed: a 384-float vector per text
+ *   weft-example [-g ENDPOINT] similarity Q C...   text.similarity: scores of C against Q
+ *   weft-example [-g ENDPOINT] status              the gateway's services and workers
+ *   weft-example [-g ENDPOINT] sleep MS TIMEOUT    a slow call under a deadline
+ *   weft-example [-g ENDPOINT] call SERVICE METHOD any method, empty body
+ *   weft-example [-g ENDPOINT] many N              N echo calls in flight at once
+ *   weft-example [-g ENDPOINT] malformed           a request with a broken header
+ *   weft-example header                            the hex of a fixed request header
+ *
+ * Prints one JSON object per reply on stdout; exits 0 if every call returned OK, 1 if a
+ * call failed (its status is printed), 2 on a usage or connection error. The vision and
+ * speech services get their commands when their workers land.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "weft/client.h"
+#include "weft/v1/header.pb-c.h"
+#include "weft/v1/mesh.pb-c.h"
+#include "weft/v1/text.pb-c.h"
+
+static void print_json_string(const char *text, size_t length) {
+  putchar('"');
+  for (size_t index = 0; index < length; index++) {
+    unsigned char c = (unsigned char)text[index];
+    if (c == '"' || c == '\\') printf("\\%c", c);
+    else if (c < 0x20) printf("\\u%04x", c);
+    else putchar(c);
+  }
+  putchar('"');
+}
+
+/* Prints a reply's status, message and body frames as JSON; returns its status. */
+static int print_reply(const weft_response *reply) {
+  printf("{\"request_id\":%llu,\"status\":\"%s\",\"message\":", (unsigned long long)reply->request_id,
+         weft_status_name(reply->status));
+  print_json_string(reply->message ? reply->message : "", reply->message ? strlen(reply->message) : 0);
+  printf(",\"end_of_stream\":%s,\"frames\":[", reply->end_of_stream ? "true" : "false");
+  for (size_t index = 0; index < reply->body_count; index++) {
+    if (index) putchar(',');
+    print_json_string(reply->body[index].data, reply->body[index].size);
+  }
+  printf("],\"metadata\":{");
+  for (size_t index = 0; index < reply->metadata_count; index++) {
+    if (index) putchar(',');
+    print_json_string(reply->metadata[index].key, strlen(reply->metadata[index].key));
+    putchar(':');
+    print_json_string(reply->metadata[index].value, reply->metadata[index].value_size);
+  }
+  printf("}}\n");
+  return reply->status;
+}
+
+static int finish(int status, weft_response *reply) {
+  if (status != WEFT_OK && (!reply || !reply->message)) printf("{\"status\":\"%s\"}\n", weft_status_name(status));
+  if (reply) weft_response_clear(reply);
+  return status == WEFT_OK ? 0 : 1;
+}
+
+static int echo(weft_client *client, int count, char **texts) {
+  weft_frame *frames = calloc((size_t)count + 1, sizeof *frames);
+  for (int index = 0; index < count; index++) frames[index] = (weft_frame){texts[index], strlen(texts[index])};
+  weft_metadata metadata[] = {{"example", "c", 1, 0}};
+  weft_call_options options;
+  weft_call_options_init(&options);
+  options.timeout_ms = 5000;
+  options.metadata = metadata;
+  options.metadata_count = 1;
+  weft_response reply;
+  int status = weft_call(client, "echo", "echo", frames, (size_t)count, &options, &reply);
+  free(frames);
+  if (reply.message) print_reply(&reply);
+  return finish(status, &reply);
+}
+
+static int stream(weft_client *client, int count, char **texts) {
+  weft_frame *frames = calloc((size_t)count + 1, sizeof *frames);
+  for (int index = 0; index < count; index++) frames[index] = (weft_frame){texts[index], strlen(texts[index])};
+  uint64_t id;
+  int status = weft_send(client, "echo", "stream", frames, (size_t)count, NULL, &id);
+  free(frames);
+  if (status != WEFT_OK) return finish(status, NULL);
+  for (;;) {
+    weft_response reply;
+    if (weft_poll(client, -1, &reply) != 1) return finish(WEFT_INTERNAL, NULL);
+    print_reply(&reply);
+    int done = reply.end_of_stream;
+    status = reply.status;
+    weft_response_clear(&reply);
+    if (done) return finish(status, NULL);
+  }
+}
+
+/* Calls a text method with a packed protobuf body; returns the reply's status. */
+static int call_packed(weft_client *client, const char *method, const ProtobufCMessage *request,
+                       weft_response *reply) {
+  size_t size = protobuf_c_message_get_packed_size(request);
+  uint8_t *body = malloc(size + 1);
+  protobuf_c_message_pack(request, body);
+  weft_frame frame = {body, size};
+  weft_call_options options;
+  weft_call_options_init(&options);
+  options.timeout_ms = 10000;
+  int status = weft_call(client, "text", method, &frame, 1, &options, reply);
+  free(body);
+  return status;
+}
+
+static void print_floats(const Weft__V1__Tensor *tensor, size_t start, size_t count) {
+  const float *values = (const float *)tensor->data.data;
+  putchar('[');
+  for (size_t index = 0; index < count; index++) printf(index ? ",%.7g" : "%.7g", values[start + index]);
+  putchar(']');
+}
+
+static int embed(weft_client *client, int count, char **texts) {
+  Weft__V1__EmbedRequest request = WEFT__V1__EMBED_REQUEST__INIT;
+  request.n_texts = (size_t)count;
+  request.texts = texts;
+  weft_response reply;
+  int status = call_packed(client, "embed", &request.base, &reply);
+  if (status != WEFT_OK || reply.body_count != 1) {
+    if (reply.message) print_reply(&reply);
+    return finish(status == WEFT_OK ? WEFT_DATA_LOSS : status, &reply);
+  }
+  Weft__V1__EmbedResponse *response =
+      weft__v1__embed_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
+  const Weft__V1__Tensor *tensor = response ? response->embeddings : NULL;
+  if (!tensor || tensor->n_shape != 2 || tensor->dtype != WEFT__V1__DTYPE__FLOAT32 ||
+      tensor->data.len != (size_t)(tensor->shape[0] * tensor->shape[1]) * sizeof(float)) {
+    if (response) weft__v1__embed_response__free_unpacked(response, NULL);
+    return finish(WEFT_DATA_LOSS, &reply);
+  }
+  size_t width = (size_t)tensor->shape[1];
+  printf("{\"status\":\"OK\",\"model\":\"%s\",\"embeddings\":[", response->model);
+  for (size_t row = 0; row < (size_t)tensor->shape[0]; row++) {
+    if (row) putchar(',');
+    print_floats(tensor, row * width, width);
+  }
+  printf("]}\n");
+  weft__v1__embed_response__free_unpacked(response, NULL);
+  return finish(WEFT_OK, &reply);
+}
+
+static int similarity(weft_client *client, char *query, int count, char **candidates) {
+  Weft__V1__SimilarityRequest request = WEFT__V1__SIMILARITY_REQUEST__INIT;
+  request.query = query;
+  request.n_candidates = (size_t)count;
+  request.candidates = candidates;
+  weft_response reply;
+  int status = call_packed(client, "similarity", &request.base, &reply);
+  if (status != WEFT_OK || reply.body_count != 1) {
+    if (reply.message) print_reply(&reply);
+    return finish(status == WEFT_OK ? WEFT_DATA_LOSS : status, &reply);
+  }
+  Weft__V1__SimilarityResponse *response =
+      weft__v1__similarity_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
+  if (!response || !response->scores || response->scores->data.len != (size_t)count * sizeof(float)) {
+    if (response) weft__v1__similarity_response__free_unpacked(response, NULL);
+    return finish(WEFT_DATA_LOSS, &reply);
+  }
+  printf("{\"status\":\"OK\",\"scores\":");
+  print_floats(response->scores, 0, (size_t)count);
+  printf("}\n");
+  weft__v1__similarity_response__free_unpacked(response, NULL);
+  return finish(WEFT_OK, &reply);
+}
+
+static int status(weft_client *client) {
+  weft_response reply;
+  int result = weft_call(client, "weft.mesh", "status", NULL, 0, NULL, &reply);
+  if (result != WEFT_OK || reply.body_count != 1) return finish(result == WEFT_OK ? WEFT_DATA_LOSS : result, &reply);
+  Weft__V1__MeshStatus *mesh = weft__v1__mesh_status__unpack(NULL, reply.body[0].size, reply.body[0].data);
+  if (!mesh) return finish(WEFT_DATA_LOSS, &reply);
+  printf("{\"status\":\"OK\",\"gateway\":\"%s\",\"services\":[", mesh->gateway_id);
+  for (size_t index = 0; index < mesh->n_services; index++) {
+    const Weft__V1__ServiceStatus *service = mesh->services[index];
+    size_t workers = 0;
+    for (size_t version = 0; version < service->n_versions; version++) workers += service->versions[version]->n_workers;
+    printf("%s{\"name\":\"%s\",\"workers\":%zu}", index ? "," : "", service->name, workers);
+  }
+  printf("]}\n");
+  weft__v1__mesh_status__free_unpacked(mesh, NULL);
+  return finish(WEFT_OK, &reply);
+}
+
+static int sleep_call(weft_client *client, const char *milliseconds, const char *timeout) {
+  weft_metadata metadata[] = {{"sleep_ms", milliseconds, strlen(milliseconds), 0}};
+  weft_call_options options;
+  weft_call_options_init(&options);
+  options.timeout_ms = (uint32_t)strtoul(timeout, NULL, 10);
+  options.metadata = metadata;
+  options.metadata_count = 1;
+  weft_response reply;
+  int result = weft_call(client, "sleep", "sleep", NULL, 0, &options, &reply);
+  if (reply.message) print_reply(&reply);
+  return finish(result, &reply);
+}
+
+static int any_call(weft_client *client, const char *service, const char *method) {
+  weft_call_options options;
+  weft_call_options_init(&options);
+  options.timeout_ms = 5000;
+  weft_response reply;
+  int result = weft_call(client, service, method, NULL, 0, &options, &reply);
+  if (reply.message) print_reply(&reply);
+  return finish(result, &reply);
+}
+
+/* N echo calls sent before any reply is read; checks each OK reply carries its own
+ * body. Past the gateway's queue limit, replies are RESOURCE_EXHAUSTED: counted apart. */
+static int many(weft_client *client, int count) {
+  char (*bodies)[24] = calloc((size_t)count, sizeof *bodies);
+  uint64_t first = 0;
+  int mismatched = 0, received = 0, ok = 0, exhausted = 0, other = 0;
+  for (int index = 0; index < count; index++) {
+    snprintf(bodies[index], sizeof bodies[index], "request-%d", index);
+    weft_frame frame = {bodies[index], strlen(bodies[index])};
+    uint64_t id = 0;
+    if (weft_send(client, "echo", "echo", &frame, 1, NULL, &id) != WEFT_OK) other++;
+    if (index == 0) first = id;
+  }
+  weft_response reply;
+  while (weft_pending(client) > 0 && weft_poll(client, 10000, &reply) == 1) {
+    received++;
+    if (reply.status == WEFT_OK) {
+      /* Ids are sequential from the first send, so the id says which body to expect. */
+      size_t index = (size_t)(reply.request_id - first);
+      int matches = reply.body_count == 1 && index < (size_t)count && reply.body[0].size == strlen(bodies[index]) &&
+                    memcmp(reply.body[0].data, bodies[index], reply.body[0].size) == 0;
+      ok += matches;
+      mismatched += !matches;
+    } else if (reply.status == WEFT_RESOURCE_EXHAUSTED) {
+      exhausted++;
+    } else {
+      other++;
+    }
+    weft_response_clear(&reply);
+  }
+  int passed = received == count && mismatched == 0 && exhausted == 0 && other == 0;
+  printf("{\"status\":\"%s\",\"sent\":%d,\"received\":%d,\"ok\":%d,\"mismatched\":%d,\"resource_exhausted\":%d,"
+         "\"other\":%d}\n",
+         passed ? "OK" : "FAILED", count, received, ok, mismatched, exhausted, other);
+  free(bodies);
+  return passed ? 0 : 1;
+}
+
+/* A request whose header frame is not protobuf, sent on a raw socket: the gateway must
+ * answer INVALID_ARGUMENT (with request id 0, since it cannot read one). */
+static int malformed(const char *endpoint) {
+  void *context = zmq_ctx_new();
+  void *socket = zmq_socket(context, ZMQ_DEALER);
+  int linger = 0, timeout = 5000;
+  zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+  zmq_setsockopt(socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+  zmq_connect(socket, endpoint);
+  const char signature[4] = {'W', 'F', 'C', 1};
+  const unsigned char broken[] = {0x0a, 0xff, 0xff, 0xff}; /* a length running past the end */
+  zmq_send(socket, signature, 4, ZMQ_SNDMORE);
+  zmq_send(socket, broken, sizeof broken, 0);
+  zmq_msg_t frames[2];
+  int received = 0, more = 1;
+  while (more && received < 2) {
+    zmq_msg_init(&frames[received]);
+    if (zmq_msg_recv(&frames[received], socket, 0) < 0) break;
+    more = zmq_msg_more(&frames[received]);
+    received++;
+  }
+  int result = 1;
+  if (received == 2) {
+    Weft__V1__ResponseHeader *header =
+        weft__v1__response_header__unpack(NULL, zmq_msg_size(&frames[1]), zmq_msg_data(&frames[1]));
+    if (header) {
+      printf("{\"status\":\"%s\",\"message\":", weft_status_name((int)header->status));
+      print_json_string(header->message, strlen(header->message));
+      printf("}\n");
+      result = header->status == WEFT__V1__STATUS_CODE__INVALID_ARGUMENT ? 0 : 1;
+      weft__v1__response_header__free_unpacked(header, NULL);
+    }
+  } else {
+    printf("{\"status\":\"NO_REPLY\"}\n");
+  }
+  for (int index = 0; index < received; index++) zmq_msg_close(&frames[index]);
+  zmq_close(socket);
+  zmq_ctx_term(context);
+  return result;
+}
+
+/* The request header of the conformance test: every field set, metadata given out of
+ * key order. The Swift and Python clients must encode the same bytes. */
+static int header(void) {
+  const unsigned char blob[] = {0x00, 0x01, 0xfe, 0xff};
+  weft_metadata metadata[] = {{"trace", "t-1", 3, 0}, {"blob-bin", blob, sizeof blob, 1}, {"a", "ü", strlen("ü"), 0}};
+  weft_call_options options;
+  weft_call_options_init(&options);
+  options.timeout_ms = 1500;
+  options.idempotent = 1;
+  options.personalize = 1;
+  options.version = "v2";
+  options.user_id = "user-42";
+  options.metadata = metadata;
+  options.metadata_count = 3;
+  uint8_t bytes[256];
+  size_t size = weft_encode_request_header(123456789012ull, "text", "embed", &options, bytes, sizeof bytes);
+  for (size_t index = 0; index < size; index++) printf("%02x", bytes[index]);
+  printf("\n");
+  return size ? 0 : 1;
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: weft-example [-g ENDPOINT] echo|stream|embed|similarity|status|sleep|call|many|malformed|header ...\n");
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  const char *endpoint = getenv("WEFT_GATEWAY") ? getenv("WEFT_GATEWAY") : "tcp://127.0.0.1:5555";
+  int first = 1;
+  if (argc > 2 && strcmp(argv[1], "-g") == 0) {
+    endpoint = argv[2];
+    first = 3;
+  }
+  if (argc <= first) return usage();
+  const char *command = argv[first];
+  int rest = argc - first - 1;
+  char **args = argv + first + 1;
+  if (strcmp(command, "header") == 0) return header();
+  if (strcmp(command, "malformed") == 0) return malformed(endpoint);
+
+  char error[256];
+  weft_client *client = weft_client_open(&endpoint, 1, error, sizeof error);
+  if (!client) {
+    fprintf(stderr, "weft-example: %s\n", error);
+    return 2;
+  }
+  int result;
+  if (strcmp(command, "echo") == 0) result = echo(client, rest, args);
+  else if (strcmp(command, "stream") == 0) result = stream(client, rest, args);
+  else if (strcmp(command, "embed") == 0 && rest > 0) result = embed(client, rest, args);
+  else if (strcmp(command, "similarity") == 0 && rest > 1) result = similarity(client, args[0], rest - 1, args + 1);
+  else if (strcmp(command, "status") == 0) result = status(client);
+  else if (strcmp(command, "sleep") == 0 && rest == 2) result = sleep_call(client, args[0], args[1]);
+  else if (strcmp(command, "call") == 0 && rest == 2) result = any_call(client, args[0], args[1]);
+  else if (strcmp(command, "many") == 0 && rest == 1) result = many(client, atoi(args[0]));
+  else result = usage();
+  weft_client_close(client);
+  return result;
+}

@@ -1,0 +1,207 @@
+"""The Python client against a live mesh.
+
+Needs ``WEFT_GATEWAY`` (a gateway frontend with ``echo``, ``sleep`` and ``text``
+workers); the Swift integration test ``ClientLibraryTests`` starts such a mesh and runs
+this file. Without the variable every test here is skipped, except the offline ones.
+"""
+
+import asyncio
+import json
+import os
+import pathlib
+import socket
+import time
+import unittest
+
+import zmq
+
+from weft_client import (
+    AsyncClient,
+    CallOptions,
+    Client,
+    DeadlineExceeded,
+    InvalidArgument,
+    StatusCode,
+    Unavailable,
+    WeftError,
+    encode_header,
+)
+from weft_client._proto.weft.v1 import header_pb2
+from weft_client.wire import SIGNATURE, decode_reply
+
+GATEWAY = os.environ.get("WEFT_GATEWAY")
+FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "Tests" / "WeftModelsTests" / "Fixtures" / "minilm.json"
+live = unittest.skipUnless(GATEWAY, "WEFT_GATEWAY not set")
+
+
+def unused_endpoint() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+
+
+class OfflineTests(unittest.TestCase):
+    def test_header_round_trips_through_protobuf(self):
+        raw = encode_header(7, "text", "embed", CallOptions(timeout=0.25, user_id="u", metadata={"k": b"\x00"}))
+        header = header_pb2.RequestHeader.FromString(raw)
+        self.assertEqual((header.request_id, header.service, header.method, header.timeout_ms), (7, "text", "embed", 250))
+        self.assertEqual(header.metadata["k"].binary, b"\x00")
+        self.assertTrue(header.idempotent)
+
+    def test_missing_service_is_invalid_argument(self):
+        with self.assertRaises(InvalidArgument):
+            encode_header(1, "", "embed", CallOptions())
+
+    def test_malformed_replies_are_rejected(self):
+        self.assertIsNone(decode_reply([b"XXX\x01", b""]))
+        self.assertIsNone(decode_reply([SIGNATURE]))
+        self.assertIsNone(decode_reply([SIGNATURE, b"\x0a\xff\xff"]))
+
+    def test_unknown_status_maps_to_base_error(self):
+        error = WeftError.of(99, "strange")
+        self.assertEqual(error.code, StatusCode.UNKNOWN)
+        self.assertIn("99", error.message)
+
+    def test_no_gateway_ends_at_the_deadline(self):
+        with Client(unused_endpoint()) as client:
+            start = time.monotonic()
+            with self.assertRaises(DeadlineExceeded):
+                client.call("echo", "echo", [b"x"], timeout=0.2)
+            self.assertLess(time.monotonic() - start, 2.0)
+            self.assertEqual(client.pending, 0)
+
+
+@live
+class BlockingClientTests(unittest.TestCase):
+    def setUp(self):
+        self.client = Client(GATEWAY)
+
+    def tearDown(self):
+        self.client.close()
+
+    def test_round_trip_with_metadata(self):
+        reply = self.client.call("echo", "echo", [b"hello", b"\x00\xff"], metadata={"trace": "t-1", "blob": b"\x01"})
+        self.assertEqual(reply.status, StatusCode.OK)
+        self.assertEqual(reply.body, [b"hello", b"\x00\xff"])
+        self.assertEqual(reply.metadata, {"trace": "t-1", "blob": b"\x01"})
+        self.assertTrue(reply.end_of_stream)
+        self.assertNotEqual(reply.worker_id, "")
+
+    def test_many_in_flight(self):
+        ids = {self.client.send("echo", "echo", [f"body-{index}".encode()]): index for index in range(300)}
+        self.assertEqual(self.client.pending, 300)
+        seen = {}
+        while self.client.pending:
+            reply = self.client.poll(timeout=10)
+            self.assertIsNotNone(reply)
+            seen[reply.request_id] = reply
+        self.assertEqual(set(seen), set(ids))
+        for request_id, index in ids.items():
+            self.assertEqual(seen[request_id].body, [f"body-{index}".encode()])
+
+    def test_deadline_expiry(self):
+        start = time.monotonic()
+        with self.assertRaises(DeadlineExceeded) as caught:
+            self.client.call("sleep", "sleep", timeout=0.15, metadata={"sleep_ms": "2000"})
+        self.assertLess(time.monotonic() - start, 1.5)
+        self.assertEqual(caught.exception.code, StatusCode.DEADLINE_EXCEEDED)
+
+    def test_unknown_service(self):
+        with self.assertRaises(Unavailable) as caught:
+            self.client.call("no-such-service", "run", timeout=5)
+        self.assertIn("no-such-service", caught.exception.message)
+
+    def test_unknown_method(self):
+        with self.assertRaises(WeftError) as caught:
+            self.client.call("echo", "no-such-method", timeout=5)
+        self.assertEqual(caught.exception.code, StatusCode.NOT_FOUND)
+
+    def test_streaming(self):
+        replies = list(self.client.stream("echo", "stream", [b"a", b"b", b"c"], timeout=5))
+        self.assertEqual([reply.body for reply in replies], [[b"a"], [b"b"], [b"c"]])
+        self.assertFalse(any(reply.end_of_stream for reply in replies))
+
+    def test_sync_call_keeps_other_replies_for_poll(self):
+        first = self.client.send("echo", "echo", [b"first"])
+        self.assertEqual(self.client.call("echo", "echo", [b"second"]).body, [b"second"])
+        reply = self.client.poll(timeout=5)
+        self.assertEqual((reply.request_id, reply.body), (first, [b"first"]))
+
+    def test_malformed_request_gets_invalid_argument(self):
+        context = zmq.Context.instance()
+        raw = context.socket(zmq.DEALER)
+        raw.setsockopt(zmq.LINGER, 0)
+        raw.setsockopt(zmq.RCVTIMEO, 5000)
+        raw.connect(GATEWAY)
+        try:
+            raw.send_multipart([SIGNATURE, b"\x0a\xff\xff\xff"])  # a length past the end
+            reply = decode_reply(raw.recv_multipart())
+            self.assertEqual(reply.status, StatusCode.INVALID_ARGUMENT)
+            raw.send_multipart([b"WFC\x09", b""])  # another protocol version
+            self.assertEqual(decode_reply(raw.recv_multipart()).status, StatusCode.UNIMPLEMENTED)
+        finally:
+            raw.close()
+
+    def test_embeddings_match_the_reference(self):
+        cases = json.loads(FIXTURES.read_text())["cases"][:6]
+        vectors = self.client.embed([case["text"] for case in cases], timeout=20)
+        self.assertEqual(vectors.shape, (len(cases), 384))
+        for vector, case in zip(vectors, cases):
+            self.assertLessEqual(max(abs(float(a) - b) for a, b in zip(vector, case["embedding"])), 1e-4, case["text"])
+        scores = self.client.similarity(cases[0]["text"], [cases[0]["text"], cases[1]["text"]], timeout=20)
+        self.assertAlmostEqual(float(scores[0]), 1.0, places=4)
+
+    def test_mesh_status_lists_the_services(self):
+        names = {service.name for service in self.client.mesh_status().services}
+        self.assertTrue({"echo", "sleep", "text"} <= names, names)
+
+
+@live
+class AsyncClientTests(unittest.TestCase):
+    def run_async(self, coroutine):
+        return asyncio.run(asyncio.wait_for(coroutine, 30))
+
+    def test_many_in_flight(self):
+        async def scenario():
+            async with AsyncClient(GATEWAY) as client:
+                replies = await asyncio.gather(*[client.call("echo", "echo", [str(i).encode()]) for i in range(300)])
+                return [reply.body for reply in replies]
+
+        self.assertEqual(self.run_async(scenario()), [[str(i).encode()] for i in range(300)])
+
+    def test_deadline_and_errors(self):
+        async def scenario():
+            async with AsyncClient(GATEWAY) as client:
+                with self.assertRaises(DeadlineExceeded):
+                    await client.call("sleep", "sleep", timeout=0.15, metadata={"sleep_ms": "2000"})
+                with self.assertRaises(Unavailable):
+                    await client.call("no-such-service", "run", timeout=5)
+                return await client.call("echo", "echo", [b"after"], user_id="user-1", personalize=False)
+
+        self.assertEqual(self.run_async(scenario()).body, [b"after"])
+
+    def test_streaming(self):
+        async def scenario():
+            async with AsyncClient(GATEWAY) as client:
+                return [reply.body async for reply in client.stream("echo", "stream", [b"x", b"y"])]
+
+        self.assertEqual(self.run_async(scenario()), [[b"x"], [b"y"]])
+
+    def test_no_gateway_ends_at_the_deadline(self):
+        async def scenario():
+            async with AsyncClient(unused_endpoint()) as client:
+                await client.call("echo", "echo", timeout=0.2)
+
+        with self.assertRaises(DeadlineExceeded):
+            self.run_async(scenario())
+
+    def test_embed(self):
+        async def scenario():
+            async with AsyncClient(GATEWAY) as client:
+                return await client.embed(["A man is eating food.", "A car drives."], timeout=20)
+
+        self.assertEqual(self.run_async(scenario()).shape, (2, 384))
+
+
+if __name__ == "__main__":
+    unittest.main()

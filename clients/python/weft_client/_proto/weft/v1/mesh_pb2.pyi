@@ -1,0 +1,73 @@
+from weft_client._proto.weft.v1 import worker_pb2 as _worker_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class MeshStatus(_message.Message):
+    __slots__ = ["gateway_id", "redispatched", "replies", "services", "uptime_ms", "workers_evicted"]
+    GATEWAY_ID_FIELD_NUMBER: _ClassVar[int]
+    REDISPATCHED_FIELD_NUMBER: _ClassVar[int]
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_MS_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_EVICTED_FIELD_NUMBER: _ClassVar[int]
+    gateway_id: str
+    redispatched: int
+    replies: _containers.RepeatedCompositeFieldContainer[StatusCount]
+    services: _containers.RepeatedCompositeFieldContainer[ServiceStatus]
+    uptime_ms: int
+    workers_evicted: int
+    def __init__(self, gateway_id: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., replies: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., redispatched: _Optional[int] = ..., workers_evicted: _Optional[int] = ...) -> None: ...
+
+class ServiceStatus(_message.Message):
+    __slots__ = ["in_flight", "methods", "name", "queue_depth", "queue_limit", "versions"]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    METHODS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    in_flight: int
+    methods: _containers.RepeatedCompositeFieldContainer[_worker_pb2.MethodDescriptor]
+    name: str
+    queue_depth: int
+    queue_limit: int
+    versions: _containers.RepeatedCompositeFieldContainer[VersionStatus]
+    def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[VersionStatus, _Mapping]]] = ..., methods: _Optional[_Iterable[_Union[_worker_pb2.MethodDescriptor, _Mapping]]] = ..., queue_depth: _Optional[int] = ..., queue_limit: _Optional[int] = ..., in_flight: _Optional[int] = ...) -> None: ...
+
+class StatusCount(_message.Message):
+    __slots__ = ["code", "count"]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    count: int
+    def __init__(self, code: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class VersionStatus(_message.Message):
+    __slots__ = ["version", "workers"]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    workers: _containers.RepeatedCompositeFieldContainer[WorkerStatus]
+    def __init__(self, version: _Optional[str] = ..., workers: _Optional[_Iterable[_Union[WorkerStatus, _Mapping]]] = ...) -> None: ...
+
+class WorkerStatus(_message.Message):
+    __slots__ = ["capacity", "completed", "draining", "id", "in_flight", "last_seen_ms_ago", "name"]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_MS_AGO_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    capacity: int
+    completed: int
+    draining: bool
+    id: str
+    in_flight: int
+    last_seen_ms_ago: int
+    name: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ..., completed: _Optional[int] = ..., draining: bool = ..., last_seen_ms_ago: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,114 @@
+"""The asyncio client: many coroutines share one DEALER socket."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any, AsyncIterator, Dict, Optional, Sequence, Union
+
+import zmq
+import zmq.asyncio
+
+from weft_client import services
+from weft_client._proto.weft.v1 import mesh_pb2
+from weft_client.client import MAX_IN_FLIGHT
+from weft_client.status import StatusCode, WeftError
+from weft_client.wire import DEADLINE_GRACE, CallOptions, Response, decode_reply, local_deadline_reply, request_frames
+
+
+class AsyncClient:
+    """An asyncio client of a Weft mesh, for use from one event loop.
+
+    A background task reads replies and hands each to the coroutine waiting for it.
+    Every call ends by its deadline: if the gateway does not answer within the deadline
+    plus a short grace, the call raises ``DeadlineExceeded``.
+    """
+
+    def __init__(self, gateways: Union[str, Sequence[str]], context: Optional[zmq.asyncio.Context] = None):
+        self._context = context or zmq.asyncio.Context.instance()
+        self._socket = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.LINGER, 100)
+        for endpoint in [gateways] if isinstance(gateways, str) else gateways:
+            self._socket.connect(endpoint)
+        self._ids = itertools.count(1)
+        self._pending: Dict[int, asyncio.Queue] = {}
+        self._reader: Optional[asyncio.Task] = None
+
+    async def close(self) -> None:
+        """Stops the reader and closes the socket; waiting calls raise ``Cancelled``."""
+        if self._reader:
+            self._reader.cancel()
+            try:
+                await self._reader
+            except asyncio.CancelledError:
+                pass
+        for queue in self._pending.values():
+            queue.put_nowait(Response(0, StatusCode.CANCELLED, "client closed", True, [], {}))
+        self._pending.clear()
+        self._socket.close()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def call(self, service: str, method: str, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Response:
+        """Calls ``service.method`` and returns its final reply; raises :class:`WeftError`
+        on a non-OK status."""
+        async for response in self._replies(service, method, body, options or CallOptions(**settings)):
+            if response.end_of_stream:
+                return response.raise_for_status()
+        raise AssertionError("unreachable: every request gets a final reply")
+
+    async def stream(self, service: str, method: str, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> AsyncIterator[Response]:
+        """Calls a streaming method; yields each reply with a body as it arrives."""
+        async for response in self._replies(service, method, body, options or CallOptions(**settings)):
+            response.raise_for_status()
+            if response.body or not response.end_of_stream:
+                yield response
+
+    async def embed(self, texts: Sequence[str], **settings: Any) -> Any:
+        """``text.embed``: one L2-normalised 384-float embedding per text."""
+        return services.embed_result(await self.call("text", "embed", [services.embed_request(texts)], **settings))
+
+    async def similarity(self, query: str, candidates: Sequence[str], **settings: Any) -> Any:
+        """``text.similarity``: the cosine score of each candidate against the query."""
+        body = [services.similarity_request(query, candidates)]
+        return services.similarity_result(await self.call("text", "similarity", body, **settings))
+
+    async def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
+        """The gateway's services, versions and workers."""
+        return services.mesh_status_result(await self.call("weft.mesh", "status", timeout=timeout))
+
+    async def _replies(self, service: str, method: str, body: Sequence[bytes], options: CallOptions) -> AsyncIterator[Response]:
+        if len(self._pending) >= MAX_IN_FLIGHT:
+            raise WeftError.of(StatusCode.RESOURCE_EXHAUSTED, f"{MAX_IN_FLIGHT} requests already in flight")
+        request_id = next(self._ids)
+        frames = request_frames(request_id, service, method, body, options)
+        queue: asyncio.Queue = asyncio.Queue()
+        self._pending[request_id] = queue
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read())
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + options.timeout + DEADLINE_GRACE
+        try:
+            await self._socket.send_multipart(frames, copy=False)
+            while True:
+                try:
+                    response = await asyncio.wait_for(queue.get(), max(0.0, give_up - loop.time()))
+                except asyncio.TimeoutError:
+                    response = local_deadline_reply(request_id)
+                yield response
+                if response.end_of_stream:
+                    return
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def _read(self) -> None:
+        while True:
+            frames = await self._socket.recv_multipart()
+            response = decode_reply(frames)
+            queue = self._pending.get(response.request_id) if response else None
+            if queue is not None:  # otherwise malformed, or its caller stopped waiting
+                queue.put_nowait(response)

@@ -1,0 +1,163 @@
+"""The blocking client: one DEALER socket, many requests in flight."""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import time
+from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import zmq
+
+from weft_client import services
+from weft_client._proto.weft.v1 import mesh_pb2
+from weft_client.status import StatusCode, WeftError
+from weft_client.wire import DEADLINE_GRACE, CallOptions, Response, decode_reply, local_deadline_reply, request_frames
+
+#: The most requests one client keeps in flight; more raise RESOURCE_EXHAUSTED locally.
+MAX_IN_FLIGHT = 16384
+
+
+class Client:
+    """A blocking client of a Weft mesh. Not thread-safe: one client per thread.
+
+    ``call`` waits for one request; ``send`` and ``poll`` keep many in flight. Every
+    request ends with exactly one final reply, by its deadline: if the gateway does not
+    answer within the deadline plus a short grace, the client answers DEADLINE_EXCEEDED
+    itself.
+    """
+
+    def __init__(self, gateways: Union[str, Sequence[str]], context: Optional[zmq.Context] = None):
+        self._context = context or zmq.Context.instance()
+        self._socket = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.LINGER, 100)
+        for endpoint in [gateways] if isinstance(gateways, str) else gateways:
+            self._socket.connect(endpoint)
+        self._ids = itertools.count(1)
+        self._pending: Dict[int, float] = {}  # request id → local give-up time
+        self._deadlines: List[Tuple[float, int]] = []  # heap; stale entries skipped
+        self._stash: Deque[Response] = collections.deque()
+
+    def close(self) -> None:
+        """Closes the socket; pending requests are forgotten."""
+        self._socket.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def pending(self) -> int:
+        """How many requests await their final reply."""
+        return len(self._pending)
+
+    def send(self, service: str, method: str, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> int:
+        """Sends a request without waiting; returns its id. Replies come from ``poll``."""
+        options = options or CallOptions(**settings)
+        if len(self._pending) >= MAX_IN_FLIGHT:
+            raise WeftError.of(StatusCode.RESOURCE_EXHAUSTED, f"{MAX_IN_FLIGHT} requests already in flight")
+        request_id = next(self._ids)
+        frames = request_frames(request_id, service, method, body, options)
+        give_up = time.monotonic() + options.timeout + DEADLINE_GRACE
+        self._socket.send_multipart(frames, copy=False)
+        self._pending[request_id] = give_up
+        if len(self._deadlines) > 2 * len(self._pending) + 1024:  # drop answered requests' entries
+            self._deadlines = [(t, i) for t, i in self._deadlines if self._pending.get(i) == t]
+            heapq.heapify(self._deadlines)
+        heapq.heappush(self._deadlines, (give_up, request_id))
+        return request_id
+
+    def poll(self, timeout: Optional[float] = None) -> Optional[Response]:
+        """The next reply to any pending request (partial or final), waiting up to
+        ``timeout`` seconds (None: until one comes); None if nothing came in time or
+        nothing is pending. Non-OK replies are returned, not raised."""
+        if self._stash:
+            return self._stash.popleft()
+        return self._next_reply(timeout)
+
+    def cancel(self, request_id: int) -> bool:
+        """Forgets a pending request; its replies, if any come, are dropped."""
+        return self._pending.pop(request_id, None) is not None
+
+    def call(self, service: str, method: str, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Response:
+        """Calls ``service.method`` and returns its final reply; raises :class:`WeftError`
+        on a non-OK status (``DeadlineExceeded`` when no reply came in time)."""
+        request_id = self.send(service, method, body, options, **settings)
+        for response in self._replies_to(request_id):
+            if response.end_of_stream:
+                return response.raise_for_status()
+        raise AssertionError("unreachable: every request gets a final reply")
+
+    def stream(self, service: str, method: str, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Iterator[Response]:
+        """Calls a streaming method; yields each reply with a body as it arrives, and
+        raises :class:`WeftError` if the stream ends with a non-OK status."""
+        request_id = self.send(service, method, body, options, **settings)
+        try:
+            for response in self._replies_to(request_id):
+                response.raise_for_status()
+                if response.body or not response.end_of_stream:
+                    yield response
+                if response.end_of_stream:
+                    return
+        finally:
+            self.cancel(request_id)
+
+    def embed(self, texts: Sequence[str], **settings: Any) -> Any:
+        """``text.embed``: one L2-normalised 384-float embedding per text."""
+        return services.embed_result(self.call("text", "embed", [services.embed_request(texts)], **settings))
+
+    def similarity(self, query: str, candidates: Sequence[str], **settings: Any) -> Any:
+        """``text.similarity``: the cosine score of each candidate against the query."""
+        body = [services.similarity_request(query, candidates)]
+        return services.similarity_result(self.call("text", "similarity", body, **settings))
+
+    def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
+        """The gateway's services, versions and workers."""
+        return services.mesh_status_result(self.call("weft.mesh", "status", timeout=timeout))
+
+    def _replies_to(self, request_id: int) -> Iterator[Response]:
+        """Replies to one request until its final one; others are kept for ``poll``."""
+        while True:
+            response = self._next_reply(None)
+            if response is None:
+                continue
+            if response.request_id != request_id:
+                self._stash.append(response)
+                continue
+            yield response
+            if response.end_of_stream:
+                return
+
+    def _next_reply(self, timeout: Optional[float]) -> Optional[Response]:
+        limit = None if timeout is None else time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            expiry = self._next_expiry()
+            if expiry is not None and expiry <= now:
+                request_id = heapq.heappop(self._deadlines)[1]
+                del self._pending[request_id]
+                return local_deadline_reply(request_id)
+            if not self._pending:
+                return None
+            wake = min(t for t in (expiry, limit) if t is not None) if (expiry or limit) else None
+            wait_ms = None if wake is None else max(0, int((wake - now) * 1000) + 1)
+            if self._socket.poll(wait_ms, zmq.POLLIN):
+                response = decode_reply(self._socket.recv_multipart())
+                if response is None or response.request_id not in self._pending:
+                    continue  # malformed, cancelled or already answered locally
+                if response.end_of_stream:
+                    del self._pending[response.request_id]
+                return response
+            if limit is not None and time.monotonic() >= limit:
+                return None
+
+    def _next_expiry(self) -> Optional[float]:
+        while self._deadlines:
+            give_up, request_id = self._deadlines[0]
+            if self._pending.get(request_id) == give_up:
+                return give_up
+            heapq.heappop(self._deadlines)
+        return None

@@ -1,0 +1,79 @@
+"""Typed bodies for the mesh's services: text embeddings and similarity, mesh status.
+
+Results are numpy arrays when numpy is installed, nested lists of floats otherwise.
+"""
+
+from __future__ import annotations
+
+import array
+import sys
+from typing import Any, List, Sequence
+
+from weft_client._proto.weft.v1 import mesh_pb2, tensor_pb2, text_pb2
+from weft_client.status import StatusCode, WeftError
+from weft_client.wire import Response
+
+try:  # numpy is optional
+    import numpy
+except ImportError:  # pragma: no cover - exercised only without numpy
+    numpy = None
+
+
+def embed_request(texts: Sequence[str]) -> bytes:
+    """The body of ``text.embed``."""
+    return text_pb2.EmbedRequest(texts=list(texts)).SerializeToString()
+
+
+def embed_result(response: Response) -> Any:
+    """``text.embed``'s ``[n, 384]`` float32 embeddings."""
+    reply = text_pb2.EmbedResponse()
+    reply.ParseFromString(_single_body(response))
+    return tensor_values(reply.embeddings)
+
+
+def similarity_request(query: str, candidates: Sequence[str]) -> bytes:
+    """The body of ``text.similarity``."""
+    return text_pb2.SimilarityRequest(query=query, candidates=list(candidates)).SerializeToString()
+
+
+def similarity_result(response: Response) -> Any:
+    """``text.similarity``'s cosine score per candidate."""
+    reply = text_pb2.SimilarityResponse()
+    reply.ParseFromString(_single_body(response))
+    return tensor_values(reply.scores)
+
+
+def mesh_status_result(response: Response) -> mesh_pb2.MeshStatus:
+    """The gateway's ``weft.mesh/status`` reply."""
+    status = mesh_pb2.MeshStatus()
+    status.ParseFromString(_single_body(response))
+    return status
+
+
+def tensor_values(tensor: tensor_pb2.Tensor) -> Any:
+    """A FLOAT32 tensor's values in its shape (numpy array, or nested lists)."""
+    shape = list(tensor.shape)
+    count = 1
+    for size in shape:
+        count *= size
+    if tensor.dtype != tensor_pb2.FLOAT32 or len(tensor.data) != 4 * count:
+        raise WeftError.of(StatusCode.DATA_LOSS, f"expected a float32 tensor of shape {shape}")
+    if numpy is not None:
+        return numpy.frombuffer(tensor.data, dtype="<f4").reshape(shape)
+    values = array.array("f", tensor.data)
+    if sys.byteorder == "big":  # pragma: no cover
+        values.byteswap()
+    return _nest(values.tolist(), shape)
+
+
+def _nest(values: List[float], shape: List[int]) -> Any:
+    if len(shape) <= 1:
+        return values
+    step = len(values) // shape[0]
+    return [_nest(values[index * step:(index + 1) * step], shape[1:]) for index in range(shape[0])]
+
+
+def _single_body(response: Response) -> bytes:
+    if len(response.body) != 1:
+        raise WeftError.of(StatusCode.DATA_LOSS, f"expected one body frame, got {len(response.body)}")
+    return response.body[0]

@@ -1,0 +1,136 @@
+"""Weft wire protocol v1 (docs/PROTOCOL.md): request frames out, reply frames in.
+
+A request is ``[b"WFC\\x01", RequestHeader, body...]``; a reply ``[b"WFC\\x01",
+ResponseHeader, body...]``. Shared by the blocking and the asyncio clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from weft_client._proto.weft.v1 import header_pb2
+from weft_client.status import MetadataValue, StatusCode, WeftError
+
+SIGNATURE = b"WFC\x01"
+DEFAULT_TIMEOUT = 30.0
+#: Extra time after a deadline before the client stops waiting for the gateway.
+DEADLINE_GRACE = 0.25
+
+
+@dataclass
+class CallOptions:
+    """Per-call settings."""
+
+    #: Deadline in seconds, sent to the gateway as a relative deadline.
+    timeout: float = DEFAULT_TIMEOUT
+    #: Call metadata: ``str`` values are text, ``bytes`` values binary.
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    #: The end user the call is for (A/B stickiness, personalisation).
+    user_id: str = ""
+    #: Pin a model version; empty lets the gateway choose.
+    version: str = ""
+    #: The call may be run again on another worker if its worker dies.
+    idempotent: bool = True
+    #: Pass the reply through the recommender.
+    personalize: bool = False
+
+
+@dataclass
+class Response:
+    """One reply: status, body frames, metadata and the mesh's timings."""
+
+    request_id: int
+    status: StatusCode
+    message: str
+    end_of_stream: bool
+    body: List[bytes]
+    metadata: Dict[str, MetadataValue]
+    worker_id: str = ""
+    model_version: str = ""
+    queue_us: int = 0
+    compute_us: int = 0
+    total_us: int = 0
+    gateway_queue_us: int = 0
+    batch_size: int = 0
+    personalized: bool = False
+
+    def raise_for_status(self) -> "Response":
+        """Raises the matching :class:`WeftError` unless the status is OK; returns self."""
+        if self.status != StatusCode.OK:
+            raise WeftError.of(self.status, self.message, self.metadata)
+        return self
+
+
+def encode_header(request_id: int, service: str, method: str, options: CallOptions) -> bytes:
+    """The request header frame. Metadata is encoded sorted by key, as the Swift and C
+    clients do, so all three produce the same bytes."""
+    if not service or not method:
+        raise WeftError.of(StatusCode.INVALID_ARGUMENT, "a request needs a service and a method")
+    header = header_pb2.RequestHeader(
+        request_id=request_id,
+        service=service,
+        method=method,
+        timeout_ms=timeout_ms(options.timeout),
+        idempotent=options.idempotent,
+        personalize=options.personalize,
+        version=options.version,
+        user_id=options.user_id,
+    )
+    for key, value in options.metadata.items():
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            header.metadata[key].binary = bytes(value)
+        elif isinstance(value, str):
+            header.metadata[key].text = value
+        else:
+            raise WeftError.of(StatusCode.INVALID_ARGUMENT, f"metadata {key!r} must be str or bytes")
+    return header.SerializeToString(deterministic=True)
+
+
+def timeout_ms(timeout: float) -> int:
+    """The header's relative deadline: at least 1 ms, at most what uint32 holds."""
+    return max(1, min(int(round(timeout * 1000)), 0xFFFFFFFF))
+
+
+def request_frames(request_id: int, service: str, method: str, body: Sequence[bytes], options: CallOptions) -> List[bytes]:
+    """Every frame of one request."""
+    return [SIGNATURE, encode_header(request_id, service, method, options), *body]
+
+
+def decode_reply(frames: Sequence[bytes]) -> Optional[Response]:
+    """The reply in ``frames``, or None if they are not a well-formed reply."""
+    if len(frames) < 2 or bytes(frames[0]) != SIGNATURE:
+        return None
+    header = header_pb2.ResponseHeader()
+    try:
+        header.ParseFromString(bytes(frames[1]))
+    except Exception:  # a malformed header: the reply is skipped, like the other clients do
+        return None
+    try:
+        status = StatusCode(header.status)
+    except ValueError:
+        status = StatusCode.UNKNOWN
+    metadata: Dict[str, MetadataValue] = {
+        key: (value.binary if value.WhichOneof("value") == "binary" else value.text) for key, value in header.metadata.items()
+    }
+    return Response(
+        request_id=header.request_id,
+        status=status,
+        message=header.message,
+        end_of_stream=header.end_of_stream,
+        body=[bytes(frame) for frame in frames[2:]],
+        metadata=metadata,
+        worker_id=header.worker_id,
+        model_version=header.model_version,
+        queue_us=header.queue_us,
+        compute_us=header.compute_us,
+        total_us=header.total_us,
+        gateway_queue_us=header.gateway_queue_us,
+        batch_size=header.batch_size,
+        personalized=header.personalized,
+    )
+
+
+def local_deadline_reply(request_id: int) -> Response:
+    """The reply the client makes itself when the gateway did not answer in time."""
+    return Response(request_id, StatusCode.DEADLINE_EXCEEDED, "no reply from the gateway before the deadline", True, [], {})
