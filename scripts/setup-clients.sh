@@ -3,23 +3,14 @@
 # virtual environment in .build-python/venv with the Python client installed from
 # clients/python (pyzmq, protobuf, numpy from PyPI). Then builds the C client.
 set -euo pipefail
+source "$(dirname "$0")/lib/apt-install-missing.sh"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 packages=(gcc make libzmq3-dev libprotobuf-c-dev)
 # A Python from elsewhere (e.g. pyenv) brings its own venv module; Debian's needs this.
 python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if ((${#missing[@]})); then
-  echo "setup-clients: installing ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+apt_install_missing setup-clients "${packages[@]}"
 
 venv="$root/.build-python/venv"
 if [ ! -x "$venv/bin/python" ]; then

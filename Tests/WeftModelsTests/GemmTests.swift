@@ -49,4 +49,13 @@ import Testing
     Gemm.multiply(a, b, into: &c, m: 2, n: 2, k: 2, bTransposed: false, alpha: 2, beta: 1)
     #expect(c == [12, 14, 16, 18])
   }
+
+  @Test func linearAddsTheBiasToTheProduct() {
+    let input: [Float] = [1, 2, 3, 4, 5, 6]  // 2×3
+    let weight: [Float] = [1, 0, 0, 0, 1, 1]  // 2 outputs × 3 inputs
+    let bias: [Float] = [0.5, -1]
+    var output = [Float](repeating: .nan, count: 4)
+    Gemm.linear(input, rows: 2, weight: weight, bias: bias, outputs: 2, inputs: 3, into: &output)
+    #expect(output == [1.5, 4, 4.5, 10])
+  }
 }

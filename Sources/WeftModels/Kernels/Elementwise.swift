@@ -5,14 +5,6 @@ import Glibc
 /// Row-wise and element-wise float32 kernels. Plain loops over contiguous memory, which
 /// the compiler vectorises; the heavy work of the models is in ``Gemm``.
 public enum Elementwise {
-  /// Adds `bias[columns]` to every row of `x[rows × columns]`.
-  public static func addBias(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, bias: UnsafePointer<Float>) {
-    for row in 0..<rows {
-      let line = x + row * columns
-      for column in 0..<columns { line[column] += bias[column] }
-    }
-  }
-
   /// `x += y`, element-wise, over `count` floats.
   public static func add(_ y: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>, count: Int) {
     for index in 0..<count { x[index] += y[index] }

@@ -30,9 +30,16 @@ public enum Gemm {
       Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
   }
 
-  /// Threads OpenBLAS may use; a worker sets this once from its configuration.
-  public static var threads: Int {
-    get { Int(openblas_get_num_threads()) }
+  /// A linear layer in PyTorch's layout: `output[rows × outputs] = input[rows × inputs] ·
+  /// weightᵀ + bias`, with `weight` as `[outputs × inputs]`. The bias is written first and
+  /// the product added onto it (`beta = 1`), which spares both a separate bias pass and
+  /// sgemm's own pass to clear the output.
+  public static func linear(
+    _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
+  ) {
+    for row in 0..<rows { (output + row * outputs).update(from: bias, count: outputs) }
+    multiply(input, weight, into: output, m: rows, n: outputs, k: inputs, bTransposed: true, beta: 1)
   }
 
   /// Sets the number of threads OpenBLAS uses for later calls.

@@ -71,7 +71,8 @@ public final class MiniLMEncoder: Sendable {
       embedTokens(batch, length: length, into: x.baseAddress!)
       let scratch = Scratch(rows: rows, length: length, lanes: lanes.count)
       defer { scratch.deallocate() }
-      for layer in layers { run(layer, on: x.baseAddress!, lengths: batch.map(\.count), length: length, scratch: scratch) }
+      let lengths = batch.map(\.count)
+      for layer in layers { run(layer, on: x.baseAddress!, lengths: lengths, length: length, scratch: scratch) }
     }
     return batch.indices.map { index in pool(x, sequence: index, length: length, valid: batch[index].count) }
   }
@@ -115,19 +116,10 @@ public final class MiniLMEncoder: Sendable {
     }
   }
 
-  /// `output[rows × n] = input[rows × k] · weightᵀ + bias`. The bias is written first and
-  /// the product added onto it, which spares both a separate bias pass and sgemm's own
-  /// pass to clear the output.
-  private func linear(
-    _ input: UnsafePointer<Float>, rows: Int, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
-  ) {
-    for row in 0..<rows { (output + row * outputs).update(from: bias, count: outputs) }
-    Gemm.multiply(input, weight, into: output, m: rows, n: outputs, k: inputs, bTransposed: true, beta: 1)
-  }
-
   private func linear(_ input: UnsafePointer<Float>, rows: Int, _ weight: WeightTensor, _ bias: WeightTensor, into output: UnsafeMutablePointer<Float>) {
-    linear(input, rows: rows, weight.pointer, bias.pointer, outputs: weight.shape[0], inputs: weight.shape[1], into: output)
+    Gemm.linear(
+      input, rows: rows, weight: weight.pointer, bias: bias.pointer, outputs: weight.shape[0], inputs: weight.shape[1],
+      into: output)
   }
 
   /// One encoder layer in three phases separated by barriers: the QKV projection by row
@@ -140,9 +132,9 @@ public final class MiniLMEncoder: Sendable {
     lanes.forEachBlock(of: rows) { block in
       layer.attentionInput.withUnsafeBufferPointer { weight in
         layer.attentionInputBias.withUnsafeBufferPointer { bias in
-          linear(
-            x.pointer + block.lowerBound * h, rows: block.count, weight.baseAddress!, bias.baseAddress!, outputs: 3 * h,
-            inputs: h, into: scratch.projected + block.lowerBound * 3 * h)
+          Gemm.linear(
+            x.pointer + block.lowerBound * h, rows: block.count, weight: weight.baseAddress!, bias: bias.baseAddress!,
+            outputs: 3 * h, inputs: h, into: scratch.projected + block.lowerBound * 3 * h)
         }
       }
     }

@@ -42,19 +42,9 @@ struct ClientBench: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let quiet = ["--log-level", "error"]
-    let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet)
-    try gateway.launch(executable: executable, readsAnnouncement: true)
-    defer { gateway.signal(SIGKILL) }
-    let worker = Child(
-      name: "worker",
-      arguments: ["worker", "--model", "echo", "--capacity", "100000", "--gateway", try await gateway.waitForAnnouncement("backend")] + quiet)
-    try worker.launch(executable: executable, readsAnnouncement: true)
-    defer { worker.signal(SIGKILL) }
-    _ = try await worker.waitForAnnouncement("name")
-    let frontend = try await gateway.waitForAnnouncement("frontend")
-    try await Task.sleep(for: .milliseconds(300))  // READY reaches the gateway
+    let mesh = try await BenchMesh.start(worker: ["--model", "echo", "--capacity", "100000"])
+    defer { mesh.stop() }
+    let frontend = mesh.frontend
 
     print("weft bench clients: 64 B echo through one gateway, \(inFlight) in flight for throughput")
     var rows = [try await swiftFigures(frontend)]
@@ -90,7 +80,7 @@ struct ClientBench: AsyncParsableCommand {
     }
     samples.sort()
     let lanes = inFlight, perLane = messages / inFlight
-    let cpuBefore = processCPUMicroseconds()
+    let cpuBefore = (cpuMicroseconds(pid: getpid()) ?? 0)
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<lanes {
@@ -102,7 +92,7 @@ struct ClientBench: AsyncParsableCommand {
     let done = Double(lanes * perLane)
     return Figures(
       path: "swift", p50_us: samples[samples.count / 2], p99_us: samples[samples.count * 99 / 100], per_second: done / elapsed,
-      cpu_us_per_message: (processCPUMicroseconds() - cpuBefore) / done, failures: 0)
+      cpu_us_per_message: ((cpuMicroseconds(pid: getpid()) ?? 0) - cpuBefore) / done, failures: 0)
   }
 
   /// Runs a client's own bench program and reads its JSON lines.
@@ -110,20 +100,9 @@ struct ClientBench: AsyncParsableCommand {
     guard FileManager.default.isExecutableFile(atPath: program) else {
       throw BenchError("\(program) is missing: run scripts/setup-clients.sh first")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw BenchError("\(program) failed (status \(process.terminationStatus))") }
+    let data = try benchSubprocessOutput(program, executable: program, arguments: arguments, environment: environment)
     return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
       try JSONDecoder().decode(Figures.self, from: Data($0.utf8))
     }
   }
-
-  private func processCPUMicroseconds() -> Double { cpuMicroseconds(pid: getpid()) ?? 0 }
 }

@@ -40,26 +40,18 @@ struct MeshBench: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let quiet = ["--log-level", "error"]
-    let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet)
+    let executable = try BenchMesh.executable()
+    let mesh = try await BenchMesh.start(worker: ["--model", "echo", "--capacity", "100000", "--name", "bench-echo"])
+    defer { mesh.stop() }
     let proxy = Child(name: "proxy", arguments: ["bench-proxy"])
-    try gateway.launch(executable: executable, readsAnnouncement: true)
     try proxy.launch(executable: executable, readsAnnouncement: true)
-    defer { for child in [gateway, proxy] { child.signal(SIGKILL) } }
-    let weftFrontend = try await gateway.waitForAnnouncement("frontend")
+    defer { proxy.signal(SIGKILL) }
+    let weftFrontend = mesh.frontend
     let proxyFrontend = try await proxy.waitForAnnouncement("frontend")
-    let worker = Child(
-      name: "worker",
-      arguments: ["worker", "--model", "echo", "--capacity", "100000", "--name", "bench-echo", "--gateway",
-                  try await gateway.waitForAnnouncement("backend")] + quiet)
     let peer = Child(name: "peer", arguments: ["bench-echo-peer", "--connect", try await proxy.waitForAnnouncement("backend")])
-    try worker.launch(executable: executable, readsAnnouncement: true)
     try peer.launch(executable: executable, readsAnnouncement: true)
-    defer { for child in [worker, peer] { child.signal(SIGKILL) } }
-    _ = try await worker.waitForAnnouncement("name")
+    defer { peer.signal(SIGKILL) }
     _ = try await peer.waitForAnnouncement("connected")
-    try await Task.sleep(for: .milliseconds(300))  // READY reaches the gateway
 
     let zmq = Context.libraryVersion
     print("weft bench: \(rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -70,7 +62,7 @@ struct MeshBench: AsyncParsableCommand {
       let targets = [
         Target(name: "zmq_proxy", pid: proxy.pid, peerPID: peer.pid, generator: try LoadGenerator(
           context: context, endpoint: proxyFrontend, frames: [Signature.client, try header(), body], checksWeftStatus: false)),
-        Target(name: "weft gateway", pid: gateway.pid, peerPID: worker.pid, generator: try LoadGenerator(
+        Target(name: "weft gateway", pid: mesh.gateway.pid, peerPID: mesh.worker.pid, generator: try LoadGenerator(
           context: context, endpoint: weftFrontend, frames: [Signature.client, try header(), body], checksWeftStatus: true)),
       ]
       for target in targets { _ = try target.generator.roundTrips(200) }  // warm up

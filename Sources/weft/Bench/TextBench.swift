@@ -85,23 +85,13 @@ struct TextBench: AsyncParsableCommand {
   private func runPyTorch(_ batches: [(name: String, texts: [String])]) throws -> [String: [Double]] {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Benchmarks/text/pytorch_reference.py")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [python, script.path, modelDirectory, "\(threads)", "\(rounds)"]
-    process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"]) { $1 }
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
     let request = ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.texts) })]
-    try input.fileHandleForWriting.write(contentsOf: try JSONSerialization.data(withJSONObject: request))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0, let result = try JSONSerialization.jsonObject(with: data) as? [String: [Double]] else {
-      throw BenchError("PyTorch baseline failed (status \(process.terminationStatus))")
+    let data = try benchSubprocessOutput(
+      "PyTorch baseline", executable: "/usr/bin/env", arguments: [python, script.path, modelDirectory, "\(threads)", "\(rounds)"],
+      environment: ["HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"], input: try JSONSerialization.data(withJSONObject: request),
+      discardingErrors: true)
+    guard let result = try JSONSerialization.jsonObject(with: data) as? [String: [Double]] else {
+      throw BenchError("PyTorch baseline printed no figures")
     }
     return result
   }
@@ -109,21 +99,13 @@ struct TextBench: AsyncParsableCommand {
   /// Requests per second through a gateway and one text worker, 32 in flight, with the
   /// worker batching up to 32 and with batching off.
   private func meshThroughput(_ text: String) async throws {
-    let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     var rates: [(String, Double)] = []
     for (label, batch) in [("batching on (up to 32)", 32), ("batching off", 1)] {
-      let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--log-level", "error"])
-      try gateway.launch(executable: executable, readsAnnouncement: true)
-      defer { gateway.signal(SIGKILL) }
-      let worker = Child(
-        name: "text",
-        arguments: ["worker", "--model", "text", "--max-batch-size", "\(batch)", "--max-batch-delay-ms", "5", "--capacity", "64",
-                    "--gateway", try await gateway.waitForAnnouncement("backend"), "--log-level", "error"]
+      let mesh = try await BenchMesh.start(
+        worker: ["--model", "text", "--max-batch-size", "\(batch)", "--max-batch-delay-ms", "5", "--capacity", "64"]
           + (models.map { ["--models", $0] } ?? []))
-      try worker.launch(executable: executable, readsAnnouncement: true)
-      defer { worker.signal(SIGKILL) }
-      _ = try await worker.waitForAnnouncement("name")
-      let client = try WeftClient(gateways: [try await gateway.waitForAnnouncement("frontend")])
+      defer { mesh.stop() }
+      let client = try WeftClient(gateways: [mesh.frontend])
       defer { client.close() }
       _ = try await client.embed([text])  // the worker is registered and warm
       let start = ContinuousClock.now

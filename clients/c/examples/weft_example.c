@@ -64,6 +64,12 @@ static int finish(int status, weft_response *reply) {
   return status == WEFT_OK ? 0 : 1;
 }
 
+/* Prints the reply if one came (a failure to send leaves none), then ends the command. */
+static int report(int status, weft_response *reply) {
+  if (reply->message) print_reply(reply);
+  return finish(status, reply);
+}
+
 static int echo(weft_client *client, int count, char **texts) {
   weft_frame *frames = calloc((size_t)count + 1, sizeof *frames);
   for (int index = 0; index < count; index++) frames[index] = (weft_frame){texts[index], strlen(texts[index])};
@@ -76,8 +82,7 @@ static int echo(weft_client *client, int count, char **texts) {
   weft_response reply;
   int status = weft_call(client, "echo", "echo", frames, (size_t)count, &options, &reply);
   free(frames);
-  if (reply.message) print_reply(&reply);
-  return finish(status, &reply);
+  return report(status, &reply);
 }
 
 static int stream(weft_client *client, int count, char **texts) {
@@ -98,7 +103,8 @@ static int stream(weft_client *client, int count, char **texts) {
   }
 }
 
-/* Calls a text method with a packed protobuf body; returns the reply's status. */
+/* Calls a text method with a packed protobuf body; returns the reply's status, or
+ * WEFT_DATA_LOSS for an OK reply without exactly one body frame. */
 static int call_packed(weft_client *client, const char *method, const ProtobufCMessage *request,
                        weft_response *reply) {
   size_t size = protobuf_c_message_get_packed_size(request);
@@ -110,7 +116,7 @@ static int call_packed(weft_client *client, const char *method, const ProtobufCM
   options.timeout_ms = 10000;
   int status = weft_call(client, "text", method, &frame, 1, &options, reply);
   free(body);
-  return status;
+  return status == WEFT_OK && reply->body_count != 1 ? WEFT_DATA_LOSS : status;
 }
 
 static void print_floats(const Weft__V1__Tensor *tensor, size_t start, size_t count) {
@@ -126,10 +132,7 @@ static int embed(weft_client *client, int count, char **texts) {
   request.texts = texts;
   weft_response reply;
   int status = call_packed(client, "embed", &request.base, &reply);
-  if (status != WEFT_OK || reply.body_count != 1) {
-    if (reply.message) print_reply(&reply);
-    return finish(status == WEFT_OK ? WEFT_DATA_LOSS : status, &reply);
-  }
+  if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__EmbedResponse *response =
       weft__v1__embed_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
   const Weft__V1__Tensor *tensor = response ? response->embeddings : NULL;
@@ -156,10 +159,7 @@ static int similarity(weft_client *client, char *query, int count, char **candid
   request.candidates = candidates;
   weft_response reply;
   int status = call_packed(client, "similarity", &request.base, &reply);
-  if (status != WEFT_OK || reply.body_count != 1) {
-    if (reply.message) print_reply(&reply);
-    return finish(status == WEFT_OK ? WEFT_DATA_LOSS : status, &reply);
-  }
+  if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__SimilarityResponse *response =
       weft__v1__similarity_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
   if (!response || !response->scores || response->scores->data.len != (size_t)count * sizeof(float)) {
@@ -199,9 +199,7 @@ static int sleep_call(weft_client *client, const char *milliseconds, const char 
   options.metadata = metadata;
   options.metadata_count = 1;
   weft_response reply;
-  int result = weft_call(client, "sleep", "sleep", NULL, 0, &options, &reply);
-  if (reply.message) print_reply(&reply);
-  return finish(result, &reply);
+  return report(weft_call(client, "sleep", "sleep", NULL, 0, &options, &reply), &reply);
 }
 
 static int any_call(weft_client *client, const char *service, const char *method) {
@@ -209,9 +207,7 @@ static int any_call(weft_client *client, const char *service, const char *method
   weft_call_options_init(&options);
   options.timeout_ms = 5000;
   weft_response reply;
-  int result = weft_call(client, service, method, NULL, 0, &options, &reply);
-  if (reply.message) print_reply(&reply);
-  return finish(result, &reply);
+  return report(weft_call(client, service, method, NULL, 0, &options, &reply), &reply);
 }
 
 /* N echo calls sent before any reply is read; checks each OK reply carries its own

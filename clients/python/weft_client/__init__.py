@@ -9,7 +9,7 @@ carrying the gRPC status code, message and reply metadata.
 """
 
 from weft_client.aio import AsyncClient
-from weft_client.client import MAX_IN_FLIGHT, Client
+from weft_client.client import Client
 from weft_client.status import (
     Cancelled,
     DeadlineExceeded,
@@ -22,7 +22,7 @@ from weft_client.status import (
     Unimplemented,
     WeftError,
 )
-from weft_client.wire import CallOptions, Response, encode_header
+from weft_client.wire import MAX_IN_FLIGHT, CallOptions, Response, encode_header
 
 __all__ = [
     "AsyncClient", "Client", "CallOptions", "Response", "StatusCode", "WeftError", "InvalidArgument",

@@ -6,14 +6,21 @@ import asyncio
 import itertools
 from typing import Any, AsyncIterator, Dict, Optional, Sequence, Union
 
-import zmq
 import zmq.asyncio
 
 from weft_client import services
 from weft_client._proto.weft.v1 import mesh_pb2
-from weft_client.client import MAX_IN_FLIGHT
-from weft_client.status import StatusCode, WeftError
-from weft_client.wire import DEADLINE_GRACE, CallOptions, Response, decode_reply, local_deadline_reply, request_frames
+from weft_client.status import StatusCode
+from weft_client.wire import (
+    DEADLINE_GRACE,
+    CallOptions,
+    Response,
+    check_capacity,
+    connect_dealer,
+    decode_reply,
+    local_deadline_reply,
+    request_frames,
+)
 
 
 class AsyncClient:
@@ -25,11 +32,7 @@ class AsyncClient:
     """
 
     def __init__(self, gateways: Union[str, Sequence[str]], context: Optional[zmq.asyncio.Context] = None):
-        self._context = context or zmq.asyncio.Context.instance()
-        self._socket = self._context.socket(zmq.DEALER)
-        self._socket.setsockopt(zmq.LINGER, 100)
-        for endpoint in [gateways] if isinstance(gateways, str) else gateways:
-            self._socket.connect(endpoint)
+        self._socket = connect_dealer(context or zmq.asyncio.Context.instance(), gateways)
         self._ids = itertools.count(1)
         self._pending: Dict[int, asyncio.Queue] = {}
         self._reader: Optional[asyncio.Task] = None
@@ -82,8 +85,7 @@ class AsyncClient:
         return services.mesh_status_result(await self.call("weft.mesh", "status", timeout=timeout))
 
     async def _replies(self, service: str, method: str, body: Sequence[bytes], options: CallOptions) -> AsyncIterator[Response]:
-        if len(self._pending) >= MAX_IN_FLIGHT:
-            raise WeftError.of(StatusCode.RESOURCE_EXHAUSTED, f"{MAX_IN_FLIGHT} requests already in flight")
+        check_capacity(len(self._pending))
         request_id = next(self._ids)
         frames = request_frames(request_id, service, method, body, options)
         queue: asyncio.Queue = asyncio.Queue()

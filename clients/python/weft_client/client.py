@@ -12,11 +12,16 @@ import zmq
 
 from weft_client import services
 from weft_client._proto.weft.v1 import mesh_pb2
-from weft_client.status import StatusCode, WeftError
-from weft_client.wire import DEADLINE_GRACE, CallOptions, Response, decode_reply, local_deadline_reply, request_frames
-
-#: The most requests one client keeps in flight; more raise RESOURCE_EXHAUSTED locally.
-MAX_IN_FLIGHT = 16384
+from weft_client.wire import (
+    DEADLINE_GRACE,
+    CallOptions,
+    Response,
+    check_capacity,
+    connect_dealer,
+    decode_reply,
+    local_deadline_reply,
+    request_frames,
+)
 
 
 class Client:
@@ -29,11 +34,7 @@ class Client:
     """
 
     def __init__(self, gateways: Union[str, Sequence[str]], context: Optional[zmq.Context] = None):
-        self._context = context or zmq.Context.instance()
-        self._socket = self._context.socket(zmq.DEALER)
-        self._socket.setsockopt(zmq.LINGER, 100)
-        for endpoint in [gateways] if isinstance(gateways, str) else gateways:
-            self._socket.connect(endpoint)
+        self._socket = connect_dealer(context or zmq.Context.instance(), gateways)
         self._ids = itertools.count(1)
         self._pending: Dict[int, float] = {}  # request id → local give-up time
         self._deadlines: List[Tuple[float, int]] = []  # heap; stale entries skipped
@@ -57,8 +58,7 @@ class Client:
     def send(self, service: str, method: str, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> int:
         """Sends a request without waiting; returns its id. Replies come from ``poll``."""
         options = options or CallOptions(**settings)
-        if len(self._pending) >= MAX_IN_FLIGHT:
-            raise WeftError.of(StatusCode.RESOURCE_EXHAUSTED, f"{MAX_IN_FLIGHT} requests already in flight")
+        check_capacity(len(self._pending))
         request_id = next(self._ids)
         frames = request_frames(request_id, service, method, body, options)
         give_up = time.monotonic() + options.timeout + DEADLINE_GRACE

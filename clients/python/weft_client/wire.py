@@ -7,7 +7,9 @@ ResponseHeader, body...]``. Shared by the blocking and the asyncio clients.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import zmq
 
 from weft_client._proto.weft.v1 import header_pb2
 from weft_client.status import MetadataValue, StatusCode, WeftError
@@ -16,6 +18,23 @@ SIGNATURE = b"WFC\x01"
 DEFAULT_TIMEOUT = 30.0
 #: Extra time after a deadline before the client stops waiting for the gateway.
 DEADLINE_GRACE = 0.25
+#: The most requests one client keeps in flight; more raise RESOURCE_EXHAUSTED locally.
+MAX_IN_FLIGHT = 16384
+
+
+def connect_dealer(context: Any, gateways: Union[str, Sequence[str]]) -> Any:
+    """A DEALER socket from ``context`` (plain or asyncio) connected to every gateway."""
+    socket = context.socket(zmq.DEALER)
+    socket.setsockopt(zmq.LINGER, 100)
+    for endpoint in [gateways] if isinstance(gateways, str) else gateways:
+        socket.connect(endpoint)
+    return socket
+
+
+def check_capacity(pending: int) -> None:
+    """Raises RESOURCE_EXHAUSTED when ``pending`` requests already fill the client."""
+    if pending >= MAX_IN_FLIGHT:
+        raise WeftError.of(StatusCode.RESOURCE_EXHAUSTED, f"{MAX_IN_FLIGHT} requests already in flight")
 
 
 @dataclass

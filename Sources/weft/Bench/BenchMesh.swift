@@ -1,0 +1,71 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A gateway and one worker on loopback ports the OS picks, started for a benchmark and
+/// killed by ``stop()``.
+struct BenchMesh {
+  let gateway: Child
+  let worker: Child
+  /// The gateway's client endpoint.
+  let frontend: String
+
+  /// This `weft` executable, which the benchmarks start their peers from.
+  static func executable() throws -> String {
+    try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+  }
+
+  /// Starts a gateway and `weft worker` with `workerArguments` behind it; returns once
+  /// the worker has registered.
+  static func start(worker workerArguments: [String]) async throws -> BenchMesh {
+    let executable = try executable()
+    let quiet = ["--log-level", "error"]
+    let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet)
+    try gateway.launch(executable: executable, readsAnnouncement: true)
+    var worker: Child?
+    do {
+      let backend = try await gateway.waitForAnnouncement("backend")
+      let started = Child(name: "worker", arguments: ["worker"] + workerArguments + ["--gateway", backend] + quiet)
+      worker = started
+      try started.launch(executable: executable, readsAnnouncement: true)
+      _ = try await started.waitForAnnouncement("name")
+      let frontend = try await gateway.waitForAnnouncement("frontend")
+      try await Task.sleep(for: .milliseconds(300))  // READY reaches the gateway
+      return BenchMesh(gateway: gateway, worker: started, frontend: frontend)
+    } catch {
+      for child in [worker, gateway].compactMap({ $0 }) { child.signal(SIGKILL) }
+      throw error
+    }
+  }
+
+  /// Kills both processes.
+  func stop() { for child in [worker, gateway] { child.signal(SIGKILL) } }
+}
+
+/// Runs a program to completion and returns its standard output; `input` is written to
+/// its standard input first. Throws ``BenchError`` naming `what` if it fails.
+func benchSubprocessOutput(
+  _ what: String, executable: String, arguments: [String], environment: [String: String] = [:], input: Data? = nil,
+  discardingErrors: Bool = false
+) throws -> Data {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: executable)
+  process.arguments = arguments
+  process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  let output = Pipe()
+  let inputPipe = Pipe()
+  process.standardOutput = output
+  if input != nil { process.standardInput = inputPipe }
+  if discardingErrors { process.standardError = FileHandle.nullDevice }
+  try process.run()
+  if let input {
+    try inputPipe.fileHandleForWriting.write(contentsOf: input)
+    try inputPipe.fileHandleForWriting.close()
+  }
+  let data = output.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  guard process.terminationStatus == 0 else { throw BenchError("\(what) failed (status \(process.terminationStatus))") }
+  return data
+}
