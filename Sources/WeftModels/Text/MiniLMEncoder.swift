@@ -194,9 +194,3 @@ public final class MiniLMEncoder: Sendable {
     return mean.map { $0 / norm }
   }
 }
-
-/// A pointer handed to the lanes of one phase, each writing its own rows.
-private struct SendablePointer: @unchecked Sendable {
-  let pointer: UnsafeMutablePointer<Float>
-  init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
-}

@@ -22,6 +22,14 @@ struct Call: AsyncParsableCommand {
   var file: [String] = []
   @Option(help: "text.embed: a text to embed; repeat for a batch. Sends an EmbedRequest.")
   var text: [String] = []
+  @Option(help: "vision.classify / vision.embed: a JPEG or PNG file. Sends a ClassifyRequest or ImageEmbedRequest.")
+  var image: String?
+  @Option(help: "vision.classify: how many classes to print, best first.")
+  var topK: Int = 5
+  @Flag(help: "vision.classify: also print the 1000 logits.")
+  var logits = false
+  @Flag(help: "vision: resize the whole image to 224×224 instead of its centre crop.")
+  var stretch = false
   @Option(help: "Call metadata as KEY=VALUE; repeat for several.")
   var metadata: [String] = []
   @Option(help: "The user the call is for.")
@@ -42,6 +50,13 @@ struct Call: AsyncParsableCommand {
     if !text.isEmpty && (!data.isEmpty || !file.isEmpty) {
       throw ValidationError("--text builds the whole body; it cannot be combined with --data or --file")
     }
+    if image != nil && (!data.isEmpty || !file.isEmpty || !text.isEmpty) {
+      throw ValidationError("--image builds the whole body; it cannot be combined with --data, --file or --text")
+    }
+    if image != nil && !target.hasPrefix("vision.") {
+      throw ValidationError("--image is for the vision service's methods (vision.classify, vision.embed)")
+    }
+    guard (1...1000).contains(topK) else { throw ValidationError("--top-k must be between 1 and 1000") }
     for entry in metadata where !entry.contains("=") {
       throw ValidationError("metadata must be KEY=VALUE; got '\(entry)'")
     }
@@ -56,6 +71,9 @@ struct Call: AsyncParsableCommand {
       var request = Weft_V1_EmbedRequest()
       request.texts = text
       body = [try request.serializedData()]
+    }
+    if let image {
+      body = [try imageRequest(path: image, method: method)]
     }
     for path in file {
       guard let contents = FileManager.default.contents(atPath: path) else {
@@ -87,26 +105,75 @@ struct Call: AsyncParsableCommand {
     }
   }
 
+  /// The body of a vision request for the image file at `path`.
+  private func imageRequest(path: String, method: String) throws -> Data {
+    guard let contents = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read image \(path)") }
+    let resize: Weft_V1_ResizeMode = stretch ? .stretch : .centerCrop
+    if method == "embed" {
+      var request = Weft_V1_ImageEmbedRequest()
+      request.image.encoded = contents
+      request.resize = resize
+      return try request.serializedData()
+    }
+    var request = Weft_V1_ClassifyRequest()
+    request.image.encoded = contents
+    request.topK = UInt32(topK)
+    request.includeLogits = logits
+    request.resize = resize
+    return try request.serializedData()
+  }
+
   private func printResponse(_ response: Response) {
     var object = ReplyFormatter.object(response)
     // Known replies are decoded into their fields instead of shown as raw bytes.
-    if target == "text.embed", response.status == .ok, let frame = response.body.first,
-      let reply = try? Weft_V1_EmbedResponse(serializedBytes: frame), let vectors = try? reply.vectors()
-    {
-      object["body"] = nil
-      object["embeddings"] = vectors
-      object["embedding"] = vectors.first
-      object["token_counts"] = reply.tokenCounts
-      object["model"] = reply.model
-      if !json {
-        print(ReplyFormatter.text(Response(header: response.header, body: [])))
-        for (index, vector) in vectors.enumerated() {
-          print("[\(index)] \(vector.count) floats: \(vector.prefix(4).map { String(format: "%.4f", $0) }.joined(separator: " ")) …")
-        }
-        return
-      }
+    guard response.status == .ok, let frame = response.body.first, let known = KnownReply(target: target, body: frame) else {
+      print(json ? ReplyFormatter.json(object) : ReplyFormatter.text(response))
+      return
     }
-    print(json ? ReplyFormatter.json(object) : ReplyFormatter.text(response))
+    object["body"] = nil
+    object.merge(known.fields) { _, new in new }
+    if json {
+      print(ReplyFormatter.json(object))
+    } else {
+      print(ReplyFormatter.text(Response(header: response.header, body: [])))
+      known.lines.forEach { print($0) }
+    }
+  }
+}
+
+/// A reply of a built-in service, decoded: its fields for `--json`, lines for people.
+struct KnownReply {
+  var fields: [String: Any]
+  var lines: [String]
+
+  init?(target: String, body: Data) {
+    switch target {
+    case "text.embed":
+      guard let reply = try? Weft_V1_EmbedResponse(serializedBytes: body), let vectors = try? reply.vectors() else { return nil }
+      fields = ["embeddings": vectors, "embedding": vectors.first as Any, "token_counts": reply.tokenCounts, "model": reply.model]
+      lines = vectors.enumerated().map { "[\($0)] \(Self.preview($1))" }
+    case "vision.classify":
+      guard let reply = try? Weft_V1_ClassifyResponse(serializedBytes: body) else { return nil }
+      fields = [
+        "top": reply.top.map { ["index": Int($0.index), "label": $0.label, "probability": Double($0.probability)] as [String: Any] },
+        "model": reply.model,
+      ]
+      if reply.hasLogits, let logits = try? reply.logits.float32Values() { fields["logits"] = logits }
+      lines = reply.top.enumerated().map { rank, entry in
+        String(format: "%2d. %5.1f%%  [%3d] ", rank + 1, entry.probability * 100, entry.index) + entry.label
+      }
+    case "vision.embed":
+      guard let reply = try? Weft_V1_ImageEmbedResponse(serializedBytes: body), let vector = try? reply.embedding.float32Values()
+      else { return nil }
+      fields = ["embedding": vector, "model": reply.model]
+      lines = [Self.preview(vector)]
+    default:
+      return nil
+    }
+  }
+
+  private static func preview(_ vector: [Float]) -> String {
+    "\(vector.count) floats: \(vector.prefix(4).map { String(format: "%.4f", $0) }.joined(separator: " ")) …"
   }
 }
 

@@ -19,7 +19,7 @@ struct ModelOptions: ParsableArguments {
   @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models; filled by scripts/fetch-models.sh).")
   var models: String?
 
-  static let known = ["echo", "sleep", "text"]
+  static let known = ["echo", "sleep", "text", "vision"]
 
   /// The model cache directory.
   var modelsDirectory: String {
@@ -40,6 +40,10 @@ struct ModelOptions: ParsableArguments {
       return try TextEmbeddingModel(
         directory: modelsDirectory + "/minilm-l6-v2", version: version ?? "minilm-l6-v2",
         maxBatchSize: maxBatchSize ?? 32, maxBatchDelay: .milliseconds(maxBatchDelayMs ?? 5))
+    case "vision":
+      return try ImageClassificationModel(
+        directory: modelsDirectory + "/efficientnet-lite0", version: version ?? "efficientnet-lite0",
+        maxBatchSize: maxBatchSize ?? 16, maxBatchDelay: .milliseconds(maxBatchDelayMs ?? 5))
     case "sleep":
       return SleepModel(
         service: service ?? "sleep", version: version ?? "1", latency: .milliseconds(latencyMs),

