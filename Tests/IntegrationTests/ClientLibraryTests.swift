@@ -37,12 +37,13 @@ import WeftProtocol
     }
   }
 
-  /// A mesh with the workers the clients' tests call: echo, sleep and the text model.
+  /// A mesh with the workers the clients' tests call: echo, sleep, text and vision.
   static func mesh() async throws -> TestMesh {
     let mesh = try await TestMesh()
     try await mesh.startWorker(name: "echo-1", ["--model", "echo"])
     try await mesh.startWorker(name: "sleep-1", ["--model", "sleep", "--latency-ms", "1", "--capacity", "8"])
     try await mesh.startWorker(name: "text-1", ["--model", "text"])
+    try await mesh.startWorker(name: "vision-1", ["--model", "vision"])
     return mesh
   }
 

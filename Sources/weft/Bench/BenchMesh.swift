@@ -69,3 +69,19 @@ func benchSubprocessOutput(
   guard process.terminationStatus == 0 else { throw BenchError("\(what) failed (status \(process.terminationStatus))") }
   return data
 }
+
+/// Runs a PyTorch baseline script from `Benchmarks/` with `python`: it reads `request` as
+/// JSON on stdin and prints `{"configuration": [seconds per call, …]}`.
+func pytorchBaselineTimes(
+  script: String, python: String, arguments: [String], request: [String: Any], environment: [String: String] = [:]
+) throws -> [String: [Double]] {
+  let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Benchmarks/" + script).path
+  let data = try benchSubprocessOutput(
+    "PyTorch baseline", executable: "/usr/bin/env", arguments: [python, path] + arguments, environment: environment,
+    input: try JSONSerialization.data(withJSONObject: request), discardingErrors: true)
+  guard let result = try JSONSerialization.jsonObject(with: data) as? [String: [Double]] else {
+    throw BenchError("PyTorch baseline printed no figures")
+  }
+  return result
+}

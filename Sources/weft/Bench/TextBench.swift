@@ -27,10 +27,7 @@ struct TextBench: AsyncParsableCommand {
   @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models).")
   var models: String?
 
-  private var modelDirectory: String {
-    (models ?? ProcessInfo.processInfo.environment["WEFT_MODELS"] ?? (NSHomeDirectory() + "/.cache/weft/models"))
-      + "/minilm-l6-v2"
-  }
+  private var modelDirectory: String { weftModelsDirectory(models) + "/minilm-l6-v2" }
 
   func run() async throws {
     let tokenizer = try WordPieceTokenizer(vocabularyFile: modelDirectory + "/vocab.txt")
@@ -83,17 +80,10 @@ struct TextBench: AsyncParsableCommand {
   }
 
   private func runPyTorch(_ batches: [(name: String, texts: [String])]) throws -> [String: [Double]] {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Benchmarks/text/pytorch_reference.py")
-    let request = ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.texts) })]
-    let data = try benchSubprocessOutput(
-      "PyTorch baseline", executable: "/usr/bin/env", arguments: [python, script.path, modelDirectory, "\(threads)", "\(rounds)"],
-      environment: ["HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"], input: try JSONSerialization.data(withJSONObject: request),
-      discardingErrors: true)
-    guard let result = try JSONSerialization.jsonObject(with: data) as? [String: [Double]] else {
-      throw BenchError("PyTorch baseline printed no figures")
-    }
-    return result
+    try pytorchBaselineTimes(
+      script: "text/pytorch_reference.py", python: python, arguments: [modelDirectory, "\(threads)", "\(rounds)"],
+      request: ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.texts) })],
+      environment: ["HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"])
   }
 
   /// Requests per second through a gateway and one text worker, 32 in flight, with the

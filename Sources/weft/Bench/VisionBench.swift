@@ -27,14 +27,11 @@ struct VisionBench: AsyncParsableCommand {
   @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models).")
   var models: String?
 
-  private var modelsDirectory: String {
-    models ?? ProcessInfo.processInfo.environment["WEFT_MODELS"] ?? (NSHomeDirectory() + "/.cache/weft/models")
-  }
-
   func run() async throws {
+    let directory = weftModelsDirectory(models)
     let network = try EfficientNetLite0(
-      weights: SafetensorsFile(path: modelsDirectory + "/efficientnet-lite0/model.safetensors"), lanes: ComputeLanes(count: threads))
-    let photo = try Data(contentsOf: URL(fileURLWithPath: modelsDirectory + "/samples/rocket.jpg"))
+      weights: SafetensorsFile(path: directory + "/efficientnet-lite0/model.safetensors"), lanes: ComputeLanes(count: threads))
+    let photo = try Data(contentsOf: URL(fileURLWithPath: directory + "/samples/rocket.jpg"))
     let input = ImagePreprocessor.modelInput(try RGBImage(encoded: photo), fit: .centerCrop)
     let batches: [(name: String, images: Int)] = [("batch 1", 1), ("batch 16", 16)]
     print("weft bench vision: \(threads) threads, \(rounds) rounds")
@@ -77,16 +74,9 @@ struct VisionBench: AsyncParsableCommand {
   }
 
   private func runPyTorch(_ batches: [(name: String, images: Int)]) throws -> [String: [Double]] {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Benchmarks/vision/pytorch_reference.py")
-    let request = ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.images) })]
-    let data = try benchSubprocessOutput(
-      "PyTorch baseline", executable: "/usr/bin/env", arguments: [python, script.path, "\(threads)", "\(rounds)"],
-      environment: [:], input: try JSONSerialization.data(withJSONObject: request), discardingErrors: true)
-    guard let result = try JSONSerialization.jsonObject(with: data) as? [String: [Double]] else {
-      throw BenchError("PyTorch baseline printed no figures")
-    }
-    return result
+    try pytorchBaselineTimes(
+      script: "vision/pytorch_reference.py", python: python, arguments: ["\(threads)", "\(rounds)"],
+      request: ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.images) })])
   }
 
   /// Classifications per second of one JPEG through a gateway and one vision worker,

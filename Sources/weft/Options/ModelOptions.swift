@@ -22,9 +22,7 @@ struct ModelOptions: ParsableArguments {
   static let known = ["echo", "sleep", "text", "vision"]
 
   /// The model cache directory.
-  var modelsDirectory: String {
-    models ?? ProcessInfo.processInfo.environment["WEFT_MODELS"] ?? (NSHomeDirectory() + "/.cache/weft/models")
-  }
+  var modelsDirectory: String { weftModelsDirectory(models) }
 
   func validate() throws {
     guard ModelOptions.known.contains(model) else {
@@ -52,4 +50,9 @@ struct ModelOptions: ParsableArguments {
       return EchoModel(service: service ?? "echo", version: version ?? "1")
     }
   }
+}
+
+/// The model cache: `override`, else `$WEFT_MODELS`, else `~/.cache/weft/models`.
+func weftModelsDirectory(_ override: String?) -> String {
+  override ?? ProcessInfo.processInfo.environment["WEFT_MODELS"] ?? (NSHomeDirectory() + "/.cache/weft/models")
 }

@@ -1,7 +1,7 @@
 """The Python client against a live mesh.
 
-Needs ``WEFT_GATEWAY`` (a gateway frontend with ``echo``, ``sleep`` and ``text``
-workers); the Swift integration test ``ClientLibraryTests`` starts such a mesh and runs
+Needs ``WEFT_GATEWAY`` (a gateway frontend with ``echo``, ``sleep``, ``text`` and
+``vision`` workers); the Swift integration test ``ClientLibraryTests`` starts such a mesh and runs
 this file. Without the variable every test here is skipped, except the offline ones.
 """
 
@@ -30,7 +30,8 @@ from weft_client._proto.weft.v1 import header_pb2
 from weft_client.wire import SIGNATURE, decode_reply
 
 GATEWAY = os.environ.get("WEFT_GATEWAY")
-FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "Tests" / "WeftModelsTests" / "Fixtures" / "minilm.json"
+FIXTURE_DIR = pathlib.Path(__file__).resolve().parents[3] / "Tests" / "WeftModelsTests" / "Fixtures"
+FIXTURES = FIXTURE_DIR / "minilm.json"
 live = unittest.skipUnless(GATEWAY, "WEFT_GATEWAY not set")
 
 
@@ -151,9 +152,21 @@ class BlockingClientTests(unittest.TestCase):
         scores = self.client.similarity(cases[0]["text"], [cases[0]["text"], cases[1]["text"]], timeout=20)
         self.assertAlmostEqual(float(scores[0]), 1.0, places=4)
 
+    def test_classification_matches_the_reference(self):
+        reference = json.loads((FIXTURE_DIR / "efficientnet.json").read_text())["exact_inputs"][1]
+        image = (FIXTURE_DIR / "vision" / reference["file"]).read_bytes()
+        result = self.client.classify(image, top_k=5, include_logits=True, timeout=20)
+        self.assertEqual([index for index, _, _ in result.top], reference["top5"])
+        self.assertEqual(result.top[0][1], "espresso")
+        self.assertLessEqual(max(abs(float(a) - b) for a, b in zip(result.logits, reference["logits"])), 1e-3)
+        self.assertEqual(self.client.image_embedding(image, timeout=20).shape, (1280,))
+        with self.assertRaises(InvalidArgument) as caught:
+            self.client.classify(image[:100], timeout=20)
+        self.assertIn("corrupt PNG", str(caught.exception))
+
     def test_mesh_status_lists_the_services(self):
         names = {service.name for service in self.client.mesh_status().services}
-        self.assertTrue({"echo", "sleep", "text"} <= names, names)
+        self.assertTrue({"echo", "sleep", "text", "vision"} <= names, names)
 
 
 @live

@@ -80,6 +80,15 @@ class AsyncClient:
         body = [services.similarity_request(query, candidates)]
         return services.similarity_result(await self.call("text", "similarity", body, **settings))
 
+    async def classify(self, image: bytes, top_k: int = 5, include_logits: bool = False, **settings: Any) -> services.Classification:
+        """``vision.classify``: the ``top_k`` ImageNet classes of a JPEG or PNG image."""
+        body = [services.classify_request(image, top_k, include_logits)]
+        return services.classify_result(await self.call("vision", "classify", body, **settings))
+
+    async def image_embedding(self, image: bytes, **settings: Any) -> Any:
+        """``vision.embed``: the 1280 pooled EfficientNet-Lite0 features of a JPEG or PNG image."""
+        return services.image_embedding_result(await self.call("vision", "embed", [services.image_embedding_request(image)], **settings))
+
     async def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
         return services.mesh_status_result(await self.call("weft.mesh", "status", timeout=timeout))

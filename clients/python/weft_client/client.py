@@ -114,6 +114,15 @@ class Client:
         body = [services.similarity_request(query, candidates)]
         return services.similarity_result(self.call("text", "similarity", body, **settings))
 
+    def classify(self, image: bytes, top_k: int = 5, include_logits: bool = False, **settings: Any) -> services.Classification:
+        """``vision.classify``: the ``top_k`` ImageNet classes of a JPEG or PNG image."""
+        body = [services.classify_request(image, top_k, include_logits)]
+        return services.classify_result(self.call("vision", "classify", body, **settings))
+
+    def image_embedding(self, image: bytes, **settings: Any) -> Any:
+        """``vision.embed``: the 1280 pooled EfficientNet-Lite0 features of a JPEG or PNG image."""
+        return services.image_embedding_result(self.call("vision", "embed", [services.image_embedding_request(image)], **settings))
+
     def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
         return services.mesh_status_result(self.call("weft.mesh", "status", timeout=timeout))

@@ -1,4 +1,5 @@
-"""Typed bodies for the mesh's services: text embeddings and similarity, mesh status.
+"""Typed bodies for the mesh's services: text embeddings and similarity, image
+classification and features, mesh status.
 
 Results are numpy arrays when numpy is installed, nested lists of floats otherwise.
 """
@@ -7,9 +8,9 @@ from __future__ import annotations
 
 import array
 import sys
-from typing import Any, List, Sequence
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
-from weft_client._proto.weft.v1 import mesh_pb2, tensor_pb2, text_pb2
+from weft_client._proto.weft.v1 import mesh_pb2, tensor_pb2, text_pb2, vision_pb2
 from weft_client.status import StatusCode, WeftError
 from weft_client.wire import Response
 
@@ -41,6 +42,46 @@ def similarity_result(response: Response) -> Any:
     reply = text_pb2.SimilarityResponse()
     reply.ParseFromString(_single_body(response))
     return tensor_values(reply.scores)
+
+
+class Classification(NamedTuple):
+    """``vision.classify``'s answer: ``top`` as (index, label, probability), best first;
+    ``logits`` (1000 floats) when asked for."""
+
+    top: List[Tuple[int, str, float]]
+    logits: Optional[Any]
+
+
+def classify_request(image: bytes, top_k: int = 5, include_logits: bool = False, stretch: bool = False) -> bytes:
+    """The body of ``vision.classify`` for JPEG or PNG bytes."""
+    request = vision_pb2.ClassifyRequest(top_k=top_k, include_logits=include_logits, resize=_resize(stretch))
+    request.image.encoded = image
+    return request.SerializeToString()
+
+
+def classify_result(response: Response) -> Classification:
+    reply = vision_pb2.ClassifyResponse()
+    reply.ParseFromString(_single_body(response))
+    top = [(item.index, item.label, item.probability) for item in reply.top]
+    return Classification(top, tensor_values(reply.logits) if reply.HasField("logits") else None)
+
+
+def image_embedding_request(image: bytes, stretch: bool = False) -> bytes:
+    """The body of ``vision.embed`` for JPEG or PNG bytes."""
+    request = vision_pb2.ImageEmbedRequest(resize=_resize(stretch))
+    request.image.encoded = image
+    return request.SerializeToString()
+
+
+def image_embedding_result(response: Response) -> Any:
+    """``vision.embed``'s 1280 pooled features."""
+    reply = vision_pb2.ImageEmbedResponse()
+    reply.ParseFromString(_single_body(response))
+    return tensor_values(reply.embedding)
+
+
+def _resize(stretch: bool) -> int:
+    return vision_pb2.RESIZE_MODE_STRETCH if stretch else vision_pb2.RESIZE_MODE_CENTER_CROP
 
 
 def mesh_status_result(response: Response) -> mesh_pb2.MeshStatus:
