@@ -57,9 +57,6 @@ extension RGBImage {
     guard tensor.shape.count == 3, tensor.shape[2] == 3 else {
       throw WeftError(.invalidArgument, "image tensor has shape \(tensor.shape); expected [height, width, 3]")
     }
-    guard tensor.shape[0] > 0, tensor.shape[1] > 0, tensor.shape[0] <= Int64(Self.maxPixels), tensor.shape[1] <= Int64(Self.maxPixels) else {
-      throw WeftError(.invalidArgument, "image tensor has shape \(tensor.shape); it needs pixels")
-    }
     let height = Int(tensor.shape[0])
     let width = Int(tensor.shape[1])
     try Self.checkSize(width: width, height: height)

@@ -70,18 +70,6 @@ func benchSubprocessOutput(
   return data
 }
 
-/// Runs a PyTorch baseline script from `Benchmarks/` with `python`: it reads `request` as
-/// JSON on stdin and prints `{"configuration": [seconds per call, …]}`.
-func pytorchBaselineTimes(
-  script: String, python: String, arguments: [String], request: [String: Any], environment: [String: String] = [:]
-) throws -> [String: [Double]] {
-  let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Benchmarks/" + script).path
-  let data = try benchSubprocessOutput(
-    "PyTorch baseline", executable: "/usr/bin/env", arguments: [python, path] + arguments, environment: environment,
-    input: try JSONSerialization.data(withJSONObject: request), discardingErrors: true)
-  guard let result = try JSONSerialization.jsonObject(with: data) as? [String: [Double]] else {
-    throw BenchError("PyTorch baseline printed no figures")
-  }
-  return result
-}
+/// The repository the benchmark binary was built from, for its scripts and clients.
+let benchRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().deletingLastPathComponent().path

@@ -26,10 +26,7 @@ struct ClientBench: AsyncParsableCommand {
   @Option(help: "Requests kept in flight for throughput.")
   var inFlight = 64
   @Option(help: "A Python with the client's dependencies.")
-  var python = ClientBench.repository + "/.build-python/venv/bin/python"
-
-  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().path
+  var python = benchRepositoryRoot + "/.build-python/venv/bin/python"
 
   /// One client path's figures.
   struct Figures: Decodable {
@@ -48,11 +45,11 @@ struct ClientBench: AsyncParsableCommand {
 
     print("weft bench clients: 64 B echo through one gateway, \(inFlight) in flight for throughput")
     var rows = [try await swiftFigures(frontend)]
-    rows += try external(ClientBench.repository + "/clients/c/build/weft-c-bench",
+    rows += try external(benchRepositoryRoot + "/clients/c/build/weft-c-bench",
                          ["-g", frontend, "-n", "\(roundTrips)", "-m", "\(messages)", "-w", "\(inFlight)"], environment: [:])
-    rows += try external(python, [ClientBench.repository + "/clients/python/bench/bench.py", frontend, "\(roundTrips / 2)",
+    rows += try external(python, [benchRepositoryRoot + "/clients/python/bench/bench.py", frontend, "\(roundTrips / 2)",
                                   "\(messages / 5)", "\(inFlight)"],
-                         environment: ["PYTHONPATH": ClientBench.repository + "/clients/python"])
+                         environment: ["PYTHONPATH": benchRepositoryRoot + "/clients/python"])
     print("")
     print("client               p50 µs    p99 µs      msg/s   client CPU µs/msg")
     for row in rows {

@@ -16,18 +16,13 @@ struct TextBench: AsyncParsableCommand {
       times include tokenisation.
       """)
 
-  @Option(help: "Timed calls per configuration.")
-  var rounds = 20
-  @Option(help: "Threads for OpenBLAS and for PyTorch.")
-  var threads = ProcessInfo.processInfo.activeProcessorCount
-  @Option(help: "A Python with sentence-transformers, for the PyTorch baseline.")
-  var python = "python3"
+  @OptionGroup var baseline: ModelBenchOptions
   @Option(help: "Requests sent through the mesh per batching setting.")
   var requests = 512
-  @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models).")
-  var models: String?
 
-  private var modelDirectory: String { weftModelsDirectory(models) + "/minilm-l6-v2" }
+  private var modelDirectory: String { baseline.modelsDirectory + "/minilm-l6-v2" }
+  private var rounds: Int { baseline.rounds }
+  private var threads: Int { baseline.threads }
 
   func run() async throws {
     let tokenizer = try WordPieceTokenizer(vocabularyFile: modelDirectory + "/vocab.txt")
@@ -50,7 +45,7 @@ struct TextBench: AsyncParsableCommand {
       }
     }
     let torch = try? runPyTorch(batches)
-    if torch == nil { print("PyTorch baseline unavailable (\(python) lacks sentence-transformers); Weft figures only") }
+    if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks sentence-transformers); Weft figures only") }
 
     print("")
     print("model alone              weft p50 ms  weft emb/s   torch p50 ms  torch emb/s   ratio (emb/s)")
@@ -80,8 +75,8 @@ struct TextBench: AsyncParsableCommand {
   }
 
   private func runPyTorch(_ batches: [(name: String, texts: [String])]) throws -> [String: [Double]] {
-    try pytorchBaselineTimes(
-      script: "text/pytorch_reference.py", python: python, arguments: [modelDirectory, "\(threads)", "\(rounds)"],
+    try baseline.pytorchTimes(
+      script: "text/pytorch_reference.py", arguments: [modelDirectory],
       request: ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.texts) })],
       environment: ["HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"])
   }
@@ -93,7 +88,7 @@ struct TextBench: AsyncParsableCommand {
     for (label, batch) in [("batching on (up to 32)", 32), ("batching off", 1)] {
       let mesh = try await BenchMesh.start(
         worker: ["--model", "text", "--max-batch-size", "\(batch)", "--max-batch-delay-ms", "5", "--capacity", "64"]
-          + (models.map { ["--models", $0] } ?? []))
+          + baseline.workerArguments)
       defer { mesh.stop() }
       let client = try WeftClient(gateways: [mesh.frontend])
       defer { client.close() }

@@ -16,19 +16,15 @@ struct VisionBench: AsyncParsableCommand {
       the same number of threads.
       """)
 
-  @Option(help: "Timed calls per configuration.")
-  var rounds = 20
-  @Option(help: "Threads for Weft's lanes and for PyTorch.")
-  var threads = ProcessInfo.processInfo.activeProcessorCount
-  @Option(help: "A Python with torch and efficientnet-lite-pytorch, for the PyTorch baseline.")
-  var python = "python3"
+  @OptionGroup var baseline: ModelBenchOptions
   @Option(help: "Requests sent through the mesh.")
   var requests = 256
-  @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models).")
-  var models: String?
+
+  private var rounds: Int { baseline.rounds }
+  private var threads: Int { baseline.threads }
 
   func run() async throws {
-    let directory = weftModelsDirectory(models)
+    let directory = baseline.modelsDirectory
     let network = try EfficientNetLite0(
       weights: SafetensorsFile(path: directory + "/efficientnet-lite0/model.safetensors"), lanes: ComputeLanes(count: threads))
     let photo = try Data(contentsOf: URL(fileURLWithPath: directory + "/samples/rocket.jpg"))
@@ -43,7 +39,7 @@ struct VisionBench: AsyncParsableCommand {
       weft[name] = (0..<rounds).map { _ in time { _ = network.run(inputs, count: images) } }
     }
     let torch = try? runPyTorch(batches)
-    if torch == nil { print("PyTorch baseline unavailable (\(python) lacks torch or efficientnet-lite-pytorch); Weft figures only") }
+    if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks torch or efficientnet-lite-pytorch); Weft figures only") }
 
     print("")
     print("network alone        weft p50 ms  weft img/s   torch p50 ms  torch img/s   ratio (img/s)")
@@ -74,8 +70,8 @@ struct VisionBench: AsyncParsableCommand {
   }
 
   private func runPyTorch(_ batches: [(name: String, images: Int)]) throws -> [String: [Double]] {
-    try pytorchBaselineTimes(
-      script: "vision/pytorch_reference.py", python: python, arguments: ["\(threads)", "\(rounds)"],
+    try baseline.pytorchTimes(
+      script: "vision/pytorch_reference.py",
       request: ["batches": Dictionary(uniqueKeysWithValues: batches.map { ($0.name, $0.images) })])
   }
 
@@ -87,7 +83,7 @@ struct VisionBench: AsyncParsableCommand {
     for (label, batch) in [("batching on (up to 16)", 16), ("batching off", 1)] {
       let mesh = try await BenchMesh.start(
         worker: ["--model", "vision", "--max-batch-size", "\(batch)", "--max-batch-delay-ms", "5", "--capacity", "32"]
-          + (models.map { ["--models", $0] } ?? []))
+          + baseline.workerArguments)
       defer { mesh.stop() }
       let client = try WeftClient(gateways: [mesh.frontend])
       defer { client.close() }
