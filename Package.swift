@@ -30,6 +30,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
   ],
   targets: [
     // C libraries, behind one Swift module each.
@@ -75,7 +76,10 @@ let package = Package(
 
     .target(
       name: "WeftGateway",
-      dependencies: meshDependencies + [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+      dependencies: meshDependencies + [
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
       swiftSettings: strictSettings
     ),
     .target(

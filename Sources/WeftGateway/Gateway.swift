@@ -53,6 +53,11 @@ public final class Gateway: Service, Sendable {
   /// Asks the gateway to drain and stop; returns at once.
   public func shutdown() { control.requestStop() }
 
+  /// Replaces every routing policy (e.g. the config file's, reloaded on SIGHUP); returns
+  /// at once. Services whose policy is unchanged keep their state; a policy that fails
+  /// its checks is logged and skipped.
+  public func replaceRoutes(_ policies: [RoutePolicy]) { control.submitRoutes(policies) }
+
   private func runLoopThread() async throws {
     let configuration = configuration
     let logger = logger
@@ -67,10 +72,20 @@ public final class Gateway: Service, Sendable {
   }
 }
 
-/// How other threads talk to the loop thread: flags plus a wake-up.
+/// How other threads talk to the loop thread: flags and a mailbox, plus a wake-up.
 final class GatewayControl: Sendable {
   let wake: WakeSignal
   private let stopRequested = Atomic<Bool>(false)
+  private let pendingRoutes = Mutex<[RoutePolicy]?>(nil)
+
+  /// Leaves a new set of policies for the loop; a later set replaces one not yet taken.
+  func submitRoutes(_ policies: [RoutePolicy]) {
+    pendingRoutes.withLock { $0 = policies }
+    wake.signal()
+  }
+
+  /// The policies left since the last call, if any.
+  func takeRoutes() -> [RoutePolicy]? { pendingRoutes.withLock { pending in defer { pending = nil }; return pending } }
 
   init() throws { wake = try WakeSignal() }
 

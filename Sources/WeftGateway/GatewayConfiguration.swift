@@ -1,3 +1,5 @@
+import WeftProtocol
+
 /// How a gateway listens, times out and bounds its queues. Every field has a default.
 public struct GatewayConfiguration: Sendable, Equatable {
   /// Where clients connect (ROUTER).
@@ -24,6 +26,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
   public var drainTimeout: Duration
   /// A name for this gateway in replies and logs.
   public var name: String
+  /// Routing policies per service at start (changed later by `weft.mesh/route.set` or
+  /// ``Gateway/replaceRoutes(_:)``).
+  public var routes: [RoutePolicy] = []
 
   /// Creates a configuration; the defaults are DESIGN.md's.
   public init(

@@ -13,24 +13,41 @@ public enum ProtobufScan {
   /// The value of varint field `number` in `bytes`, the last occurrence winning as in a
   /// full decode; nil if absent or if the bytes are not well-formed.
   public static func varintField(_ number: UInt64, in bytes: UnsafeRawBufferPointer) -> UInt64? {
-    var offset = 0
     var found: UInt64?
+    guard walkVarints(bytes, { field, value in if field == number { found = value } }) else { return nil }
+    return found
+  }
+
+  /// The values of three varint fields in one pass, 0 for an absent one (proto3's
+  /// default); nil if the bytes are not well-formed.
+  public static func varintFields(
+    _ first: UInt64, _ second: UInt64, _ third: UInt64, in bytes: UnsafeRawBufferPointer
+  ) -> (UInt64, UInt64, UInt64)? {
+    var values: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    let wellFormed = walkVarints(bytes) { field, value in
+      if field == first { values.0 = value } else if field == second { values.1 = value } else if field == third { values.2 = value }
+    }
+    return wellFormed ? values : nil
+  }
+
+  /// Calls `visit` with each varint field's number and value; false if malformed.
+  private static func walkVarints(_ bytes: UnsafeRawBufferPointer, _ visit: (UInt64, UInt64) -> Void) -> Bool {
+    var offset = 0
     while offset < bytes.count {
-      guard let key = ProtobufWire.readVarint(bytes, &offset) else { return nil }
-      let field = key >> 3
+      guard let key = ProtobufWire.readVarint(bytes, &offset) else { return false }
       switch key & 7 {
       case 0:
-        guard let value = ProtobufWire.readVarint(bytes, &offset) else { return nil }
-        if field == number { found = value }
+        guard let value = ProtobufWire.readVarint(bytes, &offset) else { return false }
+        visit(key >> 3, value)
       case 1: offset += 8
       case 2:
-        guard let length = ProtobufWire.readVarint(bytes, &offset), length <= UInt64(bytes.count - offset) else { return nil }
+        guard let length = ProtobufWire.readVarint(bytes, &offset), length <= UInt64(bytes.count - offset) else { return false }
         offset += Int(length)
       case 5: offset += 4
-      default: return nil
+      default: return false
       }
     }
-    return offset == bytes.count ? found : nil
+    return offset == bytes.count
   }
 }
 

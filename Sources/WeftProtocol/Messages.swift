@@ -21,4 +21,21 @@ public enum MeshService {
   public static let name = "weft.mesh"
   /// Returns a ``MeshStatus`` of services, versions and workers.
   public static let statusMethod = "status"
+  /// Returns a ``RouteTable``.
+  public static let routesMethod = "routes"
+  /// Takes a ``RouteUpdate``; returns a ``RouteTable``.
+  public static let setRouteMethod = "route.set"
+  /// Takes a ``RewardBatch``; returns an empty body.
+  public static let rewardMethod = "reward"
+  /// Every method, for error messages.
+  public static let methods = [statusMethod, routesMethod, setRouteMethod, rewardMethod]
 }
+
+/// How a service's requests that name no version choose one.
+public typealias RoutePolicy = Weft_V1_RoutePolicy
+/// A change to one service's policy (`weft.mesh/route.set`).
+public typealias RouteUpdate = Weft_V1_RouteUpdate
+/// Every service's policy and its state (`weft.mesh/routes`).
+public typealias RouteTable = Weft_V1_RouteTable
+/// Rewards credited to versions (`weft.mesh/reward`).
+public typealias RewardBatch = Weft_V1_RewardBatch

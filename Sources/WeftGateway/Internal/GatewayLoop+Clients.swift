@@ -42,16 +42,20 @@ extension GatewayLoop {
       return rejectReceived(requestID, .resourceExhausted, "gateway has \(inFlight.count) requests in flight, its limit")
     }
 
-    let worker = routing.pickWorker(service: header.service, version: header.version)
+    let version = chooseVersion(service: header.service, named: header.version, userID: header.userID)
+    let worker = routing.pickWorker(service: header.service, version: version)
     if worker == nil && routing.queueDepth(service: header.service) >= configuration.queueLimit {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
-    let id = admit(header, at: now)
+    let id = admit(header, version: version, at: now)
+    // Copied before the primary's dispatch, which may hand its frames to the socket.
+    let shadow = shadowCopy(of: id, at: now)
     if let worker {
       dispatch(id, to: worker, at: now)
     } else {
-      routing.enqueue(id, service: header.service)
+      routing.enqueue(id, service: header.service, version: version)
     }
+    if let shadow { sendShadow(shadow, at: now) }
   }
 
   /// Why no worker of the service could ever take this request, if so.
@@ -69,8 +73,9 @@ extension GatewayLoop {
     return nil
   }
 
-  /// Takes the received frames into a new in-flight request and starts its deadline.
-  private func admit(_ header: RoutingFields, at now: UInt64) -> UInt64 {
+  /// Takes the received frames into a new in-flight request bound to `version` ("" for
+  /// any) and starts its deadline.
+  private func admit(_ header: RoutingFields, version: String, at now: UInt64) -> UInt64 {
     let request = takeRequest()
     request.frames.append(moving: received, at: 0)
     request.frames.append(moving: received, range: 2..<received.count)
@@ -78,7 +83,8 @@ extension GatewayLoop {
       ? UInt64(header.timeoutMilliseconds) * 1_000 : configuration.defaultTimeout.microseconds
     timeout = min(timeout, configuration.maxTimeout.microseconds)
     let deadline = now &+ timeout
-    request.start(header, deadline: deadline, at: now)
+    request.start(header, version: version, deadline: deadline, at: now)
+    if !version.isEmpty { request.figures = routing.services[header.service]?.existingFigures(for: version) }
     let id = inFlight.insert { _ in request }
     deadlines.insert(id: id, deadline: deadline)
     // Finished requests leave their entries behind; sweep them once they dominate.
@@ -97,7 +103,12 @@ extension GatewayLoop {
       try worker.withUnsafeBytes { try backend.send(bytes: $0, more: true, wait: false) }
     } catch {
       // ROUTER_MANDATORY: the worker's connection is gone. Nothing was sent.
-      routing.enqueue(id, service: request.service, atFront: true)
+      if request.isShadow {
+        replyError(to: id, .unavailable, "shadow worker unreachable")
+        finish(id)
+      } else {
+        routing.enqueue(id, service: request.service, version: request.version, atFront: true)
+      }
       if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "unreachable: \(error)", at: now) }
       return
     }
@@ -117,20 +128,28 @@ extension GatewayLoop {
       logger.error("send to worker failed mid-message", metadata: ["error": "\(error)"])
     }
     request.markDispatched(to: worker, at: now)
-    routing.assign(to: worker)
+    if let entry = routing.assign(to: worker) { request.figures = entry.figures }
     routing.sent(to: worker, at: now)
   }
 
-  /// Dispatches queued requests of `service` while its workers have room.
+  /// Dispatches queued requests of `service` while workers of their versions have room.
   func dispatchQueued(service: String, at now: UInt64) {
-    while let id = routing.services[service]?.queue.first {
+    guard let entry = routing.services[service] else { return }
+    if !entry.versionQueues.isEmpty {
+      for version in entry.versionQueues.keys { dispatchQueued(entry, version: version, at: now) }
+    }
+    dispatchQueued(entry, version: "", at: now)
+  }
+
+  private func dispatchQueued(_ entry: ServiceEntry, version: String, at now: UInt64) {
+    while let id = version.isEmpty ? entry.queue.first : entry.versionQueues[version]?.first {
       guard let request = inFlight[id], case .queued = request.state else {
-        _ = routing.popQueued(service: service)  // expired or answered: skip
+        _ = routing.popQueued(service: entry.name, version: version)  // expired or answered: skip
         continue
       }
-      guard let worker = routing.pickWorker(service: service, version: request.version) else { return }
-      _ = routing.popQueued(service: service)
-      routing.queuedRequestLeft(service: service)
+      guard let worker = routing.pickWorker(service: entry.name, version: version) else { return }
+      _ = routing.popQueued(service: entry.name, version: version)
+      routing.queuedRequestLeft(service: entry.name)
       dispatch(id, to: worker, at: now)
     }
   }

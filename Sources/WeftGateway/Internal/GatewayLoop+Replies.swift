@@ -14,15 +14,22 @@ extension GatewayLoop {
     sendToClient(identity: received, index: 0, keep: false, header: header)
   }
 
-  /// Answers in-flight request `id` with an error; the caller removes or abandons it.
+  /// Answers in-flight request `id` with an error and records it against its version;
+  /// the caller removes or abandons it. A shadow copy's error is only recorded.
   func replyError(to id: UInt64, _ code: StatusCode, _ message: String) {
     guard let request = inFlight[id] else { return }
+    let total = MonotonicClock.now() &- request.receivedAt
+    if request.isShadow {
+      request.figures?.shadow.record(code, total: total)
+      return
+    }
+    request.figures?.served.record(code, total: total)
     var header = ResponseHeader()
     header.requestID = request.requestID
     header.status = code.wireValue
     header.message = message
     header.endOfStream = true
-    header.totalUs = MonotonicClock.now() &- request.receivedAt
+    header.totalUs = total
     sendToClient(identity: request.frames, index: 0, keep: false, header: header)
   }
 

@@ -5,22 +5,48 @@ import ZeroMQ
 
 /// The built-in `weft.mesh` service.
 extension GatewayLoop {
+  /// Answers `weft.mesh` methods: status, the route table, route changes, rewards.
   func answerMeshRequest(_ header: RoutingFields, at now: UInt64) {
-    guard header.method == MeshService.statusMethod else {
-      return rejectReceived(header.requestID, .notFound, "service '\(MeshService.name)' has no method '\(header.method)'; it serves: \(MeshService.statusMethod)")
+    let body: [UInt8]
+    do {
+      switch header.method {
+      case MeshService.statusMethod:
+        body = try meshStatus(at: now).serializedBytes()
+      case MeshService.routesMethod:
+        body = try routeTable().serializedBytes()
+      case MeshService.setRouteMethod:
+        try applyRoute(try receivedBody(RouteUpdate.self, for: header.method), at: now)
+        body = try routeTable().serializedBytes()
+      case MeshService.rewardMethod:
+        try credit(try receivedBody(RewardBatch.self, for: header.method))
+        body = []
+      default:
+        let known = MeshService.methods.joined(separator: ", ")
+        return rejectReceived(header.requestID, .notFound, "service '\(MeshService.name)' has no method '\(header.method)'; it serves: \(known)")
+      }
+    } catch let error as WeftError {
+      return rejectReceived(header.requestID, error.code, error.message)
+    } catch {
+      return rejectReceived(header.requestID, .internal, "could not encode the reply: \(error)")
     }
     var reply = ResponseHeader()
     reply.requestID = header.requestID
     reply.status = .ok
     reply.endOfStream = true
     reply.workerID = configuration.name
-    let body: [UInt8]
-    do {
-      body = try meshStatus(at: now).serializedBytes()
-    } catch {
-      return rejectReceived(header.requestID, .internal, "could not encode status: \(error)")
-    }
     sendToClient(identity: received, index: 0, keep: false, header: reply, body: body)
+  }
+
+  /// The request body (frame 3 of `received`) decoded as `type`.
+  private func receivedBody<M: SwiftProtobuf.Message>(_ type: M.Type, for method: String) throws(WeftError) -> M {
+    guard received.count == 4 else {
+      throw WeftError(.invalidArgument, "\(MeshService.name)/\(method) takes one body frame, a \(M.protoMessageName); got \(received.count - 3)")
+    }
+    do {
+      return try M(borrowing: received[3])
+    } catch {
+      throw WeftError(.invalidArgument, "\(MeshService.name)/\(method): the body is not a valid \(M.protoMessageName): \(error)")
+    }
   }
 
   func meshStatus(at now: UInt64) -> MeshStatus {
@@ -47,10 +73,20 @@ extension GatewayLoop {
       entry.queueLimit = UInt32(configuration.queueLimit)
       entry.inFlight = UInt32(inFlightByService[service.name] ?? 0)
       let workers = service.workers.compactMap { routing.workers[$0] }
-      let versions = Set(workers.map(\.version)).sorted()
+      let versions = Set(workers.map(\.version)).union(service.figures.keys).union(service.router?.versions ?? []).sorted()
+      if let router = service.router {
+        entry.route = router.state { routing.hasLiveWorker(service: service.name, version: $0) }
+      }
       entry.versions = versions.map { version in
         var versionStatus = Weft_V1_VersionStatus()
         versionStatus.version = version
+        if let figures = service.existingFigures(for: version) {
+          versionStatus.served = figures.served.message
+          versionStatus.shadow = figures.shadow.message
+          versionStatus.rewards = figures.rewardCount
+          versionStatus.meanReward = figures.meanReward
+        }
+        versionStatus.share = service.router?.share(of: version) ?? 0
         versionStatus.workers = workers.filter { $0.version == version }.map { worker in
           var workerStatus = Weft_V1_WorkerStatus()
           workerStatus.id = worker.id.description

@@ -44,7 +44,12 @@ extension GatewayLoop {
       guard known else { return }
       routing.drain(worker)
       logger.info("worker draining", metadata: ["worker": "\(routing.workers[worker]?.name ?? "\(worker)")"])
+      let service = routing.workers[worker]?.service
       if routing.workers[worker]?.outstanding == 0 { routing.removeWorker(worker) }
+      if let service {
+        rerouteStranded(service: service)
+        dispatchQueued(service: service, at: now)
+      }
     case .request, .cancel:
       statistics.malformedWorkerMessages += 1
       logger.warning("worker sent a gateway-only command", metadata: ["command": "\(command)"])
@@ -81,7 +86,33 @@ extension GatewayLoop {
       if isFinal { releaseWorker(worker, service: request.service, completed: false, at: now); finish(id) }
       return
     }
-    let status = ProtobufScan.varintField(2, in: received[2]) ?? 0
+    guard isFinal else {
+      if request.isShadow { return }  // a shadow's partial replies are dropped
+      return forwardPartial(request, at: now)
+    }
+    let (status, workerQueue, compute) = ProtobufScan.varintFields(2, 7, 8, in: received[2]) ?? (2, 0, 0)
+    let code = StatusCode(rawValue: UInt8(clamping: status)) ?? .unknown
+    let total = now &- request.receivedAt
+    if request.isShadow {
+      request.figures?.shadow.record(
+        code, total: total, queue: request.queuedMicroseconds + workerQueue, compute: compute)
+      releaseWorker(worker, service: request.service, completed: true, at: now)
+      return finish(id)
+    }
+    request.figures?.served.record(code, total: total, queue: request.queuedMicroseconds + workerQueue, compute: compute)
+    sendReply(request, finalStatus: code, at: now)
+    releaseWorker(worker, service: request.service, completed: true, at: now)
+    finish(id)
+  }
+
+  private func forwardPartial(_ request: InFlightRequest, at now: UInt64) {
+    sendReply(request, finalStatus: nil, at: now)
+    request.streamed = true
+  }
+
+  /// Sends `received`'s reply on to `request`'s client, its header patched with the
+  /// client's request id and the gateway's timings; `finalStatus` is nil for a partial one.
+  private func sendReply(_ request: InFlightRequest, finalStatus: StatusCode?, at now: UInt64) {
     var patch = ResponseHeaderPatch()
     patch.requestID = request.requestID
     patch.gatewayQueueMicroseconds = request.queuedMicroseconds
@@ -91,20 +122,14 @@ extension GatewayLoop {
     patch.encode(into: &headerScratch)
 
     do {
-      try frontend.send(request.frames, at: 0, more: true, wait: false, keep: !isFinal)
+      try frontend.send(request.frames, at: 0, more: true, wait: false, keep: finalStatus == nil)
       try frontend.send(Signature.client, more: true)
       try frontend.send(headerScratch, more: received.count > 3)
       if received.count > 3 { try frontend.send(received, range: 3..<received.count) }
-      statistics.replies[Int(min(status, 16))] += isFinal ? 1 : 0
+      if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
     } catch {
       statistics.undeliverable += 1
       logger.debug("reply undeliverable", metadata: ["request": "\(request.requestID)", "error": "\(error)"])
-    }
-    if isFinal {
-      releaseWorker(worker, service: request.service, completed: true, at: now)
-      finish(id)
-    } else {
-      request.streamed = true
     }
   }
 
@@ -131,7 +156,7 @@ extension GatewayLoop {
       }
       if request.idempotent && !request.streamed && request.attempts < configuration.maxAttempts {
         request.state = .queued(since: now)
-        routing.enqueue(id, service: request.service, atFront: true)
+        routing.enqueue(id, service: request.service, version: request.version, atFront: true)
         statistics.redispatched += 1
       } else {
         let why = request.idempotent
@@ -141,6 +166,7 @@ extension GatewayLoop {
         finish(id)
       }
     }
+    rerouteStranded(service: worker.service)
     dispatchQueued(service: worker.service, at: now)
   }
 }

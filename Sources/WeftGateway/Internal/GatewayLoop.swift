@@ -24,7 +24,9 @@ final class GatewayLoop {
   @exclusivity(unchecked) var deadlines = DeadlineQueue()
   @exclusivity(unchecked) var inFlight = InFlightTable()
   @exclusivity(unchecked) var statistics = GatewayStatistics()
-    let startedAt = MonotonicClock.now()
+  /// Draws for version splits without a user id, shadow shares and Thompson samples.
+  @exclusivity(unchecked) var random: SplitMix64
+  let startedAt = MonotonicClock.now()
 
   /// The receive buffer, reused for every message.
   let received = Frames(capacity: 16)
@@ -51,6 +53,7 @@ final class GatewayLoop {
     self.logger = logger
     self.control = control
     routing = RoutingTable(liveness: configuration.heartbeatLiveness)
+    random = SplitMix64(seed: UInt64.random(in: .min ... .max))
 
     frontend = try Socket(context: context, type: .router)
     try frontend.setRouterMandatory(true)
@@ -76,6 +79,7 @@ final class GatewayLoop {
     let frontendIndex = try poller.add(frontend)
     let controlIndex = poller.add(fileDescriptor: control.wake.fileDescriptor)
     logger.info("gateway listening", metadata: ["frontend": "\(endpoints.frontend)", "backend": "\(endpoints.backend)"])
+    replaceRoutes(configuration.routes, at: MonotonicClock.now())
 
     while true {
       var now = MonotonicClock.now()
@@ -85,7 +89,10 @@ final class GatewayLoop {
       try poller.wait(timeoutMilliseconds: pollTimeout(at: now))
       if poller.isReadable(backendIndex) { try drainBackend() }
       if poller.isReadable(frontendIndex) { try drainFrontend() }
-      if poller.isReadable(controlIndex) { control.wake.drain() }
+      if poller.isReadable(controlIndex) {
+        control.wake.drain()
+        if let routes = control.takeRoutes() { replaceRoutes(routes, at: MonotonicClock.now()) }
+      }
 
       now = MonotonicClock.now()
       expireDeadlines(at: now)
@@ -128,7 +135,8 @@ final class GatewayLoop {
     for id in routing.workersDueHeartbeat(at: now) {
       sendToWorker(id, command: .heartbeat, at: now)
     }
-    nextHousekeeping = routing.nextHousekeeping(after: now)
+    updateRouters(at: now)
+    nextHousekeeping = min(routing.nextHousekeeping(after: now), nextRouterUpdate(after: now) ?? .max)
   }
 
   // MARK: Drain on shutdown

@@ -21,7 +21,16 @@ final class InFlightRequest {
   let frames = Frames(capacity: 8)
   private(set) var requestID: UInt64 = 0
   private(set) var service = ""
+  /// The version it must run on: named by the client, or chosen by the service's
+  /// policy; empty for any.
   private(set) var version = ""
+  /// The client named the version (a policy may not choose again).
+  private(set) var versionPinned = false
+  private(set) var userID = ""
+  /// A copy for a shadow version: its reply is recorded and dropped.
+  private(set) var isShadow = false
+  /// Where its outcome is recorded: its version's figures, once a version is known.
+  var figures: VersionFigures?
   private(set) var deadline: UInt64 = 0
   private(set) var receivedAt: UInt64 = 0
   private(set) var idempotent = false
@@ -33,11 +42,15 @@ final class InFlightRequest {
   /// A PARTIAL already reached the client: a retry would repeat it.
   var streamed = false
 
-  /// Fills a fresh or recycled object for a newly admitted request.
-  func start(_ header: RoutingFields, deadline: UInt64, at now: UInt64) {
+  /// Fills a fresh or recycled object for a newly admitted request bound to `version`.
+  func start(_ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
     requestID = header.requestID
     service = header.service
-    version = header.version
+    self.version = version
+    versionPinned = !header.version.isEmpty
+    userID = header.userID
+    isShadow = false
+    figures = nil
     idempotent = header.idempotent
     self.deadline = deadline
     receivedAt = now
@@ -45,6 +58,31 @@ final class InFlightRequest {
     attempts = 0
     queuedMicroseconds = 0
     streamed = false
+  }
+
+  /// Fills a fresh or recycled object as the shadow copy of `primary`, bound to
+  /// `version`; the caller copies the frames.
+  func startShadow(of primary: InFlightRequest, version: String, figures: VersionFigures?, at now: UInt64) {
+    requestID = primary.requestID
+    service = primary.service
+    self.version = version
+    versionPinned = true
+    userID = primary.userID
+    isShadow = true
+    self.figures = figures
+    idempotent = false
+    deadline = primary.deadline
+    receivedAt = now
+    state = .queued(since: now)
+    attempts = 0
+    queuedMicroseconds = 0
+    streamed = false
+  }
+
+  /// Binds a request the policy placed to another version (its own lost its workers).
+  func reroute(to version: String, figures: VersionFigures?) {
+    self.version = version
+    self.figures = figures
   }
 
   /// Records a send to `worker`, adding the time spent queued.

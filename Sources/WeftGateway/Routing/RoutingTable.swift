@@ -42,6 +42,7 @@ struct RoutingTable {
     let service = services[ready.service] ?? ServiceEntry(name: ready.service)
     services[ready.service] = service
     service.merge(methods: ready.methods)
+    entry.figures = service.figures(for: ready.version)
     if isNew { service.workers.append(id) }
   }
 
@@ -81,8 +82,13 @@ struct RoutingTable {
     }
   }
 
-  /// Records a request sent to worker `id`.
-  mutating func assign(to id: PeerID) { workers[id]?.outstanding += 1 }
+  /// Records a request sent to worker `id`; returns its entry.
+  @discardableResult
+  mutating func assign(to id: PeerID) -> WorkerEntry? {
+    guard let worker = workers[id] else { return nil }
+    worker.outstanding += 1
+    return worker
+  }
 
   /// Records a FINAL from worker `id`; `completed` counts only replies that reached a client.
   mutating func release(from id: PeerID, completed: Bool) {
@@ -130,22 +136,45 @@ struct RoutingTable {
     return next
   }
 
+  // MARK: Policies
+
+  /// The service's entry, made if it has none yet (a policy may come before its workers).
+  mutating func entry(for service: String) -> ServiceEntry {
+    if let entry = services[service] { return entry }
+    let entry = ServiceEntry(name: service)
+    services[service] = entry
+    return entry
+  }
+
   // MARK: Queues
 
-  /// Appends a waiting request to `service`'s queue (at the front for a retried one).
-  mutating func enqueue(_ dispatchID: UInt64, service: String, atFront: Bool = false) {
-    let entry = services[service] ?? ServiceEntry(name: service)
-    services[service] = entry
-    if atFront { entry.queue.prepend(dispatchID) } else { entry.queue.append(dispatchID) }
+  /// Appends a waiting request to `service`'s queue for `version` ("" for any version),
+  /// at the front for a retried one.
+  mutating func enqueue(_ dispatchID: UInt64, service: String, version: String = "", atFront: Bool = false) {
+    let entry = entry(for: service)
+    if version.isEmpty {
+      if atFront { entry.queue.prepend(dispatchID) } else { entry.queue.append(dispatchID) }
+    } else {
+      if atFront {
+        entry.versionQueues[version, default: []].prepend(dispatchID)
+      } else {
+        entry.versionQueues[version, default: []].append(dispatchID)
+      }
+    }
     entry.queuedCount += 1
   }
 
-  /// How many live requests wait in `service`'s queue.
+  /// How many live requests wait in `service`'s queues.
   func queueDepth(service: String) -> Int { services[service]?.queuedCount ?? 0 }
 
-  /// Takes the oldest queued id of `service`; the caller checks it is still live.
-  mutating func popQueued(service: String) -> UInt64? {
-    services[service]?.queue.popFirst()
+  /// Takes the oldest queued id of `service` for `version` ("" for any); the caller
+  /// checks it is still live.
+  mutating func popQueued(service: String, version: String = "") -> UInt64? {
+    guard let entry = services[service] else { return nil }
+    if version.isEmpty { return entry.queue.popFirst() }
+    let id = entry.versionQueues[version]?.popFirst()
+    if entry.versionQueues[version]?.isEmpty == true { entry.versionQueues[version] = nil }
+    return id
   }
 
   /// Notes that a queued request left the queue (dispatched or expired).
@@ -153,9 +182,15 @@ struct RoutingTable {
     if let entry = services[service], entry.queuedCount > 0 { entry.queuedCount -= 1 }
   }
 
-  /// Drops ids of expired requests when they outnumber live ones, so the deque stays bounded.
+  /// Drops ids of expired requests when they outnumber live ones, so the deques stay bounded.
   mutating func compactQueue(service: String, isLive: (UInt64) -> Bool) {
-    guard let entry = services[service], entry.queue.count > 2 * entry.queuedCount + 64 else { return }
+    guard let entry = services[service] else { return }
+    let stored = entry.versionQueues.values.reduce(entry.queue.count) { $0 + $1.count }
+    guard stored > 2 * entry.queuedCount + 64 else { return }
     entry.queue.removeAll { !isLive($0) }
+    for version in Array(entry.versionQueues.keys) {
+      entry.versionQueues[version]!.removeAll { !isLive($0) }
+      if entry.versionQueues[version]!.isEmpty { entry.versionQueues[version] = nil }
+    }
   }
 }

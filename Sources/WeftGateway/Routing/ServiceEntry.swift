@@ -1,7 +1,8 @@
 import DequeModule
 import WeftProtocol
 
-/// One service: its methods, its workers, and its bounded queue of waiting requests.
+/// One service: its methods, its workers, its routing policy, its versions' figures and
+/// its bounded queues of waiting requests.
 final class ServiceEntry {
   /// The service name.
   let name: String
@@ -9,11 +10,20 @@ final class ServiceEntry {
   var methods: [MethodDescriptor] = []
   /// Its workers, in registration order.
   var workers: [PeerID] = []
-  /// Dispatch ids of requests waiting for a worker, oldest first. May hold ids of
+  /// How requests that name no version choose one; nil: any live version, least loaded.
+  var router: VersionRouter?
+  /// Figures per version that has had workers or a policy naming it.
+  private(set) var figures: [String: VersionFigures] = [:]
+  /// Dispatch ids of requests waiting for any worker, oldest first. May hold ids of
   /// requests that already expired; they are skipped when popped.
   @exclusivity(unchecked) var queue: Deque<UInt64> = []
-  /// How many ids in `queue` are still live; this is what the limit bounds.
+  /// Waiting requests bound to one version (chosen by the policy or named by the client).
+  @exclusivity(unchecked) var versionQueues: [String: Deque<UInt64>] = [:]
+  /// How many ids in all the queues are still live; this is what the limit bounds.
   @exclusivity(unchecked) var queuedCount = 0
+
+  /// Most versions with figures; a service past it records nothing for new ones.
+  static let maxVersions = 64
 
   init(name: String) { self.name = name }
 
@@ -24,4 +34,16 @@ final class ServiceEntry {
   func merge(methods newMethods: [MethodDescriptor]) {
     for method in newMethods where !serves(method: method.name) { methods.append(method) }
   }
+
+  /// The figures of `version`, made on first use while there is room.
+  func figures(for version: String) -> VersionFigures? {
+    if let existing = figures[version] { return existing }
+    guard figures.count < Self.maxVersions else { return nil }
+    let made = VersionFigures(version: version)
+    figures[version] = made
+    return made
+  }
+
+  /// The figures of `version` if it has any.
+  func existingFigures(for version: String) -> VersionFigures? { figures[version] }
 }

@@ -24,6 +24,8 @@ final class WorkerEntry {
   @exclusivity(unchecked) var lastSeen: UInt64
   /// When the gateway last sent it anything.
   @exclusivity(unchecked) var lastSent: UInt64
+  /// Its version's figures, so a reply is recorded without a lookup.
+  var figures: VersionFigures?
 
   init(id: PeerID, service: String, version: String, capacity: Int, name: String, heartbeatInterval: UInt64, at now: UInt64) {
     self.id = id

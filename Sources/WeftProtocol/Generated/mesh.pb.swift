@@ -47,6 +47,82 @@ public nonisolated struct Weft_V1_WorkerStatus: Sendable {
   public init() {}
 }
 
+/// Latency percentiles in microseconds, over the replies since the gateway started.
+public nonisolated struct Weft_V1_LatencySummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var count: UInt64 = 0
+
+  public var p50Us: UInt64 = 0
+
+  public var p90Us: UInt64 = 0
+
+  public var p99Us: UInt64 = 0
+
+  public var maxUs: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What one version did with one kind of traffic (primary or shadow).
+public nonisolated struct Weft_V1_VersionFigures: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Final replies (or, for shadow traffic, final outcomes).
+  public var requests: UInt64 {
+    get {_storage._requests}
+    set {_uniqueStorage()._requests = newValue}
+  }
+
+  /// Non-OK outcomes by status code name.
+  public var errors: [Weft_V1_StatusCount] {
+    get {_storage._errors}
+    set {_uniqueStorage()._errors = newValue}
+  }
+
+  /// Gateway receipt to reply.
+  public var total: Weft_V1_LatencySummary {
+    get {_storage._total ?? Weft_V1_LatencySummary()}
+    set {_uniqueStorage()._total = newValue}
+  }
+  /// Returns true if `total` has been explicitly set.
+  public var hasTotal: Bool {_storage._total != nil}
+  /// Clears the value of `total`. Subsequent reads from it will return its default value.
+  public mutating func clearTotal() {_uniqueStorage()._total = nil}
+
+  /// Waiting: the gateway's queue plus the worker's batch queue.
+  public var queue: Weft_V1_LatencySummary {
+    get {_storage._queue ?? Weft_V1_LatencySummary()}
+    set {_uniqueStorage()._queue = newValue}
+  }
+  /// Returns true if `queue` has been explicitly set.
+  public var hasQueue: Bool {_storage._queue != nil}
+  /// Clears the value of `queue`. Subsequent reads from it will return its default value.
+  public mutating func clearQueue() {_uniqueStorage()._queue = nil}
+
+  /// Running the model.
+  public var compute: Weft_V1_LatencySummary {
+    get {_storage._compute ?? Weft_V1_LatencySummary()}
+    set {_uniqueStorage()._compute = newValue}
+  }
+  /// Returns true if `compute` has been explicitly set.
+  public var hasCompute: Bool {_storage._compute != nil}
+  /// Clears the value of `compute`. Subsequent reads from it will return its default value.
+  public mutating func clearCompute() {_uniqueStorage()._compute = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 public nonisolated struct Weft_V1_VersionStatus: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -56,9 +132,40 @@ public nonisolated struct Weft_V1_VersionStatus: Sendable {
 
   public var workers: [Weft_V1_WorkerStatus] = []
 
+  /// Replies to clients.
+  public var served: Weft_V1_VersionFigures {
+    get {_served ?? Weft_V1_VersionFigures()}
+    set {_served = newValue}
+  }
+  /// Returns true if `served` has been explicitly set.
+  public var hasServed: Bool {self._served != nil}
+  /// Clears the value of `served`. Subsequent reads from it will return its default value.
+  public mutating func clearServed() {self._served = nil}
+
+  /// Mirrored requests whose replies were dropped.
+  public var shadow: Weft_V1_VersionFigures {
+    get {_shadow ?? Weft_V1_VersionFigures()}
+    set {_shadow = newValue}
+  }
+  /// Returns true if `shadow` has been explicitly set.
+  public var hasShadow: Bool {self._shadow != nil}
+  /// Clears the value of `shadow`. Subsequent reads from it will return its default value.
+  public mutating func clearShadow() {self._shadow = nil}
+
+  /// Rewards credited to this version (weft.mesh/reward) and their mean.
+  public var rewards: UInt64 = 0
+
+  public var meanReward: Double = 0
+
+  /// Its share of traffic under the service's policy now (0 without a policy).
+  public var share: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _served: Weft_V1_VersionFigures? = nil
+  fileprivate var _shadow: Weft_V1_VersionFigures? = nil
 }
 
 public nonisolated struct Weft_V1_ServiceStatus: Sendable {
@@ -78,9 +185,21 @@ public nonisolated struct Weft_V1_ServiceStatus: Sendable {
 
   public var inFlight: UInt32 = 0
 
+  /// The routing policy and its state, if the service has one.
+  public var route: Weft_V1_RouteState {
+    get {_route ?? Weft_V1_RouteState()}
+    set {_route = newValue}
+  }
+  /// Returns true if `route` has been explicitly set.
+  public var hasRoute: Bool {self._route != nil}
+  /// Clears the value of `route`. Subsequent reads from it will return its default value.
+  public mutating func clearRoute() {self._route = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _route: Weft_V1_RouteState? = nil
 }
 
 public nonisolated struct Weft_V1_StatusCount: Sendable {
@@ -184,9 +303,157 @@ nonisolated extension Weft_V1_WorkerStatus: SwiftProtobuf.Message, SwiftProtobuf
   }
 }
 
+nonisolated extension Weft_V1_LatencySummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LatencySummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{3}p50_us\0\u{3}p90_us\0\u{3}p99_us\0\u{3}max_us\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.count) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.p50Us) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.p90Us) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.p99Us) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.maxUs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.count != 0 {
+      try visitor.visitSingularUInt64Field(value: self.count, fieldNumber: 1)
+    }
+    if self.p50Us != 0 {
+      try visitor.visitSingularUInt64Field(value: self.p50Us, fieldNumber: 2)
+    }
+    if self.p90Us != 0 {
+      try visitor.visitSingularUInt64Field(value: self.p90Us, fieldNumber: 3)
+    }
+    if self.p99Us != 0 {
+      try visitor.visitSingularUInt64Field(value: self.p99Us, fieldNumber: 4)
+    }
+    if self.maxUs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxUs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_LatencySummary, rhs: Weft_V1_LatencySummary) -> Bool {
+    if lhs.count != rhs.count {return false}
+    if lhs.p50Us != rhs.p50Us {return false}
+    if lhs.p90Us != rhs.p90Us {return false}
+    if lhs.p99Us != rhs.p99Us {return false}
+    if lhs.maxUs != rhs.maxUs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_VersionFigures: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VersionFigures"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}requests\0\u{1}errors\0\u{1}total\0\u{1}queue\0\u{1}compute\0")
+
+  fileprivate class _StorageClass {
+    var _requests: UInt64 = 0
+    var _errors: [Weft_V1_StatusCount] = []
+    var _total: Weft_V1_LatencySummary? = nil
+    var _queue: Weft_V1_LatencySummary? = nil
+    var _compute: Weft_V1_LatencySummary? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _requests = source._requests
+      _errors = source._errors
+      _total = source._total
+      _queue = source._queue
+      _compute = source._compute
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._requests) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._errors) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._total) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._queue) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._compute) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._requests != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._requests, fieldNumber: 1)
+      }
+      if !_storage._errors.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._errors, fieldNumber: 2)
+      }
+      try { if let v = _storage._total {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._queue {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._compute {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_VersionFigures, rhs: Weft_V1_VersionFigures) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._requests != rhs_storage._requests {return false}
+        if _storage._errors != rhs_storage._errors {return false}
+        if _storage._total != rhs_storage._total {return false}
+        if _storage._queue != rhs_storage._queue {return false}
+        if _storage._compute != rhs_storage._compute {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Weft_V1_VersionStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VersionStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}workers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}workers\0\u{1}served\0\u{1}shadow\0\u{1}rewards\0\u{3}mean_reward\0\u{1}share\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -196,17 +463,41 @@ nonisolated extension Weft_V1_VersionStatus: SwiftProtobuf.Message, SwiftProtobu
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.version) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.workers) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._served) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._shadow) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.rewards) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.meanReward) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.share) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.version.isEmpty {
       try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
     }
     if !self.workers.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.workers, fieldNumber: 2)
+    }
+    try { if let v = self._served {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._shadow {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.rewards != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rewards, fieldNumber: 5)
+    }
+    if self.meanReward.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanReward, fieldNumber: 6)
+    }
+    if self.share.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.share, fieldNumber: 7)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -214,6 +505,11 @@ nonisolated extension Weft_V1_VersionStatus: SwiftProtobuf.Message, SwiftProtobu
   public static func ==(lhs: Weft_V1_VersionStatus, rhs: Weft_V1_VersionStatus) -> Bool {
     if lhs.version != rhs.version {return false}
     if lhs.workers != rhs.workers {return false}
+    if lhs._served != rhs._served {return false}
+    if lhs._shadow != rhs._shadow {return false}
+    if lhs.rewards != rhs.rewards {return false}
+    if lhs.meanReward != rhs.meanReward {return false}
+    if lhs.share != rhs.share {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -221,7 +517,7 @@ nonisolated extension Weft_V1_VersionStatus: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Weft_V1_ServiceStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServiceStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}versions\0\u{1}methods\0\u{3}queue_depth\0\u{3}queue_limit\0\u{3}in_flight\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}versions\0\u{1}methods\0\u{3}queue_depth\0\u{3}queue_limit\0\u{3}in_flight\0\u{1}route\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -235,12 +531,17 @@ nonisolated extension Weft_V1_ServiceStatus: SwiftProtobuf.Message, SwiftProtobu
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.queueDepth) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.queueLimit) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.inFlight) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._route) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -259,6 +560,9 @@ nonisolated extension Weft_V1_ServiceStatus: SwiftProtobuf.Message, SwiftProtobu
     if self.inFlight != 0 {
       try visitor.visitSingularUInt32Field(value: self.inFlight, fieldNumber: 6)
     }
+    try { if let v = self._route {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -269,6 +573,7 @@ nonisolated extension Weft_V1_ServiceStatus: SwiftProtobuf.Message, SwiftProtobu
     if lhs.queueDepth != rhs.queueDepth {return false}
     if lhs.queueLimit != rhs.queueLimit {return false}
     if lhs.inFlight != rhs.inFlight {return false}
+    if lhs._route != rhs._route {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -7,7 +7,7 @@ struct GatewayCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "gateway", abstract: "Run a gateway: clients on the frontend, workers on the backend.")
 
-  @Option(help: "Mesh config file (YAML); its `gateway:` section is used. Flags override it.")
+  @Option(help: "Mesh config file (YAML); its `gateway:` and `routes:` sections are used, the routes read again on SIGHUP. Flags override it.")
   var config: String?
   @Option(help: "Client endpoint to bind (default tcp://*:5555).")
   var frontend: String?
@@ -26,7 +26,9 @@ struct GatewayCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.gateway")
     exitWithParentIfSupervised()
-    var configuration = try config.map { try MeshConfiguration.load(path: $0).gateway.configuration } ?? .init()
+    let mesh = try config.map { try MeshConfiguration.load(path: $0) }
+    var configuration = mesh?.gateway.configuration ?? .init()
+    configuration.routes = try mesh?.routePolicies() ?? []
     if let frontend { configuration.frontend = frontend }
     if let backend { configuration.backend = backend }
     if let heartbeatMs { configuration.heartbeatInterval = .milliseconds(heartbeatMs) }
@@ -37,6 +39,12 @@ struct GatewayCommand: AsyncParsableCommand {
     let gateway = try Gateway(configuration: configuration, logger: logger) { endpoints in
       announce("gateway listening frontend=\(endpoints.frontend) backend=\(endpoints.backend)")
     }
-    try await runUntilSignalled(gateway, logger: logger)
+    let config = config
+    try await whileHandlingHangups {
+      // SIGHUP: the config file's routes replace the current ones.
+      if let config, let routes = reloadRoutes(from: config, logger: logger) { gateway.replaceRoutes(routes) }
+    } _: {
+      try await runUntilSignalled(gateway, logger: logger)
+    }
   }
 }

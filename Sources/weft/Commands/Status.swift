@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftProtobuf
 import WeftClient
+import WeftGateway
 import WeftProtocol
 
 /// `weft status`: services, versions, workers, in flight and queue depth.
@@ -11,6 +12,8 @@ struct Status: AsyncParsableCommand {
 
   @Flag(help: "Print JSON (protobuf JSON mapping of MeshStatus).")
   var json = false
+  @Flag(help: "Compare versions side by side: share, requests, errors, latency, rewards, shadow traffic.")
+  var versions = false
   @OptionGroup var client: ClientOptions
 
   func run() async throws {
@@ -24,10 +27,9 @@ struct Status: AsyncParsableCommand {
       throw ExitCode.failure
     }
     if json {
-      var options = JSONEncodingOptions()
-      options.preserveProtoFieldNames = true
-      options.alwaysPrintInt64sAsNumbers = true
-      print(try status.jsonString(options: options))
+      print(try status.jsonString(options: .weftCLI))
+    } else if versions {
+      print(VersionTable.render(status))
     } else {
       print(StatusTable.render(status))
     }
@@ -50,14 +52,52 @@ enum StatusTable {
         }
       }
     }
-    let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-    var lines = rows.map { row in
-      row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-    }
+    var lines = [TextTable.render(rows)]
     let replies = status.replies.map { "\($0.code)=\($0.count)" }.joined(separator: " ")
     lines.append("")
     lines.append("gateway \(status.gatewayID), up \(status.uptimeMs / 1_000) s; replies: \(replies.isEmpty ? "none" : replies); "
       + "redispatched \(status.redispatched); workers evicted \(status.workersEvicted)")
     return lines.joined(separator: "\n")
+  }
+}
+
+/// Renders the versions of each service side by side, for A/B comparisons.
+enum VersionTable {
+  static func render(_ status: MeshStatus) -> String {
+    var rows = [[
+      "SERVICE", "VERSION", "TRAFFIC", "SHARE", "WORKERS", "REQUESTS", "ERRORS", "ERR%", "P50", "P90", "P99",
+      "QUEUE P50", "COMPUTE P50", "REWARD",
+    ]]
+    for service in status.services {
+      for version in service.versions {
+        let share = service.hasRoute ? RouteText.percent(version.share) : "-"
+        let reward = version.rewards > 0 ? String(format: "%.3f (%d)", version.meanReward, version.rewards) : "-"
+        rows.append(
+          [service.name, version.version, "served", share, "\(version.workers.count)"] + columns(version.served) + [reward])
+        if version.shadow.requests > 0 {
+          rows.append([service.name, version.version, "shadow", "-", "\(version.workers.count)"] + columns(version.shadow) + ["-"])
+        }
+      }
+    }
+    var text = TextTable.render(rows)
+    let notes = status.services.filter(\.hasRoute).map { "\($0.name): \(RouteText.describe($0.route.policy))" }
+    if !notes.isEmpty { text += "\n\n" + notes.joined(separator: "\n") }
+    return text
+  }
+
+  private static func columns(_ figures: Weft_V1_VersionFigures) -> [String] {
+    let errors = figures.errors.reduce(0) { $0 + $1.count }
+    let rate = figures.requests > 0 ? String(format: "%.1f", 100 * Double(errors) / Double(figures.requests)) : "-"
+    return [
+      "\(figures.requests)", errors == 0 ? "0" : figures.errors.map { "\($0.code)=\($0.count)" }.joined(separator: " "), rate,
+      duration(figures.total.p50Us, figures.total.count), duration(figures.total.p90Us, figures.total.count),
+      duration(figures.total.p99Us, figures.total.count), duration(figures.queue.p50Us, figures.queue.count),
+      duration(figures.compute.p50Us, figures.compute.count),
+    ]
+  }
+
+  private static func duration(_ microseconds: UInt64, _ count: UInt64) -> String {
+    guard count > 0 else { return "-" }
+    return microseconds < 10_000 ? String(format: "%.2f ms", Double(microseconds) / 1_000) : "\(microseconds / 1_000) ms"
   }
 }

@@ -5,7 +5,8 @@ import Logging
 /// `weft up`: a whole mesh on this machine from a config file, supervised.
 struct Up: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Start a gateway and its workers from a config file; restart what crashes; stop all on Ctrl-C.")
+    abstract: "Start a gateway and its workers from a config file; restart what crashes; stop all on Ctrl-C.",
+    discussion: "SIGHUP makes the gateway read the config's routes again (workers are not changed).")
 
   @Option(help: "Mesh config file (YAML).")
   var config: String = "deploy/weft.yaml"
@@ -16,7 +17,11 @@ struct Up: AsyncParsableCommand {
     let mesh = try MeshConfiguration.load(path: config)
     let supervisor = Supervisor(
       executable: try currentExecutable(), configPath: config, mesh: mesh, logLevel: logging.logLevel, logger: logger)
-    try await runUntilSignalled(supervisor, logger: logger)
+    try await whileHandlingHangups {
+      supervisor.signalGateway(SIGHUP)  // it reads the config's routes again
+    } _: {
+      try await runUntilSignalled(supervisor, logger: logger)
+    }
   }
 
   private func currentExecutable() throws -> String {

@@ -23,10 +23,15 @@ import Yams
 ///     max_batch_size: 8        # optional
 ///     max_batch_delay_ms: 2    # optional
 ///     latency_ms: 10           # sleep model only
+///     inject_failure_rate: 0   # testing: fail this fraction of requests with INTERNAL
+/// routes:                      # version routing per service: see RouteSpec
+///   - service: echo
+///     split: "1=90, 2=10"
 /// ```
 struct MeshConfiguration: Decodable, Equatable {
   var gateway = GatewaySection()
   var workers: [WorkerSection] = []
+  var routes: [RouteSpec] = []
 
   struct GatewaySection: Decodable, Equatable {
     var frontend: String?
@@ -69,12 +74,14 @@ struct MeshConfiguration: Decodable, Equatable {
     var maxBatchSize: Int?
     var maxBatchDelayMs: Int?
     var latencyMs: Int?
+    var injectFailureRate: Double?
 
     enum CodingKeys: String, CodingKey {
       case model, replicas, service, version, capacity
       case maxBatchSize = "max_batch_size"
       case maxBatchDelayMs = "max_batch_delay_ms"
       case latencyMs = "latency_ms"
+      case injectFailureRate = "inject_failure_rate"
     }
 
     /// The `weft worker` arguments for this section (without `--gateway`).
@@ -86,6 +93,7 @@ struct MeshConfiguration: Decodable, Equatable {
       if let maxBatchSize { arguments += ["--max-batch-size", "\(maxBatchSize)"] }
       if let maxBatchDelayMs { arguments += ["--max-batch-delay-ms", "\(maxBatchDelayMs)"] }
       if let latencyMs { arguments += ["--latency-ms", "\(latencyMs)"] }
+      if let injectFailureRate { arguments += ["--inject-failure-rate", "\(injectFailureRate)"] }
       return arguments
     }
   }
@@ -117,10 +125,24 @@ struct MeshConfiguration: Decodable, Equatable {
         throw ConfigurationError("config \(source): replicas of '\(worker.model)' must not be negative")
       }
     }
+    do {
+      _ = try configuration.routePolicies()
+    } catch {
+      throw ConfigurationError("config \(source): \(error)")
+    }
     return configuration
   }
 
-  enum RootKeys: String, CodingKey { case gateway, workers }
+  /// The `routes:` section as policies.
+  func routePolicies() throws -> [RoutePolicy] {
+    var seen = Set<String>()
+    return try routes.map { route in
+      guard seen.insert(route.service).inserted else { throw ConfigurationError("routes name service '\(route.service)' twice") }
+      return try route.policy()
+    }
+  }
+
+  enum RootKeys: String, CodingKey { case gateway, workers, routes }
 
   init() {}
 
@@ -128,5 +150,6 @@ struct MeshConfiguration: Decodable, Equatable {
     let container = try decoder.container(keyedBy: RootKeys.self)
     gateway = try container.decodeIfPresent(GatewaySection.self, forKey: .gateway) ?? GatewaySection()
     workers = try container.decodeIfPresent([WorkerSection].self, forKey: .workers) ?? []
+    routes = try container.decodeIfPresent([RouteSpec].self, forKey: .routes) ?? []
   }
 }

@@ -16,6 +16,8 @@ struct ModelOptions: ParsableArguments {
   var maxBatchDelayMs: Int?
   @Option(help: "sleep model: milliseconds each batch takes.")
   var latencyMs: Int = 10
+  @Option(help: "Testing: fail this fraction (0 to 1) of requests with INTERNAL, to rehearse a bad version.")
+  var injectFailureRate: Double = 0
   @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models; filled by scripts/fetch-models.sh).")
   var models: String?
 
@@ -29,10 +31,16 @@ struct ModelOptions: ParsableArguments {
       throw ValidationError("unknown model '\(model)'; known: \(ModelOptions.known.joined(separator: ", "))")
     }
     if let maxBatchSize, maxBatchSize < 1 { throw ValidationError("--max-batch-size must be at least 1") }
+    guard (0...1).contains(injectFailureRate) else { throw ValidationError("--inject-failure-rate must be between 0 and 1") }
   }
 
   /// Loads the model (weights included, for real models) so READY means ready.
   func makeModel() throws -> any Model {
+    let model = try makeBaseModel()
+    return injectFailureRate > 0 ? FaultInjectingModel(wrapping: model, failureRate: injectFailureRate) : model
+  }
+
+  private func makeBaseModel() throws -> any Model {
     switch model {
     case "text":
       return try TextEmbeddingModel(

@@ -16,6 +16,7 @@ final class Supervisor: Service, Sendable {
   private let logLevel: Logger.Level
   private let logger: Logger
   private let stopping = Atomic<Bool>(false)
+  private let gatewayChild = Mutex<Child?>(nil)
 
   init(executable: String, configPath: String, mesh: MeshConfiguration, logLevel: Logger.Level, logger: Logger) {
     self.executable = executable
@@ -35,6 +36,7 @@ final class Supervisor: Service, Sendable {
 
   private func supervise() async throws {
     let gateway = Child(name: "gateway", arguments: ["gateway", "--config", configPath, "--log-level", "\(logLevel)"])
+    gatewayChild.withLock { $0 = gateway }
     let backend = try await startGateway(gateway)
     announce("mesh gateway frontend=\(gateway.announced("frontend") ?? "?") backend=\(backend)")
 
@@ -57,6 +59,11 @@ final class Supervisor: Service, Sendable {
       }
     }
     await stopAll(children)
+  }
+
+  /// Sends `signal` to the gateway process, if it runs.
+  func signalGateway(_ signal: Int32) {
+    gatewayChild.withLock { child in if let child, child.isRunning { child.signal(signal) } }
   }
 
   private func startGateway(_ gateway: Child) async throws -> String {

@@ -111,7 +111,7 @@ final class TestMesh: Sendable {
   let frontend: String
   let backend: String
   let client: WeftClient
-  private let workers = Mutex<[MeshProcess]>([])
+  private let workers = Mutex<[String: MeshProcess]>([:])
 
   /// Starts a gateway with extra flags and waits until it listens.
   init(gatewayArguments: [String] = []) async throws {
@@ -136,7 +136,7 @@ final class TestMesh: Sendable {
   func startWorker(name: String, _ arguments: [String]) async throws -> MeshProcess {
     let worker = try MeshProcess(
       ["worker", "--gateway", backend, "--name", name, "--log-level", "warning"] + arguments)
-    workers.withLock { $0.append(worker) }
+    workers.withLock { $0[name] = worker }
     _ = try await worker.waitForLine(prefix: "worker ready")
     try await waitUntil("gateway lists worker \(name)") { status in
       status.services.contains { $0.versions.contains { $0.workers.contains { $0.name == name } } }
@@ -148,6 +148,9 @@ final class TestMesh: Sendable {
   func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: (MeshStatus) -> Bool) async throws {
     try await MeshView(client: client).waitUntil(what, timeout: timeout, condition)
   }
+
+  /// The worker process started as `name`.
+  func worker(named name: String) -> MeshProcess? { workers.withLock { $0[name] } }
 
   /// The current status.
   func status() async throws -> MeshStatus { try await client.meshStatus() }

@@ -52,6 +52,96 @@ void   weft__v1__worker_status__free_unpacked
   assert(message->base.descriptor == &weft__v1__worker_status__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   weft__v1__latency_summary__init
+                     (Weft__V1__LatencySummary         *message)
+{
+  static const Weft__V1__LatencySummary init_value = WEFT__V1__LATENCY_SUMMARY__INIT;
+  *message = init_value;
+}
+size_t weft__v1__latency_summary__get_packed_size
+                     (const Weft__V1__LatencySummary *message)
+{
+  assert(message->base.descriptor == &weft__v1__latency_summary__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t weft__v1__latency_summary__pack
+                     (const Weft__V1__LatencySummary *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &weft__v1__latency_summary__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t weft__v1__latency_summary__pack_to_buffer
+                     (const Weft__V1__LatencySummary *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &weft__v1__latency_summary__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Weft__V1__LatencySummary *
+       weft__v1__latency_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Weft__V1__LatencySummary *)
+     protobuf_c_message_unpack (&weft__v1__latency_summary__descriptor,
+                                allocator, len, data);
+}
+void   weft__v1__latency_summary__free_unpacked
+                     (Weft__V1__LatencySummary *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &weft__v1__latency_summary__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   weft__v1__version_figures__init
+                     (Weft__V1__VersionFigures         *message)
+{
+  static const Weft__V1__VersionFigures init_value = WEFT__V1__VERSION_FIGURES__INIT;
+  *message = init_value;
+}
+size_t weft__v1__version_figures__get_packed_size
+                     (const Weft__V1__VersionFigures *message)
+{
+  assert(message->base.descriptor == &weft__v1__version_figures__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t weft__v1__version_figures__pack
+                     (const Weft__V1__VersionFigures *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &weft__v1__version_figures__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t weft__v1__version_figures__pack_to_buffer
+                     (const Weft__V1__VersionFigures *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &weft__v1__version_figures__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Weft__V1__VersionFigures *
+       weft__v1__version_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Weft__V1__VersionFigures *)
+     protobuf_c_message_unpack (&weft__v1__version_figures__descriptor,
+                                allocator, len, data);
+}
+void   weft__v1__version_figures__free_unpacked
+                     (Weft__V1__VersionFigures *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &weft__v1__version_figures__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   weft__v1__version_status__init
                      (Weft__V1__VersionStatus         *message)
 {
@@ -348,7 +438,187 @@ const ProtobufCMessageDescriptor weft__v1__worker_status__descriptor =
   (ProtobufCMessageInit) weft__v1__worker_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__version_status__field_descriptors[2] =
+static const ProtobufCFieldDescriptor weft__v1__latency_summary__field_descriptors[5] =
+{
+  {
+    "count",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LatencySummary, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "p50_us",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LatencySummary, p50_us),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "p90_us",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LatencySummary, p90_us),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "p99_us",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LatencySummary, p99_us),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_us",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LatencySummary, max_us),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned weft__v1__latency_summary__field_indices_by_name[] = {
+  0,   /* field[0] = count */
+  4,   /* field[4] = max_us */
+  1,   /* field[1] = p50_us */
+  2,   /* field[2] = p90_us */
+  3,   /* field[3] = p99_us */
+};
+static const ProtobufCIntRange weft__v1__latency_summary__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor weft__v1__latency_summary__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "weft.v1.LatencySummary",
+  "LatencySummary",
+  "Weft__V1__LatencySummary",
+  "weft.v1",
+  sizeof(Weft__V1__LatencySummary),
+  5,
+  weft__v1__latency_summary__field_descriptors,
+  weft__v1__latency_summary__field_indices_by_name,
+  1,  weft__v1__latency_summary__number_ranges,
+  (ProtobufCMessageInit) weft__v1__latency_summary__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor weft__v1__version_figures__field_descriptors[5] =
+{
+  {
+    "requests",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionFigures, requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "errors",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Weft__V1__VersionFigures, n_errors),
+    offsetof(Weft__V1__VersionFigures, errors),
+    &weft__v1__status_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionFigures, total),
+    &weft__v1__latency_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "queue",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionFigures, queue),
+    &weft__v1__latency_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "compute",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionFigures, compute),
+    &weft__v1__latency_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned weft__v1__version_figures__field_indices_by_name[] = {
+  4,   /* field[4] = compute */
+  1,   /* field[1] = errors */
+  3,   /* field[3] = queue */
+  0,   /* field[0] = requests */
+  2,   /* field[2] = total */
+};
+static const ProtobufCIntRange weft__v1__version_figures__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor weft__v1__version_figures__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "weft.v1.VersionFigures",
+  "VersionFigures",
+  "Weft__V1__VersionFigures",
+  "weft.v1",
+  sizeof(Weft__V1__VersionFigures),
+  5,
+  weft__v1__version_figures__field_descriptors,
+  weft__v1__version_figures__field_indices_by_name,
+  1,  weft__v1__version_figures__number_ranges,
+  (ProtobufCMessageInit) weft__v1__version_figures__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor weft__v1__version_status__field_descriptors[7] =
 {
   {
     "version",
@@ -374,15 +644,80 @@ static const ProtobufCFieldDescriptor weft__v1__version_status__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "served",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionStatus, served),
+    &weft__v1__version_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shadow",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionStatus, shadow),
+    &weft__v1__version_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rewards",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionStatus, rewards),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mean_reward",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionStatus, mean_reward),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "share",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__VersionStatus, share),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__version_status__field_indices_by_name[] = {
+  5,   /* field[5] = mean_reward */
+  4,   /* field[4] = rewards */
+  2,   /* field[2] = served */
+  3,   /* field[3] = shadow */
+  6,   /* field[6] = share */
   0,   /* field[0] = version */
   1,   /* field[1] = workers */
 };
 static const ProtobufCIntRange weft__v1__version_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor weft__v1__version_status__descriptor =
 {
@@ -392,14 +727,14 @@ const ProtobufCMessageDescriptor weft__v1__version_status__descriptor =
   "Weft__V1__VersionStatus",
   "weft.v1",
   sizeof(Weft__V1__VersionStatus),
-  2,
+  7,
   weft__v1__version_status__field_descriptors,
   weft__v1__version_status__field_indices_by_name,
   1,  weft__v1__version_status__number_ranges,
   (ProtobufCMessageInit) weft__v1__version_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__service_status__field_descriptors[6] =
+static const ProtobufCFieldDescriptor weft__v1__service_status__field_descriptors[7] =
 {
   {
     "name",
@@ -473,6 +808,18 @@ static const ProtobufCFieldDescriptor weft__v1__service_status__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "route",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__ServiceStatus, route),
+    &weft__v1__route_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__service_status__field_indices_by_name[] = {
   5,   /* field[5] = in_flight */
@@ -480,12 +827,13 @@ static const unsigned weft__v1__service_status__field_indices_by_name[] = {
   0,   /* field[0] = name */
   3,   /* field[3] = queue_depth */
   4,   /* field[4] = queue_limit */
+  6,   /* field[6] = route */
   1,   /* field[1] = versions */
 };
 static const ProtobufCIntRange weft__v1__service_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor weft__v1__service_status__descriptor =
 {
@@ -495,7 +843,7 @@ const ProtobufCMessageDescriptor weft__v1__service_status__descriptor =
   "Weft__V1__ServiceStatus",
   "weft.v1",
   sizeof(Weft__V1__ServiceStatus),
-  6,
+  7,
   weft__v1__service_status__field_descriptors,
   weft__v1__service_status__field_indices_by_name,
   1,  weft__v1__service_status__number_ranges,

@@ -11,24 +11,29 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from weft_client._proto.weft.v1 import routing_pb2 as weft_dot_v1_dot_routing__pb2
 from weft_client._proto.weft.v1 import worker_pb2 as weft_dot_v1_dot_worker__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12weft/v1/mesh.proto\x12\x07weft.v1\x1a\x14weft/v1/worker.proto\"\x8c\x01\n\x0cWorkerStatus\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\r\x12\x11\n\tin_flight\x18\x04 \x01(\r\x12\x11\n\tcompleted\x18\x05 \x01(\x04\x12\x10\n\x08\x64raining\x18\x06 \x01(\x08\x12\x18\n\x10last_seen_ms_ago\x18\x07 \x01(\r\"H\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\t\x12&\n\x07workers\x18\x02 \x03(\x0b\x32\x15.weft.v1.WorkerStatus\"\xb0\x01\n\rServiceStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x08versions\x18\x02 \x03(\x0b\x32\x16.weft.v1.VersionStatus\x12*\n\x07methods\x18\x03 \x03(\x0b\x32\x19.weft.v1.MethodDescriptor\x12\x13\n\x0bqueue_depth\x18\x04 \x01(\r\x12\x13\n\x0bqueue_limit\x18\x05 \x01(\r\x12\x11\n\tin_flight\x18\x06 \x01(\r\"*\n\x0bStatusCount\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"\xb3\x01\n\nMeshStatus\x12\x12\n\ngateway_id\x18\x01 \x01(\t\x12\x11\n\tuptime_ms\x18\x02 \x01(\x04\x12(\n\x08services\x18\x03 \x03(\x0b\x32\x16.weft.v1.ServiceStatus\x12%\n\x07replies\x18\x04 \x03(\x0b\x32\x14.weft.v1.StatusCount\x12\x14\n\x0credispatched\x18\x05 \x01(\x04\x12\x17\n\x0fworkers_evicted\x18\x06 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12weft/v1/mesh.proto\x12\x07weft.v1\x1a\x15weft/v1/routing.proto\x1a\x14weft/v1/worker.proto\"\x8c\x01\n\x0cWorkerStatus\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\r\x12\x11\n\tin_flight\x18\x04 \x01(\r\x12\x11\n\tcompleted\x18\x05 \x01(\x04\x12\x10\n\x08\x64raining\x18\x06 \x01(\x08\x12\x18\n\x10last_seen_ms_ago\x18\x07 \x01(\r\"_\n\x0eLatencySummary\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\x12\x0e\n\x06p50_us\x18\x02 \x01(\x04\x12\x0e\n\x06p90_us\x18\x03 \x01(\x04\x12\x0e\n\x06p99_us\x18\x04 \x01(\x04\x12\x0e\n\x06max_us\x18\x05 \x01(\x04\"\xc2\x01\n\x0eVersionFigures\x12\x10\n\x08requests\x18\x01 \x01(\x04\x12$\n\x06\x65rrors\x18\x02 \x03(\x0b\x32\x14.weft.v1.StatusCount\x12&\n\x05total\x18\x03 \x01(\x0b\x32\x17.weft.v1.LatencySummary\x12&\n\x05queue\x18\x04 \x01(\x0b\x32\x17.weft.v1.LatencySummary\x12(\n\x07\x63ompute\x18\x05 \x01(\x0b\x32\x17.weft.v1.LatencySummary\"\xcf\x01\n\rVersionStatus\x12\x0f\n\x07version\x18\x01 \x01(\t\x12&\n\x07workers\x18\x02 \x03(\x0b\x32\x15.weft.v1.WorkerStatus\x12\'\n\x06served\x18\x03 \x01(\x0b\x32\x17.weft.v1.VersionFigures\x12\'\n\x06shadow\x18\x04 \x01(\x0b\x32\x17.weft.v1.VersionFigures\x12\x0f\n\x07rewards\x18\x05 \x01(\x04\x12\x13\n\x0bmean_reward\x18\x06 \x01(\x01\x12\r\n\x05share\x18\x07 \x01(\x01\"\xd4\x01\n\rServiceStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x08versions\x18\x02 \x03(\x0b\x32\x16.weft.v1.VersionStatus\x12*\n\x07methods\x18\x03 \x03(\x0b\x32\x19.weft.v1.MethodDescriptor\x12\x13\n\x0bqueue_depth\x18\x04 \x01(\r\x12\x13\n\x0bqueue_limit\x18\x05 \x01(\r\x12\x11\n\tin_flight\x18\x06 \x01(\r\x12\"\n\x05route\x18\x07 \x01(\x0b\x32\x13.weft.v1.RouteState\"*\n\x0bStatusCount\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"\xb3\x01\n\nMeshStatus\x12\x12\n\ngateway_id\x18\x01 \x01(\t\x12\x11\n\tuptime_ms\x18\x02 \x01(\x04\x12(\n\x08services\x18\x03 \x03(\x0b\x32\x16.weft.v1.ServiceStatus\x12%\n\x07replies\x18\x04 \x03(\x0b\x32\x14.weft.v1.StatusCount\x12\x14\n\x0credispatched\x18\x05 \x01(\x04\x12\x17\n\x0fworkers_evicted\x18\x06 \x01(\x04\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weft.v1.mesh_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _WORKERSTATUS._serialized_start=54
-  _WORKERSTATUS._serialized_end=194
-  _VERSIONSTATUS._serialized_start=196
-  _VERSIONSTATUS._serialized_end=268
-  _SERVICESTATUS._serialized_start=271
-  _SERVICESTATUS._serialized_end=447
-  _STATUSCOUNT._serialized_start=449
-  _STATUSCOUNT._serialized_end=491
-  _MESHSTATUS._serialized_start=494
-  _MESHSTATUS._serialized_end=673
+  _WORKERSTATUS._serialized_start=77
+  _WORKERSTATUS._serialized_end=217
+  _LATENCYSUMMARY._serialized_start=219
+  _LATENCYSUMMARY._serialized_end=314
+  _VERSIONFIGURES._serialized_start=317
+  _VERSIONFIGURES._serialized_end=511
+  _VERSIONSTATUS._serialized_start=514
+  _VERSIONSTATUS._serialized_end=721
+  _SERVICESTATUS._serialized_start=724
+  _SERVICESTATUS._serialized_end=936
+  _STATUSCOUNT._serialized_start=938
+  _STATUSCOUNT._serialized_end=980
+  _MESHSTATUS._serialized_start=983
+  _MESHSTATUS._serialized_end=1162
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,59 @@
+import Foundation
+import SwiftProtobuf
+import WeftProtocol
+
+/// Version routing, answered by the gateway itself (`weft.mesh`). With several gateways,
+/// a call reaches one of them: for a change every gateway should see, use one client per
+/// gateway.
+extension WeftClient {
+  /// Every service's routing policy and its state.
+  public func routes(timeout: Duration = .seconds(5)) async throws -> RouteTable {
+    try await meshCall(MeshService.routesMethod, body: nil, timeout: timeout)
+  }
+
+  /// Sets `policy` for its service (INVALID_ARGUMENT naming the problem if it cannot
+  /// work); returns the table after the change.
+  @discardableResult
+  public func setRoute(_ policy: RoutePolicy, timeout: Duration = .seconds(5)) async throws -> RouteTable {
+    var update = RouteUpdate()
+    update.policy = policy
+    return try await meshCall(MeshService.setRouteMethod, body: update, timeout: timeout)
+  }
+
+  /// Removes `service`'s policy: every live version serves, least loaded first.
+  @discardableResult
+  public func clearRoute(service: String, timeout: Duration = .seconds(5)) async throws -> RouteTable {
+    var update = RouteUpdate()
+    update.policy.service = service
+    update.clear = true
+    return try await meshCall(MeshService.setRouteMethod, body: update, timeout: timeout)
+  }
+
+  /// Credits rewards (each 0 to 1) to the versions that served what was rewarded: the
+  /// A/B figures and a bandit policy use them. All or none are taken.
+  public func reward(_ rewards: [(service: String, version: String, reward: Double)], timeout: Duration = .seconds(5))
+    async throws
+  {
+    var batch = RewardBatch()
+    batch.rewards = rewards.map { item in
+      var entry = Weft_V1_Reward()
+      entry.service = item.service
+      entry.version = item.version
+      entry.reward = item.reward
+      return entry
+    }
+    let _: Google_Protobuf_Empty = try await meshCall(MeshService.rewardMethod, body: batch, timeout: timeout)
+  }
+
+  private func meshCall<Reply: SwiftProtobuf.Message>(
+    _ method: String, body: (any SwiftProtobuf.Message)?, timeout: Duration
+  ) async throws -> Reply {
+    let frames = try body.map { [Data(try $0.serializedBytes() as [UInt8])] } ?? []
+    let response = try await call(MeshService.name, method, body: frames, options: CallOptions(timeout: timeout))
+    do {
+      return try Reply(serializedBytes: response.body.first ?? Data())
+    } catch {
+      throw WeftError(.dataLoss, "\(MeshService.name)/\(method) reply is not a \(Reply.protoMessageName): \(error)")
+    }
+  }
+}
