@@ -37,19 +37,23 @@ extension GatewayLoop {
     guard bodyBytes <= configuration.maxRequestBytes else {
       return rejectReceived(requestID, .resourceExhausted, "request body is \(bodyBytes) bytes; this gateway accepts at most \(configuration.maxRequestBytes)")
     }
-    if let refusal = routingRefusal(for: header) { return rejectReceived(requestID, refusal.code, refusal.message) }
+    let service: ServiceEntry
+    switch routingCheck(header) {
+    case .success(let entry): service = entry
+    case .failure(let refusal): return rejectReceived(requestID, refusal.code, refusal.message)
+    }
     guard inFlight.count < configuration.maxInFlight else {
       return rejectReceived(requestID, .resourceExhausted, "gateway has \(inFlight.count) requests in flight, its limit")
     }
 
-    let version = chooseVersion(service: header.service, named: header.version, userID: header.userID)
+    let (version, figures) = chooseVersion(service, named: header.version, userID: header.userID)
     let worker = routing.pickWorker(service: header.service, version: version)
     if worker == nil && routing.queueDepth(service: header.service) >= configuration.queueLimit {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
-    let id = admit(header, version: version, at: now)
+    let id = admit(header, version: version, figures: figures, at: now)
     // Copied before the primary's dispatch, which may hand its frames to the socket.
-    let shadow = shadowCopy(of: id, at: now)
+    let shadow = service.router == nil ? nil : shadowCopy(of: id, router: service.router!, at: now)
     if let worker {
       dispatch(id, to: worker, at: now)
     } else {
@@ -58,24 +62,24 @@ extension GatewayLoop {
     if let shadow { sendShadow(shadow, at: now) }
   }
 
-  /// Why no worker of the service could ever take this request, if so.
-  private func routingRefusal(for header: RoutingFields) -> WeftError? {
+  /// The request's service, or why no worker of it could ever take this request.
+  private func routingCheck(_ header: RoutingFields) -> Result<ServiceEntry, WeftError> {
     guard let service = routing.services[header.service], routing.hasLiveWorker(service: header.service) else {
-      return WeftError(.unavailable, "no worker serves service '\(header.service)'")
+      return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
     }
     guard service.serves(method: header.method) else {
       let known = service.methods.map(\.name).joined(separator: ", ")
-      return WeftError(.notFound, "service '\(header.service)' has no method '\(header.method)'; it serves: \(known)")
+      return .failure(WeftError(.notFound, "service '\(header.service)' has no method '\(header.method)'; it serves: \(known)"))
     }
     if !header.version.isEmpty && !routing.hasLiveWorker(service: header.service, version: header.version) {
-      return WeftError(.notFound, "service '\(header.service)' has no live worker of version '\(header.version)'")
+      return .failure(WeftError(.notFound, "service '\(header.service)' has no live worker of version '\(header.version)'"))
     }
-    return nil
+    return .success(service)
   }
 
   /// Takes the received frames into a new in-flight request bound to `version` ("" for
   /// any) and starts its deadline.
-  private func admit(_ header: RoutingFields, version: String, at now: UInt64) -> UInt64 {
+  private func admit(_ header: RoutingFields, version: String, figures: VersionFigures?, at now: UInt64) -> UInt64 {
     let request = takeRequest()
     request.frames.append(moving: received, at: 0)
     request.frames.append(moving: received, range: 2..<received.count)
@@ -84,7 +88,7 @@ extension GatewayLoop {
     timeout = min(timeout, configuration.maxTimeout.microseconds)
     let deadline = now &+ timeout
     request.start(header, version: version, deadline: deadline, at: now)
-    if !version.isEmpty { request.figures = routing.services[header.service]?.existingFigures(for: version) }
+    request.figures = figures
     let id = inFlight.insert { _ in request }
     deadlines.insert(id: id, deadline: deadline)
     // Finished requests leave their entries behind; sweep them once they dominate.

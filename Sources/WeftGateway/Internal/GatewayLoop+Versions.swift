@@ -5,28 +5,28 @@ import ZeroMQ
 /// Model versions: choosing one per request by the service's policy, shadow copies,
 /// moving requests off versions that lost their workers, and policy changes.
 extension GatewayLoop {
-  /// The version a request runs on: the one it names, else the policy's choice, else
-  /// "" (any live version, least loaded) when the service has no policy or none of the
-  /// policy's versions is live.
-  func chooseVersion(service: String, named: String, userID: String) -> String {
-    guard named.isEmpty else { return named }
-    guard let router = routing.services[service]?.router else { return "" }
+  /// The version a request runs on and its figures: the one it names, else the
+  /// policy's choice, else "" (any live version, least loaded) when the service has no
+  /// policy or none of the policy's versions is live.
+  func chooseVersion(_ service: ServiceEntry, named: String, userID: String) -> (String, VersionFigures?) {
+    guard named.isEmpty else { return (named, service.existingFigures(for: named)) }
+    guard let router = service.router else { return ("", nil) }
     let point = router.isSticky && !userID.isEmpty
-      ? UnitDraw.sticky(service: service, userID: userID) : random.nextUnit()
-    if let version = router.choose(at: point, isLive: { routing.hasLiveWorker(service: service, version: $0) }) {
-      return version
+      ? UnitDraw.sticky(service: service.name, userID: userID) : random.nextUnit()
+    if let index = router.chooseIndex(at: point, isLive: { routing.hasLiveWorker(service: service.name, version: $0) }) {
+      return (router.versions[index], router.figures[index])
     }
     router.fallbacks += 1
-    return ""
+    return ("", nil)
   }
 
   // MARK: Shadow traffic
 
   /// A shadow copy of request `id` when its service's policy mirrors this one: its
   /// frames are copied (reference-counted, not duplicated) before the primary is sent.
-  func shadowCopy(of id: UInt64, at now: UInt64) -> UInt64? {
-    guard let primary = inFlight[id], let router = routing.services[primary.service]?.router,
-      let version = router.shadowVersion(draw: random.nextUnit()), version != primary.version
+  func shadowCopy(of id: UInt64, router: VersionRouter, at now: UInt64) -> UInt64? {
+    guard let primary = inFlight[id], let version = router.shadowVersion(draw: random.nextUnit()),
+      version != primary.version
     else { return nil }
     guard inFlight.count < configuration.maxInFlight,
       routing.hasLiveWorker(service: primary.service, version: version)
@@ -70,8 +70,8 @@ extension GatewayLoop {
           kept.append(id)
           continue
         }
-        let next = chooseVersion(service: service, named: "", userID: request.userID)
-        request.reroute(to: next, figures: next.isEmpty ? nil : entry.existingFigures(for: next))
+        let (next, figures) = chooseVersion(entry, named: "", userID: request.userID)
+        request.reroute(to: next, figures: figures)
         routing.enqueue(id, service: service, version: next)
       }
       for id in kept { routing.enqueue(id, service: service, version: version) }

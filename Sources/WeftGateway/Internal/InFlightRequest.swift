@@ -30,7 +30,7 @@ final class InFlightRequest {
   /// A copy for a shadow version: its reply is recorded and dropped.
   private(set) var isShadow = false
   /// Where its outcome is recorded: its version's figures, once a version is known.
-  var figures: VersionFigures?
+  @exclusivity(unchecked) var figures: VersionFigures?
   private(set) var deadline: UInt64 = 0
   private(set) var receivedAt: UInt64 = 0
   private(set) var idempotent = false

@@ -11,7 +11,7 @@ final class ServiceEntry {
   /// Its workers, in registration order.
   var workers: [PeerID] = []
   /// How requests that name no version choose one; nil: any live version, least loaded.
-  var router: VersionRouter?
+  @exclusivity(unchecked) var router: VersionRouter?
   /// Figures per version that has had workers or a policy naming it.
   private(set) var figures: [String: VersionFigures] = [:]
   /// Dispatch ids of requests waiting for any worker, oldest first. May hold ids of

@@ -25,7 +25,7 @@ final class WorkerEntry {
   /// When the gateway last sent it anything.
   @exclusivity(unchecked) var lastSent: UInt64
   /// Its version's figures, so a reply is recorded without a lookup.
-  var figures: VersionFigures?
+  @exclusivity(unchecked) var figures: VersionFigures?
 
   init(id: PeerID, service: String, version: String, capacity: Int, name: String, heartbeatInterval: UInt64, at now: UInt64) {
     self.id = id

@@ -16,7 +16,13 @@ final class VersionRouter {
   /// Figures per version, in the order of `versions`.
   let figures: [VersionFigures]
   /// Shares of traffic now, in the order of `versions`, summing to 1.
-  private(set) var shares: [Double]
+  @exclusivity(unchecked) private(set) var shares: [Double]
+  /// The policy's fields the hot path reads, copied out of the protobuf message (whose
+  /// nested fields sit behind a copy-on-write box).
+  private let shadowTarget: String?
+  private let shadowShare: Double
+  /// Whether user ids choose versions (the default) rather than a draw per request.
+  let isSticky: Bool
   /// The split's weights normalised, with a ramped version's left out.
   private let baseShares: [Double]
   private let rampIndex: Int?
@@ -42,6 +48,9 @@ final class VersionRouter {
   /// a version's figures.
   init(policy: RoutePolicy, at now: UInt64, figures: (String) -> VersionFigures) {
     self.policy = policy
+    shadowTarget = policy.hasShadow ? policy.shadow.version : nil
+    shadowShare = policy.hasShadow ? policy.shadow.share : 0
+    isSticky = !policy.ignoreUserID
     var versions = policy.split.map(\.version)
     let rampVersion = policy.hasRamp ? policy.ramp.version : nil
     if let rampVersion, !versions.contains(rampVersion) { versions.append(rampVersion) }
@@ -72,6 +81,11 @@ final class VersionRouter {
   /// The version for a request at `point` in [0, 1); nil if no version with a share has
   /// a live worker.
   func choose(at point: Double, isLive: (String) -> Bool) -> String? {
+    chooseIndex(at: point, isLive: isLive).map { versions[$0] }
+  }
+
+  /// Like ``choose(at:isLive:)``, as an index into `versions` and `figures`.
+  func chooseIndex(at point: Double, isLive: (String) -> Bool) -> Int? {
     var start = 0.0
     var picked = -1
     for index in shares.indices where shares[index] > 0 {
@@ -80,7 +94,7 @@ final class VersionRouter {
       start += shares[index]
     }
     guard picked >= 0 else { return nil }
-    if isLive(versions[picked]) { return versions[picked] }
+    if isLive(versions[picked]) { return picked }
 
     // Spread the dead version's interval over the live ones, by share.
     let within = min(max((point - start) / shares[picked], 0), 1)
@@ -90,23 +104,19 @@ final class VersionRouter {
     }
     guard liveTotal > 0 else { return nil }
     var target = within * liveTotal
-    var last: String?
+    var last: Int?
     for index in shares.indices where index != picked && shares[index] > 0 && isLive(versions[index]) {
-      if target < shares[index] { return versions[index] }
+      if target < shares[index] { return index }
       target -= shares[index]
-      last = versions[index]
+      last = index
     }
     return last
   }
 
   /// Whether a request should also go to the shadow version; nil when not.
   func shadowVersion(draw: Double) -> String? {
-    guard policy.hasShadow, draw < policy.shadow.share else { return nil }
-    return policy.shadow.version
+    draw < shadowShare ? shadowTarget : nil
   }
-
-  /// Whether user ids choose versions (the default) rather than a draw per request.
-  var isSticky: Bool { !policy.ignoreUserID }
 
   // MARK: Time
 

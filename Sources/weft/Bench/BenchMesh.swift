@@ -4,13 +4,16 @@ import Foundation
 import Glibc
 #endif
 
-/// A gateway and one worker on loopback ports the OS picks, started for a benchmark and
+/// A gateway and its workers on loopback ports the OS picks, started for a benchmark and
 /// killed by ``stop()``.
 struct BenchMesh {
   let gateway: Child
-  let worker: Child
+  let workers: [Child]
   /// The gateway's client endpoint.
   let frontend: String
+
+  /// The first worker.
+  var worker: Child { workers[0] }
 
   /// This `weft` executable, which the benchmarks start their peers from.
   static func executable() throws -> String {
@@ -20,28 +23,36 @@ struct BenchMesh {
   /// Starts a gateway and `weft worker` with `workerArguments` behind it; returns once
   /// the worker has registered.
   static func start(worker workerArguments: [String]) async throws -> BenchMesh {
+    try await start(workers: [workerArguments])
+  }
+
+  /// Starts a gateway and one `weft worker` per argument list behind it; returns once
+  /// they have registered.
+  static func start(workers workerArguments: [[String]]) async throws -> BenchMesh {
     let executable = try executable()
     let quiet = ["--log-level", "error"]
     let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet)
     try gateway.launch(executable: executable, readsAnnouncement: true)
-    var worker: Child?
+    var workers: [Child] = []
     do {
       let backend = try await gateway.waitForAnnouncement("backend")
-      let started = Child(name: "worker", arguments: ["worker"] + workerArguments + ["--gateway", backend] + quiet)
-      worker = started
-      try started.launch(executable: executable, readsAnnouncement: true)
-      _ = try await started.waitForAnnouncement("name")
+      for (index, arguments) in workerArguments.enumerated() {
+        let started = Child(name: "worker-\(index + 1)", arguments: ["worker"] + arguments + ["--gateway", backend] + quiet)
+        workers.append(started)
+        try started.launch(executable: executable, readsAnnouncement: true)
+        _ = try await started.waitForAnnouncement("name")
+      }
       let frontend = try await gateway.waitForAnnouncement("frontend")
       try await Task.sleep(for: .milliseconds(300))  // READY reaches the gateway
-      return BenchMesh(gateway: gateway, worker: started, frontend: frontend)
+      return BenchMesh(gateway: gateway, workers: workers, frontend: frontend)
     } catch {
-      for child in [worker, gateway].compactMap({ $0 }) { child.signal(SIGKILL) }
+      for child in workers + [gateway] { child.signal(SIGKILL) }
       throw error
     }
   }
 
-  /// Kills both processes.
-  func stop() { for child in [worker, gateway] { child.signal(SIGKILL) } }
+  /// Kills every process.
+  func stop() { for child in workers + [gateway] { child.signal(SIGKILL) } }
 }
 
 /// Runs a program to completion and returns its standard output; `input` is written to

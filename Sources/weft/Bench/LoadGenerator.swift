@@ -13,13 +13,17 @@ final class LoadGenerator {
   /// Replies whose header said something other than OK (Weft targets only).
   private(set) var failedReplies = 0
   private let checksWeftStatus: Bool
+  /// Stand-ins for frame 1 (the header), taken in turn, e.g. one per user id.
+  private let headerVariants: [[UInt8]]
+  private var sentCount = 0
 
-  init(context: Context, endpoint: String, frames: [[UInt8]], checksWeftStatus: Bool) throws {
+  init(context: Context, endpoint: String, frames: [[UInt8]], checksWeftStatus: Bool, headerVariants: [[UInt8]] = []) throws {
     socket = try Socket.dealer(context, connecting: [endpoint])
     try socket.setSendHighWaterMark(0)
     try socket.setReceiveHighWaterMark(0)
     self.frames = frames
     self.checksWeftStatus = checksWeftStatus
+    self.headerVariants = headerVariants
     socketIndex = try poller.add(socket)
   }
 
@@ -61,7 +65,11 @@ final class LoadGenerator {
   }
 
   private func send() throws {
-    for (index, frame) in frames.enumerated() { try socket.send(frame, more: index < frames.count - 1) }
+    for (index, frame) in frames.enumerated() {
+      let bytes = index == 1 && !headerVariants.isEmpty ? headerVariants[sentCount % headerVariants.count] : frame
+      try socket.send(bytes, more: index < frames.count - 1)
+    }
+    sentCount &+= 1
   }
 
   private func receiveOne() throws {
