@@ -39,3 +39,18 @@ public typealias RouteUpdate = Weft_V1_RouteUpdate
 public typealias RouteTable = Weft_V1_RouteTable
 /// Rewards credited to versions (`weft.mesh/reward`).
 public typealias RewardBatch = Weft_V1_RewardBatch
+
+extension RoutePolicy {
+  /// A policy splitting `service` over `split`'s versions by relative weight, in order;
+  /// set `shadow`, `ramp` or `bandit` after.
+  public init(service: String, split: [(version: String, weight: Double)]) {
+    self.init()
+    self.service = service
+    self.split = split.map { version, weight in
+      var entry = Weft_V1_VersionWeight()
+      entry.version = version
+      entry.weight = weight
+      return entry
+    }
+  }
+}

@@ -6,14 +6,7 @@ import WeftProtocol
 /// Model versions and A/B routing through real gateway and worker processes on loopback.
 @Suite(.serialized) struct VersionRoutingTests {
   private func policy(_ service: String, _ split: [(String, Double)], _ change: (inout RoutePolicy) -> Void = { _ in }) -> RoutePolicy {
-    var policy = RoutePolicy()
-    policy.service = service
-    policy.split = split.map { version, weight in
-      var entry = Weft_V1_VersionWeight()
-      entry.version = version
-      entry.weight = weight
-      return entry
-    }
+    var policy = RoutePolicy(service: service, split: split)
     change(&policy)
     return policy
   }

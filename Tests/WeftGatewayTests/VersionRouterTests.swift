@@ -4,16 +4,8 @@ import WeftProtocol
 @testable import WeftGateway
 
 @Suite struct VersionRouterTests {
-  private func policy(_ split: [(String, Double)], service: String = "text") -> RoutePolicy {
-    var policy = RoutePolicy()
-    policy.service = service
-    policy.split = split.map { version, weight in
-      var entry = Weft_V1_VersionWeight()
-      entry.version = version
-      entry.weight = weight
-      return entry
-    }
-    return policy
+  private func policy(_ split: [(String, Double)]) -> RoutePolicy {
+    RoutePolicy(service: "text", split: split)
   }
 
   private func router(_ policy: RoutePolicy, at now: UInt64 = 1) -> VersionRouter {

@@ -24,20 +24,7 @@ struct MeshBench: AsyncParsableCommand {
       the ratio Weft/zmq_proxy. Broker CPU is read from /proc.
       """)
 
-  @Option(help: "Rounds per target (alternating); medians are reported.")
-  var rounds = 3
-  @Option(help: "Round trips per latency measurement (64 B; a fifth of it at 64 KiB).")
-  var latencySamples = 4_000
-  @Option(help: "Requests per throughput measurement (64 B; a tenth of it at 64 KiB).")
-  var messages = 100_000
-  @Option(help: "Requests kept in flight for throughput (64 B; a fifth of it at 64 KiB).")
-  var inFlight = 500
-
-  func validate() throws {
-    guard rounds > 0, latencySamples > 0, messages > 0, inFlight > 0 else {
-      throw ValidationError("every count must be positive")
-    }
-  }
+  @OptionGroup var load: LoadOptions
 
   func run() async throws {
     let executable = try BenchMesh.executable()
@@ -54,25 +41,25 @@ struct MeshBench: AsyncParsableCommand {
     _ = try await peer.waitForAnnouncement("connected")
 
     let zmq = Context.libraryVersion
-    print("weft bench: \(rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    print("weft bench: \(load.rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
     let context = try Context()
     for size in [64, 65_536] {
       let large = size > 1_000
       let body = [UInt8](repeating: 0x5a, count: size)
       let targets = [
         Target(name: "zmq_proxy", pid: proxy.pid, peerPID: peer.pid, generator: try LoadGenerator(
-          context: context, endpoint: proxyFrontend, frames: [Signature.client, try header(), body], checksWeftStatus: false)),
+          context: context, endpoint: proxyFrontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: false)),
         Target(name: "weft gateway", pid: mesh.gateway.pid, peerPID: mesh.worker.pid, generator: try LoadGenerator(
-          context: context, endpoint: weftFrontend, frames: [Signature.client, try header(), body], checksWeftStatus: true)),
+          context: context, endpoint: weftFrontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true)),
       ]
       for target in targets { _ = try target.generator.roundTrips(200) }  // warm up
-      for _ in 0..<rounds {
+      for _ in 0..<load.rounds {
         for target in targets {
-          target.latencies.append(try target.generator.roundTrips(large ? latencySamples / 5 : latencySamples))
+          target.latencies.append(try target.generator.roundTrips(large ? load.latencySamples / 5 : load.latencySamples))
           let cpuBefore = cpuMicroseconds(pid: target.pid) ?? 0
           let peerBefore = cpuMicroseconds(pid: target.peerPID) ?? 0
-          let total = large ? messages / 10 : messages
-          target.throughputs.append(try target.generator.throughput(total: total, inFlight: large ? max(1, inFlight / 5) : inFlight))
+          let total = large ? load.messages / 10 : load.messages
+          target.throughputs.append(try target.generator.throughput(total: total, inFlight: large ? max(1, load.inFlight / 5) : load.inFlight))
           target.cpuPerMessage.append(((cpuMicroseconds(pid: target.pid) ?? 0) - cpuBefore) / Double(total))
           target.peerCPUPerMessage.append(((cpuMicroseconds(pid: target.peerPID) ?? 0) - peerBefore) / Double(total))
         }
@@ -82,16 +69,6 @@ struct MeshBench: AsyncParsableCommand {
         throw BenchError("\(targets[1].generator.failedReplies) Weft replies were not OK")
       }
     }
-  }
-
-  private func header() throws -> [UInt8] {
-    var header = RequestHeader()
-    header.requestID = 1
-    header.service = "echo"
-    header.method = "echo"
-    header.timeoutMs = 30_000
-    header.idempotent = true
-    return try header.serializedBytes()
   }
 
   private func report(size: Int, _ targets: [Target]) {

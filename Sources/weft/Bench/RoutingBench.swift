@@ -25,18 +25,7 @@ struct RoutingBench: AsyncParsableCommand {
       routing decision itself is timed in process and set against the CPU per request.
       """)
 
-  @Option(help: "Rounds (each measures every configuration once).")
-  var rounds = 3
-  @Option(help: "Requests per throughput measurement.")
-  var messages = 100_000
-  @Option(help: "Requests kept in flight for throughput.")
-  var inFlight = 500
-  @Option(help: "Round trips per latency measurement.")
-  var latencySamples = 4_000
-
-  func validate() throws {
-    guard rounds > 0, messages > 0, inFlight > 0, latencySamples > 0 else { throw ValidationError("every count must be positive") }
-  }
+  @OptionGroup var load: LoadOptions
 
   /// One routing set-up under test.
   private struct Setup {
@@ -53,13 +42,13 @@ struct RoutingBench: AsyncParsableCommand {
     let admin = try WeftClient(gateways: [mesh.frontend])
     defer { admin.close() }
 
-    let split = Self.policy([("a", 50), ("b", 30), ("c", 20)])
+    let split = RoutePolicy(service: "echo", split: [("a", 50), ("b", 30), ("c", 20)])
     var shadowed = split
     shadowed.shadow.version = "d"
     shadowed.shadow.share = 0.1
     let setups = [
       Setup(name: "a named, no policy", policy: nil, header: .named),
-      Setup(name: "policy a=100", policy: Self.policy([("a", 100)]), header: .plain),
+      Setup(name: "policy a=100", policy: RoutePolicy(service: "echo", split: [("a", 100)]), header: .plain),
       Setup(name: "3-version split", policy: split, header: .plain),
       Setup(name: "split, sticky users", policy: split, header: .users),
       Setup(name: "split + 10% shadow", policy: shadowed, header: .plain),
@@ -67,33 +56,33 @@ struct RoutingBench: AsyncParsableCommand {
     ]
     let context = try Context()
     let body = [UInt8](repeating: 0x5a, count: 64)
-    let plain = try Self.header(user: "")
-    let users = try (0..<1_024).map { try Self.header(user: "user-\($0)") }
+    let plain = try echoRequestHeader()
+    let users = try (0..<1_024).map { try echoRequestHeader(user: "user-\($0)") }
     let generator = try LoadGenerator(context: context, endpoint: mesh.frontend, frames: [Signature.client, plain, body], checksWeftStatus: true)
     let named = try LoadGenerator(
-      context: context, endpoint: mesh.frontend, frames: [Signature.client, try Self.header(user: "", version: "a"), body],
+      context: context, endpoint: mesh.frontend, frames: [Signature.client, try echoRequestHeader(version: "a"), body],
       checksWeftStatus: true)
     let sticky = try LoadGenerator(
       context: context, endpoint: mesh.frontend, frames: [Signature.client, plain, body], checksWeftStatus: true, headerVariants: users)
     let generators: [Setup.Header: LoadGenerator] = [.named: named, .plain: generator, .users: sticky]
 
-    print("weft bench routing: \(rounds) rounds, \(messages) requests of 64 B with \(inFlight) in flight, 4 echo workers, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    print("weft bench routing: \(load.rounds) rounds, \(load.messages) requests of 64 B with \(load.inFlight) in flight, 4 echo workers, \(ProcessInfo.processInfo.activeProcessorCount) cores")
     var throughputs = [[Double]](repeating: [], count: setups.count)
     var p50s = [[Double]](repeating: [], count: setups.count)
     var cpus = [[Double]](repeating: [], count: setups.count)
-    for round in 0..<rounds {
+    for round in 0..<load.rounds {
       // Each round starts one set-up later, so no set-up always runs first or after the same one.
       for step in setups.indices {
         let index = (round + step) % setups.count
         let setup = setups[index]
         if let policy = setup.policy { try await admin.setRoute(policy) } else { try await admin.clearRoute(service: "echo") }
-        let load = generators[setup.header]!
-        _ = try load.roundTrips(200)  // warm up
-        let latencies = try load.roundTrips(latencySamples)
+        let driver = generators[setup.header]!
+        _ = try driver.roundTrips(200)  // warm up
+        let latencies = try driver.roundTrips(load.latencySamples)
         p50s[index].append(latencies[latencies.count / 2])
         let cpuBefore = cpuMicroseconds(pid: mesh.gateway.pid) ?? 0
-        throughputs[index].append(try load.throughput(total: messages, inFlight: inFlight))
-        cpus[index].append(((cpuMicroseconds(pid: mesh.gateway.pid) ?? 0) - cpuBefore) / Double(messages))
+        throughputs[index].append(try driver.throughput(total: load.messages, inFlight: load.inFlight))
+        cpus[index].append(((cpuMicroseconds(pid: mesh.gateway.pid) ?? 0) - cpuBefore) / Double(load.messages))
       }
     }
     let failed = generators.values.reduce(0) { $0 + $1.failedReplies }
@@ -123,29 +112,5 @@ struct RoutingBench: AsyncParsableCommand {
       let shadow = echo.versions.first { $0.version == "d" }?.shadow.requests ?? 0
       print("\nserved per version: \(served); shadow copies to d: \(shadow), skipped: \(echo.route.shadowSkipped)")
     }
-  }
-
-  private static func policy(_ split: [(String, Double)]) -> RoutePolicy {
-    var policy = RoutePolicy()
-    policy.service = "echo"
-    policy.split = split.map { version, weight in
-      var entry = Weft_V1_VersionWeight()
-      entry.version = version
-      entry.weight = weight
-      return entry
-    }
-    return policy
-  }
-
-  private static func header(user: String, version: String = "") throws -> [UInt8] {
-    var header = RequestHeader()
-    header.requestID = 1
-    header.service = "echo"
-    header.method = "echo"
-    header.timeoutMs = 30_000
-    header.idempotent = true
-    header.userID = user
-    header.version = version
-    return try header.serializedBytes()
   }
 }

@@ -168,6 +168,20 @@ class BlockingClientTests(unittest.TestCase):
         names = {service.name for service in self.client.mesh_status().services}
         self.assertTrue({"echo", "sleep", "text", "vision"} <= names, names)
 
+    def test_rewards_reach_the_version_figures(self):
+        def echo_version(status):
+            echo = next(service for service in status.services if service.name == "echo")
+            return next(version for version in echo.versions if version.version == "1")
+
+        before = echo_version(self.client.mesh_status())
+        self.client.reward([("echo", "1", 1.0), ("echo", "1", 0.0)])
+        after = echo_version(self.client.mesh_status())
+        self.assertEqual(after.rewards, before.rewards + 2)
+        with self.assertRaises(WeftError) as caught:
+            self.client.reward([("echo", "no-such-version", 0.5)])
+        self.assertEqual(caught.exception.code, StatusCode.NOT_FOUND)
+        self.assertEqual(len(self.client.routes().routes), 0)
+
 
 @live
 class AsyncClientTests(unittest.TestCase):

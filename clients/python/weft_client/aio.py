@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import Any, AsyncIterator, Dict, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Dict, Optional, Sequence, Tuple, Union
 
 import zmq.asyncio
 
 from weft_client import services
-from weft_client._proto.weft.v1 import mesh_pb2
+from weft_client._proto.weft.v1 import mesh_pb2, routing_pb2
 from weft_client.status import StatusCode
 from weft_client.wire import (
     DEADLINE_GRACE,
@@ -92,6 +92,15 @@ class AsyncClient:
     async def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
         return services.mesh_status_result(await self.call("weft.mesh", "status", timeout=timeout))
+
+    async def routes(self, timeout: float = 5.0) -> routing_pb2.RouteTable:
+        """Every service's version routing policy, with the shares now."""
+        return services.route_table_result(await self.call("weft.mesh", "routes", timeout=timeout))
+
+    async def reward(self, rewards: Sequence[Tuple[str, str, float]], timeout: float = 5.0) -> None:
+        """Credits rewards (service, version, reward in [0, 1]) to the versions that served
+        what was rewarded, for the A/B figures and a bandit policy. All or none are taken."""
+        await self.call("weft.mesh", "reward", [services.reward_request(rewards)], timeout=timeout)
 
     async def _replies(self, service: str, method: str, body: Sequence[bytes], options: CallOptions) -> AsyncIterator[Response]:
         check_capacity(len(self._pending))

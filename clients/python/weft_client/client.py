@@ -11,7 +11,7 @@ from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, 
 import zmq
 
 from weft_client import services
-from weft_client._proto.weft.v1 import mesh_pb2
+from weft_client._proto.weft.v1 import mesh_pb2, routing_pb2
 from weft_client.wire import (
     DEADLINE_GRACE,
     CallOptions,
@@ -126,6 +126,15 @@ class Client:
     def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
         return services.mesh_status_result(self.call("weft.mesh", "status", timeout=timeout))
+
+    def routes(self, timeout: float = 5.0) -> routing_pb2.RouteTable:
+        """Every service's version routing policy, with the shares now."""
+        return services.route_table_result(self.call("weft.mesh", "routes", timeout=timeout))
+
+    def reward(self, rewards: Sequence[Tuple[str, str, float]], timeout: float = 5.0) -> None:
+        """Credits rewards (service, version, reward in [0, 1]) to the versions that served
+        what was rewarded, for the A/B figures and a bandit policy. All or none are taken."""
+        self.call("weft.mesh", "reward", [services.reward_request(rewards)], timeout=timeout)
 
     def _replies_to(self, request_id: int) -> Iterator[Response]:
         """Replies to one request until its final one; others are kept for ``poll``."""

@@ -1,5 +1,5 @@
 """Typed bodies for the mesh's services: text embeddings and similarity, image
-classification and features, mesh status.
+classification and features, mesh status, version routes and rewards.
 
 Results are numpy arrays when numpy is installed, nested lists of floats otherwise.
 """
@@ -10,7 +10,7 @@ import array
 import sys
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
-from weft_client._proto.weft.v1 import mesh_pb2, tensor_pb2, text_pb2, vision_pb2
+from weft_client._proto.weft.v1 import mesh_pb2, routing_pb2, tensor_pb2, text_pb2, vision_pb2
 from weft_client.status import StatusCode, WeftError
 from weft_client.wire import Response
 
@@ -89,6 +89,21 @@ def mesh_status_result(response: Response) -> mesh_pb2.MeshStatus:
     status = mesh_pb2.MeshStatus()
     status.ParseFromString(_single_body(response))
     return status
+
+
+def route_table_result(response: Response) -> routing_pb2.RouteTable:
+    """The gateway's ``weft.mesh/routes`` reply: every service's policy and shares now."""
+    table = routing_pb2.RouteTable()
+    table.ParseFromString(_single_body(response))
+    return table
+
+
+def reward_request(rewards: Sequence[Tuple[str, str, float]]) -> bytes:
+    """A ``RewardBatch`` of (service, version, reward in [0, 1]) entries."""
+    batch = routing_pb2.RewardBatch()
+    for service, version, reward in rewards:
+        batch.rewards.add(service=service, version=version, reward=reward)
+    return batch.SerializeToString()
 
 
 def tensor_values(tensor: tensor_pb2.Tensor) -> Any:
