@@ -64,6 +64,30 @@ import WeftProtocol
     #expect(error.message.contains("'7'"))
   }
 
+  @Test func aBusyVersionDoesNotHoldBackAnothersRequests() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(
+      name: "slow", ["--model", "sleep", "--service", "s", "--version", "slow", "--latency-ms", "400", "--capacity", "1", "--max-batch-size", "1"])
+    try await mesh.startWorker(
+      name: "fast", ["--model", "sleep", "--service", "s", "--version", "fast", "--latency-ms", "5", "--capacity", "1", "--max-batch-size", "1"])
+    let client = mesh.client
+    // Both versions take one request at a time, so both queue. Six requests for the slow
+    // version: one runs, five wait in its queue for 0.4 s each; the fast ones must not wait
+    // behind them.
+    async let slow = runCalls(6, concurrency: 6) { _ in
+      await client.result("s", "sleep", options: CallOptions(timeout: .seconds(10), version: "slow"))
+    }
+    try await Task.sleep(for: .milliseconds(100))
+    let started = ContinuousClock.now
+    let fast = await runCalls(20, concurrency: 4) { _ in
+      await client.result("s", "sleep", options: CallOptions(timeout: .seconds(10), version: "fast"))
+    }
+    let elapsed = ContinuousClock.now - started
+    #expect(try versions(of: fast).allSatisfy { $0 == "fast" })
+    #expect(elapsed < .milliseconds(1_000), "fast requests took \(elapsed) behind the slow version's queue")
+    #expect(try versions(of: await slow) == Array(repeating: "slow", count: 6))
+  }
+
   @Test func shadowRepliesNeverReachTheClientAndShadowFailureDoesNotHurt() async throws {
     // The shadow version fails every request, slowly.
     let mesh = try await TestMesh()

@@ -14,9 +14,10 @@ import WeftProtocol
 
   /// Evenly spaced points over [0, 1), so proportions are exact up to the spacing.
   private func counts(_ router: VersionRouter, points: Int = 10_000, isLive: (String) -> Bool = { _ in true }) -> [String: Int] {
+    router.updateLiveness(isLive)
     var counts: [String: Int] = [:]
     for index in 0..<points {
-      let version = router.choose(at: (Double(index) + 0.5) / Double(points), isLive: isLive) ?? "none"
+      let version = router.choose(at: (Double(index) + 0.5) / Double(points)) ?? "none"
       counts[version, default: 0] += 1
     }
     return counts
@@ -51,8 +52,8 @@ import WeftProtocol
     var moved = 0
     for user in 0..<10_000 {
       let point = UnitDraw.sticky(service: "text", userID: "user-\(user)")
-      let old = before.choose(at: point) { _ in true }
-      let new = after.choose(at: point) { _ in true }
+      let old = before.choose(at: point)
+      let new = after.choose(at: point)
       if old != new {
         moved += 1
         #expect(old == "a" && new == "b")
@@ -70,10 +71,13 @@ import WeftProtocol
     #expect(abs(counts["c"]! - 2_857) <= 1, "\(counts)")
     for index in 0..<1_000 {
       let point = (Double(index) + 0.5) / 1_000
-      let normal = router.choose(at: point) { _ in true }!
-      if normal != "b" { #expect(router.choose(at: point, isLive: isLive) == normal) }
+      router.updateLiveness { _ in true }
+      let normal = router.choose(at: point)!
+      router.updateLiveness(isLive)
+      if normal != "b" { #expect(router.choose(at: point) == normal) }
     }
-    #expect(router.choose(at: 0.5) { _ in false } == nil)
+    router.updateLiveness { _ in false }
+    #expect(router.choose(at: 0.5) == nil)
   }
 
   @Test func shadowMirrorsItsShare() {

@@ -136,11 +136,18 @@ extension GatewayLoop {
     routing.sent(to: worker, at: now)
   }
 
-  /// Dispatches queued requests of `service` while workers of their versions have room.
-  func dispatchQueued(service: String, at now: UInt64) {
+  /// Dispatches queued requests of `service` while workers of their versions have room:
+  /// when a worker of version `freed` has room again, those bound to it and those for any
+  /// version; without `freed` (workers came or went), every queue of the service.
+  func dispatchQueued(service: String, freed: String? = nil, at now: UInt64) {
     guard let entry = routing.services[service] else { return }
     if !entry.versionQueues.isEmpty {
-      for version in entry.versionQueues.keys { dispatchQueued(entry, version: version, at: now) }
+      if let freed {
+        if entry.versionQueues[freed] != nil { dispatchQueued(entry, version: freed, at: now) }
+      } else {
+        // A copy of the keys: draining a queue removes its key.
+        for version in Array(entry.versionQueues.keys) { dispatchQueued(entry, version: version, at: now) }
+      }
     }
     dispatchQueued(entry, version: "", at: now)
   }

@@ -13,7 +13,7 @@ extension GatewayLoop {
     guard let router = service.router else { return ("", nil) }
     let point = router.isSticky && !userID.isEmpty
       ? UnitDraw.sticky(service: service.name, userID: userID) : random.nextUnit()
-    if let index = router.chooseIndex(at: point, isLive: { routing.hasLiveWorker(service: service.name, version: $0) }) {
+    if let index = router.chooseIndex(at: point) {
       return (router.versions[index], router.figures[index])
     }
     router.fallbacks += 1
@@ -61,7 +61,7 @@ extension GatewayLoop {
   /// crashed worker is usually restarted) until their deadline.
   func rerouteStranded(service: String) {
     guard let entry = routing.services[service], !entry.versionQueues.isEmpty else { return }
-    for version in entry.versionQueues.keys where !routing.hasLiveWorker(service: service, version: version) {
+    for version in Array(entry.versionQueues.keys) where !routing.hasLiveWorker(service: service, version: version) {
       var kept: [UInt64] = []
       while let id = routing.popQueued(service: service, version: version) {
         guard let request = inFlight[id], case .queued = request.state else { continue }
@@ -109,6 +109,7 @@ extension GatewayLoop {
     entry.router = VersionRouter(policy: update.policy, at: now) { version in
       entry.figures(for: version) ?? VersionFigures(version: version)
     }
+    routing.refreshLiveness(of: entry.name)
     logger.info("route set", metadata: ["service": "\(entry.name)", "policy": "\(RouteText.describe(update.policy))"])
     nextHousekeeping = min(nextHousekeeping, now)
   }

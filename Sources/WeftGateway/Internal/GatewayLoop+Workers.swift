@@ -75,7 +75,7 @@ extension GatewayLoop {
         "capacity": "\(ready.capacity)",
       ])
     nextHousekeeping = min(nextHousekeeping, now)
-    dispatchQueued(service: ready.service, at: now)
+    dispatchQueued(service: ready.service, freed: ready.version, at: now)
   }
 
   /// Sends `received` = [identity, envelope, header, body…] on to the client.
@@ -136,11 +136,12 @@ extension GatewayLoop {
   /// Frees a worker slot, then lets the service's queue use it.
   private func releaseWorker(_ worker: PeerID, service: String, completed: Bool, at now: UInt64) {
     routing.release(from: worker, completed: completed)
-    if let entry = routing.workers[worker], entry.draining, entry.outstanding == 0 {
+    guard let entry = routing.workers[worker] else { return dispatchQueued(service: service, at: now) }
+    if entry.draining, entry.outstanding == 0 {
       routing.removeWorker(worker)
       logger.info("worker drained and left", metadata: ["worker": "\(entry.name)"])
     }
-    dispatchQueued(service: service, at: now)
+    dispatchQueued(service: service, freed: entry.version, at: now)
   }
 
   /// A worker died or vanished: retry what it held where that is safe, fail the rest.

@@ -44,6 +44,14 @@ struct RoutingTable {
     service.merge(methods: ready.methods)
     entry.figures = service.figures(for: ready.version)
     if isNew { service.workers.append(id) }
+    refreshLiveness(of: ready.service)
+  }
+
+  /// Tells the service's router which of its versions have live workers; called when a
+  /// worker arrives, drains or goes.
+  func refreshLiveness(of service: String) {
+    guard let router = services[service]?.router else { return }
+    router.updateLiveness { hasLiveWorker(service: service, version: $0) }
   }
 
   /// Notes traffic from a worker; returns false if it is not registered.
@@ -98,13 +106,18 @@ struct RoutingTable {
   }
 
   /// Marks a worker as draining (it sent DISCONNECT).
-  mutating func drain(_ id: PeerID) { workers[id]?.draining = true }
+  mutating func drain(_ id: PeerID) {
+    guard let worker = workers[id] else { return }
+    worker.draining = true
+    refreshLiveness(of: worker.service)
+  }
 
   /// Removes a worker; returns its entry if it was registered.
   @discardableResult
   mutating func removeWorker(_ id: PeerID) -> WorkerEntry? {
     guard let entry = workers.removeValue(forKey: id) else { return nil }
     services[entry.service]?.workers.removeAll { $0 == id }
+    refreshLiveness(of: entry.service)
     return entry
   }
 

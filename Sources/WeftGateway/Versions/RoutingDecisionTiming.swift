@@ -5,7 +5,7 @@ import WeftProtocol
 /// runs than this costs, so it is measured on its own as well.
 public enum RoutingDecisionTiming {
   /// Nanoseconds per request for: the sticky hash of a user id (or a random draw), the
-  /// choice among `policy`'s versions with a liveness check each, the shadow draw, and
+  /// choice among `policy`'s versions (liveness is a stored flag), the shadow draw, and
   /// recording the outcome in the version's figures (three histograms and counters).
   public static func nanosecondsPerRequest(policy: RoutePolicy, userIDs: [String], requests: Int) -> Double {
     let router = VersionRouter(policy: policy, at: 1) { VersionFigures(version: $0) }
@@ -15,7 +15,7 @@ public enum RoutingDecisionTiming {
     for index in 0..<requests {
       let point = userIDs.isEmpty
         ? random.nextUnit() : UnitDraw.sticky(service: policy.service, userID: userIDs[index % userIDs.count])
-      let version = router.chooseIndex(at: point) { !$0.isEmpty } ?? 0
+      let version = router.chooseIndex(at: point) ?? 0
       if router.shadowVersion(draw: random.nextUnit()) != nil { chosen &+= 1 }
       router.figures[version].served.record(.ok, total: UInt64(100 + index % 900), queue: 20, compute: 50)
       chosen &+= version + 1

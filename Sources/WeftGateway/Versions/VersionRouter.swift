@@ -17,6 +17,9 @@ final class VersionRouter {
   let figures: [VersionFigures]
   /// Shares of traffic now, in the order of `versions`, summing to 1.
   @exclusivity(unchecked) private(set) var shares: [Double]
+  /// Whether each version has a live worker; kept current by the routing table when
+  /// workers come and go, so choosing reads a flag instead of scanning workers.
+  @exclusivity(unchecked) private(set) var live: [Bool]
   /// The policy's fields the hot path reads, copied out of the protobuf message (whose
   /// nested fields sit behind a copy-on-write box).
   private let shadowTarget: String?
@@ -64,6 +67,7 @@ final class VersionRouter {
     let total = weights.reduce(0, +)
     baseShares = weights.map { $0 / total }
     shares = baseShares
+    live = versions.map { _ in true }
     rampStartedAt = now
     if let rampIndex {
       rampPhase = .ramping
@@ -78,14 +82,19 @@ final class VersionRouter {
 
   // MARK: Choosing
 
-  /// The version for a request at `point` in [0, 1); nil if no version with a share has
-  /// a live worker.
-  func choose(at point: Double, isLive: (String) -> Bool) -> String? {
-    chooseIndex(at: point, isLive: isLive).map { versions[$0] }
+  /// Notes which versions have live workers.
+  func updateLiveness(_ isLive: (String) -> Bool) {
+    for index in versions.indices { live[index] = isLive(versions[index]) }
   }
 
-  /// Like ``choose(at:isLive:)``, as an index into `versions` and `figures`.
-  func chooseIndex(at point: Double, isLive: (String) -> Bool) -> Int? {
+  /// The version for a request at `point` in [0, 1); nil if no version with a share has
+  /// a live worker.
+  func choose(at point: Double) -> String? {
+    chooseIndex(at: point).map { versions[$0] }
+  }
+
+  /// Like ``choose(at:)``, as an index into `versions` and `figures`.
+  func chooseIndex(at point: Double) -> Int? {
     var start = 0.0
     var picked = -1
     for index in shares.indices where shares[index] > 0 {
@@ -94,18 +103,18 @@ final class VersionRouter {
       start += shares[index]
     }
     guard picked >= 0 else { return nil }
-    if isLive(versions[picked]) { return picked }
+    if live[picked] { return picked }
 
     // Spread the dead version's interval over the live ones, by share.
     let within = min(max((point - start) / shares[picked], 0), 1)
     var liveTotal = 0.0
-    for index in shares.indices where index != picked && shares[index] > 0 && isLive(versions[index]) {
+    for index in shares.indices where index != picked && shares[index] > 0 && live[index] {
       liveTotal += shares[index]
     }
     guard liveTotal > 0 else { return nil }
     var target = within * liveTotal
     var last: Int?
-    for index in shares.indices where index != picked && shares[index] > 0 && isLive(versions[index]) {
+    for index in shares.indices where index != picked && shares[index] > 0 && live[index] {
       if target < shares[index] { return index }
       target -= shares[index]
       last = index
