@@ -253,6 +253,25 @@ import WeftProtocol
     #expect(error.message.contains("RouteUpdate"))
   }
 
+  @Test func policiesAreBoundedAndClearingOneMakesRoom() async throws {
+    let mesh = try await TestMesh()
+    // Policies may name services no worker serves yet, so their number is what bounds them.
+    for index in 0..<1_024 {
+      try await mesh.client.setRoute(policy("future-\(index)", [("1", 1)]))
+    }
+    do {
+      try await mesh.client.setRoute(policy("one-too-many", [("1", 1)]))
+      Issue.record("a policy past the limit was taken")
+    } catch let error as WeftError {
+      #expect(error.code == .resourceExhausted)
+    }
+    // Replacing an existing service's policy does not count as a new one.
+    try await mesh.client.setRoute(policy("future-0", [("2", 1)]))
+    try await mesh.client.clearRoute(service: "future-1")
+    let table = try await mesh.client.setRoute(policy("one-too-many", [("1", 1)]))
+    #expect(table.routes.count == 1_024)
+  }
+
   @Test func theConfigsRoutesLoadAtStartAndAgainOnSighup() async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-routes-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -105,6 +105,10 @@ extension GatewayLoop {
       return
     }
     try RoutePolicyCheck.validate(update.policy)
+    let policies = routing.services.values.reduce(0) { $0 + ($1.router == nil ? 0 : 1) }
+    if routing.services[update.policy.service]?.router == nil && policies >= Self.maxPolicies {
+      throw WeftError(.resourceExhausted, "the gateway holds \(policies) routing policies, its limit; clear one first")
+    }
     let entry = routing.entry(for: update.policy.service)
     entry.router = VersionRouter(policy: update.policy, at: now) { version in
       entry.figures(for: version) ?? VersionFigures(version: version)
@@ -113,6 +117,10 @@ extension GatewayLoop {
     logger.info("route set", metadata: ["service": "\(entry.name)", "policy": "\(RouteText.describe(update.policy))"])
     nextHousekeeping = min(nextHousekeeping, now)
   }
+
+  /// Most services with a policy: a policy may name a service no worker serves yet, so
+  /// this bounds what `route.set` calls can make the gateway hold.
+  static var maxPolicies: Int { 1_024 }
 
   /// Replaces every policy with `policies` (the config file's, on start or SIGHUP).
   /// A service whose policy did not change keeps its state (a ramp in progress goes on).
