@@ -22,6 +22,7 @@ let package = Package(
     .library(name: "WeftClient", targets: ["WeftClient"]),
     .library(name: "WeftWorker", targets: ["WeftWorker"]),
     .library(name: "WeftGateway", targets: ["WeftGateway"]),
+    .library(name: "WeftRecommender", targets: ["WeftRecommender"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
@@ -57,6 +58,12 @@ let package = Package(
       providers: [.apt(["libpng-dev"])]
     ),
 
+    .systemLibrary(
+      name: "CSQLite",
+      pkgConfig: "sqlite3",
+      providers: [.apt(["libsqlite3-dev"])]
+    ),
+
     // Transport: sockets, frames, poller. Knows nothing of Weft.
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
 
@@ -89,6 +96,14 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // Profiles, personalisation and their SQLite store; served through the worker runtime.
+    .target(
+      name: "WeftRecommender",
+      dependencies: [
+        "WeftProtocol", "WeftModels", "CSQLite", "COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: strictSettings
+    ),
     .target(
       name: "WeftClient",
       dependencies: meshDependencies,
@@ -97,7 +112,7 @@ let package = Package(
     .executableTarget(
       name: "weft",
       dependencies: [
-        "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftClient",
+        "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftClient", "WeftRecommender",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -118,6 +133,8 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "WeftModelsTests", dependencies: ["WeftModels"], exclude: ["Fixtures"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "WeftRecommenderTests", dependencies: ["WeftRecommender", "WeftProtocol"], swiftSettings: strictSettings),
     .testTarget(
       name: "WeftWorkerTests", dependencies: ["WeftWorker", "WeftModels", "WeftProtocol"],
       swiftSettings: strictSettings),

@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/apt-install-missing.sh"
 
-packages=(libzmq3-dev libprotobuf-c-dev libopenblas-dev libturbojpeg0-dev libpng-dev pkg-config)
+packages=(libzmq3-dev libprotobuf-c-dev libopenblas-dev libturbojpeg0-dev libpng-dev libsqlite3-dev pkg-config)
 apt_install_missing setup "${packages[@]}"
 
 command -v swift >/dev/null || { echo "setup: Swift 6 toolchain not found on PATH" >&2; exit 1; }

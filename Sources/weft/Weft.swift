@@ -12,7 +12,7 @@ struct Weft: AsyncParsableCommand {
     abstract: "Serve ML models over ZeroMQ: gateway, workers and clients.",
     version: "0.1.0",
     subcommands: [
-      Up.self, GatewayCommand.self, WorkerCommand.self, Call.self, Status.self, RouteCommand.self, Bench.self,
+      Up.self, GatewayCommand.self, WorkerCommand.self, RecommenderCommand.self, Call.self, Status.self, RouteCommand.self, Bench.self,
       BenchProxy.self, BenchEchoPeer.self,
     ]
   )

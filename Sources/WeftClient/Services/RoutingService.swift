@@ -48,12 +48,6 @@ extension WeftClient {
   private func meshCall<Reply: SwiftProtobuf.Message>(
     _ method: String, body: (any SwiftProtobuf.Message)?, timeout: Duration
   ) async throws -> Reply {
-    let frames = try body.map { [Data(try $0.serializedBytes() as [UInt8])] } ?? []
-    let response = try await call(MeshService.name, method, body: frames, options: CallOptions(timeout: timeout))
-    do {
-      return try Reply(serializedBytes: response.body.first ?? Data())
-    } catch {
-      throw WeftError(.dataLoss, "\(MeshService.name)/\(method) reply is not a \(Reply.protoMessageName): \(error)")
-    }
+    try await protobufCall(MeshService.name, method, body: body, options: CallOptions(timeout: timeout))
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import WeftProtocol
 
 /// Thompson sampling turned into traffic shares.
 ///
@@ -51,7 +52,7 @@ enum ThompsonShares {
     let c = 1 / (9 * d).squareRoot()
     // Acceptance is above 95% per try; the cap only bounds the loop.
     for _ in 0..<64 {
-      let x = normal(using: &random)
+      let x = random.nextStandardNormal()
       let base = 1 + c * x
       guard base > 0 else { continue }
       let v = base * base * base
@@ -59,12 +60,5 @@ enum ThompsonShares {
       if u < 1 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
     }
     return d
-  }
-
-  /// A standard normal sample (Box–Muller).
-  static func normal(using random: inout SplitMix64) -> Double {
-    let u1 = 1 - random.nextUnit()
-    let u2 = random.nextUnit()
-    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
   }
 }

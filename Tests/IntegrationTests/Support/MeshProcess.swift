@@ -134,10 +134,21 @@ final class TestMesh: Sendable {
   /// Starts a worker and waits until the gateway lists it.
   @discardableResult
   func startWorker(name: String, _ arguments: [String]) async throws -> MeshProcess {
+    try await startRegistered("worker", name: name, arguments)
+  }
+
+  /// Starts `weft recommender` and waits until the gateway lists it.
+  @discardableResult
+  func startRecommender(name: String, _ arguments: [String]) async throws -> MeshProcess {
+    try await startRegistered("recommender", name: name, arguments)
+  }
+
+  /// Starts a command that registers like a worker and waits until the gateway lists it.
+  private func startRegistered(_ command: String, name: String, _ arguments: [String]) async throws -> MeshProcess {
     let worker = try MeshProcess(
-      ["worker", "--gateway", backend, "--name", name, "--log-level", "warning"] + arguments)
+      [command, "--gateway", backend, "--name", name, "--log-level", "warning"] + arguments)
     workers.withLock { $0[name] = worker }
-    _ = try await worker.waitForLine(prefix: "worker ready")
+    _ = try await worker.waitForLine(prefix: "\(command) ready")
     try await waitUntil("gateway lists worker \(name)") { status in
       status.services.contains { $0.versions.contains { $0.workers.contains { $0.name == name } } }
     }

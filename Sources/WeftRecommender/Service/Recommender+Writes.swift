@@ -1,0 +1,230 @@
+import CSQLite
+import Foundation
+import WeftProtocol
+
+extension Recommender {
+  /// Applies several feedback requests in one store transaction (a group commit), and
+  /// returns each request's reply only once that transaction is durable.
+  ///
+  /// A request with a bad event fails alone and writes nothing; a failed commit fails
+  /// every request of the group, and none of their changes stays in memory.
+  public func feedback(_ requests: [(request: Weft_V1_FeedbackRequest, headerUser: String)]) -> [Result<
+    Weft_V1_FeedbackResponse, WeftError
+  >] {
+    locked {
+      var results = [Result<Weft_V1_FeedbackResponse, WeftError>?](repeating: nil, count: requests.count)
+      var accepted: [(index: Int, events: [(FeedbackEvent, ItemFeatures)])] = []
+      for (index, request) in requests.enumerated() {
+        do {
+          accepted.append((index, try prepare(request.request, headerUser: request.headerUser)))
+        } catch let error as WeftError {
+          results[index] = .failure(error)
+        } catch {
+          results[index] = .failure(WeftError(.internal, "\(error)"))
+        }
+      }
+      guard !accepted.isEmpty else { return results.map { $0! } }
+      do {
+        let outcome = try store.transaction { transaction in
+          var update = FeedbackUpdate(recommender: self)
+          let counts = try accepted.map { request in
+            var counts = (applied: UInt32(0), duplicates: UInt32(0))
+            for (event, features) in request.events {
+              if try update.apply(event, features, in: transaction) { counts.applied += 1 } else { counts.duplicates += 1 }
+            }
+            return counts
+          }
+          try update.save(in: transaction)
+          return (update, counts)
+        }
+        for (user, profile) in outcome.0.profiles { profiles.insert(profile, for: user) }
+        if outcome.0.population.events != population.events {
+          population = outcome.0.population
+          populationMean = posterior(of: population, prior: nil).mean
+        }
+        for (request, counts) in zip(accepted, outcome.1) {
+          var reply = Weft_V1_FeedbackResponse()
+          reply.applied = counts.applied
+          reply.duplicates = counts.duplicates
+          results[request.index] = .success(reply)
+        }
+      } catch {
+        let failure = Self.storageError(error, doing: "recording feedback")
+        for request in accepted { results[request.index] = .failure(failure) }
+      }
+      return results.map { $0! }
+    }
+  }
+
+  /// Checks a feedback request and finds each event's item.
+  private func prepare(_ request: Weft_V1_FeedbackRequest, headerUser: String) throws -> [(FeedbackEvent, ItemFeatures)] {
+    try checks.count(request.events.count, of: "feedback events")
+    let now = Int64(Date().timeIntervalSince1970 * 1_000)
+    return try request.events.map { event in
+      let user = try checks.user(event.user, header: headerUser)
+      try checks.identifier(event.item, "an item id")
+      try checks.identifier(event.eventID, "the event id of feedback on '\(event.item)'")
+      guard event.reward.isFinite, (-1...1).contains(event.reward) else {
+        throw WeftError(.invalidArgument, "reward for '\(event.item)' must be between -1 and 1; got \(event.reward)")
+      }
+      try checks.embedding(event.embedding, of: event.item, required: false)
+      try checks.labels(event.labels, of: event.item)
+      let stored = FeedbackEvent(eventID: event.eventID, user: user, item: event.item, reward: event.reward, unixMs: now)
+      return (stored, try features(of: event))
+    }
+  }
+
+  /// The event's own embedding and labels, else the catalogue's, else those of a
+  /// recently personalised candidate.
+  private func features(of event: Weft_V1_Feedback) throws -> ItemFeatures {
+    let labels = Array(Set(event.labels)).sorted()
+    if !event.embedding.isEmpty { return ItemFeatures(projected: projection.project(event.embedding), labels: labels) }
+    if let item = catalog.item(event.item) {
+      return ItemFeatures(projected: Array(item.projected), labels: labels.isEmpty ? item.labels : labels)
+    }
+    if var item = remembered.value(for: event.item) {
+      if !labels.isEmpty { item.labels = labels }
+      return item
+    }
+    guard !labels.isEmpty else {
+      throw WeftError(
+        .notFound,
+        "item '\(event.item)' is unknown: upsert it to the catalogue, personalise it first, or send its embedding or labels")
+    }
+    return ItemFeatures(projected: Array(repeating: 0, count: store.layout.profileDimensions), labels: labels)
+  }
+
+  /// Removes everything held about a user, from the population's statistics as well.
+  public func deleteProfile(_ request: Weft_V1_ProfileRequest, headerUser: String) throws -> Weft_V1_ProfileDeleteResponse {
+    try locked {
+      let user = try checks.user(request.user, header: headerUser)
+      do {
+        let existing = try store.profile(of: user)
+        var population = self.population
+        let removed = try store.transaction { transaction in
+          if let existing {
+            population.merge(existing, sign: -1)
+            try transaction.save(population, changedLabels: Array(existing.labels.keys))
+          }
+          return try transaction.deleteUser(user)
+        }
+        profiles.remove(user)
+        self.population = population
+        populationMean = posterior(of: population, prior: nil).mean
+        var reply = Weft_V1_ProfileDeleteResponse()
+        reply.existed = existing != nil
+        reply.eventsRemoved = removed
+        return reply
+      } catch {
+        throw Self.storageError(error, doing: "deleting the profile of '\(user)'")
+      }
+    }
+  }
+
+  /// Adds or replaces catalogue items, on disk first, then in memory.
+  public func upsertCatalog(_ request: Weft_V1_CatalogUpsertRequest) throws -> Weft_V1_CatalogUpsertResponse {
+    try locked {
+      try checks.count(request.items.count, of: "catalogue items")
+      for item in request.items {
+        try checks.identifier(item.id, "a catalogue item id")
+        try checks.embedding(item.embedding, of: item.id, required: true)
+        try checks.labels(item.labels, of: item.id)
+        try checks.finite(item.baseScore, "the base score of '\(item.id)'")
+      }
+      try checks.unique(request.items.lazy.map(\.id), "catalogue item id")
+      guard !catalog.wouldExceed(configuration.maxCatalogItems, adding: request.items.lazy.map(\.id)) else {
+        throw WeftError(
+          .resourceExhausted, "the catalogue holds \(catalog.count) items; this would take it past its limit of \(configuration.maxCatalogItems)")
+      }
+      let records = request.items.map {
+        CatalogRecord(id: $0.id, embedding: $0.embedding, labels: Array(Set($0.labels)).sorted(), baseScore: $0.baseScore)
+      }
+      do {
+        try store.transaction { try $0.upsert(records) }
+      } catch {
+        throw Self.storageError(error, doing: "writing the catalogue")
+      }
+      for record in records {
+        catalog.upsert(
+          id: record.id, projected: projection.project(record.embedding), labels: record.labels, baseScore: record.baseScore)
+      }
+      catalog.rankByBaseScore()
+      var reply = Weft_V1_CatalogUpsertResponse()
+      reply.upserted = UInt32(records.count)
+      reply.catalogSize = UInt64(catalog.count)
+      return reply
+    }
+  }
+
+  /// A store failure as the client should see it: a full disk is RESOURCE_EXHAUSTED, a
+  /// file locked by another process UNAVAILABLE (retry), anything else INTERNAL.
+  static func storageError(_ error: any Error, doing what: String) -> WeftError {
+    if let error = error as? WeftError { return error }
+    guard let error = error as? SQLiteError else { return WeftError(.internal, "\(what): \(error)") }
+    switch error.code {
+    case SQLITE_FULL: return WeftError(.resourceExhausted, "\(what): the disk is full (\(error.message))")
+    case SQLITE_BUSY, SQLITE_LOCKED: return WeftError(.unavailable, "\(what): the store is busy (\(error.message))")
+    default: return WeftError(.internal, "\(what): \(error.message)")
+    }
+  }
+}
+
+/// The profile changes of one feedback group, made on copies and kept only if the
+/// transaction commits.
+private struct FeedbackUpdate {
+  let recommender: Recommender
+  var population: StoredProfile
+  var profiles: [String: StoredProfile] = [:]
+  /// Each touched user's posterior mean before this group: what the embedding part
+  /// predicted, whose residual the label statistics learn.
+  var means: [String: [Double]] = [:]
+  var changedLabels: [String: Set<String>] = [:]
+  let now = Int64(Date().timeIntervalSince1970 * 1_000)
+
+  init(recommender: Recommender) {
+    self.recommender = recommender
+    population = recommender.population
+  }
+
+  /// Applies one event; false when its id was seen before.
+  mutating func apply(_ event: FeedbackEvent, _ features: Recommender.ItemFeatures, in transaction: any ProfileStoreTransaction) throws -> Bool {
+    guard try transaction.record(event) else { return false }
+    var profile = try profiles[event.user] ?? recommender.storedProfile(of: event.user)
+    let mean = means[event.user] ?? recommender.posterior(of: profile, prior: recommender.populationMean).mean
+    means[event.user] = mean
+    let reward = Double(event.reward)
+    var predicted = 0.0
+    for (value, weight) in zip(features.projected, mean) { predicted += Double(value) * weight }
+    let residual = reward - predicted
+    features.projected.withUnsafeBufferPointer {
+      profile.observe($0, reward: reward)
+      population.observe($0, reward: reward)
+    }
+    profile.events += 1
+    profile.rewardSum += reward
+    profile.updatedUnixMs = now
+    population.events += 1
+    population.rewardSum += reward
+    population.updatedUnixMs = now
+    let limit = recommender.configuration.maxLabelsPerProfile
+    for label in features.labels {
+      if Self.add(residual, to: label, of: &profile, limit: limit) { changedLabels[event.user, default: []].insert(label) }
+      if Self.add(residual, to: label, of: &population, limit: limit * 64) { changedLabels["", default: []].insert(label) }
+    }
+    profiles[event.user] = profile
+    return true
+  }
+
+  /// Counts a residual for a label; a profile at its label limit ignores new labels.
+  private static func add(_ residual: Double, to label: String, of profile: inout StoredProfile, limit: Int) -> Bool {
+    guard profile.labels[label] != nil || profile.labels.count < limit else { return false }
+    profile.labels[label, default: LabelStatistics(events: 0, residualSum: 0)].events += 1
+    profile.labels[label]!.residualSum += residual
+    return true
+  }
+
+  func save(in transaction: any ProfileStoreTransaction) throws {
+    for (user, profile) in profiles { try transaction.save(profile, changedLabels: Array(changedLabels[user] ?? [])) }
+    if !profiles.isEmpty { try transaction.save(population, changedLabels: Array(changedLabels[""] ?? [])) }
+  }
+}
