@@ -14,7 +14,7 @@ struct Call: AsyncParsableCommand {
       Exits 1 when the call fails.
       """)
 
-  @Argument(help: "SERVICE.METHOD, e.g. echo.echo")
+  @Argument(help: "SERVICE.METHOD or SERVICE/METHOD, e.g. echo.echo, recommender.catalog.upsert, weft.mesh/route.set")
   var target: String
   @Option(help: "A body frame holding this text; repeat for several.")
   var data: [String] = []
@@ -30,6 +30,16 @@ struct Call: AsyncParsableCommand {
   var logits = false
   @Flag(help: "vision: resize the whole image to 224×224 instead of its centre crop.")
   var stretch = false
+  @Option(help: "recommender.*: the request as JSON (protobuf's JSON mapping), e.g. for personalize and catalog.upsert.")
+  var bodyJson: String?
+  @Option(help: "recommender.feedback: the item rated.")
+  var item: String?
+  @Option(help: "recommender.feedback: the reward, -1 to 1.")
+  var reward: Float?
+  @Option(help: "recommender.feedback: the event id (a retry with the same id counts once).")
+  var eventId: String?
+  @Option(help: "recommender.recommend: how many items.")
+  var k: Int = 10
   @Option(help: "Call metadata as KEY=VALUE; repeat for several.")
   var metadata: [String] = []
   @Option(help: "The user the call is for.")
@@ -43,9 +53,8 @@ struct Call: AsyncParsableCommand {
   @OptionGroup var client: ClientOptions
 
   func validate() throws {
-    let parts = target.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count >= 2, !parts.last!.isEmpty, !parts.dropLast().joined(separator: ".").isEmpty else {
-      throw ValidationError("expected SERVICE.METHOD, e.g. echo.echo; got '\(target)'")
+    guard let (service, method) = Self.split(target), !service.isEmpty, !method.isEmpty else {
+      throw ValidationError("expected SERVICE.METHOD or SERVICE/METHOD, e.g. echo.echo; got '\(target)'")
     }
     if !text.isEmpty && (!data.isEmpty || !file.isEmpty) {
       throw ValidationError("--text builds the whole body; it cannot be combined with --data or --file")
@@ -63,9 +72,7 @@ struct Call: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let dot = target.lastIndex(of: ".")!
-    let service = String(target[..<dot])
-    let method = String(target[target.index(after: dot)...])
+    let (service, method) = Self.split(target)!
     var body = data.map { Data($0.utf8) }
     if !text.isEmpty {
       var request = Weft_V1_EmbedRequest()
@@ -74,6 +81,12 @@ struct Call: AsyncParsableCommand {
     }
     if let image {
       body = [try imageRequest(path: image, method: method)]
+    }
+    if service == "recommender" && body.isEmpty && file.isEmpty {
+      body = [
+        try RecommenderMessages.body(
+          method: method, json: bodyJson, user: user, item: item, reward: reward, eventID: eventId, k: k)
+      ]
     }
     for path in file {
       guard let contents = FileManager.default.contents(atPath: path) else {
@@ -105,6 +118,19 @@ struct Call: AsyncParsableCommand {
     }
   }
 
+  /// The service and method of `target`: split at its `/` if it has one, else after the
+  /// `weft.mesh` prefix or at the first dot (method names may hold dots, e.g.
+  /// `catalog.upsert`).
+  static func split(_ target: String) -> (service: String, method: String)? {
+    if let slash = target.firstIndex(of: "/") {
+      return (String(target[..<slash]), String(target[target.index(after: slash)...]))
+    }
+    let mesh = MeshService.name + "."
+    if target.hasPrefix(mesh) { return (MeshService.name, String(target.dropFirst(mesh.count))) }
+    guard let dot = target.firstIndex(of: ".") else { return nil }
+    return (String(target[..<dot]), String(target[target.index(after: dot)...]))
+  }
+
   /// The body of a vision request for the image file at `path`.
   private func imageRequest(path: String, method: String) throws -> Data {
     guard let contents = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read image \(path)") }
@@ -126,7 +152,9 @@ struct Call: AsyncParsableCommand {
   private func printResponse(_ response: Response) {
     var object = ReplyFormatter.object(response)
     // Known replies are decoded into their fields instead of shown as raw bytes.
-    guard response.status == .ok, let frame = response.body.first, let known = KnownReply(target: target, body: frame) else {
+    guard response.status == .ok, let frame = response.body.first, let (service, method) = Self.split(target),
+      let known = KnownReply(service: service, method: method, body: frame)
+    else {
       print(json ? ReplyFormatter.json(object) : ReplyFormatter.text(response))
       return
     }
@@ -146,8 +174,8 @@ struct KnownReply {
   var fields: [String: Any]
   var lines: [String]
 
-  init?(target: String, body: Data) {
-    switch target {
+  init?(service: String, method: String, body: Data) {
+    switch "\(service).\(method)" {
     case "text.embed":
       guard let reply = try? Weft_V1_EmbedResponse(serializedBytes: body), let vectors = try? reply.vectors() else { return nil }
       fields = ["embeddings": vectors, "embedding": vectors.first as Any, "token_counts": reply.tokenCounts, "model": reply.model]
@@ -168,7 +196,8 @@ struct KnownReply {
       fields = ["embedding": vector, "model": reply.model]
       lines = [Self.preview(vector)]
     default:
-      return nil
+      guard service == "recommender", let reply = RecommenderMessages.reply(method: method, body: body) else { return nil }
+      (fields, lines) = reply
     }
   }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import WeftGateway
 import WeftProtocol
@@ -27,11 +28,19 @@ import Yams
 /// routes:                      # version routing per service: see RouteSpec
 ///   - service: echo
 ///     split: "1=90, 2=10"
+/// recommender:                 # optional: one `weft recommender` process
+///   store: data/recommender.sqlite
+///   embedding_dimensions: 384  # the text worker's MiniLM
+///   profile_dimensions: 32
+///   exploration: 0.2           # 0 turns it off
+///   strategy: thompson         # or ucb
+///   durability: full           # or normal
 /// ```
 struct MeshConfiguration: Decodable, Equatable {
   var gateway = GatewaySection()
   var workers: [WorkerSection] = []
   var routes: [RouteSpec] = []
+  var recommender: RecommenderSection?
 
   struct GatewaySection: Decodable, Equatable {
     var frontend: String?
@@ -98,6 +107,34 @@ struct MeshConfiguration: Decodable, Equatable {
     }
   }
 
+  /// The recommender process. One only: its SQLite store has one writer.
+  struct RecommenderSection: Decodable, Equatable {
+    var store: String?
+    var embeddingDimensions: Int?
+    var profileDimensions: Int?
+    var exploration: Double?
+    var strategy: String?
+    var durability: String?
+
+    enum CodingKeys: String, CodingKey {
+      case store, exploration, strategy, durability
+      case embeddingDimensions = "embedding_dimensions"
+      case profileDimensions = "profile_dimensions"
+    }
+
+    /// The `weft recommender` arguments for this section (without `--gateway`).
+    var arguments: [String] {
+      var arguments: [String] = []
+      if let store { arguments += ["--store", store] }
+      if let embeddingDimensions { arguments += ["--embedding-dimensions", "\(embeddingDimensions)"] }
+      if let profileDimensions { arguments += ["--profile-dimensions", "\(profileDimensions)"] }
+      if let exploration { arguments += ["--exploration", "\(exploration)"] }
+      if let strategy { arguments += ["--strategy", strategy] }
+      if let durability { arguments += ["--durability", durability] }
+      return arguments
+    }
+  }
+
   /// Reads and checks a config file; errors name the file and what is wrong.
   static func load(path: String) throws -> MeshConfiguration {
     let text: String
@@ -125,6 +162,13 @@ struct MeshConfiguration: Decodable, Equatable {
         throw ConfigurationError("config \(source): replicas of '\(worker.model)' must not be negative")
       }
     }
+    if let recommender = configuration.recommender {
+      do {
+        _ = try RecommenderCommand.parse(recommender.arguments)
+      } catch {
+        throw ConfigurationError("config \(source): recommender: \(RecommenderCommand.message(for: error))")
+      }
+    }
     do {
       _ = try configuration.routePolicies()
     } catch {
@@ -142,7 +186,7 @@ struct MeshConfiguration: Decodable, Equatable {
     }
   }
 
-  enum RootKeys: String, CodingKey { case gateway, workers, routes }
+  enum RootKeys: String, CodingKey { case gateway, workers, routes, recommender }
 
   init() {}
 
@@ -151,5 +195,6 @@ struct MeshConfiguration: Decodable, Equatable {
     gateway = try container.decodeIfPresent(GatewaySection.self, forKey: .gateway) ?? GatewaySection()
     workers = try container.decodeIfPresent([WorkerSection].self, forKey: .workers) ?? []
     routes = try container.decodeIfPresent([RouteSpec].self, forKey: .routes) ?? []
+    recommender = try container.decodeIfPresent(RecommenderSection.self, forKey: .recommender)
   }
 }

@@ -51,6 +51,13 @@ final class Supervisor: Service, Sendable {
         children.append(child)
       }
     }
+    if let recommender = mesh.recommender {
+      let child = Child(
+        name: "recommender",
+        arguments: ["recommender"] + recommender.arguments + ["--gateway", backend, "--name", "recommender", "--log-level", "\(logLevel)"])
+      try start(child)
+      children.append(child)
+    }
 
     while !stopping.load(ordering: .relaxed) {
       try? await Task.sleep(for: .milliseconds(200))
