@@ -26,6 +26,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
   public var drainTimeout: Duration
   /// A name for this gateway in replies and logs.
   public var name: String
+  /// Fraction of a personalised request's deadline the recommender may take after the
+  /// model answered; past it the client gets the model's reply, marked not personalised.
+  public var personalizeShare: Double = 0.2
   /// Routing policies per service at start (changed later by `weft.mesh/route.set` or
   /// ``Gateway/replaceRoutes(_:)``).
   public var routes: [RoutePolicy] = []

@@ -61,11 +61,14 @@ import WeftProtocol
     worker.workerID = "w1"
     worker.computeUs = 1234
     worker.queueUs = 55
+    worker.metadata["model"] = .with { $0.text = "m" }
     var bytes: [UInt8] = try worker.serializedBytes()
     var patch = ResponseHeaderPatch()
     patch.requestID = 42
     patch.totalMicroseconds = 9_999_999
     patch.gatewayQueueMicroseconds = 300
+    patch.personalized = true
+    patch.metadata = [("weft-personalize", "skipped: ünavailable")]
     patch.encode(into: &bytes)
     let merged = try ResponseHeader(serializedBytes: bytes)
     #expect(merged.requestID == 42)
@@ -74,6 +77,9 @@ import WeftProtocol
     #expect(merged.computeUs == 1234)
     #expect(merged.queueUs == 55)
     #expect(merged.workerID == "w1")
+    #expect(merged.personalized)
+    #expect(merged.metadata["weft-personalize"]?.text == "skipped: ünavailable")
+    #expect(merged.metadata["model"]?.text == "m")
   }
 
   @Test func scanReadsOneVarintFieldAndRejectsGarbage() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import Testing
 import WeftProtocol
 
@@ -186,6 +187,40 @@ import WeftProtocol
     // Reopened, the catalogue is back from the store.
     let reopened = try scratch.recommender()
     #expect(try reopened.recommend(request, headerUser: "").catalogSize == 8)
+  }
+
+  @Test func rerankOrdersAClassifiersTopClassesByTheUsersLabels() throws {
+    let scratch = try Scratch()
+    let recommender = try scratch.recommender()
+    var reply = Weft_V1_ClassifyResponse()
+    reply.top = [("tabby", Float(0.5)), ("tiger cat", 0.3), ("lynx", 0.2)].map { label, probability in
+      var entry = Weft_V1_Classification()
+      (entry.label, entry.probability) = (label, probability)
+      return entry
+    }
+    let body = try reply.serializedData()
+    var ranked = try Weft_V1_ClassifyResponse(
+      serializedBytes: try recommender.rerank(service: "vision", method: "classify", request: [], reply: [body], user: "u"))
+    #expect(ranked.personalized.items.map(\.id) == ["tabby", "tiger cat", "lynx"])
+    #expect(ranked.top == reply.top)
+
+    // Feedback on a class seen in a reranked reply needs no features: they were remembered.
+    var event = Weft_V1_Feedback()
+    (event.user, event.item, event.reward, event.eventID) = ("u", "lynx", 1, "lynx-1")
+    var request = Weft_V1_FeedbackRequest()
+    request.events = [event, event].enumerated().map { index, event in
+      var event = event
+      event.eventID = "lynx-\(index)"
+      return event
+    }
+    _ = try send(recommender, [request])
+    ranked = try Weft_V1_ClassifyResponse(
+      serializedBytes: try recommender.rerank(service: "vision", method: "classify", request: [], reply: [body], user: "u"))
+    #expect(ranked.personalized.items.first?.id == "lynx")
+    #expect(ranked.personalized.items.first?.index == 2)
+    #expect(throws: WeftError.self) {
+      try recommender.rerank(service: "speech", method: "detect", request: [], reply: [body], user: "u")
+    }
   }
 
   @Test func badRequestsAreRefusedWithTheReason() throws {

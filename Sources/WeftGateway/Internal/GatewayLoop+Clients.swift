@@ -120,8 +120,9 @@ extension GatewayLoop {
       try WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining)).withUnsafeBytes {
         try backend.send(bytes: $0, more: true)
       }
-      if request.idempotent {
-        // Keep the frames for a retry; large ones are shared by reference count, not copied.
+      if request.idempotent || request.personalize {
+        // Keep the frames for a retry, or for the recommender to read with the reply;
+        // large ones are shared by reference count, not copied.
         outgoing.removeAll()
         outgoing.append(copiesOf: request.frames, range: 1..<request.frames.count)
         try backend.send(outgoing)

@@ -24,6 +24,8 @@ extension GatewayLoop {
       return
     }
     request.figures?.served.record(code, total: total)
+    // A recommender stage that fails, for whatever reason, still answers with the model's reply.
+    if request.isPersonalization { return sendModelReply(request, note: "\(code.name): \(message)", at: MonotonicClock.now()) }
     var header = ResponseHeader()
     header.requestID = request.requestID
     header.status = code.wireValue

@@ -100,7 +100,19 @@ extension GatewayLoop {
       return finish(id)
     }
     request.figures?.served.record(code, total: total, queue: request.queuedMicroseconds + workerQueue, compute: compute)
-    sendReply(request, finalStatus: code, at: now)
+    if request.isPersonalization {
+      if code == .ok {
+        sendPersonalizedReply(request, at: now)
+      } else {
+        sendModelReply(request, note: "the recommender answered \(code.name)", at: now)
+      }
+    } else if wantsPersonalization(request, code: code) {
+      if let skipped = startPersonalization(of: request, at: now) {
+        sendReply(request, finalStatus: code, note: skipped, at: now)
+      }
+    } else {
+      sendReply(request, finalStatus: code, at: now)
+    }
     releaseWorker(worker, service: request.service, completed: true, at: now)
     finish(id)
   }
@@ -111,21 +123,34 @@ extension GatewayLoop {
   }
 
   /// Sends `received`'s reply on to `request`'s client, its header patched with the
-  /// client's request id and the gateway's timings; `finalStatus` is nil for a partial one.
-  private func sendReply(_ request: InFlightRequest, finalStatus: StatusCode?, at now: UInt64) {
+  /// client's request id and the gateway's timings; `finalStatus` is nil for a partial
+  /// one. `note` says why a reply that was to be personalised is not.
+  private func sendReply(_ request: InFlightRequest, finalStatus: StatusCode?, note: String? = nil, at now: UInt64) {
     var patch = ResponseHeaderPatch()
+    if let note { patch.metadata = [(Self.personalizeNoteKey, "skipped: \(note)")] }
+    sendToClient(request, header: received, at: 2, body: received, 3..<received.count, patch: patch, finalStatus: finalStatus, at: now)
+  }
+
+  /// Sends a reply built from `header`'s frame `headerIndex` (a worker's encoded
+  /// ResponseHeader, patched with the client's request id and the gateway's timings) and
+  /// `body`'s frames in `bodyRange` to `request`'s client.
+  func sendToClient(
+    _ request: InFlightRequest, header: Frames, at headerIndex: Int, body: Frames, _ bodyRange: Range<Int>,
+    patch: ResponseHeaderPatch, finalStatus: StatusCode?, at now: UInt64
+  ) {
+    var patch = patch
     patch.requestID = request.requestID
     patch.gatewayQueueMicroseconds = request.queuedMicroseconds
     patch.totalMicroseconds = now &- request.receivedAt
     headerScratch.removeAll(keepingCapacity: true)
-    headerScratch.append(contentsOf: received[2])
+    headerScratch.append(contentsOf: header[headerIndex])
     patch.encode(into: &headerScratch)
 
     do {
       try frontend.send(request.frames, at: 0, more: true, wait: false, keep: finalStatus == nil)
       try frontend.send(Signature.client, more: true)
-      try frontend.send(headerScratch, more: received.count > 3)
-      if received.count > 3 { try frontend.send(received, range: 3..<received.count) }
+      try frontend.send(headerScratch, more: !bodyRange.isEmpty)
+      if !bodyRange.isEmpty { try frontend.send(body, range: bodyRange) }
       if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
     } catch {
       statistics.undeliverable += 1

@@ -168,6 +168,7 @@ final class GatewayLoop {
   func finish(_ id: UInt64) {
     guard let request = inFlight.remove(id) else { return }
     request.frames.removeAll()
+    request.modelReply.removeAll()
     if requestPool.count < 4_096 { requestPool.append(request) }
   }
 }

@@ -21,6 +21,15 @@ final class InFlightRequest {
   let frames = Frames(capacity: 8)
   private(set) var requestID: UInt64 = 0
   private(set) var service = ""
+  private(set) var method = ""
+  /// The client asked for the reply to pass through the recommender.
+  private(set) var personalize = false
+  /// The recommender stage of a personalised request: its client gets the recommender's
+  /// body under the model's header, or, if the recommender fails or is late, the model's
+  /// reply as it was (`modelReply`).
+  private(set) var isPersonalization = false
+  /// For a recommender stage: the model's reply, [header, body…].
+  let modelReply = Frames(capacity: 4)
   /// The version it must run on: named by the client, or chosen by the service's
   /// policy; empty for any.
   private(set) var version = ""
@@ -46,6 +55,9 @@ final class InFlightRequest {
   func start(_ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
     requestID = header.requestID
     service = header.service
+    method = header.method
+    personalize = header.personalize
+    isPersonalization = false
     self.version = version
     versionPinned = !header.version.isEmpty
     userID = header.userID
@@ -65,6 +77,9 @@ final class InFlightRequest {
   func startShadow(of primary: InFlightRequest, version: String, figures: VersionFigures?, at now: UInt64) {
     requestID = primary.requestID
     service = primary.service
+    method = primary.method
+    personalize = false
+    isPersonalization = false
     self.version = version
     versionPinned = true
     userID = primary.userID
@@ -77,6 +92,16 @@ final class InFlightRequest {
     attempts = 0
     queuedMicroseconds = 0
     streamed = false
+  }
+
+  /// Fills a fresh or recycled object as the recommender stage of `model`, whose reply
+  /// the caller put in `modelReply`; the stage's time counts from the model request's
+  /// arrival, so the client's timings cover both.
+  func startPersonalization(of model: InFlightRequest, _ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
+    start(header, version: version, deadline: deadline, at: now)
+    isPersonalization = true
+    receivedAt = model.receivedAt
+    queuedMicroseconds = model.queuedMicroseconds
   }
 
   /// Binds a request the policy placed to another version (its own lost its workers).

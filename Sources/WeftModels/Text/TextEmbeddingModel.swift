@@ -74,7 +74,9 @@ public struct TextEmbeddingModel: Model {
     return try batch.indices.map { index in
       if let failure = failures[index] { return .failure(failure) }
       let rows = perRequest[index].sorted { $0.text < $1.text }
-      if batch[index].method == "similarity" { return .ok([try Self.similarity(rows.map(\.vector))]) }
+      if batch[index].method == "similarity" {
+        return .ok([try Self.similarity(rows.map(\.vector), withEmbeddings: batch[index].header.personalize)])
+      }
       var response = Weft_V1_EmbedResponse()
       response.embeddings = .float32(shape: [rows.count, MiniLMEncoder.hidden], values: rows.flatMap(\.vector), name: "embeddings")
       response.tokenCounts = rows.map { UInt32($0.tokens) }
@@ -84,8 +86,9 @@ public struct TextEmbeddingModel: Model {
   }
 
   /// Cosine similarities of `vectors[1...]` to `vectors[0]`: one row of products, as the
-  /// embeddings are unit length.
-  static func similarity(_ vectors: [[Float]]) throws -> Data {
+  /// embeddings are unit length. A request to be personalised also carries the
+  /// candidates' embeddings, which the recommender scores and learns from.
+  static func similarity(_ vectors: [[Float]], withEmbeddings: Bool = false) throws -> Data {
     let query = vectors[0]
     let candidates = Array(vectors.dropFirst())
     var scores = [Float](repeating: 0, count: candidates.count)
@@ -94,6 +97,10 @@ public struct TextEmbeddingModel: Model {
     var response = Weft_V1_SimilarityResponse()
     response.scores = .float32(shape: [candidates.count], values: scores, name: "scores")
     response.model = "all-MiniLM-L6-v2"
+    if withEmbeddings {
+      response.candidateEmbeddings = .float32(
+        shape: [candidates.count, MiniLMEncoder.hidden], values: flat, name: "candidate_embeddings")
+    }
     return try response.serializedData()
   }
 

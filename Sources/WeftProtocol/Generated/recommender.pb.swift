@@ -120,6 +120,9 @@ public nonisolated struct Weft_V1_ScoredCandidate: Sendable {
 
   public var labels: [String] = []
 
+  /// The item's place in the request's list (candidates, a model's reply).
+  public var index: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -490,7 +493,7 @@ nonisolated extension Weft_V1_PersonalizeRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Weft_V1_ScoredCandidate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ScoredCandidate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}score\0\u{3}model_part\0\u{1}affinity\0\u{1}exploration\0\u{3}model_rank\0\u{1}labels\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}score\0\u{3}model_part\0\u{1}affinity\0\u{1}exploration\0\u{3}model_rank\0\u{1}labels\0\u{1}index\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -505,6 +508,7 @@ nonisolated extension Weft_V1_ScoredCandidate: SwiftProtobuf.Message, SwiftProto
       case 5: try { try decoder.decodeSingularFloatField(value: &self.exploration) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.modelRank) }()
       case 7: try { try decoder.decodeRepeatedStringField(value: &self.labels) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.index) }()
       default: break
       }
     }
@@ -532,6 +536,9 @@ nonisolated extension Weft_V1_ScoredCandidate: SwiftProtobuf.Message, SwiftProto
     if !self.labels.isEmpty {
       try visitor.visitRepeatedStringField(value: self.labels, fieldNumber: 7)
     }
+    if self.index != 0 {
+      try visitor.visitSingularUInt32Field(value: self.index, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -543,6 +550,7 @@ nonisolated extension Weft_V1_ScoredCandidate: SwiftProtobuf.Message, SwiftProto
     if lhs.exploration != rhs.exploration {return false}
     if lhs.modelRank != rhs.modelRank {return false}
     if lhs.labels != rhs.labels {return false}
+    if lhs.index != rhs.index {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

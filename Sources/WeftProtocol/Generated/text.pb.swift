@@ -97,11 +97,36 @@ public nonisolated struct Weft_V1_SimilarityResponse: Sendable {
 
   public var model: String = String()
 
+  /// FLOAT32 [number of candidates, 384]: the candidates' embeddings, only when the
+  /// request asked to be personalised (the recommender learns from them).
+  public var candidateEmbeddings: Weft_V1_Tensor {
+    get {_candidateEmbeddings ?? Weft_V1_Tensor()}
+    set {_candidateEmbeddings = newValue}
+  }
+  /// Returns true if `candidateEmbeddings` has been explicitly set.
+  public var hasCandidateEmbeddings: Bool {self._candidateEmbeddings != nil}
+  /// Clears the value of `candidateEmbeddings`. Subsequent reads from it will return its default value.
+  public mutating func clearCandidateEmbeddings() {self._candidateEmbeddings = nil}
+
+  /// Set when the reply passed through the recommender: the candidates ranked for the
+  /// user (ids are the candidate texts, `index` their place in the request). `scores`
+  /// stay the model's, in request order.
+  public var personalized: Weft_V1_RankedItems {
+    get {_personalized ?? Weft_V1_RankedItems()}
+    set {_personalized = newValue}
+  }
+  /// Returns true if `personalized` has been explicitly set.
+  public var hasPersonalized: Bool {self._personalized != nil}
+  /// Clears the value of `personalized`. Subsequent reads from it will return its default value.
+  public mutating func clearPersonalized() {self._personalized = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _scores: Weft_V1_Tensor? = nil
+  fileprivate var _candidateEmbeddings: Weft_V1_Tensor? = nil
+  fileprivate var _personalized: Weft_V1_RankedItems? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -219,7 +244,7 @@ nonisolated extension Weft_V1_SimilarityRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Weft_V1_SimilarityResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SimilarityResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scores\0\u{1}model\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scores\0\u{1}model\0\u{3}candidate_embeddings\0\u{1}personalized\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -229,6 +254,8 @@ nonisolated extension Weft_V1_SimilarityResponse: SwiftProtobuf.Message, SwiftPr
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._scores) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._candidateEmbeddings) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._personalized) }()
       default: break
       }
     }
@@ -245,12 +272,20 @@ nonisolated extension Weft_V1_SimilarityResponse: SwiftProtobuf.Message, SwiftPr
     if !self.model.isEmpty {
       try visitor.visitSingularStringField(value: self.model, fieldNumber: 2)
     }
+    try { if let v = self._candidateEmbeddings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._personalized {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Weft_V1_SimilarityResponse, rhs: Weft_V1_SimilarityResponse) -> Bool {
     if lhs._scores != rhs._scores {return false}
     if lhs.model != rhs.model {return false}
+    if lhs._candidateEmbeddings != rhs._candidateEmbeddings {return false}
+    if lhs._personalized != rhs._personalized {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

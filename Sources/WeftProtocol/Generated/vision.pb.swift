@@ -178,11 +178,23 @@ public nonisolated struct Weft_V1_ClassifyResponse: Sendable {
   /// The model that produced them, e.g. "efficientnet-lite0".
   public var model: String = String()
 
+  /// Set when the reply passed through the recommender: `top` ranked for the user (ids
+  /// and labels are the class labels, `index` the place in `top`).
+  public var personalized: Weft_V1_RankedItems {
+    get {_personalized ?? Weft_V1_RankedItems()}
+    set {_personalized = newValue}
+  }
+  /// Returns true if `personalized` has been explicitly set.
+  public var hasPersonalized: Bool {self._personalized != nil}
+  /// Clears the value of `personalized`. Subsequent reads from it will return its default value.
+  public mutating func clearPersonalized() {self._personalized = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _logits: Weft_V1_Tensor? = nil
+  fileprivate var _personalized: Weft_V1_RankedItems? = nil
 }
 
 /// Body of vision/embed.
@@ -396,7 +408,7 @@ nonisolated extension Weft_V1_Classification: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Weft_V1_ClassifyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClassifyResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}top\0\u{1}logits\0\u{1}model\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}top\0\u{1}logits\0\u{1}model\0\u{1}personalized\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -407,6 +419,7 @@ nonisolated extension Weft_V1_ClassifyResponse: SwiftProtobuf.Message, SwiftProt
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.top) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._logits) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._personalized) }()
       default: break
       }
     }
@@ -426,6 +439,9 @@ nonisolated extension Weft_V1_ClassifyResponse: SwiftProtobuf.Message, SwiftProt
     if !self.model.isEmpty {
       try visitor.visitSingularStringField(value: self.model, fieldNumber: 3)
     }
+    try { if let v = self._personalized {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -433,6 +449,7 @@ nonisolated extension Weft_V1_ClassifyResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.top != rhs.top {return false}
     if lhs._logits != rhs._logits {return false}
     if lhs.model != rhs.model {return false}
+    if lhs._personalized != rhs._personalized {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -214,6 +214,7 @@ public final class Recommender: @unchecked Sendable {
     item.exploration = parts.exploration[index]
     item.score = parts.total(index)
     item.modelRank = modelRank
+    item.index = UInt32(index)
     return item
   }
 }

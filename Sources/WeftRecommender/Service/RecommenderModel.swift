@@ -30,6 +30,8 @@ public struct RecommenderModel: Model {
         method("catalog.upsert", "CatalogUpsertRequest", "CatalogUpsertResponse"),
         method("profile.get", "ProfileRequest", "Profile"),
         method("profile.delete", "ProfileRequest", "ProfileDeleteResponse"),
+        // Called by the gateway for requests with the personalize flag.
+        method("rerank", "model request and reply frames", "the model's reply, personalized"),
       ],
       maxBatchSize: maxBatchSize, maxBatchDelay: .zero)
   }
@@ -61,10 +63,35 @@ public struct RecommenderModel: Model {
       case "catalog.upsert": return .ok([try recommender.upsertCatalog(Self.decode(request)).serializedData()])
       case "profile.get": return .ok([try recommender.profile(Self.decode(request), headerUser: user).serializedData()])
       case "profile.delete": return .ok([try recommender.deleteProfile(Self.decode(request), headerUser: user).serializedData()])
+      case "rerank": return .ok([try rerank(request)])
       default: return .failure(WeftError(.unimplemented, "recommender has no method '\(request.method)'"))
       }
     } catch {
       return .failure(Self.weftError(error))
+    }
+  }
+
+  /// The gateway's personalisation stage: splits the body into the model's request and
+  /// reply frames by the metadata the gateway set.
+  private func rerank(_ request: InferenceRequest) throws -> Data {
+    let metadata = request.header.metadata
+    func text(_ key: String) -> String? {
+      guard case .text(let value)? = metadata[key]?.value else { return nil }
+      return value
+    }
+    guard let service = text(Recommender.RerankMetadata.modelService), let method = text(Recommender.RerankMetadata.modelMethod),
+      let count = text(Recommender.RerankMetadata.requestFrames).flatMap(Int.init), (0...request.body.count).contains(count)
+    else {
+      throw WeftError(.invalidArgument, "recommender/rerank is the gateway's: its metadata must name the model method and frames")
+    }
+    do {
+      return try recommender.rerank(
+        service: service, method: method, request: Array(request.body[..<count]), reply: Array(request.body[count...]),
+        user: request.header.userID)
+    } catch let error as WeftError {
+      throw error
+    } catch {
+      throw WeftError(.invalidArgument, "the \(service)/\(method) request or reply could not be read: \(error)")
     }
   }
 

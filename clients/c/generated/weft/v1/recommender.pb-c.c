@@ -919,7 +919,7 @@ const ProtobufCMessageDescriptor weft__v1__personalize_request__descriptor =
   (ProtobufCMessageInit) weft__v1__personalize_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__scored_candidate__field_descriptors[7] =
+static const ProtobufCFieldDescriptor weft__v1__scored_candidate__field_descriptors[8] =
 {
   {
     "id",
@@ -1005,11 +1005,24 @@ static const ProtobufCFieldDescriptor weft__v1__scored_candidate__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "index",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__ScoredCandidate, index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__scored_candidate__field_indices_by_name[] = {
   3,   /* field[3] = affinity */
   4,   /* field[4] = exploration */
   0,   /* field[0] = id */
+  7,   /* field[7] = index */
   6,   /* field[6] = labels */
   2,   /* field[2] = model_part */
   5,   /* field[5] = model_rank */
@@ -1018,7 +1031,7 @@ static const unsigned weft__v1__scored_candidate__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__scored_candidate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor weft__v1__scored_candidate__descriptor =
 {
@@ -1028,7 +1041,7 @@ const ProtobufCMessageDescriptor weft__v1__scored_candidate__descriptor =
   "Weft__V1__ScoredCandidate",
   "weft.v1",
   sizeof(Weft__V1__ScoredCandidate),
-  7,
+  8,
   weft__v1__scored_candidate__field_descriptors,
   weft__v1__scored_candidate__field_indices_by_name,
   1,  weft__v1__scored_candidate__number_ranges,

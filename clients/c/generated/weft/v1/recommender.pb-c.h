@@ -140,10 +140,14 @@ struct  Weft__V1__ScoredCandidate
   uint32_t model_rank;
   size_t n_labels;
   char **labels;
+  /*
+   * The item's place in the request's list (candidates, a model's reply).
+   */
+  uint32_t index;
 };
 #define WEFT__V1__SCORED_CANDIDATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__scored_candidate__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0 }
 
 
 /*

@@ -340,7 +340,7 @@ const ProtobufCMessageDescriptor weft__v1__similarity_request__descriptor =
   (ProtobufCMessageInit) weft__v1__similarity_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__similarity_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor weft__v1__similarity_response__field_descriptors[4] =
 {
   {
     "scores",
@@ -366,15 +366,41 @@ static const ProtobufCFieldDescriptor weft__v1__similarity_response__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "candidate_embeddings",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__SimilarityResponse, candidate_embeddings),
+    &weft__v1__tensor__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "personalized",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__SimilarityResponse, personalized),
+    &weft__v1__ranked_items__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__similarity_response__field_indices_by_name[] = {
+  2,   /* field[2] = candidate_embeddings */
   1,   /* field[1] = model */
+  3,   /* field[3] = personalized */
   0,   /* field[0] = scores */
 };
 static const ProtobufCIntRange weft__v1__similarity_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor weft__v1__similarity_response__descriptor =
 {
@@ -384,7 +410,7 @@ const ProtobufCMessageDescriptor weft__v1__similarity_response__descriptor =
   "Weft__V1__SimilarityResponse",
   "weft.v1",
   sizeof(Weft__V1__SimilarityResponse),
-  2,
+  4,
   weft__v1__similarity_response__field_descriptors,
   weft__v1__similarity_response__field_indices_by_name,
   1,  weft__v1__similarity_response__number_ranges,

@@ -469,7 +469,7 @@ const ProtobufCMessageDescriptor weft__v1__classification__descriptor =
   (ProtobufCMessageInit) weft__v1__classification__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__classify_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor weft__v1__classify_response__field_descriptors[4] =
 {
   {
     "top",
@@ -507,16 +507,29 @@ static const ProtobufCFieldDescriptor weft__v1__classify_response__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "personalized",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__ClassifyResponse, personalized),
+    &weft__v1__ranked_items__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__classify_response__field_indices_by_name[] = {
   1,   /* field[1] = logits */
   2,   /* field[2] = model */
+  3,   /* field[3] = personalized */
   0,   /* field[0] = top */
 };
 static const ProtobufCIntRange weft__v1__classify_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor weft__v1__classify_response__descriptor =
 {
@@ -526,7 +539,7 @@ const ProtobufCMessageDescriptor weft__v1__classify_response__descriptor =
   "Weft__V1__ClassifyResponse",
   "weft.v1",
   sizeof(Weft__V1__ClassifyResponse),
-  3,
+  4,
   weft__v1__classify_response__field_descriptors,
   weft__v1__classify_response__field_indices_by_name,
   1,  weft__v1__classify_response__number_ranges,

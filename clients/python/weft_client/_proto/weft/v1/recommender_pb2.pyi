@@ -158,10 +158,11 @@ class RecommendRequest(_message.Message):
     def __init__(self, user: _Optional[str] = ..., k: _Optional[int] = ..., include_rated: bool = ..., exploration: _Optional[_Union[Exploration, _Mapping]] = ...) -> None: ...
 
 class ScoredCandidate(_message.Message):
-    __slots__ = ["affinity", "exploration", "id", "labels", "model_part", "model_rank", "score"]
+    __slots__ = ["affinity", "exploration", "id", "index", "labels", "model_part", "model_rank", "score"]
     AFFINITY_FIELD_NUMBER: _ClassVar[int]
     EXPLORATION_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     MODEL_PART_FIELD_NUMBER: _ClassVar[int]
     MODEL_RANK_FIELD_NUMBER: _ClassVar[int]
@@ -169,8 +170,9 @@ class ScoredCandidate(_message.Message):
     affinity: float
     exploration: float
     id: str
+    index: int
     labels: _containers.RepeatedScalarFieldContainer[str]
     model_part: float
     model_rank: int
     score: float
-    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., model_part: _Optional[float] = ..., affinity: _Optional[float] = ..., exploration: _Optional[float] = ..., model_rank: _Optional[int] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., model_part: _Optional[float] = ..., affinity: _Optional[float] = ..., exploration: _Optional[float] = ..., model_rank: _Optional[int] = ..., labels: _Optional[_Iterable[str]] = ..., index: _Optional[int] = ...) -> None: ...

@@ -1,3 +1,4 @@
+from weft_client._proto.weft.v1 import recommender_pb2 as _recommender_pb2
 from weft_client._proto.weft.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -31,9 +32,13 @@ class SimilarityRequest(_message.Message):
     def __init__(self, query: _Optional[str] = ..., candidates: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SimilarityResponse(_message.Message):
-    __slots__ = ["model", "scores"]
+    __slots__ = ["candidate_embeddings", "model", "personalized", "scores"]
+    CANDIDATE_EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    PERSONALIZED_FIELD_NUMBER: _ClassVar[int]
     SCORES_FIELD_NUMBER: _ClassVar[int]
+    candidate_embeddings: _tensor_pb2.Tensor
     model: str
+    personalized: _recommender_pb2.RankedItems
     scores: _tensor_pb2.Tensor
-    def __init__(self, scores: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., model: _Optional[str] = ...) -> None: ...
+    def __init__(self, scores: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., model: _Optional[str] = ..., candidate_embeddings: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., personalized: _Optional[_Union[_recommender_pb2.RankedItems, _Mapping]] = ...) -> None: ...

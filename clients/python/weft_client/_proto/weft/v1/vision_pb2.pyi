@@ -1,3 +1,4 @@
+from weft_client._proto.weft.v1 import recommender_pb2 as _recommender_pb2
 from weft_client._proto.weft.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -32,14 +33,16 @@ class ClassifyRequest(_message.Message):
     def __init__(self, image: _Optional[_Union[Image, _Mapping]] = ..., top_k: _Optional[int] = ..., include_logits: bool = ..., resize: _Optional[_Union[ResizeMode, str]] = ...) -> None: ...
 
 class ClassifyResponse(_message.Message):
-    __slots__ = ["logits", "model", "top"]
+    __slots__ = ["logits", "model", "personalized", "top"]
     LOGITS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    PERSONALIZED_FIELD_NUMBER: _ClassVar[int]
     TOP_FIELD_NUMBER: _ClassVar[int]
     logits: _tensor_pb2.Tensor
     model: str
+    personalized: _recommender_pb2.RankedItems
     top: _containers.RepeatedCompositeFieldContainer[Classification]
-    def __init__(self, top: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ..., logits: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., model: _Optional[str] = ...) -> None: ...
+    def __init__(self, top: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ..., logits: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., model: _Optional[str] = ..., personalized: _Optional[_Union[_recommender_pb2.RankedItems, _Mapping]] = ...) -> None: ...
 
 class Image(_message.Message):
     __slots__ = ["encoded", "rgb"]

@@ -1,0 +1,77 @@
+import Foundation
+import SwiftProtobuf
+import Testing
+import WeftClient
+import WeftProtocol
+
+/// Model → recommender → client through the gateway, with the real text worker.
+@Suite(.serialized) struct PersonalizationTests {
+  private let candidates = ["a small cat", "a friendly dog", "a goldfish in a bowl", "stock market news"]
+
+  private func similarity(_ mesh: TestMesh, user: String, personalize: Bool = true, timeout: Duration = .seconds(10))
+    async throws -> (Response, Weft_V1_SimilarityResponse)
+  {
+    var request = Weft_V1_SimilarityRequest()
+    request.query = "a pet"
+    request.candidates = candidates
+    let options = CallOptions(timeout: timeout, userID: user, personalize: personalize)
+    let response = try await mesh.client.call("text", "similarity", body: [try request.serializedData()], options: options)
+    return (response, try Weft_V1_SimilarityResponse(serializedBytes: response.body.first ?? Data()))
+  }
+
+  @Test func similarityIsPersonalisedAndFallsBackToTheModelWhenTheRecommenderIsSlowOrGone() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-personalize-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let mesh = try await TestMesh(gatewayArguments: ["--heartbeat-ms", "100"])
+    try await mesh.startWorker(name: "text-1", ["--model", "text"])
+    let recommender = try await mesh.startRecommender(
+      name: "recommender", ["--store", directory.appendingPathComponent("p.sqlite").path, "--exploration", "0", "--heartbeat-ms", "100"])
+
+    // A new user with no exploration: the model's order, marked personalised.
+    var (response, reply) = try await similarity(mesh, user: "ada")
+    #expect(response.header.personalized)
+    let scores = try reply.scores.float32Values()
+    let modelOrder = candidates.indices.sorted { scores[$0] > scores[$1] }.map { candidates[$0] }
+    #expect(reply.personalized.items.map(\.id) == modelOrder)
+    #expect(reply.personalized.items.map { candidates[Int($0.index)] } == modelOrder)
+    #expect(!reply.hasCandidateEmbeddings, "the embeddings the recommender used are not sent to the client")
+    #expect(modelOrder.last == "stock market news")
+
+    // Ada likes market news: it comes first for her, though the model still ranks it last.
+    let likes = (0..<10).map { index in
+      var event = Weft_V1_Feedback()
+      (event.user, event.item, event.reward, event.eventID) = ("ada", "stock market news", 1, "ada-\(index)")
+      return event
+    }
+    try await mesh.client.feedback(likes)
+    (response, reply) = try await similarity(mesh, user: "ada")
+    #expect(response.header.personalized)
+    #expect(reply.personalized.items.first?.id == "stock market news")
+    #expect(try reply.scores.float32Values() == scores)
+
+    // Not asked: not personalised.
+    (response, reply) = try await similarity(mesh, user: "ada", personalize: false)
+    #expect(!response.header.personalized && !reply.hasPersonalized)
+
+    // A stalled recommender: the model's answer within the deadline, marked and explained.
+    recommender.signal(SIGSTOP)
+    let started = ContinuousClock.now
+    (response, reply) = try await similarity(mesh, user: "ada", timeout: .seconds(1))
+    let waited = ContinuousClock.now - started
+    recommender.signal(SIGCONT)
+    #expect(response.status == .ok && !response.header.personalized)
+    #expect(waited < .milliseconds(900), "the recommender's share is 20% of the 1 s deadline; waited \(waited)")
+    #expect(response.header.metadata["weft-personalize"]?.text.hasPrefix("skipped") == true)
+    #expect(try reply.scores.float32Values().count == candidates.count)
+
+    // A dead one: the same.
+    recommender.signal(SIGKILL)
+    try await mesh.waitUntil("the gateway drops the recommender") { status in
+      !status.services.contains { $0.name == "recommender" && $0.versions.contains { !$0.workers.isEmpty } }
+    }
+    (response, reply) = try await similarity(mesh, user: "ada")
+    #expect(response.status == .ok && !response.header.personalized)
+    #expect(response.header.metadata["weft-personalize"]?.text == "skipped: no recommender is serving")
+  }
+}
