@@ -29,6 +29,13 @@ struct BenchMesh {
   /// Starts a gateway and one `weft worker` per argument list behind it; returns once
   /// they have registered.
   static func start(workers workerArguments: [[String]]) async throws -> BenchMesh {
+    try await start(processes: workerArguments.map { ["worker"] + $0 })
+  }
+
+  /// Starts a gateway and, behind it, one process per argument list (a `weft`
+  /// subcommand that registers like a worker, and its flags); returns once they have
+  /// registered.
+  static func start(processes workerArguments: [[String]]) async throws -> BenchMesh {
     let executable = try executable()
     let quiet = ["--log-level", "error"]
     let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet)
@@ -37,7 +44,7 @@ struct BenchMesh {
     do {
       let backend = try await gateway.waitForAnnouncement("backend")
       for (index, arguments) in workerArguments.enumerated() {
-        let started = Child(name: "worker-\(index + 1)", arguments: ["worker"] + arguments + ["--gateway", backend] + quiet)
+        let started = Child(name: "worker-\(index + 1)", arguments: arguments + ["--gateway", backend] + quiet)
         workers.append(started)
         try started.launch(executable: executable, readsAnnouncement: true)
         _ = try await started.waitForAnnouncement("name")

@@ -46,6 +46,8 @@ struct Call: AsyncParsableCommand {
   var user: String = ""
   @Option(help: "Pin this model version.")
   var version: String = ""
+  @Flag(help: "Pass the reply through the recommender for --user (text.similarity, vision.classify).")
+  var personalize = false
   @Flag(help: "Print every response of a streaming method as it arrives.")
   var stream = false
   @Flag(help: "Print JSON.")
@@ -94,7 +96,7 @@ struct Call: AsyncParsableCommand {
       }
       body.append(contents)
     }
-    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: version)
+    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: version, personalize: personalize)
     for entry in metadata {
       let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
       options.metadata[pair[0]] = .text(pair.count > 1 ? pair[1] : "")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import WeftModels
 import WeftRecommender
 import WeftWorker
 
@@ -52,6 +53,9 @@ struct RecommenderCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.recommender")
     exitWithParentIfSupervised()
+    // Its matrices are small (100 × 384 candidates); OpenBLAS's thread pool only adds
+    // wake-ups and yields around them, and the compute thread is the only caller.
+    Gemm.setThreads(1)
     let directory = URL(fileURLWithPath: store).deletingLastPathComponent()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let settings = RecommenderConfiguration(
