@@ -23,8 +23,16 @@ extension Tensor {
     guard shape.allSatisfy({ $0 >= 0 }), data.count == count * 4 else {
       throw WeftError(.invalidArgument, "tensor \(name) has \(data.count) bytes, shape \(shape) needs \(count * 4)")
     }
+    #if _endian(little)
+    // The wire layout is the machine's: one copy (Data's bytes may be unaligned for Float).
+    return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+      _ = data.copyBytes(to: UnsafeMutableRawBufferPointer(buffer))
+      initialized = count
+    }
+    #else
     return data.withUnsafeBytes { raw in
       (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
     }
+    #endif
   }
 }

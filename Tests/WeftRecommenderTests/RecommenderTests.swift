@@ -96,6 +96,33 @@ import WeftProtocol
     #expect(top.exploration == 0)
   }
 
+  @Test func anEmbeddingsMatrixRanksAsPerCandidateEmbeddingsDo() throws {
+    let scratch = try Scratch()
+    let recommender = try scratch.recommender()
+    _ = try send(recommender, (0..<5).map { feedback("m", "item-4", 1, id: "m\($0)", embedding: embedding(4)) })
+    var perCandidate = Weft_V1_PersonalizeRequest()
+    perCandidate.user = "m"
+    perCandidate.candidates = candidates()
+    var matrix = perCandidate
+    matrix.candidates = candidates().map { var bare = $0; bare.embedding = []; return bare }
+    matrix.embeddings = .float32(shape: [8, 8], values: candidates().flatMap(\.embedding))
+    let expected = try recommender.personalize(perCandidate, headerUser: "")
+    #expect(expected.items.first?.id == "item-4")
+    #expect(try recommender.personalize(matrix, headerUser: "").items == expected.items)
+
+    var both = matrix
+    both.candidates[2].embedding = embedding(2)
+    #expect(throws: WeftError.self) { try recommender.personalize(both, headerUser: "") }
+    var wrongShape = matrix
+    wrongShape.embeddings = .float32(shape: [4, 16], values: candidates().flatMap(\.embedding))
+    do {
+      _ = try recommender.personalize(wrongShape, headerUser: "")
+      Issue.record("a [4, 16] matrix for 8 candidates was taken")
+    } catch let error as WeftError {
+      #expect(error.message.contains("expected [8, 8]"))
+    }
+  }
+
   @Test func aRetriedEventIsCountedOnce() throws {
     let scratch = try Scratch()
     let recommender = try scratch.recommender()

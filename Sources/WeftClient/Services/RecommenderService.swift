@@ -6,13 +6,16 @@ import WeftProtocol
 /// Each call names its user in the request, or else through `options.userID`.
 extension WeftClient {
   /// Re-ranks `candidates` for `user`, best first, each with the parts of its score.
+  /// Their embeddings go either in each candidate or, faster to decode, as one FLOAT32
+  /// `embeddings` matrix [candidates, dimensions] (e.g. `Tensor.float32(shape:values:)`).
   public func personalize(
-    _ candidates: [Weft_V1_Candidate], for user: String, exploration: Float? = nil, topK: Int = 0,
-    options: CallOptions = CallOptions()
+    _ candidates: [Weft_V1_Candidate], for user: String, embeddings: Tensor? = nil, exploration: Float? = nil,
+    topK: Int = 0, options: CallOptions = CallOptions()
   ) async throws -> Weft_V1_RankedItems {
     var request = Weft_V1_PersonalizeRequest()
     request.user = user
     request.candidates = candidates
+    if let embeddings { request.embeddings = embeddings }
     if let exploration { request.exploration.scale = exploration }
     request.topK = UInt32(clamping: topK)
     return try await protobufCall("recommender", "personalize", body: request, options: options)

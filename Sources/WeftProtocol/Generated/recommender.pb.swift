@@ -88,11 +88,24 @@ public nonisolated struct Weft_V1_PersonalizeRequest: Sendable {
   /// Return only the best `top_k`; 0: all of them.
   public var topK: UInt32 = 0
 
+  /// Optional: every candidate's embedding as one FLOAT32 [candidates, dimensions]
+  /// matrix, in candidate order, instead of each candidate's `embedding` (not both).
+  /// Faster: one copy, where a repeated float is decoded value by value.
+  public var embeddings: Weft_V1_Tensor {
+    get {_embeddings ?? Weft_V1_Tensor()}
+    set {_embeddings = newValue}
+  }
+  /// Returns true if `embeddings` has been explicitly set.
+  public var hasEmbeddings: Bool {self._embeddings != nil}
+  /// Clears the value of `embeddings`. Subsequent reads from it will return its default value.
+  public mutating func clearEmbeddings() {self._embeddings = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _exploration: Weft_V1_Exploration? = nil
+  fileprivate var _embeddings: Weft_V1_Tensor? = nil
 }
 
 /// One ranked item with the parts of its score, so a user can see why.
@@ -444,7 +457,7 @@ nonisolated extension Weft_V1_Exploration: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Weft_V1_PersonalizeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PersonalizeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{1}candidates\0\u{1}exploration\0\u{3}top_k\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{1}candidates\0\u{1}exploration\0\u{3}top_k\0\u{1}embeddings\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -456,6 +469,7 @@ nonisolated extension Weft_V1_PersonalizeRequest: SwiftProtobuf.Message, SwiftPr
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.candidates) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._exploration) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.topK) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._embeddings) }()
       default: break
       }
     }
@@ -478,6 +492,9 @@ nonisolated extension Weft_V1_PersonalizeRequest: SwiftProtobuf.Message, SwiftPr
     if self.topK != 0 {
       try visitor.visitSingularUInt32Field(value: self.topK, fieldNumber: 4)
     }
+    try { if let v = self._embeddings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -486,6 +503,7 @@ nonisolated extension Weft_V1_PersonalizeRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.candidates != rhs.candidates {return false}
     if lhs._exploration != rhs._exploration {return false}
     if lhs.topK != rhs.topK {return false}
+    if lhs._embeddings != rhs._embeddings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

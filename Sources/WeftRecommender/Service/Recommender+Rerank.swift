@@ -22,18 +22,16 @@ extension Recommender {
       guard scores.count == asked.candidates.count else {
         throw WeftError(.invalidArgument, "text/similarity reply has \(scores.count) scores for \(asked.candidates.count) candidates")
       }
-      let embeddings = answer.hasCandidateEmbeddings ? try answer.candidateEmbeddings.float32Values() : []
-      let width = store.layout.embeddingDimensions
-      let usable = embeddings.count == scores.count * width
       var seen: [String: Int] = [:]
       let candidates = asked.candidates.enumerated().map { index, text in
         var candidate = Weft_V1_Candidate()
         candidate.id = Self.itemID(for: text, seen: &seen)
         candidate.modelScore = scores[index]
-        if usable { candidate.embedding = Array(embeddings[index * width..<(index + 1) * width]) }
         return candidate
       }
-      answer.personalized = try personalize(candidates, user: user)
+      // The embeddings go on as the matrix they came in, if they are of the recommender's space.
+      let usable = answer.candidateEmbeddings.shape == [Int64(scores.count), Int64(store.layout.embeddingDimensions)]
+      answer.personalized = try personalize(candidates, user: user, embeddings: usable ? answer.candidateEmbeddings : nil)
       answer.clearCandidateEmbeddings()
       return try answer.serializedData()
     case ("vision", "classify"):
@@ -53,11 +51,14 @@ extension Recommender {
     }
   }
 
-  private func personalize(_ candidates: [Weft_V1_Candidate], user: String) throws -> Weft_V1_RankedItems {
+  private func personalize(_ candidates: [Weft_V1_Candidate], user: String, embeddings: Tensor? = nil) throws
+    -> Weft_V1_RankedItems
+  {
     guard !candidates.isEmpty else { return Weft_V1_RankedItems() }
     var request = Weft_V1_PersonalizeRequest()
     request.user = user
     request.candidates = candidates
+    if let embeddings { request.embeddings = embeddings }
     return try personalize(request, headerUser: user)
   }
 

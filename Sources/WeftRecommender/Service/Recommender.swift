@@ -79,8 +79,13 @@ public final class Recommender: @unchecked Sendable {
       }
       try checks.unique(candidates.lazy.map(\.id), "candidate id")
       let exploration = try checks.exploration(request.hasExploration ? request.exploration : nil, default: configuration.exploration)
+      let matrix = request.hasEmbeddings ? try checks.embeddingMatrix(request.embeddings, rows: candidates.count) : nil
+      if matrix != nil, let both = candidates.first(where: { !$0.embedding.isEmpty }) {
+        throw WeftError(
+          .invalidArgument, "candidate '\(both.id)' has an embedding and the request an embeddings matrix: send one or the other")
+      }
 
-      let features = features(of: candidates)
+      let features = features(of: candidates, matrix: matrix)
       let profile = try storedProfile(of: user)
       let parts = score(
         profile, projected: features.projected, labels: features.labels, modelScores: candidates.map(\.modelScore),
@@ -175,12 +180,15 @@ public final class Recommender: @unchecked Sendable {
 
   /// Candidates' projected embeddings (from the request, else the catalogue, else
   /// zeros) and labels; remembered so later feedback on them needs no embedding.
-  private func features(of candidates: [Weft_V1_Candidate]) -> (projected: [Float], labels: [[String]]) {
+  private func features(of candidates: [Weft_V1_Candidate], matrix: [Float]?) -> (projected: [Float], labels: [[String]]) {
     let (embeddingSize, profileSize) = (store.layout.embeddingDimensions, store.layout.profileDimensions)
-    var embeddings = [Float](repeating: 0, count: candidates.count * embeddingSize)
-    for (row, candidate) in candidates.enumerated() where !candidate.embedding.isEmpty {
-      embeddings.replaceSubrange(row * embeddingSize..<(row + 1) * embeddingSize, with: candidate.embedding)
-    }
+    let embeddings = matrix ?? {
+      var rows = [Float](repeating: 0, count: candidates.count * embeddingSize)
+      for (row, candidate) in candidates.enumerated() where !candidate.embedding.isEmpty {
+        rows.replaceSubrange(row * embeddingSize..<(row + 1) * embeddingSize, with: candidate.embedding)
+      }
+      return rows
+    }()
     var projected = [Float](repeating: 0, count: candidates.count * profileSize)
     embeddings.withUnsafeBufferPointer { input in
       projected.withUnsafeMutableBufferPointer {
@@ -191,12 +199,12 @@ public final class Recommender: @unchecked Sendable {
     labels.reserveCapacity(candidates.count)
     for (row, candidate) in candidates.enumerated() {
       let rows = row * profileSize..<(row + 1) * profileSize
-      if candidate.embedding.isEmpty, let known = catalog.item(candidate.id) {
-        projected.replaceSubrange(rows, with: known.projected)
-      }
-      let itemLabels = candidate.labels.isEmpty ? (catalog.item(candidate.id)?.labels ?? []) : candidate.labels
+      let known = (matrix == nil && candidate.embedding.isEmpty) || candidate.labels.isEmpty ? catalog.item(candidate.id) : nil
+      let hasEmbedding = matrix != nil || !candidate.embedding.isEmpty
+      if !hasEmbedding, let known { projected.replaceSubrange(rows, with: known.projected) }
+      let itemLabels = candidate.labels.isEmpty ? (known?.labels ?? []) : candidate.labels
       labels.append(itemLabels)
-      if !candidate.embedding.isEmpty || !candidate.labels.isEmpty {
+      if hasEmbedding || !candidate.labels.isEmpty {
         remembered.insert(ItemFeatures(projected: Array(projected[rows]), labels: itemLabels), for: candidate.id)
       }
     }

@@ -15,11 +15,13 @@ struct RequestChecks {
     return user
   }
 
-  func identifier(_ value: String, _ what: String) throws {
-    guard !value.isEmpty else { throw WeftError(.invalidArgument, "\(what) is empty") }
+  // `what` is an autoclosure: its interpolated text is built only for an error, not for
+  // every candidate that passes.
+  func identifier(_ value: String, _ what: @autoclosure () -> String) throws {
+    guard !value.isEmpty else { throw WeftError(.invalidArgument, "\(what()) is empty") }
     guard value.utf8.count <= RecommenderConfiguration.maxIdentifierBytes else {
       throw WeftError(
-        .invalidArgument, "\(what) is \(value.utf8.count) bytes; at most \(RecommenderConfiguration.maxIdentifierBytes)")
+        .invalidArgument, "\(what()) is \(value.utf8.count) bytes; at most \(RecommenderConfiguration.maxIdentifierBytes)")
     }
   }
 
@@ -42,13 +44,25 @@ struct RequestChecks {
     }
   }
 
+  /// A FLOAT32 [rows, embeddingDimensions] matrix's values, checked.
+  func embeddingMatrix(_ tensor: Tensor, rows: Int) throws -> [Float] {
+    guard tensor.shape == [Int64(rows), Int64(embeddingDimensions)] else {
+      throw WeftError(
+        .invalidArgument, "embeddings have shape \(tensor.shape); expected [\(rows), \(embeddingDimensions)] (candidates × dimensions)")
+    }
+    let values = try tensor.float32Values()
+    guard Self.allFinite(values) else { throw WeftError(.invalidArgument, "embeddings hold a NaN or infinite value") }
+    return values
+  }
+
   /// Whether no value is NaN or infinite (its exponent bits all ones), by integer
   /// operations the compiler vectorises, unlike a per-element `isFinite` closure.
   static func allFinite(_ values: [Float]) -> Bool {
     values.withUnsafeBufferPointer { buffer in
       buffer.withMemoryRebound(to: UInt32.self) { bits in
+        // The exponent plus one carries into bit 8 only when the exponent is all ones.
         var found: UInt32 = 0
-        for word in bits { found |= (word & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0 }
+        for word in bits { found |= (((word >> 23) & 0xFF) &+ 1) >> 8 }
         return found == 0
       }
     }
@@ -62,8 +76,8 @@ struct RequestChecks {
     for label in labels { try identifier(label, "a label of item '\(item)'") }
   }
 
-  func finite(_ value: Float, _ what: String) throws {
-    guard value.isFinite else { throw WeftError(.invalidArgument, "\(what) is not a finite number") }
+  func finite(_ value: Float, _ what: @autoclosure () -> String) throws {
+    guard value.isFinite else { throw WeftError(.invalidArgument, "\(what()) is not a finite number") }
   }
 
   func exploration(_ request: Weft_V1_Exploration?, default fallback: Float) throws -> Float {
@@ -76,7 +90,7 @@ struct RequestChecks {
 
   /// Ids of one call must be unique: a ranking or an upsert of one id twice is ambiguous.
   func unique(_ ids: some Sequence<String>, _ what: String) throws {
-    var seen = Set<String>()
+    var seen = Set<String>(minimumCapacity: ids.underestimatedCount)
     for id in ids where !seen.insert(id).inserted {
       throw WeftError(.invalidArgument, "\(what) '\(id)' appears twice")
     }

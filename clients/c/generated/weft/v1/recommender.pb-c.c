@@ -842,7 +842,7 @@ const ProtobufCMessageDescriptor weft__v1__exploration__descriptor =
   (ProtobufCMessageInit) weft__v1__exploration__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__personalize_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor weft__v1__personalize_request__field_descriptors[5] =
 {
   {
     "user",
@@ -892,9 +892,22 @@ static const ProtobufCFieldDescriptor weft__v1__personalize_request__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "embeddings",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__PersonalizeRequest, embeddings),
+    &weft__v1__tensor__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__personalize_request__field_indices_by_name[] = {
   1,   /* field[1] = candidates */
+  4,   /* field[4] = embeddings */
   2,   /* field[2] = exploration */
   3,   /* field[3] = top_k */
   0,   /* field[0] = user */
@@ -902,7 +915,7 @@ static const unsigned weft__v1__personalize_request__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__personalize_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor weft__v1__personalize_request__descriptor =
 {
@@ -912,7 +925,7 @@ const ProtobufCMessageDescriptor weft__v1__personalize_request__descriptor =
   "Weft__V1__PersonalizeRequest",
   "weft.v1",
   sizeof(Weft__V1__PersonalizeRequest),
-  4,
+  5,
   weft__v1__personalize_request__field_descriptors,
   weft__v1__personalize_request__field_indices_by_name,
   1,  weft__v1__personalize_request__number_ranges,

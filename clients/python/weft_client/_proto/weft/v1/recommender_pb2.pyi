@@ -1,3 +1,4 @@
+from weft_client._proto.weft.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -90,16 +91,18 @@ class LabelAffinity(_message.Message):
     def __init__(self, label: _Optional[str] = ..., affinity: _Optional[float] = ..., events: _Optional[int] = ...) -> None: ...
 
 class PersonalizeRequest(_message.Message):
-    __slots__ = ["candidates", "exploration", "top_k", "user"]
+    __slots__ = ["candidates", "embeddings", "exploration", "top_k", "user"]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     EXPLORATION_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
+    embeddings: _tensor_pb2.Tensor
     exploration: Exploration
     top_k: int
     user: str
-    def __init__(self, user: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., exploration: _Optional[_Union[Exploration, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
+    def __init__(self, user: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., exploration: _Optional[_Union[Exploration, _Mapping]] = ..., top_k: _Optional[int] = ..., embeddings: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ...) -> None: ...
 
 class Profile(_message.Message):
     __slots__ = ["events", "exists", "labels", "mean_reward", "preference", "rated_items", "updated_unix_ms", "user"]
