@@ -130,6 +130,9 @@ import WeftProtocol
   @Test func pythonClientTestsPassAgainstALiveMesh() async throws {
     try Self.requirePython()
     let mesh = try await Self.mesh()
+    let store = FileManager.default.temporaryDirectory.appendingPathComponent("weft-python-\(UUID().uuidString).sqlite").path
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) } }
+    try await mesh.startRecommender(name: "recommender", ["--store", store])
     let python = Self.repository.appendingPathComponent("clients/python")
     let result = try await MeshProcess.run(
       ["-m", "unittest", "discover", "-s", python.appendingPathComponent("tests").path, "-v"], executable: Self.python,

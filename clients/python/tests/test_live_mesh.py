@@ -26,6 +26,7 @@ from weft_client import (
     WeftError,
     encode_header,
 )
+from weft_client import services
 from weft_client._proto.weft.v1 import header_pb2
 from weft_client.wire import SIGNATURE, decode_reply
 
@@ -181,6 +182,41 @@ class BlockingClientTests(unittest.TestCase):
             self.client.reward([("echo", "no-such-version", 0.5)])
         self.assertEqual(caught.exception.code, StatusCode.NOT_FOUND)
         self.assertEqual(len(self.client.routes().routes), 0)
+
+    def test_recommender_learns_counts_retries_once_and_forgets(self):
+        def axis(index):
+            vector = [0.0] * 384
+            vector[index] = 1.0
+            return vector
+
+        user = f"py-{time.time_ns()}"
+        self.client.upsert_catalog([(f"song-{index}", axis(index), ["rock" if index % 2 else "jazz"], 0.0) for index in range(4)])
+        likes = [(user, "song-2", 1.0, f"{user}-{index}") for index in range(5)]
+        self.assertEqual(self.client.feedback(likes).applied, 5)
+        self.assertEqual(self.client.feedback(likes).duplicates, 5)
+        ranked = self.client.recommend(user, k=2, include_rated=True, exploration=0)
+        self.assertEqual(ranked.items[0].id, "song-2")
+        self.assertEqual(self.client.profile(user).events, 5)
+
+        candidates = [(f"song-{index}", 0.5 - 0.1 * index) for index in range(4)]
+        ranked = self.client.personalize(user, candidates, embeddings=[axis(index) for index in range(4)], exploration=0)
+        self.assertEqual(ranked.items[0].id, "song-2")
+        self.assertEqual(ranked.items[0].model_rank, 2)
+        with self.assertRaises(InvalidArgument):
+            self.client.personalize(user, candidates, embeddings=[axis(0)], exploration=0)
+
+        self.assertTrue(self.client.delete_profile(user).existed)
+        self.assertFalse(self.client.profile(user).exists)
+
+    def test_a_personalised_similarity_is_ranked_for_the_user(self):
+        from weft_client._proto.weft.v1 import text_pb2
+
+        body = [services.similarity_request("a pet", ["a cat", "a dog", "the stock market"])]
+        response = self.client.call("text", "similarity", body, timeout=20, personalize=True, user_id="py-user")
+        self.assertTrue(response.personalized)
+        reply = text_pb2.SimilarityResponse()
+        reply.ParseFromString(response.body[0])
+        self.assertEqual(len(reply.personalized.items), 3)
 
 
 @live

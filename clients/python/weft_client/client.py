@@ -11,7 +11,7 @@ from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, 
 import zmq
 
 from weft_client import services
-from weft_client._proto.weft.v1 import mesh_pb2, routing_pb2
+from weft_client._proto.weft.v1 import mesh_pb2, recommender_pb2, routing_pb2
 from weft_client.wire import (
     DEADLINE_GRACE,
     CallOptions,
@@ -135,6 +135,48 @@ class Client:
         """Credits rewards (service, version, reward in [0, 1]) to the versions that served
         what was rewarded, for the A/B figures and a bandit policy. All or none are taken."""
         self.call("weft.mesh", "reward", [services.reward_request(rewards)], timeout=timeout)
+
+    def personalize(
+        self, user: str, candidates: Sequence[Tuple[str, float]], embeddings: Any = None,
+        labels: Optional[Sequence[Sequence[str]]] = None, exploration: Optional[float] = None, top_k: int = 0,
+        **settings: Any,
+    ) -> recommender_pb2.RankedItems:
+        """``recommender.personalize``: (id, model score) candidates re-ranked for ``user``,
+        each with its score's parts; ``embeddings`` is one [candidates, dimensions] array."""
+        body = [services.personalize_request(user, candidates, embeddings, labels, exploration, top_k)]
+        return services.message_result(self.call("recommender", "personalize", body, **settings), recommender_pb2.RankedItems())
+
+    def feedback(self, events: Sequence[Tuple[str, str, float, str]], **settings: Any) -> recommender_pb2.FeedbackResponse:
+        """``recommender.feedback``: (user, item, reward, event id) events, acknowledged once
+        durable; a retried event id counts once."""
+        body = [services.feedback_request(events)]
+        return services.message_result(self.call("recommender", "feedback", body, **settings), recommender_pb2.FeedbackResponse())
+
+    def upsert_catalog(
+        self, items: Sequence[Tuple[str, Sequence[float], Sequence[str], float]], **settings: Any
+    ) -> recommender_pb2.CatalogUpsertResponse:
+        """``recommender.catalog.upsert``: (id, embedding, labels, base score) items."""
+        body = [services.catalog_upsert_request(items)]
+        return services.message_result(
+            self.call("recommender", "catalog.upsert", body, **settings), recommender_pb2.CatalogUpsertResponse())
+
+    def recommend(
+        self, user: str, k: int = 10, include_rated: bool = False, exploration: Optional[float] = None, **settings: Any
+    ) -> recommender_pb2.RankedItems:
+        """``recommender.recommend``: the catalogue's best ``k`` items for ``user``."""
+        body = [services.recommend_request(user, k, include_rated, exploration)]
+        return services.message_result(self.call("recommender", "recommend", body, **settings), recommender_pb2.RankedItems())
+
+    def profile(self, user: str, **settings: Any) -> recommender_pb2.Profile:
+        """``recommender.profile.get``: what the recommender holds about ``user``."""
+        body = [services.profile_request(user)]
+        return services.message_result(self.call("recommender", "profile.get", body, **settings), recommender_pb2.Profile())
+
+    def delete_profile(self, user: str, **settings: Any) -> recommender_pb2.ProfileDeleteResponse:
+        """``recommender.profile.delete``: removes everything held about ``user``."""
+        body = [services.profile_request(user)]
+        return services.message_result(
+            self.call("recommender", "profile.delete", body, **settings), recommender_pb2.ProfileDeleteResponse())
 
     def _replies_to(self, request_id: int) -> Iterator[Response]:
         """Replies to one request until its final one; others are kept for ``poll``."""

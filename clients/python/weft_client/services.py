@@ -1,5 +1,6 @@
 """Typed bodies for the mesh's services: text embeddings and similarity, image
-classification and features, mesh status, version routes and rewards.
+classification and features, mesh status, version routes and rewards, and the
+recommender.
 
 Results are numpy arrays when numpy is installed, nested lists of floats otherwise.
 """
@@ -10,7 +11,7 @@ import array
 import sys
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
-from weft_client._proto.weft.v1 import mesh_pb2, routing_pb2, tensor_pb2, text_pb2, vision_pb2
+from weft_client._proto.weft.v1 import mesh_pb2, recommender_pb2, routing_pb2, tensor_pb2, text_pb2, vision_pb2
 from weft_client.status import StatusCode, WeftError
 from weft_client.wire import Response
 
@@ -104,6 +105,76 @@ def reward_request(rewards: Sequence[Tuple[str, str, float]]) -> bytes:
     for service, version, reward in rewards:
         batch.rewards.add(service=service, version=version, reward=reward)
     return batch.SerializeToString()
+
+
+def float32_tensor(rows: Any) -> tensor_pb2.Tensor:
+    """A FLOAT32 tensor of a 2-D array (numpy array or list of equal-length lists)."""
+    if numpy is not None:
+        matrix = numpy.asarray(rows, dtype="<f4")
+        if matrix.ndim != 2:
+            raise ValueError(f"expected a 2-D array, got shape {matrix.shape}")
+        return tensor_pb2.Tensor(dtype=tensor_pb2.FLOAT32, shape=list(matrix.shape), data=matrix.tobytes())
+    rows = [list(row) for row in rows]
+    width = len(rows[0]) if rows else 0
+    if any(len(row) != width for row in rows):
+        raise ValueError("rows of different lengths")
+    values = array.array("f", [value for row in rows for value in row])
+    if sys.byteorder == "big":  # pragma: no cover
+        values.byteswap()
+    return tensor_pb2.Tensor(dtype=tensor_pb2.FLOAT32, shape=[len(rows), width], data=values.tobytes())
+
+
+def personalize_request(
+    user: str, candidates: Sequence[Tuple[str, float]], embeddings: Any = None,
+    labels: Optional[Sequence[Sequence[str]]] = None, exploration: Optional[float] = None, top_k: int = 0,
+) -> bytes:
+    """A ``PersonalizeRequest``: (id, model score) candidates, their embeddings as one
+    [candidates, dimensions] matrix, optional labels per candidate."""
+    request = recommender_pb2.PersonalizeRequest(user=user, top_k=top_k)
+    for index, (item, score) in enumerate(candidates):
+        candidate = request.candidates.add(id=item, model_score=score)
+        if labels is not None:
+            candidate.labels.extend(labels[index])
+    if embeddings is not None:
+        request.embeddings.CopyFrom(float32_tensor(embeddings))
+    if exploration is not None:
+        request.exploration.scale = exploration
+    return request.SerializeToString()
+
+
+def feedback_request(events: Sequence[Tuple[str, str, float, str]]) -> bytes:
+    """A ``FeedbackRequest`` of (user, item, reward in [-1, 1], event id) events."""
+    request = recommender_pb2.FeedbackRequest()
+    for user, item, reward, event_id in events:
+        request.events.add(user=user, item=item, reward=reward, event_id=event_id)
+    return request.SerializeToString()
+
+
+def catalog_upsert_request(items: Sequence[Tuple[str, Sequence[float], Sequence[str], float]]) -> bytes:
+    """A ``CatalogUpsertRequest`` of (id, embedding, labels, base score) items."""
+    request = recommender_pb2.CatalogUpsertRequest()
+    for item, embedding, labels, base_score in items:
+        request.items.add(id=item, embedding=[float(value) for value in embedding], labels=list(labels), base_score=base_score)
+    return request.SerializeToString()
+
+
+def recommend_request(user: str, k: int, include_rated: bool = False, exploration: Optional[float] = None) -> bytes:
+    """A ``RecommendRequest``."""
+    request = recommender_pb2.RecommendRequest(user=user, k=k, include_rated=include_rated)
+    if exploration is not None:
+        request.exploration.scale = exploration
+    return request.SerializeToString()
+
+
+def profile_request(user: str) -> bytes:
+    """A ``ProfileRequest``."""
+    return recommender_pb2.ProfileRequest(user=user).SerializeToString()
+
+
+def message_result(response: Response, message: Any) -> Any:
+    """The reply's single body frame parsed into ``message``."""
+    message.ParseFromString(_single_body(response))
+    return message
 
 
 def tensor_values(tensor: tensor_pb2.Tensor) -> Any:
