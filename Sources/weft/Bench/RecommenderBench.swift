@@ -18,7 +18,10 @@ struct RecommenderBench: AsyncParsableCommand {
       feedback committed to SQLite one call per commit and 64 calls per commit (a batch),
       with durability full and normal. Simulation: items around genre centres, users with
       hidden tastes, rewards = taste·item + noise, one recommended item consumed per user
-      per round, feedback streamed through the mesh; NDCG@10 (gains: positive true
+      per round, feedback streamed through the mesh. Items are MiniLM embeddings of
+      generated descriptions ("a calm jazz track about the sea", from a text worker the
+      bench starts) or, with --embeddings synthetic, random vectors around genre centres;
+      relevance is the user's taste · item as a z-score over the catalogue. NDCG@10 (gains: positive true
       relevance, ideal: the user's best unrated items) and hit rate (the user's best
       unrated item in the 10) at checkpoints, for Weft, popularity (mean observed reward)
       and the `implicit` library's ALS trained offline on the same events.
@@ -32,6 +35,10 @@ struct RecommenderBench: AsyncParsableCommand {
   var genres = 20
   @Option(help: "Feedback events per user.")
   var rounds = 30
+  @Option(help: "Item embeddings: minilm (the text worker embeds generated descriptions) or synthetic.")
+  var embeddings: EmbeddingSource = .minilm
+  @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models).")
+  var models: String?
   @Option(help: "Seed of the simulation.")
   var seed: UInt64 = 1
   @Option(help: "Personalise calls timed per setting.")
@@ -153,24 +160,73 @@ struct RecommenderBench: AsyncParsableCommand {
 
   // MARK: - Simulation
 
+  /// Where the simulation's item embeddings come from.
+  enum EmbeddingSource: String, ExpressibleByArgument, CaseIterable {
+    /// MiniLM embeddings (the text worker) of generated descriptions, "a calm jazz track about the sea".
+    case minilm
+    /// Random vectors around random genre centres.
+    case synthetic
+  }
+
   /// The planted world: item embeddings and labels, user tastes, true relevance.
   private struct World {
     var itemVectors: [[Float]]
     var itemLabels: [String]
-    var tastes: [[Float]]
+    /// `users × items`: the user's taste · the item, as a z-score over the catalogue,
+    /// halved, so a user's favourites score about 1 whatever the embedding space's scale.
+    var relevance: [[Float]]
 
-    func relevance(_ user: Int, _ item: Int) -> Float {
-      zip(tastes[user], itemVectors[item]).reduce(0) { $0 + $1.0 * $1.1 }
+    init(itemVectors: [[Float]], itemLabels: [String], tastes: [[Float]]) {
+      self.itemVectors = itemVectors
+      self.itemLabels = itemLabels
+      relevance = tastes.map { taste in
+        let raw = itemVectors.map { item in zip(taste, item).reduce(0) { $0 + $1.0 * $1.1 } }
+        let mean = raw.reduce(0, +) / Float(raw.count)
+        let deviation = (raw.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(raw.count)).squareRoot()
+        return raw.map { 0.5 * ($0 - mean) / max(deviation, 1e-6) }
+      }
     }
+
+    func relevance(_ user: Int, _ item: Int) -> Float { relevance[user][item] }
   }
 
-  private func makeWorld() -> World {
+  private static let genreNames = [
+    "jazz", "rock", "classical", "hip hop", "country", "reggae", "blues", "techno", "folk", "metal", "opera", "salsa",
+    "punk", "gospel", "ambient", "disco", "bluegrass", "flamenco", "k-pop", "soul",
+  ]
+  private static let moods = ["calm", "angry", "joyful", "melancholic", "romantic", "dark", "playful", "epic", "dreamy", "tense"]
+  private static let topics = [
+    "the sea", "a broken heart", "city nights", "a road trip", "summer rain", "old friends", "a revolution", "the mountains",
+    "a first kiss", "space travel",
+  ]
+
+  /// Items around `genres` centres: random vectors, or MiniLM embeddings of generated
+  /// descriptions (`client` reaches a text worker). Tastes mix two genres' centres.
+  private func makeWorld(embeddingsFrom client: WeftClient?) async throws -> World {
     var random = SplitMix64(seed: seed &+ 2)
     let dimensions = 384
-    let centres = (0..<genres).map { _ in Self.unitVector(dimensions, &random) }
-    let itemVectors = (0..<items).map { item -> [Float] in
-      let noise = Self.unitVector(dimensions, &random)
-      return Self.normalized(zip(centres[item % genres], noise).map { $0 + 0.8 * $1 })
+    var centres: [[Float]]
+    var itemVectors: [[Float]]
+    if let client {
+      let names = (0..<genres).map { Self.genreNames[$0 % Self.genreNames.count] + ($0 < Self.genreNames.count ? "" : " \($0)") }
+      centres = try await client.embed(names.map { "\($0) music" })
+      let descriptions = (0..<items).map { item in
+        let genre = names[item % genres]
+        let mood = Self.moods[(item / genres) % Self.moods.count]
+        let topic = Self.topics[(item / (genres * Self.moods.count)) % Self.topics.count]
+        let take = item / (genres * Self.moods.count * Self.topics.count)
+        return "a \(mood) \(genre) track about \(topic)" + (take > 0 ? ", take \(take + 1)" : "")
+      }
+      itemVectors = []
+      for start in stride(from: 0, to: items, by: 64) {
+        itemVectors += try await client.embed(Array(descriptions[start..<min(start + 64, items)]), options: CallOptions(timeout: .seconds(60)))
+      }
+    } else {
+      centres = (0..<genres).map { _ in Self.unitVector(dimensions, &random) }
+      itemVectors = (0..<items).map { item -> [Float] in
+        let noise = Self.unitVector(dimensions, &random)
+        return Self.normalized(zip(centres[item % genres], noise).map { $0 + 0.8 * $1 })
+      }
     }
     let tastes = (0..<users).map { _ -> [Float] in
       let first = centres[Int(random.next() % UInt64(genres))]
@@ -182,13 +238,23 @@ struct RecommenderBench: AsyncParsableCommand {
   }
 
   private func simulate(in directory: URL) async throws {
-    print("simulation: \(users) users, \(items) items in \(genres) genres, \(rounds) feedback events per user, through a gateway and recommender:")
-    let world = makeWorld()
+    print(
+      "simulation: \(users) users, \(items) items in \(genres) genres (\(embeddings) embeddings), \(rounds) feedback events per user, "
+        + "through a gateway and recommender:")
     let store = directory.appendingPathComponent("simulation.sqlite").path
-    let mesh = try await BenchMesh.start(processes: [["recommender", "--store", store]])
+    var processes = [["recommender", "--store", store]]
+    if embeddings == .minilm {
+      let weights = weftModelsDirectory(models) + "/minilm-l6-v2"
+      guard FileManager.default.fileExists(atPath: weights) else {
+        throw BenchError("no MiniLM weights at \(weights): run scripts/fetch-models.sh, or use --embeddings synthetic")
+      }
+      processes.append(["worker", "--model", "text", "--models", weftModelsDirectory(models)])
+    }
+    let mesh = try await BenchMesh.start(processes: processes)
     defer { mesh.stop() }
     let client = try WeftClient(gateways: [mesh.frontend])
     defer { client.close() }
+    let world = try await makeWorld(embeddingsFrom: embeddings == .minilm ? client : nil)
 
     try await client.upsertCatalog(
       (0..<items).map { item in
