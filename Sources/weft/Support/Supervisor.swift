@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import WeftProtocol
 
 /// Runs the gateway and worker processes of a mesh, restarts those that exit, and
 /// stops them all (SIGTERM, so workers drain) on graceful shutdown.
@@ -147,22 +148,18 @@ final class Child: @unchecked Sendable {
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "1"]) { $1 }
-    if readsAnnouncement {
-      let pipe = Pipe()
-      process.standardOutput = pipe
-      pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-        let data = handle.availableData
-        guard !data.isEmpty else {
-          handle.readabilityHandler = nil
-          return
-        }
+    let pipe = readsAnnouncement ? Pipe() : nil
+    if let pipe { process.standardOutput = pipe }
+    try process.run()
+    if let pipe {
+      PipeReader.start(pipe.fileHandleForReading) { [weak self] data, final in
+        guard !final else { return }
         // Relayed on a best-effort basis: if our own stdout is gone (a closed pipe), the
         // child keeps running and its announcements are still read.
         try? FileHandle.standardOutput.write(contentsOf: data)
         self?.parseAnnouncement(String(decoding: data, as: UTF8.self))
       }
     }
-    try process.run()
     lock.withLock {
       self.process = process
       startedAt = .now

@@ -30,17 +30,11 @@ final class MeshProcess: Sendable {
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    out.fileHandleForReading.readabilityHandler = { [weak self] handle in
-      let data = handle.availableData
-      if data.isEmpty { handle.readabilityHandler = nil }
-      self?.collectLines(data, final: data.isEmpty)
-    }
-    err.fileHandleForReading.readabilityHandler = { [weak self] handle in
-      let data = handle.availableData
-      if data.isEmpty { handle.readabilityHandler = nil; return }
+    try process.run()
+    PipeReader.start(out.fileHandleForReading) { [weak self] data, final in self?.collectLines(data, final: final) }
+    PipeReader.start(err.fileHandleForReading) { [weak self] data, _ in
       self?.stderrTail.withLock { $0 = String(($0 + String(decoding: data, as: UTF8.self)).suffix(4_000)) }
     }
-    try process.run()
   }
 
   private func collectLines(_ data: Data, final: Bool) {
