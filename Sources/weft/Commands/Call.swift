@@ -30,7 +30,7 @@ struct Call: AsyncParsableCommand {
   var logits = false
   @Flag(help: "vision: resize the whole image to 224×224 instead of its centre crop.")
   var stretch = false
-  @Option(help: "recommender.*: the request as JSON (protobuf's JSON mapping), e.g. for personalize and catalog.upsert.")
+  @Option(help: "recommender.*, text.embed, text.similarity: the request as JSON (protobuf's JSON mapping).")
   var bodyJson: String?
   @Option(help: "recommender.feedback: the item rated.")
   var item: String?
@@ -83,6 +83,9 @@ struct Call: AsyncParsableCommand {
     }
     if let image {
       body = [try imageRequest(path: image, method: method)]
+    }
+    if let bodyJson, service == "text" {
+      body = [try RecommenderMessages.textBody(method: method, json: bodyJson)]
     }
     if service == "recommender" && body.isEmpty && file.isEmpty {
       body = [
@@ -192,6 +195,9 @@ struct KnownReply {
       lines = reply.top.enumerated().map { rank, entry in
         String(format: "%2d. %5.1f%%  [%3d] ", rank + 1, entry.probability * 100, entry.index) + entry.label
       }
+    case "text.similarity":
+      guard let reply = RecommenderMessages.similarity(body: body) else { return nil }
+      (fields, lines) = reply
     case "vision.embed":
       guard let reply = try? Weft_V1_ImageEmbedResponse(serializedBytes: body), let vector = try? reply.embedding.float32Values()
       else { return nil }
@@ -225,6 +231,7 @@ enum ReplyFormatter {
         "gateway_queue": header.gatewayQueueUs,
       ],
       "batch_size": header.batchSize,
+      "personalized": header.personalized,
       "body": response.body.map { frame -> Any in
         if let text = String(data: frame, encoding: .utf8) { return text }
         return ["base64": frame.base64EncodedString()]
@@ -242,6 +249,8 @@ enum ReplyFormatter {
     var lines = [
       "\(response.status.name) from \(header.workerID) (version \(header.modelVersion)) in \(header.totalUs) µs "
         + "(compute \(header.computeUs) µs, batch \(header.batchSize))"
+        + (header.personalized ? ", personalised" : "")
+        + (header.metadata["weft-personalize"].map { ", \($0.text)" } ?? "")
     ]
     for (index, frame) in response.body.enumerated() {
       if let text = String(data: frame, encoding: .utf8) {
