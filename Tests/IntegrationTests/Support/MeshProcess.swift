@@ -23,9 +23,10 @@ final class MeshProcess: Sendable {
     process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    if !environment.isEmpty {
-      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    }
+    // Children drain and exit if the test process dies (even by a crash), so none is
+    // left serving; `weft` watches its parent when this is set.
+    process.environment = ProcessInfo.processInfo.environment.merging(["WEFT_EXIT_WITH_PARENT": "1"]) { $1 }
+      .merging(environment) { $1 }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
