@@ -18,14 +18,15 @@ extension GatewayLoop {
   /// the caller removes or abandons it. A shadow copy's error is only recorded.
   func replyError(to id: UInt64, _ code: StatusCode, _ message: String) {
     guard let request = inFlight[id] else { return }
-    let total = MonotonicClock.now() &- request.receivedAt
+    let now = MonotonicClock.now()
+    let total = now &- request.receivedAt
     if request.isShadow {
       request.figures?.shadow.record(code, total: total)
       return
     }
     request.figures?.served.record(code, total: total)
     // A recommender stage that fails, for whatever reason, still answers with the model's reply.
-    if request.isPersonalization { return sendModelReply(request, note: "\(code.name): \(message)", at: MonotonicClock.now()) }
+    if request.isPersonalization { return sendModelReply(request, note: "\(code.name): \(message)", at: now) }
     var header = ResponseHeader()
     header.requestID = request.requestID
     header.status = code.wireValue

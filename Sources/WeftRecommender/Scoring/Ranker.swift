@@ -20,9 +20,7 @@ struct ScoreParts {
   func total(_ index: Int) -> Float { modelPart[index] + affinity[index] + exploration[index] }
 
   /// Item indices best first; ties keep the input order.
-  func ranking() -> [Int] {
-    Array(modelPart.indices).sorted { total($0) > total($1) || (total($0) == total($1) && $0 < $1) }
-  }
+  func ranking() -> [Int] { Ranker.order(of: modelPart.indices.map(total)) }
 }
 
 /// A user's affinity for labels: their mean residual reward on items with the label,
@@ -48,11 +46,15 @@ struct LabelAffinities {
 /// Scores items for one user: the model's score, what the profile predicts, and an
 /// exploration bonus, the first two with one sgemv over the projected embeddings.
 enum Ranker {
-  /// Each score's place when sorted best first; ties keep the input order.
+  /// Indices of `scores`, best first; ties keep the input order.
+  static func order(of scores: [Float]) -> [Int] {
+    scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+  }
+
+  /// Each score's place in `order(of:)`: 0 for the best.
   static func ranks(of scores: [Float]) -> [UInt32] {
     var ranks = [UInt32](repeating: 0, count: scores.count)
-    let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-    for (rank, index) in order.enumerated() { ranks[index] = UInt32(rank) }
+    for (rank, index) in order(of: scores).enumerated() { ranks[index] = UInt32(rank) }
     return ranks
   }
 

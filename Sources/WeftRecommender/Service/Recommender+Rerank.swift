@@ -68,9 +68,7 @@ extension Recommender {
     var id = text.isEmpty ? "(empty)" : text
     let limit = RecommenderConfiguration.maxIdentifierBytes
     if id.utf8.count > limit {
-      var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-      for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-      let suffix = "…#" + String(hash, radix: 16)
+      let suffix = "…#" + String(FNV1a.hash(text), radix: 16)
       var cut = String(decoding: text.utf8.prefix(limit - suffix.utf8.count - 8), as: UTF8.self)
       while cut.utf8.count > limit - suffix.utf8.count - 8 { cut.removeLast() }
       id = cut + suffix

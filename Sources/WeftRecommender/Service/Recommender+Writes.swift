@@ -38,7 +38,7 @@ extension Recommender {
           return (update, counts)
         }
         for (user, profile) in outcome.0.profiles { profiles.insert(profile, for: user) }
-        if outcome.0.population.events != population.events {
+        if !outcome.0.profiles.isEmpty {  // an event was applied, so the population changed too
           population = outcome.0.population
           populationMean = posterior(of: population, prior: nil).mean
         }

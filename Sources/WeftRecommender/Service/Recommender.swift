@@ -71,26 +71,26 @@ public final class Recommender: @unchecked Sendable {
       let user = try checks.user(request.user, header: headerUser)
       let candidates = request.candidates
       try checks.count(candidates.count, of: "candidates")
+      let matrix = request.hasEmbeddings ? try checks.embeddingMatrix(request.embeddings, rows: candidates.count) : nil
       for candidate in candidates {
         try checks.identifier(candidate.id, "a candidate id")
         try checks.finite(candidate.modelScore, "the model score of '\(candidate.id)'")
         try checks.embedding(candidate.embedding, of: candidate.id, required: false)
         try checks.labels(candidate.labels, of: candidate.id)
+        if matrix != nil && !candidate.embedding.isEmpty {
+          throw WeftError(
+            .invalidArgument, "candidate '\(candidate.id)' has an embedding and the request an embeddings matrix: send one or the other")
+        }
       }
       try checks.unique(candidates.lazy.map(\.id), "candidate id")
       let exploration = try checks.exploration(request.hasExploration ? request.exploration : nil, default: configuration.exploration)
-      let matrix = request.hasEmbeddings ? try checks.embeddingMatrix(request.embeddings, rows: candidates.count) : nil
-      if matrix != nil, let both = candidates.first(where: { !$0.embedding.isEmpty }) {
-        throw WeftError(
-          .invalidArgument, "candidate '\(both.id)' has an embedding and the request an embeddings matrix: send one or the other")
-      }
 
       let features = features(of: candidates, matrix: matrix)
       let profile = try storedProfile(of: user)
+      let modelScores = candidates.map(\.modelScore)
       let parts = score(
-        profile, projected: features.projected, labels: features.labels, modelScores: candidates.map(\.modelScore),
-        exploration: exploration)
-      let modelRanks = Ranker.ranks(of: candidates.map(\.modelScore))
+        profile, projected: features.projected, labels: features.labels, modelScores: modelScores, exploration: exploration)
+      let modelRanks = Ranker.ranks(of: modelScores)
       var reply = Weft_V1_RankedItems()
       reply.profileEvents = profile.events
       let limit = request.topK == 0 ? candidates.count : min(Int(request.topK), candidates.count)

@@ -85,11 +85,11 @@ struct Call: AsyncParsableCommand {
       body = [try imageRequest(path: image, method: method)]
     }
     if let bodyJson, service == "text" {
-      body = [try RecommenderMessages.textBody(method: method, json: bodyJson)]
+      body = [try CallMessages.textBody(method: method, json: bodyJson)]
     }
     if service == "recommender" && body.isEmpty && file.isEmpty {
       body = [
-        try RecommenderMessages.body(
+        try CallMessages.body(
           method: method, json: bodyJson, user: user, item: item, reward: reward, eventID: eventId, k: k)
       ]
     }
@@ -196,7 +196,7 @@ struct KnownReply {
         String(format: "%2d. %5.1f%%  [%3d] ", rank + 1, entry.probability * 100, entry.index) + entry.label
       }
     case "text.similarity":
-      guard let reply = RecommenderMessages.similarity(body: body) else { return nil }
+      guard let reply = CallMessages.similarity(body: body) else { return nil }
       (fields, lines) = reply
     case "vision.embed":
       guard let reply = try? Weft_V1_ImageEmbedResponse(serializedBytes: body), let vector = try? reply.embedding.float32Values()
@@ -204,7 +204,7 @@ struct KnownReply {
       fields = ["embedding": vector, "model": reply.model]
       lines = [Self.preview(vector)]
     default:
-      guard service == "recommender", let reply = RecommenderMessages.reply(method: method, body: body) else { return nil }
+      guard service == "recommender", let reply = CallMessages.reply(method: method, body: body) else { return nil }
       (fields, lines) = reply
     }
   }

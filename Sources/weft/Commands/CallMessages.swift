@@ -3,9 +3,10 @@ import Foundation
 import SwiftProtobuf
 import WeftProtocol
 
-/// The recommender's request and reply messages by method, so `weft call` can build a
-/// body from flags or JSON and print a reply's fields.
-enum RecommenderMessages {
+/// The messages `weft call` builds from flags or JSON and decodes for printing: the
+/// recommender's requests and replies, and text's requests (with `text.similarity`'s
+/// personalised reply).
+enum CallMessages {
   static func requestType(_ method: String) -> (any SwiftProtobuf.Message.Type)? {
     switch method {
     case "personalize": Weft_V1_PersonalizeRequest.self
