@@ -59,6 +59,12 @@ let package = Package(
     ),
 
     .systemLibrary(
+      name: "CSoxr",
+      pkgConfig: "soxr",
+      providers: [.apt(["libsoxr-dev"])]
+    ),
+
+    .systemLibrary(
       name: "CSQLite",
       pkgConfig: "sqlite3",
       providers: [.apt(["libsqlite3-dev"])]
@@ -78,7 +84,9 @@ let package = Package(
     // Models: the Model protocol and the built-in models. Never imports ZeroMQ.
     .target(
       name: "WeftModels",
-      dependencies: ["WeftProtocol", "COpenBLAS", "CTurboJPEG", "CPNG", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      dependencies: [
+        "WeftProtocol", "COpenBLAS", "CTurboJPEG", "CPNG", "CSoxr",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       swiftSettings: strictSettings),
 
     .target(
@@ -132,7 +140,9 @@ let package = Package(
       name: "WeftGatewayTests", dependencies: ["WeftGateway", "WeftProtocol"],
       swiftSettings: strictSettings),
     .testTarget(
-      name: "WeftModelsTests", dependencies: ["WeftModels"], exclude: ["Fixtures"], swiftSettings: strictSettings),
+      name: "WeftModelsTests",
+      dependencies: ["WeftModels", "WeftProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      exclude: ["Fixtures"], swiftSettings: strictSettings),
     .testTarget(
       name: "WeftRecommenderTests", dependencies: ["WeftRecommender", "WeftProtocol"], swiftSettings: strictSettings),
     .testTarget(

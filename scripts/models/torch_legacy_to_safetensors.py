@@ -17,6 +17,8 @@ import pickle
 import struct
 import sys
 
+from safetensors_writer import write_safetensors
+
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 STORAGE_TYPES = {  # storage class → (safetensors dtype, array typecode, bytes per element)
     "FloatStorage": ("F32", "f", 4),
@@ -116,23 +118,6 @@ def gather(storage, view, code):
 
     walk(0, view.offset)
     return out
-
-
-def write_safetensors(tensors, path):
-    header, offset = {}, 0
-    for name, (dtype, shape, data) in tensors.items():
-        size = len(data) * data.itemsize
-        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + size]}
-        offset += size
-    encoded = json.dumps(header, separators=(",", ":")).encode()
-    encoded += b" " * (-len(encoded) % 8)
-    with open(path, "wb") as out:
-        out.write(struct.pack("<Q", len(encoded)))
-        out.write(encoded)
-        for _dtype, _shape, data in tensors.values():
-            if sys.byteorder != "little":
-                data.byteswap()
-            out.write(data.tobytes())
 
 
 def main(argv):

@@ -91,4 +91,9 @@ extension Elementwise {
   public static func relu6(_ x: UnsafeMutablePointer<Float>, count: Int) {
     for index in 0..<count { x[index] = min(max(x[index], 0), 6) }
   }
+
+  /// ReLU in place: negative values become 0.
+  public static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    for index in 0..<count { x[index] = max(x[index], 0) }
+  }
 }

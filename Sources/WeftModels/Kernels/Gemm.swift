@@ -42,13 +42,18 @@ public enum Gemm {
     multiply(input, weight, into: output, m: rows, n: outputs, k: inputs, bTransposed: true, beta: 1)
   }
 
-  /// `y[rows] = a[rows×columns] · x[columns]`, row-major `a`: one score per row.
+  /// `y[rows] = a[rows×columns] · x[columns] + beta · y`, row-major `a`: one score per
+  /// row (`beta = 1` adds onto what `y` holds).
   public static func multiply(
-    _ a: UnsafePointer<Float>, vector x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, columns: Int
+    _ a: UnsafePointer<Float>, vector x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
+    beta: Float = 0
   ) {
     guard rows > 0 else { return }
-    guard columns > 0 else { return y.update(repeating: 0, count: rows) }
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(columns), 1, a, Int32(columns), x, 1, 0, y, 1)
+    guard columns > 0 else {
+      if beta == 0 { y.update(repeating: 0, count: rows) }
+      return
+    }
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(columns), 1, a, Int32(columns), x, 1, beta, y, 1)
   }
 
   /// Sets the number of threads OpenBLAS uses for later calls.

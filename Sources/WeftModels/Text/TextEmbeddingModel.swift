@@ -106,30 +106,16 @@ public struct TextEmbeddingModel: Model {
 
   /// The query and candidates of a similarity request, query first.
   static func similarityTexts(of request: InferenceRequest) throws -> [String] {
-    let parsed = try body(of: request, as: Weft_V1_SimilarityRequest.self, named: "a SimilarityRequest")
+    let parsed = try request.singleBody(Weft_V1_SimilarityRequest.self, named: "a SimilarityRequest", service: "text")
     guard !parsed.candidates.isEmpty else { throw WeftError(.invalidArgument, "SimilarityRequest has no candidates") }
     return try checked([parsed.query] + parsed.candidates, what: "SimilarityRequest")
   }
 
   /// The texts of one request, or the reason it is invalid.
   static func texts(of request: InferenceRequest) throws -> [String] {
-    let parsed = try body(of: request, as: Weft_V1_EmbedRequest.self, named: "an EmbedRequest")
+    let parsed = try request.singleBody(Weft_V1_EmbedRequest.self, named: "an EmbedRequest", service: "text")
     guard !parsed.texts.isEmpty else { throw WeftError(.invalidArgument, "EmbedRequest has no texts") }
     return try checked(parsed.texts, what: "EmbedRequest")
-  }
-
-  /// The request's single body frame decoded as `Body`, or INVALID_ARGUMENT saying why not.
-  private static func body<Body: SwiftProtobuf.Message>(
-    of request: InferenceRequest, as type: Body.Type, named name: String
-  ) throws -> Body {
-    guard request.body.count == 1 else {
-      throw WeftError(.invalidArgument, "text/\(request.method) takes one body frame holding \(name); got \(request.body.count)")
-    }
-    do {
-      return try Body(serializedBytes: request.body[0])
-    } catch {
-      throw WeftError(.invalidArgument, "body is not \(name): \(error)")
-    }
   }
 
   /// `texts` if within the per-request limits.

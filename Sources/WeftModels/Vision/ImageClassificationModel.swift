@@ -123,29 +123,18 @@ public struct ImageClassificationModel: Model {
 
   /// Parses a request and decodes and resizes its image.
   private static func prepare(_ request: InferenceRequest) throws(WeftError) -> Prepared {
-    guard request.body.count == 1 else {
-      throw WeftError(.invalidArgument, "vision/\(request.method) takes one body frame; got \(request.body.count)")
-    }
     switch request.method {
     case "embed":
-      let body: Weft_V1_ImageEmbedRequest = try decode(request.body[0], name: "an ImageEmbedRequest")
+      let body = try request.singleBody(Weft_V1_ImageEmbedRequest.self, named: "an ImageEmbedRequest", service: "vision")
       return Prepared(input: try modelInput(body.hasImage ? body.image : nil, resize: body.resize), topK: 0, includeLogits: false)
     default:
-      let body: Weft_V1_ClassifyRequest = try decode(request.body[0], name: "a ClassifyRequest")
+      let body = try request.singleBody(Weft_V1_ClassifyRequest.self, named: "a ClassifyRequest", service: "vision")
       guard body.topK <= maxTopK else {
         throw WeftError(.invalidArgument, "top_k is \(body.topK); at most \(maxTopK)")
       }
       return Prepared(
         input: try modelInput(body.hasImage ? body.image : nil, resize: body.resize),
         topK: body.topK == 0 ? defaultTopK : Int(body.topK), includeLogits: body.includeLogits)
-    }
-  }
-
-  private static func decode<Body: SwiftProtobuf.Message>(_ data: Data, name: String) throws(WeftError) -> Body {
-    do {
-      return try Body(serializedBytes: data)
-    } catch {
-      throw WeftError(.invalidArgument, "body is not \(name): \(error)")
     }
   }
 
@@ -164,23 +153,4 @@ public struct ImageClassificationModel: Model {
     }
     return ImagePreprocessor.modelInput(decoded, fit: .init(resize))
   }
-}
-
-/// One result slot per request of a batch, filled by the lanes.
-private final class PreparedSlots<Value: Sendable>: @unchecked Sendable {
-  // @unchecked: each lane writes only its own slots, and reads happen after the join.
-  // Raw storage, not an array property, so concurrent writes to different slots do not
-  // contend for exclusive access to the whole array.
-  private let slots: UnsafeMutableBufferPointer<Result<Value, WeftError>?>
-
-  init(count: Int) { slots = .allocate(capacity: count); slots.initialize(repeating: nil) }
-
-  deinit {
-    slots.deinitialize()
-    slots.deallocate()
-  }
-
-  func set(_ index: Int, _ value: Result<Value, WeftError>) { slots[index] = value }
-
-  subscript(index: Int) -> Result<Value, WeftError> { slots[index]! }
 }
