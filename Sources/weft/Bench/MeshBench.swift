@@ -9,7 +9,7 @@ import ZeroMQ
 struct Bench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), version routing against none (routing), the text model against PyTorch (text), the client libraries (clients), the recommender (recommender).",
-    subcommands: [MeshBench.self, RoutingBench.self, TextBench.self, VisionBench.self, ClientBench.self, RecommenderBench.self], defaultSubcommand: MeshBench.self)
+    subcommands: [MeshBench.self, RoutingBench.self, TextBench.self, VisionBench.self, SpeechBench.self, ClientBench.self, RecommenderBench.self], defaultSubcommand: MeshBench.self)
 }
 
 /// `weft bench mesh`: the gateway against libzmq's `zmq_proxy`, measured in one run.

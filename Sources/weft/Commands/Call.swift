@@ -52,6 +52,7 @@ struct Call: AsyncParsableCommand {
   var stream = false
   @Flag(help: "Print JSON.")
   var json = false
+  @OptionGroup(title: "Speech") var speech: SpeechCallOptions
   @OptionGroup var client: ClientOptions
 
   func validate() throws {
@@ -67,6 +68,7 @@ struct Call: AsyncParsableCommand {
     if image != nil && !target.hasPrefix("vision.") {
       throw ValidationError("--image is for the vision service's methods (vision.classify, vision.embed)")
     }
+    try speech.validate(service: Self.split(target)?.service ?? "")
     guard (1...1000).contains(topK) else { throw ValidationError("--top-k must be between 1 and 1000") }
     for entry in metadata where !entry.contains("=") {
       throw ValidationError("metadata must be KEY=VALUE; got '\(entry)'")
@@ -84,6 +86,7 @@ struct Call: AsyncParsableCommand {
     if let image {
       body = [try imageRequest(path: image, method: method)]
     }
+    if let audio = try speech.body() { body = [audio] }
     if let bodyJson, service == "text" {
       body = [try CallMessages.textBody(method: method, json: bodyJson)]
     }
@@ -108,7 +111,8 @@ struct Call: AsyncParsableCommand {
     let weft = try WeftClient(gateways: client.gateways)
     defer { weft.close() }
     do {
-      if stream {
+      // A streaming method's segments come in its partial responses: print each.
+      if stream || (service == "speech" && method.hasSuffix(".stream")) {
         for try await response in weft.stream(service, method, body: body, options: options) { printResponse(response) }
       } else {
         printResponse(try await weft.call(service, method, body: body, options: options))
@@ -197,6 +201,9 @@ struct KnownReply {
       }
     case "text.similarity":
       guard let reply = CallMessages.similarity(body: body) else { return nil }
+      (fields, lines) = reply
+    case "speech.detect", "speech.detect.stream":
+      guard let reply = SpeechCallOptions.reply(body: body) else { return nil }
       (fields, lines) = reply
     case "vision.embed":
       guard let reply = try? Weft_V1_ImageEmbedResponse(serializedBytes: body), let vector = try? reply.embedding.float32Values()

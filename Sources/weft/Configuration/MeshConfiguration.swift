@@ -16,7 +16,7 @@ import Yams
 ///   max_request_bytes: 33554432
 ///   drain_timeout_ms: 10000
 /// workers:
-///   - model: echo              # echo | sleep | text (vision, speech as they land)
+///   - model: echo              # echo | sleep | text | vision | speech
 ///     replicas: 1              # processes of this worker
 ///     service: echo            # optional: register under another service name
 ///     version: "1"             # optional

@@ -21,7 +21,7 @@ struct ModelOptions: ParsableArguments {
   @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models; filled by scripts/fetch-models.sh).")
   var models: String?
 
-  static let known = ["echo", "sleep", "text", "vision"]
+  static let known = ["echo", "sleep", "text", "vision", "speech"]
 
   /// The model cache directory.
   var modelsDirectory: String { weftModelsDirectory(models) }
@@ -50,6 +50,10 @@ struct ModelOptions: ParsableArguments {
       return try ImageClassificationModel(
         directory: modelsDirectory + "/efficientnet-lite0", version: version ?? "efficientnet-lite0",
         maxBatchSize: maxBatchSize ?? 16, maxBatchDelay: .milliseconds(maxBatchDelayMs ?? 5))
+    case "speech":
+      return try VoiceActivityModel(
+        directory: modelsDirectory + "/silero-vad-v6", version: version ?? "silero-vad-v6",
+        maxBatchSize: maxBatchSize ?? 8, maxBatchDelay: .milliseconds(maxBatchDelayMs ?? 2))
     case "sleep":
       return SleepModel(
         service: service ?? "sleep", version: version ?? "1", latency: .milliseconds(latencyMs),

@@ -1,0 +1,54 @@
+import Foundation
+import SwiftProtobuf
+import WeftProtocol
+
+extension WeftClient {
+  /// Voice activity detection from the `speech` service: the speech probability of every
+  /// 32 ms chunk and the speech segments of one WAV file.
+  ///
+  /// - Parameters:
+  ///   - wav: a WAV file's bytes (PCM or float, any rate and channel count).
+  ///   - options: segment rules; nil for the silero-vad package's defaults. When given,
+  ///     every field is taken as given.
+  /// - Throws: ``WeftError``; `INVALID_ARGUMENT` naming what is wrong with a bad WAV.
+  public func detectSpeech(
+    wav: Data, options segmentOptions: Weft_V1_SegmentOptions? = nil, omitProbabilities: Bool = false,
+    options: CallOptions = CallOptions()
+  ) async throws -> Weft_V1_DetectResponse {
+    try await protobufCall("speech", "detect", body: Self.detectRequest(wav, segmentOptions, omitProbabilities), options: options)
+  }
+
+  /// `speech/detect.stream`: each segment of a long WAV as soon as the worker has found
+  /// it (one response per segment), then a last response with any segment still open at
+  /// the end of the audio, the duration and (unless omitted) the probabilities.
+  public func detectSpeechStream(
+    wav: Data, options segmentOptions: Weft_V1_SegmentOptions? = nil, omitProbabilities: Bool = true,
+    options: CallOptions = CallOptions()
+  ) throws -> AsyncThrowingStream<Weft_V1_DetectResponse, any Error> {
+    let body = try Self.detectRequest(wav, segmentOptions, omitProbabilities).serializedData()
+    let responses = stream("speech", "detect.stream", body: [body], options: options)
+    return AsyncThrowingStream { continuation in
+      let task = Task {
+        do {
+          for try await response in responses {
+            continuation.yield(try Weft_V1_DetectResponse(serializedBytes: response.body.first ?? Data()))
+          }
+          continuation.finish()
+        } catch {
+          continuation.finish(throwing: error)
+        }
+      }
+      continuation.onTermination = { _ in task.cancel() }
+    }
+  }
+
+  private static func detectRequest(
+    _ wav: Data, _ segmentOptions: Weft_V1_SegmentOptions?, _ omitProbabilities: Bool
+  ) -> Weft_V1_DetectRequest {
+    var request = Weft_V1_DetectRequest()
+    request.audio.wav = wav
+    if let segmentOptions { request.options = segmentOptions }
+    request.omitProbabilities = omitProbabilities
+    return request
+  }
+}

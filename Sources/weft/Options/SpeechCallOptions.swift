@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import SwiftProtobuf
+import WeftProtocol
+
+/// `weft call speech.detect` / `speech.detect.stream`: the audio file and segment rules,
+/// and how the reply is printed.
+struct SpeechCallOptions: ParsableArguments {
+  @Option(help: "speech.detect / speech.detect.stream: a WAV file (any rate; resampled to 16 kHz). Sends a DetectRequest.")
+  var audio: String?
+  @Option(help: "speech: probability at or above which a chunk is speech (default 0.5).")
+  var threshold: Float?
+  @Option(help: "speech: probability below which speech ends (default threshold − 0.15).")
+  var negThreshold: Float?
+  @Option(help: "speech: drop segments shorter than this (default 250).")
+  var minSpeechMs: UInt32?
+  @Option(help: "speech: silence that ends a segment (default 100).")
+  var minSilenceMs: UInt32?
+  @Option(help: "speech: padding on each side of a segment (default 30).")
+  var speechPadMs: UInt32?
+  @Option(help: "speech: split segments longer than this (default: no limit).")
+  var maxSpeechS: Float?
+  @Flag(help: "speech: leave the per-chunk probabilities out of the reply.")
+  var noProbabilities = false
+
+  private var setsRules: Bool {
+    threshold != nil || negThreshold != nil || minSpeechMs != nil || minSilenceMs != nil || speechPadMs != nil || maxSpeechS != nil
+  }
+
+  func validate(service: String) throws {
+    if audio != nil && service != "speech" {
+      throw ValidationError("--audio is for the speech service's methods (speech.detect, speech.detect.stream)")
+    }
+    if setsRules && audio == nil { throw ValidationError("segment options need --audio") }
+  }
+
+  /// The DetectRequest for `--audio`, or nil when it was not given.
+  func body() throws -> Data? {
+    guard let audio else { return nil }
+    guard let contents = FileManager.default.contents(atPath: audio) else { throw ValidationError("cannot read audio file \(audio)") }
+    var request = Weft_V1_DetectRequest()
+    request.audio.wav = contents
+    request.omitProbabilities = noProbabilities
+    if setsRules {
+      // A present SegmentOptions is taken as given, so unset flags get the defaults.
+      var options = Weft_V1_SegmentOptions()
+      options.threshold = threshold ?? 0.5
+      options.negThreshold = negThreshold ?? 0
+      options.minSpeechMs = minSpeechMs ?? 250
+      options.minSilenceMs = minSilenceMs ?? 100
+      options.speechPadMs = speechPadMs ?? 30
+      options.maxSpeechS = maxSpeechS ?? 0
+      request.options = options
+    }
+    return try request.serializedData()
+  }
+
+  /// A DetectResponse's fields for `--json`, and lines for people.
+  static func reply(body: Data) -> (fields: [String: Any], lines: [String])? {
+    guard let reply = try? Weft_V1_DetectResponse(serializedBytes: body) else { return nil }
+    var fields: [String: Any] = [
+      "segments": reply.segments.map {
+        ["start": $0.start, "end": $0.end, "start_sample": Int($0.startSample), "end_sample": Int($0.endSample)] as [String: Any]
+      },
+      "duration": reply.duration, "processed": reply.processed, "input_sample_rate": Int(reply.inputSampleRate),
+      "model": reply.model,
+    ]
+    var lines = reply.segments.map { String(format: "speech %8.3f – %8.3f s", $0.start, $0.end) }
+    if reply.hasProbabilities, let probabilities = try? reply.probabilities.float32Values() {
+      fields["probabilities"] = probabilities
+      let speech = probabilities.filter { $0 >= 0.5 }.count
+      lines.append(
+        String(format: "%.2f s of audio, %d chunks of 32 ms, %d at or above 0.5", reply.duration, probabilities.count, speech))
+    }
+    return (fields, lines)
+  }
+}
