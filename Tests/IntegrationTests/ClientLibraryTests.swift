@@ -37,13 +37,14 @@ import WeftProtocol
     }
   }
 
-  /// A mesh with the workers the clients' tests call: echo, sleep, text and vision.
+  /// A mesh with the workers the clients' tests call: echo, sleep, text, vision and speech.
   static func mesh() async throws -> TestMesh {
     let mesh = try await TestMesh()
     try await mesh.startWorker(name: "echo-1", ["--model", "echo"])
     try await mesh.startWorker(name: "sleep-1", ["--model", "sleep", "--latency-ms", "1", "--capacity", "8"])
     try await mesh.startWorker(name: "text-1", ["--model", "text"])
     try await mesh.startWorker(name: "vision-1", ["--model", "vision"])
+    try await mesh.startWorker(name: "speech-1", ["--model", "speech"])
     return mesh
   }
 

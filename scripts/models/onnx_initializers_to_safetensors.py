@@ -97,8 +97,14 @@ def read_tensor(data):
     return name, (dims, data)
 
 
+def messages(data):
+    """(field number, bytes) of the length-delimited fields of one message: the only
+    kind that can hold a nested message."""
+    return ((number, value) for number, wire, value in fields(data) if wire == 2)
+
+
 def read_graph(data, tensors):
-    for number, _wire, value in fields(data):
+    for number, value in messages(data):
         if number == GRAPH_INITIALIZER:
             name, tensor = read_tensor(value)
             if tensor is not None:
@@ -106,10 +112,10 @@ def read_graph(data, tensors):
                     raise ConversionError(f"initializer {name} appears twice")
                 tensors[name] = ("F32", tensor[0], tensor[1])
         elif number == GRAPH_NODE:
-            for node_field, _, attribute in fields(value):
+            for node_field, attribute in messages(value):
                 if node_field != NODE_ATTRIBUTE:
                     continue
-                for attribute_field, _, nested in fields(attribute):
+                for attribute_field, nested in messages(attribute):
                     if attribute_field in (ATTRIBUTE_GRAPH, ATTRIBUTE_GRAPHS):
                         read_graph(nested, tensors)
 
@@ -117,7 +123,7 @@ def read_graph(data, tensors):
 def read_initializers(data):
     """The model's float32 initializers as {name: ("F32", shape, array)}, in file order."""
     tensors = {}
-    for number, _wire, value in fields(data):
+    for number, value in messages(data):
         if number == MODEL_GRAPH:
             read_graph(value, tensors)
     if not tensors:

@@ -1,7 +1,7 @@
 """The Python client against a live mesh.
 
-Needs ``WEFT_GATEWAY`` (a gateway frontend with ``echo``, ``sleep``, ``text`` and
-``vision`` workers); the Swift integration test ``ClientLibraryTests`` starts such a mesh and runs
+Needs ``WEFT_GATEWAY`` (a gateway frontend with ``echo``, ``sleep``, ``text``,
+``vision`` and ``speech`` workers); the Swift integration test ``ClientLibraryTests`` starts such a mesh and runs
 this file. Without the variable every test here is skipped, except the offline ones.
 """
 
@@ -165,9 +165,29 @@ class BlockingClientTests(unittest.TestCase):
             self.client.classify(image[:100], timeout=20)
         self.assertIn("corrupt PNG", str(caught.exception))
 
+    def test_speech_segments_match_the_reference(self):
+        reference = json.loads((FIXTURE_DIR / "speech" / "vad.json").read_text())
+        entry = next(item for item in reference["files"] if item["name"] == "speech-pauses-16k.wav")
+        wav = (FIXTURE_DIR / "speech" / entry["name"]).read_bytes()
+        expected = [(start / 16000, end / 16000) for start, end in entry["segments"][0]]
+        result = self.client.detect_speech(wav)
+        self.assertEqual(result.segments, expected)
+        self.assertEqual(len(result.probabilities), len(entry["probabilities"]))
+        self.assertLessEqual(max(abs(float(a) - b) for a, b in zip(result.probabilities, entry["probabilities"])), 1e-4)
+        self.assertEqual(list(self.client.detect_speech_stream(wav)), expected)
+        options = reference["optionSets"][2]
+        tighter = self.client.detect_speech(wav, omit_probabilities=True, threshold=options["threshold"], neg_threshold=options["neg_threshold"],
+                                            min_speech_ms=options["min_speech_duration_ms"], min_silence_ms=options["min_silence_duration_ms"],
+                                            speech_pad_ms=options["speech_pad_ms"])
+        self.assertEqual(tighter.segments, [(start / 16000, end / 16000) for start, end in entry["segments"][2]])
+        self.assertIsNone(tighter.probabilities)
+        with self.assertRaises(InvalidArgument) as caught:
+            self.client.detect_speech(wav[:200])
+        self.assertIn("truncated", str(caught.exception))
+
     def test_mesh_status_lists_the_services(self):
         names = {service.name for service in self.client.mesh_status().services}
-        self.assertTrue({"echo", "sleep", "text", "vision"} <= names, names)
+        self.assertTrue({"echo", "sleep", "text", "vision", "speech"} <= names, names)
 
     def test_rewards_reach_the_version_figures(self):
         def echo_version(status):

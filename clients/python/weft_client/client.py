@@ -123,6 +123,19 @@ class Client:
         """``vision.embed``: the 1280 pooled EfficientNet-Lite0 features of a JPEG or PNG image."""
         return services.image_embedding_result(self.call("vision", "embed", [services.image_embedding_request(image)], **settings))
 
+    def detect_speech(self, wav: bytes, omit_probabilities: bool = False, timeout: float = 30.0, **rules: Any) -> services.SpeechDetection:
+        """``speech.detect``: speech segments and per-chunk probabilities of a WAV file;
+        ``rules`` are segment options (see :func:`services.detect_request`)."""
+        body = [services.detect_request(wav, omit_probabilities, **rules)]
+        return services.detect_result(self.call("speech", "detect", body, timeout=timeout))
+
+    def detect_speech_stream(self, wav: bytes, timeout: float = 300.0, **rules: Any) -> Iterator[Tuple[float, float]]:
+        """``speech.detect.stream``: yields each speech segment (start, end in seconds)
+        as soon as the worker has found it."""
+        body = [services.detect_request(wav, True, **rules)]
+        for response in self.stream("speech", "detect.stream", body, timeout=timeout):
+            yield from services.detect_result(response).segments
+
     def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
         return services.mesh_status_result(self.call("weft.mesh", "status", timeout=timeout))

@@ -11,7 +11,7 @@ import array
 import sys
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
-from weft_client._proto.weft.v1 import mesh_pb2, recommender_pb2, routing_pb2, tensor_pb2, text_pb2, vision_pb2
+from weft_client._proto.weft.v1 import mesh_pb2, recommender_pb2, routing_pb2, speech_pb2, tensor_pb2, text_pb2, vision_pb2
 from weft_client.status import StatusCode, WeftError
 from weft_client.wire import Response
 
@@ -79,6 +79,39 @@ def image_embedding_result(response: Response) -> Any:
     reply = vision_pb2.ImageEmbedResponse()
     reply.ParseFromString(_single_body(response))
     return tensor_values(reply.embedding)
+
+
+class SpeechDetection(NamedTuple):
+    """``speech.detect``'s answer: ``segments`` as (start, end) in seconds; the speech
+    probability of each 32 ms chunk (None when omitted); the audio's length in seconds."""
+
+    segments: List[Tuple[float, float]]
+    probabilities: Optional[Any]
+    duration: float
+
+
+def detect_request(wav: bytes, omit_probabilities: bool = False, **rules: Any) -> bytes:
+    """The body of ``speech.detect`` / ``speech.detect.stream`` for a WAV file's bytes.
+    ``rules`` sets segment options by their SegmentOptions names (threshold,
+    neg_threshold, min_speech_ms, min_silence_ms, speech_pad_ms, max_speech_s); the
+    ones not given keep the silero-vad package's defaults."""
+    request = speech_pb2.DetectRequest(omit_probabilities=omit_probabilities)
+    request.audio.wav = wav
+    if rules:
+        options = dict(threshold=0.5, neg_threshold=0.0, min_speech_ms=250, min_silence_ms=100, speech_pad_ms=30, max_speech_s=0.0)
+        unknown = set(rules) - set(options)
+        if unknown:
+            raise TypeError(f"unknown segment options: {sorted(unknown)}")
+        options.update(rules)
+        request.options.CopyFrom(speech_pb2.SegmentOptions(**options))
+    return request.SerializeToString()
+
+
+def detect_result(response: Response) -> SpeechDetection:
+    reply = speech_pb2.DetectResponse()
+    reply.ParseFromString(_single_body(response))
+    probabilities = tensor_values(reply.probabilities) if reply.HasField("probabilities") else None
+    return SpeechDetection([(s.start, s.end) for s in reply.segments], probabilities, reply.duration)
 
 
 def _resize(stretch: bool) -> int:
