@@ -101,9 +101,23 @@ import WeftProtocol
     let similarity = try await run("similarity", "food", "A man is eating food.", "A car drives.")
     #expect(similarity.status == 0 && similarity.stdout.contains(#""scores":["#))
 
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("WeftModelsTests/Fixtures")
+    let classify = try await run("classify", fixtures.appendingPathComponent("vision/coffee-224.png").path)
+    #expect(classify.status == 0 && classify.stdout.contains(#"{"index":967,"label":"espresso","#), "\(classify.stdout)")
+
+    let wav = fixtures.appendingPathComponent("speech/speech-22k.wav")
+    let speech = try await run("speech", wav.path)
+    #expect(speech.status == 0)
+    let segments = try await mesh.client.detectSpeech(wav: Data(contentsOf: wav)).segments
+    let printed = segments.map { #"{"start":\#(String(format: "%.6f", $0.start)),"end":\#(String(format: "%.6f", $0.end))"# }
+    #expect(segments.count == 3 && printed.allSatisfy { speech.stdout.contains($0) }, "\(speech.stdout)")
+    let notWAV = try await run("speech", fixtures.appendingPathComponent("vision/coffee-224.png").path)
+    #expect(notWAV.status == 1 && notWAV.stdout.contains(#""status":"INVALID_ARGUMENT","message":"bad WAV: not a RIFF/WAVE file"#))
+
     let status = try await run("status")
     #expect(status.status == 0)
-    for service in ["echo", "sleep", "text"] { #expect(status.stdout.contains(#"{"name":"\#(service)","workers":1}"#)) }
+    for service in ["echo", "sleep", "text", "vision", "speech"] { #expect(status.stdout.contains(#"{"name":"\#(service)","workers":1}"#)) }
 
     let many = try await run("many", "400")
     #expect(many.status == 0)

@@ -5,6 +5,8 @@
  *   weft-example [-g ENDPOINT] stream TEXT...      streaming call, one reply per frame
  *   weft-example [-g ENDPOINT] embed TEXT...       text.embed: a 384-float vector per text
  *   weft-example [-g ENDPOINT] similarity Q C...   text.similarity: scores of C against Q
+ *   weft-example [-g ENDPOINT] classify IMAGE      vision.classify: the top 5 classes of a JPEG/PNG
+ *   weft-example [-g ENDPOINT] speech WAV          speech.detect: the speech segments of a WAV file
  *   weft-example [-g ENDPOINT] status              the gateway's services and workers
  *   weft-example [-g ENDPOINT] sleep MS TIMEOUT    a slow call under a deadline
  *   weft-example [-g ENDPOINT] call SERVICE METHOD any method, empty body
@@ -13,8 +15,7 @@
  *   weft-example header                            the hex of a fixed request header
  *
  * Prints one JSON object per reply on stdout; exits 0 if every call returned OK, 1 if a
- * call failed (its status is printed), 2 on a usage or connection error. The vision and
- * speech services get their commands when their workers land.
+ * call failed (its status is printed), 2 on a usage or connection error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,9 @@
 #include "weft/client.h"
 #include "weft/v1/header.pb-c.h"
 #include "weft/v1/mesh.pb-c.h"
+#include "weft/v1/speech.pb-c.h"
 #include "weft/v1/text.pb-c.h"
+#include "weft/v1/vision.pb-c.h"
 
 static void print_json_string(const char *text, size_t length) {
   putchar('"');
@@ -103,9 +106,9 @@ static int stream(weft_client *client, int count, char **texts) {
   }
 }
 
-/* Calls a text method with a packed protobuf body; returns the reply's status, or
+/* Calls a method with a packed protobuf body; returns the reply's status, or
  * WEFT_DATA_LOSS for an OK reply without exactly one body frame. */
-static int call_packed(weft_client *client, const char *method, const ProtobufCMessage *request,
+static int call_packed(weft_client *client, const char *service, const char *method, const ProtobufCMessage *request,
                        weft_response *reply) {
   size_t size = protobuf_c_message_get_packed_size(request);
   uint8_t *body = malloc(size + 1);
@@ -114,7 +117,7 @@ static int call_packed(weft_client *client, const char *method, const ProtobufCM
   weft_call_options options;
   weft_call_options_init(&options);
   options.timeout_ms = 10000;
-  int status = weft_call(client, "text", method, &frame, 1, &options, reply);
+  int status = weft_call(client, service, method, &frame, 1, &options, reply);
   free(body);
   return status == WEFT_OK && reply->body_count != 1 ? WEFT_DATA_LOSS : status;
 }
@@ -131,7 +134,7 @@ static int embed(weft_client *client, int count, char **texts) {
   request.n_texts = (size_t)count;
   request.texts = texts;
   weft_response reply;
-  int status = call_packed(client, "embed", &request.base, &reply);
+  int status = call_packed(client, "text", "embed", &request.base, &reply);
   if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__EmbedResponse *response =
       weft__v1__embed_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
@@ -158,7 +161,7 @@ static int similarity(weft_client *client, char *query, int count, char **candid
   request.n_candidates = (size_t)count;
   request.candidates = candidates;
   weft_response reply;
-  int status = call_packed(client, "similarity", &request.base, &reply);
+  int status = call_packed(client, "text", "similarity", &request.base, &reply);
   if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__SimilarityResponse *response =
       weft__v1__similarity_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
@@ -311,8 +314,84 @@ static int header(void) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: weft-example [-g ENDPOINT] echo|stream|embed|similarity|status|sleep|call|many|malformed|header ...\n");
+  fprintf(stderr, "usage: weft-example [-g ENDPOINT] echo|stream|embed|similarity|classify|speech|status|sleep|call|many|malformed|header ...\n");
   return 2;
+}
+
+/* A whole file's bytes, or NULL (with a message) if it cannot be read. */
+static uint8_t *read_file(const char *path, size_t *size) {
+  FILE *file = fopen(path, "rb");
+  if (!file) {
+    fprintf(stderr, "weft-example: cannot open %s\n", path);
+    return NULL;
+  }
+  fseek(file, 0, SEEK_END);
+  long length = ftell(file);
+  fseek(file, 0, SEEK_SET);
+  uint8_t *bytes = malloc(length > 0 ? (size_t)length : 1);
+  *size = length > 0 ? fread(bytes, 1, (size_t)length, file) : 0;
+  fclose(file);
+  return bytes;
+}
+
+static int classify(weft_client *client, const char *path) {
+  size_t size;
+  uint8_t *bytes = read_file(path, &size);
+  if (!bytes) return 2;
+  Weft__V1__Image image;
+  weft__v1__image__init(&image); /* not the INIT macro: its oneof braces trip -Wmissing-braces */
+  image.source_case = WEFT__V1__IMAGE__SOURCE_ENCODED;
+  image.encoded = (ProtobufCBinaryData){size, bytes};
+  Weft__V1__ClassifyRequest request = WEFT__V1__CLASSIFY_REQUEST__INIT;
+  request.image = &image;
+  request.top_k = 5;
+  weft_response reply;
+  int status = call_packed(client, "vision", "classify", &request.base, &reply);
+  free(bytes);
+  if (status != WEFT_OK) return report(status, &reply);
+  Weft__V1__ClassifyResponse *response =
+      weft__v1__classify_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
+  if (!response) return finish(WEFT_DATA_LOSS, &reply);
+  printf("{\"status\":\"OK\",\"top\":[");
+  for (size_t index = 0; index < response->n_top; index++) {
+    printf(index ? ",{\"index\":%u,\"label\":" : "{\"index\":%u,\"label\":", response->top[index]->index);
+    print_json_string(response->top[index]->label, strlen(response->top[index]->label));
+    printf(",\"probability\":%.6g}", response->top[index]->probability);
+  }
+  printf("]}\n");
+  weft__v1__classify_response__free_unpacked(response, NULL);
+  return finish(WEFT_OK, &reply);
+}
+
+static int speech(weft_client *client, const char *path) {
+  size_t size;
+  uint8_t *bytes = read_file(path, &size);
+  if (!bytes) return 2;
+  Weft__V1__Audio audio;
+  weft__v1__audio__init(&audio);
+  audio.source_case = WEFT__V1__AUDIO__SOURCE_WAV;
+  audio.wav = (ProtobufCBinaryData){size, bytes};
+  Weft__V1__DetectRequest request = WEFT__V1__DETECT_REQUEST__INIT;
+  request.audio = &audio;
+  request.omit_probabilities = 1;
+  weft_response reply;
+  int status = call_packed(client, "speech", "detect", &request.base, &reply);
+  free(bytes);
+  if (status != WEFT_OK) return report(status, &reply);
+  Weft__V1__DetectResponse *response =
+      weft__v1__detect_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
+  if (!response) return finish(WEFT_DATA_LOSS, &reply);
+  printf("{\"status\":\"OK\",\"duration\":%.6f,\"segments\":[", response->duration);
+  for (size_t index = 0; index < response->n_segments; index++) {
+    const Weft__V1__SpeechSegment *segment = response->segments[index];
+    printf(index ? ",{\"start\":%.6f,\"end\":%.6f,\"start_sample\":%llu,\"end_sample\":%llu}"
+                 : "{\"start\":%.6f,\"end\":%.6f,\"start_sample\":%llu,\"end_sample\":%llu}",
+           segment->start, segment->end, (unsigned long long)segment->start_sample,
+           (unsigned long long)segment->end_sample);
+  }
+  printf("]}\n");
+  weft__v1__detect_response__free_unpacked(response, NULL);
+  return finish(WEFT_OK, &reply);
 }
 
 int main(int argc, char **argv) {
@@ -340,6 +419,8 @@ int main(int argc, char **argv) {
   else if (strcmp(command, "stream") == 0) result = stream(client, rest, args);
   else if (strcmp(command, "embed") == 0 && rest > 0) result = embed(client, rest, args);
   else if (strcmp(command, "similarity") == 0 && rest > 1) result = similarity(client, args[0], rest - 1, args + 1);
+  else if (strcmp(command, "classify") == 0 && rest == 1) result = classify(client, args[0]);
+  else if (strcmp(command, "speech") == 0 && rest == 1) result = speech(client, args[0]);
   else if (strcmp(command, "status") == 0) result = status(client);
   else if (strcmp(command, "sleep") == 0 && rest == 2) result = sleep_call(client, args[0], args[1]);
   else if (strcmp(command, "call") == 0 && rest == 2) result = any_call(client, args[0], args[1]);
