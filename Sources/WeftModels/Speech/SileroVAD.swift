@@ -85,10 +85,14 @@ public final class SileroVAD: Sendable {
     private var context = [Float](repeating: 0, count: SileroVAD.contextSamples)
     private let scratch: Scratch
 
-    /// Starts a stream on `model`.
-    public init(model: SileroVAD) {
+    private let capacity: Int
+
+    /// Starts a stream on `model`. `expectedChunks` sizes the scratch memory for a short
+    /// input; longer inputs are still taken, in blocks of at most that size.
+    public init(model: SileroVAD, expectedChunks: Int = Session.blockChunks) {
       self.model = model
-      scratch = Scratch(chunks: Self.blockChunks)
+      capacity = max(1, min(Self.blockChunks, expectedChunks))
+      scratch = Scratch(chunks: capacity)
     }
 
     /// Runs whole chunks of 16 kHz audio (`samples.count` a multiple of 512), continuing
@@ -99,7 +103,7 @@ public final class SileroVAD: Sendable {
       return [Float](unsafeUninitializedCapacity: chunks) { out, initialized in
         var done = 0
         while done < chunks {
-          let block = min(Self.blockChunks, chunks - done)
+          let block = min(capacity, chunks - done)
           let start = samples.baseAddress! + done * SileroVAD.chunkSamples
           runBlock(UnsafeBufferPointer(start: start, count: block * SileroVAD.chunkSamples), into: out.baseAddress! + done)
           done += block
@@ -235,11 +239,8 @@ private final class Scratch {
   let frames, spectrum, magnitudes, columns, encoded1, encoded2, encoded3, encoded4, gates, firstWindow: UnsafeMutablePointer<Float>
 
   init(chunks: Int) {
-    func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-      let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-      pointer.initialize(repeating: 0, count: count)
-      return pointer
-    }
+    // Left uninitialised: every stage writes its rows before the next reads them.
+    func buffer(_ count: Int) -> UnsafeMutablePointer<Float> { .allocate(capacity: count) }
     frames = buffer(chunks * 4 * 256)
     spectrum = buffer(chunks * 4 * 258)
     magnitudes = buffer(chunks * 4 * 129)

@@ -80,7 +80,7 @@ public struct VoiceActivityModel: Model {
     let chunks = (audio.samples.count + chunk - 1) / chunk
     var samples = audio.samples
     samples.append(contentsOf: repeatElement(0, count: chunks * chunk - samples.count))
-    let session = SileroVAD.Session(model: network)
+    let session = SileroVAD.Session(model: network, expectedChunks: chunks)
     var segmenter = SpeechSegmenter(rules: rules, audioLength: audio.samples.count)
     var probabilities: [Float] = []
     probabilities.reserveCapacity(chunks)

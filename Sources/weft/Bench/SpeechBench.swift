@@ -73,7 +73,23 @@ struct SpeechBench: AsyncParsableCommand {
       row("\(streams) streams on \(threads) threads", "streams \(streams)", "streams \(streams)", cores: threads)
     }
     print("(onnxruntime always runs chunk by chunk; time ratio = weft ÷ onnxruntime, lower is better)")
+    try inputCosts(wav: wav, clip: clip)
     try await meshThroughput(wav)
+  }
+
+  /// What a request pays before the model: decoding its WAV, resampling other rates.
+  private func inputCosts(wav: Data, clip: [Float]) throws {
+    let decode = BenchFormat.median(measure { _ = try? WAVFile.decode(wav) })
+    let clipSeconds = Double(clip.count) / Double(SileroVAD.sampleRate)
+    print("")
+    print("input, one thread, the \(String(format: "%.1f", clipSeconds)) s clip: decode 16-bit WAV \(BenchFormat.column(decode * 1e3, 0, 3)) ms")
+    for rate in [8_000, 22_050, 44_100, 48_000] {
+      // The clip as if recorded at `rate`: what matters here is the sample count and ratio.
+      let source = try AudioResampler.resample(MonoAudio(samples: clip, sampleRate: SileroVAD.sampleRate), to: rate)
+      let time = BenchFormat.median(measure { _ = try? AudioResampler.resample(source, to: SileroVAD.sampleRate) })
+      print("  resample \(rate) Hz → 16 kHz (libsoxr HQ): \(BenchFormat.column(time * 1e3, 0, 2)) ms, "
+        + "\(BenchFormat.column(clipSeconds / time, 0, 0))× real time")
+    }
   }
 
   /// One 512-sample chunk per call, as a live stream arrives.

@@ -66,12 +66,15 @@ struct SpeechCallOptions: ParsableArguments {
       "model": reply.model,
     ]
     var lines = reply.segments.map { String(format: "speech %8.3f – %8.3f s", $0.start, $0.end) }
+    var summary: [String] = []
+    if reply.duration > 0 {  // a final reply (partial ones carry only their segment)
+      summary.append(String(format: "%.2f s of audio at %d Hz", reply.duration, reply.inputSampleRate))
+    }
     if reply.hasProbabilities, let probabilities = try? reply.probabilities.float32Values() {
       fields["probabilities"] = probabilities
-      let speech = probabilities.filter { $0 >= 0.5 }.count
-      lines.append(
-        String(format: "%.2f s of audio, %d chunks of 32 ms, %d at or above 0.5", reply.duration, probabilities.count, speech))
+      summary.append("\(probabilities.count) chunks of 32 ms, \(probabilities.filter { $0 >= 0.5 }.count) at or above 0.5")
     }
+    if !summary.isEmpty { lines.append(summary.joined(separator: ", ")) }
     return (fields, lines)
   }
 }
