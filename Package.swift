@@ -70,6 +70,9 @@ let package = Package(
       providers: [.apt(["libsqlite3-dev"])]
     ),
 
+    // Small dense kernels in C, where OpenBLAS is a poor fit and AVX2 must be chosen at run time.
+    .target(name: "CWeftKernels"),
+
     // Transport: sockets, frames, poller. Knows nothing of Weft.
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strictSettings),
 
@@ -85,7 +88,7 @@ let package = Package(
     .target(
       name: "WeftModels",
       dependencies: [
-        "WeftProtocol", "COpenBLAS", "CTurboJPEG", "CPNG", "CSoxr",
+        "WeftProtocol", "COpenBLAS", "CWeftKernels", "CTurboJPEG", "CPNG", "CSoxr",
         .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       swiftSettings: strictSettings),
 
@@ -141,7 +144,7 @@ let package = Package(
       swiftSettings: strictSettings),
     .testTarget(
       name: "WeftModelsTests",
-      dependencies: ["WeftModels", "WeftProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      dependencies: ["WeftModels", "WeftProtocol", "CWeftKernels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       exclude: ["Fixtures"], swiftSettings: strictSettings),
     .testTarget(
       name: "WeftRecommenderTests", dependencies: ["WeftRecommender", "WeftProtocol"], swiftSettings: strictSettings),

@@ -1,3 +1,4 @@
+import CWeftKernels
 import Testing
 
 @testable import WeftModels
@@ -57,5 +58,26 @@ import Testing
     var output = [Float](repeating: .nan, count: 4)
     Gemm.linear(input, rows: 2, weight: weight, bias: bias, outputs: 2, inputs: 3, into: &output)
     #expect(output == [1.5, 4, 4.5, 10])
+  }
+
+  @Test("the few-rows kernel (both its AVX2 and portable paths) matches a naive product, bias or not",
+        arguments: [(1, 258, 256), (4, 128, 387), (2, 64, 384), (5, 3, 7), (8, 512, 128)])
+  func fewRowsKernel(shape: (Int, Int, Int)) {
+    let (rows, outputs, inputs) = shape
+    let input = matrix(rows * inputs, seed: 3)
+    let weight = matrix(outputs * inputs, seed: 4)
+    let bias = matrix(outputs, seed: 5)
+    let product = naive(input, weight, m: rows, n: outputs, k: inputs, bTransposed: true)
+    for withBias in [false, true] {
+      let expected = withBias ? product.enumerated().map { $1 + bias[$0 % outputs] } : product
+      var dispatched = [Float](repeating: .nan, count: rows * outputs)
+      var portable = dispatched
+      Gemm.linearFewRows(input, rows: rows, weight: weight, bias: withBias ? bias : nil, outputs: outputs, inputs: inputs, into: &dispatched)
+      weft_linear_few_rows_portable(input, Int32(rows), weight, withBias ? bias : nil, Int32(outputs), Int32(inputs), &portable)
+      for result in [dispatched, portable] {
+        let worst = zip(result, expected).map { abs($0 - $1) }.max() ?? .nan
+        #expect(worst < Float(inputs) * 2e-7, "\(shape), bias \(withBias): \(worst)")
+      }
+    }
   }
 }

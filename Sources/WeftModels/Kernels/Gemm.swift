@@ -1,4 +1,5 @@
 import COpenBLAS
+import CWeftKernels
 
 /// Single-precision matrix products through OpenBLAS's `cblas_sgemm`. Row-major.
 ///
@@ -67,48 +68,12 @@ extension Gemm {
 
   /// ``linear(_:rows:weight:bias:outputs:inputs:into:)`` for a handful of rows, without
   /// packing: each weight row is read once per four input rows and dotted with them in
-  /// SIMD registers. `bias` nil means none.
+  /// SIMD registers (AVX2 and FMA when the CPU has them, chosen at run time). `bias` nil
+  /// means none.
   public static func linearFewRows(
     _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
   ) {
-    typealias Vector = SIMD8<Float>
-    func load(_ pointer: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self) }
-    var first = 0
-    while first < rows {
-      // Four rows at a time; a short group repeats its last row and drops the copies.
-      let count = min(4, rows - first)
-      let x = (0..<4).map { input + (first + min($0, count - 1)) * inputs }
-      let (x0, x1, x2, x3) = (x[0], x[1], x[2], x[3])
-      let wide = inputs - inputs % Vector.scalarCount
-      for o in 0..<outputs {
-        let w = weight + o * inputs
-        var (a0, a1, a2, a3) = (Vector.zero, Vector.zero, Vector.zero, Vector.zero)
-        var k = 0
-        while k < wide {
-          let wv = load(w + k)
-          a0 += wv * load(x0 + k)
-          a1 += wv * load(x1 + k)
-          a2 += wv * load(x2 + k)
-          a3 += wv * load(x3 + k)
-          k += Vector.scalarCount
-        }
-        var sums = (a0.sum(), a1.sum(), a2.sum(), a3.sum())
-        while k < inputs {
-          sums.0 += w[k] * x0[k]
-          sums.1 += w[k] * x1[k]
-          sums.2 += w[k] * x2[k]
-          sums.3 += w[k] * x3[k]
-          k += 1
-        }
-        let b = bias?[o] ?? 0
-        let out = output + first * outputs + o
-        out[0] = b + sums.0
-        if count > 1 { out[outputs] = b + sums.1 }
-        if count > 2 { out[2 * outputs] = b + sums.2 }
-        if count > 3 { out[3 * outputs] = b + sums.3 }
-      }
-      first += count
-    }
+    weft_linear_few_rows(input, Int32(rows), weight, bias, Int32(outputs), Int32(inputs), output)
   }
 }
