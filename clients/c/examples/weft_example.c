@@ -318,36 +318,32 @@ static int usage(void) {
   return 2;
 }
 
-/* A whole file's bytes, or NULL (with a message) if it cannot be read. */
-static uint8_t *read_file(const char *path, size_t *size) {
+/* Reads a whole file into `contents` (free its data); 0 (with a message) if it cannot. */
+static int read_file(const char *path, ProtobufCBinaryData *contents) {
   FILE *file = fopen(path, "rb");
   if (!file) {
     fprintf(stderr, "weft-example: cannot open %s\n", path);
-    return NULL;
+    return 0;
   }
   fseek(file, 0, SEEK_END);
   long length = ftell(file);
   fseek(file, 0, SEEK_SET);
-  uint8_t *bytes = malloc(length > 0 ? (size_t)length : 1);
-  *size = length > 0 ? fread(bytes, 1, (size_t)length, file) : 0;
+  contents->data = malloc(length > 0 ? (size_t)length : 1);
+  contents->len = length > 0 ? fread(contents->data, 1, (size_t)length, file) : 0;
   fclose(file);
-  return bytes;
+  return 1;
 }
 
-static int classify(weft_client *client, const char *path) {
-  size_t size;
-  uint8_t *bytes = read_file(path, &size);
-  if (!bytes) return 2;
+static int classify(weft_client *client, ProtobufCBinaryData file) {
   Weft__V1__Image image;
   weft__v1__image__init(&image); /* not the INIT macro: its oneof braces trip -Wmissing-braces */
   image.source_case = WEFT__V1__IMAGE__SOURCE_ENCODED;
-  image.encoded = (ProtobufCBinaryData){size, bytes};
+  image.encoded = file;
   Weft__V1__ClassifyRequest request = WEFT__V1__CLASSIFY_REQUEST__INIT;
   request.image = &image;
   request.top_k = 5;
   weft_response reply;
   int status = call_packed(client, "vision", "classify", &request.base, &reply);
-  free(bytes);
   if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__ClassifyResponse *response =
       weft__v1__classify_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
@@ -363,20 +359,16 @@ static int classify(weft_client *client, const char *path) {
   return finish(WEFT_OK, &reply);
 }
 
-static int speech(weft_client *client, const char *path) {
-  size_t size;
-  uint8_t *bytes = read_file(path, &size);
-  if (!bytes) return 2;
+static int speech(weft_client *client, ProtobufCBinaryData file) {
   Weft__V1__Audio audio;
   weft__v1__audio__init(&audio);
   audio.source_case = WEFT__V1__AUDIO__SOURCE_WAV;
-  audio.wav = (ProtobufCBinaryData){size, bytes};
+  audio.wav = file;
   Weft__V1__DetectRequest request = WEFT__V1__DETECT_REQUEST__INIT;
   request.audio = &audio;
   request.omit_probabilities = 1;
   weft_response reply;
   int status = call_packed(client, "speech", "detect", &request.base, &reply);
-  free(bytes);
   if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__DetectResponse *response =
       weft__v1__detect_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
@@ -419,8 +411,14 @@ int main(int argc, char **argv) {
   else if (strcmp(command, "stream") == 0) result = stream(client, rest, args);
   else if (strcmp(command, "embed") == 0 && rest > 0) result = embed(client, rest, args);
   else if (strcmp(command, "similarity") == 0 && rest > 1) result = similarity(client, args[0], rest - 1, args + 1);
-  else if (strcmp(command, "classify") == 0 && rest == 1) result = classify(client, args[0]);
-  else if (strcmp(command, "speech") == 0 && rest == 1) result = speech(client, args[0]);
+  else if ((strcmp(command, "classify") == 0 || strcmp(command, "speech") == 0) && rest == 1) {
+    ProtobufCBinaryData file;
+    result = 2;
+    if (read_file(args[0], &file)) {
+      result = command[0] == 'c' ? classify(client, file) : speech(client, file);
+      free(file.data);
+    }
+  }
   else if (strcmp(command, "status") == 0) result = status(client);
   else if (strcmp(command, "sleep") == 0 && rest == 2) result = sleep_call(client, args[0], args[1]);
   else if (strcmp(command, "call") == 0 && rest == 2) result = any_call(client, args[0], args[1]);
