@@ -8,8 +8,8 @@ public enum AudioResampler {
   /// `audio` at `rate` Hz; unchanged when already there.
   public static func resample(_ audio: MonoAudio, to rate: Int) throws(WeftError) -> MonoAudio {
     guard audio.sampleRate != rate, !audio.samples.isEmpty else { return MonoAudio(samples: audio.samples, sampleRate: rate) }
-    // soxr's one-shot call returns exactly ceil-free length in·out/in, rounded; a little
-    // headroom lets it flush its filter tail.
+    // The output is in·out/in samples, rounded, as python-soxr returns (the reference
+    // fixtures' length); the headroom lets soxr flush its filter's tail before the cut.
     let expected = Int((Double(audio.samples.count) * Double(rate) / Double(audio.sampleRate)).rounded())
     var output = [Float](repeating: 0, count: expected + 16)
     var produced = 0
