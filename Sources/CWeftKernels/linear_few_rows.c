@@ -1,10 +1,10 @@
 #include "weft_kernels.h"
 
-#include <stdatomic.h>
+#include "cpu_features.h"
+
 #include <stddef.h>
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -77,30 +77,12 @@ __attribute__((target("avx2,fma"))) static void avx2(const float *input, int row
   }
 }
 
-/* AVX2 and FMA in the CPU, and YMM state saved by the OS. */
-static int has_avx2_fma(void) {
-  unsigned eax, ebx, ecx, edx;
-  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
-  int fma = (ecx >> 12) & 1, osxsave = (ecx >> 27) & 1;
-  if (!fma || !osxsave) return 0;
-  unsigned low, high;
-  __asm__("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
-  if ((low & 6) != 6) return 0;
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
-  return (ebx >> 5) & 1;
-}
 #endif
 
 void weft_linear_few_rows(const float *input, int rows, const float *weight, const float *bias, int outputs,
                           int inputs, float *output) {
 #if defined(__x86_64__)
-  static atomic_int usable = -1; /* every thread that races here computes the same value */
-  int known = atomic_load_explicit(&usable, memory_order_relaxed);
-  if (known < 0) {
-    known = has_avx2_fma();
-    atomic_store_explicit(&usable, known, memory_order_relaxed);
-  }
-  if (known) {
+  if (weft_cpu_has_avx2_fma()) {
     avx2(input, rows, weight, bias, outputs, inputs, output);
     return;
   }

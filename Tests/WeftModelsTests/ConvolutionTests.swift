@@ -49,16 +49,18 @@ import Testing
     let input = (0..<images * size * size * channels).map { _ in generator.nextFloat() * 4 - 1 }
     let weights = (0..<kernel * kernel * channels).map { _ in generator.nextFloat() - 0.5 }
     let bias = (0..<channels).map { _ in generator.nextFloat() }
-    var output = [Float](repeating: .nan, count: images * g.outputSize * g.outputSize * channels)
-    input.withUnsafeBufferPointer { input in
-      output.withUnsafeMutableBufferPointer { output in
-        Convolution.depthwiseReLU6(
-          input.baseAddress!, geometry: g, weights: weights, bias: bias, into: output.baseAddress!,
-          rows: 0..<images * g.outputSize)
-      }
-    }
     let expected = naiveDepthwise(input, g, images: images, weights: weights, bias: bias)
-    #expect(zip(output, expected).map { abs($0 - $1) }.max()! < 1e-5)
+    for portable in [false, true] {  // the AVX2 variant where the CPU has it, and the baseline one
+      var output = [Float](repeating: .nan, count: images * g.outputSize * g.outputSize * channels)
+      input.withUnsafeBufferPointer { input in
+        output.withUnsafeMutableBufferPointer { output in
+          Convolution.depthwiseReLU6(
+            input.baseAddress!, geometry: g, weights: weights, bias: bias, into: output.baseAddress!,
+            rows: 0..<images * g.outputSize, portable: portable)
+        }
+      }
+      #expect(zip(output, expected).map { abs($0 - $1) }.max()! < 1e-5, "portable: \(portable)")
+    }
   }
 
   @Test func unfoldedPatchesHoldEachWindowWithZeroPadding() {

@@ -12,4 +12,20 @@ void weft_linear_few_rows(const float *input, int rows, const float *weight, con
 void weft_linear_few_rows_portable(const float *input, int rows, const float *weight, const float *bias, int outputs,
                                    int inputs, float *output);
 
+/* The shape of a depthwise convolution over a batch of square NHWC images, TensorFlow
+ * "SAME" padding: `pad_before` zero pixels before the first, output ceil(size/stride). */
+typedef struct {
+  int size, channels, kernel, stride, pad_before, output_size;
+} weft_depthwise_geometry;
+
+/* Depthwise convolution plus bias, clamped to [0, 6], for output rows [row_begin,
+ * row_end) of the batch (row r: image r / output_size, line r % output_size). `weights`
+ * is [kernel * kernel][channels], tap-major. AVX2+FMA when the CPU has them. */
+void weft_depthwise_relu6(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
+                          const float *bias, float *output, int row_begin, int row_end);
+
+/* The same without AVX2, for tests. */
+void weft_depthwise_relu6_portable(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
+                                   const float *bias, float *output, int row_begin, int row_end);
+
 #endif

@@ -1,3 +1,5 @@
+import CWeftKernels
+
 /// 2-D convolution kernels over NHWC float32 activations (channels innermost, so a
 /// pixel's channels are contiguous and a 1×1 convolution is a plain matrix product).
 public enum Convolution {
@@ -39,53 +41,18 @@ public enum Convolution {
   /// `rows` of a batch (row `r` is image `r / outputSize`, line `r % outputSize`).
   ///
   /// `weights` is `[kernel · kernel × channels]` (tap-major, channels contiguous), so
-  /// each tap is one vector multiply-add across a pixel's channels.
+  /// each tap is one vector multiply-add across a pixel's channels. The loop is C
+  /// (`CWeftKernels`), compiled twice: AVX2 with FMA, chosen at run time when the CPU
+  /// has them, and baseline x86-64, which is all Swift's own SIMD code gets.
   public static func depthwiseReLU6(
     _ input: UnsafePointer<Float>, geometry g: Geometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    into output: UnsafeMutablePointer<Float>, rows: Range<Int>
+    into output: UnsafeMutablePointer<Float>, rows: Range<Int>, portable: Bool = false
   ) {
-    let channels = g.channels
-    let vectorChannels = channels - channels % 8
-    let out = g.outputSize
-    let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
-    for row in rows {
-      let (image, oy) = row.quotientAndRemainder(dividingBy: out)
-      let top = oy * g.stride - g.padding.before
-      let kyRange = max(0, -top)..<min(g.kernel, g.size - top)
-      let imageBase = input + image * g.size * g.size * channels
-      for ox in 0..<out {
-        let left = ox * g.stride - g.padding.before
-        let kxRange = max(0, -left)..<min(g.kernel, g.size - left)
-        let target = output + (row * out + ox) * channels
-        var c = 0
-        while c < vectorChannels {
-          var sum = UnsafeRawPointer(bias + c).loadUnaligned(as: SIMD8<Float>.self)
-          for ky in kyRange {
-            let line = imageBase + ((top + ky) * g.size + left) * channels + c
-            let tapRow = weights + ky * g.kernel * channels + c
-            for kx in kxRange {
-              let pixel = UnsafeRawPointer(line + kx * channels).loadUnaligned(as: SIMD8<Float>.self)
-              let weight = UnsafeRawPointer(tapRow + kx * channels).loadUnaligned(as: SIMD8<Float>.self)
-              sum += pixel * weight
-            }
-          }
-          // `replacing(with:where:)` rather than `clamped`, whose min and max stay generic calls.
-          sum = sum.replacing(with: zero, where: sum .< zero).replacing(with: six, where: sum .> six)
-          UnsafeMutableRawPointer(target + c).storeBytes(of: sum, as: SIMD8<Float>.self)
-          c += 8
-        }
-        while c < channels {
-          var sum = bias[c]
-          for ky in kyRange {
-            for kx in kxRange {
-              sum += imageBase[((top + ky) * g.size + left + kx) * channels + c] * weights[(ky * g.kernel + kx) * channels + c]
-            }
-          }
-          target[c] = min(max(sum, 0), 6)
-          c += 1
-        }
-      }
-    }
+    var shape = weft_depthwise_geometry(
+      size: Int32(g.size), channels: Int32(g.channels), kernel: Int32(g.kernel), stride: Int32(g.stride),
+      pad_before: Int32(g.padding.before), output_size: Int32(g.outputSize))
+    let run = portable ? weft_depthwise_relu6_portable : weft_depthwise_relu6
+    run(input, &shape, weights, bias, output, Int32(rows.lowerBound), Int32(rows.upperBound))
   }
 
   /// Unfolds the patches of a full convolution into rows, for a matrix product: row

@@ -1,0 +1,34 @@
+#include "cpu_features.h"
+
+#include <stdatomic.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+/* AVX2 and FMA in the CPU, and YMM state saved by the OS. */
+static int detect(void) {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+  int fma = (ecx >> 12) & 1, osxsave = (ecx >> 27) & 1;
+  if (!fma || !osxsave) return 0;
+  unsigned low, high;
+  __asm__("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+  if ((low & 6) != 6) return 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+  return (ebx >> 5) & 1;
+}
+#endif
+
+int weft_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__)
+  static atomic_int known = -1; /* threads that race here all compute the same value */
+  int value = atomic_load_explicit(&known, memory_order_relaxed);
+  if (value < 0) {
+    value = detect();
+    atomic_store_explicit(&known, value, memory_order_relaxed);
+  }
+  return value;
+#else
+  return 0;
+#endif
+}
