@@ -70,7 +70,7 @@ let package = Package(
       providers: [.apt(["libsqlite3-dev"])]
     ),
 
-    // Small dense kernels in C, where OpenBLAS is a poor fit and AVX2 must be chosen at run time.
+    // Small dense kernels in C, where OpenBLAS is a poor fit or AVX2 must be chosen at run time.
     .target(name: "CWeftKernels"),
 
     // Transport: sockets, frames, poller. Knows nothing of Weft.

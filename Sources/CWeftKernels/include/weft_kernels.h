@@ -1,6 +1,7 @@
 #ifndef WEFT_KERNELS_H
 #define WEFT_KERNELS_H
-/* Small dense kernels the models call where OpenBLAS is a poor fit. */
+/* Small dense kernels the models call where OpenBLAS is a poor fit or AVX2 must be
+ * chosen at run time (Swift code is compiled for baseline x86-64). */
 
 /* output[r][o] = bias[o] + sum_k input[r][k] * weight[o][k], row-major, for a handful of
  * rows (one audio chunk's frames): no packing, each weight row read once per four input
