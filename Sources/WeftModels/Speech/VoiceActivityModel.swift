@@ -60,10 +60,11 @@ public struct VoiceActivityModel: Model {
     let body = try request.singleBody(Weft_V1_DetectRequest.self, named: "a DetectRequest", service: "speech")
     let rules = try SegmentRules(body.hasOptions ? body.options : nil)
     let input = try audio(body.hasAudio ? body.audio : nil)
-    let audio = try AudioResampler.resample(input, to: SileroVAD.sampleRate)
-    guard audio.samples.count <= maxSeconds * SileroVAD.sampleRate else {
-      throw WeftError(.resourceExhausted, "audio is \(audio.samples.count / SileroVAD.sampleRate) s long; at most \(maxSeconds) s per request")
+    // Checked before resampling, which could otherwise multiply a long input by 4.
+    guard input.samples.count / input.sampleRate <= maxSeconds else {
+      throw WeftError(.resourceExhausted, "audio is \(input.samples.count / input.sampleRate) s long; at most \(maxSeconds) s per request")
     }
+    let audio = try AudioResampler.resample(input, to: SileroVAD.sampleRate)
     let streaming = request.method == "detect.stream"
     let rate = Double(SileroVAD.sampleRate)
     var response = Weft_V1_DetectResponse()
