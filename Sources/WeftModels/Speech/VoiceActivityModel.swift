@@ -130,9 +130,7 @@ public struct VoiceActivityModel: Model {
       return try WAVFile.decode(bytes)
     case .samples(let tensor)?:
       let rate = audio!.sampleRate == 0 ? SileroVAD.sampleRate : Int(audio!.sampleRate)
-      guard MonoAudio.acceptedRates.contains(rate) else {
-        throw WeftError(.invalidArgument, "sample_rate \(rate) Hz is outside \(MonoAudio.acceptedRates.lowerBound)–\(MonoAudio.acceptedRates.upperBound)")
-      }
+      if let problem = MonoAudio.rateProblem(rate, named: "sample_rate") { throw WeftError(.invalidArgument, problem) }
       guard tensor.shape.count == 1 || (tensor.shape.count == 2 && (1...Int64(MonoAudio.maxChannels)).contains(tensor.shape[1])) else {
         throw WeftError(.invalidArgument, "samples must have shape [samples] or [samples, channels ≤ \(MonoAudio.maxChannels)]; got \(tensor.shape)")
       }
@@ -142,7 +140,7 @@ public struct VoiceActivityModel: Model {
       } catch {
         throw error as? WeftError ?? WeftError(.invalidArgument, "samples: \(error)")
       }
-      if let bad = values.first(where: { !$0.isFinite }) { throw WeftError(.invalidArgument, "samples must be finite, found \(bad)") }
+      if let problem = MonoAudio.finiteProblem(values) { throw WeftError(.invalidArgument, problem) }
       let channels = tensor.shape.count == 2 ? Int(tensor.shape[1]) : 1
       return MonoAudio(samples: values.withUnsafeBufferPointer { MonoAudio.mixDown($0, channels: channels) }, sampleRate: rate)
     case nil:

@@ -19,6 +19,18 @@ public struct MonoAudio: Sendable, Equatable {
   /// Most channels mixed down.
   public static let maxChannels = 64
 
+  /// Why `rate` (named `name` in the message) is refused, or nil if it is accepted.
+  static func rateProblem(_ rate: Int, named name: String) -> String? {
+    acceptedRates.contains(rate) ? nil : "\(name) \(rate) Hz is outside \(acceptedRates.lowerBound)–\(acceptedRates.upperBound)"
+  }
+
+  /// Why `samples` are refused (a NaN or infinity among them), or nil if all are finite;
+  /// the scan for the culprit runs only when there is one.
+  static func finiteProblem(_ samples: [Float]) -> String? {
+    if samples.allFinite { return nil }
+    return "samples must be finite, found \(samples.first { !$0.isFinite }!)"
+  }
+
   /// Averages interleaved `channels` into one, as the reference's loader does (`mean`).
   static func mixDown(_ interleaved: UnsafeBufferPointer<Float>, channels: Int) -> [Float] {
     guard channels > 1 else { return Array(interleaved) }
@@ -108,9 +120,7 @@ public enum WAVFile {
       guard (1...MonoAudio.maxChannels).contains(channels) else {
         throw WAVFile.invalid("\(channels) channels; 1 to \(MonoAudio.maxChannels) are accepted")
       }
-      guard MonoAudio.acceptedRates.contains(sampleRate) else {
-        throw WAVFile.invalid("sample rate \(sampleRate) Hz is outside \(MonoAudio.acceptedRates.lowerBound)–\(MonoAudio.acceptedRates.upperBound)")
-      }
+      if let problem = MonoAudio.rateProblem(sampleRate, named: "sample rate") { throw WAVFile.invalid(problem) }
       guard blockAlign == channels * bitsPerSample / 8 else {
         throw WAVFile.invalid("block align \(blockAlign) does not match \(channels) channels of \(bitsPerSample) bits")
       }
@@ -144,9 +154,8 @@ public enum WAVFile {
       }
       initialized = count
     }
-    if format.isFloat, let bad = interleaved.first(where: { !$0.isFinite }) {
-      throw invalid("float samples must be finite, found \(bad)")
-    }
+    // Integer PCM cannot hold a NaN or infinity; only float data is scanned.
+    if format.isFloat, let problem = MonoAudio.finiteProblem(interleaved) { throw invalid(problem) }
     let mono = interleaved.withUnsafeBufferPointer { MonoAudio.mixDown($0, channels: format.channels) }
     return MonoAudio(samples: mono, sampleRate: format.sampleRate)
   }

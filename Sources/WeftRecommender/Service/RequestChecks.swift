@@ -39,7 +39,7 @@ struct RequestChecks {
       throw WeftError(
         .invalidArgument, "item '\(item)': embedding has \(values.count) values; the recommender's space has \(embeddingDimensions)")
     }
-    guard Self.allFinite(values) else {
+    guard values.allFinite else {
       throw WeftError(.invalidArgument, "item '\(item)': embedding holds a NaN or infinite value")
     }
   }
@@ -51,21 +51,8 @@ struct RequestChecks {
         .invalidArgument, "embeddings have shape \(tensor.shape); expected [\(rows), \(embeddingDimensions)] (candidates × dimensions)")
     }
     let values = try tensor.float32Values()
-    guard Self.allFinite(values) else { throw WeftError(.invalidArgument, "embeddings hold a NaN or infinite value") }
+    guard values.allFinite else { throw WeftError(.invalidArgument, "embeddings hold a NaN or infinite value") }
     return values
-  }
-
-  /// Whether no value is NaN or infinite (its exponent bits all ones), by integer
-  /// operations the compiler vectorises, unlike a per-element `isFinite` closure.
-  static func allFinite(_ values: [Float]) -> Bool {
-    values.withUnsafeBufferPointer { buffer in
-      buffer.withMemoryRebound(to: UInt32.self) { bits in
-        // The exponent plus one carries into bit 8 only when the exponent is all ones.
-        var found: UInt32 = 0
-        for word in bits { found |= (((word >> 23) & 0xFF) &+ 1) >> 8 }
-        return found == 0
-      }
-    }
   }
 
   func labels(_ labels: [String], of item: String) throws {
