@@ -41,11 +41,11 @@ struct SpeechBench: AsyncParsableCommand {
     print("weft bench speech: \(seconds) s of audio (\(chunks) chunks) per stream, \(threads) threads, \(baseline.rounds) rounds")
 
     var weft: [String: [Double]] = [:]
-    weft["per-chunk"] = measure { Self.chunkByChunk(audio, network: network) }.map { $0 / Double(chunks) }
-    weft["blocks"] = measure { audio.withUnsafeBufferPointer { _ = SileroVAD.Session(model: network).process($0) } }
+    weft["per-chunk"] = BenchTiming.rounds(baseline.rounds) { Self.chunkByChunk(audio, network: network) }.map { $0 / Double(chunks) }
+    weft["blocks"] = BenchTiming.rounds(baseline.rounds) { audio.withUnsafeBufferPointer { _ = SileroVAD.Session(model: network).process($0) } }
       .map { $0 / Double(chunks) }
     for streams in streamCounts {
-      weft["streams \(streams)"] = measure(rounds: max(1, baseline.rounds / 4)) {
+      weft["streams \(streams)"] = BenchTiming.rounds(max(1, baseline.rounds / 4)) {
         lanes.forEachTask(streams) { _, _ in audio.withUnsafeBufferPointer { _ = SileroVAD.Session(model: network).process($0) } }
       }.map { $0 / Double(chunks * streams) }
     }
@@ -79,14 +79,14 @@ struct SpeechBench: AsyncParsableCommand {
 
   /// What a request pays before the model: decoding its WAV, resampling other rates.
   private func inputCosts(wav: Data, clip: [Float]) throws {
-    let decode = BenchFormat.median(measure { _ = try? WAVFile.decode(wav) })
+    let decode = BenchFormat.median(BenchTiming.rounds(baseline.rounds) { _ = try? WAVFile.decode(wav) })
     let clipSeconds = Double(clip.count) / Double(SileroVAD.sampleRate)
     print("")
     print("input, one thread, the \(String(format: "%.1f", clipSeconds)) s clip: decode 16-bit WAV \(BenchFormat.column(decode * 1e3, 0, 3)) ms")
     for rate in [8_000, 22_050, 44_100, 48_000] {
       // The clip as if recorded at `rate`: what matters here is the sample count and ratio.
       let source = try AudioResampler.resample(MonoAudio(samples: clip, sampleRate: SileroVAD.sampleRate), to: rate)
-      let time = BenchFormat.median(measure { _ = try? AudioResampler.resample(source, to: SileroVAD.sampleRate) })
+      let time = BenchFormat.median(BenchTiming.rounds(baseline.rounds) { _ = try? AudioResampler.resample(source, to: SileroVAD.sampleRate) })
       print("  resample \(rate) Hz → 16 kHz (libsoxr HQ): \(BenchFormat.column(time * 1e3, 0, 2)) ms, "
         + "\(BenchFormat.column(clipSeconds / time, 0, 0))× real time")
     }
@@ -99,16 +99,6 @@ struct SpeechBench: AsyncParsableCommand {
       for start in stride(from: 0, to: all.count, by: SileroVAD.chunkSamples) {
         _ = session.process(UnsafeBufferPointer(rebasing: all[start..<start + SileroVAD.chunkSamples]))
       }
-    }
-  }
-
-  /// Seconds per call of `body`, after one warm-up call.
-  private func measure(rounds: Int? = nil, _ body: () -> Void) -> [Double] {
-    body()
-    return (0..<(rounds ?? baseline.rounds)).map { _ in
-      let start = ContinuousClock.now
-      body()
-      return (ContinuousClock.now - start).seconds
     }
   }
 
@@ -134,16 +124,9 @@ struct SpeechBench: AsyncParsableCommand {
     request.audio.wav = wav
     let body = try request.serializedData()
     _ = try await client.call("speech", "detect", body: [body])  // the worker is registered and warm
-    let start = ContinuousClock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      for lane in 0..<16 {
-        group.addTask {
-          for _ in stride(from: lane, to: requests, by: 16) { _ = try await client.call("speech", "detect", body: [body]) }
-        }
-      }
-      try await group.waitForAll()
+    let elapsed = try await BenchTiming.concurrently(requests: requests, inFlight: 16) {
+      _ = try await client.call("speech", "detect", body: [body])
     }
-    let elapsed = (ContinuousClock.now - start).seconds
     let clipSeconds = Double(wav.count - 44) / 2 / Double(SileroVAD.sampleRate)
     print("")
     print("through the mesh, 16 in flight, a \(String(format: "%.1f", clipSeconds)) s WAV per speech.detect request")

@@ -37,12 +37,7 @@ struct TextBench: AsyncParsableCommand {
 
     var weft: [String: [Double]] = [:]
     for (name, texts) in batches {
-      _ = encoder.embed(texts.map { tokenizer.encode($0) })  // warm up
-      weft[name] = (0..<rounds).map { _ in
-        let start = ContinuousClock.now
-        _ = encoder.embed(texts.map { tokenizer.encode($0) })
-        return (ContinuousClock.now - start).seconds
-      }
+      weft[name] = BenchTiming.rounds(rounds) { _ = encoder.embed(texts.map { tokenizer.encode($0) }) }
     }
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks sentence-transformers); Weft figures only") }
@@ -93,16 +88,8 @@ struct TextBench: AsyncParsableCommand {
       let client = try WeftClient(gateways: [mesh.frontend])
       defer { client.close() }
       _ = try await client.embed([text])  // the worker is registered and warm
-      let start = ContinuousClock.now
-      try await withThrowingTaskGroup(of: Void.self) { group in
-        for lane in 0..<32 {
-          group.addTask {
-            for _ in stride(from: lane, to: requests, by: 32) { _ = try await client.embed([text]) }
-          }
-        }
-        try await group.waitForAll()
-      }
-      rates.append((label, Double(requests) / (ContinuousClock.now - start).seconds))
+      let seconds = try await BenchTiming.concurrently(requests: requests, inFlight: 32) { _ = try await client.embed([text]) }
+      rates.append((label, Double(requests) / seconds))
     }
     print("")
     print("through the mesh, 32 in flight, short texts")

@@ -35,8 +35,7 @@ struct VisionBench: AsyncParsableCommand {
     var weft: [String: [Double]] = [:]
     for (name, images) in batches {
       let inputs = Array([[Float]](repeating: input, count: images).joined())
-      _ = network.run(inputs, count: images)  // warm up
-      weft[name] = (0..<rounds).map { _ in time { _ = network.run(inputs, count: images) } }
+      weft[name] = BenchTiming.rounds(rounds) { _ = network.run(inputs, count: images) }
     }
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks torch or efficientnet-lite-pytorch); Weft figures only") }
@@ -54,19 +53,14 @@ struct VisionBench: AsyncParsableCommand {
       print(line)
     }
 
-    let decode = BenchFormat.median((0..<rounds).map { _ in time { _ = try? RGBImage(encoded: photo) } })
+    let decode = BenchFormat.median(BenchTiming.rounds(rounds, warmUp: false) { _ = try? RGBImage(encoded: photo) })
     let image = try RGBImage(encoded: photo)
-    let resize = BenchFormat.median((0..<rounds).map { _ in time { _ = ImagePreprocessor.modelInput(image, fit: .centerCrop) } })
+    let resize = BenchFormat.median(
+      BenchTiming.rounds(rounds, warmUp: false) { _ = ImagePreprocessor.modelInput(image, fit: .centerCrop) })
     print("")
     print("input, one thread: decode \(image.width)×\(image.height) JPEG \(BenchFormat.column(decode * 1_000, 0, 2)) ms, "
       + "crop and resize to 224×224 \(BenchFormat.column(resize * 1_000, 0, 2)) ms")
     try await meshThroughput(photo)
-  }
-
-  private func time(_ body: () -> Void) -> Double {
-    let start = ContinuousClock.now
-    body()
-    return (ContinuousClock.now - start).seconds
   }
 
   private func runPyTorch(_ batches: [(name: String, images: Int)]) throws -> [String: [Double]] {
@@ -88,16 +82,8 @@ struct VisionBench: AsyncParsableCommand {
       let client = try WeftClient(gateways: [mesh.frontend])
       defer { client.close() }
       _ = try await client.classify(image: photo)  // the worker is registered and warm
-      let start = ContinuousClock.now
-      try await withThrowingTaskGroup(of: Void.self) { group in
-        for lane in 0..<16 {
-          group.addTask {
-            for _ in stride(from: lane, to: requests, by: 16) { _ = try await client.classify(image: photo) }
-          }
-        }
-        try await group.waitForAll()
-      }
-      rates.append((label, Double(requests) / (ContinuousClock.now - start).seconds))
+      let seconds = try await BenchTiming.concurrently(requests: requests, inFlight: 16) { _ = try await client.classify(image: photo) }
+      rates.append((label, Double(requests) / seconds))
     }
     print("")
     print("through the mesh, 16 in flight, one \(photo.count / 1024) KB JPEG per request")

@@ -1,0 +1,32 @@
+import Foundation
+
+/// How the benchmarks time things: rounds of a call, and calls through the mesh.
+enum BenchTiming {
+  /// Seconds each of `rounds` calls of `body` took, after one untimed warm-up call
+  /// unless `warmUp` is false.
+  static func rounds(_ rounds: Int, warmUp: Bool = true, _ body: () throws -> Void) rethrows -> [Double] {
+    if warmUp { try body() }
+    return try (0..<rounds).map { _ in
+      let start = ContinuousClock.now
+      try body()
+      return (ContinuousClock.now - start).seconds
+    }
+  }
+
+  /// Seconds `requests` calls of `call` took with `inFlight` of them running at once
+  /// (each of `inFlight` tasks makes every `inFlight`-th call).
+  static func concurrently(
+    requests: Int, inFlight: Int, _ call: @escaping @Sendable () async throws -> Void
+  ) async throws -> Double {
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for lane in 0..<inFlight {
+        group.addTask {
+          for _ in stride(from: lane, to: requests, by: inFlight) { try await call() }
+        }
+      }
+      try await group.waitForAll()
+    }
+    return (ContinuousClock.now - start).seconds
+  }
+}
