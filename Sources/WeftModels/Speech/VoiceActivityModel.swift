@@ -72,24 +72,30 @@ public struct VoiceActivityModel: Model {
     response.inputSampleRate = UInt32(input.sampleRate)
     response.duration = Double(audio.samples.count) / rate
 
-    // The last chunk is padded with zeros to a whole 512 samples, as the reference does.
     let chunk = SileroVAD.chunkSamples
+    let wholeChunks = audio.samples.count / chunk
     let chunks = (audio.samples.count + chunk - 1) / chunk
-    var samples = audio.samples
-    samples.append(contentsOf: repeatElement(0, count: chunks * chunk - samples.count))
     let session = SileroVAD.Session(model: network, expectedChunks: chunks)
     var segmenter = SpeechSegmenter(rules: rules, audioLength: audio.samples.count)
     var probabilities: [Float] = []
     probabilities.reserveCapacity(chunks)
     var segments: [SampleRange] = []
     let block = SileroVAD.Session.blockChunks
-    try samples.withUnsafeBufferPointer { (all) throws(WeftError) in
+    try audio.samples.withUnsafeBufferPointer { (all) throws(WeftError) in
       for first in stride(from: 0, to: chunks, by: block) {
         guard ContinuousClock.now < request.deadline else {
           throw WeftError(.deadlineExceeded, "deadline passed after \(first) of \(chunks) chunks")
         }
         let count = min(block, chunks - first)
-        let part = session.process(UnsafeBufferPointer(rebasing: all[first * chunk..<(first + count) * chunk]))
+        let whole = min(count, wholeChunks - first)
+        var part = session.process(UnsafeBufferPointer(rebasing: all[first * chunk..<(first + whole) * chunk]))
+        if whole < count {
+          // The last chunk is padded with zeros to 512 samples, as the reference does; only
+          // it is copied, not the whole audio.
+          var last = [Float](repeating: 0, count: chunk)
+          last.replaceSubrange(0..<all.count - wholeChunks * chunk, with: all[(wholeChunks * chunk)...])
+          part += last.withUnsafeBufferPointer { session.process($0) }
+        }
         probabilities += part
         for probability in part {
           for segment in segmenter.add(probability) {
