@@ -167,7 +167,8 @@ extension SegmentRules {
       throw WeftError(
         .invalidArgument,
         "options.threshold is \(options.threshold); it must be in (0, 1). A present SegmentOptions is taken as given: "
-          + "set every field (the defaults are threshold 0.5, min_speech_ms 250, min_silence_ms 100, speech_pad_ms 30)")
+          + "set every field (the defaults are threshold \(threshold), min_speech_ms \(minSpeechMilliseconds), "
+          + "min_silence_ms \(minSilenceMilliseconds), speech_pad_ms \(speechPadMilliseconds))")
     }
     guard options.negThreshold >= 0 && options.negThreshold < 1 else {
       throw WeftError(.invalidArgument, "options.neg_threshold is \(options.negThreshold); it must be in [0, 1)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwiftProtobuf
+import WeftModels
 import WeftProtocol
 
 /// `weft call speech.detect` / `speech.detect.stream`: the audio file and segment rules,
@@ -42,13 +43,15 @@ struct SpeechCallOptions: ParsableArguments {
     request.audio.wav = contents
     request.omitProbabilities = noProbabilities
     if setsRules {
-      // A present SegmentOptions is taken as given, so unset flags get the defaults.
+      // A present SegmentOptions is taken as given, so unset flags get the defaults (0
+      // means "derived" for the negative threshold and "none" for the maximum length).
+      let defaults = SegmentRules()
       var options = Weft_V1_SegmentOptions()
-      options.threshold = threshold ?? 0.5
+      options.threshold = threshold ?? Float(defaults.threshold)
       options.negThreshold = negThreshold ?? 0
-      options.minSpeechMs = minSpeechMs ?? 250
-      options.minSilenceMs = minSilenceMs ?? 100
-      options.speechPadMs = speechPadMs ?? 30
+      options.minSpeechMs = minSpeechMs ?? UInt32(defaults.minSpeechMilliseconds)
+      options.minSilenceMs = minSilenceMs ?? UInt32(defaults.minSilenceMilliseconds)
+      options.speechPadMs = speechPadMs ?? UInt32(defaults.speechPadMilliseconds)
       options.maxSpeechS = maxSpeechS ?? 0
       request.options = options
     }
