@@ -59,7 +59,11 @@ public enum WAVFile {
 
   /// Decodes `data`, a whole WAV file, to mono samples at the file's rate.
   public static func decode(_ data: Data) throws(WeftError) -> MonoAudio {
-    let bytes = [UInt8](data)
+    // Read in place: a request's WAV can be tens of megabytes.
+    try data.withUnsafeBytes { bytes in Result { () throws(WeftError) in try decode(bytes) } }.get()
+  }
+
+  private static func decode(_ bytes: UnsafeRawBufferPointer) throws(WeftError) -> MonoAudio {
     guard bytes.count >= 12 else { throw invalid("file is \(bytes.count) bytes, too short for a RIFF header") }
     guard bytes[0..<4].elementsEqual("RIFF".utf8), bytes[8..<12].elementsEqual("WAVE".utf8) else {
       throw invalid("not a RIFF/WAVE file (it starts with \(describeTag(bytes, at: 0)))")
@@ -77,12 +81,12 @@ public enum WAVFile {
         guard size <= remaining else {
           throw invalid("truncated: the data chunk declares \(size) bytes, the file has \(remaining)")
         }
-        return try decodeSamples(bytes[body..<body + size], format: format)
+        return try decodeSamples(UnsafeRawBufferPointer(rebasing: bytes[body..<body + size]), format: format)
       }
       guard Int(declared) <= remaining else {
         throw invalid("truncated: chunk \(tag) declares \(declared) bytes, the file has \(remaining)")
       }
-      if tag == "\"fmt \"" { format = try Format(bytes[body..<body + Int(declared)]) }
+      if tag == "\"fmt \"" { format = try Format(UnsafeRawBufferPointer(rebasing: bytes[body..<body + Int(declared)])) }
       offset = body + Int(declared) + Int(declared & 1)  // chunks are padded to even sizes
     }
     throw invalid(format == nil ? "no fmt chunk" : "no data chunk")
@@ -96,8 +100,7 @@ public enum WAVFile {
     var bitsPerSample: Int
     var blockAlign: Int
 
-    init(_ chunk: ArraySlice<UInt8>) throws(WeftError) {
-      let bytes = Array(chunk)
+    init(_ bytes: UnsafeRawBufferPointer) throws(WeftError) {
       guard bytes.count >= 16 else { throw WAVFile.invalid("fmt chunk is \(bytes.count) bytes, needs at least 16") }
       var tag = readUInt16(bytes, at: 0)
       channels = Int(readUInt16(bytes, at: 2))
@@ -127,30 +130,28 @@ public enum WAVFile {
     }
   }
 
-  private static func decodeSamples(_ data: ArraySlice<UInt8>, format: Format) throws(WeftError) -> MonoAudio {
-    guard data.count % format.blockAlign == 0 else {
-      throw invalid("data chunk of \(data.count) bytes is not a whole number of \(format.blockAlign)-byte frames")
+  private static func decodeSamples(_ raw: UnsafeRawBufferPointer, format: Format) throws(WeftError) -> MonoAudio {
+    guard raw.count % format.blockAlign == 0 else {
+      throw invalid("data chunk of \(raw.count) bytes is not a whole number of \(format.blockAlign)-byte frames")
     }
-    let count = data.count / (format.bitsPerSample / 8)
+    let count = raw.count / (format.bitsPerSample / 8)
     let interleaved = [Float](unsafeUninitializedCapacity: count) { out, initialized in
-      data.withUnsafeBytes { raw in
-        switch (format.isFloat, format.bitsPerSample) {
-        case (false, 8): for i in 0..<count { out[i] = (Float(raw[i]) - 128) / 128 }
-        case (false, 16):
-          for i in 0..<count { out[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))) / 32_768 }
-        case (false, 24):
-          for i in 0..<count {
-            // Sign-extend by placing the three bytes in the top of an Int32.
-            let value = Int32(bitPattern: UInt32(raw[3 * i]) << 8 | UInt32(raw[3 * i + 1]) << 16 | UInt32(raw[3 * i + 2]) << 24) >> 8
-            out[i] = Float(value) / 8_388_608
-          }
-        case (false, _):
-          for i in 0..<count { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) / 2_147_483_648 }
-        case (true, 32):
-          for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-        default:
-          for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+      switch (format.isFloat, format.bitsPerSample) {
+      case (false, 8): for i in 0..<count { out[i] = (Float(raw[i]) - 128) / 128 }
+      case (false, 16):
+        for i in 0..<count { out[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))) / 32_768 }
+      case (false, 24):
+        for i in 0..<count {
+          // Sign-extend by placing the three bytes in the top of an Int32.
+          let value = Int32(bitPattern: UInt32(raw[3 * i]) << 8 | UInt32(raw[3 * i + 1]) << 16 | UInt32(raw[3 * i + 2]) << 24) >> 8
+          out[i] = Float(value) / 8_388_608
         }
+      case (false, _):
+        for i in 0..<count { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) / 2_147_483_648 }
+      case (true, 32):
+        for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+      default:
+        for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
       }
       initialized = count
     }
@@ -183,16 +184,16 @@ public enum WAVFile {
 
   static func invalid(_ message: String) -> WeftError { WeftError(.invalidArgument, "bad WAV: " + message) }
 
-  private static func readUInt16(_ bytes: [UInt8], at offset: Int) -> UInt16 {
+  private static func readUInt16(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt16 {
     UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
   }
 
-  private static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+  private static func readUInt32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
     UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
   }
 
   /// A four-byte chunk tag, quoted when printable, else in hex.
-  private static func describeTag(_ bytes: [UInt8], at offset: Int) -> String {
+  private static func describeTag(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> String {
     let tag = bytes[offset..<min(offset + 4, bytes.count)]
     if tag.allSatisfy({ (0x20...0x7E).contains($0) }) { return "\"" + String(decoding: tag, as: UTF8.self) + "\"" }
     return "0x" + tag.map { String(format: "%02x", $0) }.joined()
