@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib/apt-install-missing.sh"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-packages=(gcc make libzmq3-dev libprotobuf-c-dev)
+packages=(gcc make pkg-config libzmq3-dev libprotobuf-c-dev)
 # A Python from elsewhere (e.g. pyenv) brings its own venv module; Debian's needs this.
 python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
 apt_install_missing setup-clients "${packages[@]}"
@@ -21,5 +21,5 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$root/clients/python[numpy]"
 echo "setup-clients: Python client installed in $venv"
 
-make --no-print-directory -s -C "$root/clients/c"
-echo "setup-clients: C client built in clients/c/build"
+make --no-print-directory -s -C "$root/clients/c" all check
+echo "setup-clients: C client built in clients/c/build and checked (warnings as errors)"

@@ -99,9 +99,7 @@ public final class WeftClient: Sendable {
 
   /// Asks the gateway for its services, versions and workers.
   public func meshStatus(timeout: Duration = .seconds(5)) async throws -> MeshStatus {
-    let response = try await call(MeshService.name, MeshService.statusMethod, options: CallOptions(timeout: timeout))
-    guard let body = response.body.first else { throw WeftError(.dataLoss, "status reply has no body") }
-    return try MeshStatus(serializedBytes: body)
+    try await call(WeftMeshService.status, Google_Protobuf_Empty(), options: CallOptions(timeout: timeout))
   }
 
   private func encode(id: UInt64, service: String, method: String, body: [Data], options: CallOptions) throws -> [[UInt8]] {

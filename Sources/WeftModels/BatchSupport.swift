@@ -3,16 +3,20 @@ import SwiftProtobuf
 import WeftProtocol
 
 extension InferenceRequest {
-  /// The request's single body frame decoded as `Body`, or INVALID_ARGUMENT saying why
-  /// not (`name` says what the frame should hold, e.g. "an EmbedRequest").
-  func singleBody<Body: SwiftProtobuf.Message>(_ type: Body.Type, named name: String, service: String) throws(WeftError) -> Body {
+  /// The request's one body frame, decoded as `method`'s request message.
+  ///
+  /// - Throws: `INVALID_ARGUMENT` naming the method and message when there is not
+  ///   exactly one frame or it does not decode.
+  public func singleBody<Body, Reply>(of method: ServiceMethod<Body, Reply>) throws(WeftError) -> Body {
+    let name = Body.protoMessageName.split(separator: ".").last.map(String.init) ?? Body.protoMessageName
+    let article = "AEIOU".contains(name.first ?? "x") ? "an" : "a"
     guard body.count == 1 else {
-      throw WeftError(.invalidArgument, "\(service)/\(method) takes one body frame holding \(name); got \(body.count)")
+      throw WeftError(.invalidArgument, "\(method.service)/\(self.method) takes one body frame holding \(article) \(name); got \(body.count)")
     }
     do {
       return try Body(serializedBytes: body[0])
     } catch {
-      throw WeftError(.invalidArgument, "body is not \(name): \(error)")
+      throw WeftError(.invalidArgument, "body is not \(article) \(name): \(error)")
     }
   }
 }

@@ -24,8 +24,8 @@ public struct ModelDescriptor: Sendable, Equatable {
   public var service: String
   /// The model version, e.g. `minilm-l6-v2`.
   public var version: String
-  /// The methods of the service.
-  public var methods: [MethodSpec]
+  /// The methods of the service, from its generated method table (`TextService.methods`).
+  public var methods: [AnyServiceMethod]
   /// Most requests per `infer` call.
   public var maxBatchSize: Int
   /// Longest a request waits for others to fill its batch.
@@ -36,7 +36,7 @@ public struct ModelDescriptor: Sendable, Equatable {
 
   /// Creates a descriptor.
   public init(
-    service: String, version: String, methods: [MethodSpec], maxBatchSize: Int = 1,
+    service: String, version: String, methods: [AnyServiceMethod], maxBatchSize: Int = 1,
     maxBatchDelay: Duration = .zero, runsInline: Bool = false
   ) {
     self.service = service
@@ -48,27 +48,7 @@ public struct ModelDescriptor: Sendable, Equatable {
   }
 
   /// The method called `name`, if served.
-  public func method(named name: String) -> MethodSpec? { methods.first { $0.name == name } }
-}
-
-/// One method of a service.
-public struct MethodSpec: Sendable, Equatable {
-  /// The method name, e.g. `embed`.
-  public var name: String
-  /// Whether it may send partial responses before its final one.
-  public var streaming: Bool
-  /// What the body holds, for discovery (e.g. `bytes`, `text`, `image`).
-  public var inputKind: String
-  /// What the reply body holds.
-  public var outputKind: String
-
-  /// Creates a method description.
-  public init(name: String, streaming: Bool = false, inputKind: String, outputKind: String) {
-    self.name = name
-    self.streaming = streaming
-    self.inputKind = inputKind
-    self.outputKind = outputKind
-  }
+  public func method(named name: String) -> AnyServiceMethod? { methods.first { $0.name == name } }
 }
 
 /// One request as a model sees it.

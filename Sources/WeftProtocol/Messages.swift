@@ -15,22 +15,6 @@ public typealias Tensor = Weft_V1_Tensor
 /// The gateway's answer to `weft.mesh/status`.
 public typealias MeshStatus = Weft_V1_MeshStatus
 
-/// Names the gateway answers itself.
-public enum MeshService {
-  /// The built-in service name.
-  public static let name = "weft.mesh"
-  /// Returns a ``MeshStatus`` of services, versions and workers.
-  public static let statusMethod = "status"
-  /// Returns a ``RouteTable``.
-  public static let routesMethod = "routes"
-  /// Takes a ``RouteUpdate``; returns a ``RouteTable``.
-  public static let setRouteMethod = "route.set"
-  /// Takes a ``RewardBatch``; returns an empty body.
-  public static let rewardMethod = "reward"
-  /// Every method, for error messages.
-  public static let methods = [statusMethod, routesMethod, setRouteMethod, rewardMethod]
-}
-
 /// How a service's requests that name no version choose one.
 public typealias RoutePolicy = Weft_V1_RoutePolicy
 /// A change to one service's policy (`weft.mesh/route.set`).

@@ -247,7 +247,7 @@ import WeftProtocol
     } catch let error as WeftError {
       #expect(error.code == .invalidArgument)
     }
-    let garbage = await mesh.client.result(MeshService.name, MeshService.setRouteMethod, body: [Data([0xff, 0xff])])
+    let garbage = await mesh.client.result(WeftMeshService.name, WeftMeshService.routeSet.name, body: [Data([0xff, 0xff])])
     guard case .failure(let error) = garbage else { Issue.record("a malformed RouteUpdate was taken"); return }
     #expect(error.code == .invalidArgument)
     #expect(error.message.contains("RouteUpdate"))

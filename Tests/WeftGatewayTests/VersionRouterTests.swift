@@ -186,6 +186,6 @@ import WeftProtocol
     #expect(refusal { $0.split = [$0.split[0]]; $0.ramp.version = "a"; $0.ramp.shares = [1] }?.contains("to ramp from") == true)
     #expect(refusal { $0.bandit.floor = 0.6 }?.contains("floor × versions") == true)
     #expect(refusal { $0.bandit.floor = 0.1; $0.ramp.version = "b"; $0.ramp.shares = [1] }?.contains("both") == true)
-    #expect(refusal { $0.service = MeshService.name }?.contains("gateway's own") == true)
+    #expect(refusal { $0.service = WeftMeshService.name }?.contains("gateway's own") == true)
   }
 }

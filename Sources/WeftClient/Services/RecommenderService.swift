@@ -18,7 +18,7 @@ extension WeftClient {
     if let embeddings { request.embeddings = embeddings }
     if let exploration { request.exploration.scale = exploration }
     request.topK = UInt32(clamping: topK)
-    return try await protobufCall("recommender", "personalize", body: request, options: options)
+    return try await call(RecommenderService.personalize, request, options: options)
   }
 
   /// Sends feedback events; returns once they are durable. Retrying with the same
@@ -29,7 +29,7 @@ extension WeftClient {
   {
     var request = Weft_V1_FeedbackRequest()
     request.events = events
-    return try await protobufCall("recommender", "feedback", body: request, options: options)
+    return try await call(RecommenderService.feedback, request, options: options)
   }
 
   /// Adds catalogue items or replaces those with the same id.
@@ -39,7 +39,7 @@ extension WeftClient {
   {
     var request = Weft_V1_CatalogUpsertRequest()
     request.items = items
-    return try await protobufCall("recommender", "catalog.upsert", body: request, options: options)
+    return try await call(RecommenderService.catalogUpsert, request, options: options)
   }
 
   /// The best `k` catalogue items for `user`, without those they rated unless `includeRated`.
@@ -51,14 +51,14 @@ extension WeftClient {
     request.k = UInt32(clamping: k)
     request.includeRated = includeRated
     if let exploration { request.exploration.scale = exploration }
-    return try await protobufCall("recommender", "recommend", body: request, options: options)
+    return try await call(RecommenderService.recommend, request, options: options)
   }
 
   /// What the recommender holds about `user`.
   public func profile(of user: String, options: CallOptions = CallOptions()) async throws -> Weft_V1_Profile {
     var request = Weft_V1_ProfileRequest()
     request.user = user
-    return try await protobufCall("recommender", "profile.get", body: request, options: options)
+    return try await call(RecommenderService.profileGet, request, options: options)
   }
 
   /// Deletes everything the recommender holds about `user`.
@@ -68,6 +68,6 @@ extension WeftClient {
   {
     var request = Weft_V1_ProfileRequest()
     request.user = user
-    return try await protobufCall("recommender", "profile.delete", body: request, options: options)
+    return try await call(RecommenderService.profileDelete, request, options: options)
   }
 }

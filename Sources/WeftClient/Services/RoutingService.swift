@@ -8,7 +8,7 @@ import WeftProtocol
 extension WeftClient {
   /// Every service's routing policy and its state.
   public func routes(timeout: Duration = .seconds(5)) async throws -> RouteTable {
-    try await meshCall(MeshService.routesMethod, body: nil, timeout: timeout)
+    try await call(WeftMeshService.routes, Google_Protobuf_Empty(), options: CallOptions(timeout: timeout))
   }
 
   /// Sets `policy` for its service (INVALID_ARGUMENT naming the problem if it cannot
@@ -17,7 +17,7 @@ extension WeftClient {
   public func setRoute(_ policy: RoutePolicy, timeout: Duration = .seconds(5)) async throws -> RouteTable {
     var update = RouteUpdate()
     update.policy = policy
-    return try await meshCall(MeshService.setRouteMethod, body: update, timeout: timeout)
+    return try await call(WeftMeshService.routeSet, update, options: CallOptions(timeout: timeout))
   }
 
   /// Removes `service`'s policy: every live version serves, least loaded first.
@@ -26,7 +26,7 @@ extension WeftClient {
     var update = RouteUpdate()
     update.policy.service = service
     update.clear = true
-    return try await meshCall(MeshService.setRouteMethod, body: update, timeout: timeout)
+    return try await call(WeftMeshService.routeSet, update, options: CallOptions(timeout: timeout))
   }
 
   /// Credits rewards (each 0 to 1) to the versions that served what was rewarded: the
@@ -42,12 +42,6 @@ extension WeftClient {
       entry.reward = item.reward
       return entry
     }
-    let _: Google_Protobuf_Empty = try await meshCall(MeshService.rewardMethod, body: batch, timeout: timeout)
-  }
-
-  private func meshCall<Reply: SwiftProtobuf.Message>(
-    _ method: String, body: (any SwiftProtobuf.Message)?, timeout: Duration
-  ) async throws -> Reply {
-    try await protobufCall(MeshService.name, method, body: body, options: CallOptions(timeout: timeout))
+    _ = try await call(WeftMeshService.reward, batch, options: CallOptions(timeout: timeout))
   }
 }

@@ -15,7 +15,7 @@ extension WeftClient {
     wav: Data, options segmentOptions: Weft_V1_SegmentOptions? = nil, omitProbabilities: Bool = false,
     options: CallOptions = CallOptions()
   ) async throws -> Weft_V1_DetectResponse {
-    try await protobufCall("speech", "detect", body: Self.detectRequest(wav, segmentOptions, omitProbabilities), options: options)
+    try await call(SpeechService.detect, Self.detectRequest(wav, segmentOptions, omitProbabilities), options: options)
   }
 
   /// `speech/detect.stream`: each segment of a long WAV as soon as the worker has found
@@ -25,21 +25,7 @@ extension WeftClient {
     wav: Data, options segmentOptions: Weft_V1_SegmentOptions? = nil, omitProbabilities: Bool = true,
     options: CallOptions = CallOptions()
   ) throws -> AsyncThrowingStream<Weft_V1_DetectResponse, any Error> {
-    let body = try Self.detectRequest(wav, segmentOptions, omitProbabilities).serializedData()
-    let responses = stream("speech", "detect.stream", body: [body], options: options)
-    return AsyncThrowingStream { continuation in
-      let task = Task {
-        do {
-          for try await response in responses {
-            continuation.yield(try Weft_V1_DetectResponse(serializedBytes: response.body.first ?? Data()))
-          }
-          continuation.finish()
-        } catch {
-          continuation.finish(throwing: error)
-        }
-      }
-      continuation.onTermination = { _ in task.cancel() }
-    }
+    try stream(SpeechService.detectStream, Self.detectRequest(wav, segmentOptions, omitProbabilities), options: options)
   }
 
   private static func detectRequest(

@@ -15,9 +15,7 @@ extension WeftClient {
   public func embedResponse(_ texts: [String], options: CallOptions = CallOptions()) async throws -> Weft_V1_EmbedResponse {
     var request = Weft_V1_EmbedRequest()
     request.texts = texts
-    let response = try await call("text", "embed", body: [try request.serializedData()], options: options)
-    guard let body = response.body.first else { throw WeftError(.dataLoss, "text/embed reply has no body") }
-    return try Weft_V1_EmbedResponse(serializedBytes: body)
+    return try await call(TextService.embed, request, options: options)
   }
 }
 
@@ -27,9 +25,7 @@ extension WeftClient {
     var request = Weft_V1_SimilarityRequest()
     request.query = query
     request.candidates = candidates
-    let response = try await call("text", "similarity", body: [try request.serializedData()], options: options)
-    guard let body = response.body.first else { throw WeftError(.dataLoss, "text/similarity reply has no body") }
-    return try Weft_V1_SimilarityResponse(serializedBytes: body).scores.float32Values()
+    return try await call(TextService.similarity, request, options: options).scores.float32Values()
   }
 }
 

@@ -17,9 +17,7 @@ extension WeftClient {
     request.topK = UInt32(clamping: topK)
     request.includeLogits = includeLogits
     request.resize = resize
-    let response = try await call("vision", "classify", body: [try request.serializedData()], options: options)
-    guard let body = response.body.first else { throw WeftError(.dataLoss, "vision/classify reply has no body") }
-    return try Weft_V1_ClassifyResponse(serializedBytes: body)
+    return try await call(VisionService.classify, request, options: options)
   }
 
   /// The 1280 pooled EfficientNet-Lite0 features of one image (JPEG or PNG bytes).
@@ -29,8 +27,6 @@ extension WeftClient {
     var request = Weft_V1_ImageEmbedRequest()
     request.image.encoded = image
     request.resize = resize
-    let response = try await call("vision", "embed", body: [try request.serializedData()], options: options)
-    guard let body = response.body.first else { throw WeftError(.dataLoss, "vision/embed reply has no body") }
-    return try Weft_V1_ImageEmbedResponse(serializedBytes: body).embedding.float32Values()
+    return try await call(VisionService.embed, request, options: options).embedding.float32Values()
   }
 }

@@ -31,7 +31,7 @@ extension GatewayLoop {
       return rejectReceived(requestID, .invalidArgument, "request header must name a service and a method")
     }
     if draining { return rejectReceived(requestID, .unavailable, "gateway is shutting down") }
-    if header.service == MeshService.name { return answerMeshRequest(header, at: now) }
+    if header.service == WeftMeshService.name { return answerMeshRequest(header, at: now) }
 
     let bodyBytes = received.totalSize(3..<frameCount)
     guard bodyBytes <= configuration.maxRequestBytes else {

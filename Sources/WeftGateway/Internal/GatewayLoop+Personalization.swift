@@ -7,24 +7,19 @@ import ZeroMQ
 /// it is absent, fails or takes longer than its share of the deadline, the client gets
 /// the model's reply as it was, marked not personalised, never an error.
 extension GatewayLoop {
-  /// The service that personalises replies, and its method for it.
-  static let recommenderService = "recommender"
-  static let rerankMethod = "rerank"
-  /// Reply metadata saying why a reply asked to be personalised is not.
-  static let personalizeNoteKey = "weft-personalize"
 
   /// Whether `request`'s final reply, with status `code`, goes through the recommender.
   func wantsPersonalization(_ request: InFlightRequest, code: StatusCode) -> Bool {
     request.personalize && code == .ok && !request.isShadow && !request.streamed && !request.userID.isEmpty
-      && request.service != Self.recommenderService
+      && request.service != RecommenderService.name
   }
 
   /// Starts the recommender stage for `model`'s OK reply in `received`. Returns nil once
   /// the stage is on its way (it answers the client), or why it was skipped (the caller
   /// then sends the model's reply).
   func startPersonalization(of model: InFlightRequest, at now: UInt64) -> String? {
-    guard let entry = routing.services[Self.recommenderService],
-      routing.hasLiveWorker(service: Self.recommenderService), entry.serves(method: Self.rerankMethod)
+    guard let entry = routing.services[RecommenderService.name],
+      routing.hasLiveWorker(service: RecommenderService.name), entry.serves(method: RecommenderService.rerank.name)
     else { return "no recommender is serving" }
     let remaining = model.deadline > now ? model.deadline - now : 0
     let share = UInt64(Double(model.deadline &- model.receivedAt) * configuration.personalizeShare)
@@ -34,13 +29,13 @@ extension GatewayLoop {
 
     var fields = RoutingFields()
     fields.requestID = model.requestID
-    fields.service = Self.recommenderService
-    fields.method = Self.rerankMethod
+    fields.service = RecommenderService.name
+    fields.method = RecommenderService.rerank.name
     fields.userID = model.userID
     fields.timeoutMilliseconds = UInt32(clamping: budget / 1_000)
     let (version, figures) = chooseVersion(entry, named: "", userID: model.userID)
-    let worker = routing.pickWorker(service: Self.recommenderService, version: version)
-    if worker == nil && routing.queueDepth(service: Self.recommenderService) >= configuration.queueLimit {
+    let worker = routing.pickWorker(service: RecommenderService.name, version: version)
+    if worker == nil && routing.queueDepth(service: RecommenderService.name) >= configuration.queueLimit {
       return "the recommender's queue is full"
     }
     let header: [UInt8]
@@ -63,7 +58,7 @@ extension GatewayLoop {
     if let worker {
       dispatch(id, to: worker, at: now)
     } else {
-      routing.enqueue(id, service: Self.recommenderService, version: version)
+      routing.enqueue(id, service: RecommenderService.name, version: version)
     }
     return nil
   }
@@ -78,9 +73,9 @@ extension GatewayLoop {
     header.userID = fields.userID
     header.timeoutMs = fields.timeoutMilliseconds
     header.metadata = [
-      "weft-model-service": .with { $0.text = model.service },
-      "weft-model-method": .with { $0.text = model.method },
-      "weft-request-frames": .with { $0.text = "\(model.frames.count - 2)" },
+      PersonalizationMetadata.modelService: .with { $0.text = model.service },
+      PersonalizationMetadata.modelMethod: .with { $0.text = model.method },
+      PersonalizationMetadata.requestFrames: .with { $0.text = "\(model.frames.count - 2)" },
     ]
     return try header.serializedBytes()
   }
@@ -95,7 +90,7 @@ extension GatewayLoop {
   /// The model's reply as it was, with `note` saying why it is not personalised.
   func sendModelReply(_ stage: InFlightRequest, note: String, at now: UInt64) {
     var patch = ResponseHeaderPatch()
-    patch.metadata = [(Self.personalizeNoteKey, "skipped: \(note)")]
+    patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")]
     sendToClient(
       stage, header: stage.modelReply, at: 0, body: stage.modelReply, 1..<stage.modelReply.count, patch: patch,
       finalStatus: .ok, at: now)

@@ -10,19 +10,19 @@ extension GatewayLoop {
     let body: [UInt8]
     do {
       switch header.method {
-      case MeshService.statusMethod:
+      case WeftMeshService.status.name:
         body = try meshStatus(at: now).serializedBytes()
-      case MeshService.routesMethod:
+      case WeftMeshService.routes.name:
         body = try routeTable().serializedBytes()
-      case MeshService.setRouteMethod:
+      case WeftMeshService.routeSet.name:
         try applyRoute(try receivedBody(RouteUpdate.self, for: header.method), at: now)
         body = try routeTable().serializedBytes()
-      case MeshService.rewardMethod:
+      case WeftMeshService.reward.name:
         try credit(try receivedBody(RewardBatch.self, for: header.method))
         body = []
       default:
-        let known = MeshService.methods.joined(separator: ", ")
-        return rejectReceived(header.requestID, .notFound, "service '\(MeshService.name)' has no method '\(header.method)'; it serves: \(known)")
+        let known = WeftMeshService.methods.map(\.name).joined(separator: ", ")
+        return rejectReceived(header.requestID, .notFound, "service '\(WeftMeshService.name)' has no method '\(header.method)'; it serves: \(known)")
       }
     } catch let error as WeftError {
       return rejectReceived(header.requestID, error.code, error.message)
@@ -40,12 +40,12 @@ extension GatewayLoop {
   /// The request body (frame 3 of `received`) decoded as `type`.
   private func receivedBody<M: SwiftProtobuf.Message>(_ type: M.Type, for method: String) throws(WeftError) -> M {
     guard received.count == 4 else {
-      throw WeftError(.invalidArgument, "\(MeshService.name)/\(method) takes one body frame, a \(M.protoMessageName); got \(received.count - 3)")
+      throw WeftError(.invalidArgument, "\(WeftMeshService.name)/\(method) takes one body frame, a \(M.protoMessageName); got \(received.count - 3)")
     }
     do {
       return try M(borrowing: received[3])
     } catch {
-      throw WeftError(.invalidArgument, "\(MeshService.name)/\(method): the body is not a valid \(M.protoMessageName): \(error)")
+      throw WeftError(.invalidArgument, "\(WeftMeshService.name)/\(method): the body is not a valid \(M.protoMessageName): \(error)")
     }
   }
 

@@ -127,7 +127,7 @@ extension GatewayLoop {
   /// one. `note` says why a reply that was to be personalised is not.
   private func sendReply(_ request: InFlightRequest, finalStatus: StatusCode?, note: String? = nil, at now: UInt64) {
     var patch = ResponseHeaderPatch()
-    if let note { patch.metadata = [(Self.personalizeNoteKey, "skipped: \(note)")] }
+    if let note { patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")] }
     sendToClient(request, header: received, at: 2, body: received, 3..<received.count, patch: patch, finalStatus: finalStatus, at: now)
   }
 

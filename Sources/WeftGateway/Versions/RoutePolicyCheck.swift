@@ -10,7 +10,7 @@ public enum RoutePolicyCheck {
   public static func validate(_ policy: RoutePolicy) throws(WeftError) {
     let service = policy.service
     guard !service.isEmpty else { throw invalid("a route policy must name a service") }
-    guard service != MeshService.name else { throw invalid("'\(MeshService.name)' is the gateway's own service and cannot be routed") }
+    guard service != WeftMeshService.name else { throw invalid("'\(WeftMeshService.name)' is the gateway's own service and cannot be routed") }
     guard !policy.split.isEmpty else { throw invalid("the policy of '\(service)' has an empty split") }
     guard policy.split.count <= maxVersions else {
       throw invalid("the policy of '\(service)' names \(policy.split.count) versions; at most \(maxVersions)")

@@ -9,20 +9,17 @@ public struct EchoModel: Model {
   public let descriptor: ModelDescriptor
 
   /// Creates an echo model registered under `service`.
-  public init(service: String = "echo", version: String = "1") {
+  public init(service: String = EchoService.name, version: String = "1") {
     descriptor = ModelDescriptor(
       service: service, version: version,
-      methods: [
-        MethodSpec(name: "echo", inputKind: "bytes", outputKind: "bytes"),
-        MethodSpec(name: "stream", streaming: true, inputKind: "bytes", outputKind: "bytes"),
-      ],
+      methods: EchoService.methods,
       maxBatchSize: 64, runsInline: true)
   }
 
   public func infer(_ batch: [InferenceRequest], partials: PartialSink) throws -> [InferenceResponse] {
     batch.enumerated().map { index, request in
       switch request.method {
-      case "stream":
+      case EchoService.stream.name:
         for frame in request.body { partials.emit(.ok([frame]), for: index) }
         return .ok([])
       default:

@@ -14,13 +14,13 @@ public struct SleepModel: Model {
 
   /// Creates a sleep model.
   public init(
-    service: String = "sleep", version: String = "1", latency: Duration = .milliseconds(10),
+    service: String = SleepService.name, version: String = "1", latency: Duration = .milliseconds(10),
     maxBatchSize: Int = 8, maxBatchDelay: Duration = .milliseconds(2)
   ) {
     self.latency = latency
     descriptor = ModelDescriptor(
       service: service, version: version,
-      methods: [MethodSpec(name: "sleep", inputKind: "bytes", outputKind: "bytes")],
+      methods: SleepService.methods,
       maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelay)
   }
 

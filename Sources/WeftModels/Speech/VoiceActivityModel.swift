@@ -31,11 +31,8 @@ public struct VoiceActivityModel: Model {
         in: directory, model: "speech", source: "silero-vad from PyPI and copies its ONNX model's weights"))
     self.lanes = lanes
     descriptor = ModelDescriptor(
-      service: "speech", version: version,
-      methods: [
-        MethodSpec(name: "detect", inputKind: "weft.v1.DetectRequest", outputKind: "weft.v1.DetectResponse"),
-        MethodSpec(name: "detect.stream", streaming: true, inputKind: "weft.v1.DetectRequest", outputKind: "weft.v1.DetectResponse"),
-      ],
+      service: SpeechService.name, version: version,
+      methods: SpeechService.methods,
       maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelay)
   }
 
@@ -57,7 +54,7 @@ public struct VoiceActivityModel: Model {
 
   /// Runs one request; a streaming one sends each final segment through `emit`.
   private static func detect(_ request: InferenceRequest, network: SileroVAD, emit: (Data) -> Void) throws(WeftError) -> Data {
-    let body = try request.singleBody(Weft_V1_DetectRequest.self, named: "a DetectRequest", service: "speech")
+    let body = try request.singleBody(of: SpeechService.detect)
     let rules = try SegmentRules(body.hasOptions ? body.options : nil)
     let input = try audio(body.hasAudio ? body.audio : nil)
     // Checked before resampling, which could otherwise multiply a long input by 4.
@@ -65,7 +62,7 @@ public struct VoiceActivityModel: Model {
       throw WeftError(.resourceExhausted, "audio is \(input.samples.count / input.sampleRate) s long; at most \(maxSeconds) s per request")
     }
     let audio = try AudioResampler.resample(input, to: SileroVAD.sampleRate)
-    let streaming = request.method == "detect.stream"
+    let streaming = request.method == SpeechService.detectStream.name
     let rate = Double(SileroVAD.sampleRate)
     var response = Weft_V1_DetectResponse()
     response.model = modelName

@@ -29,11 +29,8 @@ public struct TextEmbeddingModel: Model {
     tokenizer = try WordPieceTokenizer(vocabularyFile: directory + "/vocab.txt")
     encoder = try MiniLMEncoder(weights: weights)
     descriptor = ModelDescriptor(
-      service: "text", version: version,
-      methods: [
-        MethodSpec(name: "embed", inputKind: "weft.v1.EmbedRequest", outputKind: "weft.v1.EmbedResponse"),
-        MethodSpec(name: "similarity", inputKind: "weft.v1.SimilarityRequest", outputKind: "weft.v1.SimilarityResponse"),
-      ],
+      service: TextService.name, version: version,
+      methods: TextService.methods,
       maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelay)
   }
 
@@ -43,7 +40,7 @@ public struct TextEmbeddingModel: Model {
     var failures: [Int: WeftError] = [:]
     for (index, request) in batch.enumerated() {
       do {
-        texts.append(request.method == "similarity" ? try Self.similarityTexts(of: request) : try Self.texts(of: request))
+        texts.append(request.method == TextService.similarity.name ? try Self.similarityTexts(of: request) : try Self.texts(of: request))
       } catch let error as WeftError {
         texts.append(nil)
         failures[index] = error
@@ -70,7 +67,7 @@ public struct TextEmbeddingModel: Model {
     return try batch.indices.map { index in
       if let failure = failures[index] { return .failure(failure) }
       let rows = perRequest[index].sorted { $0.text < $1.text }
-      if batch[index].method == "similarity" {
+      if batch[index].method == TextService.similarity.name {
         return .ok([try Self.similarity(rows.map(\.vector), withEmbeddings: batch[index].header.personalize)])
       }
       var response = Weft_V1_EmbedResponse()
@@ -102,14 +99,14 @@ public struct TextEmbeddingModel: Model {
 
   /// The query and candidates of a similarity request, query first.
   static func similarityTexts(of request: InferenceRequest) throws -> [String] {
-    let parsed = try request.singleBody(Weft_V1_SimilarityRequest.self, named: "a SimilarityRequest", service: "text")
+    let parsed = try request.singleBody(of: TextService.similarity)
     guard !parsed.candidates.isEmpty else { throw WeftError(.invalidArgument, "SimilarityRequest has no candidates") }
     return try checked([parsed.query] + parsed.candidates, what: "SimilarityRequest")
   }
 
   /// The texts of one request, or the reason it is invalid.
   static func texts(of request: InferenceRequest) throws -> [String] {
-    let parsed = try request.singleBody(Weft_V1_EmbedRequest.self, named: "an EmbedRequest", service: "text")
+    let parsed = try request.singleBody(of: TextService.embed)
     guard !parsed.texts.isEmpty else { throw WeftError(.invalidArgument, "EmbedRequest has no texts") }
     return try checked(parsed.texts, what: "EmbedRequest")
   }

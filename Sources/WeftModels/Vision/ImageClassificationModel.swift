@@ -39,11 +39,8 @@ public struct ImageClassificationModel: Model {
     self.lanes = lanes
     network = try EfficientNetLite0(weights: weights, lanes: lanes)
     descriptor = ModelDescriptor(
-      service: "vision", version: version,
-      methods: [
-        MethodSpec(name: "classify", inputKind: "weft.v1.ClassifyRequest", outputKind: "weft.v1.ClassifyResponse"),
-        MethodSpec(name: "embed", inputKind: "weft.v1.ImageEmbedRequest", outputKind: "weft.v1.ImageEmbedResponse"),
-      ],
+      service: VisionService.name, version: version,
+      methods: VisionService.methods,
       maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelay)
   }
 
@@ -80,7 +77,7 @@ public struct ImageClassificationModel: Model {
       case .failure(let error): return .failure(error)
       case .success(let request):
         let output = outputs[index]!
-        return batch[index].method == "embed"
+        return batch[index].method == VisionService.embed.name
           ? .ok([try embedResponse(Array(output.features))])
           : .ok([try classifyResponse(Array(output.logits), topK: request.topK, includeLogits: request.includeLogits)])
       }
@@ -120,11 +117,11 @@ public struct ImageClassificationModel: Model {
   /// Parses a request and decodes and resizes its image.
   private static func prepare(_ request: InferenceRequest) throws(WeftError) -> Prepared {
     switch request.method {
-    case "embed":
-      let body = try request.singleBody(Weft_V1_ImageEmbedRequest.self, named: "an ImageEmbedRequest", service: "vision")
+    case VisionService.embed.name:
+      let body = try request.singleBody(of: VisionService.embed)
       return Prepared(input: try modelInput(body.hasImage ? body.image : nil, resize: body.resize), topK: 0, includeLogits: false)
     default:
-      let body = try request.singleBody(Weft_V1_ClassifyRequest.self, named: "a ClassifyRequest", service: "vision")
+      let body = try request.singleBody(of: VisionService.classify)
       guard body.topK <= maxTopK else {
         throw WeftError(.invalidArgument, "top_k is \(body.topK); at most \(maxTopK)")
       }

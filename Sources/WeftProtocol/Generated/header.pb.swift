@@ -152,6 +152,19 @@ public nonisolated struct Weft_V1_ResponseHeader: Sendable {
   public init() {}
 }
 
+/// Stands for the body of a method that takes or returns frames which are not one
+/// protobuf message (echo's bytes, the gateway's rerank frames): they pass as sent.
+/// Never sent itself.
+public nonisolated struct Weft_V1_OpaqueFrames: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "weft.v1"
@@ -368,6 +381,25 @@ nonisolated extension Weft_V1_ResponseHeader: SwiftProtobuf.Message, SwiftProtob
     if lhs.personalized != rhs.personalized {return false}
     if lhs.metadata != rhs.metadata {return false}
     if lhs.gatewayQueueUs != rhs.gatewayQueueUs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_OpaqueFrames: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpaqueFrames"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_OpaqueFrames, rhs: Weft_V1_OpaqueFrames) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -4,18 +4,11 @@ import WeftProtocol
 
 /// The gateway's personalisation stage: a model's reply, re-ranked for the request's user.
 extension Recommender {
-  /// Metadata keys the gateway sets on a `rerank` call.
-  public enum RerankMetadata {
-    public static let modelService = "weft-model-service"
-    public static let modelMethod = "weft-model-method"
-    public static let requestFrames = "weft-request-frames"
-  }
-
   /// The model's reply (`reply`, its body frames) to `request` (its body frames), with
   /// `personalized` set to the user's ranking of what the model returned.
   public func rerank(service: String, method: String, request: [Data], reply: [Data], user: String) throws -> Data {
     switch (service, method) {
-    case ("text", "similarity"):
+    case (TextService.name, TextService.similarity.name):
       let asked = try Weft_V1_SimilarityRequest(serializedBytes: request.first ?? Data())
       var answer = try Weft_V1_SimilarityResponse(serializedBytes: reply.first ?? Data())
       let scores = try answer.scores.float32Values()
@@ -34,7 +27,7 @@ extension Recommender {
       answer.personalized = try personalize(candidates, user: user, embeddings: usable ? answer.candidateEmbeddings : nil)
       answer.clearCandidateEmbeddings()
       return try answer.serializedData()
-    case ("vision", "classify"):
+    case (VisionService.name, VisionService.classify.name):
       var answer = try Weft_V1_ClassifyResponse(serializedBytes: reply.first ?? Data())
       var seen: [String: Int] = [:]
       let candidates = answer.top.map { entry in

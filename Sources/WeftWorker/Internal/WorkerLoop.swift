@@ -46,15 +46,21 @@ final class WorkerLoop {
     ready.maxBatchDelayUs = UInt32(clamping: descriptor.maxBatchDelay.microseconds)
     ready.name = configuration.name
     ready.heartbeatIntervalMs = UInt32(clamping: interval / 1_000)
-    ready.methods = descriptor.methods.map { spec in
+    ready.methods = descriptor.methods.map { served in
       var method = MethodDescriptor()
-      method.name = spec.name
-      method.streaming = spec.streaming
-      method.inputKind = spec.inputKind
-      method.outputKind = spec.outputKind
+      method.name = served.name
+      method.streaming = served.kind.serverStreams
+      method.inputKind = Self.kind(of: served.requestType)
+      method.outputKind = Self.kind(of: served.responseType)
       return method
     }
     self.ready = ready
+  }
+
+  /// What READY says a body holds: the message's full name, or `bytes` for frames passed
+  /// as sent.
+  private static func kind(of message: any SwiftProtobuf.Message.Type) -> String {
+    message == OpaqueFrames.self ? "bytes" : message.protoMessageName
   }
 
   /// Registers with every gateway, serves until drained, then returns.

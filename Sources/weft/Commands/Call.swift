@@ -30,7 +30,7 @@ struct Call: AsyncParsableCommand {
   var logits = false
   @Flag(help: "vision: resize the whole image to 224×224 instead of its centre crop.")
   var stretch = false
-  @Option(help: "recommender.*, text.embed, text.similarity: the request as JSON (protobuf's JSON mapping).")
+  @Option(help: "The request as JSON (protobuf's JSON mapping), for any method whose request is a message.")
   var bodyJson: String?
   @Option(help: "recommender.feedback: the item rated.")
   var item: String?
@@ -65,7 +65,7 @@ struct Call: AsyncParsableCommand {
     if image != nil && (!data.isEmpty || !file.isEmpty || !text.isEmpty) {
       throw ValidationError("--image builds the whole body; it cannot be combined with --data, --file or --text")
     }
-    if image != nil && !target.hasPrefix("vision.") {
+    if image != nil && Self.split(target)?.service != VisionService.name {
       throw ValidationError("--image is for the vision service's methods (vision.classify, vision.embed)")
     }
     try speech.validate(service: Self.split(target)?.service ?? "")
@@ -77,6 +77,7 @@ struct Call: AsyncParsableCommand {
 
   func run() async throws {
     let (service, method) = Self.split(target)!
+    let declared = ServiceMethods.method(service: service, name: method)
     var body = data.map { Data($0.utf8) }
     if !text.isEmpty {
       var request = Weft_V1_EmbedRequest()
@@ -87,13 +88,13 @@ struct Call: AsyncParsableCommand {
       body = [try imageRequest(path: image, method: method)]
     }
     if let audio = try speech.body() { body = [audio] }
-    if let bodyJson, service == "text" {
-      body = [try CallMessages.textBody(method: method, json: bodyJson)]
+    if let bodyJson {
+      guard let declared else { throw ValidationError("--body-json needs a method the protos declare; \(service)/\(method) is not one") }
+      body = [try CallMessages.body(json: bodyJson, for: declared)]
     }
-    if service == "recommender" && body.isEmpty && file.isEmpty {
+    if let declared, declared.service == RecommenderService.name, body.isEmpty && file.isEmpty {
       body = [
-        try CallMessages.body(
-          method: method, json: bodyJson, user: user, item: item, reward: reward, eventID: eventId, k: k)
+        try CallMessages.recommenderBody(method: declared, user: user, item: item, reward: reward, eventID: eventId, k: k)
       ]
     }
     for path in file {
@@ -112,7 +113,7 @@ struct Call: AsyncParsableCommand {
     defer { weft.close() }
     do {
       // A streaming method's segments come in its partial responses: print each.
-      if stream || (service == "speech" && method.hasSuffix(".stream")) {
+      if stream || declared?.kind.serverStreams == true {
         for try await response in weft.stream(service, method, body: body, options: options) { printResponse(response) }
       } else {
         printResponse(try await weft.call(service, method, body: body, options: options))
@@ -128,14 +129,14 @@ struct Call: AsyncParsableCommand {
   }
 
   /// The service and method of `target`: split at its `/` if it has one, else after the
-  /// `weft.mesh` prefix or at the first dot (method names may hold dots, e.g.
-  /// `catalog.upsert`).
+  /// longest service name the protos declare that it starts with (service and method
+  /// names may hold dots: `weft.mesh`, `catalog.upsert`), else at the first dot.
   static func split(_ target: String) -> (service: String, method: String)? {
     if let slash = target.firstIndex(of: "/") {
       return (String(target[..<slash]), String(target[target.index(after: slash)...]))
     }
-    let mesh = MeshService.name + "."
-    if target.hasPrefix(mesh) { return (MeshService.name, String(target.dropFirst(mesh.count))) }
+    let declared = Set(ServiceMethods.all.map(\.service)).filter { target.hasPrefix($0 + ".") }
+    if let service = declared.max(by: { $0.count < $1.count }) { return (service, String(target.dropFirst(service.count + 1))) }
     guard let dot = target.firstIndex(of: ".") else { return nil }
     return (String(target[..<dot]), String(target[target.index(after: dot)...]))
   }
@@ -144,7 +145,7 @@ struct Call: AsyncParsableCommand {
   private func imageRequest(path: String, method: String) throws -> Data {
     guard let contents = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read image \(path)") }
     let resize: Weft_V1_ResizeMode = stretch ? .stretch : .centerCrop
-    if method == "embed" {
+    if method == VisionService.embed.name {
       var request = Weft_V1_ImageEmbedRequest()
       request.image.encoded = contents
       request.resize = resize
@@ -184,12 +185,13 @@ struct KnownReply {
   var lines: [String]
 
   init?(service: String, method: String, body: Data) {
-    switch "\(service).\(method)" {
-    case "text.embed":
+    guard let declared = ServiceMethods.method(service: service, name: method) else { return nil }
+    switch declared {
+    case TextService.embed.erased:
       guard let reply = try? Weft_V1_EmbedResponse(serializedBytes: body), let vectors = try? reply.vectors() else { return nil }
       fields = ["embeddings": vectors, "embedding": vectors.first as Any, "token_counts": reply.tokenCounts, "model": reply.model]
       lines = vectors.enumerated().map { "[\($0)] \(Self.preview($1))" }
-    case "vision.classify":
+    case VisionService.classify.erased:
       guard let reply = try? Weft_V1_ClassifyResponse(serializedBytes: body) else { return nil }
       fields = [
         "top": reply.top.map { ["index": Int($0.index), "label": $0.label, "probability": Double($0.probability)] as [String: Any] },
@@ -199,19 +201,19 @@ struct KnownReply {
       lines = reply.top.enumerated().map { rank, entry in
         String(format: "%2d. %5.1f%%  [%3d] ", rank + 1, entry.probability * 100, entry.index) + entry.label
       }
-    case "text.similarity":
+    case TextService.similarity.erased:
       guard let reply = CallMessages.similarity(body: body) else { return nil }
       (fields, lines) = reply
-    case "speech.detect", "speech.detect.stream":
+    case SpeechService.detect.erased, SpeechService.detectStream.erased:
       guard let reply = SpeechCallOptions.reply(body: body) else { return nil }
       (fields, lines) = reply
-    case "vision.embed":
+    case VisionService.embed.erased:
       guard let reply = try? Weft_V1_ImageEmbedResponse(serializedBytes: body), let vector = try? reply.embedding.float32Values()
       else { return nil }
       fields = ["embedding": vector, "model": reply.model]
       lines = [Self.preview(vector)]
     default:
-      guard service == "recommender", let reply = CallMessages.reply(method: method, body: body) else { return nil }
+      guard let reply = CallMessages.reply(of: declared, body: body) else { return nil }
       (fields, lines) = reply
     }
   }
@@ -257,7 +259,7 @@ enum ReplyFormatter {
       "\(response.status.name) from \(header.workerID) (version \(header.modelVersion)) in \(header.totalUs) µs "
         + "(compute \(header.computeUs) µs, batch \(header.batchSize))"
         + (header.personalized ? ", personalised" : "")
-        + (header.metadata["weft-personalize"].map { ", \($0.text)" } ?? "")
+        + (header.metadata[PersonalizationMetadata.note].map { ", \($0.text)" } ?? "")
     ]
     for (index, frame) in response.body.enumerated() {
       if let text = String(data: frame, encoding: .utf8) {

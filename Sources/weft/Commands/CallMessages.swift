@@ -3,42 +3,16 @@ import Foundation
 import SwiftProtobuf
 import WeftProtocol
 
-/// The messages `weft call` builds from flags or JSON and decodes for printing: the
-/// recommender's requests and replies, and text's requests (with `text.similarity`'s
-/// personalised reply).
+/// The messages `weft call` builds from flags or JSON and decodes for printing, by the
+/// method table: any method's request from `--body-json`, the recommender's from flags,
+/// and replies of methods with no printer of their own as JSON.
 enum CallMessages {
-  static func requestType(_ method: String) -> (any SwiftProtobuf.Message.Type)? {
-    switch method {
-    case "personalize": Weft_V1_PersonalizeRequest.self
-    case "feedback": Weft_V1_FeedbackRequest.self
-    case "recommend": Weft_V1_RecommendRequest.self
-    case "catalog.upsert": Weft_V1_CatalogUpsertRequest.self
-    case "profile.get", "profile.delete": Weft_V1_ProfileRequest.self
-    default: nil
+  /// `json` (protobuf's JSON mapping) as `method`'s request.
+  static func body(json: String, for method: AnyServiceMethod) throws -> Data {
+    guard !method.takesOpaqueFrames else {
+      throw ValidationError("\(method) takes frames as they are, not a message: give them with --data or --file")
     }
-  }
-
-  static func replyType(_ method: String) -> (any SwiftProtobuf.Message.Type)? {
-    switch method {
-    case "personalize", "recommend": Weft_V1_RankedItems.self
-    case "feedback": Weft_V1_FeedbackResponse.self
-    case "catalog.upsert": Weft_V1_CatalogUpsertResponse.self
-    case "profile.get": Weft_V1_Profile.self
-    case "profile.delete": Weft_V1_ProfileDeleteResponse.self
-    default: nil
-    }
-  }
-
-  /// `json` (protobuf's JSON mapping) as the request of a text method, e.g. a
-  /// `SimilarityRequest` for `text.similarity`.
-  static func textBody(method: String, json: String) throws -> Data {
-    let type: any SwiftProtobuf.Message.Type
-    switch method {
-    case "embed": type = Weft_V1_EmbedRequest.self
-    case "similarity": type = Weft_V1_SimilarityRequest.self
-    default: throw ValidationError("--body-json knows text.embed and text.similarity, not text.\(method)")
-    }
-    return try parse(json, as: type)
+    return try parse(json, as: method.requestType)
   }
 
   private static func parse(_ json: String, as type: any SwiftProtobuf.Message.Type) throws -> Data {
@@ -49,17 +23,12 @@ enum CallMessages {
     }
   }
 
-  /// The request body: `json` parsed as the method's request (protobuf's JSON mapping),
-  /// or built from the flags for the methods that need no lists.
-  static func body(
-    method: String, json: String?, user: String, item: String?, reward: Float?, eventID: String?, k: Int
+  /// A recommender request built from the flags, for the methods that need no lists.
+  static func recommenderBody(
+    method: AnyServiceMethod, user: String, item: String?, reward: Float?, eventID: String?, k: Int
   ) throws -> Data {
-    guard let type = requestType(method) else {
-      throw ValidationError("recommender has no method '\(method)'; it has personalize, feedback, recommend, catalog.upsert, profile.get, profile.delete")
-    }
-    if let json { return try parse(json, as: type) }
     switch method {
-    case "feedback":
+    case RecommenderService.feedback.erased:
       guard let item, let reward, let eventID else {
         throw ValidationError("recommender.feedback needs --item, --reward and --event-id (or --body-json)")
       }
@@ -68,16 +37,16 @@ enum CallMessages {
       var request = Weft_V1_FeedbackRequest()
       request.events = [event]
       return try request.serializedData()
-    case "recommend":
+    case RecommenderService.recommend.erased:
       var request = Weft_V1_RecommendRequest()
       (request.user, request.k) = (user, UInt32(clamping: k))
       return try request.serializedData()
-    case "profile.get", "profile.delete":
+    case RecommenderService.profileGet.erased, RecommenderService.profileDelete.erased:
       var request = Weft_V1_ProfileRequest()
       request.user = user
       return try request.serializedData()
     default:
-      throw ValidationError("recommender.\(method) takes a list: give it with --body-json")
+      throw ValidationError("\(method) takes a list: give it with --body-json")
     }
   }
 
@@ -111,8 +80,9 @@ enum CallMessages {
 
   /// A reply's fields (protobuf's JSON mapping, which leaves out fields at their default:
   /// a missing number is 0) and lines for people.
-  static func reply(method: String, body: Data) -> (fields: [String: Any], lines: [String])? {
-    guard let type = replyType(method), let reply = try? type.init(serializedBytes: body),
+  static func reply(of method: AnyServiceMethod, body: Data) -> (fields: [String: Any], lines: [String])? {
+    let type = method.responseType
+    guard type != OpaqueFrames.self, let reply = try? type.init(serializedBytes: body),
       let json = try? reply.jsonString(options: jsonOptions),
       let fields = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]
     else { return nil }

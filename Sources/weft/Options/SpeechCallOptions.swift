@@ -29,7 +29,7 @@ struct SpeechCallOptions: ParsableArguments {
   }
 
   func validate(service: String) throws {
-    if audio != nil && service != "speech" {
+    if audio != nil && service != SpeechService.name {
       throw ValidationError("--audio is for the speech service's methods (speech.detect, speech.detect.stream)")
     }
     if setsRules && audio == nil { throw ValidationError("segment options need --audio") }

@@ -18,6 +18,7 @@
 
 #include "weft/client.h"
 #include "weft/v1/header.pb-c.h"
+#include "weft/v1/methods.h"
 
 static const char signature[4] = {'W', 'F', 'C', 1};
 static char body[64];
@@ -108,7 +109,7 @@ static int round_trip(clients *both, int use_weft) {
   }
   weft_frame frame = {body, sizeof body};
   weft_response reply;
-  int status = weft_call(both->client, "echo", "echo", &frame, 1, NULL, &reply);
+  int status = weft_call(both->client, weft_method_echo_echo.service, weft_method_echo_echo.name, &frame, 1, NULL, &reply);
   weft_response_clear(&reply);
   return status == WEFT_OK;
 }
@@ -130,7 +131,7 @@ static void measure(clients *both, int use_weft, path *into, int round, int roun
   weft_frame frame = {body, sizeof body};
   while (received < messages) {
     while (sent < messages && sent - received < window) {
-      if (use_weft) into->failures += weft_send(both->client, "echo", "echo", &frame, 1, NULL, NULL) != WEFT_OK;
+      if (use_weft) into->failures += weft_send(both->client, weft_method_echo_echo.service, weft_method_echo_echo.name, &frame, 1, NULL, NULL) != WEFT_OK;
       else raw_send(&both->raw);
       sent++;
     }

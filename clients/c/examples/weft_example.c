@@ -24,6 +24,7 @@
 
 #include "weft/client.h"
 #include "weft/v1/header.pb-c.h"
+#include "weft/v1/methods.h"
 #include "weft/v1/mesh.pb-c.h"
 #include "weft/v1/speech.pb-c.h"
 #include "weft/v1/text.pb-c.h"
@@ -83,7 +84,7 @@ static int echo(weft_client *client, int count, char **texts) {
   options.metadata = metadata;
   options.metadata_count = 1;
   weft_response reply;
-  int status = weft_call(client, "echo", "echo", frames, (size_t)count, &options, &reply);
+  int status = weft_call(client, weft_method_echo_echo.service, weft_method_echo_echo.name, frames, (size_t)count, &options, &reply);
   free(frames);
   return report(status, &reply);
 }
@@ -92,7 +93,7 @@ static int stream(weft_client *client, int count, char **texts) {
   weft_frame *frames = calloc((size_t)count + 1, sizeof *frames);
   for (int index = 0; index < count; index++) frames[index] = (weft_frame){texts[index], strlen(texts[index])};
   uint64_t id;
-  int status = weft_send(client, "echo", "stream", frames, (size_t)count, NULL, &id);
+  int status = weft_send(client, weft_method_echo_stream.service, weft_method_echo_stream.name, frames, (size_t)count, NULL, &id);
   free(frames);
   if (status != WEFT_OK) return finish(status, NULL);
   for (;;) {
@@ -108,7 +109,7 @@ static int stream(weft_client *client, int count, char **texts) {
 
 /* Calls a method with a packed protobuf body; returns the reply's status, or
  * WEFT_DATA_LOSS for an OK reply without exactly one body frame. */
-static int call_packed(weft_client *client, const char *service, const char *method, const ProtobufCMessage *request,
+static int call_packed(weft_client *client, const weft_method *method, const ProtobufCMessage *request,
                        weft_response *reply) {
   size_t size = protobuf_c_message_get_packed_size(request);
   uint8_t *body = malloc(size + 1);
@@ -117,7 +118,7 @@ static int call_packed(weft_client *client, const char *service, const char *met
   weft_call_options options;
   weft_call_options_init(&options);
   options.timeout_ms = 10000;
-  int status = weft_call(client, service, method, &frame, 1, &options, reply);
+  int status = weft_call(client, method->service, method->name, &frame, 1, &options, reply);
   free(body);
   return status == WEFT_OK && reply->body_count != 1 ? WEFT_DATA_LOSS : status;
 }
@@ -134,7 +135,7 @@ static int embed(weft_client *client, int count, char **texts) {
   request.n_texts = (size_t)count;
   request.texts = texts;
   weft_response reply;
-  int status = call_packed(client, "text", "embed", &request.base, &reply);
+  int status = call_packed(client, &weft_method_text_embed, &request.base, &reply);
   if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__EmbedResponse *response =
       weft__v1__embed_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
@@ -161,7 +162,7 @@ static int similarity(weft_client *client, char *query, int count, char **candid
   request.n_candidates = (size_t)count;
   request.candidates = candidates;
   weft_response reply;
-  int status = call_packed(client, "text", "similarity", &request.base, &reply);
+  int status = call_packed(client, &weft_method_text_similarity, &request.base, &reply);
   if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__SimilarityResponse *response =
       weft__v1__similarity_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
@@ -178,7 +179,7 @@ static int similarity(weft_client *client, char *query, int count, char **candid
 
 static int status(weft_client *client) {
   weft_response reply;
-  int result = weft_call(client, "weft.mesh", "status", NULL, 0, NULL, &reply);
+  int result = weft_call(client, weft_method_weft_mesh_status.service, weft_method_weft_mesh_status.name, NULL, 0, NULL, &reply);
   if (result != WEFT_OK || reply.body_count != 1) return finish(result == WEFT_OK ? WEFT_DATA_LOSS : result, &reply);
   Weft__V1__MeshStatus *mesh = weft__v1__mesh_status__unpack(NULL, reply.body[0].size, reply.body[0].data);
   if (!mesh) return finish(WEFT_DATA_LOSS, &reply);
@@ -202,7 +203,7 @@ static int sleep_call(weft_client *client, const char *milliseconds, const char 
   options.metadata = metadata;
   options.metadata_count = 1;
   weft_response reply;
-  return report(weft_call(client, "sleep", "sleep", NULL, 0, &options, &reply), &reply);
+  return report(weft_call(client, weft_method_sleep_sleep.service, weft_method_sleep_sleep.name, NULL, 0, &options, &reply), &reply);
 }
 
 static int any_call(weft_client *client, const char *service, const char *method) {
@@ -223,7 +224,7 @@ static int many(weft_client *client, int count) {
     snprintf(bodies[index], sizeof bodies[index], "request-%d", index);
     weft_frame frame = {bodies[index], strlen(bodies[index])};
     uint64_t id = 0;
-    if (weft_send(client, "echo", "echo", &frame, 1, NULL, &id) != WEFT_OK) other++;
+    if (weft_send(client, weft_method_echo_echo.service, weft_method_echo_echo.name, &frame, 1, NULL, &id) != WEFT_OK) other++;
     if (index == 0) first = id;
   }
   weft_response reply;
@@ -343,7 +344,7 @@ static int classify(weft_client *client, ProtobufCBinaryData file) {
   request.image = &image;
   request.top_k = 5;
   weft_response reply;
-  int status = call_packed(client, "vision", "classify", &request.base, &reply);
+  int status = call_packed(client, &weft_method_vision_classify, &request.base, &reply);
   if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__ClassifyResponse *response =
       weft__v1__classify_response__unpack(NULL, reply.body[0].size, reply.body[0].data);
@@ -368,7 +369,7 @@ static int speech(weft_client *client, ProtobufCBinaryData file) {
   request.audio = &audio;
   request.omit_probabilities = 1;
   weft_response reply;
-  int status = call_packed(client, "speech", "detect", &request.base, &reply);
+  int status = call_packed(client, &weft_method_speech_detect, &request.base, &reply);
   if (status != WEFT_OK) return report(status, &reply);
   Weft__V1__DetectResponse *response =
       weft__v1__detect_response__unpack(NULL, reply.body[0].size, reply.body[0].data);

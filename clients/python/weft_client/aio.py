@@ -8,7 +8,8 @@ from typing import Any, AsyncIterator, Dict, Optional, Sequence, Tuple, Union
 
 import zmq.asyncio
 
-from weft_client import services
+from weft_client import methods, services
+from weft_client.methods import Method
 from weft_client._proto.weft.v1 import mesh_pb2, routing_pb2
 from weft_client.status import StatusCode
 from weft_client.wire import (
@@ -71,36 +72,44 @@ class AsyncClient:
             if response.body or not response.end_of_stream:
                 yield response
 
+    async def call_method(self, method: Method, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Response:
+        """Calls a method of the generated table (``methods.TEXT_EMBED``, …) as :meth:`call` does."""
+        return await self.call(method.service, method.name, body, options, **settings)
+
+    def stream_method(self, method: Method, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> AsyncIterator[Response]:
+        """Calls a streaming method of the generated table as :meth:`stream` does."""
+        return self.stream(method.service, method.name, body, options, **settings)
+
     async def embed(self, texts: Sequence[str], **settings: Any) -> Any:
         """``text.embed``: one L2-normalised 384-float embedding per text."""
-        return services.embed_result(await self.call("text", "embed", [services.embed_request(texts)], **settings))
+        return services.embed_result(await self.call_method(methods.TEXT_EMBED, [services.embed_request(texts)], **settings))
 
     async def similarity(self, query: str, candidates: Sequence[str], **settings: Any) -> Any:
         """``text.similarity``: the cosine score of each candidate against the query."""
         body = [services.similarity_request(query, candidates)]
-        return services.similarity_result(await self.call("text", "similarity", body, **settings))
+        return services.similarity_result(await self.call_method(methods.TEXT_SIMILARITY, body, **settings))
 
     async def classify(self, image: bytes, top_k: int = 5, include_logits: bool = False, **settings: Any) -> services.Classification:
         """``vision.classify``: the ``top_k`` ImageNet classes of a JPEG or PNG image."""
         body = [services.classify_request(image, top_k, include_logits)]
-        return services.classify_result(await self.call("vision", "classify", body, **settings))
+        return services.classify_result(await self.call_method(methods.VISION_CLASSIFY, body, **settings))
 
     async def image_embedding(self, image: bytes, **settings: Any) -> Any:
         """``vision.embed``: the 1280 pooled EfficientNet-Lite0 features of a JPEG or PNG image."""
-        return services.image_embedding_result(await self.call("vision", "embed", [services.image_embedding_request(image)], **settings))
+        return services.image_embedding_result(await self.call_method(methods.VISION_EMBED, [services.image_embedding_request(image)], **settings))
 
     async def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
-        return services.mesh_status_result(await self.call("weft.mesh", "status", timeout=timeout))
+        return services.mesh_status_result(await self.call_method(methods.WEFT_MESH_STATUS, timeout=timeout))
 
     async def routes(self, timeout: float = 5.0) -> routing_pb2.RouteTable:
         """Every service's version routing policy, with the shares now."""
-        return services.route_table_result(await self.call("weft.mesh", "routes", timeout=timeout))
+        return services.route_table_result(await self.call_method(methods.WEFT_MESH_ROUTES, timeout=timeout))
 
     async def reward(self, rewards: Sequence[Tuple[str, str, float]], timeout: float = 5.0) -> None:
         """Credits rewards (service, version, reward in [0, 1]) to the versions that served
         what was rewarded, for the A/B figures and a bandit policy. All or none are taken."""
-        await self.call("weft.mesh", "reward", [services.reward_request(rewards)], timeout=timeout)
+        await self.call_method(methods.WEFT_MESH_REWARD, [services.reward_request(rewards)], timeout=timeout)
 
     async def _replies(self, service: str, method: str, body: Sequence[bytes], options: CallOptions) -> AsyncIterator[Response]:
         check_capacity(len(self._pending))

@@ -10,8 +10,9 @@ from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, 
 
 import zmq
 
-from weft_client import services
-from weft_client._proto.weft.v1 import mesh_pb2, recommender_pb2, routing_pb2
+from weft_client import methods, services
+from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2
+from weft_client.methods import Method
 from weft_client.wire import (
     DEADLINE_GRACE,
     CallOptions,
@@ -105,65 +106,73 @@ class Client:
         finally:
             self.cancel(request_id)
 
+    def call_method(self, method: Method, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Response:
+        """Calls a method of the generated table (``methods.TEXT_EMBED``, …) as :meth:`call` does."""
+        return self.call(method.service, method.name, body, options, **settings)
+
+    def stream_method(self, method: Method, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Iterator[Response]:
+        """Calls a streaming method of the generated table as :meth:`stream` does."""
+        return self.stream(method.service, method.name, body, options, **settings)
+
     def embed(self, texts: Sequence[str], **settings: Any) -> Any:
         """``text.embed``: one L2-normalised 384-float embedding per text."""
-        return services.embed_result(self.call("text", "embed", [services.embed_request(texts)], **settings))
+        return services.embed_result(self.call_method(methods.TEXT_EMBED, [services.embed_request(texts)], **settings))
 
     def similarity(self, query: str, candidates: Sequence[str], **settings: Any) -> Any:
         """``text.similarity``: the cosine score of each candidate against the query."""
         body = [services.similarity_request(query, candidates)]
-        return services.similarity_result(self.call("text", "similarity", body, **settings))
+        return services.similarity_result(self.call_method(methods.TEXT_SIMILARITY, body, **settings))
 
     def classify(self, image: bytes, top_k: int = 5, include_logits: bool = False, **settings: Any) -> services.Classification:
         """``vision.classify``: the ``top_k`` ImageNet classes of a JPEG or PNG image."""
         body = [services.classify_request(image, top_k, include_logits)]
-        return services.classify_result(self.call("vision", "classify", body, **settings))
+        return services.classify_result(self.call_method(methods.VISION_CLASSIFY, body, **settings))
 
     def image_embedding(self, image: bytes, **settings: Any) -> Any:
         """``vision.embed``: the 1280 pooled EfficientNet-Lite0 features of a JPEG or PNG image."""
-        return services.image_embedding_result(self.call("vision", "embed", [services.image_embedding_request(image)], **settings))
+        return services.image_embedding_result(self.call_method(methods.VISION_EMBED, [services.image_embedding_request(image)], **settings))
 
     def detect_speech(self, wav: bytes, omit_probabilities: bool = False, timeout: float = 30.0, **rules: Any) -> services.SpeechDetection:
         """``speech.detect``: speech segments and per-chunk probabilities of a WAV file;
         ``rules`` are segment options (see :func:`services.detect_request`)."""
         body = [services.detect_request(wav, omit_probabilities, **rules)]
-        return services.detect_result(self.call("speech", "detect", body, timeout=timeout))
+        return services.detect_result(self.call_method(methods.SPEECH_DETECT, body, timeout=timeout))
 
     def detect_speech_stream(self, wav: bytes, timeout: float = 300.0, **rules: Any) -> Iterator[Tuple[float, float]]:
         """``speech.detect.stream``: yields each speech segment (start, end in seconds)
         as soon as the worker has found it."""
         body = [services.detect_request(wav, True, **rules)]
-        for response in self.stream("speech", "detect.stream", body, timeout=timeout):
+        for response in self.stream_method(methods.SPEECH_DETECT_STREAM, body, timeout=timeout):
             yield from services.detect_result(response).segments
 
     def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
-        return services.mesh_status_result(self.call("weft.mesh", "status", timeout=timeout))
+        return services.mesh_status_result(self.call_method(methods.WEFT_MESH_STATUS, timeout=timeout))
 
     def routes(self, timeout: float = 5.0) -> routing_pb2.RouteTable:
         """Every service's version routing policy, with the shares now."""
-        return services.route_table_result(self.call("weft.mesh", "routes", timeout=timeout))
+        return services.route_table_result(self.call_method(methods.WEFT_MESH_ROUTES, timeout=timeout))
 
     def reward(self, rewards: Sequence[Tuple[str, str, float]], timeout: float = 5.0) -> None:
         """Credits rewards (service, version, reward in [0, 1]) to the versions that served
         what was rewarded, for the A/B figures and a bandit policy. All or none are taken."""
-        self.call("weft.mesh", "reward", [services.reward_request(rewards)], timeout=timeout)
+        self.call_method(methods.WEFT_MESH_REWARD, [services.reward_request(rewards)], timeout=timeout)
 
     def personalize(
         self, user: str, candidates: Sequence[Tuple[str, float]], embeddings: Any = None,
         labels: Optional[Sequence[Sequence[str]]] = None, exploration: Optional[float] = None, top_k: int = 0,
         **settings: Any,
-    ) -> recommender_pb2.RankedItems:
+    ) -> ranking_pb2.RankedItems:
         """``recommender.personalize``: (id, model score) candidates re-ranked for ``user``,
         each with its score's parts; ``embeddings`` is one [candidates, dimensions] array."""
         body = [services.personalize_request(user, candidates, embeddings, labels, exploration, top_k)]
-        return services.message_result(self.call("recommender", "personalize", body, **settings), recommender_pb2.RankedItems())
+        return services.message_result(self.call_method(methods.RECOMMENDER_PERSONALIZE, body, **settings), methods.RECOMMENDER_PERSONALIZE)
 
     def feedback(self, events: Sequence[Tuple[str, str, float, str]], **settings: Any) -> recommender_pb2.FeedbackResponse:
         """``recommender.feedback``: (user, item, reward, event id) events, acknowledged once
         durable; a retried event id counts once."""
         body = [services.feedback_request(events)]
-        return services.message_result(self.call("recommender", "feedback", body, **settings), recommender_pb2.FeedbackResponse())
+        return services.message_result(self.call_method(methods.RECOMMENDER_FEEDBACK, body, **settings), methods.RECOMMENDER_FEEDBACK)
 
     def upsert_catalog(
         self, items: Sequence[Tuple[str, Sequence[float], Sequence[str], float]], **settings: Any
@@ -171,25 +180,25 @@ class Client:
         """``recommender.catalog.upsert``: (id, embedding, labels, base score) items."""
         body = [services.catalog_upsert_request(items)]
         return services.message_result(
-            self.call("recommender", "catalog.upsert", body, **settings), recommender_pb2.CatalogUpsertResponse())
+            self.call_method(methods.RECOMMENDER_CATALOG_UPSERT, body, **settings), methods.RECOMMENDER_CATALOG_UPSERT)
 
     def recommend(
         self, user: str, k: int = 10, include_rated: bool = False, exploration: Optional[float] = None, **settings: Any
-    ) -> recommender_pb2.RankedItems:
+    ) -> ranking_pb2.RankedItems:
         """``recommender.recommend``: the catalogue's best ``k`` items for ``user``."""
         body = [services.recommend_request(user, k, include_rated, exploration)]
-        return services.message_result(self.call("recommender", "recommend", body, **settings), recommender_pb2.RankedItems())
+        return services.message_result(self.call_method(methods.RECOMMENDER_RECOMMEND, body, **settings), methods.RECOMMENDER_RECOMMEND)
 
     def profile(self, user: str, **settings: Any) -> recommender_pb2.Profile:
         """``recommender.profile.get``: what the recommender holds about ``user``."""
         body = [services.profile_request(user)]
-        return services.message_result(self.call("recommender", "profile.get", body, **settings), recommender_pb2.Profile())
+        return services.message_result(self.call_method(methods.RECOMMENDER_PROFILE_GET, body, **settings), methods.RECOMMENDER_PROFILE_GET)
 
     def delete_profile(self, user: str, **settings: Any) -> recommender_pb2.ProfileDeleteResponse:
         """``recommender.profile.delete``: removes everything held about ``user``."""
         body = [services.profile_request(user)]
         return services.message_result(
-            self.call("recommender", "profile.delete", body, **settings), recommender_pb2.ProfileDeleteResponse())
+            self.call_method(methods.RECOMMENDER_PROFILE_DELETE, body, **settings), methods.RECOMMENDER_PROFILE_DELETE)
 
     def _replies_to(self, request_id: int) -> Iterator[Response]:
         """Replies to one request until its final one; others are kept for ``poll``."""

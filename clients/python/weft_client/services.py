@@ -12,6 +12,7 @@ import sys
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from weft_client._proto.weft.v1 import mesh_pb2, recommender_pb2, routing_pb2, speech_pb2, tensor_pb2, text_pb2, vision_pb2
+from weft_client.methods import Method
 from weft_client.status import StatusCode, WeftError
 from weft_client.wire import Response
 
@@ -204,8 +205,11 @@ def profile_request(user: str) -> bytes:
     return recommender_pb2.ProfileRequest(user=user).SerializeToString()
 
 
-def message_result(response: Response, message: Any) -> Any:
-    """The reply's single body frame parsed into ``message``."""
+def message_result(response: Response, method: Method) -> Any:
+    """The reply's single body frame parsed as ``method``'s response message."""
+    if method.response is None:
+        raise TypeError(f"{method.service}/{method.name} does not answer with a message")
+    message = method.response()
     message.ParseFromString(_single_body(response))
     return message
 

@@ -154,6 +154,51 @@ void   weft__v1__response_header__free_unpacked
   assert(message->base.descriptor == &weft__v1__response_header__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   weft__v1__opaque_frames__init
+                     (Weft__V1__OpaqueFrames         *message)
+{
+  static const Weft__V1__OpaqueFrames init_value = WEFT__V1__OPAQUE_FRAMES__INIT;
+  *message = init_value;
+}
+size_t weft__v1__opaque_frames__get_packed_size
+                     (const Weft__V1__OpaqueFrames *message)
+{
+  assert(message->base.descriptor == &weft__v1__opaque_frames__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t weft__v1__opaque_frames__pack
+                     (const Weft__V1__OpaqueFrames *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &weft__v1__opaque_frames__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t weft__v1__opaque_frames__pack_to_buffer
+                     (const Weft__V1__OpaqueFrames *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &weft__v1__opaque_frames__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Weft__V1__OpaqueFrames *
+       weft__v1__opaque_frames__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Weft__V1__OpaqueFrames *)
+     protobuf_c_message_unpack (&weft__v1__opaque_frames__descriptor,
+                                allocator, len, data);
+}
+void   weft__v1__opaque_frames__free_unpacked
+                     (Weft__V1__OpaqueFrames *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &weft__v1__opaque_frames__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor weft__v1__metadata_value__field_descriptors[2] =
 {
   {
@@ -641,5 +686,23 @@ const ProtobufCMessageDescriptor weft__v1__response_header__descriptor =
   weft__v1__response_header__field_indices_by_name,
   1,  weft__v1__response_header__number_ranges,
   (ProtobufCMessageInit) weft__v1__response_header__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define weft__v1__opaque_frames__field_descriptors NULL
+#define weft__v1__opaque_frames__field_indices_by_name NULL
+#define weft__v1__opaque_frames__number_ranges NULL
+const ProtobufCMessageDescriptor weft__v1__opaque_frames__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "weft.v1.OpaqueFrames",
+  "OpaqueFrames",
+  "Weft__V1__OpaqueFrames",
+  "weft.v1",
+  sizeof(Weft__V1__OpaqueFrames),
+  0,
+  weft__v1__opaque_frames__field_descriptors,
+  weft__v1__opaque_frames__field_indices_by_name,
+  0,  weft__v1__opaque_frames__number_ranges,
+  (ProtobufCMessageInit) weft__v1__opaque_frames__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

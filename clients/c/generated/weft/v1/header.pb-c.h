@@ -21,6 +21,7 @@ typedef struct Weft__V1__RequestHeader Weft__V1__RequestHeader;
 typedef struct Weft__V1__RequestHeader__MetadataEntry Weft__V1__RequestHeader__MetadataEntry;
 typedef struct Weft__V1__ResponseHeader Weft__V1__ResponseHeader;
 typedef struct Weft__V1__ResponseHeader__MetadataEntry Weft__V1__ResponseHeader__MetadataEntry;
+typedef struct Weft__V1__OpaqueFrames Weft__V1__OpaqueFrames;
 
 
 /* --- enums --- */
@@ -178,6 +179,20 @@ struct  Weft__V1__ResponseHeader
     , 0, WEFT__V1__STATUS_CODE__OK, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0 }
 
 
+/*
+ * Stands for the body of a method that takes or returns frames which are not one
+ * protobuf message (echo's bytes, the gateway's rerank frames): they pass as sent.
+ * Never sent itself.
+ */
+struct  Weft__V1__OpaqueFrames
+{
+  ProtobufCMessage base;
+};
+#define WEFT__V1__OPAQUE_FRAMES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&weft__v1__opaque_frames__descriptor) \
+     }
+
+
 /* Weft__V1__MetadataValue methods */
 void   weft__v1__metadata_value__init
                      (Weft__V1__MetadataValue         *message);
@@ -241,6 +256,25 @@ Weft__V1__ResponseHeader *
 void   weft__v1__response_header__free_unpacked
                      (Weft__V1__ResponseHeader *message,
                       ProtobufCAllocator *allocator);
+/* Weft__V1__OpaqueFrames methods */
+void   weft__v1__opaque_frames__init
+                     (Weft__V1__OpaqueFrames         *message);
+size_t weft__v1__opaque_frames__get_packed_size
+                     (const Weft__V1__OpaqueFrames   *message);
+size_t weft__v1__opaque_frames__pack
+                     (const Weft__V1__OpaqueFrames   *message,
+                      uint8_t             *out);
+size_t weft__v1__opaque_frames__pack_to_buffer
+                     (const Weft__V1__OpaqueFrames   *message,
+                      ProtobufCBuffer     *buffer);
+Weft__V1__OpaqueFrames *
+       weft__v1__opaque_frames__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   weft__v1__opaque_frames__free_unpacked
+                     (Weft__V1__OpaqueFrames *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Weft__V1__MetadataValue_Closure)
@@ -258,6 +292,9 @@ typedef void (*Weft__V1__ResponseHeader__MetadataEntry_Closure)
 typedef void (*Weft__V1__ResponseHeader_Closure)
                  (const Weft__V1__ResponseHeader *message,
                   void *closure_data);
+typedef void (*Weft__V1__OpaqueFrames_Closure)
+                 (const Weft__V1__OpaqueFrames *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -269,6 +306,7 @@ extern const ProtobufCMessageDescriptor weft__v1__request_header__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__request_header__metadata_entry__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__response_header__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__response_header__metadata_entry__descriptor;
+extern const ProtobufCMessageDescriptor weft__v1__opaque_frames__descriptor;
 
 PROTOBUF_C__END_DECLS
 

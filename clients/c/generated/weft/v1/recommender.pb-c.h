@@ -19,8 +19,6 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Weft__V1__Candidate Weft__V1__Candidate;
 typedef struct Weft__V1__Exploration Weft__V1__Exploration;
 typedef struct Weft__V1__PersonalizeRequest Weft__V1__PersonalizeRequest;
-typedef struct Weft__V1__ScoredCandidate Weft__V1__ScoredCandidate;
-typedef struct Weft__V1__RankedItems Weft__V1__RankedItems;
 typedef struct Weft__V1__Feedback Weft__V1__Feedback;
 typedef struct Weft__V1__FeedbackRequest Weft__V1__FeedbackRequest;
 typedef struct Weft__V1__FeedbackResponse Weft__V1__FeedbackResponse;
@@ -116,67 +114,6 @@ struct  Weft__V1__PersonalizeRequest
 #define WEFT__V1__PERSONALIZE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__personalize_request__descriptor) \
     , (char *)protobuf_c_empty_string, 0,NULL, NULL, 0, NULL }
-
-
-/*
- * One ranked item with the parts of its score, so a user can see why.
- */
-struct  Weft__V1__ScoredCandidate
-{
-  ProtobufCMessage base;
-  char *id;
-  /*
-   * model_part + affinity + exploration.
-   */
-  float score;
-  /*
-   * The model's score times the service's model weight.
-   */
-  float model_part;
-  /*
-   * What the user's profile predicts: preference · embedding + label affinity.
-   */
-  float affinity;
-  /*
-   * The exploration bonus: a Thompson sample's deviation, or UCB's width.
-   */
-  float exploration;
-  /*
-   * Where the model (or the catalogue's base score) placed the item; 0 is first.
-   */
-  uint32_t model_rank;
-  size_t n_labels;
-  char **labels;
-  /*
-   * The item's place in the request's list (candidates, a model's reply).
-   */
-  uint32_t index;
-};
-#define WEFT__V1__SCORED_CANDIDATE__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&weft__v1__scored_candidate__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0 }
-
-
-/*
- * Reply of recommender/personalize and recommender/recommend: best first.
- */
-struct  Weft__V1__RankedItems
-{
-  ProtobufCMessage base;
-  size_t n_items;
-  Weft__V1__ScoredCandidate **items;
-  /*
-   * Feedback events the user's profile has learnt from (0 for a new user).
-   */
-  uint64_t profile_events;
-  /*
-   * recommend only: the catalogue's size.
-   */
-  uint64_t catalog_size;
-};
-#define WEFT__V1__RANKED_ITEMS__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&weft__v1__ranked_items__descriptor) \
-    , 0,NULL, 0, 0 }
 
 
 /*
@@ -462,44 +399,6 @@ Weft__V1__PersonalizeRequest *
 void   weft__v1__personalize_request__free_unpacked
                      (Weft__V1__PersonalizeRequest *message,
                       ProtobufCAllocator *allocator);
-/* Weft__V1__ScoredCandidate methods */
-void   weft__v1__scored_candidate__init
-                     (Weft__V1__ScoredCandidate         *message);
-size_t weft__v1__scored_candidate__get_packed_size
-                     (const Weft__V1__ScoredCandidate   *message);
-size_t weft__v1__scored_candidate__pack
-                     (const Weft__V1__ScoredCandidate   *message,
-                      uint8_t             *out);
-size_t weft__v1__scored_candidate__pack_to_buffer
-                     (const Weft__V1__ScoredCandidate   *message,
-                      ProtobufCBuffer     *buffer);
-Weft__V1__ScoredCandidate *
-       weft__v1__scored_candidate__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   weft__v1__scored_candidate__free_unpacked
-                     (Weft__V1__ScoredCandidate *message,
-                      ProtobufCAllocator *allocator);
-/* Weft__V1__RankedItems methods */
-void   weft__v1__ranked_items__init
-                     (Weft__V1__RankedItems         *message);
-size_t weft__v1__ranked_items__get_packed_size
-                     (const Weft__V1__RankedItems   *message);
-size_t weft__v1__ranked_items__pack
-                     (const Weft__V1__RankedItems   *message,
-                      uint8_t             *out);
-size_t weft__v1__ranked_items__pack_to_buffer
-                     (const Weft__V1__RankedItems   *message,
-                      ProtobufCBuffer     *buffer);
-Weft__V1__RankedItems *
-       weft__v1__ranked_items__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   weft__v1__ranked_items__free_unpacked
-                     (Weft__V1__RankedItems *message,
-                      ProtobufCAllocator *allocator);
 /* Weft__V1__Feedback methods */
 void   weft__v1__feedback__init
                      (Weft__V1__Feedback         *message);
@@ -720,12 +619,6 @@ typedef void (*Weft__V1__Exploration_Closure)
 typedef void (*Weft__V1__PersonalizeRequest_Closure)
                  (const Weft__V1__PersonalizeRequest *message,
                   void *closure_data);
-typedef void (*Weft__V1__ScoredCandidate_Closure)
-                 (const Weft__V1__ScoredCandidate *message,
-                  void *closure_data);
-typedef void (*Weft__V1__RankedItems_Closure)
-                 (const Weft__V1__RankedItems *message,
-                  void *closure_data);
 typedef void (*Weft__V1__Feedback_Closure)
                  (const Weft__V1__Feedback *message,
                   void *closure_data);
@@ -768,8 +661,6 @@ typedef void (*Weft__V1__ProfileDeleteResponse_Closure)
 extern const ProtobufCMessageDescriptor weft__v1__candidate__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__exploration__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__personalize_request__descriptor;
-extern const ProtobufCMessageDescriptor weft__v1__scored_candidate__descriptor;
-extern const ProtobufCMessageDescriptor weft__v1__ranked_items__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__feedback__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__feedback_request__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__feedback_response__descriptor;

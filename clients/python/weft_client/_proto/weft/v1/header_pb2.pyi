@@ -14,6 +14,10 @@ class MetadataValue(_message.Message):
     text: str
     def __init__(self, text: _Optional[str] = ..., binary: _Optional[bytes] = ...) -> None: ...
 
+class OpaqueFrames(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
 class RequestHeader(_message.Message):
     __slots__ = ["idempotent", "metadata", "method", "personalize", "request_id", "service", "timeout_ms", "user_id", "version"]
     class MetadataEntry(_message.Message):

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from weft_client._proto.weft.v1 import tensor_pb2 as weft_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19weft/v1/recommender.proto\x12\x07weft.v1\x1a\x14weft/v1/tensor.proto\"O\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bmodel_score\x18\x02 \x01(\x02\x12\x11\n\tembedding\x18\x03 \x03(\x02\x12\x0e\n\x06labels\x18\x04 \x03(\t\"\x1c\n\x0b\x45xploration\x12\r\n\x05scale\x18\x01 \x01(\x02\"\xa9\x01\n\x12PersonalizeRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12&\n\ncandidates\x18\x02 \x03(\x0b\x32\x12.weft.v1.Candidate\x12)\n\x0b\x65xploration\x18\x03 \x01(\x0b\x32\x14.weft.v1.Exploration\x12\r\n\x05top_k\x18\x04 \x01(\r\x12#\n\nembeddings\x18\x05 \x01(\x0b\x32\x0f.weft.v1.Tensor\"\x9a\x01\n\x0fScoredCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x12\n\nmodel_part\x18\x03 \x01(\x02\x12\x10\n\x08\x61\x66\x66inity\x18\x04 \x01(\x02\x12\x13\n\x0b\x65xploration\x18\x05 \x01(\x02\x12\x12\n\nmodel_rank\x18\x06 \x01(\r\x12\x0e\n\x06labels\x18\x07 \x03(\t\x12\r\n\x05index\x18\x08 \x01(\r\"d\n\x0bRankedItems\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.weft.v1.ScoredCandidate\x12\x16\n\x0eprofile_events\x18\x02 \x01(\x04\x12\x14\n\x0c\x63\x61talog_size\x18\x03 \x01(\x04\"k\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04item\x18\x02 \x01(\t\x12\x0e\n\x06reward\x18\x03 \x01(\x02\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x11\n\tembedding\x18\x05 \x03(\x02\x12\x0e\n\x06labels\x18\x06 \x03(\t\"4\n\x0f\x46\x65\x65\x64\x62\x61\x63kRequest\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.weft.v1.Feedback\"7\n\x10\x46\x65\x65\x64\x62\x61\x63kResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"P\n\x0b\x43\x61talogItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tembedding\x18\x02 \x03(\x02\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x12\n\nbase_score\x18\x04 \x01(\x02\";\n\x14\x43\x61talogUpsertRequest\x12#\n\x05items\x18\x01 \x03(\x0b\x32\x14.weft.v1.CatalogItem\"?\n\x15\x43\x61talogUpsertResponse\x12\x10\n\x08upserted\x18\x01 \x01(\r\x12\x14\n\x0c\x63\x61talog_size\x18\x02 \x01(\x04\"m\n\x10RecommendRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\t\n\x01k\x18\x02 \x01(\r\x12\x15\n\rinclude_rated\x18\x03 \x01(\x08\x12)\n\x0b\x65xploration\x18\x04 \x01(\x0b\x32\x14.weft.v1.Exploration\"\x1e\n\x0eProfileRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\"@\n\rLabelAffinity\x12\r\n\x05label\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66\x66inity\x18\x02 \x01(\x02\x12\x0e\n\x06\x65vents\x18\x03 \x01(\r\"\xb6\x01\n\x07Profile\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0e\n\x06\x65xists\x18\x02 \x01(\x08\x12\x0e\n\x06\x65vents\x18\x03 \x01(\x04\x12\x13\n\x0bmean_reward\x18\x04 \x01(\x02\x12\x12\n\npreference\x18\x05 \x03(\x02\x12&\n\x06labels\x18\x06 \x03(\x0b\x32\x16.weft.v1.LabelAffinity\x12\x13\n\x0brated_items\x18\x07 \x01(\x04\x12\x17\n\x0fupdated_unix_ms\x18\x08 \x01(\x03\"@\n\x15ProfileDeleteResponse\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\x12\x16\n\x0e\x65vents_removed\x18\x02 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19weft/v1/recommender.proto\x12\x07weft.v1\x1a\x14weft/v1/tensor.proto\"O\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bmodel_score\x18\x02 \x01(\x02\x12\x11\n\tembedding\x18\x03 \x03(\x02\x12\x0e\n\x06labels\x18\x04 \x03(\t\"\x1c\n\x0b\x45xploration\x12\r\n\x05scale\x18\x01 \x01(\x02\"\xa9\x01\n\x12PersonalizeRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12&\n\ncandidates\x18\x02 \x03(\x0b\x32\x12.weft.v1.Candidate\x12)\n\x0b\x65xploration\x18\x03 \x01(\x0b\x32\x14.weft.v1.Exploration\x12\r\n\x05top_k\x18\x04 \x01(\r\x12#\n\nembeddings\x18\x05 \x01(\x0b\x32\x0f.weft.v1.Tensor\"k\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04item\x18\x02 \x01(\t\x12\x0e\n\x06reward\x18\x03 \x01(\x02\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x11\n\tembedding\x18\x05 \x03(\x02\x12\x0e\n\x06labels\x18\x06 \x03(\t\"4\n\x0f\x46\x65\x65\x64\x62\x61\x63kRequest\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.weft.v1.Feedback\"7\n\x10\x46\x65\x65\x64\x62\x61\x63kResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\r\x12\x12\n\nduplicates\x18\x02 \x01(\r\"P\n\x0b\x43\x61talogItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tembedding\x18\x02 \x03(\x02\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x12\n\nbase_score\x18\x04 \x01(\x02\";\n\x14\x43\x61talogUpsertRequest\x12#\n\x05items\x18\x01 \x03(\x0b\x32\x14.weft.v1.CatalogItem\"?\n\x15\x43\x61talogUpsertResponse\x12\x10\n\x08upserted\x18\x01 \x01(\r\x12\x14\n\x0c\x63\x61talog_size\x18\x02 \x01(\x04\"m\n\x10RecommendRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\t\n\x01k\x18\x02 \x01(\r\x12\x15\n\rinclude_rated\x18\x03 \x01(\x08\x12)\n\x0b\x65xploration\x18\x04 \x01(\x0b\x32\x14.weft.v1.Exploration\"\x1e\n\x0eProfileRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\"@\n\rLabelAffinity\x12\r\n\x05label\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66\x66inity\x18\x02 \x01(\x02\x12\x0e\n\x06\x65vents\x18\x03 \x01(\r\"\xb6\x01\n\x07Profile\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0e\n\x06\x65xists\x18\x02 \x01(\x08\x12\x0e\n\x06\x65vents\x18\x03 \x01(\x04\x12\x13\n\x0bmean_reward\x18\x04 \x01(\x02\x12\x12\n\npreference\x18\x05 \x03(\x02\x12&\n\x06labels\x18\x06 \x03(\x0b\x32\x16.weft.v1.LabelAffinity\x12\x13\n\x0brated_items\x18\x07 \x01(\x04\x12\x17\n\x0fupdated_unix_ms\x18\x08 \x01(\x03\"@\n\x15ProfileDeleteResponse\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\x12\x16\n\x0e\x65vents_removed\x18\x02 \x01(\x04\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weft.v1.recommender_pb2', globals())
@@ -27,30 +27,26 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _EXPLORATION._serialized_end=169
   _PERSONALIZEREQUEST._serialized_start=172
   _PERSONALIZEREQUEST._serialized_end=341
-  _SCOREDCANDIDATE._serialized_start=344
-  _SCOREDCANDIDATE._serialized_end=498
-  _RANKEDITEMS._serialized_start=500
-  _RANKEDITEMS._serialized_end=600
-  _FEEDBACK._serialized_start=602
-  _FEEDBACK._serialized_end=709
-  _FEEDBACKREQUEST._serialized_start=711
-  _FEEDBACKREQUEST._serialized_end=763
-  _FEEDBACKRESPONSE._serialized_start=765
-  _FEEDBACKRESPONSE._serialized_end=820
-  _CATALOGITEM._serialized_start=822
-  _CATALOGITEM._serialized_end=902
-  _CATALOGUPSERTREQUEST._serialized_start=904
-  _CATALOGUPSERTREQUEST._serialized_end=963
-  _CATALOGUPSERTRESPONSE._serialized_start=965
-  _CATALOGUPSERTRESPONSE._serialized_end=1028
-  _RECOMMENDREQUEST._serialized_start=1030
-  _RECOMMENDREQUEST._serialized_end=1139
-  _PROFILEREQUEST._serialized_start=1141
-  _PROFILEREQUEST._serialized_end=1171
-  _LABELAFFINITY._serialized_start=1173
-  _LABELAFFINITY._serialized_end=1237
-  _PROFILE._serialized_start=1240
-  _PROFILE._serialized_end=1422
-  _PROFILEDELETERESPONSE._serialized_start=1424
-  _PROFILEDELETERESPONSE._serialized_end=1488
+  _FEEDBACK._serialized_start=343
+  _FEEDBACK._serialized_end=450
+  _FEEDBACKREQUEST._serialized_start=452
+  _FEEDBACKREQUEST._serialized_end=504
+  _FEEDBACKRESPONSE._serialized_start=506
+  _FEEDBACKRESPONSE._serialized_end=561
+  _CATALOGITEM._serialized_start=563
+  _CATALOGITEM._serialized_end=643
+  _CATALOGUPSERTREQUEST._serialized_start=645
+  _CATALOGUPSERTREQUEST._serialized_end=704
+  _CATALOGUPSERTRESPONSE._serialized_start=706
+  _CATALOGUPSERTRESPONSE._serialized_end=769
+  _RECOMMENDREQUEST._serialized_start=771
+  _RECOMMENDREQUEST._serialized_end=880
+  _PROFILEREQUEST._serialized_start=882
+  _PROFILEREQUEST._serialized_end=912
+  _LABELAFFINITY._serialized_start=914
+  _LABELAFFINITY._serialized_end=978
+  _PROFILE._serialized_start=981
+  _PROFILE._serialized_end=1163
+  _PROFILEDELETERESPONSE._serialized_start=1165
+  _PROFILEDELETERESPONSE._serialized_end=1229
 # @@protoc_insertion_point(module_scope)

@@ -11,23 +11,23 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
-from weft_client._proto.weft.v1 import recommender_pb2 as weft_dot_v1_dot_recommender__pb2
+from weft_client._proto.weft.v1 import ranking_pb2 as weft_dot_v1_dot_ranking__pb2
 from weft_client._proto.weft.v1 import tensor_pb2 as weft_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12weft/v1/text.proto\x12\x07weft.v1\x1a\x19weft/v1/recommender.proto\x1a\x14weft/v1/tensor.proto\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"Y\n\rEmbedResponse\x12#\n\nembeddings\x18\x01 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\x14\n\x0ctoken_counts\x18\x02 \x03(\r\x12\r\n\x05model\x18\x03 \x01(\t\"6\n\x11SimilarityRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\ncandidates\x18\x02 \x03(\t\"\x9f\x01\n\x12SimilarityResponse\x12\x1f\n\x06scores\x18\x01 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\r\n\x05model\x18\x02 \x01(\t\x12-\n\x14\x63\x61ndidate_embeddings\x18\x03 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12*\n\x0cpersonalized\x18\x04 \x01(\x0b\x32\x14.weft.v1.RankedItemsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12weft/v1/text.proto\x12\x07weft.v1\x1a\x15weft/v1/ranking.proto\x1a\x14weft/v1/tensor.proto\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"Y\n\rEmbedResponse\x12#\n\nembeddings\x18\x01 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\x14\n\x0ctoken_counts\x18\x02 \x03(\r\x12\r\n\x05model\x18\x03 \x01(\t\"6\n\x11SimilarityRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\ncandidates\x18\x02 \x03(\t\"\x9f\x01\n\x12SimilarityResponse\x12\x1f\n\x06scores\x18\x01 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\r\n\x05model\x18\x02 \x01(\t\x12-\n\x14\x63\x61ndidate_embeddings\x18\x03 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12*\n\x0cpersonalized\x18\x04 \x01(\x0b\x32\x14.weft.v1.RankedItemsb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weft.v1.text_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _EMBEDREQUEST._serialized_start=80
-  _EMBEDREQUEST._serialized_end=109
-  _EMBEDRESPONSE._serialized_start=111
-  _EMBEDRESPONSE._serialized_end=200
-  _SIMILARITYREQUEST._serialized_start=202
-  _SIMILARITYREQUEST._serialized_end=256
-  _SIMILARITYRESPONSE._serialized_start=259
-  _SIMILARITYRESPONSE._serialized_end=418
+  _EMBEDREQUEST._serialized_start=76
+  _EMBEDREQUEST._serialized_end=105
+  _EMBEDRESPONSE._serialized_start=107
+  _EMBEDRESPONSE._serialized_end=196
+  _SIMILARITYREQUEST._serialized_start=198
+  _SIMILARITYREQUEST._serialized_end=252
+  _SIMILARITYRESPONSE._serialized_start=255
+  _SIMILARITYRESPONSE._serialized_end=414
 # @@protoc_insertion_point(module_scope)

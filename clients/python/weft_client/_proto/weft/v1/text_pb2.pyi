@@ -1,4 +1,4 @@
-from weft_client._proto.weft.v1 import recommender_pb2 as _recommender_pb2
+from weft_client._proto.weft.v1 import ranking_pb2 as _ranking_pb2
 from weft_client._proto.weft.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -39,6 +39,6 @@ class SimilarityResponse(_message.Message):
     SCORES_FIELD_NUMBER: _ClassVar[int]
     candidate_embeddings: _tensor_pb2.Tensor
     model: str
-    personalized: _recommender_pb2.RankedItems
+    personalized: _ranking_pb2.RankedItems
     scores: _tensor_pb2.Tensor
-    def __init__(self, scores: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., model: _Optional[str] = ..., candidate_embeddings: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., personalized: _Optional[_Union[_recommender_pb2.RankedItems, _Mapping]] = ...) -> None: ...
+    def __init__(self, scores: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., model: _Optional[str] = ..., candidate_embeddings: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., personalized: _Optional[_Union[_ranking_pb2.RankedItems, _Mapping]] = ...) -> None: ...

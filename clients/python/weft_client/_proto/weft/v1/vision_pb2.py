@@ -11,29 +11,29 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
-from weft_client._proto.weft.v1 import recommender_pb2 as weft_dot_v1_dot_recommender__pb2
+from weft_client._proto.weft.v1 import ranking_pb2 as weft_dot_v1_dot_ranking__pb2
 from weft_client._proto.weft.v1 import tensor_pb2 as weft_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weft/v1/vision.proto\x12\x07weft.v1\x1a\x19weft/v1/recommender.proto\x1a\x14weft/v1/tensor.proto\"D\n\x05Image\x12\x11\n\x07\x65ncoded\x18\x01 \x01(\x0cH\x00\x12\x1e\n\x03rgb\x18\x02 \x01(\x0b\x32\x0f.weft.v1.TensorH\x00\x42\x08\n\x06source\"|\n\x0f\x43lassifyRequest\x12\x1d\n\x05image\x18\x01 \x01(\x0b\x32\x0e.weft.v1.Image\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x16\n\x0einclude_logits\x18\x03 \x01(\x08\x12#\n\x06resize\x18\x04 \x01(\x0e\x32\x13.weft.v1.ResizeMode\"C\n\x0e\x43lassification\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05label\x18\x02 \x01(\t\x12\x13\n\x0bprobability\x18\x03 \x01(\x02\"\x94\x01\n\x10\x43lassifyResponse\x12$\n\x03top\x18\x01 \x03(\x0b\x32\x17.weft.v1.Classification\x12\x1f\n\x06logits\x18\x02 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\r\n\x05model\x18\x03 \x01(\t\x12*\n\x0cpersonalized\x18\x04 \x01(\x0b\x32\x14.weft.v1.RankedItems\"W\n\x11ImageEmbedRequest\x12\x1d\n\x05image\x18\x01 \x01(\x0b\x32\x0e.weft.v1.Image\x12#\n\x06resize\x18\x02 \x01(\x0e\x32\x13.weft.v1.ResizeMode\"G\n\x12ImageEmbedResponse\x12\"\n\tembedding\x18\x01 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\r\n\x05model\x18\x02 \x01(\t*B\n\nResizeMode\x12\x1b\n\x17RESIZE_MODE_CENTER_CROP\x10\x00\x12\x17\n\x13RESIZE_MODE_STRETCH\x10\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weft/v1/vision.proto\x12\x07weft.v1\x1a\x15weft/v1/ranking.proto\x1a\x14weft/v1/tensor.proto\"D\n\x05Image\x12\x11\n\x07\x65ncoded\x18\x01 \x01(\x0cH\x00\x12\x1e\n\x03rgb\x18\x02 \x01(\x0b\x32\x0f.weft.v1.TensorH\x00\x42\x08\n\x06source\"|\n\x0f\x43lassifyRequest\x12\x1d\n\x05image\x18\x01 \x01(\x0b\x32\x0e.weft.v1.Image\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x16\n\x0einclude_logits\x18\x03 \x01(\x08\x12#\n\x06resize\x18\x04 \x01(\x0e\x32\x13.weft.v1.ResizeMode\"C\n\x0e\x43lassification\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05label\x18\x02 \x01(\t\x12\x13\n\x0bprobability\x18\x03 \x01(\x02\"\x94\x01\n\x10\x43lassifyResponse\x12$\n\x03top\x18\x01 \x03(\x0b\x32\x17.weft.v1.Classification\x12\x1f\n\x06logits\x18\x02 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\r\n\x05model\x18\x03 \x01(\t\x12*\n\x0cpersonalized\x18\x04 \x01(\x0b\x32\x14.weft.v1.RankedItems\"W\n\x11ImageEmbedRequest\x12\x1d\n\x05image\x18\x01 \x01(\x0b\x32\x0e.weft.v1.Image\x12#\n\x06resize\x18\x02 \x01(\x0e\x32\x13.weft.v1.ResizeMode\"G\n\x12ImageEmbedResponse\x12\"\n\tembedding\x18\x01 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\r\n\x05model\x18\x02 \x01(\t*B\n\nResizeMode\x12\x1b\n\x17RESIZE_MODE_CENTER_CROP\x10\x00\x12\x17\n\x13RESIZE_MODE_STRETCH\x10\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weft.v1.vision_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _RESIZEMODE._serialized_start=660
-  _RESIZEMODE._serialized_end=726
-  _IMAGE._serialized_start=82
-  _IMAGE._serialized_end=150
-  _CLASSIFYREQUEST._serialized_start=152
-  _CLASSIFYREQUEST._serialized_end=276
-  _CLASSIFICATION._serialized_start=278
-  _CLASSIFICATION._serialized_end=345
-  _CLASSIFYRESPONSE._serialized_start=348
-  _CLASSIFYRESPONSE._serialized_end=496
-  _IMAGEEMBEDREQUEST._serialized_start=498
-  _IMAGEEMBEDREQUEST._serialized_end=585
-  _IMAGEEMBEDRESPONSE._serialized_start=587
-  _IMAGEEMBEDRESPONSE._serialized_end=658
+  _RESIZEMODE._serialized_start=656
+  _RESIZEMODE._serialized_end=722
+  _IMAGE._serialized_start=78
+  _IMAGE._serialized_end=146
+  _CLASSIFYREQUEST._serialized_start=148
+  _CLASSIFYREQUEST._serialized_end=272
+  _CLASSIFICATION._serialized_start=274
+  _CLASSIFICATION._serialized_end=341
+  _CLASSIFYRESPONSE._serialized_start=344
+  _CLASSIFYRESPONSE._serialized_end=492
+  _IMAGEEMBEDREQUEST._serialized_start=494
+  _IMAGEEMBEDREQUEST._serialized_end=581
+  _IMAGEEMBEDRESPONSE._serialized_start=583
+  _IMAGEEMBEDRESPONSE._serialized_end=654
 # @@protoc_insertion_point(module_scope)

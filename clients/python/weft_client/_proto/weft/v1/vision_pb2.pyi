@@ -1,4 +1,4 @@
-from weft_client._proto.weft.v1 import recommender_pb2 as _recommender_pb2
+from weft_client._proto.weft.v1 import ranking_pb2 as _ranking_pb2
 from weft_client._proto.weft.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -40,9 +40,9 @@ class ClassifyResponse(_message.Message):
     TOP_FIELD_NUMBER: _ClassVar[int]
     logits: _tensor_pb2.Tensor
     model: str
-    personalized: _recommender_pb2.RankedItems
+    personalized: _ranking_pb2.RankedItems
     top: _containers.RepeatedCompositeFieldContainer[Classification]
-    def __init__(self, top: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ..., logits: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., model: _Optional[str] = ..., personalized: _Optional[_Union[_recommender_pb2.RankedItems, _Mapping]] = ...) -> None: ...
+    def __init__(self, top: _Optional[_Iterable[_Union[Classification, _Mapping]]] = ..., logits: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., model: _Optional[str] = ..., personalized: _Optional[_Union[_ranking_pb2.RankedItems, _Mapping]] = ...) -> None: ...
 
 class Image(_message.Message):
     __slots__ = ["encoded", "rgb"]
