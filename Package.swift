@@ -19,6 +19,7 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "weft", targets: ["weft"]),
+    .executable(name: "weft-bench", targets: ["weft-bench"]),
     .library(name: "WeftClient", targets: ["WeftClient"]),
     .library(name: "WeftWorker", targets: ["WeftWorker"]),
     .library(name: "WeftGateway", targets: ["WeftGateway"]),
@@ -120,16 +121,33 @@ let package = Package(
       dependencies: meshDependencies,
       swiftSettings: strictSettings
     ),
+    // Child processes: starting them, their readiness lines, watching the parent.
+    .target(
+      name: "WeftProcess",
+      dependencies: ["WeftProtocol", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: strictSettings
+    ),
     .executableTarget(
       name: "weft",
       dependencies: [
-        "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftClient", "WeftRecommender",
+        "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftClient", "WeftRecommender", "WeftProcess",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: strictSettings
+    ),
+
+    // Every benchmark, apart from the product: `weft-bench` starts the `weft` built beside it.
+    .executableTarget(
+      name: "weft-bench",
+      dependencies: [
+        "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftModels", "WeftClient", "WeftRecommender", "WeftProcess",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings
     ),

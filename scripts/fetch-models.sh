@@ -59,7 +59,7 @@ fetch samples scikit-image==0.26.0 skimage/data/ chelsea.png coffee.png astronau
 
 # Silero VAD v6: the package's default model's weights are the initializers of its
 # 16 kHz ONNX export, copied once into safetensors (standard-library Python, no onnx).
-# The ONNX file stays for the onnxruntime baseline of `weft bench speech`.
+# The ONNX file stays for the onnxruntime baseline of `weft-bench speech`.
 speech="$cache/silero-vad-v6"
 fetch silero-vad-v6 silero-vad==6.2.3 silero_vad/data/ silero_vad_16k_op15.onnx
 if [ ! -s "$speech/model.safetensors" ]; then

@@ -1,4 +1,4 @@
-"""The ALS side of `weft bench recommender`: the `implicit` library's alternating least
+"""The ALS side of `weft-bench recommender`: the `implicit` library's alternating least
 squares, trained offline on the same feedback events Weft learnt from online.
 
 Reads JSON on stdin: {"users": U, "items": I, "k": 10, "checkpoints": [rounds…],

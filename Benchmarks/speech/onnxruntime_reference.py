@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxruntime baseline for `weft bench speech`: the silero-vad package's ONNX model.
+"""onnxruntime baseline for `weft-bench speech`: the silero-vad package's ONNX model.
 
     python3 onnxruntime_reference.py MODEL.onnx THREADS ROUNDS < request.json
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch baseline for `weft bench text`: sentence-transformers on the same weights.
+"""PyTorch baseline for `weft-bench text`: sentence-transformers on the same weights.
 
     python3 pytorch_reference.py MODEL_DIR THREADS ROUNDS < texts.json
 

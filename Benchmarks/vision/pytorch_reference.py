@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch baseline for `weft bench vision`: efficientnet-lite-pytorch on the same weights.
+"""PyTorch baseline for `weft-bench vision`: efficientnet-lite-pytorch on the same weights.
 
     python3 pytorch_reference.py THREADS ROUNDS < batches.json
 

@@ -32,3 +32,39 @@ public enum PipeReader {
     thread.start()
   }
 }
+
+extension PipeReader {
+  /// Starts reading `handle` line by line: `deliver` gets each whole line without its
+  /// newline, however the pipe split it into reads (a last line without a newline comes
+  /// at end of file), then `nil` once the pipe is closed.
+  public static func startLines(_ handle: FileHandle, deliver: @escaping @Sendable (_ line: String?) -> Void) {
+    // Only the reader thread touches the buffer: `start` calls back on that one thread.
+    let pending = LineBuffer()
+    start(handle) { data, final in
+      for line in pending.append(data, final: final) { deliver(line) }
+      if final { deliver(nil) }
+    }
+  }
+}
+
+/// Bytes read but not yet ended by a newline.
+private final class LineBuffer: @unchecked Sendable {
+  // @unchecked: used by one reader thread only (see `startLines`).
+  private var bytes: [UInt8] = []
+
+  func append(_ data: Data, final: Bool) -> [String] {
+    bytes += data
+    var lines: [String] = []
+    var start = 0
+    while let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
+      lines.append(String(decoding: bytes[start..<newline], as: UTF8.self))
+      start = newline + 1
+    }
+    bytes.removeFirst(start)
+    if final && !bytes.isEmpty {
+      lines.append(String(decoding: bytes, as: UTF8.self))
+      bytes.removeAll()
+    }
+    return lines
+  }
+}

@@ -12,13 +12,12 @@ struct Weft: AsyncParsableCommand {
     abstract: "Serve ML models over ZeroMQ: gateway, workers and clients.",
     version: "0.1.0",
     subcommands: [
-      Up.self, GatewayCommand.self, WorkerCommand.self, RecommenderCommand.self, Call.self, Status.self, RouteCommand.self, Bench.self,
-      BenchProxy.self, BenchEchoPeer.self,
+      Up.self, GatewayCommand.self, WorkerCommand.self, RecommenderCommand.self, Call.self, Status.self, RouteCommand.self,
     ]
   )
 
   /// Ignores SIGPIPE before any command runs: a write to a child's pipe after the child
-  /// exited (a supervised process, the PyTorch baseline) must be an error the command
+  /// exited (a supervised process) must be an error the command
   /// handles, not the end of the process. ZeroMQ's own sockets never raise it.
   static func main() async {
     signal(SIGPIPE, SIG_IGN)

@@ -73,7 +73,7 @@ import ZeroMQ
 
   @Test func unknownServiceMethodAndVersionAreNamed() async throws {
     let mesh = try await TestMesh()
-    try await mesh.startWorker(name: "e", ["--model", "echo", "--version", "v1"])
+    try await mesh.startWorker(name: "e", ["--model", "echo", "--model-version", "v1"])
     let service = await mesh.client.result("nothing", "here")
     #expect(service.failureCode == .unavailable)
     let method = await mesh.client.result("echo", "shout")

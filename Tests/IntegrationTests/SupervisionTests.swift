@@ -132,8 +132,10 @@ import ZeroMQ
 extension SupervisionTests {
   /// Speed is not asserted anywhere; this only checks the benchmark still runs end to end.
   @Test func benchRunsBothPathsAndPrintsRatios() async throws {
+    let benchExecutable = URL(fileURLWithPath: MeshProcess.executable).deletingLastPathComponent()
+      .appendingPathComponent("weft-bench").path
     let bench = try await MeshProcess.run(
-      ["bench", "--rounds", "1", "--latency-samples", "50", "--messages", "500", "--in-flight", "20"])
+      ["--rounds", "1", "--latency-samples", "50", "--messages", "500", "--in-flight", "20"], executable: benchExecutable)
     #expect(bench.status == 0, "\(bench.stderr)")
     for expected in ["zmq_proxy", "weft gateway", "ratio weft/proxy", "64 B echo", "64 KiB echo"] {
       #expect(bench.stdout.contains(expected), "missing '\(expected)' in:\n\(bench.stdout)")

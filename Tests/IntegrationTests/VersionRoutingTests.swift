@@ -16,7 +16,7 @@ import WeftProtocol
     let mesh = try await TestMesh()
     for version in versions {
       try await mesh.startWorker(
-        name: "echo-\(version)", ["--model", "echo", "--version", version, "--capacity", "64"] + (extra[version] ?? []))
+        name: "echo-\(version)", ["--model", "echo", "--model-version", version, "--capacity", "64"] + (extra[version] ?? []))
     }
     return mesh
   }
@@ -67,9 +67,9 @@ import WeftProtocol
   @Test func aBusyVersionDoesNotHoldBackAnothersRequests() async throws {
     let mesh = try await TestMesh()
     try await mesh.startWorker(
-      name: "slow", ["--model", "sleep", "--service", "s", "--version", "slow", "--latency-ms", "400", "--capacity", "1", "--max-batch-size", "1"])
+      name: "slow", ["--model", "sleep", "--service", "s", "--model-version", "slow", "--latency-ms", "400", "--capacity", "1", "--max-batch-size", "1"])
     try await mesh.startWorker(
-      name: "fast", ["--model", "sleep", "--service", "s", "--version", "fast", "--latency-ms", "5", "--capacity", "1", "--max-batch-size", "1"])
+      name: "fast", ["--model", "sleep", "--service", "s", "--model-version", "fast", "--latency-ms", "5", "--capacity", "1", "--max-batch-size", "1"])
     let client = mesh.client
     // Both versions take one request at a time, so both queue. Six requests for the slow
     // version: one runs, five wait in its queue for 0.4 s each; the fast ones must not wait
@@ -91,10 +91,10 @@ import WeftProtocol
   @Test func shadowRepliesNeverReachTheClientAndShadowFailureDoesNotHurt() async throws {
     // The shadow version fails every request, slowly.
     let mesh = try await TestMesh()
-    try await mesh.startWorker(name: "s-1", ["--model", "sleep", "--service", "s", "--version", "1", "--latency-ms", "2", "--capacity", "32"])
+    try await mesh.startWorker(name: "s-1", ["--model", "sleep", "--service", "s", "--model-version", "1", "--latency-ms", "2", "--capacity", "32"])
     try await mesh.startWorker(
       name: "s-3",
-      ["--model", "sleep", "--service", "s", "--version", "3", "--latency-ms", "300", "--capacity", "8",
+      ["--model", "sleep", "--service", "s", "--model-version", "3", "--latency-ms", "300", "--capacity", "8",
        "--inject-failure-rate", "1"])
     try await mesh.client.setRoute(policy("s", [("1", 1)]) { $0.shadow.version = "3"; $0.shadow.share = 0.5 })
     let before = try await mesh.status()
@@ -168,7 +168,7 @@ import WeftProtocol
     for version in ["1", "2"] {
       try await mesh.startWorker(
         name: "s-\(version)",
-        ["--model", "sleep", "--service", "s", "--version", version, "--latency-ms", "100", "--capacity", "4",
+        ["--model", "sleep", "--service", "s", "--model-version", version, "--latency-ms", "100", "--capacity", "4",
          "--max-batch-size", "4", "--heartbeat-ms", "100"])
     }
     try await mesh.client.setRoute(policy("s", [("1", 50), ("2", 50)]))

@@ -1,13 +1,13 @@
 import WeftProtocol
 
 /// Times the per-request work version routing adds to the gateway, in process, for
-/// `weft bench routing`: wall-clock throughput on a small machine varies more between
+/// `weft-bench routing`: wall-clock throughput on a small machine varies more between
 /// runs than this costs, so it is measured on its own as well.
-public enum RoutingDecisionTiming {
+package enum RoutingDecisionTiming {
   /// Nanoseconds per request for: the sticky hash of a user id (or a random draw), the
   /// choice among `policy`'s versions (liveness is a stored flag), the shadow draw, and
   /// recording the outcome in the version's figures (three histograms and counters).
-  public static func nanosecondsPerRequest(policy: RoutePolicy, userIDs: [String], requests: Int) -> Double {
+  package static func nanosecondsPerRequest(policy: RoutePolicy, userIDs: [String], requests: Int) -> Double {
     let router = VersionRouter(policy: policy, at: 1) { VersionFigures(version: $0) }
     var random = SplitMix64(seed: 42)
     var chosen = 0

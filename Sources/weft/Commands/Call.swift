@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftProcess
 import Foundation
 import WeftClient
 import SwiftProtobuf
@@ -45,7 +46,7 @@ struct Call: AsyncParsableCommand {
   @Option(help: "The user the call is for.")
   var user: String = ""
   @Option(help: "Pin this model version.")
-  var version: String = ""
+  var modelVersion: String = ""
   @Flag(help: "Pass the reply through the recommender for --user (text.similarity, vision.classify).")
   var personalize = false
   @Flag(help: "Print every response of a streaming method as it arrives.")
@@ -103,15 +104,15 @@ struct Call: AsyncParsableCommand {
       }
       body.append(contents)
     }
-    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: version, personalize: personalize)
+    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: modelVersion, personalize: personalize)
     for entry in metadata {
       let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
       options.metadata[pair[0]] = .text(pair.count > 1 ? pair[1] : "")
     }
 
-    let weft = try WeftClient(gateways: client.gateways)
-    defer { weft.close() }
     do {
+      let weft = try client.connect()
+      defer { weft.close() }
       // A streaming method's segments come in its partial responses: print each.
       if stream || declared?.kind.serverStreams == true {
         for try await response in weft.stream(service, method, body: body, options: options) { printResponse(response) }

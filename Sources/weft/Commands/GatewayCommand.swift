@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftProcess
 import Logging
 import WeftGateway
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftProcess
 import Foundation
 import Logging
 import WeftModels
@@ -36,8 +37,8 @@ struct RecommenderCommand: AsyncParsableCommand {
   var maxCatalogItems: Int = 200_000
   @Option(help: "Profiles cached in memory.")
   var cachedProfiles: Int = 10_000
-  @Option(help: "Advertise this version.")
-  var version: String = "bayes-linear-1"
+  @Option(help: "Advertise this model version.")
+  var modelVersion: String = "bayes-linear-1"
   @OptionGroup var link: WorkerLinkOptions
   @OptionGroup var logging: LoggingOptions
 
@@ -64,10 +65,10 @@ struct RecommenderCommand: AsyncParsableCommand {
         embeddingDimensions: embeddingDimensions, profileDimensions: profileDimensions, projectionSeed: 0x5745_4654),
       durability: durability, exploration: exploration, strategy: strategy, priorPrecision: priorPrecision,
       modelWeight: modelWeight, cachedProfiles: cachedProfiles, maxCatalogItems: maxCatalogItems)
-    let model = RecommenderModel(try Recommender(configuration: settings), version: version)
+    let model = RecommenderModel(try Recommender(configuration: settings), version: modelVersion)
     let configuration = link.configuration
     let runtime = try WorkerRuntime(model: model, configuration: configuration, logger: logger) {
-      announce("recommender ready store=\(store) version=\(version) name=\(configuration.name)")
+      announce("recommender ready store=\(store) version=\(modelVersion) name=\(configuration.name)")
     }
     try await runUntilSignalled(runtime, logger: logger)
   }

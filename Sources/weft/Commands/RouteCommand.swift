@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftProcess
 import Foundation
 import SwiftProtobuf
 import WeftClient
@@ -136,9 +137,9 @@ private func changeEverywhere(
 private func withGateway<Result>(
   _ gateway: String, _ client: ClientOptions, _ body: (WeftClient, Duration) async throws -> Result
 ) async throws -> Result {
-  let weft = try WeftClient(gateways: [gateway])
-  defer { weft.close() }
   do {
+    let weft = try client.connect(only: gateway)
+    defer { weft.close() }
     return try await body(weft, .milliseconds(client.timeoutMs))
   } catch let error as WeftError {
     complain("\(gateway): \(error.code.name): \(error.message)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftProcess
 import Foundation
 import SwiftProtobuf
 import WeftClient
@@ -17,10 +18,10 @@ struct Status: AsyncParsableCommand {
   @OptionGroup var client: ClientOptions
 
   func run() async throws {
-    let weft = try WeftClient(gateways: client.gateways)
-    defer { weft.close() }
     let status: MeshStatus
     do {
+      let weft = try client.connect()
+      defer { weft.close() }
       status = try await weft.meshStatus(timeout: .milliseconds(client.timeoutMs))
     } catch let error as WeftError {
       complain("\(error.code.name): \(error.message)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WeftGateway
+import WeftModels
 import WeftProtocol
 import Yams
 
@@ -97,7 +98,7 @@ struct MeshConfiguration: Decodable, Equatable {
     var arguments: [String] {
       var arguments = ["--model", model]
       if let service { arguments += ["--service", service] }
-      if let version { arguments += ["--version", version] }
+      if let version { arguments += ["--model-version", version] }
       if let capacity { arguments += ["--capacity", "\(capacity)"] }
       if let maxBatchSize { arguments += ["--max-batch-size", "\(maxBatchSize)"] }
       if let maxBatchDelayMs { arguments += ["--max-batch-delay-ms", "\(maxBatchDelayMs)"] }
@@ -155,8 +156,8 @@ struct MeshConfiguration: Decodable, Equatable {
       throw ConfigurationError("config \(source) is not valid: \(error)")
     }
     for worker in configuration.workers {
-      guard ModelOptions.known.contains(worker.model) else {
-        throw ConfigurationError("config \(source): unknown model '\(worker.model)'; known: \(ModelOptions.known.joined(separator: ", "))")
+      guard ModelCatalog.entry(named: worker.model) != nil else {
+        throw ConfigurationError("config \(source): unknown model '\(worker.model)'; known: \(ModelCatalog.names.joined(separator: ", "))")
       }
       if let replicas = worker.replicas, replicas < 0 {
         throw ConfigurationError("config \(source): replicas of '\(worker.model)' must not be negative")

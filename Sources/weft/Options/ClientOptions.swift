@@ -1,4 +1,6 @@
 import ArgumentParser
+import WeftClient
+import WeftProtocol
 
 /// `--gateway` and `--timeout-ms`, shared by the commands that call a mesh.
 struct ClientOptions: ParsableArguments {
@@ -8,7 +10,28 @@ struct ClientOptions: ParsableArguments {
   @Option(help: "Deadline of the call in milliseconds.")
   var timeoutMs: Int = 30_000
 
+  /// How long a command waits for a gateway to answer at all before it gives up, unless
+  /// its deadline is shorter: a missing mesh is said at once, not at the deadline.
+  static let connectTimeoutMs = 3_000
+
   func validate() throws {
     guard timeoutMs > 0 else { throw ValidationError("--timeout-ms must be positive") }
+  }
+
+  /// A client of `gateways` (or of `only`), once one of them has answered a ZeroMQ
+  /// handshake.
+  ///
+  /// - Throws: `UNAVAILABLE` naming the endpoints and how to start a mesh, when none
+  ///   answers within 3 s (or the deadline, if shorter).
+  func connect(only: String? = nil) throws -> WeftClient {
+    let endpoints = only.map { [$0] } ?? gateways
+    let wait = min(timeoutMs, Self.connectTimeoutMs)
+    guard try !WeftClient.answeringGateways(endpoints, within: .milliseconds(wait)).isEmpty else {
+      throw WeftError(
+        .unavailable,
+        "no gateway answered at \(endpoints.joined(separator: ", ")) within \(wait) ms; start a mesh with "
+          + "./scripts/run-mesh.sh (or `weft up`), or name its frontend with --gateway")
+    }
+    return try WeftClient(gateways: endpoints)
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import WeftProcess
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -99,101 +100,6 @@ final class Supervisor: Service, Sendable {
     let deadline = ContinuousClock.now + limit
     while children.contains(where: \.isRunning) && ContinuousClock.now < deadline {
       try? await Task.sleep(for: .milliseconds(50))
-    }
-  }
-}
-
-struct SupervisorError: Error, CustomStringConvertible {
-  let description: String
-  init(_ description: String) { self.description = description }
-}
-
-/// One supervised process.
-final class Child: @unchecked Sendable {
-  // @unchecked: mutable fields are guarded by `lock`.
-  let name: String
-  let arguments: [String]
-  private let lock = NSLock()
-  private var process: Process?
-  private var startedAt = ContinuousClock.now
-  private var restartDelay: Duration = .milliseconds(500)
-  private var restartNotBefore: ContinuousClock.Instant?
-  private var announced: [String: String] = [:]
-
-  init(name: String, arguments: [String]) {
-    self.name = name
-    self.arguments = arguments
-  }
-
-  /// Waits until the child has announced `key`, or exited, or `timeout` passed.
-  func waitForAnnouncement(_ key: String, timeout: Duration = .seconds(30)) async throws -> String {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-      if let value = announced(key) { return value }
-      guard isRunning else { throw SupervisorError("\(name) exited before announcing \(key)") }
-      try await Task.sleep(for: .milliseconds(20))
-    }
-    throw SupervisorError("\(name) did not announce \(key) within \(timeout)")
-  }
-
-  var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
-  var pid: Int32 { lock.withLock { process?.processIdentifier ?? 0 } }
-  /// A `key=value` field the child printed on a readiness line (e.g. `backend`).
-  func announced(_ key: String) -> String? { lock.withLock { announced[key] } }
-
-  /// Starts the process; with `readsAnnouncement`, its stdout is read for `key=value`
-  /// fields (and copied to ours), otherwise it shares our stdout.
-  func launch(executable: String, readsAnnouncement: Bool) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "1"]) { $1 }
-    let pipe = readsAnnouncement ? Pipe() : nil
-    if let pipe { process.standardOutput = pipe }
-    try process.run()
-    if let pipe {
-      PipeReader.start(pipe.fileHandleForReading) { [weak self] data, final in
-        guard !final else { return }
-        // Relayed on a best-effort basis: if our own stdout is gone (a closed pipe), the
-        // child keeps running and its announcements are still read.
-        try? FileHandle.standardOutput.write(contentsOf: data)
-        self?.parseAnnouncement(String(decoding: data, as: UTF8.self))
-      }
-    }
-    lock.withLock {
-      self.process = process
-      startedAt = .now
-      restartNotBefore = nil
-    }
-  }
-
-  /// Whether a crashed child may be started again now; logs the crash once.
-  func restartDue(logger: Logger) -> Bool {
-    lock.withLock {
-      let now = ContinuousClock.now
-      if let notBefore = restartNotBefore { return now >= notBefore }
-      let status = process?.terminationStatus ?? -1
-      if now - startedAt > .seconds(60) { restartDelay = .milliseconds(500) }
-      logger.warning("child exited; restarting", metadata: ["child": "\(name)", "status": "\(status)", "in": "\(restartDelay)"])
-      restartNotBefore = now + restartDelay
-      restartDelay = min(restartDelay * 2, .seconds(30))
-      return false
-    }
-  }
-
-  func signal(_ signal: Int32) {
-    lock.withLock {
-      if let process, process.isRunning { kill(process.processIdentifier, signal) }
-    }
-  }
-
-  private func parseAnnouncement(_ text: String) {
-    for line in text.split(separator: "\n") {
-      for field in line.split(separator: " ") {
-        let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { continue }
-        lock.withLock { announced[parts[0]] = parts[1] }
-      }
     }
   }
 }

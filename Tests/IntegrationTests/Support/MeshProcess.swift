@@ -9,7 +9,6 @@ final class MeshProcess: Sendable {
   let process: Process
   let lines = Mutex<[String]>([])
   /// Bytes of a line not yet ended: a read can stop anywhere, even inside a character.
-  private let unfinishedLine = Mutex<[UInt8]>([])
   private let stderrTail = Mutex<String>("")
 
   /// The built `weft` executable, next to the test bundle.
@@ -32,21 +31,12 @@ final class MeshProcess: Sendable {
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    PipeReader.start(out.fileHandleForReading) { [weak self] data, final in self?.collectLines(data, final: final) }
+    PipeReader.startLines(out.fileHandleForReading) { [weak self] line in
+      if let line { self?.lines.withLock { $0.append(line) } }
+    }
     PipeReader.start(err.fileHandleForReading) { [weak self] data, _ in
       self?.stderrTail.withLock { $0 = String(($0 + String(decoding: data, as: UTF8.self)).suffix(4_000)) }
     }
-  }
-
-  private func collectLines(_ data: Data, final: Bool) {
-    let complete: [String] = unfinishedLine.withLock { buffer in
-      buffer += data
-      let end = final ? buffer.endIndex : (buffer.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0)
-      let text = String(decoding: buffer[..<end], as: UTF8.self)
-      buffer.removeSubrange(..<end)
-      return text.split(separator: "\n").map(String.init)
-    }
-    if !complete.isEmpty { lines.withLock { $0 += complete } }
   }
 
   deinit {

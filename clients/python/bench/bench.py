@@ -3,7 +3,7 @@
     python bench.py ENDPOINT [ROUND_TRIPS] [MESSAGES] [IN_FLIGHT]
 
 Prints one JSON object per path (blocking client, asyncio client): p50/p99 round trip
-in µs, pipelined messages/s and this process's CPU µs per message. `weft bench clients`
+in µs, pipelined messages/s and this process's CPU µs per message. `weft-bench clients`
 runs it beside the Swift and C clients.
 """
 

@@ -3,7 +3,7 @@ import Foundation
 import WeftClient
 import WeftModels
 
-/// `weft bench vision`: the Swift EfficientNet-Lite0 against PyTorch, image decoding and
+/// `weft-bench vision`: the Swift EfficientNet-Lite0 against PyTorch, image decoding and
 /// resizing, and classification through the mesh, in one run.
 struct VisionBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -30,7 +30,7 @@ struct VisionBench: AsyncParsableCommand {
     let photo = try Data(contentsOf: URL(fileURLWithPath: directory + "/samples/rocket.jpg"))
     let input = ImagePreprocessor.modelInput(try RGBImage(encoded: photo), fit: .centerCrop)
     let batches: [(name: String, images: Int)] = [("batch 1", 1), ("batch 16", 16)]
-    print("weft bench vision: \(threads) threads, \(rounds) rounds")
+    print("weft-bench vision: \(threads) threads, \(rounds) rounds")
 
     var weft: [String: [Double]] = [:]
     for (name, images) in batches {

@@ -3,7 +3,7 @@ import Foundation
 import WeftClient
 import WeftModels
 
-/// `weft bench text`: the Swift MiniLM encoder against sentence-transformers (PyTorch),
+/// `weft-bench text`: the Swift MiniLM encoder against sentence-transformers (PyTorch),
 /// and text serving through the mesh with batching on and off, in one run.
 struct TextBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -33,7 +33,7 @@ struct TextBench: AsyncParsableCommand {
       ("batch 1, short", [short]), ("batch 32, short", Array(repeating: short, count: 32)),
       ("batch 1, 128 pieces", [long]), ("batch 32, 128 pieces", Array(repeating: long, count: 32)),
     ]
-    print("weft bench text: \(threads) threads, \(rounds) rounds; short = \(tokenizer.encode(short).count) pieces")
+    print("weft-bench text: \(threads) threads, \(rounds) rounds; short = \(tokenizer.encode(short).count) pieces")
 
     var weft: [String: [Double]] = [:]
     for (name, texts) in batches {

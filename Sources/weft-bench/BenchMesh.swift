@@ -1,4 +1,5 @@
 import Foundation
+import WeftProcess
 
 #if canImport(Glibc)
 import Glibc
@@ -15,9 +16,19 @@ struct BenchMesh {
   /// The first worker.
   var worker: Child { workers[0] }
 
-  /// This `weft` executable, which the benchmarks start their peers from.
+  /// This `weft-bench` executable, which starts the baseline peers (`bench-proxy`,
+  /// `bench-echo-peer`).
   static func executable() throws -> String {
     try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+  }
+
+  /// The `weft` executable built beside this one, which runs the gateways and workers.
+  static func weftExecutable() throws -> String {
+    let weft = URL(fileURLWithPath: try executable()).deletingLastPathComponent().appendingPathComponent("weft").path
+    guard FileManager.default.isExecutableFile(atPath: weft) else {
+      throw BenchError("no weft binary beside weft-bench at \(weft): build both (swift build -c release)")
+    }
+    return weft
   }
 
   /// Starts a gateway and `weft worker` with `workerArguments` behind it; returns once
@@ -36,7 +47,7 @@ struct BenchMesh {
   /// subcommand that registers like a worker, and its flags); returns once they have
   /// registered.
   static func start(processes workerArguments: [[String]]) async throws -> BenchMesh {
-    let executable = try executable()
+    let executable = try weftExecutable()
     let quiet = ["--log-level", "error"]
     let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet)
     try gateway.launch(executable: executable, readsAnnouncement: true)
@@ -90,4 +101,4 @@ func benchSubprocessOutput(
 
 /// The repository the benchmark binary was built from, for its scripts and clients.
 let benchRepositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-  .deletingLastPathComponent().deletingLastPathComponent().path
+  .deletingLastPathComponent().path

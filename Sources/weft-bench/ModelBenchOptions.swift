@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import WeftModels
 
-/// What the model benchmarks (`weft bench text`, `weft bench vision`) share: how long
+/// What the model benchmarks (`weft-bench text`, `weft-bench vision`) share: how long
 /// to measure, on how many threads, and where the PyTorch baseline and the weights are.
 struct ModelBenchOptions: ParsableArguments {
   @Option(help: "Timed calls per configuration.")
@@ -14,7 +15,7 @@ struct ModelBenchOptions: ParsableArguments {
   var models: String?
 
   /// The model cache these options point at.
-  var modelsDirectory: String { weftModelsDirectory(models) }
+  var modelsDirectory: String { ModelCatalog.directory(models) }
 
   /// `--models` for a worker started by the benchmark, when one was given.
   var workerArguments: [String] { models.map { ["--models", $0] } ?? [] }

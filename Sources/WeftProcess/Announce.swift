@@ -4,7 +4,7 @@ import Glibc
 
 /// Writes one line to standard output at once, unbuffered, so a supervisor or test
 /// reading the pipe sees readiness lines ("gateway listening …") as they happen.
-func announce(_ line: String) {
+public func announce(_ line: String) {
   let text = line + "\n"
   var bytes = Array(text.utf8)
   var offset = 0
@@ -16,7 +16,7 @@ func announce(_ line: String) {
 }
 
 /// Writes a line to standard error.
-func complain(_ line: String) {
+public func complain(_ line: String) {
   let bytes = Array((line + "\n").utf8)
   _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }

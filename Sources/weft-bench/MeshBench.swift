@@ -1,18 +1,11 @@
 import ArgumentParser
+import WeftProcess
 import Foundation
 import SwiftProtobuf
 import WeftProtocol
 import ZeroMQ
 
-/// `weft bench`: benchmarks that print figures and ratios against a baseline measured
-/// in the same run.
-struct Bench: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), version routing against none (routing), the text model against PyTorch (text), the client libraries (clients), the recommender (recommender).",
-    subcommands: [MeshBench.self, RoutingBench.self, TextBench.self, VisionBench.self, SpeechBench.self, ClientBench.self, RecommenderBench.self], defaultSubcommand: MeshBench.self)
-}
-
-/// `weft bench mesh`: the gateway against libzmq's `zmq_proxy`, measured in one run.
+/// `weft-bench mesh`: the gateway against libzmq's `zmq_proxy`, measured in one run.
 struct MeshBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mesh",
@@ -41,7 +34,7 @@ struct MeshBench: AsyncParsableCommand {
     _ = try await peer.waitForAnnouncement("connected")
 
     let zmq = Context.libraryVersion
-    print("weft bench: \(load.rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    print("weft-bench: \(load.rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
     let context = try Context()
     for size in [64, 65_536] {
       let large = size > 1_000

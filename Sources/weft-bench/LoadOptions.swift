@@ -3,7 +3,7 @@ import SwiftProtobuf
 import WeftProtocol
 
 /// Rounds, latency samples and throughput load, shared by the benches that drive a
-/// gateway from a bare DEALER (`weft bench mesh`, `weft bench routing`).
+/// gateway from a bare DEALER (`weft-bench mesh`, `weft-bench routing`).
 struct LoadOptions: ParsableArguments {
   @Option(help: "Rounds; medians over them are reported.")
   var rounds = 3

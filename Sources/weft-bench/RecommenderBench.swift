@@ -6,7 +6,7 @@ import WeftModels
 import WeftProtocol
 import WeftRecommender
 
-/// `weft bench recommender`: the recommender's cost per call and durable feedback rate in
+/// `weft-bench recommender`: the recommender's cost per call and durable feedback rate in
 /// process, then a planted-preference simulation through a real gateway and recommender.
 struct RecommenderBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -244,11 +244,11 @@ struct RecommenderBench: AsyncParsableCommand {
     let store = directory.appendingPathComponent("simulation.sqlite").path
     var processes = [["recommender", "--store", store]]
     if embeddings == .minilm {
-      let weights = weftModelsDirectory(models) + "/minilm-l6-v2"
+      let weights = ModelCatalog.directory(models) + "/minilm-l6-v2"
       guard FileManager.default.fileExists(atPath: weights) else {
         throw BenchError("no MiniLM weights at \(weights): run scripts/fetch-models.sh, or use --embeddings synthetic")
       }
-      processes.append(["worker", "--model", "text", "--models", weftModelsDirectory(models)])
+      processes.append(["worker", "--model", "text", "--models", ModelCatalog.directory(models)])
     }
     let mesh = try await BenchMesh.start(processes: processes)
     defer { mesh.stop() }

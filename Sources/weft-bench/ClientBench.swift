@@ -6,7 +6,7 @@ import WeftClient
 import Glibc
 #endif
 
-/// `weft bench clients`: the Swift, C and Python clients through one gateway, in one run.
+/// `weft-bench clients`: the Swift, C and Python clients through one gateway, in one run.
 struct ClientBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "clients",
@@ -43,7 +43,7 @@ struct ClientBench: AsyncParsableCommand {
     defer { mesh.stop() }
     let frontend = mesh.frontend
 
-    print("weft bench clients: 64 B echo through one gateway, \(inFlight) in flight for throughput")
+    print("weft-bench clients: 64 B echo through one gateway, \(inFlight) in flight for throughput")
     var rows = [try await swiftFigures(frontend)]
     rows += try external(benchRepositoryRoot + "/clients/c/build/weft-c-bench",
                          ["-g", frontend, "-n", "\(roundTrips)", "-m", "\(messages)", "-w", "\(inFlight)"], environment: [:])

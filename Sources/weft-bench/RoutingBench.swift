@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import WeftProcess
 import SwiftProtobuf
 import WeftClient
 import WeftGateway
 import WeftProtocol
 import ZeroMQ
 
-/// `weft bench routing`: what version routing costs the gateway, measured in one run.
+/// `weft-bench routing`: what version routing costs the gateway, measured in one run.
 struct RoutingBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "routing",
@@ -37,7 +38,7 @@ struct RoutingBench: AsyncParsableCommand {
 
   func run() async throws {
     let mesh = try await BenchMesh.start(
-      workers: ["a", "b", "c", "d"].map { ["--model", "echo", "--version", $0, "--capacity", "100000", "--name", "bench-\($0)"] })
+      workers: ["a", "b", "c", "d"].map { ["--model", "echo", "--model-version", $0, "--capacity", "100000", "--name", "bench-\($0)"] })
     defer { mesh.stop() }
     let admin = try WeftClient(gateways: [mesh.frontend])
     defer { admin.close() }
@@ -66,7 +67,7 @@ struct RoutingBench: AsyncParsableCommand {
       context: context, endpoint: mesh.frontend, frames: [Signature.client, plain, body], checksWeftStatus: true, headerVariants: users)
     let generators: [Setup.Header: LoadGenerator] = [.named: named, .plain: generator, .users: sticky]
 
-    print("weft bench routing: \(load.rounds) rounds, \(load.messages) requests of 64 B with \(load.inFlight) in flight, 4 echo workers, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    print("weft-bench routing: \(load.rounds) rounds, \(load.messages) requests of 64 B with \(load.inFlight) in flight, 4 echo workers, \(ProcessInfo.processInfo.activeProcessorCount) cores")
     var throughputs = [[Double]](repeating: [], count: setups.count)
     var p50s = [[Double]](repeating: [], count: setups.count)
     var cpus = [[Double]](repeating: [], count: setups.count)

@@ -1,7 +1,8 @@
 import ArgumentParser
+import WeftProcess
 import ZeroMQ
 
-/// `weft bench-proxy`: libzmq's own `zmq_proxy` between a ROUTER and a DEALER; the C
+/// `weft-bench bench-proxy`: libzmq's own `zmq_proxy` between a ROUTER and a DEALER; the C
 /// baseline for one brokered hop. Runs until killed.
 struct BenchProxy: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -27,7 +28,7 @@ struct BenchProxy: ParsableCommand {
   }
 }
 
-/// `weft bench-echo-peer`: sends every message it gets straight back, moving frames
+/// `weft-bench bench-echo-peer`: sends every message it gets straight back, moving frames
 /// without copying; the worker behind `zmq_proxy` in the benchmark.
 struct BenchEchoPeer: ParsableCommand {
   static let configuration = CommandConfiguration(

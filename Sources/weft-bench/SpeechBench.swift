@@ -5,7 +5,7 @@ import WeftClient
 import WeftModels
 import WeftProtocol
 
-/// `weft bench speech`: Silero VAD per-chunk time and real-time factor against
+/// `weft-bench speech`: Silero VAD per-chunk time and real-time factor against
 /// onnxruntime running the package's ONNX model, one stream and many, plus detection
 /// through the mesh, in one run.
 struct SpeechBench: AsyncParsableCommand {
@@ -38,7 +38,7 @@ struct SpeechBench: AsyncParsableCommand {
     let network = try SileroVAD(weights: SafetensorsFile(path: baseline.modelsDirectory + "/silero-vad-v6/model.safetensors"))
     let lanes = ComputeLanes(count: threads)
     let streamCounts = [threads, 4 * threads]
-    print("weft bench speech: \(seconds) s of audio (\(chunks) chunks) per stream, \(threads) threads, \(baseline.rounds) rounds")
+    print("weft-bench speech: \(seconds) s of audio (\(chunks) chunks) per stream, \(threads) threads, \(baseline.rounds) rounds")
 
     var weft: [String: [Double]] = [:]
     weft["per-chunk"] = BenchTiming.rounds(baseline.rounds) { Self.chunkByChunk(audio, network: network) }.map { $0 / Double(chunks) }

@@ -1,0 +1,36 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `weft-bench`: benchmarks that print figures and ratios against a baseline measured in
+/// the same run. A separate executable, so the `weft` binary ships no benchmark code; it
+/// starts the gateways and workers it measures from the `weft` binary beside it.
+@main
+struct WeftBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "weft-bench",
+    abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), version routing against none (routing), the text, vision and speech models against their references, the client libraries (clients), the recommender (recommender).",
+    subcommands: [
+      MeshBench.self, RoutingBench.self, TextBench.self, VisionBench.self, SpeechBench.self, ClientBench.self,
+      RecommenderBench.self, BenchProxy.self, BenchEchoPeer.self,
+    ],
+    defaultSubcommand: MeshBench.self)
+
+  /// Ignores SIGPIPE before any command runs: a write to a child's pipe after the child
+  /// exited (a PyTorch baseline) must be an error the benchmark reports, not its end.
+  static func main() async {
+    signal(SIGPIPE, SIG_IGN)
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      exit(withError: error)
+    }
+  }
+}
