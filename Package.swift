@@ -121,6 +121,14 @@ let package = Package(
       dependencies: meshDependencies,
       swiftSettings: strictSettings
     ),
+    // The config file's schema: every key once, read into the libraries' configurations.
+    .target(
+      name: "WeftConfiguration",
+      dependencies: [
+        "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftRecommender", .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: strictSettings
+    ),
     // Child processes: starting them, their readiness lines, watching the parent.
     .target(
       name: "WeftProcess",
@@ -131,12 +139,12 @@ let package = Package(
       name: "weft",
       dependencies: [
         "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftClient", "WeftRecommender", "WeftProcess",
+        "WeftConfiguration",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        .product(name: "Yams", package: "Yams"),
       ],
       swiftSettings: strictSettings
     ),
@@ -166,6 +174,10 @@ let package = Package(
       exclude: ["Fixtures"], swiftSettings: strictSettings),
     .testTarget(
       name: "WeftRecommenderTests", dependencies: ["WeftRecommender", "WeftProtocol"], swiftSettings: strictSettings),
+    .testTarget(
+      name: "WeftConfigurationTests",
+      dependencies: ["WeftConfiguration", "WeftGateway", "WeftModels", "WeftProtocol", "WeftRecommender", "WeftWorker"],
+      swiftSettings: strictSettings),
     .testTarget(
       name: "WeftWorkerTests", dependencies: ["WeftWorker", "WeftModels", "WeftProtocol"],
       swiftSettings: strictSettings),

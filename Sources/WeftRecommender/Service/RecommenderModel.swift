@@ -9,11 +9,14 @@ import WeftProtocol
 /// A batch holds calls of one method; a batch of feedback calls shares one commit, so
 /// under load durability costs one fsync per batch, not per call.
 public struct RecommenderModel: Model {
+  /// The version it advertises unless told otherwise.
+  public static let defaultVersion = "bayes-linear-1"
+
   public let descriptor: ModelDescriptor
   private let recommender: Recommender
 
   /// Serves `recommender` as `version`.
-  public init(_ recommender: Recommender, version: String = "bayes-linear-1", maxBatchSize: Int = 64) {
+  public init(_ recommender: Recommender, version: String = defaultVersion, maxBatchSize: Int = 64) {
     self.recommender = recommender
     descriptor = ModelDescriptor(
       service: RecommenderService.name, version: version, methods: RecommenderService.methods,

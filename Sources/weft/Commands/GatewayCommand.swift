@@ -1,6 +1,7 @@
 import ArgumentParser
 import WeftProcess
 import Logging
+import WeftConfiguration
 import WeftGateway
 
 /// `weft gateway`: runs a gateway until SIGTERM or SIGINT.
@@ -27,9 +28,7 @@ struct GatewayCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.gateway")
     exitWithParentIfSupervised()
-    let mesh = try config.map { try MeshConfiguration.load(path: $0) }
-    var configuration = mesh?.gateway.configuration ?? .init()
-    configuration.routes = try mesh?.routePolicies() ?? []
+    var configuration = try config.map { try MeshFile.load(path: $0).gateway } ?? GatewayConfiguration()
     if let frontend { configuration.frontend = frontend }
     if let backend { configuration.backend = backend }
     if let heartbeatMs { configuration.heartbeatInterval = .milliseconds(heartbeatMs) }

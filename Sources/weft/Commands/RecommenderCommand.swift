@@ -1,8 +1,9 @@
 import ArgumentParser
-import WeftProcess
 import Foundation
 import Logging
+import WeftConfiguration
 import WeftModels
+import WeftProcess
 import WeftRecommender
 import WeftWorker
 
@@ -14,41 +15,68 @@ struct RecommenderCommand: AsyncParsableCommand {
     discussion: """
       Profiles, feedback events and the catalogue live in one SQLite file (WAL). Feedback
       is acknowledged once committed; with --durability full (the default) a commit
-      survives power loss, with normal only the process dying.
+      survives power loss, with normal only the process dying. Settings come from the
+      config file's `recommender:` section (docs/CONFIGURATION.md), each flag given
+      replacing its value.
       """)
 
-  @Option(help: "The SQLite file (created if missing; its directory too).")
-  var store: String = "data/recommender.sqlite"
-  @Option(help: "Length of the embeddings in requests (384: the text worker's MiniLM).")
-  var embeddingDimensions: Int = 384
-  @Option(help: "Length of a profile's preference vector; embeddings are projected to it.")
-  var profileDimensions: Int = 32
-  @Option(help: "full: a commit survives power loss; normal: only the process dying (faster).")
-  var durability: SQLiteProfileStore.Durability = .full
-  @Option(help: "Default exploration scale (posterior standard deviations); 0 turns it off.")
-  var exploration: Float = 0.2
-  @Option(help: "How exploration is drawn: thompson or ucb.")
-  var strategy: ExplorationStrategy = .thompson
-  @Option(help: "Prior precision: observations a profile needs before its own feedback outweighs the population's.")
-  var priorPrecision: Double = 1
-  @Option(help: "Weight of the model's score in the final one.")
-  var modelWeight: Float = 1
-  @Option(help: "Most catalogue items (kept in memory, projected).")
-  var maxCatalogItems: Int = 200_000
-  @Option(help: "Profiles cached in memory.")
-  var cachedProfiles: Int = 10_000
-  @Option(help: "Advertise this model version.")
-  var modelVersion: String = "bayes-linear-1"
+  @Option(help: "Mesh config file (YAML); its `recommender:` section is used. Flags override it.")
+  var config: String?
+  @Option(help: "The SQLite file (created if missing; its directory too). Default data/recommender.sqlite.")
+  var store: String?
+  @Option(help: "Length of the embeddings in requests (default 384: the text worker's MiniLM).")
+  var embeddingDimensions: Int?
+  @Option(help: "Length of a profile's preference vector; embeddings are projected to it (default 32).")
+  var profileDimensions: Int?
+  @Option(help: "full: a commit survives power loss (default); normal: only the process dying (faster).")
+  var durability: SQLiteProfileStore.Durability?
+  @Option(help: "Default exploration scale (posterior standard deviations); 0 turns it off (default 0.2).")
+  var exploration: Float?
+  @Option(help: "How exploration is drawn: thompson (default) or ucb.")
+  var strategy: ExplorationStrategy?
+  @Option(help: "Prior precision: observations a profile needs before its own feedback outweighs the population's (default 1).")
+  var priorPrecision: Double?
+  @Option(help: "Weight of the model's score in the final one (default 1).")
+  var modelWeight: Float?
+  @Option(help: "Most catalogue items, kept in memory, projected (default 200000).")
+  var maxCatalogItems: Int?
+  @Option(help: "Profiles cached in memory (default 10000).")
+  var cachedProfiles: Int?
+  @Option(help: "Advertise this model version (default \(RecommenderModel.defaultVersion)).")
+  var modelVersion: String?
   @OptionGroup var link: WorkerLinkOptions
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
-    guard (1...65_536).contains(embeddingDimensions) else { throw ValidationError("--embedding-dimensions must be 1 to 65536") }
-    guard (1...256).contains(profileDimensions) else { throw ValidationError("--profile-dimensions must be 1 to 256") }
-    guard exploration.isFinite, exploration >= 0 else { throw ValidationError("--exploration must be 0 or more") }
-    guard priorPrecision.isFinite, priorPrecision > 0 else { throw ValidationError("--prior-precision must be positive") }
-    guard modelWeight.isFinite else { throw ValidationError("--model-weight must be a number") }
-    guard maxCatalogItems > 0, cachedProfiles > 0 else { throw ValidationError("limits must be positive") }
+    if let embeddingDimensions, !(1...65_536).contains(embeddingDimensions) {
+      throw ValidationError("--embedding-dimensions must be 1 to 65536")
+    }
+    if let profileDimensions, !(1...256).contains(profileDimensions) { throw ValidationError("--profile-dimensions must be 1 to 256") }
+    if let exploration, !exploration.isFinite || exploration < 0 { throw ValidationError("--exploration must be 0 or more") }
+    if let priorPrecision, !priorPrecision.isFinite || priorPrecision <= 0 { throw ValidationError("--prior-precision must be positive") }
+    if let modelWeight, !modelWeight.isFinite { throw ValidationError("--model-weight must be a number") }
+    if let maxCatalogItems, maxCatalogItems <= 0 { throw ValidationError("--max-catalog-items must be positive") }
+    if let cachedProfiles, cachedProfiles <= 0 { throw ValidationError("--cached-profiles must be positive") }
+  }
+
+  /// The config file's section (or the defaults), then the flags over it.
+  func section() throws -> RecommenderSection {
+    var section = try config.map { try MeshFile.load(path: $0).recommender ?? RecommenderSection() } ?? RecommenderSection()
+    var settings = section.configuration
+    if let store { settings.storePath = store }
+    if let embeddingDimensions { settings.layout.embeddingDimensions = embeddingDimensions }
+    if let profileDimensions { settings.layout.profileDimensions = profileDimensions }
+    if let durability { settings.durability = durability }
+    if let exploration { settings.exploration = exploration }
+    if let strategy { settings.strategy = strategy }
+    if let priorPrecision { settings.priorPrecision = priorPrecision }
+    if let modelWeight { settings.modelWeight = modelWeight }
+    if let maxCatalogItems { settings.maxCatalogItems = maxCatalogItems }
+    if let cachedProfiles { settings.cachedProfiles = cachedProfiles }
+    section.configuration = settings
+    if let modelVersion { section.version = modelVersion }
+    link.apply(to: &section.link)
+    return section
   }
 
   func run() async throws {
@@ -57,18 +85,14 @@ struct RecommenderCommand: AsyncParsableCommand {
     // Its matrices are small (100 × 384 candidates); OpenBLAS's thread pool only adds
     // wake-ups and yields around them, and the compute thread is the only caller.
     Gemm.setThreads(1)
+    let section = try section()
+    let store = section.configuration.storePath
     let directory = URL(fileURLWithPath: store).deletingLastPathComponent()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let settings = RecommenderConfiguration(
-      storePath: store,
-      layout: ProfileLayout(
-        embeddingDimensions: embeddingDimensions, profileDimensions: profileDimensions, projectionSeed: 0x5745_4654),
-      durability: durability, exploration: exploration, strategy: strategy, priorPrecision: priorPrecision,
-      modelWeight: modelWeight, cachedProfiles: cachedProfiles, maxCatalogItems: maxCatalogItems)
-    let model = RecommenderModel(try Recommender(configuration: settings), version: modelVersion)
-    let configuration = link.configuration
+    let model = RecommenderModel(try Recommender(configuration: section.configuration), version: section.version)
+    let configuration = section.link
     let runtime = try WorkerRuntime(model: model, configuration: configuration, logger: logger) {
-      announce("recommender ready store=\(store) version=\(modelVersion) name=\(configuration.name)")
+      announce("recommender ready store=\(store) version=\(section.version) name=\(configuration.name)")
     }
     try await runUntilSignalled(runtime, logger: logger)
   }

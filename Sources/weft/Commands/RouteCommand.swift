@@ -3,6 +3,7 @@ import WeftProcess
 import Foundation
 import SwiftProtobuf
 import WeftClient
+import WeftConfiguration
 import WeftGateway
 import WeftProtocol
 
@@ -77,11 +78,15 @@ struct RouteCommand: AsyncParsableCommand {
         guard let equals = ramp.firstIndex(of: "=") else {
           throw ValidationError("--ramp takes VERSION=PERCENT,PERCENT,…, e.g. v2=1,50,100")
         }
-        spec.ramp = .init(
-          version: String(ramp[..<equals]), steps: String(ramp[ramp.index(after: equals)...]),
-          stepSeconds: stepSeconds, rollbackErrorRate: rollbackErrorRate, rollbackMinRequests: rollbackMinRequests)
+        var steps = RouteSpec.Ramp(version: String(ramp[..<equals]), steps: String(ramp[ramp.index(after: equals)...]))
+        (steps.stepSeconds, steps.rollbackErrorRate, steps.rollbackMinRequests) = (stepSeconds, rollbackErrorRate, rollbackMinRequests)
+        spec.ramp = steps
       }
-      if let banditFloor { spec.bandit = .init(floor: banditFloor) }
+      if let banditFloor {
+        var bandit = RouteSpec.Bandit()
+        bandit.floor = banditFloor
+        spec.bandit = bandit
+      }
       let policy: RoutePolicy
       do {
         policy = try spec.policy()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import WeftConfiguration
 
 /// `weft up`: a whole mesh on this machine from a config file, supervised.
 struct Up: AsyncParsableCommand {
@@ -14,7 +15,7 @@ struct Up: AsyncParsableCommand {
 
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.up")
-    let mesh = try MeshConfiguration.load(path: config)
+    let mesh = try MeshFile.load(path: config)
     let supervisor = Supervisor(
       executable: try currentExecutable(), configPath: config, mesh: mesh, logLevel: logging.logLevel, logger: logger)
     try await whileHandlingHangups {

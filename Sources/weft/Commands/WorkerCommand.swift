@@ -1,7 +1,8 @@
 import ArgumentParser
-import WeftProcess
 import Logging
+import WeftConfiguration
 import WeftModels
+import WeftProcess
 import WeftWorker
 
 /// `weft worker`: hosts one model until SIGTERM (drains) or SIGINT.
@@ -16,8 +17,10 @@ struct WorkerCommand: AsyncParsableCommand {
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.worker")
     exitWithParentIfSupervised()
-    let loaded = try model.makeModel()
-    let configuration = link.configuration
+    var section = try model.section()
+    link.apply(to: &section.link)
+    let loaded = try section.makeModel()
+    let configuration = section.link
     let descriptor = loaded.descriptor
     let runtime = try WorkerRuntime(model: loaded, configuration: configuration, logger: logger) {
       announce("worker ready service=\(descriptor.service) version=\(descriptor.version) name=\(configuration.name)")

@@ -2,27 +2,31 @@ import ArgumentParser
 import WeftWorker
 
 /// How a process that registers like a worker (a model worker, the recommender)
-/// reaches its gateways.
+/// reaches its gateways; each flag given replaces the config file's value.
 struct WorkerLinkOptions: ParsableArguments {
-  @Option(name: .customLong("gateway"), help: "Gateway backend endpoint; repeat for several.")
-  var gateways: [String] = ["tcp://127.0.0.1:5556"]
+  @Option(name: .customLong("gateway"), help: "Gateway backend endpoint; repeat for several (default tcp://127.0.0.1:5556).")
+  var gateways: [String] = []
   @Option(help: "Name in replies and `weft status` (default host:pid).")
   var name: String?
   @Option(help: "Most requests in flight per gateway (default twice the batch size).")
   var capacity: Int?
-  @Option(help: "Heartbeat interval in milliseconds.")
-  var heartbeatMs: Int = 1_000
-  @Option(help: "After SIGTERM, longest time in milliseconds to finish in-flight work.")
-  var drainTimeoutMs: Int = 30_000
+  @Option(help: "Heartbeat interval in milliseconds (default 1000).")
+  var heartbeatMs: Int?
+  @Option(help: "After SIGTERM, longest time in milliseconds to finish in-flight work (default 30000).")
+  var drainTimeoutMs: Int?
 
   func validate() throws {
     if let capacity, capacity < 1 { throw ValidationError("--capacity must be at least 1") }
-    guard heartbeatMs > 0 else { throw ValidationError("--heartbeat-ms must be positive") }
+    if let heartbeatMs, heartbeatMs <= 0 { throw ValidationError("--heartbeat-ms must be positive") }
+    if let drainTimeoutMs, drainTimeoutMs < 0 { throw ValidationError("--drain-timeout-ms must not be negative") }
   }
 
-  var configuration: WorkerConfiguration {
-    WorkerConfiguration(
-      gateways: gateways, name: name, capacity: capacity, heartbeatInterval: .milliseconds(heartbeatMs),
-      drainTimeout: .milliseconds(drainTimeoutMs))
+  /// `link` with the flags given over it.
+  func apply(to link: inout WorkerConfiguration) {
+    if !gateways.isEmpty { link.gateways = gateways }
+    if let name { link.name = name }
+    if let capacity { link.capacity = capacity }
+    if let heartbeatMs { link.heartbeatInterval = .milliseconds(heartbeatMs) }
+    if let drainTimeoutMs { link.drainTimeout = .milliseconds(drainTimeoutMs) }
   }
 }

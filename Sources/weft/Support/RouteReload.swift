@@ -1,5 +1,7 @@
 import Logging
 import UnixSignals
+import WeftConfiguration
+import WeftGateway
 import WeftProtocol
 
 /// Runs `body` while SIGHUP is trapped, calling `onHangup` for each one. The trap is in
@@ -21,7 +23,7 @@ func whileHandlingHangups(
 /// broken edit keeps the policies the gateway has.
 func reloadRoutes(from path: String, logger: Logger) -> [RoutePolicy]? {
   do {
-    let policies = try MeshConfiguration.load(path: path).routePolicies()
+    let policies = try MeshFile.load(path: path).gateway.routes
     logger.info("routes reloaded", metadata: ["config": "\(path)", "services": "\(policies.map(\.service))"])
     return policies
   } catch {

@@ -3,6 +3,8 @@ import WeftProcess
 import Logging
 import ServiceLifecycle
 import Synchronization
+import WeftConfiguration
+import WeftModels
 import WeftProtocol
 
 /// Runs the gateway and worker processes of a mesh, restarts those that exit, and
@@ -14,13 +16,13 @@ import WeftProtocol
 final class Supervisor: Service, Sendable {
   private let executable: String
   private let configPath: String
-  private let mesh: MeshConfiguration
+  private let mesh: MeshFile
   private let logLevel: Logger.Level
   private let logger: Logger
   private let stopping = Atomic<Bool>(false)
   private let gatewayChild = Mutex<Child?>(nil)
 
-  init(executable: String, configPath: String, mesh: MeshConfiguration, logLevel: Logger.Level, logger: Logger) {
+  init(executable: String, configPath: String, mesh: MeshFile, logLevel: Logger.Level, logger: Logger) {
     self.executable = executable
     self.configPath = configPath
     self.mesh = mesh
@@ -43,20 +45,23 @@ final class Supervisor: Service, Sendable {
     announce("mesh gateway frontend=\(gateway.announced("frontend") ?? "?") backend=\(backend)")
 
     var children = [gateway]
-    for section in mesh.workers {
-      for replica in 0..<(section.replicas ?? 1) {
-        let name = "\(section.service ?? section.model)-\(replica + 1)"
+    // Each child reads its own section of the same file.
+    for (index, section) in mesh.workers.enumerated() {
+      for replica in 0..<section.replicas {
+        let name = "\(section.settings.service ?? section.model)-\(replica + 1)"
         let child = Child(
           name: name,
-          arguments: ["worker"] + section.arguments + ["--gateway", backend, "--name", name, "--log-level", "\(logLevel)"])
+          arguments: [
+            "worker", "--config", configPath, "--worker", "\(index)", "--gateway", backend, "--name", name, "--log-level", "\(logLevel)",
+          ])
         try start(child)
         children.append(child)
       }
     }
-    if let recommender = mesh.recommender {
+    if mesh.recommender != nil {
       let child = Child(
         name: "recommender",
-        arguments: ["recommender"] + recommender.arguments + ["--gateway", backend, "--name", "recommender", "--log-level", "\(logLevel)"])
+        arguments: ["recommender", "--config", configPath, "--gateway", backend, "--name", "recommender", "--log-level", "\(logLevel)"])
       try start(child)
       children.append(child)
     }

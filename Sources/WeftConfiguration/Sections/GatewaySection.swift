@@ -1,0 +1,25 @@
+import WeftGateway
+
+/// The `gateway:` section: every field of ``GatewayConfiguration`` but its routes (which
+/// come from `routes:`).
+extension GatewayConfiguration: ConfigurationSection {
+  public static var defaults: GatewayConfiguration { GatewayConfiguration() }
+
+  public static var keys: [ConfigurationKey<GatewayConfiguration>] {
+    [
+      .text("frontend", \.frontend, "ZeroMQ endpoint clients connect to (ROUTER, bound)"),
+      .text("backend", \.backend, "ZeroMQ endpoint workers connect to (ROUTER, bound)"),
+      .milliseconds("heartbeat_interval_ms", \.heartbeatInterval, 10...3_600_000, "heartbeat interval for workers that advertise none"),
+      .integer("heartbeat_liveness", \.heartbeatLiveness, 1...100, "silent heartbeat intervals after which a worker is removed"),
+      .milliseconds("default_timeout_ms", \.defaultTimeout, 1...86_400_000, "deadline of requests that set none"),
+      .milliseconds("max_timeout_ms", \.maxTimeout, 1...86_400_000, "longest deadline a request may ask for; longer ones are cut to it"),
+      .integer("queue_limit", \.queueLimit, 1...10_000_000, "requests waiting for a worker per service; more get RESOURCE_EXHAUSTED"),
+      .integer("max_in_flight", \.maxInFlight, 1...10_000_000, "requests in the gateway at once over all services"),
+      .integer("max_request_bytes", \.maxRequestBytes, 1...(1 << 31), "largest request body in bytes; larger gets RESOURCE_EXHAUSTED"),
+      .integer("max_attempts", \.maxAttempts, 1...10, "times an idempotent request is sent, counting the first, when workers die"),
+      .milliseconds("drain_timeout_ms", \.drainTimeout, 0...3_600_000, "on SIGTERM, time in-flight requests get to finish"),
+      .text("name", \.name, "the gateway's name in replies, logs and `weft status`"),
+      .number("personalize_share", \.personalizeShare, 0...1, "share of a personalised request's deadline the recommender may take"),
+    ]
+  }
+}
