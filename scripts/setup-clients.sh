@@ -19,6 +19,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # Installs the client as a user would (checking that it is pip-installable) with numpy.
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$root/clients/python[numpy]"
+# The type checker the test command runs over the package (`mypy --strict`).
+"$venv/bin/python" -c "import mypy" 2>/dev/null || "$venv/bin/pip" install --quiet --disable-pip-version-check mypy types-protobuf
 echo "setup-clients: Python client installed in $venv"
 
 make --no-print-directory -s -C "$root/clients/c" all check

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/setup-clients.sh
+# The Python client type-checks under mypy --strict (its settings are in pyproject.toml).
+(cd clients/python && ../../.build-python/venv/bin/python -m mypy --strict)
 # The integration tests run the built `weft` binary, so build everything first.
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release --skip-build -Xswiftc -enable-testing "$@"

@@ -54,6 +54,17 @@ class OfflineTests(unittest.TestCase):
         with self.assertRaises(InvalidArgument):
             encode_header(1, "", "embed", CallOptions())
 
+    def test_the_async_client_has_every_helper_of_the_blocking_one(self):
+        import inspect
+
+        transport = {"send", "poll", "cancel", "close", "pending"}
+        helpers = {name for name, value in vars(Client).items() if callable(value) and not name.startswith("_")} - transport
+        for name in sorted(helpers):
+            twin = getattr(AsyncClient, name, None)
+            self.assertIsNotNone(twin, f"AsyncClient has no {name}")
+            self.assertTrue(inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin)
+                            or name in {"stream", "stream_method"}, f"AsyncClient.{name} is not async")
+
     def test_malformed_replies_are_rejected(self):
         self.assertIsNone(decode_reply([b"XXX\x01", b""]))
         self.assertIsNone(decode_reply([SIGNATURE]))
@@ -277,6 +288,31 @@ class AsyncClientTests(unittest.TestCase):
 
         with self.assertRaises(DeadlineExceeded):
             self.run_async(scenario())
+
+    def test_typed_helpers_answer_as_the_blocking_client_does(self):
+        wav = (FIXTURE_DIR / "speech" / "speech-pauses-16k.wav").read_bytes()
+        user = f"py-async-{time.time_ns()}"
+
+        async def scenario():
+            async with AsyncClient(GATEWAY) as client:
+                detection = await client.detect_speech(wav, omit_probabilities=True)
+                streamed = [segment async for segment in client.detect_speech_stream(wav)]
+                names = {service.name for service in (await client.mesh_status()).services}
+                routes = await client.routes()
+                await client.upsert_catalog([("a", [1.0] + [0.0] * 383, ["x"], 0.0)])
+                applied = (await client.feedback([(user, "a", 1.0, f"{user}-1")])).applied
+                ranked = await client.recommend(user, k=1, include_rated=True, exploration=0)
+                events = (await client.profile(user)).events
+                existed = (await client.delete_profile(user)).existed
+                return detection, streamed, names, routes, applied, ranked, events, existed
+
+        detection, streamed, names, routes, applied, ranked, events, existed = self.run_async(scenario())
+        with Client(GATEWAY) as blocking:
+            self.assertEqual(detection.segments, blocking.detect_speech(wav, omit_probabilities=True).segments)
+        self.assertEqual(streamed, detection.segments)
+        self.assertTrue({"echo", "speech", "recommender"} <= names, names)
+        self.assertEqual(len(routes.routes), 0)
+        self.assertEqual((applied, ranked.items[0].id, events, existed), (1, "a", 1, True))
 
     def test_embed(self):
         async def scenario():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import Any, AsyncIterator, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Dict, Optional, Sequence, Tuple, TypeVar, Union
 
 import zmq.asyncio
 
-from weft_client import methods, services
+from weft_client import services
 from weft_client.methods import Method
-from weft_client._proto.weft.v1 import mesh_pb2, routing_pb2
+from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2
 from weft_client.status import StatusCode
 from weft_client.wire import (
     DEADLINE_GRACE,
@@ -22,6 +22,8 @@ from weft_client.wire import (
     local_deadline_reply,
     request_frames,
 )
+
+ResultT = TypeVar("ResultT")
 
 
 class AsyncClient:
@@ -35,8 +37,8 @@ class AsyncClient:
     def __init__(self, gateways: Union[str, Sequence[str]], context: Optional[zmq.asyncio.Context] = None):
         self._socket = connect_dealer(context or zmq.asyncio.Context.instance(), gateways)
         self._ids = itertools.count(1)
-        self._pending: Dict[int, asyncio.Queue] = {}
-        self._reader: Optional[asyncio.Task] = None
+        self._pending: Dict[int, "asyncio.Queue[Response]"] = {}
+        self._reader: Optional["asyncio.Task[None]"] = None
 
     async def close(self) -> None:
         """Stops the reader and closes the socket; waiting calls raise ``Cancelled``."""
@@ -82,40 +84,88 @@ class AsyncClient:
 
     async def embed(self, texts: Sequence[str], **settings: Any) -> Any:
         """``text.embed``: one L2-normalised 384-float embedding per text."""
-        return services.embed_result(await self.call_method(methods.TEXT_EMBED, [services.embed_request(texts)], **settings))
+        return await self._typed(services.embed(texts), settings)
 
     async def similarity(self, query: str, candidates: Sequence[str], **settings: Any) -> Any:
         """``text.similarity``: the cosine score of each candidate against the query."""
-        body = [services.similarity_request(query, candidates)]
-        return services.similarity_result(await self.call_method(methods.TEXT_SIMILARITY, body, **settings))
+        return await self._typed(services.similarity(query, candidates), settings)
 
     async def classify(self, image: bytes, top_k: int = 5, include_logits: bool = False, **settings: Any) -> services.Classification:
         """``vision.classify``: the ``top_k`` ImageNet classes of a JPEG or PNG image."""
-        body = [services.classify_request(image, top_k, include_logits)]
-        return services.classify_result(await self.call_method(methods.VISION_CLASSIFY, body, **settings))
+        return await self._typed(services.classify(image, top_k, include_logits), settings)
 
     async def image_embedding(self, image: bytes, **settings: Any) -> Any:
         """``vision.embed``: the 1280 pooled EfficientNet-Lite0 features of a JPEG or PNG image."""
-        return services.image_embedding_result(await self.call_method(methods.VISION_EMBED, [services.image_embedding_request(image)], **settings))
+        return await self._typed(services.image_embedding(image), settings)
+
+    async def detect_speech(self, wav: bytes, omit_probabilities: bool = False, timeout: float = 30.0, **rules: Any) -> services.SpeechDetection:
+        """``speech.detect``: speech segments and per-chunk probabilities of a WAV file;
+        ``rules`` are segment options (see :func:`services.detect_request`)."""
+        return await self._typed(services.detect_speech(wav, omit_probabilities, timeout, **rules), {})
+
+    async def detect_speech_stream(self, wav: bytes, timeout: float = 300.0, **rules: Any) -> AsyncIterator[Tuple[float, float]]:
+        """``speech.detect.stream``: yields each speech segment (start, end in seconds)
+        as soon as the worker has found it."""
+        call = services.detect_speech_stream(wav, timeout, **rules)
+        async for response in self.stream_method(call.method, call.body, **call.settings({})):
+            for segment in call.result(response):
+                yield segment
 
     async def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
-        return services.mesh_status_result(await self.call_method(methods.WEFT_MESH_STATUS, timeout=timeout))
+        return await self._typed(services.mesh_status(timeout), {})
 
     async def routes(self, timeout: float = 5.0) -> routing_pb2.RouteTable:
         """Every service's version routing policy, with the shares now."""
-        return services.route_table_result(await self.call_method(methods.WEFT_MESH_ROUTES, timeout=timeout))
+        return await self._typed(services.routes(timeout), {})
 
     async def reward(self, rewards: Sequence[Tuple[str, str, float]], timeout: float = 5.0) -> None:
         """Credits rewards (service, version, reward in [0, 1]) to the versions that served
         what was rewarded, for the A/B figures and a bandit policy. All or none are taken."""
-        await self.call_method(methods.WEFT_MESH_REWARD, [services.reward_request(rewards)], timeout=timeout)
+        await self._typed(services.reward(rewards, timeout), {})
+
+    async def personalize(
+        self, user: str, candidates: Sequence[Tuple[str, float]], embeddings: Any = None,
+        labels: Optional[Sequence[Sequence[str]]] = None, exploration: Optional[float] = None, top_k: int = 0,
+        **settings: Any,
+    ) -> ranking_pb2.RankedItems:
+        """``recommender.personalize``: (id, model score) candidates re-ranked for ``user``,
+        each with its score's parts; ``embeddings`` is one [candidates, dimensions] array."""
+        return await self._typed(services.personalize(user, candidates, embeddings, labels, exploration, top_k), settings)
+
+    async def feedback(self, events: Sequence[Tuple[str, str, float, str]], **settings: Any) -> recommender_pb2.FeedbackResponse:
+        """``recommender.feedback``: (user, item, reward, event id) events, acknowledged once
+        durable; a retried event id counts once."""
+        return await self._typed(services.feedback(events), settings)
+
+    async def upsert_catalog(
+        self, items: Sequence[Tuple[str, Sequence[float], Sequence[str], float]], **settings: Any
+    ) -> recommender_pb2.CatalogUpsertResponse:
+        """``recommender.catalog.upsert``: (id, embedding, labels, base score) items."""
+        return await self._typed(services.upsert_catalog(items), settings)
+
+    async def recommend(
+        self, user: str, k: int = 10, include_rated: bool = False, exploration: Optional[float] = None, **settings: Any
+    ) -> ranking_pb2.RankedItems:
+        """``recommender.recommend``: the catalogue's best ``k`` items for ``user``."""
+        return await self._typed(services.recommend(user, k, include_rated, exploration), settings)
+
+    async def profile(self, user: str, **settings: Any) -> recommender_pb2.Profile:
+        """``recommender.profile.get``: what the recommender holds about ``user``."""
+        return await self._typed(services.profile(user), settings)
+
+    async def delete_profile(self, user: str, **settings: Any) -> recommender_pb2.ProfileDeleteResponse:
+        """``recommender.profile.delete``: removes everything held about ``user``."""
+        return await self._typed(services.delete_profile(user), settings)
+
+    async def _typed(self, call: services.TypedCall[ResultT], settings: Dict[str, Any]) -> ResultT:
+        return call.result(await self.call_method(call.method, call.body, **call.settings(settings)))
 
     async def _replies(self, service: str, method: str, body: Sequence[bytes], options: CallOptions) -> AsyncIterator[Response]:
         check_capacity(len(self._pending))
         request_id = next(self._ids)
         frames = request_frames(request_id, service, method, body, options)
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: "asyncio.Queue[Response]" = asyncio.Queue()
         self._pending[request_id] = queue
         if self._reader is None or self._reader.done():
             self._reader = asyncio.get_running_loop().create_task(self._read())
@@ -139,5 +189,5 @@ class AsyncClient:
             frames = await self._socket.recv_multipart()
             response = decode_reply(frames)
             queue = self._pending.get(response.request_id) if response else None
-            if queue is not None:  # otherwise malformed, or its caller stopped waiting
+            if response is not None and queue is not None:  # otherwise malformed, or its caller stopped waiting
                 queue.put_nowait(response)

@@ -6,11 +6,11 @@ import collections
 import heapq
 import itertools
 import time
-from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import zmq
 
-from weft_client import methods, services
+from weft_client import services
 from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2
 from weft_client.methods import Method
 from weft_client.wire import (
@@ -24,6 +24,8 @@ from weft_client.wire import (
     request_frames,
 )
 
+ResultT = TypeVar("ResultT")
+
 
 class Client:
     """A blocking client of a Weft mesh. Not thread-safe: one client per thread.
@@ -34,7 +36,7 @@ class Client:
     itself.
     """
 
-    def __init__(self, gateways: Union[str, Sequence[str]], context: Optional[zmq.Context] = None):
+    def __init__(self, gateways: Union[str, Sequence[str]], context: Optional["zmq.Context[zmq.Socket[bytes]]"] = None):
         self._socket = connect_dealer(context or zmq.Context.instance(), gateways)
         self._ids = itertools.count(1)
         self._pending: Dict[int, float] = {}  # request id → local give-up time
@@ -116,47 +118,44 @@ class Client:
 
     def embed(self, texts: Sequence[str], **settings: Any) -> Any:
         """``text.embed``: one L2-normalised 384-float embedding per text."""
-        return services.embed_result(self.call_method(methods.TEXT_EMBED, [services.embed_request(texts)], **settings))
+        return self._typed(services.embed(texts), settings)
 
     def similarity(self, query: str, candidates: Sequence[str], **settings: Any) -> Any:
         """``text.similarity``: the cosine score of each candidate against the query."""
-        body = [services.similarity_request(query, candidates)]
-        return services.similarity_result(self.call_method(methods.TEXT_SIMILARITY, body, **settings))
+        return self._typed(services.similarity(query, candidates), settings)
 
     def classify(self, image: bytes, top_k: int = 5, include_logits: bool = False, **settings: Any) -> services.Classification:
         """``vision.classify``: the ``top_k`` ImageNet classes of a JPEG or PNG image."""
-        body = [services.classify_request(image, top_k, include_logits)]
-        return services.classify_result(self.call_method(methods.VISION_CLASSIFY, body, **settings))
+        return self._typed(services.classify(image, top_k, include_logits), settings)
 
     def image_embedding(self, image: bytes, **settings: Any) -> Any:
         """``vision.embed``: the 1280 pooled EfficientNet-Lite0 features of a JPEG or PNG image."""
-        return services.image_embedding_result(self.call_method(methods.VISION_EMBED, [services.image_embedding_request(image)], **settings))
+        return self._typed(services.image_embedding(image), settings)
 
     def detect_speech(self, wav: bytes, omit_probabilities: bool = False, timeout: float = 30.0, **rules: Any) -> services.SpeechDetection:
         """``speech.detect``: speech segments and per-chunk probabilities of a WAV file;
         ``rules`` are segment options (see :func:`services.detect_request`)."""
-        body = [services.detect_request(wav, omit_probabilities, **rules)]
-        return services.detect_result(self.call_method(methods.SPEECH_DETECT, body, timeout=timeout))
+        return self._typed(services.detect_speech(wav, omit_probabilities, timeout, **rules), {})
 
     def detect_speech_stream(self, wav: bytes, timeout: float = 300.0, **rules: Any) -> Iterator[Tuple[float, float]]:
         """``speech.detect.stream``: yields each speech segment (start, end in seconds)
         as soon as the worker has found it."""
-        body = [services.detect_request(wav, True, **rules)]
-        for response in self.stream_method(methods.SPEECH_DETECT_STREAM, body, timeout=timeout):
-            yield from services.detect_result(response).segments
+        call = services.detect_speech_stream(wav, timeout, **rules)
+        for response in self.stream_method(call.method, call.body, **call.settings({})):
+            yield from call.result(response)
 
     def mesh_status(self, timeout: float = 5.0) -> mesh_pb2.MeshStatus:
         """The gateway's services, versions and workers."""
-        return services.mesh_status_result(self.call_method(methods.WEFT_MESH_STATUS, timeout=timeout))
+        return self._typed(services.mesh_status(timeout), {})
 
     def routes(self, timeout: float = 5.0) -> routing_pb2.RouteTable:
         """Every service's version routing policy, with the shares now."""
-        return services.route_table_result(self.call_method(methods.WEFT_MESH_ROUTES, timeout=timeout))
+        return self._typed(services.routes(timeout), {})
 
     def reward(self, rewards: Sequence[Tuple[str, str, float]], timeout: float = 5.0) -> None:
         """Credits rewards (service, version, reward in [0, 1]) to the versions that served
         what was rewarded, for the A/B figures and a bandit policy. All or none are taken."""
-        self.call_method(methods.WEFT_MESH_REWARD, [services.reward_request(rewards)], timeout=timeout)
+        self._typed(services.reward(rewards, timeout), {})
 
     def personalize(
         self, user: str, candidates: Sequence[Tuple[str, float]], embeddings: Any = None,
@@ -165,40 +164,35 @@ class Client:
     ) -> ranking_pb2.RankedItems:
         """``recommender.personalize``: (id, model score) candidates re-ranked for ``user``,
         each with its score's parts; ``embeddings`` is one [candidates, dimensions] array."""
-        body = [services.personalize_request(user, candidates, embeddings, labels, exploration, top_k)]
-        return services.message_result(self.call_method(methods.RECOMMENDER_PERSONALIZE, body, **settings), methods.RECOMMENDER_PERSONALIZE)
+        return self._typed(services.personalize(user, candidates, embeddings, labels, exploration, top_k), settings)
 
     def feedback(self, events: Sequence[Tuple[str, str, float, str]], **settings: Any) -> recommender_pb2.FeedbackResponse:
         """``recommender.feedback``: (user, item, reward, event id) events, acknowledged once
         durable; a retried event id counts once."""
-        body = [services.feedback_request(events)]
-        return services.message_result(self.call_method(methods.RECOMMENDER_FEEDBACK, body, **settings), methods.RECOMMENDER_FEEDBACK)
+        return self._typed(services.feedback(events), settings)
 
     def upsert_catalog(
         self, items: Sequence[Tuple[str, Sequence[float], Sequence[str], float]], **settings: Any
     ) -> recommender_pb2.CatalogUpsertResponse:
         """``recommender.catalog.upsert``: (id, embedding, labels, base score) items."""
-        body = [services.catalog_upsert_request(items)]
-        return services.message_result(
-            self.call_method(methods.RECOMMENDER_CATALOG_UPSERT, body, **settings), methods.RECOMMENDER_CATALOG_UPSERT)
+        return self._typed(services.upsert_catalog(items), settings)
 
     def recommend(
         self, user: str, k: int = 10, include_rated: bool = False, exploration: Optional[float] = None, **settings: Any
     ) -> ranking_pb2.RankedItems:
         """``recommender.recommend``: the catalogue's best ``k`` items for ``user``."""
-        body = [services.recommend_request(user, k, include_rated, exploration)]
-        return services.message_result(self.call_method(methods.RECOMMENDER_RECOMMEND, body, **settings), methods.RECOMMENDER_RECOMMEND)
+        return self._typed(services.recommend(user, k, include_rated, exploration), settings)
 
     def profile(self, user: str, **settings: Any) -> recommender_pb2.Profile:
         """``recommender.profile.get``: what the recommender holds about ``user``."""
-        body = [services.profile_request(user)]
-        return services.message_result(self.call_method(methods.RECOMMENDER_PROFILE_GET, body, **settings), methods.RECOMMENDER_PROFILE_GET)
+        return self._typed(services.profile(user), settings)
 
     def delete_profile(self, user: str, **settings: Any) -> recommender_pb2.ProfileDeleteResponse:
         """``recommender.profile.delete``: removes everything held about ``user``."""
-        body = [services.profile_request(user)]
-        return services.message_result(
-            self.call_method(methods.RECOMMENDER_PROFILE_DELETE, body, **settings), methods.RECOMMENDER_PROFILE_DELETE)
+        return self._typed(services.delete_profile(user), settings)
+
+    def _typed(self, call: services.TypedCall[ResultT], settings: Dict[str, Any]) -> ResultT:
+        return call.result(self.call_method(call.method, call.body, **call.settings(settings)))
 
     def _replies_to(self, request_id: int) -> Iterator[Response]:
         """Replies to one request until its final one; others are kept for ``poll``."""

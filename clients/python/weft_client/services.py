@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import array
 import sys
-from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Generic, List, NamedTuple, Optional, Sequence, Tuple, TypeVar
 
-from weft_client._proto.weft.v1 import mesh_pb2, recommender_pb2, routing_pb2, speech_pb2, tensor_pb2, text_pb2, vision_pb2
+from weft_client import methods
+from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2, speech_pb2, tensor_pb2, text_pb2, vision_pb2
 from weft_client.methods import Method
 from weft_client.status import StatusCode, WeftError
 from weft_client.wire import Response
 
+numpy: Any
 try:  # numpy is optional
     import numpy
 except ImportError:  # pragma: no cover - exercised only without numpy
@@ -99,7 +102,8 @@ def detect_request(wav: bytes, omit_probabilities: bool = False, **rules: Any) -
     request = speech_pb2.DetectRequest(omit_probabilities=omit_probabilities)
     request.audio.wav = wav
     if rules:
-        options = dict(threshold=0.5, neg_threshold=0.0, min_speech_ms=250, min_silence_ms=100, speech_pad_ms=30, max_speech_s=0.0)
+        options: Dict[str, Any] = dict(
+            threshold=0.5, neg_threshold=0.0, min_speech_ms=250, min_silence_ms=100, speech_pad_ms=30, max_speech_s=0.0)
         unknown = set(rules) - set(options)
         if unknown:
             raise TypeError(f"unknown segment options: {sorted(unknown)}")
@@ -115,7 +119,7 @@ def detect_result(response: Response) -> SpeechDetection:
     return SpeechDetection([(s.start, s.end) for s in reply.segments], probabilities, reply.duration)
 
 
-def _resize(stretch: bool) -> int:
+def _resize(stretch: bool) -> vision_pb2.ResizeMode:
     return vision_pb2.RESIZE_MODE_STRETCH if stretch else vision_pb2.RESIZE_MODE_CENTER_CROP
 
 
@@ -241,3 +245,118 @@ def _single_body(response: Response) -> bytes:
     if len(response.body) != 1:
         raise WeftError.of(StatusCode.DATA_LOSS, f"expected one body frame, got {len(response.body)}")
     return response.body[0]
+
+
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True)
+class TypedCall(Generic[ResultT]):
+    """What one typed helper sends and how it reads the reply, shared by :class:`Client`
+    and :class:`AsyncClient`: the method, its body frames, the reply reader, and default
+    call settings (e.g. a longer timeout) that the caller's settings override."""
+
+    method: Method
+    body: List[bytes]
+    result: Callable[[Response], ResultT]
+    defaults: Dict[str, Any] = field(default_factory=dict)
+
+    def settings(self, given: Dict[str, Any]) -> Dict[str, Any]:
+        """The call settings: the defaults with ``given`` over them."""
+        return {**self.defaults, **given}
+
+
+def embed(texts: Sequence[str]) -> TypedCall[Any]:
+    """``text.embed``: one L2-normalised 384-float embedding per text."""
+    return TypedCall(methods.TEXT_EMBED, [embed_request(texts)], embed_result)
+
+
+def similarity(query: str, candidates: Sequence[str]) -> TypedCall[Any]:
+    """``text.similarity``: the cosine score of each candidate against the query."""
+    return TypedCall(methods.TEXT_SIMILARITY, [similarity_request(query, candidates)], similarity_result)
+
+
+def classify(image: bytes, top_k: int = 5, include_logits: bool = False) -> TypedCall[Classification]:
+    """``vision.classify``: the ``top_k`` ImageNet classes of a JPEG or PNG image."""
+    return TypedCall(methods.VISION_CLASSIFY, [classify_request(image, top_k, include_logits)], classify_result)
+
+
+def image_embedding(image: bytes) -> TypedCall[Any]:
+    """``vision.embed``: the 1280 pooled EfficientNet-Lite0 features of a JPEG or PNG image."""
+    return TypedCall(methods.VISION_EMBED, [image_embedding_request(image)], image_embedding_result)
+
+
+def detect_speech(wav: bytes, omit_probabilities: bool, timeout: float, **rules: Any) -> TypedCall[SpeechDetection]:
+    """``speech.detect``: speech segments and per-chunk probabilities of a WAV file;
+    ``rules`` are segment options (see :func:`detect_request`)."""
+    return TypedCall(methods.SPEECH_DETECT, [detect_request(wav, omit_probabilities, **rules)], detect_result, {"timeout": timeout})
+
+
+def detect_speech_stream(wav: bytes, timeout: float, **rules: Any) -> TypedCall[List[Tuple[float, float]]]:
+    """``speech.detect.stream``: each partial response's speech segments (start, end in
+    seconds), as soon as the worker has found them."""
+    return TypedCall(
+        methods.SPEECH_DETECT_STREAM, [detect_request(wav, True, **rules)], lambda response: detect_result(response).segments,
+        {"timeout": timeout})
+
+
+def mesh_status(timeout: float) -> TypedCall[mesh_pb2.MeshStatus]:
+    """The gateway's services, versions and workers."""
+    return TypedCall(methods.WEFT_MESH_STATUS, [], mesh_status_result, {"timeout": timeout})
+
+
+def routes(timeout: float) -> TypedCall[routing_pb2.RouteTable]:
+    """Every service's version routing policy, with the shares now."""
+    return TypedCall(methods.WEFT_MESH_ROUTES, [], route_table_result, {"timeout": timeout})
+
+
+def reward(rewards: Sequence[Tuple[str, str, float]], timeout: float) -> TypedCall[None]:
+    """Credits rewards (service, version, reward in [0, 1]) to the versions that served
+    what was rewarded, for the A/B figures and a bandit policy. All or none are taken."""
+    return TypedCall(methods.WEFT_MESH_REWARD, [reward_request(rewards)], lambda _: None, {"timeout": timeout})
+
+
+def personalize(
+    user: str, candidates: Sequence[Tuple[str, float]], embeddings: Any = None,
+    labels: Optional[Sequence[Sequence[str]]] = None, exploration: Optional[float] = None, top_k: int = 0,
+) -> TypedCall[ranking_pb2.RankedItems]:
+    """``recommender.personalize``: (id, model score) candidates re-ranked for ``user``,
+    each with its score's parts; ``embeddings`` is one [candidates, dimensions] array."""
+    body = [personalize_request(user, candidates, embeddings, labels, exploration, top_k)]
+    return TypedCall(methods.RECOMMENDER_PERSONALIZE, body, _reply_of(methods.RECOMMENDER_PERSONALIZE))
+
+
+def feedback(events: Sequence[Tuple[str, str, float, str]]) -> TypedCall[recommender_pb2.FeedbackResponse]:
+    """``recommender.feedback``: (user, item, reward, event id) events, acknowledged once
+    durable; a retried event id counts once."""
+    return TypedCall(methods.RECOMMENDER_FEEDBACK, [feedback_request(events)], _reply_of(methods.RECOMMENDER_FEEDBACK))
+
+
+def upsert_catalog(
+    items: Sequence[Tuple[str, Sequence[float], Sequence[str], float]],
+) -> TypedCall[recommender_pb2.CatalogUpsertResponse]:
+    """``recommender.catalog.upsert``: (id, embedding, labels, base score) items."""
+    body = [catalog_upsert_request(items)]
+    return TypedCall(methods.RECOMMENDER_CATALOG_UPSERT, body, _reply_of(methods.RECOMMENDER_CATALOG_UPSERT))
+
+
+def recommend(
+    user: str, k: int = 10, include_rated: bool = False, exploration: Optional[float] = None,
+) -> TypedCall[ranking_pb2.RankedItems]:
+    """``recommender.recommend``: the catalogue's best ``k`` items for ``user``."""
+    body = [recommend_request(user, k, include_rated, exploration)]
+    return TypedCall(methods.RECOMMENDER_RECOMMEND, body, _reply_of(methods.RECOMMENDER_RECOMMEND))
+
+
+def profile(user: str) -> TypedCall[recommender_pb2.Profile]:
+    """``recommender.profile.get``: what the recommender holds about ``user``."""
+    return TypedCall(methods.RECOMMENDER_PROFILE_GET, [profile_request(user)], _reply_of(methods.RECOMMENDER_PROFILE_GET))
+
+
+def delete_profile(user: str) -> TypedCall[recommender_pb2.ProfileDeleteResponse]:
+    """``recommender.profile.delete``: removes everything held about ``user``."""
+    return TypedCall(methods.RECOMMENDER_PROFILE_DELETE, [profile_request(user)], _reply_of(methods.RECOMMENDER_PROFILE_DELETE))
+
+
+def _reply_of(method: Method) -> Callable[[Response], Any]:
+    return lambda response: message_result(response, method)
