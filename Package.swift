@@ -166,7 +166,11 @@ let package = Package(
       dependencies: ["WeftProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       swiftSettings: strictSettings),
     .testTarget(
-      name: "WeftGatewayTests", dependencies: ["WeftGateway", "WeftProtocol"],
+      name: "WeftGatewayTests",
+      dependencies: [
+        "WeftGateway", "WeftProtocol", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
       swiftSettings: strictSettings),
     .testTarget(
       name: "WeftModelsTests",

@@ -49,7 +49,10 @@ public struct MeshFile: Sendable, ConfigurationSection {
           let spec = try RouteSpec.read(item, itemReader, from: .defaults)
           guard services.insert(spec.service).inserted else { throw itemReader.error(item, "service '\(spec.service)' has a route already") }
           do {
-            _ = try spec.policy()
+            // The gateway's own checks, so a policy it would refuse is refused here, with its line.
+            try RoutePolicyCheck.validate(try spec.policy())
+          } catch let error as WeftError {
+            throw itemReader.error(item, error.message)
           } catch {
             throw itemReader.error(item, "\(error)")
           }

@@ -30,14 +30,23 @@ public final class Gateway: Service, Sendable {
   ///   - configuration: endpoints, timeouts and limits.
   ///   - logger: where the gateway logs; per-request events are at `debug`.
   ///   - onListening: called once both sockets are bound, with the resolved endpoints.
-  public init(
+  public convenience init(
     configuration: GatewayConfiguration, logger: Logger,
+    onListening: @escaping @Sendable (Endpoints) -> Void = { _ in }
+  ) throws {
+    try self.init(configuration: configuration, context: try Context(), logger: logger, onListening: onListening)
+  }
+
+  /// Creates a gateway whose sockets live in `context`, so peers in the same process can
+  /// reach it over `inproc://` endpoints (in-process tests, embedding).
+  public init(
+    configuration: GatewayConfiguration, context: Context, logger: Logger,
     onListening: @escaping @Sendable (Endpoints) -> Void = { _ in }
   ) throws {
     self.configuration = configuration
     self.logger = logger
     self.onListening = onListening
-    context = try Context()
+    self.context = context
     control = try GatewayControl()
   }
 

@@ -1,4 +1,6 @@
 import Foundation
+import WeftClient
+import WeftProtocol
 import WeftProcess
 
 #if canImport(Glibc)
@@ -61,12 +63,25 @@ struct BenchMesh {
         _ = try await started.waitForAnnouncement("name")
       }
       let frontend = try await gateway.waitForAnnouncement("frontend")
-      try await Task.sleep(for: .milliseconds(300))  // READY reaches the gateway
+      try await waitUntilRegistered(workers.count, frontend: frontend)
       return BenchMesh(gateway: gateway, workers: workers, frontend: frontend)
     } catch {
       for child in workers + [gateway] { child.signal(SIGKILL) }
       throw error
     }
+  }
+
+  /// Waits until the gateway lists `count` workers (their READY has arrived), up to 30 s.
+  private static func waitUntilRegistered(_ count: Int, frontend: String) async throws {
+    let client = try WeftClient(gateways: [frontend])
+    defer { client.close() }
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+      let status = try? await client.meshStatus(timeout: .seconds(1))
+      if let status, status.services.reduce(0, { $0 + $1.versions.reduce(0) { $0 + $1.workers.count } }) >= count { return }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    throw BenchError("the workers did not register with the gateway within 30 s")
   }
 
   /// Kills every process.

@@ -77,7 +77,9 @@ import WeftProtocol
     async let slow = runCalls(6, concurrency: 6) { _ in
       await client.result("s", "sleep", options: CallOptions(timeout: .seconds(10), version: "slow"))
     }
-    try await Task.sleep(for: .milliseconds(100))
+    try await mesh.waitUntil("five slow requests wait in the queue") { status in
+      (status.services.first { $0.name == "s" }?.queueDepth ?? 0) >= 5
+    }
     let started = ContinuousClock.now
     let fast = await runCalls(20, concurrency: 4) { _ in
       await client.result("s", "sleep", options: CallOptions(timeout: .seconds(10), version: "fast"))
@@ -128,8 +130,14 @@ import WeftProtocol
     async let load = runCalls(4_000, concurrency: 48) { index in
       await client.result("echo", "echo", body: [Data("\(index)".utf8)], options: CallOptions(userID: "u\(index % 97)"))
     }
+    var answered = 0
     for round in 0..<12 {
-      try await Task.sleep(for: .milliseconds(60))
+      // Each change lands under load: after at least 150 more replies.
+      let before = answered
+      try await mesh.waitUntil("150 more replies") { status in
+        answered = status.replies.reduce(0) { $0 + Int($1.count) }
+        return answered >= before + 150
+      }
       if round % 5 == 4 {
         try await client.clearRoute(service: "echo")
       } else {
@@ -176,7 +184,9 @@ import WeftProtocol
     async let load = runCalls(120, concurrency: 24) { index in
       await client.result("s", "sleep", options: CallOptions(timeout: .seconds(15), userID: "user-\(index)"))
     }
-    try await Task.sleep(for: .milliseconds(250))
+    try await mesh.waitUntil("s-2 has requests in flight") { status in
+      status.services.contains { $0.versions.contains { $0.workers.contains { $0.name == "s-2" && $0.inFlight > 0 } } }
+    }
     mesh.worker(named: "s-2")!.signal(SIGKILL)
     let results = await load
     let served = try versions(of: results)  // throws if any request failed
@@ -213,6 +223,7 @@ import WeftProtocol
     let client = mesh.client
     var random = SystemRandomNumberGenerator()
     var lastRound: [String] = []
+    var credited = 0
     // Rounds of 100 requests; every reply is rewarded by its version's hidden rate.
     for _ in 0..<15 {
       lastRound = try versions(of: await runCalls(100, concurrency: 16) { _ in await client.result("echo", "echo") })
@@ -220,7 +231,12 @@ import WeftProtocol
         (service: "echo", version: version, reward: Double.random(in: 0..<1, using: &random) < (version == "a" ? 0.8 : 0.3) ? 1.0 : 0.0)
       }
       try await client.reward(rewards)
-      try await Task.sleep(for: .milliseconds(120))  // the gateway updates its shares every 50 ms
+      credited += rewards.count
+      // The gateway recomputes the shares at most every 50 ms: wait until they count these rewards.
+      let deadline = ContinuousClock.now + .seconds(5)
+      while try await client.routes().routes.first?.banditRewards ?? 0 < credited && ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(10))
+      }
     }
     let onA = Double(lastRound.filter { $0 == "a" }.count) / Double(lastRound.count)
     #expect(onA >= 0.8, "version a served \(onA * 100)% of the last round")
@@ -295,7 +311,11 @@ import WeftProtocol
     // A broken edit keeps the routes the gateway has, and the gateway keeps running.
     try "routes:\n  - service: echo\n    split: \"2=-1\"\n".write(to: config, atomically: true, encoding: .utf8)
     mesh.gateway.signal(SIGHUP)
-    try await Task.sleep(for: .milliseconds(300))
+    let refused = ContinuousClock.now + .seconds(10)
+    while !mesh.gateway.log.contains("routes not reloaded") && ContinuousClock.now < refused {
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    #expect(mesh.gateway.log.contains("routes not reloaded"))
     #expect(try await mesh.client.routes().routes.first?.policy.split.map(\.version) == ["2"])
   }
 }

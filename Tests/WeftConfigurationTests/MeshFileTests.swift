@@ -97,6 +97,7 @@ import WeftWorker
       ("gateway:\n  frontend: [a, b]\n", "mesh.yaml:2: gateway.frontend: must be text, got a list"),
       ("recommender:\n  durability: sometimes\n", "mesh.yaml:2: recommender.durability: must be one of full, normal, got 'sometimes'"),
       ("routes:\n  - service: a\n    split: \"x\"\n", "mesh.yaml:2: routes[0]: split: 'x' is not VERSION=NUMBER"),
+      ("routes:\n  - service: a\n    split: \"1=-1\"\n", "mesh.yaml:2: routes[0]: version '1' of 'a' has weight -1.0"),
       ("routes:\n  - {service: a, split: \"1=1\"}\n  - {service: a, split: \"2=1\"}\n", "mesh.yaml:3: routes[1]: service 'a' has a route already"),
       ("gateway:\n  queue_limit: 5\n  queue_limit: 6\n", "queue_limit"),
       ("gateway: [\n", "mesh.yaml: not YAML"),

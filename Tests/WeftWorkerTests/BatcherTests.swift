@@ -5,54 +5,94 @@ import WeftProtocol
 
 @testable import WeftWorker
 
-@Suite struct BatcherTests {
-  private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0) -> Job {
-    var header = RequestHeader()
-    header.method = method
-    header.requestID = dispatchID
-    return Job(
-      link: link, generation: 0, dispatchID: dispatchID,
-      request: InferenceRequest(method: method, header: header, body: [], deadline: .now + .seconds(5)),
-      receivedAt: MonotonicClock.now())
+/// A job of `method` that arrived at `receivedAt` microseconds.
+private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, at receivedAt: UInt64 = 0) -> Job {
+  var header = RequestHeader()
+  header.method = method
+  header.requestID = dispatchID
+  return Job(
+    link: link, generation: 0, dispatchID: dispatchID,
+    request: InferenceRequest(method: method, header: header, body: [], deadline: .now + .seconds(5)), receivedAt: receivedAt)
+}
+
+/// The batching rule with a stepped clock: no test here waits.
+@Suite struct BatchQueueTests {
+  private func ids(_ decision: BatchQueue.Decision) -> [UInt64]? {
+    guard case .run(let batch) = decision else { return nil }
+    return batch.map(\.dispatchID)
+  }
+
+  private func waitsUntil(_ decision: BatchQueue.Decision) -> UInt64? {
+    guard case .wait(let until) = decision else { return nil }
+    return until
   }
 
   @Test func batchesHoldOneMethodUpToTheLimitInArrivalOrder() {
-    let batcher = Batcher(maxBatchSize: 3, maxBatchDelayMicroseconds: 0)
-    for id in 1...4 as ClosedRange<UInt64> { batcher.submit(job(id)) }
-    batcher.submit(job(5, method: "similarity"))
-    batcher.submit(job(6))
-    #expect(batcher.nextBatch()?.map(\.dispatchID) == [1, 2, 3])
-    #expect(batcher.nextBatch()?.map(\.dispatchID) == [4, 6])
-    #expect(batcher.nextBatch()?.map(\.dispatchID) == [5])
+    var queue = BatchQueue(maxBatchSize: 3, maxBatchDelay: 0)
+    for id in 1...4 as ClosedRange<UInt64> { queue.append(job(id)) }
+    queue.append(job(5, method: "similarity"))
+    queue.append(job(6))
+    #expect(ids(queue.decide(at: 0, flushing: false)) == [1, 2, 3])
+    #expect(ids(queue.decide(at: 0, flushing: false)) == [4, 6])
+    #expect(ids(queue.decide(at: 0, flushing: false)) == [5])
+    guard case .idle = queue.decide(at: 0, flushing: false) else { Issue.record("expected idle"); return }
   }
 
-  @Test func waitsUpToTheDelayForABatchToFill() {
-    let batcher = Batcher(maxBatchSize: 4, maxBatchDelayMicroseconds: 200_000)
+  @Test func aBatchWaitsForTheDelayAfterItsOldestRequestThenRuns() {
+    var queue = BatchQueue(maxBatchSize: 4, maxBatchDelay: 200)
+    queue.append(job(1, at: 1_000))
+    #expect(waitsUntil(queue.decide(at: 1_000, flushing: false)) == 1_200)
+    queue.append(job(2, at: 1_150))
+    // The later arrival does not move the deadline: it is the oldest request's.
+    #expect(waitsUntil(queue.decide(at: 1_150, flushing: false)) == 1_200)
+    #expect(waitsUntil(queue.decide(at: 1_199, flushing: false)) == 1_200)
+    #expect(ids(queue.decide(at: 1_200, flushing: false)) == [1, 2])
+  }
+
+  @Test func aFullBatchRunsAtOnceAndStoppingFlushes() {
+    var queue = BatchQueue(maxBatchSize: 2, maxBatchDelay: 1_000_000)
+    queue.append(job(1))
+    queue.append(job(2, method: "other"))
+    #expect(waitsUntil(queue.decide(at: 5, flushing: false)) == 1_000_000)  // one "embed", one "other": neither full
+    queue.append(job(3))
+    #expect(ids(queue.decide(at: 6, flushing: false)) == [1, 3])
+    #expect(ids(queue.decide(at: 7, flushing: true)) == [2])
+  }
+
+  @Test func removeTakesOnlyAQueuedJob() {
+    var queue = BatchQueue(maxBatchSize: 8, maxBatchDelay: 0)
+    queue.append(job(1, link: 0))
+    queue.append(job(1, link: 1))
+    #expect(queue.remove(link: 1, dispatchID: 1)?.link == 1)
+    #expect(queue.remove(link: 1, dispatchID: 1) == nil)
+    #expect(queue.jobs.count == 1)
+  }
+}
+
+/// The blocking wrapper the compute thread uses, on a clock that never moves: it returns
+/// only when the rule says run.
+@Suite struct BatcherTests {
+  @Test func aWaitingComputeThreadWakesWhenTheBatchFills() async throws {
+    let batcher = Batcher(maxBatchSize: 2, maxBatchDelayMicroseconds: 1_000_000, clock: { 0 })
     batcher.submit(job(1))
-    let late = job(2)
-    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20)) { batcher.submit(late) }
-    let started = ContinuousClock.now
-    let batch = batcher.nextBatch()
-    let waited = ContinuousClock.now - started
-    #expect(batch?.count == 2 || waited >= .milliseconds(190))
-    #expect(waited < .seconds(2))
-  }
-
-  @Test func cancelRemovesOnlyAQueuedJob() {
-    let batcher = Batcher(maxBatchSize: 8, maxBatchDelayMicroseconds: 0)
-    batcher.submit(job(1, link: 0))
-    batcher.submit(job(1, link: 1))
-    #expect(batcher.cancel(link: 1, dispatchID: 1)?.link == 1)
-    #expect(batcher.cancel(link: 1, dispatchID: 1) == nil)
-    #expect(batcher.count == 1)
+    let batch = Task.detached { batcher.nextBatch()?.map(\.dispatchID) }
+    batcher.submit(job(2))
+    #expect(await batch.value == [1, 2])
   }
 
   @Test func stopEndsTheBatchStreamOnceEmpty() {
-    let batcher = Batcher(maxBatchSize: 8, maxBatchDelayMicroseconds: 1_000_000)
+    let batcher = Batcher(maxBatchSize: 8, maxBatchDelayMicroseconds: 1_000_000, clock: { 0 })
     batcher.submit(job(1))
     batcher.stop()
     #expect(batcher.nextBatch()?.count == 1)
     #expect(batcher.nextBatch() == nil)
+  }
+
+  @Test func cancelRemovesAQueuedJob() {
+    let batcher = Batcher(maxBatchSize: 8, maxBatchDelayMicroseconds: 0)
+    batcher.submit(job(1, link: 0))
+    #expect(batcher.cancel(link: 0, dispatchID: 1)?.dispatchID == 1)
+    #expect(batcher.count == 0)
   }
 }
 

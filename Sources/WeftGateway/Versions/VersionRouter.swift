@@ -206,6 +206,7 @@ final class VersionRouter {
     state.rampMessage = rampMessage
     state.shadowSkipped = shadowSkipped
     state.fallback = fallbacks
+    state.banditRewards = rewardsAtLastUpdate
     return state
   }
 

@@ -287,6 +287,12 @@ public nonisolated struct Weft_V1_RouteState: @unchecked Sendable {
     set {_uniqueStorage()._fallback = newValue}
   }
 
+  /// Bandit only: how many rewards its current shares were computed from.
+  public var banditRewards: UInt64 {
+    get {_storage._banditRewards}
+    set {_uniqueStorage()._banditRewards = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -634,7 +640,7 @@ nonisolated extension Weft_V1_VersionRoute: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Weft_V1_RouteState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RouteState"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policy\0\u{1}versions\0\u{3}ramp_phase\0\u{3}ramp_step\0\u{3}ramp_message\0\u{3}shadow_skipped\0\u{1}fallback\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policy\0\u{1}versions\0\u{3}ramp_phase\0\u{3}ramp_step\0\u{3}ramp_message\0\u{3}shadow_skipped\0\u{1}fallback\0\u{3}bandit_rewards\0")
 
   fileprivate class _StorageClass {
     var _policy: Weft_V1_RoutePolicy? = nil
@@ -644,6 +650,7 @@ nonisolated extension Weft_V1_RouteState: SwiftProtobuf.Message, SwiftProtobuf._
     var _rampMessage: String = String()
     var _shadowSkipped: UInt64 = 0
     var _fallback: UInt64 = 0
+    var _banditRewards: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -661,6 +668,7 @@ nonisolated extension Weft_V1_RouteState: SwiftProtobuf.Message, SwiftProtobuf._
       _rampMessage = source._rampMessage
       _shadowSkipped = source._shadowSkipped
       _fallback = source._fallback
+      _banditRewards = source._banditRewards
     }
   }
 
@@ -686,6 +694,7 @@ nonisolated extension Weft_V1_RouteState: SwiftProtobuf.Message, SwiftProtobuf._
         case 5: try { try decoder.decodeSingularStringField(value: &_storage._rampMessage) }()
         case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._shadowSkipped) }()
         case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._fallback) }()
+        case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._banditRewards) }()
         default: break
         }
       }
@@ -719,6 +728,9 @@ nonisolated extension Weft_V1_RouteState: SwiftProtobuf.Message, SwiftProtobuf._
       if _storage._fallback != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._fallback, fieldNumber: 7)
       }
+      if _storage._banditRewards != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._banditRewards, fieldNumber: 8)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -735,6 +747,7 @@ nonisolated extension Weft_V1_RouteState: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._rampMessage != rhs_storage._rampMessage {return false}
         if _storage._shadowSkipped != rhs_storage._shadowSkipped {return false}
         if _storage._fallback != rhs_storage._fallback {return false}
+        if _storage._banditRewards != rhs_storage._banditRewards {return false}
         return true
       }
       if !storagesAreEqual {return false}

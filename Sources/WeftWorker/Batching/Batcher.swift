@@ -1,25 +1,25 @@
-import DequeModule
 import Foundation
 import WeftModels
 import WeftProtocol
 
-/// The queue between the socket thread and the compute thread, forming batches.
-///
-/// A batch holds requests of one method, up to `maxBatchSize` of them; the compute
-/// thread waits at most `maxBatchDelay` after the oldest request arrived for more to
-/// join. Requests of other methods wait for a later batch, in arrival order.
+/// The queue between the socket thread and the compute thread, forming batches by the
+/// rule of ``BatchQueue``: the compute thread blocks in ``nextBatch()`` until the rule
+/// says run.
 final class Batcher: @unchecked Sendable {
   // @unchecked: every field below is guarded by `condition`.
   private let condition = NSCondition()
-  private var queue: Deque<Job> = []
+  private var queue: BatchQueue
   private var stopping = false
-  let maxBatchSize: Int
-  let maxBatchDelay: UInt64
+  private let clock: @Sendable () -> UInt64
 
-  init(maxBatchSize: Int, maxBatchDelayMicroseconds: UInt64) {
-    self.maxBatchSize = max(1, maxBatchSize)
-    maxBatchDelay = maxBatchDelayMicroseconds
+  /// A batcher; `clock` gives microseconds (the monotonic clock unless a test steps its own).
+  init(maxBatchSize: Int, maxBatchDelayMicroseconds: UInt64, clock: @escaping @Sendable () -> UInt64 = MonotonicClock.now) {
+    queue = BatchQueue(maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelayMicroseconds)
+    self.clock = clock
   }
+
+  /// Most requests per batch.
+  var maxBatchSize: Int { queue.maxBatchSize }
 
   /// Queues a job and wakes the compute thread.
   func submit(_ job: Job) {
@@ -33,15 +33,14 @@ final class Batcher: @unchecked Sendable {
   func cancel(link: Int, dispatchID: UInt64) -> Job? {
     condition.lock()
     defer { condition.unlock() }
-    guard let index = queue.firstIndex(where: { $0.link == link && $0.dispatchID == dispatchID }) else { return nil }
-    return queue.remove(at: index)
+    return queue.remove(link: link, dispatchID: dispatchID)
   }
 
   /// Jobs waiting to start.
   var count: Int {
     condition.lock()
     defer { condition.unlock() }
-    return queue.count
+    return queue.jobs.count
   }
 
   /// Wakes the compute thread to finish: it empties the queue, then `nextBatch` returns nil.
@@ -56,27 +55,16 @@ final class Batcher: @unchecked Sendable {
   func nextBatch() -> [Job]? {
     condition.lock()
     defer { condition.unlock() }
-    while queue.isEmpty && !stopping { condition.wait() }
-    guard let first = queue.first else { return nil }
-    let method = first.request.method
-    let batchDeadline = first.receivedAt &+ maxBatchDelay
-    while !stopping && countOf(method) < maxBatchSize {
-      let now = MonotonicClock.now()
-      guard now < batchDeadline else { break }
-      _ = condition.wait(until: Date(timeIntervalSinceNow: Double(batchDeadline - now) / 1e6))
+    while true {
+      let now = clock()
+      switch queue.decide(at: now, flushing: stopping) {
+      case .run(let batch): return batch
+      case .idle:
+        if stopping { return nil }
+        condition.wait()
+      case .wait(let until):
+        _ = condition.wait(until: Date(timeIntervalSinceNow: Double(until - now) / 1e6))
+      }
     }
-    var batch: [Job] = []
-    var kept: Deque<Job> = []
-    while let job = queue.popFirst() {
-      if batch.count < maxBatchSize && job.request.method == method { batch.append(job) } else { kept.append(job) }
-    }
-    queue = kept
-    return batch
-  }
-
-  private func countOf(_ method: String) -> Int {
-    var count = 0
-    for job in queue where job.request.method == method { count += 1 }
-    return count
   }
 }

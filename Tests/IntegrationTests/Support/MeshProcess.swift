@@ -8,8 +8,10 @@ import WeftProtocol
 final class MeshProcess: Sendable {
   let process: Process
   let lines = Mutex<[String]>([])
-  /// Bytes of a line not yet ended: a read can stop anywhere, even inside a character.
+  /// The last stderr it wrote.
   private let stderrTail = Mutex<String>("")
+  /// How many of stdout and stderr have reached end of file.
+  private let closedPipes = Mutex(0)
 
   /// The built `weft` executable, next to the test bundle.
   static var executable: String {
@@ -32,10 +34,11 @@ final class MeshProcess: Sendable {
     process.standardError = err
     try process.run()
     PipeReader.startLines(out.fileHandleForReading) { [weak self] line in
-      if let line { self?.lines.withLock { $0.append(line) } }
+      if let line { self?.lines.withLock { $0.append(line) } } else { self?.closedPipes.withLock { $0 += 1 } }
     }
-    PipeReader.start(err.fileHandleForReading) { [weak self] data, _ in
+    PipeReader.start(err.fileHandleForReading) { [weak self] data, final in
       self?.stderrTail.withLock { $0 = String(($0 + String(decoding: data, as: UTF8.self)).suffix(4_000)) }
+      if final { self?.closedPipes.withLock { $0 += 1 } }
     }
   }
 
@@ -70,7 +73,10 @@ final class MeshProcess: Sendable {
       child.signal(SIGKILL)
       throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish in \(timeout)")
     }
-    try await Task.sleep(for: .milliseconds(50))  // the last pipe reads land
+    // Its output is whole once both pipes are closed (a child it started may hold them
+    // a little longer; the wait is bounded).
+    let drained = ContinuousClock.now + .seconds(5)
+    while child.closedPipes.withLock({ $0 }) < 2 && ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(5)) }
     return (status, child.lines.withLock { $0.joined(separator: "\n") }, child.log)
   }
 

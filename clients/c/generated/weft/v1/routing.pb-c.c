@@ -950,7 +950,7 @@ const ProtobufCMessageDescriptor weft__v1__version_route__descriptor =
   (ProtobufCMessageInit) weft__v1__version_route__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__route_state__field_descriptors[7] =
+static const ProtobufCFieldDescriptor weft__v1__route_state__field_descriptors[8] =
 {
   {
     "policy",
@@ -1036,8 +1036,21 @@ static const ProtobufCFieldDescriptor weft__v1__route_state__field_descriptors[7
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "bandit_rewards",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__RouteState, bandit_rewards),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__route_state__field_indices_by_name[] = {
+  7,   /* field[7] = bandit_rewards */
   6,   /* field[6] = fallback */
   0,   /* field[0] = policy */
   4,   /* field[4] = ramp_message */
@@ -1049,7 +1062,7 @@ static const unsigned weft__v1__route_state__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__route_state__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor weft__v1__route_state__descriptor =
 {
@@ -1059,7 +1072,7 @@ const ProtobufCMessageDescriptor weft__v1__route_state__descriptor =
   "Weft__V1__RouteState",
   "weft.v1",
   sizeof(Weft__V1__RouteState),
-  7,
+  8,
   weft__v1__route_state__field_descriptors,
   weft__v1__route_state__field_indices_by_name,
   1,  weft__v1__route_state__number_ranges,

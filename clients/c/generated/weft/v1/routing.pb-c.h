@@ -208,10 +208,14 @@ struct  Weft__V1__RouteState
    * Requests sent to a version outside the split because none of its versions was live.
    */
   uint64_t fallback;
+  /*
+   * Bandit only: how many rewards its current shares were computed from.
+   */
+  uint64_t bandit_rewards;
 };
 #define WEFT__V1__ROUTE_STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__route_state__descriptor) \
-    , NULL, 0,NULL, WEFT__V1__RAMP_PHASE__RAMP_PHASE_NONE, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , NULL, 0,NULL, WEFT__V1__RAMP_PHASE__RAMP_PHASE_NONE, 0, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 struct  Weft__V1__RouteTable

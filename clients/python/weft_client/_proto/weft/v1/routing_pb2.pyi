@@ -63,7 +63,8 @@ class RoutePolicy(_message.Message):
     def __init__(self, service: _Optional[str] = ..., split: _Optional[_Iterable[_Union[VersionWeight, _Mapping]]] = ..., ignore_user_id: bool = ..., shadow: _Optional[_Union[ShadowPolicy, _Mapping]] = ..., ramp: _Optional[_Union[RampPolicy, _Mapping]] = ..., bandit: _Optional[_Union[BanditPolicy, _Mapping]] = ...) -> None: ...
 
 class RouteState(_message.Message):
-    __slots__ = ["fallback", "policy", "ramp_message", "ramp_phase", "ramp_step", "shadow_skipped", "versions"]
+    __slots__ = ["bandit_rewards", "fallback", "policy", "ramp_message", "ramp_phase", "ramp_step", "shadow_skipped", "versions"]
+    BANDIT_REWARDS_FIELD_NUMBER: _ClassVar[int]
     FALLBACK_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
     RAMP_MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +72,7 @@ class RouteState(_message.Message):
     RAMP_STEP_FIELD_NUMBER: _ClassVar[int]
     SHADOW_SKIPPED_FIELD_NUMBER: _ClassVar[int]
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    bandit_rewards: int
     fallback: int
     policy: RoutePolicy
     ramp_message: str
@@ -78,7 +80,7 @@ class RouteState(_message.Message):
     ramp_step: int
     shadow_skipped: int
     versions: _containers.RepeatedCompositeFieldContainer[VersionRoute]
-    def __init__(self, policy: _Optional[_Union[RoutePolicy, _Mapping]] = ..., versions: _Optional[_Iterable[_Union[VersionRoute, _Mapping]]] = ..., ramp_phase: _Optional[_Union[RampPhase, str]] = ..., ramp_step: _Optional[int] = ..., ramp_message: _Optional[str] = ..., shadow_skipped: _Optional[int] = ..., fallback: _Optional[int] = ...) -> None: ...
+    def __init__(self, policy: _Optional[_Union[RoutePolicy, _Mapping]] = ..., versions: _Optional[_Iterable[_Union[VersionRoute, _Mapping]]] = ..., ramp_phase: _Optional[_Union[RampPhase, str]] = ..., ramp_step: _Optional[int] = ..., ramp_message: _Optional[str] = ..., shadow_skipped: _Optional[int] = ..., fallback: _Optional[int] = ..., bandit_rewards: _Optional[int] = ...) -> None: ...
 
 class RouteTable(_message.Message):
     __slots__ = ["routes"]

@@ -1,0 +1,224 @@
+import Foundation
+import Logging
+import SwiftProtobuf
+import Testing
+import WeftGateway
+import WeftProtocol
+import ZeroMQ
+
+/// The gateway's behaviours that the integration tests reach through real processes,
+/// here in milliseconds: a real gateway loop, with a client and workers played by bare
+/// sockets over `inproc://` in the same context. Every wait is bounded.
+@Suite struct InProcessGatewayTests {
+  @Test func aRequestPastItsDeadlineEndsWithDeadlineExceededAndTheWorkerIsCancelled() async throws {
+    try await InProcessMesh.with { mesh in
+      let worker = try mesh.worker(name: "silent")
+      let client = try mesh.client()
+      try client.send(id: 1, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 60, body: [1, 2, 3])
+      let request = try #require(try worker.receive(within: 2_000))
+      #expect(try WorkerEnvelope(frames: request).command == .request)
+      let reply = try #require(try client.reply(within: 2_000))
+      #expect(reply.status == .deadlineExceeded)
+      #expect(reply.requestID == 1)
+      let cancel = try #require(try worker.receive(within: 2_000))
+      #expect(try WorkerEnvelope(frames: cancel) == WorkerEnvelope(.cancel, dispatchID: try WorkerEnvelope(frames: request).dispatchID))
+    }
+  }
+
+  @Test func anIdempotentRequestOnASilentWorkerIsSentToAnotherOne() async throws {
+    try await InProcessMesh.with { mesh in
+      // Heartbeats every 20 ms: silent for three intervals, the first worker is evicted.
+      let first = try mesh.worker(name: "first", heartbeatMs: 20)
+      let client = try mesh.client()
+      try client.send(id: 7, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, idempotent: true, body: Array("hi".utf8))
+      #expect(try first.receive(within: 2_000) != nil)
+      let second = try mesh.worker(name: "second", heartbeatMs: 20)
+      let redispatched = try #require(try second.receiveRequest(heartbeating: 20, within: 3_000))
+      try second.answer(redispatched, body: Array("from second".utf8))
+      let reply = try #require(try client.reply(within: 2_000))
+      #expect(reply.status == .ok)
+      #expect(reply.workerID == "second")
+      #expect(reply.body == [Array("from second".utf8)])
+    }
+  }
+
+  @Test func malformedClientMessagesGetInvalidArgumentAndTheGatewayKeepsServing() async throws {
+    try await InProcessMesh.with { mesh in
+      let worker = try mesh.worker(name: "echo")
+      let client = try mesh.client()
+      // A header frame that is not a RequestHeader.
+      try client.socket.send(Signature.client, more: true)
+      try client.socket.send([0x0a, 0xff, 0xff], more: false)
+      let garbage = try #require(try client.reply(within: 2_000))
+      #expect(garbage.status == .invalidArgument)
+      // No header at all.
+      try client.socket.send(Signature.client, more: false)
+      #expect(try client.reply(within: 2_000)?.status == .invalidArgument)
+      // Another side's signature.
+      try client.socket.send(Array("WFW\u{01}".utf8), more: true)
+      try client.socket.send([0], more: false)
+      #expect(try client.reply(within: 2_000)?.status == .invalidArgument)
+      // A good request still goes through.
+      try client.send(id: 9, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 2_000, body: [42])
+      let request = try #require(try worker.receive(within: 2_000))
+      try worker.answer(request, body: [42])
+      let reply = try #require(try client.reply(within: 2_000))
+      #expect(reply.status == .ok && reply.requestID == 9 && reply.body == [[42]])
+    }
+  }
+}
+
+/// A gateway on `inproc://` endpoints and bare sockets in the same context.
+private struct InProcessMesh {
+  let context: Context
+  let endpoints: Gateway.Endpoints
+
+  /// Runs `body` against a fresh gateway, then stops it.
+  static func with(_ body: (InProcessMesh) async throws -> Void) async throws {
+    let context = try Context()
+    let name = UUID().uuidString
+    var configuration = GatewayConfiguration(
+      frontend: "inproc://front-\(name)", backend: "inproc://back-\(name)", heartbeatInterval: .milliseconds(20),
+      drainTimeout: .zero)
+    configuration.name = "in-process"
+    let bound = AsyncStream.makeStream(of: Gateway.Endpoints.self)
+    let gateway = try Gateway(
+      configuration: configuration, context: context, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) { endpoints in
+      bound.continuation.yield(endpoints)
+    }
+    let running = Task { try await gateway.run() }
+    defer {
+      gateway.shutdown()
+      running.cancel()
+    }
+    var iterator = bound.stream.makeAsyncIterator()
+    guard let endpoints = await iterator.next() else { throw GatewayTestFailure("the gateway did not bind") }
+    try await body(InProcessMesh(context: context, endpoints: endpoints))
+    gateway.shutdown()
+    _ = try? await running.value
+  }
+
+  func client() throws -> Peer { try Peer(context, connecting: endpoints.frontend) }
+
+  /// Asks the gateway for its status until `name` is among its workers (bounded).
+  func waitUntilRegistered(_ name: String) throws {
+    let asker = try client()
+    let deadline = ContinuousClock.now + .seconds(5)
+    var id: UInt64 = 1_000
+    while ContinuousClock.now < deadline {
+      id += 1
+      try asker.send(id: id, service: WeftMeshService.name, method: WeftMeshService.status.name, timeoutMs: 1_000, body: nil)
+      if let reply = try asker.reply(within: 1_000), let body = reply.body.first,
+        let status = try? MeshStatus(serializedBytes: body),
+        status.services.contains(where: { $0.versions.contains { $0.workers.contains { $0.name == name } } })
+      {
+        return
+      }
+    }
+    throw GatewayTestFailure("worker \(name) did not register")
+  }
+
+  /// A worker of `echo` that has registered.
+  func worker(name: String, heartbeatMs: UInt32 = 60_000) throws -> Peer {
+    let peer = try Peer(context, connecting: endpoints.backend)
+    peer.name = name
+    var ready = WorkerReady()
+    ready.service = EchoService.name
+    ready.version = "1"
+    ready.methods = EchoService.methods.map { method in MethodDescriptor.with { $0.name = method.name } }
+    ready.capacity = 4
+    ready.maxBatchSize = 1
+    ready.name = name
+    ready.heartbeatIntervalMs = heartbeatMs
+    try peer.socket.send(WorkerEnvelope(.ready).bytes, more: true)
+    try peer.socket.send(try ready.serializedBytes(), more: false)
+    try waitUntilRegistered(name)
+    return peer
+  }
+}
+
+/// A DEALER playing a client or a worker.
+private final class Peer {
+  let socket: Socket
+  /// As a worker, the name it registered and answers with.
+  var name = ""
+  private let frames = Frames(capacity: 16)
+
+  init(_ context: Context, connecting endpoint: String) throws {
+    socket = try Socket.dealer(context, connecting: [endpoint])
+    socket.linger = 0
+  }
+
+  /// The next message's frames, or nil if none comes within `milliseconds`; a worker's
+  /// heartbeats from the gateway are skipped.
+  func receive(within milliseconds: Int) throws -> [[UInt8]]? {
+    let deadline = ContinuousClock.now + .milliseconds(milliseconds)
+    var poller = Poller()
+    _ = try poller.add(socket)
+    while ContinuousClock.now < deadline {
+      let left = deadline - ContinuousClock.now
+      guard try poller.wait(timeoutMilliseconds: max(1, Int(left.components.seconds * 1_000 + left.components.attoseconds / 1_000_000_000_000_000))) > 0,
+        try socket.receive(into: frames, wait: false)
+      else { continue }
+      let message = (0..<frames.count).map { frames.bytes(at: $0) }
+      if let envelope = try? WorkerEnvelope(frames: message), envelope.command == .heartbeat { continue }
+      return message
+    }
+    return nil
+  }
+
+  /// As a worker: heartbeats every `interval` ms until a REQUEST comes.
+  func receiveRequest(heartbeating interval: Int, within milliseconds: Int) throws -> [[UInt8]]? {
+    let deadline = ContinuousClock.now + .milliseconds(milliseconds)
+    while ContinuousClock.now < deadline {
+      try socket.send(WorkerEnvelope(.heartbeat).bytes, more: false)
+      if let message = try receive(within: interval), try WorkerEnvelope(frames: message).command == .request { return message }
+    }
+    return nil
+  }
+
+  /// As a client: sends a request.
+  func send(
+    id: UInt64, service: String, method: String, timeoutMs: UInt32, idempotent: Bool = false, body: [UInt8]?
+  ) throws {
+    var header = RequestHeader()
+    (header.requestID, header.service, header.method, header.timeoutMs, header.idempotent) = (id, service, method, timeoutMs, idempotent)
+    try socket.send(Signature.client, more: true)
+    try socket.send(try header.serializedBytes(), more: body != nil)
+    if let body { try socket.send(body, more: false) }
+  }
+
+  /// As a client: the next reply.
+  func reply(within milliseconds: Int) throws -> (status: StatusCode, requestID: UInt64, workerID: String, body: [[UInt8]])? {
+    guard let message = try receive(within: milliseconds), message.count >= 2 else { return nil }
+    let header = try ResponseHeader(serializedBytes: message[1])
+    return (StatusCode(wireValue: header.status), header.requestID, header.workerID, Array(message[2...]))
+  }
+
+  /// As a worker: the FINAL reply to `request`.
+  func answer(_ request: [[UInt8]], body: [UInt8]) throws {
+    let envelope = try WorkerEnvelope(frames: request)
+    var header = ResponseHeader()
+    header.status = .ok
+    header.endOfStream = true
+    header.workerID = name
+    header.requestID = try RequestHeader(serializedBytes: request[1]).requestID
+    try socket.send(WorkerEnvelope(.final, dispatchID: envelope.dispatchID).bytes, more: true)
+    try socket.send(try header.serializedBytes(), more: true)
+    try socket.send(body, more: false)
+  }
+}
+
+extension WorkerEnvelope {
+  /// The envelope of a received worker-side message.
+  fileprivate init(frames: [[UInt8]]) throws {
+    guard let first = frames.first else { throw GatewayTestFailure("an empty message") }
+    self = try first.withUnsafeBytes { try WorkerEnvelope(decoding: $0) }
+  }
+}
+
+private struct GatewayTestFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
