@@ -132,7 +132,10 @@ let package = Package(
     // Child processes: starting them, their readiness lines, watching the parent.
     .target(
       name: "WeftProcess",
-      dependencies: ["WeftProtocol", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "WeftProtocol", .product(name: "Logging", package: "swift-log"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       swiftSettings: strictSettings
     ),
     .executableTarget(

@@ -93,34 +93,32 @@ public enum ModelCatalog {
         latency: settings.latency, maxBatchSize: settings.maxBatchSize ?? entry.defaultMaxBatchSize,
         maxBatchDelay: settings.maxBatchDelay ?? entry.defaultMaxBatchDelay)
     },
-    ModelEntry(
-      name: "text", summary: "all-MiniLM-L6-v2 sentence embeddings", defaultVersion: "minilm-l6-v2", maxBatchSize: 32,
-      maxBatchDelay: .milliseconds(5), weightsFolder: "minilm-l6-v2"
-    ) { entry, settings in
-      try TextEmbeddingModel(
-        directory: entry.weights(settings), version: settings.version ?? entry.defaultVersion,
-        maxBatchSize: settings.maxBatchSize ?? entry.defaultMaxBatchSize,
-        maxBatchDelay: settings.maxBatchDelay ?? entry.defaultMaxBatchDelay)
-    },
-    ModelEntry(
-      name: "vision", summary: "EfficientNet-Lite0 ImageNet classification", defaultVersion: "efficientnet-lite0",
-      maxBatchSize: 16, maxBatchDelay: .milliseconds(5), weightsFolder: "efficientnet-lite0"
-    ) { entry, settings in
-      try ImageClassificationModel(
-        directory: entry.weights(settings), version: settings.version ?? entry.defaultVersion,
-        maxBatchSize: settings.maxBatchSize ?? entry.defaultMaxBatchSize,
-        maxBatchDelay: settings.maxBatchDelay ?? entry.defaultMaxBatchDelay)
-    },
-    ModelEntry(
-      name: "speech", summary: "Silero VAD v6 voice activity detection", defaultVersion: "silero-vad-v6", maxBatchSize: 8,
-      maxBatchDelay: .milliseconds(2), weightsFolder: "silero-vad-v6"
-    ) { entry, settings in
-      try VoiceActivityModel(
-        directory: entry.weights(settings), version: settings.version ?? entry.defaultVersion,
-        maxBatchSize: settings.maxBatchSize ?? entry.defaultMaxBatchSize,
-        maxBatchDelay: settings.maxBatchDelay ?? entry.defaultMaxBatchDelay)
-    },
+    pretrained(
+      "text", "all-MiniLM-L6-v2 sentence embeddings", version: "minilm-l6-v2", maxBatchSize: 32, maxBatchDelay: .milliseconds(5),
+      { try TextEmbeddingModel(directory: $0, version: $1, maxBatchSize: $2, maxBatchDelay: $3) }),
+    pretrained(
+      "vision", "EfficientNet-Lite0 ImageNet classification", version: "efficientnet-lite0", maxBatchSize: 16,
+      maxBatchDelay: .milliseconds(5), { try ImageClassificationModel(directory: $0, version: $1, maxBatchSize: $2, maxBatchDelay: $3) }),
+    pretrained(
+      "speech", "Silero VAD v6 voice activity detection", version: "silero-vad-v6", maxBatchSize: 8, maxBatchDelay: .milliseconds(2),
+      { try VoiceActivityModel(directory: $0, version: $1, maxBatchSize: $2, maxBatchDelay: $3) }),
   ]
+
+  /// An entry for a pretrained model whose weights live in the cache folder named like
+  /// its default version, loaded by `load(directory, version, maxBatchSize, maxBatchDelay)`.
+  private static func pretrained(
+    _ name: String, _ summary: String, version: String, maxBatchSize: Int, maxBatchDelay: Duration,
+    _ load: @escaping @Sendable (_ directory: String, _ version: String, _ maxBatchSize: Int, _ maxBatchDelay: Duration) throws -> any Model
+  ) -> ModelEntry {
+    ModelEntry(
+      name: name, summary: summary, defaultVersion: version, maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelay,
+      weightsFolder: version
+    ) { entry, settings in
+      try load(
+        entry.weights(settings), settings.version ?? entry.defaultVersion, settings.maxBatchSize ?? entry.defaultMaxBatchSize,
+        settings.maxBatchDelay ?? entry.defaultMaxBatchDelay)
+    }
+  }
 
   /// The names of every entry.
   public static var names: [String] { entries.map(\.name) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WeftProtocol
 import WeftClient
 
 #if canImport(Glibc)
@@ -68,11 +69,11 @@ struct ClientBench: AsyncParsableCommand {
     let client = try WeftClient(gateways: [frontend])
     defer { client.close() }
     let body = [Data(repeating: 0x78, count: 64)]
-    for _ in 0..<200 { _ = try await client.call("echo", "echo", body: body) }
+    for _ in 0..<200 { _ = try await client.call(EchoService.echo.service, EchoService.echo.name, body: body) }
     var samples: [Double] = []
     for _ in 0..<roundTrips {
       let start = ContinuousClock.now
-      _ = try await client.call("echo", "echo", body: body)
+      _ = try await client.call(EchoService.echo.service, EchoService.echo.name, body: body)
       samples.append((ContinuousClock.now - start).seconds * 1e6)
     }
     samples.sort()
@@ -81,7 +82,7 @@ struct ClientBench: AsyncParsableCommand {
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
       for _ in 0..<lanes {
-        group.addTask { for _ in 0..<perLane { _ = try await client.call("echo", "echo", body: body) } }
+        group.addTask { for _ in 0..<perLane { _ = try await client.call(EchoService.echo.service, EchoService.echo.name, body: body) } }
       }
       try await group.waitForAll()
     }

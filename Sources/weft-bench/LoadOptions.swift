@@ -26,8 +26,8 @@ struct LoadOptions: ParsableArguments {
 func echoRequestHeader(user: String = "", version: String = "") throws -> [UInt8] {
   var header = RequestHeader()
   header.requestID = 1
-  header.service = "echo"
-  header.method = "echo"
+  header.service = EchoService.echo.service
+  header.method = EchoService.echo.name
   header.timeoutMs = 30_000
   header.idempotent = true
   header.userID = user

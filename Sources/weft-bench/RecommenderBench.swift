@@ -99,9 +99,9 @@ struct RecommenderBench: AsyncParsableCommand {
         event.embedding = candidates[index].embedding
         return event
       }
-      _ = try model.infer([Self.call("feedback", feedback)], partials: .discard)
+      _ = try model.infer([Self.call(RecommenderService.feedback, feedback)], partials: .discard)
       for (form, request) in [("per candidate", perCandidate), ("as a matrix", withMatrix)] {
-        let call = try Self.call("personalize", request)
+        let call = try Self.call(RecommenderService.personalize, request)
         let figures = try Self.time(calls: latencyCalls) {
           let reply = try model.infer([call], partials: .discard)
           guard reply[0].status == .ok else { throw BenchError("personalize failed: \(reply[0].message)") }
@@ -140,7 +140,7 @@ struct RecommenderBench: AsyncParsableCommand {
             event.embedding = Self.unitVector(384, &random)
             var request = Weft_V1_FeedbackRequest()
             request.events = [event]
-            return try Self.call("feedback", request)
+            return try Self.call(RecommenderService.feedback, request)
           }
           let replies = try model.infer(batch, partials: .discard)
           guard replies.allSatisfy({ $0.status == .ok }) else { throw BenchError("feedback failed: \(replies[0].message)") }
@@ -389,9 +389,9 @@ struct RecommenderBench: AsyncParsableCommand {
 
   // MARK: - Helpers
 
-  private static func call(_ method: String, _ message: some SwiftProtobuf.Message) throws -> InferenceRequest {
+  private static func call<Request, Reply>(_ method: ServiceMethod<Request, Reply>, _ message: Request) throws -> InferenceRequest {
     InferenceRequest(
-      method: method, header: RequestHeader(), body: [try message.serializedData()], deadline: .now + .seconds(60))
+      method: method.name, header: RequestHeader(), body: [try message.serializedData()], deadline: .now + .seconds(60))
   }
 
   private static func time(calls: Int, _ body: () throws -> Void) rethrows -> (p50: Double, p99: Double) {

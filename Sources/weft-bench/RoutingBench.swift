@@ -43,13 +43,13 @@ struct RoutingBench: AsyncParsableCommand {
     let admin = try WeftClient(gateways: [mesh.frontend])
     defer { admin.close() }
 
-    let split = RoutePolicy(service: "echo", split: [("a", 50), ("b", 30), ("c", 20)])
+    let split = RoutePolicy(service: EchoService.name, split: [("a", 50), ("b", 30), ("c", 20)])
     var shadowed = split
     shadowed.shadow.version = "d"
     shadowed.shadow.share = 0.1
     let setups = [
       Setup(name: "a named, no policy", policy: nil, header: .named),
-      Setup(name: "policy a=100", policy: RoutePolicy(service: "echo", split: [("a", 100)]), header: .plain),
+      Setup(name: "policy a=100", policy: RoutePolicy(service: EchoService.name, split: [("a", 100)]), header: .plain),
       Setup(name: "3-version split", policy: split, header: .plain),
       Setup(name: "split, sticky users", policy: split, header: .users),
       Setup(name: "split + 10% shadow", policy: shadowed, header: .plain),
@@ -76,7 +76,7 @@ struct RoutingBench: AsyncParsableCommand {
       for step in setups.indices {
         let index = (round + step) % setups.count
         let setup = setups[index]
-        if let policy = setup.policy { try await admin.setRoute(policy) } else { try await admin.clearRoute(service: "echo") }
+        if let policy = setup.policy { try await admin.setRoute(policy) } else { try await admin.clearRoute(service: EchoService.name) }
         let driver = generators[setup.header]!
         _ = try driver.roundTrips(200)  // warm up
         let latencies = try driver.roundTrips(load.latencySamples)
@@ -108,7 +108,7 @@ struct RoutingBench: AsyncParsableCommand {
       + "\(BenchFormat.column(plainCost, 0, 0)) ns without a user id, \(BenchFormat.column(stickyCost, 0, 0)) ns with one; "
       + "\(BenchFormat.column(100 * stickyCost / perRequest, 0, 2))% of the gateway's CPU per request above")
     let status = try await admin.meshStatus()
-    if let echo = status.services.first(where: { $0.name == "echo" }) {
+    if let echo = status.services.first(where: { $0.name == EchoService.name }) {
       let served = echo.versions.map { "\($0.version)=\($0.served.requests)" }.joined(separator: " ")
       let shadow = echo.versions.first { $0.version == "d" }?.shadow.requests ?? 0
       print("\nserved per version: \(served); shadow copies to d: \(shadow), skipped: \(echo.route.shadowSkipped)")

@@ -123,9 +123,9 @@ struct SpeechBench: AsyncParsableCommand {
     var request = Weft_V1_DetectRequest()
     request.audio.wav = wav
     let body = try request.serializedData()
-    _ = try await client.call("speech", "detect", body: [body])  // the worker is registered and warm
+    _ = try await client.call(SpeechService.detect.service, SpeechService.detect.name, body: [body])  // the worker is registered and warm
     let elapsed = try await BenchTiming.concurrently(requests: requests, inFlight: 16) {
-      _ = try await client.call("speech", "detect", body: [body])
+      _ = try await client.call(SpeechService.detect.service, SpeechService.detect.name, body: [body])
     }
     let clipSeconds = Double(wav.count - 44) / 2 / Double(SileroVAD.sampleRate)
     print("")

@@ -1,8 +1,5 @@
 import ArgumentParser
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import WeftProcess
 
 /// `weft-bench`: benchmarks that print figures and ratios against a baseline measured in
 /// the same run. A separate executable, so the `weft` binary ships no benchmark code; it
@@ -18,19 +15,5 @@ struct WeftBench: AsyncParsableCommand {
     ],
     defaultSubcommand: MeshBench.self)
 
-  /// Ignores SIGPIPE before any command runs: a write to a child's pipe after the child
-  /// exited (a PyTorch baseline) must be an error the benchmark reports, not its end.
-  static func main() async {
-    signal(SIGPIPE, SIG_IGN)
-    do {
-      var command = try parseAsRoot()
-      if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
-      } else {
-        try command.run()
-      }
-    } catch {
-      exit(withError: error)
-    }
-  }
+  static func main() async { await mainIgnoringBrokenPipes() }
 }

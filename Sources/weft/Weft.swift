@@ -1,8 +1,5 @@
 import ArgumentParser
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import WeftProcess
 
 /// The `weft` command: runs and talks to a Weft mesh.
 @main
@@ -17,20 +14,5 @@ struct Weft: AsyncParsableCommand {
     ]
   )
 
-  /// Ignores SIGPIPE before any command runs: a write to a child's pipe after the child
-  /// exited (a supervised process) must be an error the command
-  /// handles, not the end of the process. ZeroMQ's own sockets never raise it.
-  static func main() async {
-    signal(SIGPIPE, SIG_IGN)
-    do {
-      var command = try parseAsRoot()
-      if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
-      } else {
-        try command.run()
-      }
-    } catch {
-      exit(withError: error)
-    }
-  }
+  static func main() async { await mainIgnoringBrokenPipes() }
 }

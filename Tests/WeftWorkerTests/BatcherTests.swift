@@ -125,7 +125,7 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
     let longer = ContinuousClock.now
     var eighty = MetadataValue()
     eighty.text = "80"
-    _ = try model.infer([request("sleep", [], metadata: ["sleep_ms": eighty])], partials: .discard)
+    _ = try model.infer([request("sleep", [], metadata: [SleepModel.sleepMetadataKey: eighty])], partials: .discard)
     #expect(ContinuousClock.now - longer >= .milliseconds(80))
   }
 }

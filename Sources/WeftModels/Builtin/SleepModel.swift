@@ -11,6 +11,8 @@ public struct SleepModel: Model {
   public let descriptor: ModelDescriptor
   /// Time one batch takes.
   public let latency: Duration
+  /// The request metadata key that asks for a longer sleep, in milliseconds.
+  public static let sleepMetadataKey = "sleep_ms"
 
   /// Creates a sleep model.
   public init(
@@ -27,7 +29,7 @@ public struct SleepModel: Model {
   public func infer(_ batch: [InferenceRequest], partials: PartialSink) throws -> [InferenceResponse] {
     var wait = latency
     for request in batch {
-      if case .text(let text)? = request.header.metadata["sleep_ms"]?.value, let ms = Int(text) {
+      if case .text(let text)? = request.header.metadata[Self.sleepMetadataKey]?.value, let ms = Int(text) {
         wait = max(wait, .milliseconds(ms))
       }
     }
