@@ -127,6 +127,48 @@ import ZeroMQ
     #expect(status.status == 0)
     #expect(status.stdout.contains("\"name\": \"e\"") || status.stdout.contains("\"name\":\"e\""))
   }
+
+  /// With nothing listening, or a gateway that is stopped (it accepts TCP but never
+  /// completes a ZeroMQ handshake), the commands say so within 3 s, naming the endpoint.
+  @Test func commandsWithNoGatewayAnsweringFailFastNamingTheEndpoint() async throws {
+    let nobody = "tcp://127.0.0.1:1"
+    for command in [["status"], ["call", "echo.echo", "--data", "x"], ["route", "show"]] {
+      let started = ContinuousClock.now
+      let result = try await MeshProcess.run(command + ["--gateway", nobody])
+      #expect(result.status == 1, "\(command)")
+      #expect(result.stderr.contains("UNAVAILABLE: no gateway answered at \(nobody) within 3000 ms"), "\(command): \(result.stderr)")
+      #expect(result.stderr.contains("./scripts/run-mesh.sh"))
+      #expect(ContinuousClock.now - started < .seconds(6), "\(command)")
+    }
+    let mesh = try await TestMesh()
+    mesh.gateway.signal(SIGSTOP)
+    defer { mesh.gateway.signal(SIGCONT) }
+    let stopped = try await MeshProcess.run(["status", "--gateway", mesh.frontend, "--timeout-ms", "800"])
+    #expect(stopped.status == 1 && stopped.stderr.contains("within 800 ms"), "\(stopped.stderr)")
+  }
+
+  @Test func versionFlagsNoLongerCollideAndConfigsAreCheckedWithTheirLines() async throws {
+    // `--version` is the tool's own; a worker's version is `--model-version`.
+    let tool = try await MeshProcess.run(["--version"])
+    #expect(tool.status == 0 && tool.stdout.contains("0.1.0"))
+    let help = try await MeshProcess.run(["worker", "--help"])
+    #expect(help.stdout.contains("--model-version"))
+    let helpText = try await MeshProcess.run(["--help"])
+    #expect(!helpText.stdout.contains("bench"), "benchmarks live in weft-bench, not in weft")
+
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("weft-check-\(getpid()).yaml")
+    defer { try? FileManager.default.removeItem(at: file) }
+    try "gateway:\n  frontend: tcp://127.0.0.1:*\nworkers:\n  - model: echo\n    max_batch_size: 0\n".write(
+      to: file, atomically: true, encoding: .utf8)
+    let refused = try await MeshProcess.run(["config", "check", file.path])
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("\(file.path):5: workers[0].max_batch_size: must be 1 to 4096, got 0"), "\(refused.stderr)")
+    let worker = try await MeshProcess.run(["worker", "--config", file.path, "--worker", "0"])
+    #expect(worker.status != 0 && worker.stderr.contains("workers[0].max_batch_size"), "\(worker.stderr)")
+    let shipped = try await MeshProcess.run(
+      ["config", "check", ClientLibraryTests.repository.appendingPathComponent("deploy/weft.yaml").path])
+    #expect(shipped.status == 0 && shipped.stdout.contains("workers: text×1, vision×1, speech×1, echo×1, echo×1, sleep×1"), "\(shipped.stdout)")
+  }
 }
 
 extension SupervisionTests {
