@@ -29,6 +29,24 @@ public struct GatewayConfiguration: Sendable, Equatable {
   /// Fraction of a personalised request's deadline the recommender may take after the
   /// model answered; past it the client gets the model's reply, marked not personalised.
   public var personalizeShare: Double = 0.2
+  /// Requests one client may have in flight (queued or dispatched); more get
+  /// RESOURCE_EXHAUSTED until replies come back, so one client cannot take the gateway's
+  /// whole `maxInFlight`.
+  public var maxInFlightPerClient = 4_096
+  /// Messages queued per client connection, each way. A client that stops reading has
+  /// replies past the bound dropped (counted as undeliverable), never held without end;
+  /// one that sends faster than the gateway reads is held back by its own queue. Keep it
+  /// well above `maxInFlightPerClient`, so a client that reads never meets it.
+  public var clientHighWaterMark = 16_384
+  /// Messages queued per worker connection, each way. Workers' capacity is cut to half of
+  /// it, so requests never meet the bound; commands to a worker that stops reading are
+  /// dropped past it (counted). 0 means unbounded (not recommended: a peer that never
+  /// reads grows the gateway's memory without end).
+  public var workerHighWaterMark = 32_768
+
+  /// The most requests one worker may hold, whatever it advertises.
+  public var maxWorkerCapacity: Int { workerHighWaterMark > 0 ? workerHighWaterMark / 2 : .max }
+
   /// Routing policies per service at start (changed later by `weft.mesh/route.set` or
   /// ``Gateway/replaceRoutes(_:)``).
   public var routes: [RoutePolicy] = []

@@ -10,10 +10,13 @@ public enum FNV1a {
   /// The hash of `text`'s UTF-8 bytes, continuing from `start` (so hashes can be chained).
   public static func hash(_ text: String, from start: UInt64 = offsetBasis) -> UInt64 {
     var text = text
-    return text.withUTF8 { bytes in
-      var hash = start
-      for byte in bytes { hash = (hash ^ UInt64(byte)) &* prime }
-      return hash
-    }
+    return text.withUTF8 { hash(UnsafeRawBufferPointer($0), from: start) }
+  }
+
+  /// The hash of `bytes`, continuing from `start`.
+  public static func hash(_ bytes: UnsafeRawBufferPointer, from start: UInt64 = offsetBasis) -> UInt64 {
+    var hash = start
+    for byte in bytes { hash = (hash ^ UInt64(byte)) &* prime }
+    return hash
   }
 }

@@ -42,6 +42,31 @@ import ZeroMQ
     }
   }
 
+  /// One client's requests past its budget are refused at once; another client is not.
+  @Test func aClientPastItsInFlightBudgetGetsResourceExhaustedAndOthersDoNot() async throws {
+    try await InProcessMesh.with({ $0.maxInFlightPerClient = 3 }) { mesh in
+      let worker = try mesh.worker(name: "holder", capacity: 8)
+      let greedy = try mesh.client()
+      for id in 1...4 as ClosedRange<UInt64> {
+        try greedy.send(id: id, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: [1])
+      }
+      let refused = try #require(try greedy.reply(within: 2_000))
+      #expect(refused.status == .resourceExhausted && refused.requestID == 4)
+      var held: [[[UInt8]]] = []
+      for _ in 0..<3 { held.append(try #require(try worker.receive(within: 2_000))) }
+      let other = try mesh.client()
+      try other.send(id: 1, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: [2])
+      let others = try #require(try worker.receive(within: 2_000))
+      try worker.answer(others, body: [2])
+      #expect(try other.reply(within: 2_000)?.status == .ok)
+      // One reply frees one place in the greedy client's budget.
+      try worker.answer(held[0], body: [1])
+      #expect(try greedy.reply(within: 2_000)?.status == .ok)
+      try greedy.send(id: 5, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: [1])
+      #expect(try worker.receive(within: 2_000) != nil)
+    }
+  }
+
   @Test func malformedClientMessagesGetInvalidArgumentAndTheGatewayKeepsServing() async throws {
     try await InProcessMesh.with { mesh in
       let worker = try mesh.worker(name: "echo")
@@ -74,13 +99,16 @@ private struct InProcessMesh {
   let endpoints: Gateway.Endpoints
 
   /// Runs `body` against a fresh gateway, then stops it.
-  static func with(_ body: (InProcessMesh) async throws -> Void) async throws {
+  static func with(
+    _ configure: (inout GatewayConfiguration) -> Void = { _ in }, _ body: (InProcessMesh) async throws -> Void
+  ) async throws {
     let context = try Context()
     let name = UUID().uuidString
     var configuration = GatewayConfiguration(
       frontend: "inproc://front-\(name)", backend: "inproc://back-\(name)", heartbeatInterval: .milliseconds(20),
       drainTimeout: .zero)
     configuration.name = "in-process"
+    configure(&configuration)
     let bound = AsyncStream.makeStream(of: Gateway.Endpoints.self)
     let gateway = try Gateway(
       configuration: configuration, context: context, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -120,14 +148,14 @@ private struct InProcessMesh {
   }
 
   /// A worker of `echo` that has registered.
-  func worker(name: String, heartbeatMs: UInt32 = 60_000) throws -> Peer {
+  func worker(name: String, heartbeatMs: UInt32 = 60_000, capacity: UInt32 = 4) throws -> Peer {
     let peer = try Peer(context, connecting: endpoints.backend)
     peer.name = name
     var ready = WorkerReady()
     ready.service = EchoService.name
     ready.version = "1"
     ready.methods = EchoService.methods.map { method in MethodDescriptor.with { $0.name = method.name } }
-    ready.capacity = 4
+    ready.capacity = capacity
     ready.maxBatchSize = 1
     ready.name = name
     ready.heartbeatIntervalMs = heartbeatMs

@@ -23,6 +23,17 @@ import WeftProtocol
     return ready
   }
 
+  /// A worker may advertise any capacity; the gateway holds it under the worker queue's
+  /// bound, so requests never meet that bound.
+  @Test func advertisedCapacityIsCutToTheBound() throws {
+    var table = RoutingTable(maxCapacity: 8)
+    try table.workerReady(id: id(1), ready: ready(capacity: 100_000), defaultHeartbeat: 1_000_000, at: 0)
+    #expect(table.workers[id(1)]?.capacity == 8)
+    var unbounded = RoutingTable()
+    try unbounded.workerReady(id: id(1), ready: ready(capacity: 100_000), defaultHeartbeat: 1_000_000, at: 0)
+    #expect(unbounded.workers[id(1)]?.capacity == 100_000)
+  }
+
   @Test func picksLeastLoadedRelativeToCapacityAndNeverPastIt() throws {
     var table = RoutingTable()
     try table.workerReady(id: id(1), ready: ready(capacity: 1), defaultHeartbeat: 1_000_000, at: 0)

@@ -15,6 +15,15 @@ extension GatewayConfiguration: ConfigurationSection {
       .milliseconds("max_timeout_ms", \.maxTimeout, 1...86_400_000, "longest deadline a request may ask for; longer ones are cut to it"),
       .integer("queue_limit", \.queueLimit, 1...10_000_000, "requests waiting for a worker per service; more get RESOURCE_EXHAUSTED"),
       .integer("max_in_flight", \.maxInFlight, 1...10_000_000, "requests in the gateway at once over all services"),
+      .integer(
+        "max_in_flight_per_client", \.maxInFlightPerClient, 1...10_000_000,
+        "requests one client may have in flight; more get RESOURCE_EXHAUSTED until replies come back"),
+      .integer(
+        "client_high_water_mark", \.clientHighWaterMark, 0...10_000_000,
+        "messages queued per client connection each way; replies past it to a client that stops reading are dropped, counted"),
+      .integer(
+        "worker_high_water_mark", \.workerHighWaterMark, 0...10_000_000,
+        "messages queued per worker connection each way; capacity is cut to half of it; 0: unbounded"),
       .integer("max_request_bytes", \.maxRequestBytes, 1...(1 << 31), "largest request body in bytes; larger gets RESOURCE_EXHAUSTED"),
       .integer("max_attempts", \.maxAttempts, 1...10, "times an idempotent request is sent, counting the first, when workers die"),
       .milliseconds("drain_timeout_ms", \.drainTimeout, 0...3_600_000, "on SIGTERM, time in-flight requests get to finish"),

@@ -8,22 +8,27 @@ extension GatewayLoop {
   func handleClientMessage(at now: UInt64) {
     let frameCount = received.count
     if received.overflowed {
+      noteMalformed(.clientFrames, at: now, "over \(maxFrames) frames")
       return rejectReceived(0, .invalidArgument, "message has more than \(maxFrames) frames")
     }
     guard frameCount >= 3 else {
+      noteMalformed(.clientFrames, at: now, "\(frameCount - 1) frames")
       return rejectReceived(0, .invalidArgument, "message has \(frameCount - 1) frames; expected a signature, a RequestHeader and body frames")
     }
     switch Signature.check(received[1], expected: Signature.client) {
     case .valid: break
     case .invalid:
+      noteMalformed(.clientSignature, at: now, "\(received.size(at: 1)) bytes")
       return rejectReceived(0, .invalidArgument, "first frame is not a Weft client signature (\"WFC\" + version)")
     case .unsupportedVersion(let version):
+      noteMalformed(.clientVersion, at: now, "version \(version)")
       return rejectReceived(0, .unimplemented, "protocol version \(version) is not supported; this gateway speaks \(Signature.version)")
     }
     let header: RoutingFields
     do {
       header = try RoutingFields(parsing: received[2], names: names)
     } catch {
+      noteMalformed(.clientHeader, at: now, "\(error)")
       return rejectReceived(0, .invalidArgument, "second frame is not a valid RequestHeader: \(error)")
     }
     let requestID = header.requestID
@@ -45,6 +50,13 @@ extension GatewayLoop {
     guard inFlight.count < configuration.maxInFlight else {
       return rejectReceived(requestID, .resourceExhausted, "gateway has \(inFlight.count) requests in flight, its limit")
     }
+    let client = PeerID(budgetKeyOf: received[0])
+    guard clientBudgets[client, default: 0] < configuration.maxInFlightPerClient else {
+      statistics.clientBudgetRefusals += 1
+      return rejectReceived(
+        requestID, .resourceExhausted,
+        "this client has \(configuration.maxInFlightPerClient) requests in flight, the gateway's limit per client; wait for replies")
+    }
 
     let (version, figures) = chooseVersion(service, named: header.version, userID: header.userID)
     let worker = routing.pickWorker(service: header.service, version: version)
@@ -52,6 +64,8 @@ extension GatewayLoop {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
     let id = admit(header, version: version, figures: figures, at: now)
+    inFlight[id]?.client = client
+    clientBudgets[client, default: 0] += 1
     // Copied before the primary's dispatch, which may hand its frames to the socket.
     let shadow = service.router == nil ? nil : shadowCopy(of: id, router: service.router!, at: now)
     if let worker {

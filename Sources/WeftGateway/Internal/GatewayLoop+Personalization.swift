@@ -52,6 +52,8 @@ extension GatewayLoop {
     stage.frames.append(copiesOf: received, range: 3..<received.count)
     stage.modelReply.append(copiesOf: received, range: 2..<received.count)
     stage.startPersonalization(of: model, fields, version: version, deadline: now &+ budget, at: now)
+    // The client's request goes on as the stage: it keeps its place in the client's budget.
+    (stage.client, model.client) = (model.client, nil)
     stage.figures = figures
     let id = inFlight.insert { _ in stage }
     deadlines.insert(id: id, deadline: stage.deadline)

@@ -1,4 +1,5 @@
 import SwiftProtobuf
+import Logging
 import WeftProtocol
 import ZeroMQ
 
@@ -63,8 +64,18 @@ extension GatewayLoop {
     } catch {
       if error.isHostUnreachable, let entry = routing.removeWorker(worker) {
         workerLost(entry, reason: "unreachable", at: now)
+      } else {
+        // The worker's queue is at its bound (a peer that does not read): the command is
+        // dropped, not queued without end. Requests never get here (capacity < bound).
+        statistics.workerMessagesDropped += 1
       }
     }
+  }
+
+  /// Counts a malformed message and logs its kind if that kind's line is due.
+  func noteMalformed(_ kind: MalformedInputLog.Kind, at now: UInt64, _ example: @autoclosure () -> String) {
+    guard let count = malformed.count(kind, at: now) else { return }
+    logger.warning("malformed input", metadata: ["kind": "\(kind.name)", "since last logged": "\(count)", "example": "\(example())"])
   }
 }
 

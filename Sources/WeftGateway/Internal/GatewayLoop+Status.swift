@@ -57,6 +57,16 @@ extension GatewayLoop {
     status.uptimeMs = (now &- startedAt) / 1_000
     status.redispatched = statistics.redispatched
     status.workersEvicted = statistics.workersEvicted
+    status.undeliverable = statistics.undeliverable
+    status.workerMessagesDropped = statistics.workerMessagesDropped
+    status.clientBudgetRefusals = statistics.clientBudgetRefusals
+    status.malformed = MalformedInputLog.Kind.allCases.compactMap { kind in
+      let count = malformed.totals[kind.rawValue]
+      guard count > 0 else { return nil }
+      var entry = Weft_V1_KindCount()
+      (entry.kind, entry.count) = (kind.name, count)
+      return entry
+    }
     status.replies = StatusCode.allCodes.compactMap { code in
       let count = statistics.replies[Int(code.rawValue)]
       guard count > 0 else { return nil }

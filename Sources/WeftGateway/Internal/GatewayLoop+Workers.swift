@@ -6,19 +6,13 @@ import ZeroMQ
 extension GatewayLoop {
   /// Handles `received` = [worker identity, envelope, …].
   func handleWorkerMessage(at now: UInt64) {
-    guard let worker = PeerID(received[0]) else {
-      statistics.malformedWorkerMessages += 1
-      logger.warning("worker identity longer than 16 bytes; ignored")
-      return
-    }
+    guard let worker = PeerID(received[0]) else { return noteMalformed(.workerIdentity, at: now, "\(received.size(at: 0)) bytes") }
     let envelope: WorkerEnvelope
     do {
       guard received.count >= 2, !received.overflowed else { throw WorkerEnvelope.Malformed.notAWorkerSignature }
       envelope = try WorkerEnvelope(decoding: received[1])
     } catch {
-      statistics.malformedWorkerMessages += 1
-      logger.warning("malformed worker message", metadata: ["worker": "\(worker)", "frames": "\(received.count)", "error": "\(error)"])
-      return
+      return noteMalformed(.workerEnvelope, at: now, "from \(worker), \(received.count) frames: \(error)")
     }
     let command = envelope.command
     let known = routing.heard(from: worker, at: now)
@@ -28,14 +22,10 @@ extension GatewayLoop {
       registerWorker(worker, at: now)
     case .heartbeat:
       // An unknown worker (e.g. after a gateway restart) is told to register again.
-      if !known { sendToWorker(worker, command: .disconnect, at: now) }
+      if !known { tellToRegister(worker, at: now) }
     case .partial, .final:
-      guard known else { return sendToWorker(worker, command: .disconnect, at: now) }
-      guard received.count >= 3 else {
-        statistics.malformedWorkerMessages += 1
-        logger.warning("worker reply without a ResponseHeader", metadata: ["worker": "\(worker)"])
-        return
-      }
+      guard known else { return tellToRegister(worker, at: now) }
+      guard received.count >= 3 else { return noteMalformed(.workerReply, at: now, "from \(worker)") }
       forwardReply(envelope.dispatchID, from: worker, isFinal: command == .final, at: now)
     case .disconnect:
       // Acknowledge first: no REQUEST follows this on the link, so the worker may exit
@@ -51,9 +41,15 @@ extension GatewayLoop {
         dispatchQueued(service: service, at: now)
       }
     case .request, .cancel:
-      statistics.malformedWorkerMessages += 1
-      logger.warning("worker sent a gateway-only command", metadata: ["command": "\(command)"])
+      noteMalformed(.workerCommand, at: now, "\(command) from \(worker)")
     }
+  }
+
+  /// Answers a message from a peer that has not registered with DISCONNECT, which makes
+  /// a real worker send READY again; counted, and logged at most once a second.
+  private func tellToRegister(_ worker: PeerID, at now: UInt64) {
+    noteMalformed(.workerUnknown, at: now, "\(worker)")
+    sendToWorker(worker, command: .disconnect, at: now)
   }
 
   private func registerWorker(_ worker: PeerID, at now: UInt64) {
@@ -64,7 +60,7 @@ extension GatewayLoop {
       try routing.workerReady(
         id: worker, ready: ready, defaultHeartbeat: configuration.heartbeatInterval.microseconds, at: now)
     } catch {
-      logger.warning("worker registration refused", metadata: ["worker": "\(worker)", "reason": "\(error)"])
+      noteMalformed(.workerRegistration, at: now, "\(worker): \(error)")
       sendToWorker(worker, command: .disconnect, reason: "registration refused: \(error)", at: now)
       return
     }

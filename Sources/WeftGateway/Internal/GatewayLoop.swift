@@ -24,6 +24,9 @@ final class GatewayLoop {
   @exclusivity(unchecked) var deadlines = DeadlineQueue()
   @exclusivity(unchecked) var inFlight = InFlightTable()
   @exclusivity(unchecked) var statistics = GatewayStatistics()
+  @exclusivity(unchecked) var malformed = MalformedInputLog()
+  /// Requests in flight per client (the one that counts a request is its `client`).
+  @exclusivity(unchecked) var clientBudgets: [PeerID: Int] = [:]
   /// Draws for version splits without a user id, shadow shares and Thompson samples.
   @exclusivity(unchecked) var random: SplitMix64
   let startedAt = MonotonicClock.now()
@@ -52,22 +55,24 @@ final class GatewayLoop {
     self.configuration = configuration
     self.logger = logger
     self.control = control
-    routing = RoutingTable(liveness: configuration.heartbeatLiveness)
+    routing = RoutingTable(liveness: configuration.heartbeatLiveness, maxCapacity: configuration.maxWorkerCapacity)
     random = SplitMix64(seed: UInt64.random(in: .min ... .max))
 
     frontend = try Socket(context: context, type: .router)
     try frontend.setRouterMandatory(true)
     // Bounded per client; a client that stops reading loses replies (counted), the gateway never blocks.
-    try frontend.setSendHighWaterMark(100_000)
-    try frontend.setReceiveHighWaterMark(100_000)
+    try frontend.setSendHighWaterMark(configuration.clientHighWaterMark)
+    try frontend.setReceiveHighWaterMark(configuration.clientHighWaterMark)
     try frontend.setMaxMessageSize(configuration.maxRequestBytes * 2 + 65_536)
     try frontend.bind(configuration.frontend)
 
     backend = try Socket(context: context, type: .router)
     try backend.setRouterMandatory(true)
-    // Worker capacity bounds what is queued to a worker, so the HWM never drops a request.
-    try backend.setSendHighWaterMark(0)
-    try backend.setReceiveHighWaterMark(0)
+    // Bounded per worker: capacity is kept under the bound, so a request never meets it;
+    // commands to a peer that does not read are dropped there (counted). A worker sending
+    // faster than the gateway reads is held back by its own queue.
+    try backend.setSendHighWaterMark(configuration.workerHighWaterMark)
+    try backend.setReceiveHighWaterMark(configuration.workerHighWaterMark)
     try backend.bind(configuration.backend)
 
     endpoints = Gateway.Endpoints(frontend: try frontend.lastEndpoint(), backend: try backend.lastEndpoint())
@@ -167,6 +172,11 @@ final class GatewayLoop {
   /// Removes a finished request and returns its object to the pool.
   func finish(_ id: UInt64) {
     guard let request = inFlight.remove(id) else { return }
+    if let client = request.client {
+      let left = (clientBudgets[client] ?? 1) - 1
+      clientBudgets[client] = left > 0 ? left : nil
+      request.client = nil
+    }
     request.frames.removeAll()
     request.modelReply.removeAll()
     if requestPool.count < 4_096 { requestPool.append(request) }

@@ -50,6 +50,8 @@ final class InFlightRequest {
   private(set) var queuedMicroseconds: UInt64 = 0
   /// A PARTIAL already reached the client: a retry would repeat it.
   var streamed = false
+  /// The client whose budget this request counts against (nil for shadow copies).
+  var client: PeerID?
 
   /// Fills a fresh or recycled object for a newly admitted request bound to `version`.
   func start(_ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
@@ -140,5 +142,6 @@ struct GatewayStatistics {
   var workersEvicted: UInt64 = 0
   /// Replies that could not be delivered (client gone or not reading).
   var undeliverable: UInt64 = 0
-  var malformedWorkerMessages: UInt64 = 0
+  var workerMessagesDropped: UInt64 = 0
+  var clientBudgetRefusals: UInt64 = 0
 }

@@ -1,3 +1,5 @@
+import WeftProtocol
+
 /// A ZeroMQ routing identity of up to 16 bytes, packed into integers so it hashes and
 /// compares without allocating. libzmq's own identities are 5 bytes.
 struct PeerID: Hashable, Sendable, CustomStringConvertible {
@@ -18,6 +20,16 @@ struct PeerID: Hashable, Sendable, CustomStringConvertible {
     self.low = low
     self.high = high
     count = UInt8(bytes.count)
+  }
+
+  /// The key of a peer's budget: its identity, or for an identity over 16 bytes (a client
+  /// may choose one) an FNV-1a hash of it, marked by a length no identity has.
+  init(budgetKeyOf bytes: UnsafeRawBufferPointer) {
+    if let exact = PeerID(bytes) {
+      self = exact
+    } else {
+      (low, high, count) = (FNV1a.hash(bytes), UInt64(bytes.count), 255)
+    }
   }
 
   /// Calls `body` with the identity bytes, without allocating: on a little-endian

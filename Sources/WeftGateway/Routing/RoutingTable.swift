@@ -12,7 +12,14 @@ struct RoutingTable {
   private(set) var workers: [PeerID: WorkerEntry] = [:]
   private(set) var services: [String: ServiceEntry] = [:]
 
-  init(liveness: Int = 3) { self.liveness = UInt64(liveness) }
+  /// Most requests one worker may hold, whatever it advertises: kept under the worker
+  /// connection's queue bound, so a request is never dropped there.
+  let maxCapacity: Int
+
+  init(liveness: Int = 3, maxCapacity: Int = .max) {
+    self.liveness = UInt64(liveness)
+    self.maxCapacity = max(1, maxCapacity)
+  }
 
   /// Why a READY was refused.
   enum RegistrationError: Error, Equatable {
@@ -30,10 +37,10 @@ struct RoutingTable {
     let interval = ready.heartbeatIntervalMs > 0 ? UInt64(ready.heartbeatIntervalMs) * 1_000 : defaultHeartbeat
     let isNew = workers[id] == nil
     let entry = workers[id] ?? WorkerEntry(
-      id: id, service: ready.service, version: ready.version, capacity: Int(ready.capacity),
+      id: id, service: ready.service, version: ready.version, capacity: min(Int(ready.capacity), maxCapacity),
       name: ready.name, heartbeatInterval: interval, at: now)
     entry.version = ready.version
-    entry.capacity = Int(ready.capacity)
+    entry.capacity = min(Int(ready.capacity), maxCapacity)
     entry.name = ready.name
     entry.heartbeatInterval = interval
     entry.lastSeen = now

@@ -216,6 +216,21 @@ public nonisolated struct Weft_V1_StatusCount: Sendable {
   public init() {}
 }
 
+/// How many of one kind.
+public nonisolated struct Weft_V1_KindCount: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: String = String()
+
+  public var count: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Weft_V1_MeshStatus: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -233,6 +248,19 @@ public nonisolated struct Weft_V1_MeshStatus: Sendable {
   public var redispatched: UInt64 = 0
 
   public var workersEvicted: UInt64 = 0
+
+  /// Messages refused as malformed since start, by side and kind.
+  public var malformed: [Weft_V1_KindCount] = []
+
+  /// Replies that could not be handed to their client (gone, or its queue at the bound).
+  public var undeliverable: UInt64 = 0
+
+  /// Messages to workers dropped because the worker's queue was at the bound (a peer that
+  /// does not read); requests never are, since capacity is kept below the bound.
+  public var workerMessagesDropped: UInt64 = 0
+
+  /// Requests refused because their client had max_in_flight_per_client in flight.
+  public var clientBudgetRefusals: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -614,9 +642,44 @@ nonisolated extension Weft_V1_StatusCount: SwiftProtobuf.Message, SwiftProtobuf.
   }
 }
 
+nonisolated extension Weft_V1_KindCount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KindCount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularUInt64Field(value: self.count, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_KindCount, rhs: Weft_V1_KindCount) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MeshStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}uptime_ms\0\u{1}services\0\u{1}replies\0\u{1}redispatched\0\u{3}workers_evicted\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}uptime_ms\0\u{1}services\0\u{1}replies\0\u{1}redispatched\0\u{3}workers_evicted\0\u{1}malformed\0\u{1}undeliverable\0\u{3}worker_messages_dropped\0\u{3}client_budget_refusals\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -630,6 +693,10 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.replies) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.redispatched) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.workersEvicted) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.malformed) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.undeliverable) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.workerMessagesDropped) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.clientBudgetRefusals) }()
       default: break
       }
     }
@@ -654,6 +721,18 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if self.workersEvicted != 0 {
       try visitor.visitSingularUInt64Field(value: self.workersEvicted, fieldNumber: 6)
     }
+    if !self.malformed.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.malformed, fieldNumber: 7)
+    }
+    if self.undeliverable != 0 {
+      try visitor.visitSingularUInt64Field(value: self.undeliverable, fieldNumber: 8)
+    }
+    if self.workerMessagesDropped != 0 {
+      try visitor.visitSingularUInt64Field(value: self.workerMessagesDropped, fieldNumber: 9)
+    }
+    if self.clientBudgetRefusals != 0 {
+      try visitor.visitSingularUInt64Field(value: self.clientBudgetRefusals, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -664,6 +743,10 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.replies != rhs.replies {return false}
     if lhs.redispatched != rhs.redispatched {return false}
     if lhs.workersEvicted != rhs.workersEvicted {return false}
+    if lhs.malformed != rhs.malformed {return false}
+    if lhs.undeliverable != rhs.undeliverable {return false}
+    if lhs.workerMessagesDropped != rhs.workerMessagesDropped {return false}
+    if lhs.clientBudgetRefusals != rhs.clientBudgetRefusals {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

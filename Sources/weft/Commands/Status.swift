@@ -57,7 +57,8 @@ enum StatusTable {
     let replies = status.replies.map { "\($0.code)=\($0.count)" }.joined(separator: " ")
     lines.append("")
     lines.append("gateway \(status.gatewayID), up \(status.uptimeMs / 1_000) s; replies: \(replies.isEmpty ? "none" : replies); "
-      + "redispatched \(status.redispatched); workers evicted \(status.workersEvicted)")
+      + "redispatched \(status.redispatched); workers evicted \(status.workersEvicted); "
+      + "malformed \(status.malformed.reduce(0) { $0 + $1.count }); undeliverable \(status.undeliverable)")
     return lines.joined(separator: "\n")
   }
 }

@@ -10,6 +10,8 @@ final class MeshProcess: Sendable {
   let lines = Mutex<[String]>([])
   /// The last stderr it wrote.
   private let stderrTail = Mutex<String>("")
+  /// Lines written to stderr so far (all of them, not only the tail kept in `log`).
+  let stderrLines = Mutex(0)
   /// How many of stdout and stderr have reached end of file.
   private let closedPipes = Mutex(0)
 
@@ -38,6 +40,7 @@ final class MeshProcess: Sendable {
     }
     PipeReader.start(err.fileHandleForReading) { [weak self] data, final in
       self?.stderrTail.withLock { $0 = String(($0 + String(decoding: data, as: UTF8.self)).suffix(4_000)) }
+      self?.stderrLines.withLock { $0 += data.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 } }
       if final { self?.closedPipes.withLock { $0 += 1 } }
     }
   }

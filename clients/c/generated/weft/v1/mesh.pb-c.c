@@ -277,6 +277,51 @@ void   weft__v1__status_count__free_unpacked
   assert(message->base.descriptor == &weft__v1__status_count__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   weft__v1__kind_count__init
+                     (Weft__V1__KindCount         *message)
+{
+  static const Weft__V1__KindCount init_value = WEFT__V1__KIND_COUNT__INIT;
+  *message = init_value;
+}
+size_t weft__v1__kind_count__get_packed_size
+                     (const Weft__V1__KindCount *message)
+{
+  assert(message->base.descriptor == &weft__v1__kind_count__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t weft__v1__kind_count__pack
+                     (const Weft__V1__KindCount *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &weft__v1__kind_count__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t weft__v1__kind_count__pack_to_buffer
+                     (const Weft__V1__KindCount *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &weft__v1__kind_count__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Weft__V1__KindCount *
+       weft__v1__kind_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Weft__V1__KindCount *)
+     protobuf_c_message_unpack (&weft__v1__kind_count__descriptor,
+                                allocator, len, data);
+}
+void   weft__v1__kind_count__free_unpacked
+                     (Weft__V1__KindCount *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &weft__v1__kind_count__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   weft__v1__mesh_status__init
                      (Weft__V1__MeshStatus         *message)
 {
@@ -901,7 +946,58 @@ const ProtobufCMessageDescriptor weft__v1__status_count__descriptor =
   (ProtobufCMessageInit) weft__v1__status_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[6] =
+static const ProtobufCFieldDescriptor weft__v1__kind_count__field_descriptors[2] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__KindCount, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__KindCount, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned weft__v1__kind_count__field_indices_by_name[] = {
+  1,   /* field[1] = count */
+  0,   /* field[0] = kind */
+};
+static const ProtobufCIntRange weft__v1__kind_count__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor weft__v1__kind_count__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "weft.v1.KindCount",
+  "KindCount",
+  "Weft__V1__KindCount",
+  "weft.v1",
+  sizeof(Weft__V1__KindCount),
+  2,
+  weft__v1__kind_count__field_descriptors,
+  weft__v1__kind_count__field_indices_by_name,
+  1,  weft__v1__kind_count__number_ranges,
+  (ProtobufCMessageInit) weft__v1__kind_count__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[10] =
 {
   {
     "gateway_id",
@@ -975,19 +1071,71 @@ static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[6
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "malformed",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Weft__V1__MeshStatus, n_malformed),
+    offsetof(Weft__V1__MeshStatus, malformed),
+    &weft__v1__kind_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "undeliverable",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, undeliverable),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "worker_messages_dropped",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, worker_messages_dropped),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "client_budget_refusals",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, client_budget_refusals),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__mesh_status__field_indices_by_name[] = {
+  9,   /* field[9] = client_budget_refusals */
   0,   /* field[0] = gateway_id */
+  6,   /* field[6] = malformed */
   4,   /* field[4] = redispatched */
   3,   /* field[3] = replies */
   2,   /* field[2] = services */
+  7,   /* field[7] = undeliverable */
   1,   /* field[1] = uptime_ms */
+  8,   /* field[8] = worker_messages_dropped */
   5,   /* field[5] = workers_evicted */
 };
 static const ProtobufCIntRange weft__v1__mesh_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor =
 {
@@ -997,7 +1145,7 @@ const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor =
   "Weft__V1__MeshStatus",
   "weft.v1",
   sizeof(Weft__V1__MeshStatus),
-  6,
+  10,
   weft__v1__mesh_status__field_descriptors,
   weft__v1__mesh_status__field_indices_by_name,
   1,  weft__v1__mesh_status__number_ranges,

@@ -23,6 +23,7 @@ typedef struct Weft__V1__VersionFigures Weft__V1__VersionFigures;
 typedef struct Weft__V1__VersionStatus Weft__V1__VersionStatus;
 typedef struct Weft__V1__ServiceStatus Weft__V1__ServiceStatus;
 typedef struct Weft__V1__StatusCount Weft__V1__StatusCount;
+typedef struct Weft__V1__KindCount Weft__V1__KindCount;
 typedef struct Weft__V1__MeshStatus Weft__V1__MeshStatus;
 
 
@@ -158,6 +159,20 @@ struct  Weft__V1__StatusCount
     , (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * How many of one kind.
+ */
+struct  Weft__V1__KindCount
+{
+  ProtobufCMessage base;
+  char *kind;
+  uint64_t count;
+};
+#define WEFT__V1__KIND_COUNT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&weft__v1__kind_count__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
 struct  Weft__V1__MeshStatus
 {
   ProtobufCMessage base;
@@ -172,10 +187,28 @@ struct  Weft__V1__MeshStatus
   Weft__V1__StatusCount **replies;
   uint64_t redispatched;
   uint64_t workers_evicted;
+  /*
+   * Messages refused as malformed since start, by side and kind.
+   */
+  size_t n_malformed;
+  Weft__V1__KindCount **malformed;
+  /*
+   * Replies that could not be handed to their client (gone, or its queue at the bound).
+   */
+  uint64_t undeliverable;
+  /*
+   * Messages to workers dropped because the worker's queue was at the bound (a peer that
+   * does not read); requests never are, since capacity is kept below the bound.
+   */
+  uint64_t worker_messages_dropped;
+  /*
+   * Requests refused because their client had max_in_flight_per_client in flight.
+   */
+  uint64_t client_budget_refusals;
 };
 #define WEFT__V1__MESH_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__mesh_status__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0, 0 }
 
 
 /* Weft__V1__WorkerStatus methods */
@@ -292,6 +325,25 @@ Weft__V1__StatusCount *
 void   weft__v1__status_count__free_unpacked
                      (Weft__V1__StatusCount *message,
                       ProtobufCAllocator *allocator);
+/* Weft__V1__KindCount methods */
+void   weft__v1__kind_count__init
+                     (Weft__V1__KindCount         *message);
+size_t weft__v1__kind_count__get_packed_size
+                     (const Weft__V1__KindCount   *message);
+size_t weft__v1__kind_count__pack
+                     (const Weft__V1__KindCount   *message,
+                      uint8_t             *out);
+size_t weft__v1__kind_count__pack_to_buffer
+                     (const Weft__V1__KindCount   *message,
+                      ProtobufCBuffer     *buffer);
+Weft__V1__KindCount *
+       weft__v1__kind_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   weft__v1__kind_count__free_unpacked
+                     (Weft__V1__KindCount *message,
+                      ProtobufCAllocator *allocator);
 /* Weft__V1__MeshStatus methods */
 void   weft__v1__mesh_status__init
                      (Weft__V1__MeshStatus         *message);
@@ -331,6 +383,9 @@ typedef void (*Weft__V1__ServiceStatus_Closure)
 typedef void (*Weft__V1__StatusCount_Closure)
                  (const Weft__V1__StatusCount *message,
                   void *closure_data);
+typedef void (*Weft__V1__KindCount_Closure)
+                 (const Weft__V1__KindCount *message,
+                  void *closure_data);
 typedef void (*Weft__V1__MeshStatus_Closure)
                  (const Weft__V1__MeshStatus *message,
                   void *closure_data);
@@ -346,6 +401,7 @@ extern const ProtobufCMessageDescriptor weft__v1__version_figures__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__version_status__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__service_status__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__status_count__descriptor;
+extern const ProtobufCMessageDescriptor weft__v1__kind_count__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor;
 
 PROTOBUF_C__END_DECLS

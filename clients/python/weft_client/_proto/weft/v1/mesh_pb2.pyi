@@ -7,6 +7,14 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class KindCount(_message.Message):
+    __slots__ = ["count", "kind"]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    kind: str
+    def __init__(self, kind: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
 class LatencySummary(_message.Message):
     __slots__ = ["count", "max_us", "p50_us", "p90_us", "p99_us"]
     COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -22,20 +30,28 @@ class LatencySummary(_message.Message):
     def __init__(self, count: _Optional[int] = ..., p50_us: _Optional[int] = ..., p90_us: _Optional[int] = ..., p99_us: _Optional[int] = ..., max_us: _Optional[int] = ...) -> None: ...
 
 class MeshStatus(_message.Message):
-    __slots__ = ["gateway_id", "redispatched", "replies", "services", "uptime_ms", "workers_evicted"]
+    __slots__ = ["client_budget_refusals", "gateway_id", "malformed", "redispatched", "replies", "services", "undeliverable", "uptime_ms", "worker_messages_dropped", "workers_evicted"]
+    CLIENT_BUDGET_REFUSALS_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_ID_FIELD_NUMBER: _ClassVar[int]
+    MALFORMED_FIELD_NUMBER: _ClassVar[int]
     REDISPATCHED_FIELD_NUMBER: _ClassVar[int]
     REPLIES_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
+    UNDELIVERABLE_FIELD_NUMBER: _ClassVar[int]
     UPTIME_MS_FIELD_NUMBER: _ClassVar[int]
     WORKERS_EVICTED_FIELD_NUMBER: _ClassVar[int]
+    WORKER_MESSAGES_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    client_budget_refusals: int
     gateway_id: str
+    malformed: _containers.RepeatedCompositeFieldContainer[KindCount]
     redispatched: int
     replies: _containers.RepeatedCompositeFieldContainer[StatusCount]
     services: _containers.RepeatedCompositeFieldContainer[ServiceStatus]
+    undeliverable: int
     uptime_ms: int
+    worker_messages_dropped: int
     workers_evicted: int
-    def __init__(self, gateway_id: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., replies: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., redispatched: _Optional[int] = ..., workers_evicted: _Optional[int] = ...) -> None: ...
+    def __init__(self, gateway_id: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., replies: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., redispatched: _Optional[int] = ..., workers_evicted: _Optional[int] = ..., malformed: _Optional[_Iterable[_Union[KindCount, _Mapping]]] = ..., undeliverable: _Optional[int] = ..., worker_messages_dropped: _Optional[int] = ..., client_budget_refusals: _Optional[int] = ...) -> None: ...
 
 class ServiceStatus(_message.Message):
     __slots__ = ["in_flight", "methods", "name", "queue_depth", "queue_limit", "route", "versions"]
