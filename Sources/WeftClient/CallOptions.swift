@@ -15,11 +15,14 @@ public struct CallOptions: Sendable {
   public var idempotent: Bool
   /// Pass the reply through the recommender.
   public var personalize: Bool
+  /// Within this client's share of a service's queue, higher goes first (0 to 255); it
+  /// never moves the call ahead of other clients' turns.
+  public var priority: UInt8
 
   /// Creates options; the default timeout is 30 seconds.
   public init(
     timeout: Duration = .seconds(30), metadata: [String: MetadataValue] = [:], userID: String = "",
-    version: String = "", idempotent: Bool = true, personalize: Bool = false
+    version: String = "", idempotent: Bool = true, personalize: Bool = false, priority: UInt8 = 0
   ) {
     self.timeout = timeout
     self.metadata = metadata
@@ -27,6 +30,7 @@ public struct CallOptions: Sendable {
     self.version = version
     self.idempotent = idempotent
     self.personalize = personalize
+    self.priority = priority
   }
 }
 

@@ -120,6 +120,7 @@ public final class WeftClient: Sendable {
     header.version = options.version
     header.userID = options.userID
     header.metadata = options.metadata
+    header.priority = UInt32(options.priority)
     return try header.serializedBytes(options: Self.sortedMaps)
   }
 

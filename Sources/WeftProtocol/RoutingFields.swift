@@ -18,6 +18,8 @@ public struct RoutingFields: Sendable, Equatable {
   public var personalize = false
   public var version = ""
   public var userID = ""
+  /// Higher goes first within the client's share of a queue; capped at 255.
+  public var priority: UInt8 = 0
 
   /// Why a header could not be read.
   public struct Malformed: Error, CustomStringConvertible, Sendable {
@@ -43,6 +45,7 @@ public struct RoutingFields: Sendable, Equatable {
       case (3, 2): method = try Self.string(bytes, &offset, "method", names)
       case (7, 2): version = try Self.string(bytes, &offset, "version", names)
       case (8, 2): userID = try Self.string(bytes, &offset, "user_id")
+      case (10, 0): priority = UInt8(clamping: try Self.varint(bytes, &offset))
       case (0, _): throw Malformed(description: "field number 0 at byte \(offset)")
       case (_, 0): _ = try Self.varint(bytes, &offset)
       case (_, 1): try Self.skip(8, bytes, &offset)

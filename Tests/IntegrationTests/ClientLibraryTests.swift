@@ -52,7 +52,7 @@ import WeftProtocol
     let options = CallOptions(
       timeout: .milliseconds(1_500),
       metadata: ["trace": .text("t-1"), "blob-bin": .binary([0x00, 0x01, 0xfe, 0xff]), "a": .text("ü")],
-      userID: "user-42", version: "v2", idempotent: true, personalize: true)
+      userID: "user-42", version: "v2", idempotent: true, personalize: true, priority: 7)
     let swift = try WeftClient.encodeHeader(id: 123_456_789_012, service: "text", method: "embed", options: options)
     let swiftHex = swift.map { String(format: "%02x", $0) }.joined()
 
@@ -64,7 +64,7 @@ import WeftProtocol
     let script = """
       from weft_client import CallOptions, encode_header
       print(encode_header(123456789012, "text", "embed", CallOptions(timeout=1.5, personalize=True, version="v2",
-            user_id="user-42", metadata={"trace": "t-1", "blob-bin": bytes([0, 1, 0xfe, 0xff]), "a": "ü"})).hex())
+            user_id="user-42", priority=7, metadata={"trace": "t-1", "blob-bin": bytes([0, 1, 0xfe, 0xff]), "a": "ü"})).hex())
       """
     let python = try await MeshProcess.run(
       ["-c", script], executable: Self.python,

@@ -67,6 +67,35 @@ import ZeroMQ
     }
   }
 
+  /// While one client's 5,000 requests wait for a busy worker, another client's requests
+  /// are served after a few of them, not after all: the queue takes turns.
+  @Test func aFloodingClientDoesNotStarveAnother() async throws {
+    try await InProcessMesh.with({ ($0.queueLimit, $0.maxInFlightPerClient) = (10_000, 10_000) }) { mesh in
+      let worker = try mesh.worker(name: "one-at-a-time", capacity: 1)
+      let flood = try mesh.client()
+      for id in 1...5_000 as ClosedRange<UInt64> {
+        try flood.send(id: id, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 60_000, body: [0])
+      }
+      try mesh.waitUntilQueued(4_999)
+      let other = try mesh.client()
+      for id in 1...3 as ClosedRange<UInt64> {
+        try other.send(id: 100_000 + id, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 60_000, body: [1])
+      }
+      try mesh.waitUntilQueued(5_002)
+      // Serve requests one by one and note when the other client's replies come.
+      var served = 0
+      var otherDone: [Int] = []
+      while otherDone.count < 3 && served < 100 {
+        let request = try #require(try worker.receive(within: 2_000))
+        try worker.answer(request, body: [])
+        served += 1
+        if try RequestHeader(serializedBytes: request[1]).requestID > 100_000 { otherDone.append(served) }
+      }
+      #expect(otherDone.count == 3, "the other client's requests waited behind the flood")
+      #expect(otherDone.last ?? .max <= 8, "served at \(otherDone)")
+    }
+  }
+
   @Test func malformedClientMessagesGetInvalidArgumentAndTheGatewayKeepsServing() async throws {
     try await InProcessMesh.with { mesh in
       let worker = try mesh.worker(name: "echo")
@@ -128,6 +157,24 @@ private struct InProcessMesh {
   }
 
   func client() throws -> Peer { try Peer(context, connecting: endpoints.frontend) }
+
+  /// Asks the gateway for its status until `count` requests wait in echo's queue (bounded).
+  func waitUntilQueued(_ count: Int) throws {
+    let asker = try client()
+    let deadline = ContinuousClock.now + .seconds(10)
+    var id: UInt64 = 2_000
+    while ContinuousClock.now < deadline {
+      id += 1
+      try asker.send(id: id, service: WeftMeshService.name, method: WeftMeshService.status.name, timeoutMs: 1_000, body: nil)
+      if let reply = try asker.reply(within: 1_000), let body = reply.body.first,
+        let status = try? MeshStatus(serializedBytes: body),
+        (status.services.first { $0.name == EchoService.name }?.queueDepth ?? 0) >= count
+      {
+        return
+      }
+    }
+    throw GatewayTestFailure("fewer than \(count) requests queued")
+  }
 
   /// Asks the gateway for its status until `name` is among its workers (bounded).
   func waitUntilRegistered(_ name: String) throws {

@@ -101,12 +101,12 @@ import WeftProtocol
 
   @Test func queueCountsLiveEntriesAndCompacts() throws {
     var table = RoutingTable()
-    for dispatch in 1...200 as ClosedRange<UInt64> { table.enqueue(dispatch, service: "text") }
+    for dispatch in 1...200 as ClosedRange<UInt64> { table.enqueue(dispatch, service: "text", client: id(9), priority: 0) }
     #expect(table.queueDepth(service: "text") == 200)
     for _ in 0..<199 { table.queuedRequestLeft(service: "text") }
     table.compactQueue(service: "text") { $0 == 200 }
     #expect(table.services["text"]?.queue.count == 1)
-    table.enqueue(7, service: "text", atFront: true)
+    table.enqueue(7, service: "text", client: id(9), priority: 0, atFront: true)
     #expect(table.popQueued(service: "text") == 7)
   }
 

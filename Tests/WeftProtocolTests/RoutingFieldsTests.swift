@@ -14,6 +14,7 @@ import WeftProtocol
     header.personalize = true
     header.version = "v2"
     header.userID = "user-7"
+    header.priority = 9
     header.metadata["trace"] = MetadataValue.with { $0.text = "x" }
     header.metadata["blob"] = MetadataValue.with { $0.binary = Data([0, 1, 2]) }
     let bytes: [UInt8] = try header.serializedBytes()
@@ -25,6 +26,11 @@ import WeftProtocol
     #expect(fields.idempotent && fields.personalize)
     #expect(fields.version == "v2")
     #expect(fields.userID == "user-7")
+    #expect(fields.priority == 9)
+    // A priority past 255 is read as 255, not wrapped.
+    header.priority = 1_000
+    let high: [UInt8] = try header.serializedBytes()
+    #expect(try high.withUnsafeBytes { try RoutingFields(parsing: $0) }.priority == 255)
   }
 
   @Test func rejectsWhatAFullDecodeRejects() throws {

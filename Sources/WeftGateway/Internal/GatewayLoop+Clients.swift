@@ -71,7 +71,7 @@ extension GatewayLoop {
     if let worker {
       dispatch(id, to: worker, at: now)
     } else {
-      routing.enqueue(id, service: header.service, version: version)
+      enqueue(id, inFlight[id]!, version: version)
     }
     if let shadow { sendShadow(shadow, at: now) }
   }
@@ -125,7 +125,7 @@ extension GatewayLoop {
         replyError(to: id, .unavailable, "shadow worker unreachable")
         finish(id)
       } else {
-        routing.enqueue(id, service: request.service, version: request.version, atFront: true)
+        enqueue(id, request, version: request.version, atFront: true)
       }
       if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "unreachable: \(error)", at: now) }
       return

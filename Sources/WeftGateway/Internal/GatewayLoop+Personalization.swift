@@ -60,7 +60,7 @@ extension GatewayLoop {
     if let worker {
       dispatch(id, to: worker, at: now)
     } else {
-      routing.enqueue(id, service: RecommenderService.name, version: version)
+      enqueue(id, stage, version: version)
     }
     return nil
   }

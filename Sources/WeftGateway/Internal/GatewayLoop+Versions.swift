@@ -62,19 +62,19 @@ extension GatewayLoop {
   func rerouteStranded(service: String) {
     guard let entry = routing.services[service], !entry.versionQueues.isEmpty else { return }
     for version in Array(entry.versionQueues.keys) where !routing.hasLiveWorker(service: service, version: version) {
-      var kept: [UInt64] = []
+      var kept: [(UInt64, InFlightRequest)] = []
       while let id = routing.popQueued(service: service, version: version) {
         guard let request = inFlight[id], case .queued = request.state else { continue }
         routing.queuedRequestLeft(service: service)
         if request.versionPinned {
-          kept.append(id)
+          kept.append((id, request))
           continue
         }
         let (next, figures) = chooseVersion(entry, named: "", userID: request.userID)
         request.reroute(to: next, figures: figures)
-        routing.enqueue(id, service: service, version: next)
+        enqueue(id, request, version: next)
       }
-      for id in kept { routing.enqueue(id, service: service, version: version) }
+      for (id, request) in kept { enqueue(id, request, version: version) }
     }
   }
 

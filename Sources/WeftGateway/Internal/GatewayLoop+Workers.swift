@@ -178,7 +178,7 @@ extension GatewayLoop {
       }
       if request.idempotent && !request.streamed && request.attempts < configuration.maxAttempts {
         request.state = .queued(since: now)
-        routing.enqueue(id, service: request.service, version: request.version, atFront: true)
+        enqueue(id, request, version: request.version, atFront: true)
         statistics.redispatched += 1
       } else {
         let why = request.idempotent

@@ -164,6 +164,13 @@ final class GatewayLoop {
     logger.info("gateway stopped")
   }
 
+  /// Puts request `id` in its service's queue for `version`, in its client's share.
+  func enqueue(_ id: UInt64, _ request: InFlightRequest, version: String, atFront: Bool = false) {
+    routing.enqueue(
+      id, service: request.service, version: version, client: request.client ?? .anonymous, priority: request.priority,
+      atFront: atFront)
+  }
+
   // MARK: Request objects
 
   /// A request object from the pool, or a new one.

@@ -52,6 +52,8 @@ final class InFlightRequest {
   var streamed = false
   /// The client whose budget this request counts against (nil for shadow copies).
   var client: PeerID?
+  /// Its place within its client's share of a queue: higher goes first.
+  private(set) var priority: UInt8 = 0
 
   /// Fills a fresh or recycled object for a newly admitted request bound to `version`.
   func start(_ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
@@ -63,6 +65,7 @@ final class InFlightRequest {
     self.version = version
     versionPinned = !header.version.isEmpty
     userID = header.userID
+    priority = header.priority
     isShadow = false
     figures = nil
     idempotent = header.idempotent
@@ -102,6 +105,7 @@ final class InFlightRequest {
   func startPersonalization(of model: InFlightRequest, _ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
     start(header, version: version, deadline: deadline, at: now)
     isPersonalization = true
+    priority = model.priority
     receivedAt = model.receivedAt
     queuedMicroseconds = model.queuedMicroseconds
   }

@@ -22,6 +22,13 @@ struct PeerID: Hashable, Sendable, CustomStringConvertible {
     count = UInt8(bytes.count)
   }
 
+  /// No peer: the owner of requests no client sent itself.
+  static let anonymous = PeerID(low: 0, high: 0, count: 0)
+
+  private init(low: UInt64, high: UInt64, count: UInt8) {
+    (self.low, self.high, self.count) = (low, high, count)
+  }
+
   /// The key of a peer's budget: its identity, or for an identity over 16 bytes (a client
   /// may choose one) an FNV-1a hash of it, marked by a length no identity has.
   init(budgetKeyOf bytes: UnsafeRawBufferPointer) {

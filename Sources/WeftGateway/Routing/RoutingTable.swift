@@ -168,17 +168,23 @@ struct RoutingTable {
 
   // MARK: Queues
 
-  /// Appends a waiting request to `service`'s queue for `version` ("" for any version),
-  /// at the front for a retried one.
-  mutating func enqueue(_ dispatchID: UInt64, service: String, version: String = "", atFront: Bool = false) {
+  /// Adds a waiting request of `client` to `service`'s queue for `version` ("" for any
+  /// version), in `client`'s share at `priority`; at the front for a retried one.
+  mutating func enqueue(
+    _ dispatchID: UInt64, service: String, version: String = "", client: PeerID, priority: UInt8, atFront: Bool = false
+  ) {
     let entry = entry(for: service)
     if version.isEmpty {
-      if atFront { entry.queue.prepend(dispatchID) } else { entry.queue.append(dispatchID) }
+      if atFront {
+        entry.queue.prepend(dispatchID, client: client, priority: priority)
+      } else {
+        entry.queue.append(dispatchID, client: client, priority: priority)
+      }
     } else {
       if atFront {
-        entry.versionQueues[version, default: []].prepend(dispatchID)
+        entry.versionQueues[version, default: FairQueue()].prepend(dispatchID, client: client, priority: priority)
       } else {
-        entry.versionQueues[version, default: []].append(dispatchID)
+        entry.versionQueues[version, default: FairQueue()].append(dispatchID, client: client, priority: priority)
       }
     }
     entry.queuedCount += 1

@@ -14,11 +14,11 @@ final class ServiceEntry {
   @exclusivity(unchecked) var router: VersionRouter?
   /// Figures per version that has had workers or a policy naming it.
   private(set) var figures: [String: VersionFigures] = [:]
-  /// Dispatch ids of requests waiting for any worker, oldest first. May hold ids of
-  /// requests that already expired; they are skipped when popped.
-  @exclusivity(unchecked) var queue: Deque<UInt64> = []
+  /// Dispatch ids of requests waiting for any worker, fair across clients. May hold ids
+  /// of requests that already expired; they are skipped when popped.
+  @exclusivity(unchecked) var queue = FairQueue()
   /// Waiting requests bound to one version (chosen by the policy or named by the client).
-  @exclusivity(unchecked) var versionQueues: [String: Deque<UInt64>] = [:]
+  @exclusivity(unchecked) var versionQueues: [String: FairQueue] = [:]
   /// How many ids in all the queues are still live; this is what the limit bounds.
   @exclusivity(unchecked) var queuedCount = 0
 

@@ -100,6 +100,11 @@ public nonisolated struct Weft_V1_RequestHeader: Sendable {
   /// Free-form call metadata.
   public var metadata: Dictionary<String,Weft_V1_MetadataValue> = [:]
 
+  /// Within this client's share of a service's queue, higher goes first (0 to 255; the
+  /// gateway serves waiting requests round-robin across clients, so a priority never
+  /// reaches into another client's share).
+  public var priority: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -228,7 +233,7 @@ nonisolated extension Weft_V1_MetadataValue: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RequestHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}service\0\u{1}method\0\u{3}timeout_ms\0\u{1}idempotent\0\u{1}personalize\0\u{1}version\0\u{3}user_id\0\u{1}metadata\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}service\0\u{1}method\0\u{3}timeout_ms\0\u{1}idempotent\0\u{1}personalize\0\u{1}version\0\u{3}user_id\0\u{1}metadata\0\u{1}priority\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -245,6 +250,7 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
       case 7: try { try decoder.decodeSingularStringField(value: &self.version) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       case 9: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Weft_V1_MetadataValue>.self, value: &self.metadata) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.priority) }()
       default: break
       }
     }
@@ -278,6 +284,9 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
     if !self.metadata.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Weft_V1_MetadataValue>.self, value: self.metadata, fieldNumber: 9)
     }
+    if self.priority != 0 {
+      try visitor.visitSingularUInt32Field(value: self.priority, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -291,6 +300,7 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
     if lhs.version != rhs.version {return false}
     if lhs.userID != rhs.userID {return false}
     if lhs.metadata != rhs.metadata {return false}
+    if lhs.priority != rhs.priority {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

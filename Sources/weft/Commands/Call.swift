@@ -49,6 +49,8 @@ struct Call: AsyncParsableCommand {
   var modelVersion: String = ""
   @Flag(help: "Pass the reply through the recommender for --user (text.similarity, vision.classify).")
   var personalize = false
+  @Option(help: "Within this client's share of a service's queue, higher goes first (0 to 255).")
+  var priority: UInt8 = 0
   @Flag(help: "Print every response of a streaming method as it arrives.")
   var stream = false
   @Flag(help: "Print JSON.")
@@ -104,7 +106,7 @@ struct Call: AsyncParsableCommand {
       }
       body.append(contents)
     }
-    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: modelVersion, personalize: personalize)
+    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: modelVersion, personalize: personalize, priority: priority)
     for entry in metadata {
       let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
       options.metadata[pair[0]] = .text(pair.count > 1 ? pair[1] : "")

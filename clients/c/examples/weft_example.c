@@ -307,6 +307,7 @@ static int header(void) {
   options.user_id = "user-42";
   options.metadata = metadata;
   options.metadata_count = 3;
+  options.priority = 7;
   uint8_t bytes[256];
   size_t size = weft_encode_request_header(123456789012ull, "text", "embed", &options, bytes, sizeof bytes);
   for (size_t index = 0; index < size; index++) printf("%02x", bytes[index]);

@@ -30,6 +30,7 @@ static int build_header(uint64_t request_id, const char *service, const char *me
   header->personalize = options->personalize != 0;
   if (options->version) header->version = (char *)options->version;
   if (options->user_id) header->user_id = (char *)options->user_id;
+  header->priority = options->priority;
   for (size_t index = 0; index < options->metadata_count; index++) {
     const weft_metadata *item = &options->metadata[index];
     if (!item->key || (!item->value && item->value_size)) return 0;
@@ -56,7 +57,7 @@ static int build_header(uint64_t request_id, const char *service, const char *me
 
 /* At least the encoded size: every field at its longest tag and length prefix. */
 static size_t upper_bound(const Weft__V1__RequestHeader *header) {
-  size_t size = 11 + 6 + 2 + 2;
+  size_t size = 11 + 6 + 2 + 2 + 6;
   size += 6 + strlen(header->service) + 6 + strlen(header->method);
   size += 6 + strlen(header->version) + 6 + strlen(header->user_id);
   for (size_t index = 0; index < header->n_metadata; index++) {

@@ -53,6 +53,8 @@ class CallOptions:
     idempotent: bool = True
     #: Pass the reply through the recommender.
     personalize: bool = False
+    #: Within this client's share of a service's queue, higher goes first (0 to 255).
+    priority: int = 0
 
 
 @dataclass
@@ -95,6 +97,7 @@ def encode_header(request_id: int, service: str, method: str, options: CallOptio
         personalize=options.personalize,
         version=options.version,
         user_id=options.user_id,
+        priority=options.priority,
     )
     for key, value in options.metadata.items():
         if isinstance(value, (bytes, bytearray, memoryview)):

@@ -80,6 +80,9 @@ typedef struct {
   /* Call metadata; keys must be distinct. Encoded sorted by key. */
   const weft_metadata *metadata;
   size_t metadata_count;
+  /* Within this client's share of a service's queue, higher goes first (0 to 255;
+     default 0). It never moves the call ahead of other clients' turns. */
+  uint8_t priority;
 } weft_call_options;
 
 /* A reply. Owns its strings, body frames and metadata; release with

@@ -301,7 +301,7 @@ const ProtobufCMessageDescriptor weft__v1__request_header__metadata_entry__descr
   (ProtobufCMessageInit) weft__v1__request_header__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptors[9] =
+static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptors[10] =
 {
   {
     "request_id",
@@ -411,12 +411,25 @@ static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "priority",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__RequestHeader, priority),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__request_header__field_indices_by_name[] = {
   4,   /* field[4] = idempotent */
   8,   /* field[8] = metadata */
   2,   /* field[2] = method */
   5,   /* field[5] = personalize */
+  9,   /* field[9] = priority */
   0,   /* field[0] = request_id */
   1,   /* field[1] = service */
   3,   /* field[3] = timeout_ms */
@@ -426,7 +439,7 @@ static const unsigned weft__v1__request_header__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__request_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor weft__v1__request_header__descriptor =
 {
@@ -436,7 +449,7 @@ const ProtobufCMessageDescriptor weft__v1__request_header__descriptor =
   "Weft__V1__RequestHeader",
   "weft.v1",
   sizeof(Weft__V1__RequestHeader),
-  9,
+  10,
   weft__v1__request_header__field_descriptors,
   weft__v1__request_header__field_indices_by_name,
   1,  weft__v1__request_header__number_ranges,

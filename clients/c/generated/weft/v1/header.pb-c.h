@@ -108,10 +108,16 @@ struct  Weft__V1__RequestHeader
    */
   size_t n_metadata;
   Weft__V1__RequestHeader__MetadataEntry **metadata;
+  /*
+   * Within this client's share of a service's queue, higher goes first (0 to 255; the
+   * gateway serves waiting requests round-robin across clients, so a priority never
+   * reaches into another client's share).
+   */
+  uint32_t priority;
 };
 #define WEFT__V1__REQUEST_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__request_header__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Weft__V1__ResponseHeader__MetadataEntry

@@ -19,7 +19,7 @@ class OpaqueFrames(_message.Message):
     def __init__(self) -> None: ...
 
 class RequestHeader(_message.Message):
-    __slots__ = ["idempotent", "metadata", "method", "personalize", "request_id", "service", "timeout_ms", "user_id", "version"]
+    __slots__ = ["idempotent", "metadata", "method", "personalize", "priority", "request_id", "service", "timeout_ms", "user_id", "version"]
     class MetadataEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,7 @@ class RequestHeader(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     PERSONALIZE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -40,12 +41,13 @@ class RequestHeader(_message.Message):
     metadata: _containers.MessageMap[str, MetadataValue]
     method: str
     personalize: bool
+    priority: int
     request_id: int
     service: str
     timeout_ms: int
     user_id: str
     version: str
-    def __init__(self, request_id: _Optional[int] = ..., service: _Optional[str] = ..., method: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., idempotent: bool = ..., personalize: bool = ..., version: _Optional[str] = ..., user_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, MetadataValue]] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[int] = ..., service: _Optional[str] = ..., method: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., idempotent: bool = ..., personalize: bool = ..., version: _Optional[str] = ..., user_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, MetadataValue]] = ..., priority: _Optional[int] = ...) -> None: ...
 
 class ResponseHeader(_message.Message):
     __slots__ = ["batch_size", "compute_us", "end_of_stream", "gateway_queue_us", "message", "metadata", "model_version", "personalized", "queue_us", "request_id", "status", "total_us", "worker_id"]
