@@ -158,40 +158,33 @@ private struct InProcessMesh {
 
   func client() throws -> Peer { try Peer(context, connecting: endpoints.frontend) }
 
-  /// Asks the gateway for its status until `count` requests wait in echo's queue (bounded).
+  /// Asks the gateway for its status until `count` requests wait in echo's queue.
   func waitUntilQueued(_ count: Int) throws {
-    let asker = try client()
-    let deadline = ContinuousClock.now + .seconds(10)
-    var id: UInt64 = 2_000
-    while ContinuousClock.now < deadline {
-      id += 1
-      try asker.send(id: id, service: WeftMeshService.name, method: WeftMeshService.status.name, timeoutMs: 1_000, body: nil)
-      if let reply = try asker.reply(within: 1_000), let body = reply.body.first,
-        let status = try? MeshStatus(serializedBytes: body),
-        (status.services.first { $0.name == EchoService.name }?.queueDepth ?? 0) >= count
-      {
-        return
-      }
-    }
-    throw GatewayTestFailure("fewer than \(count) requests queued")
+    try waitForStatus("\(count) requests queued") { ($0.services.first { $0.name == EchoService.name }?.queueDepth ?? 0) >= count }
   }
 
-  /// Asks the gateway for its status until `name` is among its workers (bounded).
+  /// Asks the gateway for its status until `name` is among its workers.
   func waitUntilRegistered(_ name: String) throws {
+    try waitForStatus("worker \(name) registered") { status in
+      status.services.contains { $0.versions.contains { $0.workers.contains { $0.name == name } } }
+    }
+  }
+
+  /// Asks the gateway for its status until `condition` holds, for up to 10 s.
+  private func waitForStatus(_ what: String, _ condition: (MeshStatus) -> Bool) throws {
     let asker = try client()
-    let deadline = ContinuousClock.now + .seconds(5)
+    let deadline = ContinuousClock.now + .seconds(10)
     var id: UInt64 = 1_000
     while ContinuousClock.now < deadline {
       id += 1
       try asker.send(id: id, service: WeftMeshService.name, method: WeftMeshService.status.name, timeoutMs: 1_000, body: nil)
       if let reply = try asker.reply(within: 1_000), let body = reply.body.first,
-        let status = try? MeshStatus(serializedBytes: body),
-        status.services.contains(where: { $0.versions.contains { $0.workers.contains { $0.name == name } } })
+        let status = try? MeshStatus(serializedBytes: body), condition(status)
       {
         return
       }
     }
-    throw GatewayTestFailure("worker \(name) did not register")
+    throw GatewayTestFailure("timed out waiting until \(what)")
   }
 
   /// A worker of `echo` that has registered.
