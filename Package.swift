@@ -125,7 +125,8 @@ let package = Package(
     .target(
       name: "WeftConfiguration",
       dependencies: [
-        "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftRecommender", .product(name: "Yams", package: "Yams"),
+        "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftWorker", "WeftModels", "WeftRecommender",
+        .product(name: "Yams", package: "Yams"),
       ],
       swiftSettings: strictSettings
     ),

@@ -30,10 +30,11 @@ final class ClientIO: Sendable {
   /// Extra time past the deadline for the gateway's own DEADLINE_EXCEEDED to arrive.
   private static let grace: UInt64 = 250_000
 
-  init(gateways: [String], logger: Logger) throws {
+  init(gateways: [String], curve: CurveClientCredentials?, logger: Logger) throws {
     wake = try WakeSignal()
     let context = try Context()
     let socket = try Socket(context: context, type: .dealer)
+    if let curve { try socket.makeCurveClient(curve) }
     try socket.setImmediate(true)
     try socket.setSendHighWaterMark(0)
     try socket.setReceiveHighWaterMark(0)

@@ -7,12 +7,15 @@ extension WeftClient {
   /// stopped, does not answer.
   ///
   /// Each endpoint gets its own short-lived socket, closed before this returns.
-  public static func answeringGateways(_ endpoints: [String], within timeout: Duration) throws -> [String] {
+  public static func answeringGateways(
+    _ endpoints: [String], within timeout: Duration, curve: CurveClientCredentials? = nil
+  ) throws -> [String] {
     let context = try Context()
     let probes = try endpoints.map { endpoint in
       let socket = try Socket(context: context, type: .dealer)
       socket.linger = 0
       try socket.setImmediate(true)
+      if let curve { try socket.makeCurveClient(curve) }
       try socket.connect(endpoint)
       return (endpoint, socket)
     }

@@ -15,11 +15,12 @@ public final class WeftClient: Sendable {
   private let io: ClientIO
   private let nextRequestID = Atomic<UInt64>(1)
 
-  /// Connects to one or more gateway frontends, e.g. `tcp://127.0.0.1:5555`.
-  public init(gateways: [String], logger: Logger? = nil) throws {
+  /// Connects to one or more gateway frontends, e.g. `tcp://127.0.0.1:5555`; with
+  /// `curve`, over CURVE (the gateways must list the client's public key).
+  public init(gateways: [String], curve: CurveClientCredentials? = nil, logger: Logger? = nil) throws {
     guard !gateways.isEmpty else { throw ConfigurationError("WeftClient needs at least one gateway endpoint") }
     io = try ClientIO(
-      gateways: gateways,
+      gateways: gateways, curve: curve,
       logger: logger ?? Logger(label: "weft.client", factory: { _ in SwiftLogNoOpLogHandler() }))
   }
 

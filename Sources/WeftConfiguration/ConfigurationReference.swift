@@ -9,7 +9,9 @@ public enum ConfigurationReference {
     [
       table("(top level)", MeshFile.self),
       table("gateway", GatewayConfiguration.self),
+      table("gateway.curve", GatewayCurveSection.self),
       table("workers[]", WorkerSection.self),
+      table("workers[].curve, recommender.curve", PeerCurveSection.self),
       table("routes[]", RouteSpec.self),
       table("routes[].ramp", RouteSpec.Ramp.self),
       table("routes[].bandit", RouteSpec.Bandit.self),

@@ -67,6 +67,10 @@ public final class Gateway: Service, Sendable {
   /// its checks is logged and skipped.
   public func replaceRoutes(_ policies: [RoutePolicy]) { control.submitRoutes(policies) }
 
+  /// Reads the CURVE key directories again (e.g. on SIGHUP); returns at once. A key
+  /// removed is refused from then on, also on connections it already has.
+  public func reloadKeys() { control.requestKeyReload() }
+
   private func runLoopThread() async throws {
     let configuration = configuration
     let logger = logger
@@ -85,6 +89,7 @@ public final class Gateway: Service, Sendable {
 final class GatewayControl: Sendable {
   let wake: WakeSignal
   private let stopRequested = Atomic<Bool>(false)
+  private let keyReloadRequested = Atomic<Bool>(false)
   private let pendingRoutes = Mutex<[RoutePolicy]?>(nil)
 
   /// Leaves a new set of policies for the loop; a later set replaces one not yet taken.
@@ -97,6 +102,14 @@ final class GatewayControl: Sendable {
   func takeRoutes() -> [RoutePolicy]? { pendingRoutes.withLock { pending in defer { pending = nil }; return pending } }
 
   init() throws { wake = try WakeSignal() }
+
+  func requestKeyReload() {
+    keyReloadRequested.store(true, ordering: .releasing)
+    wake.signal()
+  }
+
+  /// Whether a key reload was asked for since the last call.
+  func takeKeyReload() -> Bool { keyReloadRequested.exchange(false, ordering: .acquiring) }
 
   func requestStop() {
     stopRequested.store(true, ordering: .releasing)

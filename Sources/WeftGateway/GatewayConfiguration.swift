@@ -44,6 +44,10 @@ public struct GatewayConfiguration: Sendable, Equatable {
   /// reads grows the gateway's memory without end).
   public var workerHighWaterMark = 32_768
 
+  /// CURVE encryption and authentication on both ports; nil: plaintext, anyone who can
+  /// reach a port may use it.
+  public var security: GatewaySecurity?
+
   /// The most requests one worker may hold, whatever it advertises.
   public var maxWorkerCapacity: Int { workerHighWaterMark > 0 ? workerHighWaterMark / 2 : .max }
 
@@ -71,5 +75,35 @@ public struct GatewayConfiguration: Sendable, Equatable {
     self.maxAttempts = maxAttempts
     self.drainTimeout = drainTimeout
     self.name = name
+  }
+}
+
+/// CURVE on both ports: the gateway's own secret key, and per role the directory of
+/// `NAME.key` files (Z85 public keys) allowed to connect. A role without a directory has
+/// no keys. Reloading (``Gateway/reloadKeys()``) reads the directories again.
+public struct GatewaySecurity: Sendable, Equatable {
+  /// The gateway's Z85 secret key; clients and workers are given its public half.
+  public var secretKey: String
+  /// Keys that may call model services and the recommender.
+  public var clientKeys: String?
+  /// Keys that may register as workers.
+  public var workerKeys: String?
+  /// Keys that may also change routes and credit rewards.
+  public var adminKeys: String?
+
+  /// Security with `secretKey` and the given key directories.
+  public init(secretKey: String, clientKeys: String? = nil, workerKeys: String? = nil, adminKeys: String? = nil) {
+    self.secretKey = secretKey
+    self.clientKeys = clientKeys
+    self.workerKeys = workerKeys
+    self.adminKeys = adminKeys
+  }
+
+  var directories: [KeyRing.Role: String] {
+    var directories: [KeyRing.Role: String] = [:]
+    directories[.client] = clientKeys
+    directories[.worker] = workerKeys
+    directories[.admin] = adminKeys
+    return directories
   }
 }

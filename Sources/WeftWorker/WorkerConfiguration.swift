@@ -1,3 +1,5 @@
+import ZeroMQ
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +20,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
   public var drainTimeout: Duration
   /// Longest wait between reconnect attempts (the wait doubles from 250 ms up to this).
   public var maxReconnectBackoff: Duration
+  /// CURVE credentials for gateways that require them; nil: plaintext.
+  public var curve: CurveClientCredentials?
 
   /// Creates a configuration.
   public init(

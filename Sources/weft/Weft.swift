@@ -10,7 +10,7 @@ struct Weft: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Up.self, GatewayCommand.self, WorkerCommand.self, RecommenderCommand.self, Call.self, Status.self, RouteCommand.self,
-      ConfigCommand.self,
+      ConfigCommand.self, KeysCommand.self,
     ]
   )
 

@@ -29,6 +29,7 @@ extension GatewayConfiguration: ConfigurationSection {
       .milliseconds("drain_timeout_ms", \.drainTimeout, 0...3_600_000, "on SIGTERM, time in-flight requests get to finish"),
       .text("name", \.name, "the gateway's name in replies, logs and `weft status`"),
       .number("personalize_share", \.personalizeShare, 0...1, "share of a personalised request's deadline the recommender may take"),
+      GatewayCurveSection.key(\.security),
     ]
   }
 }

@@ -58,6 +58,7 @@ func linkKeys<Section>(_ link: WritableKeyPath<Section, WorkerConfiguration>) ->
     .integer("heartbeat_liveness", link.appending(path: \.liveness), 1...100, "silent intervals before it reconnects to a gateway"),
     .milliseconds(
       "drain_timeout_ms", link.appending(path: \.drainTimeout), 0...3_600_000, "after SIGTERM, longest time to finish in-flight work"),
+    PeerCurveSection.key(link.appending(path: \.curve)),
   ]
 }
 

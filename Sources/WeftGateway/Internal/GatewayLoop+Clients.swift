@@ -35,8 +35,13 @@ extension GatewayLoop {
     guard !header.service.isEmpty, !header.method.isEmpty else {
       return rejectReceived(requestID, .invalidArgument, "request header must name a service and a method")
     }
+    // With CURVE, only keys still in the ring reach here; one revoked since it connected is refused.
+    let role = senderRole()
+    if keyRing != nil && role == nil {
+      return rejectReceived(requestID, .unauthenticated, "this client's key is no longer allowed by the gateway")
+    }
     if draining { return rejectReceived(requestID, .unavailable, "gateway is shutting down") }
-    if header.service == WeftMeshService.name { return answerMeshRequest(header, at: now) }
+    if header.service == WeftMeshService.name { return answerMeshRequest(header, role: role, at: now) }
 
     let bodyBytes = received.totalSize(3..<frameCount)
     guard bodyBytes <= configuration.maxRequestBytes else {

@@ -5,8 +5,17 @@ import ZeroMQ
 
 /// The built-in `weft.mesh` service.
 extension GatewayLoop {
-  /// Answers `weft.mesh` methods: status, the route table, route changes, rewards.
-  func answerMeshRequest(_ header: RoutingFields, at now: UInt64) {
+  /// The `weft.mesh` methods that change the gateway: with CURVE on, admin keys only.
+  static let adminMethods: Set<String> = [WeftMeshService.routeSet.name, WeftMeshService.reward.name]
+
+  /// Answers `weft.mesh` methods: status, the route table, route changes, rewards. `role`
+  /// is the caller's with CURVE on, nil with it off (everything is allowed).
+  func answerMeshRequest(_ header: RoutingFields, role: KeyRing.Role?, at now: UInt64) {
+    if let role, role != .admin, Self.adminMethods.contains(header.method) {
+      return rejectReceived(
+        header.requestID, .permissionDenied,
+        "\(WeftMeshService.name)/\(header.method) needs an admin key; this connection's key is a \(role.rawValue)'s")
+    }
     let body: [UInt8]
     do {
       switch header.method {

@@ -7,6 +7,11 @@ extension GatewayLoop {
   /// Handles `received` = [worker identity, envelope, …].
   func handleWorkerMessage(at now: UInt64) {
     guard let worker = PeerID(received[0]) else { return noteMalformed(.workerIdentity, at: now, "\(received.size(at: 0)) bytes") }
+    // With CURVE, only worker keys get past the handshake; one revoked since is dropped.
+    if keyRing != nil && senderRole() != .worker {
+      if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "its key is no longer allowed", at: now) }
+      return noteMalformed(.workerKeyRevoked, at: now, "\(worker)")
+    }
     let envelope: WorkerEnvelope
     do {
       guard received.count >= 2, !received.overflowed else { throw WorkerEnvelope.Malformed.notAWorkerSignature }

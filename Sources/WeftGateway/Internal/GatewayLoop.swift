@@ -18,6 +18,10 @@ final class GatewayLoop {
   let control: GatewayControl
   let frontend: Socket
   let backend: Socket
+  /// The ZAP handler's socket, with CURVE on.
+  let zap: Socket?
+  /// Who may connect, with CURVE on.
+  @exclusivity(unchecked) var keyRing: KeyRing?
   let endpoints: Gateway.Endpoints
 
   @exclusivity(unchecked) var routing: RoutingTable
@@ -58,7 +62,18 @@ final class GatewayLoop {
     routing = RoutingTable(liveness: configuration.heartbeatLiveness, maxCapacity: configuration.maxWorkerCapacity)
     random = SplitMix64(seed: UInt64.random(in: .min ... .max))
 
+    if let security = configuration.security {
+      // Bound before either port, or libzmq lets every CURVE peer in unchecked.
+      let ring = try KeyRing(directories: security.directories)
+      let zap = try Socket(context: context, type: .rep)
+      try zap.bind(ZapHandler.endpoint)
+      (self.zap, keyRing) = (zap, ring)
+    } else {
+      (zap, keyRing) = (nil, nil)
+    }
+
     frontend = try Socket(context: context, type: .router)
+    if let security = configuration.security { try frontend.makeCurveServer(secretKey: security.secretKey, zapDomain: ZapHandler.clientDomain) }
     try frontend.setRouterMandatory(true)
     // Bounded per client; a client that stops reading loses replies (counted), the gateway never blocks.
     try frontend.setSendHighWaterMark(configuration.clientHighWaterMark)
@@ -67,6 +82,7 @@ final class GatewayLoop {
     try frontend.bind(configuration.frontend)
 
     backend = try Socket(context: context, type: .router)
+    if let security = configuration.security { try backend.makeCurveServer(secretKey: security.secretKey, zapDomain: ZapHandler.workerDomain) }
     try backend.setRouterMandatory(true)
     // Bounded per worker: capacity is kept under the bound, so a request never meets it;
     // commands to a peer that does not read are dropped there (counted). A worker sending
@@ -83,6 +99,8 @@ final class GatewayLoop {
     let backendIndex = try poller.add(backend)
     let frontendIndex = try poller.add(frontend)
     let controlIndex = poller.add(fileDescriptor: control.wake.fileDescriptor)
+    let zapIndex = try zap.map { try poller.add($0) }
+    let zapRequest = Frames(capacity: 8)
     logger.info("gateway listening", metadata: ["frontend": "\(endpoints.frontend)", "backend": "\(endpoints.backend)"])
     replaceRoutes(configuration.routes, at: MonotonicClock.now())
 
@@ -94,9 +112,16 @@ final class GatewayLoop {
       try poller.wait(timeoutMilliseconds: pollTimeout(at: now))
       if poller.isReadable(backendIndex) { try drainBackend() }
       if poller.isReadable(frontendIndex) { try drainFrontend() }
+      if let zapIndex, let zap, let keyRing, poller.isReadable(zapIndex) {
+        while try zap.receive(into: zapRequest, wait: false) {
+          let reply = ZapHandler.answer(zapRequest, ring: keyRing)
+          for (index, frame) in reply.enumerated() { try zap.send(frame, more: index < reply.count - 1) }
+        }
+      }
       if poller.isReadable(controlIndex) {
         control.wake.drain()
         if let routes = control.takeRoutes() { replaceRoutes(routes, at: MonotonicClock.now()) }
+        if control.takeKeyReload() { reloadKeys() }
       }
 
       now = MonotonicClock.now()
@@ -104,6 +129,24 @@ final class GatewayLoop {
       if now >= nextHousekeeping { housekeeping(at: now) }
     }
     finishDrain()
+  }
+
+  /// Reads the key directories again; a directory that cannot be read keeps the keys in force.
+  private func reloadKeys() {
+    guard let security = configuration.security else { return }
+    do {
+      keyRing = try KeyRing(directories: security.directories)
+      logger.info("keys reloaded", metadata: ["keys": "\(keyRing?.count ?? 0)"])
+    } catch {
+      logger.error("keys not reloaded; keeping the current ones", metadata: ["error": "\(error)"])
+    }
+  }
+
+  /// The role of the connection `received` came on; nil with CURVE off, or when its key
+  /// is no longer in the ring (revoked since it connected).
+  func senderRole() -> KeyRing.Role? {
+    guard let keyRing, let user = received.property("User-Id", at: 1) else { return nil }
+    return keyRing.role(ofUserID: user)
   }
 
   private func pollTimeout(at now: UInt64) -> Int {

@@ -4,7 +4,7 @@
 struct MalformedInputLog {
   /// What was wrong, by side.
   enum Kind: Int, CaseIterable {
-    case workerIdentity, workerEnvelope, workerReply, workerCommand, workerRegistration, workerUnknown
+    case workerIdentity, workerEnvelope, workerReply, workerCommand, workerRegistration, workerUnknown, workerKeyRevoked
     case clientFrames, clientSignature, clientVersion, clientHeader
 
     /// The name in logs and `weft status`.
@@ -16,6 +16,7 @@ struct MalformedInputLog {
       case .workerCommand: "worker: gateway-only command"
       case .workerRegistration: "worker: registration refused"
       case .workerUnknown: "worker: not registered (told to register again)"
+      case .workerKeyRevoked: "worker: key no longer allowed"
       case .clientFrames: "client: wrong number of frames"
       case .clientSignature: "client: not a client signature"
       case .clientVersion: "client: unsupported protocol version"

@@ -18,20 +18,24 @@ final class GatewayLink {
   private var reconnectNotBefore: UInt64 = 0
   private var backoff: UInt64 = 250_000
   private let maxBackoff: UInt64
+  /// CURVE credentials, kept for reconnects.
+  private let curve: CurveClientCredentials?
   /// The gateway acknowledged our DISCONNECT: it will send no more requests.
   var drainAcknowledged = false
 
-  init(endpoint: String, context: Context, maxBackoff: UInt64, now: UInt64) throws {
+  init(endpoint: String, context: Context, maxBackoff: UInt64, curve: CurveClientCredentials?, now: UInt64) throws {
     self.endpoint = endpoint
     self.context = context
     self.maxBackoff = maxBackoff
     lastHeard = now
     lastSent = now
-    socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint)
+    self.curve = curve
+    socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint, curve: curve)
   }
 
-  private static func makeSocket(context: Context, endpoint: String) throws -> Socket {
+  private static func makeSocket(context: Context, endpoint: String, curve: CurveClientCredentials?) throws -> Socket {
     let socket = try Socket(context: context, type: .dealer)
+    if let curve { try socket.makeCurveClient(curve) }
     try socket.setSendHighWaterMark(0)  // bounded by the gateway's view of our capacity
     try socket.setReceiveHighWaterMark(0)
     try socket.setReconnectInterval(100, max: 5_000)
@@ -53,7 +57,7 @@ final class GatewayLink {
   /// Replaces the socket with a new one; the caller sends READY again.
   func reconnect(at now: UInt64) throws {
     socket.close()
-    socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint)
+    socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint, curve: curve)
     generation &+= 1
     lastHeard = now
     reconnectNotBefore = now &+ backoff

@@ -31,7 +31,7 @@ final class WorkerLoop {
     let now = MonotonicClock.now()
     interval = configuration.heartbeatInterval.microseconds
     links = try configuration.gateways.map {
-      try GatewayLink(endpoint: $0, context: context, maxBackoff: configuration.maxReconnectBackoff.microseconds, now: now)
+      try GatewayLink(endpoint: $0, context: context, maxBackoff: configuration.maxReconnectBackoff.microseconds, curve: configuration.curve, now: now)
     }
     let descriptor = model.descriptor
     batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)

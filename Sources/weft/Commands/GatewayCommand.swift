@@ -41,8 +41,9 @@ struct GatewayCommand: AsyncParsableCommand {
     }
     let config = config
     try await whileHandlingHangups {
-      // SIGHUP: the config file's routes replace the current ones.
+      // SIGHUP: the config file's routes replace the current ones; the key directories are read again.
       if let config, let routes = reloadRoutes(from: config, logger: logger) { gateway.replaceRoutes(routes) }
+      gateway.reloadKeys()
     } _: {
       try await runUntilSignalled(gateway, logger: logger)
     }

@@ -75,7 +75,7 @@ struct RecommenderCommand: AsyncParsableCommand {
     if let cachedProfiles { settings.cachedProfiles = cachedProfiles }
     section.configuration = settings
     if let modelVersion { section.version = modelVersion }
-    link.apply(to: &section.link)
+    try link.apply(to: &section.link)
     return section
   }
 

@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
     let logger = logging.bootstrap(label: "weft.worker")
     exitWithParentIfSupervised()
     var section = try model.section()
-    link.apply(to: &section.link)
+    try link.apply(to: &section.link)
     let loaded = try section.makeModel()
     let configuration = section.link
     let descriptor = loaded.descriptor

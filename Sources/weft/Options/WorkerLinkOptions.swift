@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftConfiguration
 import WeftWorker
 
 /// How a process that registers like a worker (a model worker, the recommender)
@@ -14,15 +15,21 @@ struct WorkerLinkOptions: ParsableArguments {
   var heartbeatMs: Int?
   @Option(help: "After SIGTERM, longest time in milliseconds to finish in-flight work (default 30000).")
   var drainTimeoutMs: Int?
+  @Option(help: "CURVE: the gateway's NAME.key file (with --key).")
+  var gatewayKey: String?
+  @Option(help: "CURVE: this process's NAME.secret file (with --gateway-key).")
+  var key: String?
 
   func validate() throws {
     if let capacity, capacity < 1 { throw ValidationError("--capacity must be at least 1") }
     if let heartbeatMs, heartbeatMs <= 0 { throw ValidationError("--heartbeat-ms must be positive") }
     if let drainTimeoutMs, drainTimeoutMs < 0 { throw ValidationError("--drain-timeout-ms must not be negative") }
+    guard (gatewayKey == nil) == (key == nil) else { throw ValidationError("--gateway-key and --key go together") }
   }
 
   /// `link` with the flags given over it.
-  func apply(to link: inout WorkerConfiguration) {
+  func apply(to link: inout WorkerConfiguration) throws {
+    if let gatewayKey, let key { link.curve = try CurveKeyFiles.credentials(gatewayKey: gatewayKey, secretKey: key) }
     if !gateways.isEmpty { link.gateways = gateways }
     if let name { link.name = name }
     if let capacity { link.capacity = capacity }

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import WeftClient
 import WeftProtocol
+import ZeroMQ
 
 /// A child process for a test (`weft` unless told otherwise): started with arguments,
 /// its stdout read line by line, killed when the test lets go of it.
@@ -108,7 +109,7 @@ final class TestMesh: Sendable {
   private let workers = Mutex<[String: MeshProcess]>([:])
 
   /// Starts a gateway with extra flags and waits until it listens.
-  init(gatewayArguments: [String] = []) async throws {
+  init(gatewayArguments: [String] = [], curve: CurveClientCredentials? = nil) async throws {
     gateway = try MeshProcess(
       ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--log-level", "warning"]
         + gatewayArguments)
@@ -120,7 +121,7 @@ final class TestMesh: Sendable {
       }, uniquingKeysWith: { $1 })
     frontend = fields["frontend"]!
     backend = fields["backend"]!
-    client = try WeftClient(gateways: [frontend])
+    client = try WeftClient(gateways: [frontend], curve: curve)
   }
 
   deinit { client.close() }

@@ -316,7 +316,7 @@ static int header(void) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: weft-example [-g ENDPOINT] echo|stream|embed|similarity|classify|speech|status|sleep|call|many|malformed|header ...\n");
+  fprintf(stderr, "usage: weft-example [-g ENDPOINT] [-c GATEWAY.key CLIENT.secret] echo|stream|embed|similarity|classify|speech|status|sleep|call|many|malformed|header ...\n");
   return 2;
 }
 
@@ -395,6 +395,12 @@ int main(int argc, char **argv) {
     endpoint = argv[2];
     first = 3;
   }
+  const char *gateway_key = NULL, *secret_key = NULL;
+  if (argc > first + 2 && strcmp(argv[first], "-c") == 0) {
+    gateway_key = argv[first + 1];
+    secret_key = argv[first + 2];
+    first += 3;
+  }
   if (argc <= first) return usage();
   const char *command = argv[first];
   int rest = argc - first - 1;
@@ -403,7 +409,12 @@ int main(int argc, char **argv) {
   if (strcmp(command, "malformed") == 0) return malformed(endpoint);
 
   char error[256];
-  weft_client *client = weft_client_open(&endpoint, 1, error, sizeof error);
+  weft_curve curve;
+  if (gateway_key && !weft_curve_from_files(&curve, gateway_key, secret_key, error, sizeof error)) {
+    fprintf(stderr, "weft-example: %s\n", error);
+    return 2;
+  }
+  weft_client *client = weft_client_open_curve(&endpoint, 1, gateway_key ? &curve : NULL, error, sizeof error);
   if (!client) {
     fprintf(stderr, "weft-example: %s\n", error);
     return 2;

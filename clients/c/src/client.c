@@ -66,6 +66,35 @@ void weft_call_options_init(weft_call_options *options) {
 /* ------------------------------------------------------------------ lifecycle */
 
 weft_client *weft_client_open(const char *const *endpoints, size_t endpoint_count, char *error, size_t error_size) {
+  return weft_client_open_curve(endpoints, endpoint_count, NULL, error, error_size);
+}
+
+/* Reads the first 40 characters of a key file into `key` (41 bytes, NUL-terminated). */
+static int read_key(const char *path, char *key, char *error, size_t error_size) {
+  FILE *file = fopen(path, "r");
+  size_t count = file ? fread(key, 1, 40, file) : 0;
+  if (file) fclose(file);
+  key[count] = 0;
+  if (count != 40) {
+    if (error && error_size) snprintf(error, error_size, "%s does not hold a 40-character Z85 key", path);
+    return 0;
+  }
+  return 1;
+}
+
+int weft_curve_from_files(weft_curve *curve, const char *gateway_key_path, const char *secret_key_path, char *error,
+                          size_t error_size) {
+  if (!read_key(gateway_key_path, curve->server_key, error, error_size)) return 0;
+  if (!read_key(secret_key_path, curve->secret_key, error, error_size)) return 0;
+  if (zmq_curve_public(curve->public_key, curve->secret_key) != 0) {
+    if (error && error_size) snprintf(error, error_size, "%s: not a CURVE secret key (%s)", secret_key_path, zmq_strerror(zmq_errno()));
+    return 0;
+  }
+  return 1;
+}
+
+weft_client *weft_client_open_curve(const char *const *endpoints, size_t endpoint_count, const weft_curve *curve, char *error,
+                                    size_t error_size) {
   const char *failure = NULL;
   weft_client *client = calloc(1, sizeof *client);
   if (client) client->slots = calloc(WEFT_MAX_IN_FLIGHT, sizeof *client->slots);
@@ -78,6 +107,13 @@ weft_client *weft_client_open(const char *const *endpoints, size_t endpoint_coun
   } else {
     int linger = 100;
     zmq_setsockopt(client->socket, ZMQ_LINGER, &linger, sizeof linger);
+    /* The keys are Z85 text: libzmq takes them as 41 bytes, the NUL included. */
+    if (curve && (zmq_setsockopt(client->socket, ZMQ_CURVE_SERVERKEY, curve->server_key, 41) != 0 ||
+                  zmq_setsockopt(client->socket, ZMQ_CURVE_PUBLICKEY, curve->public_key, 41) != 0 ||
+                  zmq_setsockopt(client->socket, ZMQ_CURVE_SECRETKEY, curve->secret_key, 41) != 0)) {
+      snprintf(client->error, sizeof client->error, "cannot set the CURVE keys: %s", zmq_strerror(zmq_errno()));
+      failure = client->error;
+    }
     for (size_t index = 0; index < endpoint_count && !failure; index++) {
       if (zmq_connect(client->socket, endpoints[index]) != 0) {
         snprintf(client->error, sizeof client->error, "cannot connect to %s: %s", endpoints[index],

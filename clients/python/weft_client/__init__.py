@@ -22,10 +22,10 @@ from weft_client.status import (
     Unimplemented,
     WeftError,
 )
-from weft_client.wire import MAX_IN_FLIGHT, CallOptions, Response, encode_header
+from weft_client.wire import MAX_IN_FLIGHT, CallOptions, CurveCredentials, Response, encode_header
 
 __all__ = [
     "AsyncClient", "Client", "CallOptions", "Response", "StatusCode", "WeftError", "InvalidArgument",
     "DeadlineExceeded", "NotFound", "ResourceExhausted", "Unimplemented", "Unavailable", "Cancelled", "Internal",
-    "MAX_IN_FLIGHT", "encode_header",
+    "MAX_IN_FLIGHT", "encode_header", "CurveCredentials",
 ]

@@ -15,6 +15,7 @@ from weft_client.status import StatusCode
 from weft_client.wire import (
     DEADLINE_GRACE,
     CallOptions,
+    CurveCredentials,
     Response,
     check_capacity,
     connect_dealer,
@@ -34,8 +35,11 @@ class AsyncClient:
     plus a short grace, the call raises ``DeadlineExceeded``.
     """
 
-    def __init__(self, gateways: Union[str, Sequence[str]], context: Optional[zmq.asyncio.Context] = None):
-        self._socket = connect_dealer(context or zmq.asyncio.Context.instance(), gateways)
+    def __init__(
+        self, gateways: Union[str, Sequence[str]], context: Optional[zmq.asyncio.Context] = None,
+        curve: Optional[CurveCredentials] = None,
+    ):
+        self._socket = connect_dealer(context or zmq.asyncio.Context.instance(), gateways, curve)
         self._ids = itertools.count(1)
         self._pending: Dict[int, "asyncio.Queue[Response]"] = {}
         self._reader: Optional["asyncio.Task[None]"] = None

@@ -16,6 +16,7 @@ from weft_client.methods import Method
 from weft_client.wire import (
     DEADLINE_GRACE,
     CallOptions,
+    CurveCredentials,
     Response,
     check_capacity,
     connect_dealer,
@@ -36,8 +37,11 @@ class Client:
     itself.
     """
 
-    def __init__(self, gateways: Union[str, Sequence[str]], context: Optional["zmq.Context[zmq.Socket[bytes]]"] = None):
-        self._socket = connect_dealer(context or zmq.Context.instance(), gateways)
+    def __init__(
+        self, gateways: Union[str, Sequence[str]], context: Optional["zmq.Context[zmq.Socket[bytes]]"] = None,
+        curve: Optional[CurveCredentials] = None,
+    ):
+        self._socket = connect_dealer(context or zmq.Context.instance(), gateways, curve)
         self._ids = itertools.count(1)
         self._pending: Dict[int, float] = {}  # request id → local give-up time
         self._deadlines: List[Tuple[float, int]] = []  # heap; stale entries skipped

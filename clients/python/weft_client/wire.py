@@ -22,10 +22,35 @@ DEADLINE_GRACE = 0.25
 MAX_IN_FLIGHT = 16384
 
 
-def connect_dealer(context: Any, gateways: Union[str, Sequence[str]]) -> Any:
-    """A DEALER socket from ``context`` (plain or asyncio) connected to every gateway."""
+@dataclass(frozen=True)
+class CurveCredentials:
+    """What a client needs for a gateway with CURVE on: the gateway's public key and its
+    own keypair, each as 40-character Z85 text."""
+
+    server_key: bytes
+    public_key: bytes
+    secret_key: bytes
+
+    @classmethod
+    def from_files(cls, gateway_key: str, secret_key: str) -> "CurveCredentials":
+        """Reads the gateway's ``NAME.key`` and this client's ``NAME.secret`` (the files
+        ``weft keys generate`` writes); the public half is derived from the secret."""
+        with open(gateway_key, "rb") as handle:
+            server = handle.read().strip()
+        with open(secret_key, "rb") as handle:
+            secret = handle.read().strip()
+        return cls(server, zmq.curve_public(secret), secret)
+
+
+def connect_dealer(context: Any, gateways: Union[str, Sequence[str]], curve: Optional[CurveCredentials] = None) -> Any:
+    """A DEALER socket from ``context`` (plain or asyncio) connected to every gateway,
+    over CURVE when ``curve`` is given."""
     socket = context.socket(zmq.DEALER)
     socket.setsockopt(zmq.LINGER, 100)
+    if curve is not None:
+        socket.setsockopt(zmq.CURVE_SERVERKEY, curve.server_key)
+        socket.setsockopt(zmq.CURVE_PUBLICKEY, curve.public_key)
+        socket.setsockopt(zmq.CURVE_SECRETKEY, curve.secret_key)
     for endpoint in [gateways] if isinstance(gateways, str) else gateways:
         socket.connect(endpoint)
     return socket

@@ -113,6 +113,25 @@ void weft_call_options_init(weft_call_options *options);
  * into `error` (`error_size` bytes, may be 0). */
 weft_client *weft_client_open(const char *const *endpoints, size_t endpoint_count, char *error, size_t error_size);
 
+/* CURVE credentials for a gateway with CURVE on: the gateway's public key and this
+ * client's keypair, each the 40-character Z85 text that `weft keys generate` writes
+ * (NAME.key holds a public key, NAME.secret a secret one). */
+typedef struct {
+  char server_key[41];
+  char public_key[41];
+  char secret_key[41];
+} weft_curve;
+
+/* Fills `curve` from the gateway's NAME.key file and this client's NAME.secret file
+ * (its public key is derived). Returns 1, or 0 with a message in `error`. */
+int weft_curve_from_files(weft_curve *curve, const char *gateway_key_path, const char *secret_key_path, char *error,
+                          size_t error_size);
+
+/* Like weft_client_open, over CURVE with `curve`. A gateway that does not list the
+ * client's key never completes the handshake: calls then end at their deadline. */
+weft_client *weft_client_open_curve(const char *const *endpoints, size_t endpoint_count, const weft_curve *curve, char *error,
+                                    size_t error_size);
+
 /* Closes the socket; replies still pending are discarded. NULL is allowed. */
 void weft_client_close(weft_client *client);
 

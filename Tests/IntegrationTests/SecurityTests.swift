@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import WeftClient
+import WeftProtocol
+import ZeroMQ
+
+/// CURVE on both ports of a real gateway process, with keys made by `weft keys generate`
+/// and one key directory per role.
+@Suite(.serialized) struct SecurityTests {
+  /// Keys for a gateway, a client, an admin, a worker and a stranger, in a temporary
+  /// directory removed when the value goes.
+  final class Keys {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("weft-keys-\(UUID().uuidString)")
+    var config: String { root.appendingPathComponent("mesh.yaml").path }
+
+    init() async throws {
+      for (directory, name) in [("gw", "gateway"), ("clients", "alice"), ("clients", "carol"), ("admins", "bob"), ("workers", "wally"), ("strangers", "eve")] {
+        let made = try await MeshProcess.run(["keys", "generate", "--out", root.appendingPathComponent(directory).path, "--name", name])
+        guard made.status == 0 else { throw TestFailure("weft keys generate failed: \(made.stderr)") }
+      }
+      let secret = root.appendingPathComponent("gw/gateway.secret").path
+      #expect(try FileManager.default.attributesOfItem(atPath: secret)[.posixPermissions] as? Int == 0o600)
+      try """
+        gateway:
+          curve:
+            secret_key: \(secret)
+            clients: \(root.appendingPathComponent("clients").path)
+            workers: \(root.appendingPathComponent("workers").path)
+            admins: \(root.appendingPathComponent("admins").path)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+    /// Credentials of the key `directory/name.secret` for this gateway.
+    func credentials(_ directory: String, _ name: String) throws -> CurveClientCredentials {
+      func text(_ relative: String) throws -> String {
+        try String(contentsOfFile: path(relative), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+      }
+      return CurveClientCredentials(serverKey: try text("gw/gateway.key"), keys: try CurveKeyPair(secretKey: try text("\(directory)/\(name).secret")))
+    }
+  }
+
+  @Test func onlyListedKeysGetInAndOnlyAdminsChangeRoutes() async throws {
+    let keys = try await Keys()
+    let mesh = try await TestMesh(gatewayArguments: ["--config", keys.config], curve: try keys.credentials("admins", "bob"))
+    // A worker without a key never gets past the handshake; one with a worker key registers.
+    let plain = try MeshProcess(["worker", "--model", "echo", "--gateway", mesh.backend, "--name", "plain"])
+    _ = try await plain.waitForLine(prefix: "worker ready")
+    try await mesh.startWorker(
+      name: "wally", ["--model", "echo", "--gateway-key", keys.path("gw/gateway.key"), "--key", keys.path("workers/wally.secret")])
+    let workers = try await mesh.client.meshStatus().services.flatMap { $0.versions.flatMap { $0.workers.map(\.name) } }
+    #expect(workers == ["wally"])
+
+    let alice = try WeftClient(gateways: [mesh.frontend], curve: try keys.credentials("clients", "alice"))
+    defer { alice.close() }
+    #expect(try await alice.call("echo", "echo", body: [Data("hi".utf8)]).body == [Data("hi".utf8)])
+    do {
+      try await alice.setRoute(RoutePolicy(service: "echo", split: [("1", 1)]))
+      Issue.record("a client key changed routes")
+    } catch let error as WeftError {
+      #expect(error.code == .permissionDenied && error.message.contains("weft.mesh/route.set needs an admin key"), "\(error)")
+    }
+    #expect(try await mesh.client.setRoute(RoutePolicy(service: "echo", split: [("1", 1)])).routes.count == 1)
+
+    // A stranger's key, a worker's key on the client port, and no key at all: no reply ever
+    // comes, and the gateway goes on serving the others.
+    for credentials in [try keys.credentials("strangers", "eve"), try keys.credentials("workers", "wally"), nil] {
+      let outsider = try WeftClient(gateways: [mesh.frontend], curve: credentials)
+      defer { outsider.close() }
+      await #expect(throws: WeftError.self) { try await outsider.call("echo", "echo", options: CallOptions(timeout: .milliseconds(300))) }
+    }
+    #expect(try await alice.call("echo", "echo").header.workerID == "wally")
+
+    // The Python client (blocking and asyncio) through the same gateway.
+    try ClientLibraryTests.requirePython()
+    let python = ClientLibraryTests.repository.appendingPathComponent("clients/python")
+    let result = try await MeshProcess.run(
+      ["-m", "unittest", "discover", "-s", python.appendingPathComponent("tests").path, "-p", "curve_*.py", "-v"],
+      executable: ClientLibraryTests.python,
+      environment: ["PYTHONPATH": python.path, "WEFT_GATEWAY": mesh.frontend, "WEFT_CURVE_KEYS": keys.root.path], timeout: .seconds(60))
+    #expect(result.status == 0 && result.stderr.contains("Ran 3 tests") && result.stderr.contains("OK"), "\(result.stderr)")
+
+    // The C client.
+    let example = try await ClientLibraryTests.cExample()
+    let curveFlags = ["-g", mesh.frontend, "-c", keys.path("gw/gateway.key"), keys.path("clients/carol.secret")]
+    let echoed = try await MeshProcess.run(curveFlags + ["echo", "over-curve"], executable: example)
+    #expect(echoed.status == 0 && echoed.stdout.contains(#""status":"OK""#) && echoed.stdout.contains("over-curve"), "\(echoed.stdout)")
+    let denied = try await MeshProcess.run(curveFlags + ["call", "weft.mesh", "route.set"], executable: example)
+    #expect(denied.stdout.contains(#""status":"PERMISSION_DENIED""#), "\(denied.stdout)")
+
+    // Revoked: alice's key leaves its directory; after SIGHUP her open connection is refused too.
+    try FileManager.default.removeItem(atPath: keys.path("clients/alice.key"))
+    mesh.gateway.signal(SIGHUP)
+    let deadline = ContinuousClock.now + .seconds(5)
+    var refusal: WeftError?
+    while refusal == nil && ContinuousClock.now < deadline {
+      do {
+        _ = try await alice.call("echo", "echo", options: CallOptions(timeout: .seconds(1)))
+        try await Task.sleep(for: .milliseconds(20))
+      } catch let error as WeftError {
+        refusal = error
+      }
+    }
+    #expect(refusal?.code == .unauthenticated, "\(String(describing: refusal))")
+    #expect(try await mesh.client.call("echo", "echo").header.workerID == "wally")
+  }
+}
