@@ -57,7 +57,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
   /// Creates a configuration; the defaults are DESIGN.md's.
   public init(
-    frontend: String = "tcp://*:5555", backend: String = "tcp://*:5556",
+    frontend: String = "tcp://127.0.0.1:5555", backend: String = "tcp://127.0.0.1:5556",
     heartbeatInterval: Duration = .milliseconds(1_000), heartbeatLiveness: Int = 3,
     defaultTimeout: Duration = .seconds(30), maxTimeout: Duration = .seconds(3_600),
     queueLimit: Int = 1_000, maxInFlight: Int = 100_000, maxRequestBytes: Int = 32 << 20,

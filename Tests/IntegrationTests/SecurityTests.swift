@@ -51,8 +51,9 @@ import ZeroMQ
     _ = try await plain.waitForLine(prefix: "worker ready")
     try await mesh.startWorker(
       name: "wally", ["--model", "echo", "--gateway-key", keys.path("gw/gateway.key"), "--key", keys.path("workers/wally.secret")])
-    let workers = try await mesh.client.meshStatus().services.flatMap { $0.versions.flatMap { $0.workers.map(\.name) } }
-    #expect(workers == ["wally"])
+    let workers = try await mesh.client.meshStatus().services.flatMap { $0.versions.flatMap(\.workers) }
+    #expect(workers.map(\.name) == ["wally"])
+    #expect(workers.map(\.keyName) == ["wally"])  // the key's name, as `weft status` shows it
 
     let alice = try WeftClient(gateways: [mesh.frontend], curve: try keys.credentials("clients", "alice"))
     defer { alice.close() }
@@ -106,5 +107,13 @@ import ZeroMQ
     }
     #expect(refusal?.code == .unauthenticated, "\(String(describing: refusal))")
     #expect(try await mesh.client.call("echo", "echo").header.workerID == "wally")
+  }
+
+  /// Without CURVE, a port bound beyond loopback works but is said in the log.
+  @Test func aPlaintextPortOnTheNetworkIsLoggedAsAWarning() async throws {
+    let open = try await TestMesh(gatewayArguments: ["--frontend", "tcp://0.0.0.0:*"])
+    _ = try await open.client.meshStatus()
+    #expect(open.gateway.log.contains("the client port is open to the network without CURVE"), "\(open.gateway.log)")
+    #expect(!open.gateway.log.contains("the worker port is open"))
   }
 }

@@ -24,7 +24,7 @@ import WeftWorker
 
   @Test func theShippedConfigReadsIntoTheLibrariesConfigurations() throws {
     let file = try MeshFile.load(path: root.appendingPathComponent("deploy/weft.yaml").path)
-    #expect(file.gateway.frontend == "tcp://*:5555")
+    #expect(file.gateway.frontend == "tcp://127.0.0.1:5555")
     #expect(file.gateway.queueLimit == 1_000)
     #expect(file.gateway.drainTimeout == .seconds(10))
     #expect(file.workers.map(\.model) == ["text", "vision", "speech", "echo", "echo", "sleep"])

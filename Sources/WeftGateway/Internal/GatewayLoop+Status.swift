@@ -115,6 +115,7 @@ extension GatewayLoop {
           workerStatus.completed = worker.completed
           workerStatus.draining = worker.draining
           workerStatus.lastSeenMsAgo = UInt32(clamping: (now &- worker.lastSeen) / 1_000)
+          workerStatus.keyName = worker.keyName
           return workerStatus
         }
         return versionStatus

@@ -64,6 +64,9 @@ extension GatewayLoop {
       ready = try WorkerReady(borrowing: received[2])
       try routing.workerReady(
         id: worker, ready: ready, defaultHeartbeat: configuration.heartbeatInterval.microseconds, at: now)
+      if let user = received.property("User-Id", at: 1), let colon = user.firstIndex(of: ":") {
+        routing.workers[worker]?.keyName = String(user[user.index(after: colon)...])
+      }
     } catch {
       noteMalformed(.workerRegistration, at: now, "\(worker): \(error)")
       sendToWorker(worker, command: .disconnect, reason: "registration refused: \(error)", at: now)

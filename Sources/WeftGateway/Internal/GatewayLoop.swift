@@ -102,6 +102,13 @@ final class GatewayLoop {
     let zapIndex = try zap.map { try poller.add($0) }
     let zapRequest = Frames(capacity: 8)
     logger.info("gateway listening", metadata: ["frontend": "\(endpoints.frontend)", "backend": "\(endpoints.backend)"])
+    if configuration.security == nil {
+      for (port, endpoint) in [("client", endpoints.frontend), ("worker", endpoints.backend)] where !Self.isLocal(endpoint) {
+        logger.warning(
+          "the \(port) port is open to the network without CURVE: anyone who reaches it can use it; see docs/SECURITY.md",
+          metadata: ["endpoint": "\(endpoint)"])
+      }
+    }
     replaceRoutes(configuration.routes, at: MonotonicClock.now())
 
     while true {
@@ -147,6 +154,14 @@ final class GatewayLoop {
   func senderRole() -> KeyRing.Role? {
     guard let keyRing, let user = received.property("User-Id", at: 1) else { return nil }
     return keyRing.role(ofUserID: user)
+  }
+
+  /// Whether an endpoint is reachable from this machine only: loopback TCP, IPC, in-process.
+  static func isLocal(_ endpoint: String) -> Bool {
+    guard endpoint.hasPrefix("tcp://") else { return true }
+    let address = endpoint.dropFirst(6)
+    let host = address.lastIndex(of: ":").map { address[..<$0] } ?? address
+    return host.hasPrefix("127.") || host == "localhost" || host == "[::1]"
   }
 
   private func pollTimeout(at now: UInt64) -> Int {

@@ -12,6 +12,8 @@ final class WorkerEntry {
   var version: String
   /// Most requests it accepts at once.
   var capacity: Int
+  /// The name of the CURVE key it connected with; empty with CURVE off.
+  var keyName = ""
   /// Requests sent to it whose FINAL has not come back (expired ones included).
   @exclusivity(unchecked) var outstanding = 0
   /// Requests it has finished.

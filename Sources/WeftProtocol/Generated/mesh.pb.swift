@@ -42,6 +42,9 @@ public nonisolated struct Weft_V1_WorkerStatus: Sendable {
 
   public var lastSeenMsAgo: UInt32 = 0
 
+  /// With CURVE on: the name of the key the worker connected with (its NAME.key file).
+  public var keyName: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -273,7 +276,7 @@ fileprivate nonisolated let _protobuf_package = "weft.v1"
 
 nonisolated extension Weft_V1_WorkerStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}capacity\0\u{3}in_flight\0\u{1}completed\0\u{1}draining\0\u{3}last_seen_ms_ago\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}capacity\0\u{3}in_flight\0\u{1}completed\0\u{1}draining\0\u{3}last_seen_ms_ago\0\u{3}key_name\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -288,6 +291,7 @@ nonisolated extension Weft_V1_WorkerStatus: SwiftProtobuf.Message, SwiftProtobuf
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.completed) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.draining) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.lastSeenMsAgo) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.keyName) }()
       default: break
       }
     }
@@ -315,6 +319,9 @@ nonisolated extension Weft_V1_WorkerStatus: SwiftProtobuf.Message, SwiftProtobuf
     if self.lastSeenMsAgo != 0 {
       try visitor.visitSingularUInt32Field(value: self.lastSeenMsAgo, fieldNumber: 7)
     }
+    if !self.keyName.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyName, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -326,6 +333,7 @@ nonisolated extension Weft_V1_WorkerStatus: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.completed != rhs.completed {return false}
     if lhs.draining != rhs.draining {return false}
     if lhs.lastSeenMsAgo != rhs.lastSeenMsAgo {return false}
+    if lhs.keyName != rhs.keyName {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

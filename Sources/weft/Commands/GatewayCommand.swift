@@ -11,9 +11,9 @@ struct GatewayCommand: AsyncParsableCommand {
 
   @Option(help: "Mesh config file (YAML); its `gateway:` and `routes:` sections are used, the routes read again on SIGHUP. Flags override it.")
   var config: String?
-  @Option(help: "Client endpoint to bind (default tcp://*:5555).")
+  @Option(help: "Client endpoint to bind (default tcp://127.0.0.1:5555: loopback only, unless CURVE is on or this says otherwise).")
   var frontend: String?
-  @Option(help: "Worker endpoint to bind (default tcp://*:5556).")
+  @Option(help: "Worker endpoint to bind (default tcp://127.0.0.1:5556).")
   var backend: String?
   @Option(help: "Heartbeat interval in milliseconds for workers that advertise none.")
   var heartbeatMs: Int?

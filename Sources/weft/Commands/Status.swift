@@ -40,16 +40,17 @@ struct Status: AsyncParsableCommand {
 /// Renders a ``MeshStatus`` as aligned text.
 enum StatusTable {
   static func render(_ status: MeshStatus) -> String {
-    var rows = [["SERVICE", "VERSION", "WORKER", "IN FLIGHT", "CAPACITY", "DONE", "STATE", "QUEUE"]]
+    let keyed = status.services.contains { $0.versions.contains { $0.workers.contains { !$0.keyName.isEmpty } } }
+    var rows = [["SERVICE", "VERSION", "WORKER", "IN FLIGHT", "CAPACITY", "DONE", "STATE", "QUEUE"] + (keyed ? ["KEY"] : [])]
     for service in status.services {
       let queue = "\(service.queueDepth)/\(service.queueLimit)"
-      if service.versions.isEmpty { rows.append([service.name, "-", "(no workers)", "0", "0", "0", "-", queue]) }
+      if service.versions.isEmpty { rows.append([service.name, "-", "(no workers)", "0", "0", "0", "-", queue] + (keyed ? ["-"] : [])) }
       for version in service.versions {
         for worker in version.workers {
           rows.append([
             service.name, version.version, worker.name, "\(worker.inFlight)", "\(worker.capacity)",
             "\(worker.completed)", worker.draining ? "draining" : "ready", queue,
-          ])
+          ] + (keyed ? [worker.keyName.isEmpty ? "-" : worker.keyName] : []))
         }
       }
     }

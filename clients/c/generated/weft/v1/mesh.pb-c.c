@@ -367,7 +367,7 @@ void   weft__v1__mesh_status__free_unpacked
   assert(message->base.descriptor == &weft__v1__mesh_status__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor weft__v1__worker_status__field_descriptors[7] =
+static const ProtobufCFieldDescriptor weft__v1__worker_status__field_descriptors[8] =
 {
   {
     "id",
@@ -453,6 +453,18 @@ static const ProtobufCFieldDescriptor weft__v1__worker_status__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "key_name",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__WorkerStatus, key_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__worker_status__field_indices_by_name[] = {
   2,   /* field[2] = capacity */
@@ -460,13 +472,14 @@ static const unsigned weft__v1__worker_status__field_indices_by_name[] = {
   5,   /* field[5] = draining */
   0,   /* field[0] = id */
   3,   /* field[3] = in_flight */
+  7,   /* field[7] = key_name */
   6,   /* field[6] = last_seen_ms_ago */
   1,   /* field[1] = name */
 };
 static const ProtobufCIntRange weft__v1__worker_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor weft__v1__worker_status__descriptor =
 {
@@ -476,7 +489,7 @@ const ProtobufCMessageDescriptor weft__v1__worker_status__descriptor =
   "Weft__V1__WorkerStatus",
   "weft.v1",
   sizeof(Weft__V1__WorkerStatus),
-  7,
+  8,
   weft__v1__worker_status__field_descriptors,
   weft__v1__worker_status__field_indices_by_name,
   1,  weft__v1__worker_status__number_ranges,

@@ -42,10 +42,14 @@ struct  Weft__V1__WorkerStatus
   uint64_t completed;
   protobuf_c_boolean draining;
   uint32_t last_seen_ms_ago;
+  /*
+   * With CURVE on: the name of the key the worker connected with (its NAME.key file).
+   */
+  char *key_name;
 };
 #define WEFT__V1__WORKER_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__worker_status__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*

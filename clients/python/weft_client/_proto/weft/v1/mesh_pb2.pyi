@@ -112,12 +112,13 @@ class VersionStatus(_message.Message):
     def __init__(self, version: _Optional[str] = ..., workers: _Optional[_Iterable[_Union[WorkerStatus, _Mapping]]] = ..., served: _Optional[_Union[VersionFigures, _Mapping]] = ..., shadow: _Optional[_Union[VersionFigures, _Mapping]] = ..., rewards: _Optional[int] = ..., mean_reward: _Optional[float] = ..., share: _Optional[float] = ...) -> None: ...
 
 class WorkerStatus(_message.Message):
-    __slots__ = ["capacity", "completed", "draining", "id", "in_flight", "last_seen_ms_ago", "name"]
+    __slots__ = ["capacity", "completed", "draining", "id", "in_flight", "key_name", "last_seen_ms_ago", "name"]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     DRAINING_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    KEY_NAME_FIELD_NUMBER: _ClassVar[int]
     LAST_SEEN_MS_AGO_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     capacity: int
@@ -125,6 +126,7 @@ class WorkerStatus(_message.Message):
     draining: bool
     id: str
     in_flight: int
+    key_name: str
     last_seen_ms_ago: int
     name: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ..., completed: _Optional[int] = ..., draining: bool = ..., last_seen_ms_ago: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ..., completed: _Optional[int] = ..., draining: bool = ..., last_seen_ms_ago: _Optional[int] = ..., key_name: _Optional[str] = ...) -> None: ...
