@@ -1,6 +1,7 @@
 import Foundation
 import WeftClient
 import WeftProtocol
+import ZeroMQ
 import WeftProcess
 
 #if canImport(Glibc)
@@ -48,10 +49,13 @@ struct BenchMesh {
   /// Starts a gateway and, behind it, one process per argument list (a `weft`
   /// subcommand that registers like a worker, and its flags); returns once they have
   /// registered.
-  static func start(processes workerArguments: [[String]]) async throws -> BenchMesh {
+  static func start(
+    processes workerArguments: [[String]], gatewayArguments: [String] = [], curve: CurveClientCredentials? = nil
+  ) async throws -> BenchMesh {
     let executable = try weftExecutable()
     let quiet = ["--log-level", "error"]
-    let gateway = Child(name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet)
+    let gateway = Child(
+      name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet + gatewayArguments)
     try gateway.launch(executable: executable, readsAnnouncement: true)
     var workers: [Child] = []
     do {
@@ -63,7 +67,7 @@ struct BenchMesh {
         _ = try await started.waitForAnnouncement("name")
       }
       let frontend = try await gateway.waitForAnnouncement("frontend")
-      try await waitUntilRegistered(workers.count, frontend: frontend)
+      try await waitUntilRegistered(workers.count, frontend: frontend, curve: curve)
       return BenchMesh(gateway: gateway, workers: workers, frontend: frontend)
     } catch {
       for child in workers + [gateway] { child.signal(SIGKILL) }
@@ -72,8 +76,8 @@ struct BenchMesh {
   }
 
   /// Waits until the gateway lists `count` workers (their READY has arrived), up to 30 s.
-  private static func waitUntilRegistered(_ count: Int, frontend: String) async throws {
-    let client = try WeftClient(gateways: [frontend])
+  private static func waitUntilRegistered(_ count: Int, frontend: String, curve: CurveClientCredentials?) async throws {
+    let client = try WeftClient(gateways: [frontend], curve: curve)
     defer { client.close() }
     let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {

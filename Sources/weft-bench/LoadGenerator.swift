@@ -17,8 +17,13 @@ final class LoadGenerator {
   private let headerVariants: [[UInt8]]
   private var sentCount = 0
 
-  init(context: Context, endpoint: String, frames: [[UInt8]], checksWeftStatus: Bool, headerVariants: [[UInt8]] = []) throws {
-    socket = try Socket.dealer(context, connecting: [endpoint])
+  init(
+    context: Context, endpoint: String, frames: [[UInt8]], checksWeftStatus: Bool, headerVariants: [[UInt8]] = [],
+    curve: CurveClientCredentials? = nil
+  ) throws {
+    socket = try Socket(context: context, type: .dealer)
+    if let curve { try socket.makeCurveClient(curve) }
+    try socket.connect(endpoint)
     try socket.setSendHighWaterMark(0)
     try socket.setReceiveHighWaterMark(0)
     self.frames = frames

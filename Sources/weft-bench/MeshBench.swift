@@ -18,11 +18,16 @@ struct MeshBench: AsyncParsableCommand {
       """)
 
   @OptionGroup var load: LoadOptions
+  @Flag(help: "Also measure a second Weft gateway with CURVE on both ports (keys made for the run).")
+  var curve = false
 
   func run() async throws {
     let executable = try BenchMesh.executable()
-    let mesh = try await BenchMesh.start(worker: ["--model", "echo", "--capacity", "100000", "--name", "bench-echo"])
+    let echoWorker = ["worker", "--model", "echo", "--capacity", "100000", "--name", "bench-echo"]
+    let mesh = try await BenchMesh.start(processes: [echoWorker])
     defer { mesh.stop() }
+    let secured = curve ? try await CurveMesh.start(worker: echoWorker) : nil
+    defer { secured?.stop() }
     let proxy = Child(name: "proxy", arguments: ["bench-proxy"])
     try proxy.launch(executable: executable, readsAnnouncement: true)
     defer { proxy.signal(SIGKILL) }
@@ -44,7 +49,11 @@ struct MeshBench: AsyncParsableCommand {
           context: context, endpoint: proxyFrontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: false)),
         Target(name: "weft gateway", pid: mesh.gateway.pid, peerPID: mesh.worker.pid, generator: try LoadGenerator(
           context: context, endpoint: weftFrontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true)),
-      ]
+      ] + (try secured.map { secured in
+        [Target(name: "weft with CURVE", pid: secured.mesh.gateway.pid, peerPID: secured.mesh.worker.pid, generator: try LoadGenerator(
+          context: context, endpoint: secured.mesh.frontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true,
+          curve: secured.client))]
+      } ?? [])
       for target in targets { _ = try target.generator.roundTrips(200) }  // warm up
       for _ in 0..<load.rounds {
         for target in targets {
@@ -58,8 +67,8 @@ struct MeshBench: AsyncParsableCommand {
         }
       }
       report(size: size, targets)
-      if targets[1].generator.failedReplies > 0 {
-        throw BenchError("\(targets[1].generator.failedReplies) Weft replies were not OK")
+      for target in targets.dropFirst() where target.generator.failedReplies > 0 {
+        throw BenchError("\(target.generator.failedReplies) replies through \(target.name) were not OK")
       }
     }
   }
@@ -105,4 +114,45 @@ private final class Target {
   var throughput: Double { BenchFormat.median(throughputs) }
   var cpu: Double { BenchFormat.median(cpuPerMessage) }
   var peerCPU: Double { BenchFormat.median(peerCPUPerMessage) }
+}
+
+/// A gateway and an echo worker with CURVE on both ports, keys made for the run in a
+/// temporary directory removed by ``stop()``.
+struct CurveMesh {
+  let mesh: BenchMesh
+  /// The load generator's credentials (an admin key).
+  let client: CurveClientCredentials
+  let directory: URL
+
+  static func start(worker: [String]) async throws -> CurveMesh {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-bench-keys-\(getpid())")
+    let gateway = try CurveKeyPair.generate()
+    let admin = try CurveKeyPair.generate()
+    let echo = try CurveKeyPair.generate()
+    for folder in ["admins", "workers"] {
+      try FileManager.default.createDirectory(at: directory.appendingPathComponent(folder), withIntermediateDirectories: true)
+    }
+    func write(_ text: String, _ name: String) throws -> String {
+      let path = directory.appendingPathComponent(name).path
+      try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+      return path
+    }
+    let gatewaySecret = try write(gateway.secretKey, "gateway.secret")
+    let gatewayKey = try write(gateway.publicKey, "gateway.key")
+    _ = try write(admin.publicKey, "admins/bench.key")
+    _ = try write(echo.publicKey, "workers/echo.key")
+    let echoSecret = try write(echo.secretKey, "echo.secret")
+    let config = try write(
+      "gateway:\n  curve:\n    secret_key: \(gatewaySecret)\n    admins: \(directory.path)/admins\n    workers: \(directory.path)/workers\n",
+      "mesh.yaml")
+    let client = CurveClientCredentials(serverKey: gateway.publicKey, keys: admin)
+    let mesh = try await BenchMesh.start(
+      processes: [worker + ["--gateway-key", gatewayKey, "--key", echoSecret]], gatewayArguments: ["--config", config], curve: client)
+    return CurveMesh(mesh: mesh, client: client, directory: directory)
+  }
+
+  func stop() {
+    mesh.stop()
+    try? FileManager.default.removeItem(at: directory)
+  }
 }
