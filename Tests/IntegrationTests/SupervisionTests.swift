@@ -54,13 +54,18 @@ import ZeroMQ
     try await mesh.waitUntil("both workers are listed") { $0.worker(named: "echo-1") != nil && $0.worker(named: "sleep-1") != nil }
     #expect(try await client.call("echo", "echo", body: [Data("up".utf8)]).body == [Data("up".utf8)])
 
+    let killedID = try #require(try await client.meshStatus().worker(named: "echo-1")?.id)
     let worker = try #require(childPID(of: up.pid, matching: "name echo-1"))
     kill(worker, SIGKILL)
     try await mesh.waitUntil("a new echo-1 replaces the killed one", timeout: .seconds(15)) { _ in
       guard let replacement = childPID(of: up.pid, matching: "name echo-1") else { return false }
       return replacement != worker
     }
-    try await mesh.waitUntil("the new echo-1 registers", timeout: .seconds(15)) { $0.worker(named: "echo-1") != nil }
+    // The new process's connection, not the killed one's entry that the gateway may still list.
+    try await mesh.waitUntil("the new echo-1 registers", timeout: .seconds(15)) { status in
+      guard let listed = status.worker(named: "echo-1") else { return false }
+      return listed.id != killedID
+    }
     #expect(try await client.call("echo", "echo", body: [Data("again".utf8)]).header.workerID == "echo-1")
 
     let children = childPIDs(of: up.pid, matching: "weft")
