@@ -36,7 +36,7 @@ extension GatewayLoop {
       return rejectReceived(requestID, .invalidArgument, "request header must name a service and a method")
     }
     // With CURVE, only keys still in the ring reach here; one revoked since it connected is refused.
-    let role = senderRole()
+    let role = sender()?.role
     if keyRing != nil && role == nil {
       return rejectReceived(requestID, .unauthenticated, "this client's key is no longer allowed by the gateway")
     }
@@ -68,15 +68,13 @@ extension GatewayLoop {
     if worker == nil && routing.queueDepth(service: header.service) >= configuration.queueLimit {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
-    let id = admit(header, version: version, figures: figures, at: now)
-    inFlight[id]?.client = client
-    clientBudgets[client, default: 0] += 1
+    let (id, request) = admit(header, client: client, version: version, figures: figures, at: now)
     // Copied before the primary's dispatch, which may hand its frames to the socket.
     let shadow = service.router == nil ? nil : shadowCopy(of: id, router: service.router!, at: now)
     if let worker {
       dispatch(id, to: worker, at: now)
     } else {
-      enqueue(id, inFlight[id]!, version: version)
+      enqueue(id, request, version: version)
     }
     if let shadow { sendShadow(shadow, at: now) }
   }
@@ -96,9 +94,11 @@ extension GatewayLoop {
     return .success(service)
   }
 
-  /// Takes the received frames into a new in-flight request bound to `version` ("" for
-  /// any) and starts its deadline.
-  private func admit(_ header: RoutingFields, version: String, figures: VersionFigures?, at now: UInt64) -> UInt64 {
+  /// Takes the received frames into a new in-flight request of `client`, bound to
+  /// `version` ("" for any), counts it in the client's budget and starts its deadline.
+  private func admit(
+    _ header: RoutingFields, client: PeerID, version: String, figures: VersionFigures?, at now: UInt64
+  ) -> (id: UInt64, request: InFlightRequest) {
     let request = takeRequest()
     request.frames.append(moving: received, at: 0)
     request.frames.append(moving: received, range: 2..<received.count)
@@ -108,6 +108,8 @@ extension GatewayLoop {
     let deadline = now &+ timeout
     request.start(header, version: version, deadline: deadline, at: now)
     request.figures = figures
+    request.client = client
+    clientBudgets[client, default: 0] += 1
     let id = inFlight.insert { _ in request }
     deadlines.insert(id: id, deadline: deadline)
     // Finished requests leave their entries behind; sweep them once they dominate.
@@ -115,7 +117,7 @@ extension GatewayLoop {
       let live = inFlight
       deadlines.compact { live.contains($0) }
     }
-    return id
+    return (id, request)
   }
 
   /// Sends request `id` to `worker`. A worker found gone is dropped, and the request queued again.

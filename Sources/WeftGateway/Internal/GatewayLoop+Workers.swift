@@ -8,7 +8,7 @@ extension GatewayLoop {
   func handleWorkerMessage(at now: UInt64) {
     guard let worker = PeerID(received[0]) else { return noteMalformed(.workerIdentity, at: now, "\(received.size(at: 0)) bytes") }
     // With CURVE, only worker keys get past the handshake; one revoked since is dropped.
-    if keyRing != nil && senderRole() != .worker {
+    if keyRing != nil && sender()?.role != .worker {
       if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "its key is no longer allowed", at: now) }
       return noteMalformed(.workerKeyRevoked, at: now, "\(worker)")
     }
@@ -64,9 +64,7 @@ extension GatewayLoop {
       ready = try WorkerReady(borrowing: received[2])
       try routing.workerReady(
         id: worker, ready: ready, defaultHeartbeat: configuration.heartbeatInterval.microseconds, at: now)
-      if let user = received.property("User-Id", at: 1), let colon = user.firstIndex(of: ":") {
-        routing.workers[worker]?.keyName = String(user[user.index(after: colon)...])
-      }
+      if let key = sender() { routing.workers[worker]?.keyName = key.name }
     } catch {
       noteMalformed(.workerRegistration, at: now, "\(worker): \(error)")
       sendToWorker(worker, command: .disconnect, reason: "registration refused: \(error)", at: now)

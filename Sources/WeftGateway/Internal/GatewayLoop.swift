@@ -149,11 +149,11 @@ final class GatewayLoop {
     }
   }
 
-  /// The role of the connection `received` came on; nil with CURVE off, or when its key
-  /// is no longer in the ring (revoked since it connected).
-  func senderRole() -> KeyRing.Role? {
+  /// The key the connection `received` came on; nil with CURVE off, or when that key is
+  /// no longer in the ring (revoked since it connected).
+  func sender() -> KeyRing.Peer? {
     guard let keyRing, let user = received.property("User-Id", at: 1) else { return nil }
-    return keyRing.role(ofUserID: user)
+    return keyRing.peer(ofUserID: user)
   }
 
   /// Whether an endpoint is reachable from this machine only: loopback TCP, IPC, in-process.

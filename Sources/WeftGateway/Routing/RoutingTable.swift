@@ -174,19 +174,14 @@ struct RoutingTable {
     _ dispatchID: UInt64, service: String, version: String = "", client: PeerID, priority: UInt8, atFront: Bool = false
   ) {
     let entry = entry(for: service)
-    if version.isEmpty {
+    func add(to queue: inout FairQueue) {
       if atFront {
-        entry.queue.prepend(dispatchID, client: client, priority: priority)
+        queue.prepend(dispatchID, client: client, priority: priority)
       } else {
-        entry.queue.append(dispatchID, client: client, priority: priority)
-      }
-    } else {
-      if atFront {
-        entry.versionQueues[version, default: FairQueue()].prepend(dispatchID, client: client, priority: priority)
-      } else {
-        entry.versionQueues[version, default: FairQueue()].append(dispatchID, client: client, priority: priority)
+        queue.append(dispatchID, client: client, priority: priority)
       }
     }
+    if version.isEmpty { add(to: &entry.queue) } else { add(to: &entry.versionQueues[version, default: FairQueue()]) }
     entry.queuedCount += 1
   }
 

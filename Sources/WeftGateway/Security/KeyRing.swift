@@ -51,10 +51,12 @@ struct KeyRing: Sendable {
   /// The peer of a Z85 public key, if the ring holds it.
   func peer(forKey key: String) -> Peer? { byKey[key] }
 
-  /// The role of a connection's `User-Id`, if its key is still in the ring.
-  func role(ofUserID userID: String) -> Role? {
-    guard current.contains(userID), let colon = userID.firstIndex(of: ":") else { return nil }
-    return Role(rawValue: String(userID[..<colon]))
+  /// The peer of a connection's `User-Id` (`role:name`), if its key is still in the ring.
+  func peer(ofUserID userID: String) -> Peer? {
+    guard current.contains(userID), let colon = userID.firstIndex(of: ":"),
+      let role = Role(rawValue: String(userID[..<colon]))
+    else { return nil }
+    return Peer(role: role, name: String(userID[userID.index(after: colon)...]))
   }
 
   /// How many keys it holds.
