@@ -1,6 +1,7 @@
 import ArgumentParser
 import WeftProcess
 import Foundation
+import WeftGateway
 import SwiftProtobuf
 import WeftProtocol
 import ZeroMQ
@@ -126,28 +127,21 @@ struct CurveMesh {
 
   static func start(worker: [String]) async throws -> CurveMesh {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-bench-keys-\(getpid())")
-    let gateway = try CurveKeyPair.generate()
-    let admin = try CurveKeyPair.generate()
-    let echo = try CurveKeyPair.generate()
-    for folder in ["admins", "workers"] {
-      try FileManager.default.createDirectory(at: directory.appendingPathComponent(folder), withIntermediateDirectories: true)
-    }
-    func write(_ text: String, _ name: String) throws -> String {
-      let path = directory.appendingPathComponent(name).path
-      try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-      return path
-    }
-    let gatewaySecret = try write(gateway.secretKey, "gateway.secret")
-    let gatewayKey = try write(gateway.publicKey, "gateway.key")
-    _ = try write(admin.publicKey, "admins/bench.key")
-    _ = try write(echo.publicKey, "workers/echo.key")
-    let echoSecret = try write(echo.secretKey, "echo.secret")
-    let config = try write(
-      "gateway:\n  curve:\n    secret_key: \(gatewaySecret)\n    admins: \(directory.path)/admins\n    workers: \(directory.path)/workers\n",
-      "mesh.yaml")
-    let client = CurveClientCredentials(serverKey: gateway.publicKey, keys: admin)
+    let gateway = try CurveKeyFiles.generate(in: directory.path, name: "gateway")
+    let admin = try CurveKeyFiles.generate(in: directory.appendingPathComponent("admins").path, name: "bench")
+    let echo = try CurveKeyFiles.generate(in: directory.appendingPathComponent("workers").path, name: "echo")
+    let config = directory.appendingPathComponent("mesh.yaml").path
+    try """
+      gateway:
+        curve:
+          secret_key: \(gateway.secretKey)
+          admins: \(directory.path)/admins
+          workers: \(directory.path)/workers
+      """.write(toFile: config, atomically: true, encoding: .utf8)
+    let client = try CurveKeyFiles.credentials(gatewayKey: gateway.publicKey, secretKey: admin.secretKey)
     let mesh = try await BenchMesh.start(
-      processes: [worker + ["--gateway-key", gatewayKey, "--key", echoSecret]], gatewayArguments: ["--config", config], curve: client)
+      processes: [worker + ["--gateway-key", gateway.publicKey, "--key", echo.secretKey]], gatewayArguments: ["--config", config],
+      curve: client)
     return CurveMesh(mesh: mesh, client: client, directory: directory)
   }
 

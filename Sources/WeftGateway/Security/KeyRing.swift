@@ -39,8 +39,7 @@ struct KeyRing: Sendable {
       }
       for file in files {
         let path = (directory as NSString).appendingPathComponent(file)
-        let key = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        guard CurveKeyPair.isValid(key) else { throw ConfigurationError("\(path) does not hold a Z85 CURVE public key") }
+        let key = try CurveKeyFiles.publicKey(at: path)
         let peer = Peer(role: role, name: String(file.dropLast(4)))
         byKey[key] = peer
         current.insert(peer.userID)

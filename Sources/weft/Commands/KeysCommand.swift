@@ -1,5 +1,5 @@
 import ArgumentParser
-import WeftConfiguration
+import WeftGateway
 
 /// `weft keys generate`: a CURVE keypair as files.
 struct KeysCommand: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import WeftClient
-import WeftConfiguration
+import WeftGateway
 import WeftProtocol
 import ZeroMQ
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import WeftConfiguration
+import WeftGateway
 import WeftWorker
 
 /// How a process that registers like a worker (a model worker, the recommender)

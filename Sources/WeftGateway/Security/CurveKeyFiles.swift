@@ -5,8 +5,9 @@ import ZeroMQ
 /// CURVE keys on disk: `NAME.key` holds a Z85 public key, `NAME.secret` the Z85 secret key
 /// (mode 0600). Config files and flags name these files, never keys inline.
 public enum CurveKeyFiles {
-  /// Writes a new keypair as `directory/name.key` and `directory/name.secret`.
-  /// - Returns: the two paths.
+  /// Writes a new keypair as `directory/name.key` and `directory/name.secret`, making the
+  /// directory if needed.
+  /// - Returns: the two files' paths.
   @discardableResult
   public static func generate(in directory: String, name: String) throws -> (publicKey: String, secretKey: String) {
     let keys = try CurveKeyPair.generate()
