@@ -2,6 +2,8 @@ import Foundation
 import WeftGateway
 import WeftModels
 import WeftProtocol
+import WeftWorker
+import ZeroMQ
 import Yams
 
 /// A whole mesh as its YAML config file describes it (`deploy/weft.yaml`): the schema of
@@ -67,19 +69,20 @@ public struct MeshFile: Sendable, ConfigurationSection {
     ]
   }
 
-  /// Reads and checks the config file at `path`.
-  public static func load(path: String) throws -> MeshFile {
+  /// Reads and checks the config file at `path`; `creatingMeshKeys` makes the keys
+  /// missing from a mesh key directory it names (`weft up`) instead of refusing it.
+  public static func load(path: String, creatingMeshKeys: Bool = false) throws -> MeshFile {
     let text: String
     do {
       text = try String(contentsOfFile: path, encoding: .utf8)
     } catch {
       throw ConfigurationError("cannot read config file \(path): \(error.localizedDescription)")
     }
-    return try parse(text, source: path)
+    return try parse(text, source: path, creatingMeshKeys: creatingMeshKeys)
   }
 
   /// Parses YAML text; `source` names it in errors.
-  public static func parse(_ text: String, source: String) throws -> MeshFile {
+  public static func parse(_ text: String, source: String, creatingMeshKeys: Bool = false) throws -> MeshFile {
     let root: Node?
     do {
       root = try Yams.compose(yaml: text)
@@ -87,9 +90,23 @@ public struct MeshFile: Sendable, ConfigurationSection {
       throw ConfigurationError("\(source): not YAML: \(error)")
     }
     var file = MeshFile()
-    if let root { try file.read(root, ValueReader(source: source, path: "")) }
+    if let root { try file.read(root, ValueReader(source: source, path: "", createsMeshKeys: creatingMeshKeys)) }
     file.gateway.routes = try file.routes.map { try $0.policy() }
+    if let keys = file.gateway.security?.meshKeys { try file.linkLocalPeers(with: keys, source: source) }
     return file
+  }
+
+  /// Gives the workers and the recommender that name no keys of their own the mesh key
+  /// directory's local worker pair.
+  private mutating func linkLocalPeers(with keys: MeshKeys, source: String) throws {
+    let credentials: CurveClientCredentials
+    do {
+      credentials = try keys.workerCredentials()
+    } catch {
+      throw ConfigurationError("\(source): gateway.curve.keys_dir: \(error)")
+    }
+    for index in workers.indices where workers[index].link.curve == nil { workers[index].link.curve = credentials }
+    if recommender?.link.curve == nil { recommender?.link.curve = credentials }
   }
 
   /// The worker section at `index` of `workers:`.

@@ -33,11 +33,17 @@ public struct GatewayConfiguration: Sendable, Equatable {
   /// RESOURCE_EXHAUSTED until replies come back, so one client cannot take the gateway's
   /// whole `maxInFlight`.
   public var maxInFlightPerClient = 4_096
-  /// Messages queued per client connection, each way. A client that stops reading has
-  /// replies past the bound dropped (counted as undeliverable), never held without end;
-  /// one that sends faster than the gateway reads is held back by its own queue. Keep it
-  /// well above `maxInFlightPerClient`, so a client that reads never meets it.
-  public var clientHighWaterMark = 16_384
+  /// Messages ZeroMQ queues per client connection, each way. Past it, replies to a client
+  /// that is not reading wait in the gateway, counted against
+  /// `maxHeldReplyBytesPerClient`; a client that sends faster than the gateway reads is
+  /// held back by its own queue. The bound is in messages, so it also caps the bytes
+  /// ZeroMQ holds for one client at this many replies.
+  public var clientHighWaterMark = 1_000
+  /// Bytes of replies held for one client that is not reading: in ZeroMQ's queue to it
+  /// (full, estimated) and in the gateway. Past it, the client's new requests get
+  /// RESOURCE_EXHAUSTED and its streams are ended; replies to requests already admitted
+  /// are still kept, none dropped. No effect with `clientHighWaterMark` 0.
+  public var maxHeldReplyBytesPerClient = 64 << 20
   /// Messages queued per worker connection, each way. Workers' capacity is cut to half of
   /// it, so requests never meet the bound; commands to a worker that stops reading are
   /// dropped past it (counted). 0 means unbounded (not recommended: a peer that never
@@ -90,6 +96,9 @@ public struct GatewaySecurity: Sendable, Equatable {
   public var workerKeys: String?
   /// Keys that may also change routes and credit rewards.
   public var adminKeys: String?
+  /// The mesh key directory all of this came from, if it came from one: local workers
+  /// and the CLI take their keys from it too.
+  public var meshKeys: MeshKeys?
 
   /// Security with `secretKey` and the given key directories.
   public init(secretKey: String, clientKeys: String? = nil, workerKeys: String? = nil, adminKeys: String? = nil) {

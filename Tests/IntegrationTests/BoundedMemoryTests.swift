@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import Synchronization
 import Testing
 import WeftClient
@@ -35,6 +36,99 @@ import ZeroMQ
 
     let unbounded = try await flood(side, gatewayConfig: side.unboundedConfig)
     #expect(unbounded.grewBy > Self.budget, "without the bound it grew by only \(unbounded.grewBy >> 20) MB")
+  }
+
+  /// A client sends `replyFloodRequests` echo calls of 64 KiB and reads nothing until
+  /// the gateway has answered them all. With a reply budget the gateway keeps about the
+  /// budget (ZeroMQ's queue included) and refuses the rest; without it, it keeps every
+  /// reply. Either way, once the client reads, each request has exactly one answer.
+  @Test func aClientThatNeverReadsIsHeldToItsReplyBudget() async throws {
+    let budget = 16 << 20, queue = 100
+    let bounded = try await floodReplies(gatewayConfig: "gateway:\n  client_high_water_mark: \(queue)\n  max_held_reply_bytes_per_client: \(budget)\n")
+    let slack = 8 << 20
+    #expect(bounded.grewBy < budget + slack, "grew by \(bounded.grewBy >> 20) MB")
+    #expect(bounded.status.clientBudgetRefusals > 0)
+    // The budget, a few replies admitted as it was reached, and the refusals of the rest
+    // (at most max_in_flight_per_client of about 600 bytes each).
+    let refusals = 4_096 * 700
+    #expect(bounded.status.heldReplyBytes + UInt64(queue * Self.replyBytes) > UInt64(budget / 2), "\(bounded.status)")
+    #expect(bounded.status.heldReplyBytes < UInt64(budget + 8 * Self.replyBytes + refusals), "\(bounded.status)")
+    #expect(bounded.status.clientsBehind == 1)
+    #expect(bounded.answered == Self.replyFloodRequests, "answers: \(bounded.answered) ok \(bounded.ok)")
+    #expect(bounded.ok > 0 && bounded.ok < Self.replyFloodRequests / 2)
+    // The replies were kept, not dropped, and nothing is left once the client has read.
+    #expect(bounded.statusAfterReading.clientsBehind == 0 && bounded.statusAfterReading.heldReplyBytes == 0)
+    #expect(bounded.statusAfterReading.undeliverable == 0)
+
+    let unbounded = try await floodReplies(gatewayConfig: "gateway:\n  client_high_water_mark: 0\n")
+    #expect(unbounded.grewBy > 4 * (budget + slack), "without the bound it grew by only \(unbounded.grewBy >> 20) MB")
+    #expect(unbounded.ok == Self.replyFloodRequests)
+  }
+
+  private static let replyFloodRequests = 4_000
+  private static let replyBytes = 64 << 10
+
+  private struct ReplyFloodOutcome {
+    let grewBy: Int
+    let status: MeshStatus
+    let statusAfterReading: MeshStatus
+    let answered: Int
+    let ok: Int
+  }
+
+  private func floodReplies(gatewayConfig: String) async throws -> ReplyFloodOutcome {
+    let config = FileManager.default.temporaryDirectory.appendingPathComponent("weft-replies-\(UUID().uuidString).yaml")
+    defer { try? FileManager.default.removeItem(at: config) }
+    // Room in the service's queue for the whole flood: only the reply budget refuses.
+    try (gatewayConfig + "  queue_limit: 100000\n").write(to: config, atomically: true, encoding: .utf8)
+    let mesh = try await TestMesh(gatewayArguments: ["--config", config.path])
+    try await mesh.startWorker(name: "echo-1", ["--model", "echo"])
+    let before = try residentBytes(mesh.gateway.pid)
+
+    let context = try Context()
+    let client = try Socket.dealer(context, connecting: [mesh.frontend])
+    client.linger = 0
+    try client.setReceiveHighWaterMark(1)
+    try client.setSendHighWaterMark(0)
+    let body = [UInt8](repeating: 0x5a, count: Self.replyBytes)
+    for id in 1...Self.replyFloodRequests {
+      var header = RequestHeader()
+      (header.requestID, header.service, header.method, header.timeoutMs) = (UInt64(id), "echo", "echo", 600_000)
+      try client.send(Signature.client, more: true)
+      try client.send(try header.serializedBytes(), more: true)
+      try client.send(body, more: false)
+    }
+    // Every request is either served by the worker or refused before reaching it.
+    var status = MeshStatus()
+    let deadline = ContinuousClock.now + .seconds(120)
+    repeat {
+      try await Task.sleep(for: .milliseconds(200))
+      status = try await mesh.client.meshStatus(timeout: .seconds(5))
+    } while (status.worker(named: "echo-1")?.completed ?? 0) + status.clientBudgetRefusals < UInt64(Self.replyFloodRequests)
+      && ContinuousClock.now < deadline
+    try await Task.sleep(for: .milliseconds(300))
+    status = try await mesh.client.meshStatus(timeout: .seconds(5))
+    let after = try residentBytes(mesh.gateway.pid)
+
+    var answers = Set<UInt64>(), ok = 0
+    let frames = Frames()
+    let readDeadline = ContinuousClock.now + .seconds(60)
+    while answers.count < Self.replyFloodRequests && ContinuousClock.now < readDeadline {
+      guard try client.receive(into: frames, wait: false, maxFrames: 8) else {
+        try await Task.sleep(for: .milliseconds(5))
+        continue
+      }
+      let reply = try ResponseHeader(serializedBytes: frames.bytes(at: 1))
+      #expect(answers.insert(reply.requestID).inserted, "request \(reply.requestID) answered twice")
+      #expect(reply.status == .ok || reply.status == .resourceExhausted, "\(reply.status): \(reply.message)")
+      if reply.status == .ok {
+        ok += 1
+        #expect(frames.size(at: 2) == Self.replyBytes)
+      }
+    }
+    let statusAfterReading = try await mesh.client.meshStatus(timeout: .seconds(5))
+    client.close()
+    return ReplyFloodOutcome(grewBy: after - before, status: status, statusAfterReading: statusAfterReading, answered: answers.count, ok: ok)
   }
 
   private struct Outcome {

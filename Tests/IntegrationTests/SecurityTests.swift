@@ -109,6 +109,64 @@ import ZeroMQ
     #expect(try await mesh.client.call("echo", "echo").header.workerID == "wally")
   }
 
+  /// `weft up` with `gateway.curve.keys_dir` makes the mesh's keys on first run and keeps
+  /// them after; its workers connect with the local worker key, and the CLI, finding the
+  /// directory (`WEFT_KEYS`), calls and changes routes without key flags. A client
+  /// without the keys gets nothing.
+  @Test func upMakesTheMeshKeysOnFirstRunAndTheLocalCLIFindsThem() async throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("weft-mesh-keys-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let keys = root.appendingPathComponent("keys").path
+    let config = root.appendingPathComponent("mesh.yaml").path
+    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    try """
+      gateway:
+        frontend: tcp://127.0.0.1:*
+        backend: tcp://127.0.0.1:*
+        curve: {keys_dir: \(keys)}
+      workers:
+        - model: echo
+      """.write(toFile: config, atomically: true, encoding: .utf8)
+    // Before the first run the file is refused, saying how the keys get made.
+    let early = try await MeshProcess.run(["config", "check", config])
+    #expect(early.status == 1 && early.stderr.contains("no mesh keys in \(keys) yet"), "\(early.stderr)")
+
+    var gatewayKey = ""
+    for run in 1...2 {
+      let up = try MeshProcess(["up", "--config", config, "--log-level", "warning"])
+      let line = try await up.waitForLine(prefix: "mesh gateway")
+      let frontend = String(line.split(separator: " ").first { $0.hasPrefix("frontend=") }!.dropFirst("frontend=".count))
+      let key = try String(contentsOfFile: "\(keys)/gateway/gateway.key", encoding: .utf8)
+      if run == 1 {
+        gatewayKey = key
+        #expect(try FileManager.default.attributesOfItem(atPath: "\(keys)/gateway/gateway.secret")[.posixPermissions] as? Int == 0o600)
+        for file in ["workers/local.key", "workers/local.secret", "admins/local.key", "admins/local.secret"] {
+          #expect(FileManager.default.fileExists(atPath: "\(keys)/\(file)"), "\(file)")
+        }
+      } else {
+        #expect(key == gatewayKey, "the second run made new keys")
+      }
+      let local = ["WEFT_KEYS": keys]
+      var status = try await MeshProcess.run(["status", "--gateway", frontend], environment: local)
+      let deadline = ContinuousClock.now + .seconds(20)
+      while !status.stdout.contains("echo-1") && ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(200))
+        status = try await MeshProcess.run(["status", "--gateway", frontend], environment: local)
+      }
+      #expect(status.status == 0 && status.stdout.contains("local"), "the worker's key name: \(status.stdout) \(status.stderr)")
+      let call = try await MeshProcess.run(["call", "echo.echo", "--data", "sealed", "--gateway", frontend], environment: local)
+      #expect(call.status == 0 && call.stdout.contains("sealed"), "\(call.stdout) \(call.stderr)")
+      // The CLI's key is the admin one: it may change routes.
+      let route = try await MeshProcess.run(["route", "set", "echo", "--split", "1=100", "--gateway", frontend], environment: local)
+      #expect(route.status == 0, "\(route.stderr)")
+
+      let stranger = try await MeshProcess.run(["status", "--gateway", frontend, "--timeout-ms", "1000"])
+      #expect(stranger.status == 1 && stranger.stderr.contains("UNAVAILABLE: no gateway answered"), "\(stranger.stderr)")
+      up.signal(SIGTERM)
+      #expect(await up.waitForExit(timeout: .seconds(20)) != nil)
+    }
+  }
+
   /// Without CURVE, a port bound beyond loopback works but is said in the log.
   @Test func aPlaintextPortOnTheNetworkIsLoggedAsAWarning() async throws {
     let open = try await TestMesh(gatewayArguments: ["--frontend", "tcp://0.0.0.0:*"])

@@ -9,12 +9,17 @@ struct ValueReader {
   let source: String
   /// Where in the file: `gateway`, `workers[2]`, `routes[0].ramp`.
   let path: String
+  /// Whether a mesh key directory the file names is filled in where keys are missing
+  /// (`weft up`), rather than refused.
+  var createsMeshKeys = false
 
   /// The reader for `key` inside this section.
-  func child(_ key: String) -> ValueReader { ValueReader(source: source, path: path.isEmpty ? key : "\(path).\(key)") }
+  func child(_ key: String) -> ValueReader {
+    ValueReader(source: source, path: path.isEmpty ? key : "\(path).\(key)", createsMeshKeys: createsMeshKeys)
+  }
 
   /// The reader for item `index` of the list this reader is at.
-  func item(_ index: Int) -> ValueReader { ValueReader(source: source, path: "\(path)[\(index)]") }
+  func item(_ index: Int) -> ValueReader { ValueReader(source: source, path: "\(path)[\(index)]", createsMeshKeys: createsMeshKeys) }
 
   /// An error at `node`'s line.
   func error(_ node: Node?, _ message: String) -> ConfigurationError {

@@ -2,9 +2,11 @@ import WeftGateway
 import WeftProtocol
 import ZeroMQ
 
-/// The `gateway.curve` section: CURVE on both ports, as files.
+/// The `gateway.curve` section: CURVE on both ports, as files: a mesh key directory, or
+/// the gateway's secret key and a directory per role.
 struct GatewayCurveSection: ConfigurationSection {
-  var secretKey = ""
+  var keysDirectory: String?
+  var secretKey: String?
   var clients: String?
   var workers: String?
   var admins: String?
@@ -13,7 +15,10 @@ struct GatewayCurveSection: ConfigurationSection {
 
   static var keys: [ConfigurationKey<GatewayCurveSection>] {
     [
-      .text("secret_key", \.secretKey, required: true, "the gateway's NAME.secret file (`weft keys generate`)"),
+      .text(
+        "keys_dir", \.keysDirectory, absent: "the four keys below",
+        "a mesh key directory (`weft keys init`; `default`: the one the CLI finds by itself); `weft up` makes missing keys in it; local workers and the recommender take theirs from it"),
+      .text("secret_key", \.secretKey, absent: "required without keys_dir", "the gateway's NAME.secret file (`weft keys generate`)"),
       .text("clients", \.clients, absent: "no client keys", "directory of NAME.key files that may call services"),
       .text("workers", \.workers, absent: "no worker keys", "directory of NAME.key files that may register as workers"),
       .text("admins", \.admins, absent: "no admin keys", "directory of NAME.key files that may also change routes and rewards"),
@@ -27,8 +32,22 @@ struct GatewayCurveSection: ConfigurationSection {
       defaultText: { _ in "off: plaintext" }
     ) { section, node, reader in
       let files = try GatewayCurveSection.read(node, reader, from: .defaults)
+      if let directory = files.keysDirectory {
+        guard files.secretKey == nil, files.clients == nil, files.workers == nil, files.admins == nil else {
+          throw reader.error(node, "keys_dir takes the place of secret_key, clients, workers and admins; give one or the other")
+        }
+        let keys = MeshKeys(directory: directory)
+        do {
+          if reader.createsMeshKeys { try keys.createMissing() }
+          section[keyPath: path] = try keys.gatewaySecurity()
+        } catch {
+          throw reader.child("keys_dir").error(node, "\(error)")
+        }
+        return
+      }
+      guard let secretKey = files.secretKey else { throw reader.error(node, "needs keys_dir, or secret_key and the role directories") }
       do {
-        let keys = try CurveKeyFiles.keyPair(secretAt: files.secretKey)
+        let keys = try CurveKeyFiles.keyPair(secretAt: secretKey)
         section[keyPath: path] = GatewaySecurity(
           secretKey: keys.secretKey, clientKeys: files.clients, workerKeys: files.workers, adminKeys: files.admins)
       } catch {

@@ -20,7 +20,10 @@ extension GatewayConfiguration: ConfigurationSection {
         "requests one client may have in flight; more get RESOURCE_EXHAUSTED until replies come back"),
       .integer(
         "client_high_water_mark", \.clientHighWaterMark, 0...10_000_000,
-        "messages queued per client connection each way; replies past it to a client that stops reading are dropped, counted"),
+        "messages ZeroMQ queues per client connection each way; replies past it wait in the gateway, against the reply budget; 0: unbounded"),
+      .integer(
+        "max_held_reply_bytes_per_client", \.maxHeldReplyBytesPerClient, 65_536...(1 << 40),
+        "bytes of replies held for a client that is not reading, ZeroMQ's queue included; past it its new requests get RESOURCE_EXHAUSTED"),
       .integer(
         "worker_high_water_mark", \.workerHighWaterMark, 0...10_000_000,
         "messages queued per worker connection each way; capacity is cut to half of it; 0: unbounded"),

@@ -41,6 +41,13 @@ extension GatewayLoop {
       return rejectReceived(requestID, .unauthenticated, "this client's key is no longer allowed by the gateway")
     }
     if draining { return rejectReceived(requestID, .unavailable, "gateway is shutting down") }
+    let client = PeerID(budgetKeyOf: received[0])
+    if isPastReplyBudget(client) {
+      statistics.clientBudgetRefusals += 1
+      return rejectReceived(
+        requestID, .resourceExhausted,
+        "this client has \(configuration.maxHeldReplyBytesPerClient) bytes of replies it has not read, the gateway's limit per client; read them first")
+    }
     if header.service == WeftMeshService.name { return answerMeshRequest(header, role: role, at: now) }
 
     let bodyBytes = received.totalSize(3..<frameCount)
@@ -55,7 +62,6 @@ extension GatewayLoop {
     guard inFlight.count < configuration.maxInFlight else {
       return rejectReceived(requestID, .resourceExhausted, "gateway has \(inFlight.count) requests in flight, its limit")
     }
-    let client = PeerID(budgetKeyOf: received[0])
     guard clientBudgets[client, default: 0] < configuration.maxInFlightPerClient else {
       statistics.clientBudgetRefusals += 1
       return rejectReceived(

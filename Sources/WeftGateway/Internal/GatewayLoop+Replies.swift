@@ -5,14 +5,16 @@ import ZeroMQ
 
 /// Replies the gateway writes itself: errors, and commands to workers.
 extension GatewayLoop {
-  /// Answers the message in `received` (its identity in frame 0) with an error.
+  /// Answers the message in `received` (its identity in frame 0) with an error. The
+  /// request was never admitted, so a client that is not reading may lose this answer
+  /// (counted as undeliverable) rather than have the gateway hold it without end.
   func rejectReceived(_ requestID: UInt64, _ code: StatusCode, _ message: String) {
     var header = ResponseHeader()
     header.requestID = requestID
     header.status = code.wireValue
     header.message = message
     header.endOfStream = true
-    sendToClient(identity: received, index: 0, keep: false, header: header)
+    sendToClient(identity: received, index: 0, keep: false, header: header, isRefusal: true)
   }
 
   /// Answers in-flight request `id` with an error and records it against its version;
@@ -37,19 +39,88 @@ extension GatewayLoop {
     sendToClient(identity: request.frames, index: 0, keep: false, header: header)
   }
 
-  /// Sends a header-only reply to the client whose identity is frame `index` of `identity`.
-  func sendToClient(identity: Frames, index: Int, keep: Bool, header: ResponseHeader, body: [UInt8]? = nil) {
+  /// Sends a header-only reply (or one with `body`) to the client whose identity is frame
+  /// `index` of `identity`; `keep` leaves that frame in place for later replies.
+  func sendToClient(
+    identity: Frames, index: Int, keep: Bool, header: ResponseHeader, body: [UInt8]? = nil, isRefusal: Bool = false
+  ) {
     statistics.replies[Int(StatusCode(wireValue: header.status).rawValue)] += 1
-    do {
-      let encoded: [UInt8] = try header.serializedBytes()
-      try frontend.send(identity, at: index, more: true, wait: false, keep: keep)
-      try frontend.send(Signature.client, more: true)
-      try frontend.send(encoded, more: body != nil)
-      if let body { try frontend.send(body, more: false) }
-    } catch {
+    guard let encoded: [UInt8] = try? header.serializedBytes() else {
       statistics.undeliverable += 1
+      return
+    }
+    if backlogs.isEmpty || backlogs[PeerID(budgetKeyOf: identity[index])] == nil {
+      do {
+        try frontend.send(identity, at: index, more: true, wait: false, keep: keep)
+        try frontend.send(Signature.client, more: true)
+        try frontend.send(encoded, more: body != nil)
+        if let body { try frontend.send(body, more: false) }
+        return
+      } catch let error as ZMQError where error.isWouldBlock {
+        // The client's queue is full: held below, nothing was sent.
+      } catch {
+        statistics.undeliverable += 1
+        return
+      }
+    }
+    let client = PeerID(budgetKeyOf: identity[index])
+    // A client that keeps sending and never reads would have refusals held without end:
+    // past as many as it may have requests in flight, they are dropped (counted).
+    if isRefusal, let backlog = backlogs[client] {
+      guard backlog.refusalsAdded < configuration.maxInFlightPerClient else {
+        statistics.undeliverable += 1
+        return
+      }
+      backlog.refusalsAdded += 1
+    }
+    let reply = Frames(capacity: 4)
+    if keep { reply.append(copyOf: identity, at: index) } else { reply.append(moving: identity, at: index) }
+    reply.append(Signature.client)
+    reply.append(encoded)
+    if let body { reply.append(body) }
+    hold(reply, for: client)
+  }
+
+  // MARK: Replies a client has no room for
+
+  /// Whether the bytes held for `client` come to its budget, so new requests are refused:
+  /// its backlog, ZeroMQ's queue to it (full, since it has a backlog: estimated as that
+  /// many of its largest reply), and what its requests in flight are expected to add.
+  func isPastReplyBudget(_ client: PeerID) -> Bool {
+    guard !backlogs.isEmpty, let backlog = backlogs[client] else { return false }
+    let queued = configuration.clientHighWaterMark * backlog.largestReply
+    let expected = queued + backlog.bytes + clientBudgets[client, default: 0] * backlog.largestReply
+    return expected >= configuration.maxHeldReplyBytesPerClient
+  }
+
+  /// Keeps `reply` for `client` until its queue has room; sent after what it already holds.
+  func hold(_ reply: Frames, for client: PeerID) {
+    let backlog: ReplyBacklog
+    if let existing = backlogs[client] {
+      backlog = existing
+    } else {
+      backlog = ReplyBacklog()
+      backlogs[client] = backlog
+    }
+    backlog.append(reply)
+    statistics.repliesHeld += 1
+  }
+
+  /// Sends what clients' queues have room for now; forgets clients that left.
+  func flushBacklogs() {
+    for (client, backlog) in backlogs {
+      switch backlog.flush(to: frontend) {
+      case .sentAll: backlogs[client] = nil
+      case .blocked: break
+      case .clientGone(let dropped):
+        statistics.undeliverable += UInt64(dropped)
+        backlogs[client] = nil
+      }
     }
   }
+
+  /// Bytes held for clients with no room, overhead included.
+  var heldReplyBytes: Int { backlogs.values.reduce(0) { $0 + $1.bytes } }
 
   /// Sends a worker a command: HEARTBEAT, CANCEL of `dispatchID`, or DISCONNECT with a reason.
   func sendToWorker(

@@ -69,6 +69,9 @@ extension GatewayLoop {
     status.undeliverable = statistics.undeliverable
     status.workerMessagesDropped = statistics.workerMessagesDropped
     status.clientBudgetRefusals = statistics.clientBudgetRefusals
+    status.repliesHeld = statistics.repliesHeld
+    status.heldReplyBytes = UInt64(heldReplyBytes)
+    status.clientsBehind = UInt32(backlogs.count)
     status.malformed = MalformedInputLog.Kind.allCases.compactMap { kind in
       let count = malformed.totals[kind.rawValue]
       guard count > 0 else { return nil }

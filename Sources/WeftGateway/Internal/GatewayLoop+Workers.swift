@@ -90,7 +90,7 @@ extension GatewayLoop {
     }
     guard isFinal else {
       if request.isShadow { return }  // a shadow's partial replies are dropped
-      return forwardPartial(request, at: now)
+      return forwardPartial(id, request, from: worker, at: now)
     }
     let (status, workerQueue, compute) = ProtobufScan.varintFields(2, 7, 8, in: received[2]) ?? (2, 0, 0)
     let code = StatusCode(rawValue: UInt8(clamping: status)) ?? .unknown
@@ -119,7 +119,17 @@ extension GatewayLoop {
     finish(id)
   }
 
-  private func forwardPartial(_ request: InFlightRequest, at now: UInt64) {
+  /// Sends a stream's partial reply on; a stream whose client has a budget's worth of
+  /// replies unread is ended instead (RESOURCE_EXHAUSTED) and its worker told to stop.
+  private func forwardPartial(_ id: UInt64, _ request: InFlightRequest, from worker: PeerID, at now: UInt64) {
+    if let client = request.client, isPastReplyBudget(client) {
+      statistics.clientBudgetRefusals += 1
+      replyError(
+        to: id, .resourceExhausted,
+        "stream ended: this client has \(configuration.maxHeldReplyBytesPerClient) bytes of replies it has not read, the gateway's limit per client")
+      request.state = .abandoned(worker: worker)
+      return sendToWorker(worker, command: .cancel, dispatchID: id, at: now)
+    }
     sendReply(request, finalStatus: nil, at: now)
     request.streamed = true
   }
@@ -148,16 +158,29 @@ extension GatewayLoop {
     headerScratch.append(contentsOf: header[headerIndex])
     patch.encode(into: &headerScratch)
 
-    do {
-      try frontend.send(request.frames, at: 0, more: true, wait: false, keep: finalStatus == nil)
-      try frontend.send(Signature.client, more: true)
-      try frontend.send(headerScratch, more: !bodyRange.isEmpty)
-      if !bodyRange.isEmpty { try frontend.send(body, range: bodyRange) }
-      if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
-    } catch {
-      statistics.undeliverable += 1
-      logger.debug("reply undeliverable", metadata: ["request": "\(request.requestID)", "error": "\(error)"])
+    if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
+    let client = request.client ?? PeerID(budgetKeyOf: request.frames[0])
+    if backlogs.isEmpty || backlogs[client] == nil {
+      do {
+        try frontend.send(request.frames, at: 0, more: true, wait: false, keep: finalStatus == nil)
+        try frontend.send(Signature.client, more: true)
+        try frontend.send(headerScratch, more: !bodyRange.isEmpty)
+        if !bodyRange.isEmpty { try frontend.send(body, range: bodyRange) }
+        return
+      } catch let error as ZMQError where error.isWouldBlock {
+        // The client's queue is full: held below, nothing was sent.
+      } catch {
+        statistics.undeliverable += 1
+        logger.debug("reply undeliverable", metadata: ["request": "\(request.requestID)", "error": "\(error)"])
+        return
+      }
     }
+    let reply = Frames(capacity: 3 + bodyRange.count)
+    if finalStatus == nil { reply.append(copyOf: request.frames, at: 0) } else { reply.append(moving: request.frames, at: 0) }
+    reply.append(Signature.client)
+    reply.append(headerScratch)
+    reply.append(moving: body, range: bodyRange)
+    hold(reply, for: client)
   }
 
   /// Frees a worker slot, then lets the service's queue use it.

@@ -31,6 +31,8 @@ final class GatewayLoop {
   @exclusivity(unchecked) var malformed = MalformedInputLog()
   /// Requests in flight per client (the one that counts a request is its `client`).
   @exclusivity(unchecked) var clientBudgets: [PeerID: Int] = [:]
+  /// Replies kept for clients whose queue was full, per client.
+  @exclusivity(unchecked) var backlogs: [PeerID: ReplyBacklog] = [:]
   /// Draws for version splits without a user id, shadow shares and Thompson samples.
   @exclusivity(unchecked) var random: SplitMix64
   let startedAt = MonotonicClock.now()
@@ -75,7 +77,8 @@ final class GatewayLoop {
     frontend = try Socket(context: context, type: .router)
     if let security = configuration.security { try frontend.makeCurveServer(secretKey: security.secretKey, zapDomain: ZapHandler.clientDomain) }
     try frontend.setRouterMandatory(true)
-    // Bounded per client; a client that stops reading loses replies (counted), the gateway never blocks.
+    // Bounded per client: past the bound, replies wait in the gateway's backlog (counted
+    // against the client's reply budget); the gateway never blocks.
     try frontend.setSendHighWaterMark(configuration.clientHighWaterMark)
     try frontend.setReceiveHighWaterMark(configuration.clientHighWaterMark)
     try frontend.setMaxMessageSize(configuration.maxRequestBytes * 2 + 65_536)
@@ -131,6 +134,7 @@ final class GatewayLoop {
         if control.takeKeyReload() { reloadKeys() }
       }
 
+      if !backlogs.isEmpty { flushBacklogs() }
       now = MonotonicClock.now()
       expireDeadlines(at: now)
       if now >= nextHousekeeping { housekeeping(at: now) }
@@ -168,6 +172,8 @@ final class GatewayLoop {
     var wake = nextHousekeeping
     if let deadline = deadlines.nextDeadline { wake = min(wake, deadline) }
     if draining { wake = min(wake, drainDeadline) }
+    // A client's queue gives no sign when it has room again: look every millisecond.
+    if !backlogs.isEmpty { wake = min(wake, now &+ 1_000) }
     guard wake > now else { return 0 }
     // Round up so a deadline is not polled for repeatedly just before it is due.
     return Int(min((wake - now + 999) / 1_000, 1_000))

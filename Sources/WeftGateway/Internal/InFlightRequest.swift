@@ -144,8 +144,11 @@ struct GatewayStatistics {
   var replies = [UInt64](repeating: 0, count: 17)
   var redispatched: UInt64 = 0
   var workersEvicted: UInt64 = 0
-  /// Replies that could not be delivered (client gone or not reading).
+  /// Replies that could not be delivered: the client was gone, or (refusals only) it
+  /// already had `maxInFlightPerClient` refusals waiting unread.
   var undeliverable: UInt64 = 0
+  /// Replies the gateway kept because the client's queue was full.
+  var repliesHeld: UInt64 = 0
   var workerMessagesDropped: UInt64 = 0
   var clientBudgetRefusals: UInt64 = 0
 }

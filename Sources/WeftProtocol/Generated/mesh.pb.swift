@@ -255,15 +255,25 @@ public nonisolated struct Weft_V1_MeshStatus: Sendable {
   /// Messages refused as malformed since start, by side and kind.
   public var malformed: [Weft_V1_KindCount] = []
 
-  /// Replies that could not be handed to their client (gone, or its queue at the bound).
+  /// Replies that could not be handed to their client: it was gone, or (refusals only)
+  /// it already had max_in_flight_per_client refusals waiting unread.
   public var undeliverable: UInt64 = 0
 
   /// Messages to workers dropped because the worker's queue was at the bound (a peer that
   /// does not read); requests never are, since capacity is kept below the bound.
   public var workerMessagesDropped: UInt64 = 0
 
-  /// Requests refused because their client had max_in_flight_per_client in flight.
+  /// Requests refused (and streams ended) because their client had
+  /// max_in_flight_per_client in flight or max_held_reply_bytes_per_client unread.
   public var clientBudgetRefusals: UInt64 = 0
+
+  /// Replies the gateway kept since start because their client's queue was full.
+  public var repliesHeld: UInt64 = 0
+
+  /// Bytes of replies kept now for clients that are not reading, and how many clients.
+  public var heldReplyBytes: UInt64 = 0
+
+  public var clientsBehind: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -687,7 +697,7 @@ nonisolated extension Weft_V1_KindCount: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MeshStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}uptime_ms\0\u{1}services\0\u{1}replies\0\u{1}redispatched\0\u{3}workers_evicted\0\u{1}malformed\0\u{1}undeliverable\0\u{3}worker_messages_dropped\0\u{3}client_budget_refusals\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}uptime_ms\0\u{1}services\0\u{1}replies\0\u{1}redispatched\0\u{3}workers_evicted\0\u{1}malformed\0\u{1}undeliverable\0\u{3}worker_messages_dropped\0\u{3}client_budget_refusals\0\u{3}replies_held\0\u{3}held_reply_bytes\0\u{3}clients_behind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -705,6 +715,9 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.undeliverable) }()
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.workerMessagesDropped) }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.clientBudgetRefusals) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.repliesHeld) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.heldReplyBytes) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.clientsBehind) }()
       default: break
       }
     }
@@ -741,6 +754,15 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if self.clientBudgetRefusals != 0 {
       try visitor.visitSingularUInt64Field(value: self.clientBudgetRefusals, fieldNumber: 10)
     }
+    if self.repliesHeld != 0 {
+      try visitor.visitSingularUInt64Field(value: self.repliesHeld, fieldNumber: 11)
+    }
+    if self.heldReplyBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.heldReplyBytes, fieldNumber: 12)
+    }
+    if self.clientsBehind != 0 {
+      try visitor.visitSingularUInt32Field(value: self.clientsBehind, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -755,6 +777,9 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.undeliverable != rhs.undeliverable {return false}
     if lhs.workerMessagesDropped != rhs.workerMessagesDropped {return false}
     if lhs.clientBudgetRefusals != rhs.clientBudgetRefusals {return false}
+    if lhs.repliesHeld != rhs.repliesHeld {return false}
+    if lhs.heldReplyBytes != rhs.heldReplyBytes {return false}
+    if lhs.clientsBehind != rhs.clientsBehind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

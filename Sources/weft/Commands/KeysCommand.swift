@@ -1,10 +1,10 @@
 import ArgumentParser
 import WeftGateway
 
-/// `weft keys generate`: a CURVE keypair as files.
+/// `weft keys generate|init`: CURVE keypairs as files.
 struct KeysCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "keys", abstract: "Make CURVE keys for gateways, clients and workers.", subcommands: [Generate.self])
+    commandName: "keys", abstract: "Make CURVE keys for gateways, clients and workers.", subcommands: [Generate.self, Init.self])
 
   struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +25,27 @@ struct KeysCommand: ParsableCommand {
     func run() throws {
       let paths = try CurveKeyFiles.generate(in: out, name: name)
       print("wrote \(paths.publicKey) and \(paths.secretKey)")
+    }
+  }
+
+  struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Make a mesh key directory: the gateway's pair, a local worker pair and a local admin pair.",
+      discussion: """
+        Keys already there are kept. Name the directory in the config as gateway.curve.keys_dir
+        and the gateway turns CURVE on; `weft up` then gives its workers the local worker pair,
+        and the CLI on this machine uses the admin pair without flags when the directory is the
+        default one. See docs/SECURITY.md.
+        """)
+    @Option(help: "The directory (default: $WEFT_KEYS, else ~/.local/state/weft/keys).")
+    var dir: String = MeshKeys.defaultDirectory
+
+    func run() throws {
+      let keys = MeshKeys(directory: dir)
+      let written = try keys.createMissing()
+      print(written.isEmpty ? "\(keys.directory) has every key already" : "wrote \(written.joined(separator: ", ")) and their .key files")
+      print("gateway public key (for clients and workers elsewhere): \(keys.gatewayPublicKey)")
+      print("clients allowed: NAME.key files in \(keys.clientKeys)")
     }
   }
 }

@@ -60,6 +60,10 @@ enum StatusTable {
     lines.append("gateway \(status.gatewayID), up \(status.uptimeMs / 1_000) s; replies: \(replies.isEmpty ? "none" : replies); "
       + "redispatched \(status.redispatched); workers evicted \(status.workersEvicted); "
       + "malformed \(status.malformed.reduce(0) { $0 + $1.count }); undeliverable \(status.undeliverable)")
+    if status.clientsBehind > 0 || status.clientBudgetRefusals > 0 {
+      lines.append("clients not reading: \(status.clientsBehind), holding \(status.heldReplyBytes >> 10) KiB of replies; "
+        + "requests refused over a client's budget: \(status.clientBudgetRefusals)")
+    }
     return lines.joined(separator: "\n")
   }
 }

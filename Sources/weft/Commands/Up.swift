@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WeftConfiguration
+import WeftGateway
 
 /// `weft up`: a whole mesh on this machine from a config file, supervised.
 struct Up: AsyncParsableCommand {
@@ -15,7 +16,12 @@ struct Up: AsyncParsableCommand {
 
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.up")
-    let mesh = try MeshFile.load(path: config)
+    // First run with a mesh key directory: its missing keys are made here, before any
+    // child reads the file.
+    let mesh = try MeshFile.load(path: config, creatingMeshKeys: true)
+    if let keys = mesh.gateway.security?.meshKeys {
+      logger.info("CURVE on both ports", metadata: ["keys": "\(keys.directory)"])
+    }
     let supervisor = Supervisor(
       executable: try currentExecutable(), configPath: config, mesh: mesh, logLevel: logging.logLevel, logger: logger)
     try await whileHandlingHangups {

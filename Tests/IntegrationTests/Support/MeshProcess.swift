@@ -28,9 +28,10 @@ final class MeshProcess: Sendable {
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     // Children drain and exit if the test process dies (even by a crash), so none is
-    // left serving; `weft` watches its parent when this is set.
-    process.environment = ProcessInfo.processInfo.environment.merging(["WEFT_EXIT_WITH_PARENT": "1"]) { $1 }
-      .merging(environment) { $1 }
+    // left serving; `weft` watches its parent when this is set. The CLI looks for this
+    // machine's mesh keys only where a test puts them.
+    let hermetic = ["WEFT_EXIT_WITH_PARENT": "1", "WEFT_KEYS": "/nonexistent/weft-test-keys"]
+    process.environment = ProcessInfo.processInfo.environment.merging(hermetic) { $1 }.merging(environment) { $1 }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

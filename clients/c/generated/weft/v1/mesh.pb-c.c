@@ -1010,7 +1010,7 @@ const ProtobufCMessageDescriptor weft__v1__kind_count__descriptor =
   (ProtobufCMessageInit) weft__v1__kind_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[10] =
+static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[13] =
 {
   {
     "gateway_id",
@@ -1132,13 +1132,52 @@ static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[1
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "replies_held",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, replies_held),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "held_reply_bytes",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, held_reply_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "clients_behind",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, clients_behind),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__mesh_status__field_indices_by_name[] = {
   9,   /* field[9] = client_budget_refusals */
+  12,   /* field[12] = clients_behind */
   0,   /* field[0] = gateway_id */
+  11,   /* field[11] = held_reply_bytes */
   6,   /* field[6] = malformed */
   4,   /* field[4] = redispatched */
   3,   /* field[3] = replies */
+  10,   /* field[10] = replies_held */
   2,   /* field[2] = services */
   7,   /* field[7] = undeliverable */
   1,   /* field[1] = uptime_ms */
@@ -1148,7 +1187,7 @@ static const unsigned weft__v1__mesh_status__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__mesh_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor =
 {
@@ -1158,7 +1197,7 @@ const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor =
   "Weft__V1__MeshStatus",
   "weft.v1",
   sizeof(Weft__V1__MeshStatus),
-  10,
+  13,
   weft__v1__mesh_status__field_descriptors,
   weft__v1__mesh_status__field_indices_by_name,
   1,  weft__v1__mesh_status__number_ranges,

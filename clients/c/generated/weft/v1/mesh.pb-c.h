@@ -197,7 +197,8 @@ struct  Weft__V1__MeshStatus
   size_t n_malformed;
   Weft__V1__KindCount **malformed;
   /*
-   * Replies that could not be handed to their client (gone, or its queue at the bound).
+   * Replies that could not be handed to their client: it was gone, or (refusals only)
+   * it already had max_in_flight_per_client refusals waiting unread.
    */
   uint64_t undeliverable;
   /*
@@ -206,13 +207,23 @@ struct  Weft__V1__MeshStatus
    */
   uint64_t worker_messages_dropped;
   /*
-   * Requests refused because their client had max_in_flight_per_client in flight.
+   * Requests refused (and streams ended) because their client had
+   * max_in_flight_per_client in flight or max_held_reply_bytes_per_client unread.
    */
   uint64_t client_budget_refusals;
+  /*
+   * Replies the gateway kept since start because their client's queue was full.
+   */
+  uint64_t replies_held;
+  /*
+   * Bytes of replies kept now for clients that are not reading, and how many clients.
+   */
+  uint64_t held_reply_bytes;
+  uint32_t clients_behind;
 };
 #define WEFT__V1__MESH_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__mesh_status__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0, 0, 0, 0, 0 }
 
 
 /* Weft__V1__WorkerStatus methods */
