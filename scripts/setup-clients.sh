@@ -21,6 +21,8 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$root/clients/python[numpy]"
 # The type checker the test command runs over the package (`mypy --strict`).
 "$venv/bin/python" -c "import mypy" 2>/dev/null || "$venv/bin/pip" install --quiet --disable-pip-version-check mypy types-protobuf
+# The Kubernetes manifests are checked against the API schemas (`kubernetes-validate --strict`).
+[ -x "$venv/bin/kubernetes-validate" ] || "$venv/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate
 echo "setup-clients: Python client installed in $venv"
 
 make --no-print-directory -s -C "$root/clients/c" all check

@@ -17,13 +17,15 @@ public final class WorkerRuntime: Service, Sendable {
   private let context: Context
   private let control: WorkerControl
   private let onReady: @Sendable () -> Void
+  private let onDrain: @Sendable () -> Void
 
   /// Creates a runtime for a loaded model.
   /// - Parameters:
   ///   - onReady: called once READY has been sent to every gateway.
+  ///   - onDrain: called when draining starts (before in-flight work is finished).
   public init(
     model: any Model, configuration: WorkerConfiguration, logger: Logger,
-    onReady: @escaping @Sendable () -> Void = {}
+    onReady: @escaping @Sendable () -> Void = {}, onDrain: @escaping @Sendable () -> Void = {}
   ) throws {
     guard !configuration.gateways.isEmpty else {
       throw ConfigurationError("a worker needs at least one gateway endpoint")
@@ -32,6 +34,7 @@ public final class WorkerRuntime: Service, Sendable {
     self.configuration = configuration
     self.logger = logger
     self.onReady = onReady
+    self.onDrain = onDrain
     context = try Context()
     control = try WorkerControl()
   }
@@ -46,7 +49,10 @@ public final class WorkerRuntime: Service, Sendable {
   }
 
   /// Starts draining; `run()` returns once in-flight work is done.
-  public func drain() { control.requestDrain() }
+  public func drain() {
+    onDrain()
+    control.requestDrain()
+  }
 
   private func runSocketThread() async throws {
     let (model, configuration, context, control, logger, onReady) = (

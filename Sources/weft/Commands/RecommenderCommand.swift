@@ -45,6 +45,7 @@ struct RecommenderCommand: AsyncParsableCommand {
   @Option(help: "Advertise this model version (default \(RecommenderModel.defaultVersion)).")
   var modelVersion: String?
   @OptionGroup var link: WorkerLinkOptions
+  @OptionGroup var readiness: ReadinessOptions
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
@@ -92,8 +93,12 @@ struct RecommenderCommand: AsyncParsableCommand {
     let model = RecommenderModel(try Recommender(configuration: section.configuration), version: section.version)
     let configuration = section.link
     let runtime = try WorkerRuntime(model: model, configuration: configuration, logger: logger) {
+      readiness.markReady()
       announce("recommender ready store=\(store) version=\(section.version) name=\(configuration.name)")
+    } onDrain: {
+      readiness.markNotReady()
     }
+    defer { readiness.markNotReady() }
     try await runUntilSignalled(runtime, logger: logger)
   }
 }

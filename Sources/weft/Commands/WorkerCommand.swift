@@ -12,6 +12,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
   @OptionGroup var model: ModelOptions
   @OptionGroup var link: WorkerLinkOptions
+  @OptionGroup var readiness: ReadinessOptions
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
@@ -23,8 +24,12 @@ struct WorkerCommand: AsyncParsableCommand {
     let configuration = section.link
     let descriptor = loaded.descriptor
     let runtime = try WorkerRuntime(model: loaded, configuration: configuration, logger: logger) {
+      readiness.markReady()
       announce("worker ready service=\(descriptor.service) version=\(descriptor.version) name=\(configuration.name)")
+    } onDrain: {
+      readiness.markNotReady()
     }
+    defer { readiness.markNotReady() }
     try await runUntilSignalled(runtime, logger: logger)
   }
 }
