@@ -30,9 +30,9 @@ final class ClientIO: Sendable {
   /// Extra time past the deadline for the gateway's own DEADLINE_EXCEEDED to arrive.
   private static let grace: UInt64 = 250_000
 
-  init(gateways: [String], curve: CurveClientCredentials?, logger: Logger) throws {
+  init(gateways: [String], curve: CurveClientCredentials?, context: Context?, logger: Logger) throws {
     wake = try WakeSignal()
-    let context = try Context()
+    let context = try context ?? Context()
     let socket = try Socket(context: context, type: .dealer)
     if let curve { try socket.makeCurveClient(curve) }
     try socket.setImmediate(true)

@@ -20,7 +20,15 @@ public final class WeftClient: Sendable {
   public init(gateways: [String], curve: CurveClientCredentials? = nil, logger: Logger? = nil) throws {
     guard !gateways.isEmpty else { throw ConfigurationError("WeftClient needs at least one gateway endpoint") }
     io = try ClientIO(
-      gateways: gateways, curve: curve,
+      gateways: gateways, curve: curve, context: nil,
+      logger: logger ?? Logger(label: "weft.client", factory: { _ in SwiftLogNoOpLogHandler() }))
+  }
+
+  /// Connects in-process to a gateway in this process (``Gateway/inProcessEndpoint``, on
+  /// the gateway's `context`).
+  public init(inProcessGateway endpoint: String, context: Context, logger: Logger? = nil) throws {
+    io = try ClientIO(
+      gateways: [endpoint], curve: nil, context: context,
       logger: logger ?? Logger(label: "weft.client", factory: { _ in SwiftLogNoOpLogHandler() }))
   }
 

@@ -21,7 +21,13 @@ public final class Gateway: Service, Sendable {
 
   private let configuration: GatewayConfiguration
   private let logger: Logger
-  private let context: Context
+  /// The ZeroMQ context its sockets live in; a client in the same process reaches the
+  /// gateway through it at ``inProcessEndpoint``.
+  public let context: Context
+  /// Where a client in this process, on ``context``, reaches the client port without
+  /// TCP (the HTTP front door). With CURVE on, such a client is trusted as an admin:
+  /// only code in the gateway's own process can connect there.
+  public let inProcessEndpoint = "inproc://weft-gateway-\(UUID().uuidString)"
   private let control: GatewayControl
   private let onListening: @Sendable (Endpoints) -> Void
 
@@ -77,8 +83,10 @@ public final class Gateway: Service, Sendable {
     let context = context
     let control = control
     let onListening = onListening
+    let inProcessEndpoint = inProcessEndpoint
     try await runOnDedicatedThread(named: "weft-gateway") {
-      let loop = try GatewayLoop(configuration: configuration, context: context, control: control, logger: logger)
+      let loop = try GatewayLoop(
+        configuration: configuration, context: context, control: control, inProcessEndpoint: inProcessEndpoint, logger: logger)
       onListening(loop.endpoints)
       try loop.run()
     }

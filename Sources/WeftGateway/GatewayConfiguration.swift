@@ -50,6 +50,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
   /// reads grows the gateway's memory without end).
   public var workerHighWaterMark = 32_768
 
+  /// `host:port` where the gateway's process serves HTTP: Prometheus metrics
+  /// (`/metrics`) and health (`/v2/health/live`, `/v2/health/ready`); nil: no HTTP. Served
+  /// by `weft gateway` beside the loop, not by ``Gateway`` itself.
+  public var http: String?
+
   /// CURVE encryption and authentication on both ports; nil: plaintext, anyone who can
   /// reach a port may use it.
   public var security: GatewaySecurity?

@@ -1,5 +1,6 @@
 import ArgumentParser
 import WeftProcess
+import WeftProtocol
 
 /// The `weft` command: runs and talks to a Weft mesh.
 @main
@@ -7,7 +8,7 @@ struct Weft: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "weft",
     abstract: "Serve ML models over ZeroMQ: gateway, workers and clients.",
-    version: "0.1.0",
+    version: WeftVersion.current,
     subcommands: [
       Up.self, GatewayCommand.self, WorkerCommand.self, RecommenderCommand.self, Call.self, Status.self, RouteCommand.self,
       ConfigCommand.self, KeysCommand.self,

@@ -9,7 +9,7 @@ import WeftProtocol
   }
 
   private func router(_ policy: RoutePolicy, at now: UInt64 = 1) -> VersionRouter {
-    VersionRouter(policy: policy, at: now) { VersionFigures(version: $0) }
+    VersionRouter(policy: policy, at: now) { VersionFigures(service: "test", version: $0) }
   }
 
   /// Evenly spaced points over [0, 1), so proportions are exact up to the spacing.

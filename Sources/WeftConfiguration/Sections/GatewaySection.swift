@@ -30,6 +30,9 @@ extension GatewayConfiguration: ConfigurationSection {
       .integer("max_request_bytes", \.maxRequestBytes, 1...(1 << 31), "largest request body in bytes; larger gets RESOURCE_EXHAUSTED"),
       .integer("max_attempts", \.maxAttempts, 1...10, "times an idempotent request is sent, counting the first, when workers die"),
       .milliseconds("drain_timeout_ms", \.drainTimeout, 0...3_600_000, "on SIGTERM, time in-flight requests get to finish"),
+      .text(
+        "http", \.http, absent: "no HTTP",
+        "host:port where the gateway's process serves Prometheus metrics (/metrics) and health (/v2/health/live, /v2/health/ready)"),
       .text("name", \.name, "the gateway's name in replies, logs and `weft status`"),
       .number("personalize_share", \.personalizeShare, 0...1, "share of a personalised request's deadline the recommender may take"),
       GatewayCurveSection.key(\.security),

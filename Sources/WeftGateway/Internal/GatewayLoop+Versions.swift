@@ -111,7 +111,7 @@ extension GatewayLoop {
     }
     let entry = routing.entry(for: update.policy.service)
     entry.router = VersionRouter(policy: update.policy, at: now) { version in
-      entry.figures(for: version) ?? VersionFigures(version: version)
+      entry.figures(for: version) ?? VersionFigures(service: entry.name, version: version)
     }
     routing.refreshLiveness(of: entry.name)
     logger.info("route set", metadata: ["service": "\(entry.name)", "policy": "\(RouteText.describe(update.policy))"])

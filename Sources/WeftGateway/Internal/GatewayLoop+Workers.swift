@@ -102,6 +102,7 @@ extension GatewayLoop {
       return finish(id)
     }
     request.figures?.served.record(code, total: total, queue: request.queuedMicroseconds + workerQueue, compute: compute)
+    request.figures?.timers.record(total: total, gatewayQueue: request.queuedMicroseconds, workerQueue: workerQueue, compute: compute)
     if request.isPersonalization {
       if code == .ok {
         sendPersonalizedReply(request, at: now)

@@ -57,7 +57,10 @@ final class GatewayLoop {
   /// Frames accepted in one message; more is malformed.
   let maxFrames = 64
 
-  init(configuration: GatewayConfiguration, context: Context, control: GatewayControl, logger: Logger) throws {
+  init(
+    configuration: GatewayConfiguration, context: Context, control: GatewayControl, inProcessEndpoint: String? = nil,
+    logger: Logger
+  ) throws {
     self.configuration = configuration
     self.logger = logger
     self.control = control
@@ -83,6 +86,8 @@ final class GatewayLoop {
     try frontend.setReceiveHighWaterMark(configuration.clientHighWaterMark)
     try frontend.setMaxMessageSize(configuration.maxRequestBytes * 2 + 65_536)
     try frontend.bind(configuration.frontend)
+    let boundFrontend = try frontend.lastEndpoint()
+    if let inProcessEndpoint { try frontend.bind(inProcessEndpoint) }
 
     backend = try Socket(context: context, type: .router)
     if let security = configuration.security { try backend.makeCurveServer(secretKey: security.secretKey, zapDomain: ZapHandler.workerDomain) }
@@ -94,7 +99,7 @@ final class GatewayLoop {
     try backend.setReceiveHighWaterMark(configuration.workerHighWaterMark)
     try backend.bind(configuration.backend)
 
-    endpoints = Gateway.Endpoints(frontend: try frontend.lastEndpoint(), backend: try backend.lastEndpoint())
+    endpoints = Gateway.Endpoints(frontend: boundFrontend, backend: try backend.lastEndpoint())
   }
 
   func run() throws {
@@ -154,9 +159,12 @@ final class GatewayLoop {
   }
 
   /// The key the connection `received` came on; nil with CURVE off, or when that key is
-  /// no longer in the ring (revoked since it connected).
+  /// no longer in the ring (revoked since it connected). A message with no User-Id came
+  /// in-process (the ZAP handler names every TCP peer it lets in), from this process's
+  /// own HTTP front door: an admin.
   func sender() -> KeyRing.Peer? {
-    guard let keyRing, let user = received.property("User-Id", at: 1) else { return nil }
+    guard let keyRing else { return nil }
+    guard let user = received.property("User-Id", at: 1) else { return KeyRing.Peer(role: .admin, name: "in-process") }
     return keyRing.peer(ofUserID: user)
   }
 

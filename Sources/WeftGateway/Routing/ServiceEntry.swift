@@ -39,7 +39,7 @@ final class ServiceEntry {
   func figures(for version: String) -> VersionFigures? {
     if let existing = figures[version] { return existing }
     guard figures.count < Self.maxVersions else { return nil }
-    let made = VersionFigures(version: version)
+    let made = VersionFigures(service: name, version: version)
     figures[version] = made
     return made
   }

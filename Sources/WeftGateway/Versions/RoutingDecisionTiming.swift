@@ -8,7 +8,7 @@ package enum RoutingDecisionTiming {
   /// choice among `policy`'s versions (liveness is a stored flag), the shadow draw, and
   /// recording the outcome in the version's figures (three histograms and counters).
   package static func nanosecondsPerRequest(policy: RoutePolicy, userIDs: [String], requests: Int) -> Double {
-    let router = VersionRouter(policy: policy, at: 1) { VersionFigures(version: $0) }
+    let router = VersionRouter(policy: policy, at: 1) { VersionFigures(service: "timing", version: $0) }
     var random = SplitMix64(seed: 42)
     var chosen = 0
     let start = MonotonicClock.now()

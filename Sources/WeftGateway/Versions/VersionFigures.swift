@@ -53,6 +53,8 @@ final class VersionFigures {
 
   /// The version these figures are for.
   let version: String
+  /// Its replies' durations for Prometheus.
+  let timers: StageTimers
   /// Replies to clients.
   @exclusivity(unchecked) var served = Outcomes()
   /// Shadow copies (replies dropped).
@@ -61,7 +63,10 @@ final class VersionFigures {
   private(set) var rewardCount: UInt64 = 0
   private(set) var rewardSum = 0.0
 
-  init(version: String) { self.version = version }
+  init(service: String, version: String) {
+    self.version = version
+    timers = StageTimers(service: service, version: version)
+  }
 
   /// Credits a reward in [0, 1].
   func credit(reward: Double) {

@@ -2,7 +2,9 @@ import ArgumentParser
 import WeftProcess
 import Logging
 import WeftConfiguration
+import WeftClient
 import WeftGateway
+import WeftHTTP
 
 /// `weft gateway`: runs a gateway until SIGTERM or SIGINT.
 struct GatewayCommand: AsyncParsableCommand {
@@ -23,6 +25,8 @@ struct GatewayCommand: AsyncParsableCommand {
   var defaultTimeoutMs: Int?
   @Option(help: "Largest request body in bytes; larger gets RESOURCE_EXHAUSTED.")
   var maxRequestBytes: Int?
+  @Option(help: "host:port to serve metrics and health over HTTP on (port 0: any free one).")
+  var http: String?
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
@@ -35,7 +39,9 @@ struct GatewayCommand: AsyncParsableCommand {
     if let queueLimit { configuration.queueLimit = queueLimit }
     if let defaultTimeoutMs { configuration.defaultTimeout = .milliseconds(defaultTimeoutMs) }
     if let maxRequestBytes { configuration.maxRequestBytes = maxRequestBytes }
+    if let http { configuration.http = http }
 
+    if configuration.http != nil { HTTPFrontDoor.bootstrapMetrics() }
     let gateway = try Gateway(configuration: configuration, logger: logger) { endpoints in
       announce("gateway listening frontend=\(endpoints.frontend) backend=\(endpoints.backend)")
     }
@@ -45,7 +51,14 @@ struct GatewayCommand: AsyncParsableCommand {
       if let config, let routes = reloadRoutes(from: config, logger: logger) { gateway.replaceRoutes(routes) }
       gateway.reloadKeys()
     } _: {
-      try await runUntilSignalled(gateway, logger: logger)
+      guard let address = configuration.http else { return try await runUntilSignalled(gateway, logger: logger) }
+      let host = address[..<(address.lastIndex(of: ":") ?? address.endIndex)]
+      let frontDoor = try HTTPFrontDoor(
+        address: address, mesh: try WeftClient(inProcessGateway: gateway.inProcessEndpoint, context: gateway.context), logger: logger
+      ) { port in
+        announce("gateway http listening address=\(host):\(port)")
+      }
+      try await runUntilSignalled(gateway, frontDoor, logger: logger)
     }
   }
 }

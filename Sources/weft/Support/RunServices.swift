@@ -2,9 +2,10 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Runs a service until SIGTERM or SIGINT asks it to shut down gracefully.
-func runUntilSignalled(_ service: some Service, logger: Logger) async throws {
+/// Runs services until SIGTERM or SIGINT asks them to shut down gracefully (the last
+/// one first).
+func runUntilSignalled(_ services: any Service..., logger: Logger) async throws {
   let group = ServiceGroup(
-    configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
   try await group.run()
 }

@@ -1,0 +1,88 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import WeftClient
+import WeftProtocol
+
+/// The gateway's HTTP side: Prometheus metrics and the Open Inference Protocol's health
+/// and server endpoints, served beside the gateway in its process.
+///
+/// It asks the gateway loop for its state the way any client would (`weft.mesh/status`),
+/// in-process, so the loop keeps one thread and no lock; each scrape or probe costs the
+/// loop one status reply.
+public final class HTTPFrontDoor: Service, Sendable {
+  private let host: String
+  private let port: Int
+  private let mesh: WeftClient
+  private let metrics: MeshMetrics
+  private let logger: Logger
+  private let onListening: @Sendable (Int) -> Void
+
+  /// Makes swift-metrics in this process record into what `/metrics` serves: call it
+  /// before creating the ``Gateway``, whose duration timers are made with their version.
+  public static func bootstrapMetrics() { MeshMetrics.bootstrap() }
+
+  /// How long a probe or scrape waits for the gateway loop before it answers 503.
+  static let gatewayTimeout: Duration = .seconds(2)
+
+  /// Creates the front door.
+  /// - Parameters:
+  ///   - address: `host:port` to listen on (port 0: any free port).
+  ///   - mesh: a client of the gateway this front door stands for.
+  ///   - onListening: called with the port once the server listens.
+  public init(address: String, mesh: WeftClient, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65_535).contains(port)
+    else { throw ConfigurationError("HTTP address '\(address)' is not host:port") }
+    host = String(address[..<colon])
+    self.port = port
+    self.mesh = mesh
+    self.logger = logger
+    self.onListening = onListening
+    metrics = MeshMetrics.shared
+  }
+
+  /// Serves until graceful shutdown.
+  public func run() async throws {
+    let router = Router()
+    let mesh = mesh
+    let metrics = metrics
+    router.get("/metrics") { _, _ -> Response in
+      let status = try? await mesh.meshStatus(timeout: Self.gatewayTimeout)
+      let text = metrics.exposition(after: status, process: ProcessFigures.current())
+      return Response(
+        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+    router.get("/v2/health/live") { _, _ -> Response in
+      let answered = (try? await mesh.meshStatus(timeout: Self.gatewayTimeout)) != nil
+      return JSONReply.make(answered ? .ok : .serviceUnavailable, ["live": answered])
+    }
+    router.get("/v2/health/ready") { _, _ -> Response in
+      guard let status = try? await mesh.meshStatus(timeout: Self.gatewayTimeout) else {
+        return JSONReply.make(.serviceUnavailable, ["ready": false], error: "the gateway did not answer")
+      }
+      let readiness = Readiness(status)
+      return JSONReply.make(readiness.isReady ? .ok : .serviceUnavailable, ["ready": readiness.isReady], error: readiness.problem)
+    }
+    router.get("/v2/models/:name/ready") { _, context -> Response in
+      let name = context.parameters.get("name") ?? ""
+      guard let status = try? await mesh.meshStatus(timeout: Self.gatewayTimeout) else {
+        return JSONReply.make(.serviceUnavailable, ["ready": false], error: "the gateway did not answer")
+      }
+      switch Readiness(status).model(name) {
+      case .unknown: return JSONReply.make(.notFound, [:], error: "unknown model '\(name)'")
+      case .ready: return JSONReply.make(.ok, ["name": name, "ready": true])
+      case .noLiveWorker: return JSONReply.make(.serviceUnavailable, ["name": name, "ready": false], error: "no live worker serves '\(name)'")
+      }
+    }
+    router.get("/v2") { _, _ -> Response in
+      JSONReply.make(.ok, ["name": "weft", "version": WeftVersion.current, "extensions": [String]()])
+    }
+    let onListening = onListening
+    let app = Application(
+      router: router, configuration: .init(address: .hostname(host, port: port), serverName: "weft"),
+      onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) }, logger: logger)
+    try await app.runService()
+  }
+}

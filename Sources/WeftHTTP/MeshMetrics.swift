@@ -1,0 +1,124 @@
+import Metrics
+import Prometheus
+import Synchronization
+import WeftGateway
+import WeftProtocol
+
+/// The gateway's metrics in Prometheus' text format, written by swift-prometheus from
+/// the gateway's status at each scrape. Names and labels are listed in
+/// docs/OPERATIONS.md ("Metrics").
+///
+/// The loop counts since it started; counters here advance by the difference from the
+/// previous scrape, so they are Prometheus counters that never go back.
+final class MeshMetrics: Sendable {
+  /// The process's metrics: what swift-metrics records (the gateway's duration
+  /// histograms) and what each scrape writes from the status.
+  static let shared = MeshMetrics()
+  private static let bootstrapped = Mutex(false)
+
+  /// Upper bounds of the duration histograms' buckets: 50 µs to 30 s.
+  static let durationBuckets: [Duration] = [
+    .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+    .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+    .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
+  ]
+
+  /// Makes swift-metrics record into ``shared``; once per process, before the gateway
+  /// makes its timers (later calls do nothing).
+  static func bootstrap() {
+    bootstrapped.withLock { done in
+      guard !done else { return }
+      var factory = PrometheusMetricsFactory(registry: shared.registry)
+      factory.defaultDurationHistogramBuckets = durationBuckets
+      MetricsSystem.bootstrap(DescribedMetricsFactory(base: factory, help: GatewayTimerNames.help))
+      done = true
+    }
+  }
+
+  private let registry = PrometheusCollectorRegistry()
+  /// The value each counter had at the previous scrape, by series.
+  private let previous = Mutex<[String: UInt64]>([:])
+  /// Scrapes serialised, so two never interleave their updates.
+  private let scraping = Mutex(())
+
+  /// The process's CPU time at the previous scrape.
+  private let previousCPU = Mutex(0.0)
+
+  /// Updates every series from `status` (nil: the gateway did not answer) and `process`,
+  /// then writes them all out.
+  func exposition(after status: MeshStatus?, process: ProcessFigures) -> String {
+    scraping.withLock { _ in
+      gauge("up", "1 if the gateway loop answered this scrape", [], status == nil ? 0 : 1)
+      if let status { update(from: status) }
+      gauge("process_resident_memory_bytes", "resident memory of the gateway process", [], process.residentBytes, namespaced: false)
+      gauge("process_open_fds", "open file descriptors of the gateway process", [], process.openFileDescriptors, namespaced: false)
+      gauge("process_start_time_seconds", "start time of the gateway process, seconds since the epoch", [], process.startTimeSeconds, namespaced: false)
+      let cpu = registry.makeCounter(
+        descriptor: MetricNameDescriptor(metricName: "process_cpu", unitName: "seconds_total", helpText: "CPU time of the gateway process"),
+        labels: [])
+      let delta = previousCPU.withLock { last -> Double in
+        defer { last = max(last, process.cpuSeconds) }
+        return max(0, process.cpuSeconds - last)
+      }
+      cpu.increment(by: delta)
+      return registry.emitToString()
+    }
+  }
+
+  private func update(from status: MeshStatus) {
+    gauge("gateway_uptime_seconds", "seconds since the gateway started", [], Double(status.uptimeMs) / 1_000)
+    for service in status.services {
+      let labels = [("service", service.name)]
+      gauge("queue_depth", "requests waiting for a worker", labels, Double(service.queueDepth))
+      gauge("queue_limit", "requests that may wait for a worker", labels, Double(service.queueLimit))
+      gauge("in_flight", "requests in the gateway (queued or on a worker)", labels, Double(service.inFlight))
+      for version in service.versions {
+        let versionLabels = labels + [("version", version.version)]
+        let ready = version.workers.filter { !$0.draining }
+        gauge("workers", "workers registered", versionLabels + [("state", "ready")], Double(ready.count))
+        gauge("workers", "workers registered", versionLabels + [("state", "draining")], Double(version.workers.count - ready.count))
+        gauge("worker_capacity", "requests the version's workers may hold", versionLabels, Double(version.workers.reduce(0) { $0 + Int($1.capacity) }))
+        gauge("worker_in_flight", "requests on the version's workers", versionLabels, Double(version.workers.reduce(0) { $0 + Int($1.inFlight) }))
+        gauge("route_share", "the version's share of traffic under its service's routing policy", versionLabels, version.share)
+        outcomes("requests", "final replies to clients, by status code", versionLabels, version.served)
+        outcomes("shadow_requests", "outcomes of shadow copies (replies dropped), by status code", versionLabels, version.shadow)
+        counter("rewards", "rewards credited (weft.mesh/reward)", versionLabels, version.rewards)
+        gauge("mean_reward", "mean reward credited", versionLabels, version.meanReward)
+      }
+    }
+    for reply in status.replies { counter("replies", "replies sent to clients by the gateway, by status code", [("code", reply.code)], reply.count) }
+    counter("redispatched", "requests sent again after their worker was lost", [], status.redispatched)
+    counter("workers_evicted", "workers removed for silence", [], status.workersEvicted)
+    for kind in status.malformed { counter("malformed_messages", "malformed messages refused, by kind", [("kind", kind.kind)], kind.count) }
+    counter("undeliverable_replies", "replies that could not be handed to their client", [], status.undeliverable)
+    counter("worker_messages_dropped", "messages to workers dropped at the worker queue's bound", [], status.workerMessagesDropped)
+    counter("client_budget_refusals", "requests refused over a client's budget", [], status.clientBudgetRefusals)
+    counter("replies_held", "replies kept because their client's queue was full", [], status.repliesHeld)
+    gauge("held_reply_bytes", "bytes of replies kept for clients that are not reading", [], Double(status.heldReplyBytes))
+    gauge("clients_behind", "clients with replies kept for them", [], Double(status.clientsBehind))
+  }
+
+  private func outcomes(_ name: String, _ help: String, _ labels: [(String, String)], _ figures: Weft_V1_VersionFigures) {
+    let errors = figures.errors.reduce(0) { $0 + $1.count }
+    counter(name, help, labels + [("code", "OK")], figures.requests - min(errors, figures.requests))
+    for error in figures.errors { counter(name, help, labels + [("code", error.code)], error.count) }
+  }
+
+  private func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double, namespaced: Bool = true) {
+    registry.makeGauge(
+      descriptor: MetricNameDescriptor(namespace: namespaced ? "weft" : nil, metricName: name, unitName: "", helpText: help), labels: labels
+    ).set(to: value)
+  }
+
+  private func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ total: UInt64) {
+    let series = "\(name)\(labels)"
+    let delta = previous.withLock { previous -> UInt64 in
+      let last = previous[series] ?? 0
+      previous[series] = total
+      return total >= last ? total - last : total
+    }
+    let made = registry.makeCounter(
+      descriptor: MetricNameDescriptor(namespace: "weft", metricName: name, unitName: "total", helpText: help), labels: labels)
+    if delta > 0 { made.increment(by: Int64(clamping: delta)) }
+  }
+}

@@ -1,0 +1,4 @@
+/// Weft's release version, as `weft --version` and the HTTP server metadata report it.
+public enum WeftVersion {
+  public static let current = "0.1.0"
+}
