@@ -95,7 +95,7 @@ final class PrometheusServer: Sendable {
         - job_name: weft
           static_configs: [{targets: ["\(target)"]}]
       """.write(to: config, atomically: true, encoding: .utf8)
-    let port = try Self.freePort()
+    let port = try freeLoopbackPort()
     base = "http://127.0.0.1:\(port)"
     process = try MeshProcess(
       [
@@ -127,14 +127,5 @@ final class PrometheusServer: Sendable {
       try await Task.sleep(for: .milliseconds(250))
     }
     return last
-  }
-
-  private static func freePort() throws -> Int {
-    let context = try Context()
-    let socket = try Socket(context: context, type: .router)
-    try socket.bind("tcp://127.0.0.1:*")
-    let endpoint = try socket.lastEndpoint()
-    socket.close()
-    return Int(endpoint.split(separator: ":").last!)!
   }
 }

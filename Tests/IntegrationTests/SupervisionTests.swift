@@ -7,15 +7,6 @@ import ZeroMQ
 /// `weft up` supervision, gateway restarts and the CLI's contract, on real processes.
 @Suite(.serialized) struct SupervisionTests {
   /// A loopback port free a moment ago: bound on port 0 by a throwaway socket.
-  private func freePort() throws -> Int {
-    let context = try Context()
-    let socket = try Socket(context: context, type: .router)
-    try socket.bind("tcp://127.0.0.1:*")
-    let endpoint = try socket.lastEndpoint()
-    socket.close()
-    return Int(endpoint.split(separator: ":").last!)!
-  }
-
   private func childPID(of parent: Int32, matching pattern: String) -> Int32? {
     childPIDs(of: parent, matching: pattern).first
   }
@@ -78,7 +69,7 @@ import ZeroMQ
   }
 
   @Test func workerRegistersAgainWhenItsGatewayRestarts() async throws {
-    let (front, back) = (try freePort(), try freePort())
+    let (front, back) = (try freeLoopbackPort(), try freeLoopbackPort())
     let gatewayArguments = ["gateway", "--frontend", "tcp://127.0.0.1:\(front)", "--backend", "tcp://127.0.0.1:\(back)",
                             "--heartbeat-ms", "100", "--log-level", "warning"]
     let first = try MeshProcess(gatewayArguments)
