@@ -230,7 +230,9 @@ final class GatewayLoop {
     for id in inFlight.ids(where: \.isActive) {
       replyError(to: id, .unavailable, "gateway shut down before the request finished")
     }
-    // Replies written just now must reach clients before the sockets close.
+    // Replies written just now, and what clients' queues had no room for, must reach
+    // clients before the sockets close.
+    if !backlogs.isEmpty { flushBacklogs() }
     frontend.linger = 2_000
     backend.linger = 500
     logger.info("gateway stopped")
