@@ -21,6 +21,8 @@ struct MeshBench: AsyncParsableCommand {
   @OptionGroup var load: LoadOptions
   @Flag(help: "Also measure a second Weft gateway with CURVE on both ports (keys made for the run).")
   var curve = false
+  @Flag(help: "Also measure a Weft gateway serving HTTP metrics, which records its duration histograms per request.")
+  var http = false
 
   func run() async throws {
     let executable = try BenchMesh.executable()
@@ -29,6 +31,8 @@ struct MeshBench: AsyncParsableCommand {
     defer { mesh.stop() }
     let secured = curve ? try await CurveMesh.start(worker: echoWorker) : nil
     defer { secured?.stop() }
+    let metered = http ? try await BenchMesh.start(processes: [echoWorker], gatewayArguments: ["--http", "127.0.0.1:0"]) : nil
+    defer { metered?.stop() }
     let proxy = Child(name: "proxy", arguments: ["bench-proxy"])
     try proxy.launch(executable: executable, readsAnnouncement: true)
     defer { proxy.signal(SIGKILL) }
@@ -54,6 +58,9 @@ struct MeshBench: AsyncParsableCommand {
         [Target(name: "weft with CURVE", pid: secured.mesh.gateway.pid, peerPID: secured.mesh.worker.pid, generator: try LoadGenerator(
           context: context, endpoint: secured.mesh.frontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true,
           curve: secured.client))]
+      } ?? []) + (try metered.map { metered in
+        [Target(name: "weft with --http", pid: metered.gateway.pid, peerPID: metered.worker.pid, generator: try LoadGenerator(
+          context: context, endpoint: metered.frontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true))]
       } ?? [])
       for target in targets { _ = try target.generator.roundTrips(200) }  // warm up
       for _ in 0..<load.rounds {
@@ -88,6 +95,13 @@ struct MeshBench: AsyncParsableCommand {
       "  ratio weft/proxy  \(BenchFormat.column(weft.p50 / baseline.p50, 7, 2))x \(BenchFormat.column(weft.p99 / baseline.p99, 8, 2))x"
         + "  \(BenchFormat.column(weft.throughput / baseline.throughput, 8, 2))x   \(BenchFormat.column(weft.cpu / baseline.cpu, 17, 2))x"
         + "  \(BenchFormat.column(weft.peerCPU / baseline.peerCPU, 10, 2))x")
+    // Each variant of the gateway against the plain one, measured in the same rounds.
+    for variant in targets.dropFirst(2) {
+      print(
+        "  ratio to weft     \(BenchFormat.column(variant.p50 / weft.p50, 7, 2))x \(BenchFormat.column(variant.p99 / weft.p99, 8, 2))x"
+          + "  \(BenchFormat.column(variant.throughput / weft.throughput, 8, 2))x   \(BenchFormat.column(variant.cpu / weft.cpu, 17, 2))x"
+          + "  \(BenchFormat.column(variant.peerCPU / weft.peerCPU, 10, 2))x   (\(variant.name))")
+    }
   }
 
 }
