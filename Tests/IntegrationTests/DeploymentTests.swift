@@ -53,8 +53,8 @@ import WeftProtocol
     let mesh = try await TestMesh()
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("weft-ready-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: file) }
-    let worker = try MeshProcess(["worker", "--model", "sleep", "--latency-ms", "300", "--gateway", mesh.backend, "--name", "ready-1", "--ready-file", file])
-    _ = try await worker.waitForLine(prefix: "worker ready")
+    // Started and waited for until the gateway lists it, so the call below reaches it.
+    let worker = try await mesh.startWorker(name: "ready-1", ["--model", "sleep", "--latency-ms", "300", "--ready-file", file])
     #expect(FileManager.default.fileExists(atPath: file))
     // Draining with a request in flight: the file goes at once, the worker when the request is done.
     let call = Task { try await mesh.client.call("sleep", "sleep") }

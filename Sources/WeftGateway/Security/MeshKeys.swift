@@ -37,9 +37,11 @@ public struct MeshKeys: Sendable, Equatable {
     return (state as NSString).appendingPathComponent("weft/keys")
   }
 
-  /// The directories of public keys allowed as clients, workers and admins.
+  /// The directory of public keys allowed to call services.
   public var clientKeys: String { path("clients") }
+  /// The directory of public keys allowed to register as workers.
   public var workerKeys: String { path("workers") }
+  /// The directory of public keys allowed to change routes and rewards too.
   public var adminKeys: String { path("admins") }
   /// The gateway's public key file, handed to clients and workers.
   public var gatewayPublicKey: String { path("gateway/gateway.key") }

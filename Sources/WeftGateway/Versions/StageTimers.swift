@@ -34,9 +34,13 @@ struct StageTimers {
 /// The names of the gateway's duration histograms (swift-metrics timer labels, labelled
 /// by `service` and `version`) and what each measures, for the metrics backend's HELP.
 public enum GatewayTimerNames {
+  /// Gateway receipt to final reply.
   public static let total = "weft_request_duration_seconds"
+  /// Waiting in the gateway for a worker.
   public static let gatewayQueue = "weft_request_gateway_queue_seconds"
+  /// Waiting in the worker's batch queue.
   public static let workerQueue = "weft_request_worker_queue_seconds"
+  /// The model's time for the request's batch.
   public static let compute = "weft_request_compute_seconds"
 
   /// Help text by name.
