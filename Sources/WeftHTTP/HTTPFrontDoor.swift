@@ -17,7 +17,7 @@ public final class HTTPFrontDoor: Service, Sendable {
   private let mesh: WeftClient
   private let metrics: MeshMetrics
   private let logger: Logger
-  private let onListening: @Sendable (Int) -> Void
+  private let onListening: @Sendable (String) -> Void
 
   /// Makes swift-metrics in this process record into what `/metrics` serves: call it
   /// before creating the ``Gateway``, whose duration timers are made with their version.
@@ -30,8 +30,9 @@ public final class HTTPFrontDoor: Service, Sendable {
   /// - Parameters:
   ///   - address: `host:port` to listen on (port 0: any free port).
   ///   - mesh: a client of the gateway this front door stands for.
-  ///   - onListening: called with the port once the server listens.
-  public init(address: String, mesh: WeftClient, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws {
+  ///   - onListening: called with the address (`host:port`, the port resolved) once the
+  ///     server listens.
+  public init(address: String, mesh: WeftClient, logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) throws {
     guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65_535).contains(port)
     else { throw ConfigurationError("HTTP address '\(address)' is not host:port") }
     host = String(address[..<colon])
@@ -79,10 +80,10 @@ public final class HTTPFrontDoor: Service, Sendable {
     router.get("/v2") { _, _ -> Response in
       JSONReply.make(.ok, ["name": "weft", "version": WeftVersion.current, "extensions": [String]()])
     }
-    let onListening = onListening
+    let (onListening, host) = (onListening, host)
     let app = Application(
       router: router, configuration: .init(address: .hostname(host, port: port), serverName: "weft"),
-      onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) }, logger: logger)
+      onServerRunning: { channel in onListening("\(host):\(channel.localAddress?.port ?? 0)") }, logger: logger)
     try await app.runService()
   }
 }

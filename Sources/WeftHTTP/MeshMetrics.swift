@@ -36,36 +36,35 @@ final class MeshMetrics: Sendable {
   }
 
   private let registry = PrometheusCollectorRegistry()
-  /// The value each counter had at the previous scrape, by series.
-  private let previous = Mutex<[String: UInt64]>([:])
-  /// Scrapes serialised, so two never interleave their updates.
-  private let scraping = Mutex(())
-
-  /// The process's CPU time at the previous scrape.
-  private let previousCPU = Mutex(0.0)
+  /// What the previous scrape saw, so counters advance by the difference.
+  private struct Previous {
+    /// Each counter's value, by series.
+    var counters: [String: UInt64] = [:]
+    /// The process's CPU time.
+    var cpuSeconds = 0.0
+  }
+  /// Held for a whole scrape, so two never interleave their updates.
+  private let previous = Mutex(Previous())
 
   /// Updates every series from `status` (nil: the gateway did not answer) and `process`,
   /// then writes them all out.
   func exposition(after status: MeshStatus?, process: ProcessFigures) -> String {
-    scraping.withLock { _ in
+    previous.withLock { previous in
       gauge("up", "1 if the gateway loop answered this scrape", [], status == nil ? 0 : 1)
-      if let status { update(from: status) }
+      if let status { update(from: status, &previous) }
       gauge("process_resident_memory_bytes", "resident memory of the gateway process", [], process.residentBytes, namespaced: false)
       gauge("process_open_fds", "open file descriptors of the gateway process", [], process.openFileDescriptors, namespaced: false)
       gauge("process_start_time_seconds", "start time of the gateway process, seconds since the epoch", [], process.startTimeSeconds, namespaced: false)
       let cpu = registry.makeCounter(
         descriptor: MetricNameDescriptor(metricName: "process_cpu", unitName: "seconds_total", helpText: "CPU time of the gateway process"),
         labels: [])
-      let delta = previousCPU.withLock { last -> Double in
-        defer { last = max(last, process.cpuSeconds) }
-        return max(0, process.cpuSeconds - last)
-      }
-      cpu.increment(by: delta)
+      cpu.increment(by: max(0, process.cpuSeconds - previous.cpuSeconds))
+      previous.cpuSeconds = max(previous.cpuSeconds, process.cpuSeconds)
       return registry.emitToString()
     }
   }
 
-  private func update(from status: MeshStatus) {
+  private func update(from status: MeshStatus, _ previous: inout Previous) {
     gauge("gateway_uptime_seconds", "seconds since the gateway started", [], Double(status.uptimeMs) / 1_000)
     for service in status.services {
       let labels = [("service", service.name)]
@@ -80,28 +79,30 @@ final class MeshMetrics: Sendable {
         gauge("worker_capacity", "requests the version's workers may hold", versionLabels, Double(version.workers.reduce(0) { $0 + Int($1.capacity) }))
         gauge("worker_in_flight", "requests on the version's workers", versionLabels, Double(version.workers.reduce(0) { $0 + Int($1.inFlight) }))
         gauge("route_share", "the version's share of traffic under its service's routing policy", versionLabels, version.share)
-        outcomes("requests", "final replies to clients, by status code", versionLabels, version.served)
-        outcomes("shadow_requests", "outcomes of shadow copies (replies dropped), by status code", versionLabels, version.shadow)
-        counter("rewards", "rewards credited (weft.mesh/reward)", versionLabels, version.rewards)
+        outcomes("requests", "final replies to clients, by status code", versionLabels, version.served, &previous)
+        outcomes("shadow_requests", "outcomes of shadow copies (replies dropped), by status code", versionLabels, version.shadow, &previous)
+        counter("rewards", "rewards credited (weft.mesh/reward)", versionLabels, version.rewards, &previous)
         gauge("mean_reward", "mean reward credited", versionLabels, version.meanReward)
       }
     }
-    for reply in status.replies { counter("replies", "replies sent to clients by the gateway, by status code", [("code", reply.code)], reply.count) }
-    counter("redispatched", "requests sent again after their worker was lost", [], status.redispatched)
-    counter("workers_evicted", "workers removed for silence", [], status.workersEvicted)
-    for kind in status.malformed { counter("malformed_messages", "malformed messages refused, by kind", [("kind", kind.kind)], kind.count) }
-    counter("undeliverable_replies", "replies that could not be handed to their client", [], status.undeliverable)
-    counter("worker_messages_dropped", "messages to workers dropped at the worker queue's bound", [], status.workerMessagesDropped)
-    counter("client_budget_refusals", "requests refused over a client's budget", [], status.clientBudgetRefusals)
-    counter("replies_held", "replies kept because their client's queue was full", [], status.repliesHeld)
+    for reply in status.replies { counter("replies", "replies sent to clients by the gateway, by status code", [("code", reply.code)], reply.count, &previous) }
+    counter("redispatched", "requests sent again after their worker was lost", [], status.redispatched, &previous)
+    counter("workers_evicted", "workers removed for silence", [], status.workersEvicted, &previous)
+    for kind in status.malformed { counter("malformed_messages", "malformed messages refused, by kind", [("kind", kind.kind)], kind.count, &previous) }
+    counter("undeliverable_replies", "replies that could not be handed to their client", [], status.undeliverable, &previous)
+    counter("worker_messages_dropped", "messages to workers dropped at the worker queue's bound", [], status.workerMessagesDropped, &previous)
+    counter("client_budget_refusals", "requests refused over a client's budget", [], status.clientBudgetRefusals, &previous)
+    counter("replies_held", "replies kept because their client's queue was full", [], status.repliesHeld, &previous)
     gauge("held_reply_bytes", "bytes of replies kept for clients that are not reading", [], Double(status.heldReplyBytes))
     gauge("clients_behind", "clients with replies kept for them", [], Double(status.clientsBehind))
   }
 
-  private func outcomes(_ name: String, _ help: String, _ labels: [(String, String)], _ figures: Weft_V1_VersionFigures) {
+  private func outcomes(
+    _ name: String, _ help: String, _ labels: [(String, String)], _ figures: Weft_V1_VersionFigures, _ previous: inout Previous
+  ) {
     let errors = figures.errors.reduce(0) { $0 + $1.count }
-    counter(name, help, labels + [("code", "OK")], figures.requests - min(errors, figures.requests))
-    for error in figures.errors { counter(name, help, labels + [("code", error.code)], error.count) }
+    counter(name, help, labels + [("code", "OK")], figures.requests - min(errors, figures.requests), &previous)
+    for error in figures.errors { counter(name, help, labels + [("code", error.code)], error.count, &previous) }
   }
 
   private func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double, namespaced: Bool = true) {
@@ -110,13 +111,11 @@ final class MeshMetrics: Sendable {
     ).set(to: value)
   }
 
-  private func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ total: UInt64) {
+  private func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ total: UInt64, _ previous: inout Previous) {
     let series = "\(name)\(labels)"
-    let delta = previous.withLock { previous -> UInt64 in
-      let last = previous[series] ?? 0
-      previous[series] = total
-      return total >= last ? total - last : total
-    }
+    let last = previous.counters[series] ?? 0
+    previous.counters[series] = total
+    let delta = total >= last ? total - last : total
     let made = registry.makeCounter(
       descriptor: MetricNameDescriptor(namespace: "weft", metricName: name, unitName: "total", helpText: help), labels: labels)
     if delta > 0 { made.increment(by: Int64(clamping: delta)) }

@@ -50,21 +50,14 @@ extension GatewayLoop {
       statistics.undeliverable += 1
       return
     }
-    if backlogs.isEmpty || backlogs[PeerID(budgetKeyOf: identity[index])] == nil {
-      do {
-        try frontend.send(identity, at: index, more: true, wait: false, keep: keep)
-        try frontend.send(Signature.client, more: true)
-        try frontend.send(encoded, more: body != nil)
-        if let body { try frontend.send(body, more: false) }
-        return
-      } catch let error as ZMQError where error.isWouldBlock {
-        // The client's queue is full: held below, nothing was sent.
-      } catch {
-        statistics.undeliverable += 1
-        return
-      }
-    }
     let client = PeerID(budgetKeyOf: identity[index])
+    let delivery = deliverNow(to: client, requestID: header.requestID) {
+      try frontend.send(identity, at: index, more: true, wait: false, keep: keep)
+      try frontend.send(Signature.client, more: true)
+      try frontend.send(encoded, more: body != nil)
+      if let body { try frontend.send(body, more: false) }
+    }
+    guard delivery == .hold else { return }
     // A client that keeps sending and never reads would have refusals held without end:
     // past as many as it may have requests in flight, they are dropped (counted).
     if isRefusal, let backlog = backlogs[client] {
@@ -83,6 +76,26 @@ extension GatewayLoop {
   }
 
   // MARK: Replies a client has no room for
+
+  /// What became of a reply offered to a client's queue.
+  enum Delivery { case sent, failed, hold }
+
+  /// Runs `send` (a whole reply, its identity frame first) unless `client` has replies
+  /// held, which must go first; `.hold` when the reply is to be kept (nothing was sent),
+  /// `.failed` (counted) when the client is gone.
+  func deliverNow(to client: PeerID, requestID: UInt64, _ send: () throws -> Void) -> Delivery {
+    guard backlogs.isEmpty || backlogs[client] == nil else { return .hold }
+    do {
+      try send()
+      return .sent
+    } catch let error as ZMQError where error.isWouldBlock {
+      return .hold  // the client's queue is full; a ROUTER refuses at the identity frame
+    } catch {
+      statistics.undeliverable += 1
+      logger.debug("reply undeliverable", metadata: ["request": "\(requestID)", "error": "\(error)"])
+      return .failed
+    }
+  }
 
   /// Whether the bytes held for `client` come to its budget, so new requests are refused:
   /// its backlog, ZeroMQ's queue to it (full, since it has a backlog: estimated as that

@@ -161,21 +161,13 @@ extension GatewayLoop {
 
     if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
     let client = request.client ?? PeerID(budgetKeyOf: request.frames[0])
-    if backlogs.isEmpty || backlogs[client] == nil {
-      do {
-        try frontend.send(request.frames, at: 0, more: true, wait: false, keep: finalStatus == nil)
-        try frontend.send(Signature.client, more: true)
-        try frontend.send(headerScratch, more: !bodyRange.isEmpty)
-        if !bodyRange.isEmpty { try frontend.send(body, range: bodyRange) }
-        return
-      } catch let error as ZMQError where error.isWouldBlock {
-        // The client's queue is full: held below, nothing was sent.
-      } catch {
-        statistics.undeliverable += 1
-        logger.debug("reply undeliverable", metadata: ["request": "\(request.requestID)", "error": "\(error)"])
-        return
-      }
+    let delivery = deliverNow(to: client, requestID: request.requestID) {
+      try frontend.send(request.frames, at: 0, more: true, wait: false, keep: finalStatus == nil)
+      try frontend.send(Signature.client, more: true)
+      try frontend.send(headerScratch, more: !bodyRange.isEmpty)
+      if !bodyRange.isEmpty { try frontend.send(body, range: bodyRange) }
     }
+    guard delivery == .hold else { return }
     let reply = Frames(capacity: 3 + bodyRange.count)
     if finalStatus == nil { reply.append(copyOf: request.frames, at: 0) } else { reply.append(moving: request.frames, at: 0) }
     reply.append(Signature.client)

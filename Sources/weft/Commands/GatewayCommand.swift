@@ -52,11 +52,10 @@ struct GatewayCommand: AsyncParsableCommand {
       gateway.reloadKeys()
     } _: {
       guard let address = configuration.http else { return try await runUntilSignalled(gateway, logger: logger) }
-      let host = address[..<(address.lastIndex(of: ":") ?? address.endIndex)]
       let frontDoor = try HTTPFrontDoor(
         address: address, mesh: try WeftClient(inProcessGateway: gateway.inProcessEndpoint, context: gateway.context), logger: logger
-      ) { port in
-        announce("gateway http listening address=\(host):\(port)")
+      ) { listening in
+        announce("gateway http listening address=\(listening)")
       }
       try await runUntilSignalled(gateway, frontDoor, logger: logger)
     }
