@@ -35,6 +35,7 @@ let package = Package(
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-http-types.git", from: "1.5.1"),
     .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
   ],
   targets: [
@@ -143,12 +144,14 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
-    // The HTTP side of a gateway: metrics and health.
+    // The HTTP side of a gateway: metrics, health and the Open Inference Protocol.
     .target(
       name: "WeftHTTP",
       dependencies: [
         "WeftProtocol", "WeftClient", "WeftGateway",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Logging", package: "swift-log"),
@@ -211,6 +214,8 @@ let package = Package(
       dependencies: [
         "ZeroMQ", "WeftProtocol", "WeftClient", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
+      // The Open Inference Protocol's Python clients, run by InferenceProtocolTests.
+      exclude: ["Python"],
       swiftSettings: strictSettings
     ),
   ]

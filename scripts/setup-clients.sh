@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what the C and Python clients need, if missing: gcc and make, protobuf-c, a
 # virtual environment in .build-python/venv with the Python client installed from
-# clients/python (pyzmq, protobuf, numpy from PyPI). Then builds the C client.
+# clients/python (pyzmq, protobuf, numpy from PyPI), and tritonclient and KServe for the
+# HTTP tests. Then builds the C client.
 set -euo pipefail
 source "$(dirname "$0")/lib/apt-install-missing.sh"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,6 +24,9 @@ fi
 "$venv/bin/python" -c "import mypy" 2>/dev/null || "$venv/bin/pip" install --quiet --disable-pip-version-check mypy types-protobuf
 # The Kubernetes manifests are checked against the API schemas (`kubernetes-validate --strict`).
 [ -x "$venv/bin/kubernetes-validate" ] || "$venv/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate
+# The Open Inference Protocol's own clients, which the HTTP tests call Weft with.
+"$venv/bin/python" -c "import tritonclient.http, kserve" 2>/dev/null \
+  || "$venv/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http]" kserve
 echo "setup-clients: Python client installed in $venv"
 
 make --no-print-directory -s -C "$root/clients/c" all check

@@ -51,9 +51,20 @@ public struct GatewayConfiguration: Sendable, Equatable {
   public var workerHighWaterMark = 32_768
 
   /// `host:port` where the gateway's process serves HTTP: Prometheus metrics
-  /// (`/metrics`) and health (`/v2/health/live`, `/v2/health/ready`); nil: no HTTP. Served
-  /// by `weft gateway` beside the loop, not by ``Gateway`` itself.
+  /// (`/metrics`), health and the Open Inference Protocol (`/v2/...`); nil: no HTTP.
+  /// Served by `weft gateway` beside the loop, not by ``Gateway`` itself.
   public var http: String?
+  /// Time an HTTP request's body has to arrive before the request gets 408.
+  public var httpBodyTimeout: Duration = .seconds(30)
+  /// Time an HTTP connection may stay open with no request before it is closed.
+  public var httpIdleTimeout: Duration = .seconds(60)
+  /// A directory of `NAME.token` files; when set, the HTTP side's model endpoints need
+  /// `Authorization: Bearer TOKEN`. Nil: the mesh keys' `http/` with CURVE from a key
+  /// directory (``MeshKeys/httpTokens``), else none.
+  public var httpTokens: String?
+
+  /// The token directory the HTTP side checks: ``httpTokens``, else the mesh keys' own.
+  public var effectiveHTTPTokens: String? { httpTokens ?? security?.meshKeys?.httpTokens }
 
   /// CURVE encryption and authentication on both ports; nil: plaintext, anyone who can
   /// reach a port may use it.

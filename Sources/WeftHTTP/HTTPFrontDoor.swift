@@ -15,6 +15,8 @@ public final class HTTPFrontDoor: Service, Sendable {
   private let host: String
   private let port: Int
   private let mesh: WeftClient
+  private let limits: HTTPLimits
+  private let tokens: BearerTokens?
   private let metrics: MeshMetrics
   private let logger: Logger
   private let onListening: @Sendable (String) -> Void
@@ -30,14 +32,18 @@ public final class HTTPFrontDoor: Service, Sendable {
   /// - Parameters:
   ///   - address: `host:port` to listen on (port 0: any free port).
   ///   - mesh: a client of the gateway this front door stands for.
+  ///   - limits: bounds on request bodies, connections and deadlines.
+  ///   - tokens: the bearer tokens the model endpoints need; nil: they are open.
   ///   - onListening: called with the address (`host:port`, the port resolved) once the
   ///     server listens.
-  public init(address: String, mesh: WeftClient, logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) throws {
+  public init(address: String, mesh: WeftClient, limits: HTTPLimits = HTTPLimits(), tokens: BearerTokens? = nil, logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) throws {
     guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65_535).contains(port)
     else { throw ConfigurationError("HTTP address '\(address)' is not host:port") }
     host = String(address[..<colon])
     self.port = port
     self.mesh = mesh
+    self.limits = limits
+    self.tokens = tokens
     self.logger = logger
     self.onListening = onListening
     metrics = MeshMetrics.shared
@@ -66,23 +72,14 @@ public final class HTTPFrontDoor: Service, Sendable {
       let readiness = Readiness(status)
       return JSONReply.make(readiness.isReady ? .ok : .serviceUnavailable, ["ready": readiness.isReady], error: readiness.problem)
     }
-    router.get("/v2/models/:name/ready") { _, context -> Response in
-      let name = context.parameters.get("name") ?? ""
-      guard let status = try? await mesh.meshStatus(timeout: Self.gatewayTimeout) else {
-        return JSONReply.make(.serviceUnavailable, ["ready": false], error: "the gateway did not answer")
-      }
-      switch Readiness(status).model(name) {
-      case .unknown: return JSONReply.make(.notFound, [:], error: "unknown model '\(name)'")
-      case .ready: return JSONReply.make(.ok, ["name": name, "ready": true])
-      case .noLiveWorker: return JSONReply.make(.serviceUnavailable, ["name": name, "ready": false], error: "no live worker serves '\(name)'")
-      }
-    }
     router.get("/v2") { _, _ -> Response in
-      JSONReply.make(.ok, ["name": "weft", "version": WeftVersion.current, "extensions": [String]()])
+      JSONReply.make(.ok, ["name": "weft", "version": WeftVersion.current, "extensions": ["binary_tensor_data", "parameters"]])
     }
-    let (onListening, host) = (onListening, host)
+    InferenceEndpoints(mesh: mesh, limits: limits, tokens: tokens).register(on: router)
+    let (onListening, host, limits) = (onListening, host, limits)
     let app = Application(
-      router: router, configuration: .init(address: .hostname(host, port: port), serverName: "weft"),
+      router: router, server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1))))),
+      configuration: .init(address: .hostname(host, port: port), serverName: "weft"),
       onServerRunning: { channel in onListening("\(host):\(channel.localAddress?.port ?? 0)") }, logger: logger)
     try await app.runService()
   }

@@ -11,21 +11,13 @@ import ZeroMQ
 /// The gateway's HTTP side on a real gateway process: health as the Open Inference
 /// Protocol says, and metrics a real Prometheus server scrapes and counts exactly.
 @Suite(.serialized) struct HTTPFrontDoorTests {
-  /// A gateway serving HTTP on a free port, and that port.
-  private func meshWithHTTP() async throws -> (mesh: TestMesh, base: String) {
-    let mesh = try await TestMesh(gatewayArguments: ["--http", "127.0.0.1:0"])
-    let line = try await mesh.gateway.waitForLine(prefix: "gateway http listening")
-    let address = try #require(line.split(separator: " ").first { $0.hasPrefix("address=") }?.dropFirst("address=".count))
-    return (mesh, "http://\(address)")
-  }
-
   private func get(_ url: String) async throws -> (status: Int, body: String) {
     let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
   }
 
   @Test func healthAndModelReadinessAnswerAsTheProtocolSays() async throws {
-    let (mesh, base) = try await meshWithHTTP()
+    let (mesh, base) = try await TestMesh.withHTTP()
     #expect(try await get("\(base)/v2/health/live") == (200, #"{"live":true}"#))
     let early = try await get("\(base)/v2/health/ready")
     #expect(early.status == 503 && early.body.contains(#""ready":false"#) && early.body.contains("no worker has registered yet"), "\(early)")
@@ -48,7 +40,7 @@ import ZeroMQ
   }
 
   @Test func prometheusScrapesExactlyTheRequestsMade() async throws {
-    let (mesh, base) = try await meshWithHTTP()
+    let (mesh, base) = try await TestMesh.withHTTP()
     try await mesh.startWorker(name: "echo-1", ["--model", "echo"])
     let calls = 37
     for index in 0..<calls { _ = try await mesh.client.call("echo", "echo", body: [Data("\(index)".utf8)]) }

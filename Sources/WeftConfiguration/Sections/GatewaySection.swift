@@ -32,7 +32,12 @@ extension GatewayConfiguration: ConfigurationSection {
       .milliseconds("drain_timeout_ms", \.drainTimeout, 0...3_600_000, "on SIGTERM, time in-flight requests get to finish"),
       .text(
         "http", \.http, absent: "no HTTP",
-        "host:port where the gateway's process serves Prometheus metrics (/metrics) and health (/v2/health/live, /v2/health/ready)"),
+        "host:port where the gateway's process serves Prometheus metrics (/metrics), health and the Open Inference Protocol (/v2/...)"),
+      .milliseconds("http_body_timeout_ms", \.httpBodyTimeout, 1...3_600_000, "time an HTTP request's body has to arrive; slower gets 408"),
+      .text(
+        "http_tokens", \.httpTokens, absent: "curve.keys_dir's http/, else none",
+        "directory of NAME.token files; when there is one, /v2/models/... need `Authorization: Bearer TOKEN`"),
+      .milliseconds("http_idle_timeout_ms", \.httpIdleTimeout, 1...3_600_000, "time an HTTP connection may stay open with no request"),
       .text("name", \.name, "the gateway's name in replies, logs and `weft status`"),
       .number("personalize_share", \.personalizeShare, 0...1, "share of a personalised request's deadline the recommender may take"),
       GatewayCurveSection.key(\.security),

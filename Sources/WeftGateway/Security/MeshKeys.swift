@@ -10,6 +10,7 @@ import ZeroMQ
 /// clients/                              NAME.key files of clients (empty at first)
 /// workers/local.key, local.secret       the local workers' and recommender's pair
 /// admins/local.key, local.secret        the local CLI's pair
+/// http/local.token                      a bearer token for the HTTP side's models
 /// ```
 ///
 /// `weft up` makes what is missing on first run when its config names the directory
@@ -43,6 +44,8 @@ public struct MeshKeys: Sendable, Equatable {
   public var workerKeys: String { path("workers") }
   /// The directory of public keys allowed to change routes and rewards too.
   public var adminKeys: String { path("admins") }
+  /// The directory of `NAME.token` files the HTTP side accepts as bearer tokens.
+  public var httpTokens: String { path("http") }
   /// The gateway's public key file, handed to clients and workers.
   public var gatewayPublicKey: String { path("gateway/gateway.key") }
   var gatewaySecretKey: String { path("gateway/gateway.secret") }
@@ -51,7 +54,7 @@ public struct MeshKeys: Sendable, Equatable {
   public var exist: Bool { FileManager.default.fileExists(atPath: gatewaySecretKey) }
 
   /// Makes whatever part of the layout is missing; keys already there are kept.
-  /// - Returns: the secret key files written.
+  /// - Returns: the secret key and token files written.
   @discardableResult
   public func createMissing() throws -> [String] {
     var written: [String] = []
@@ -61,6 +64,15 @@ public struct MeshKeys: Sendable, Equatable {
       }
     }
     try FileManager.default.createDirectory(atPath: clientKeys, withIntermediateDirectories: true)
+    let token = (httpTokens as NSString).appendingPathComponent("\(Self.localName).token")
+    if !FileManager.default.fileExists(atPath: token) {
+      try FileManager.default.createDirectory(atPath: httpTokens, withIntermediateDirectories: true)
+      var generator = SystemRandomNumberGenerator()
+      let hex = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+      guard FileManager.default.createFile(atPath: token, contents: Data((hex + "\n").utf8), attributes: [.posixPermissions: 0o600])
+      else { throw ConfigurationError("cannot write \(token)") }
+      written.append(token)
+    }
     return written
   }
 

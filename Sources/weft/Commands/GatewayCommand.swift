@@ -27,6 +27,10 @@ struct GatewayCommand: AsyncParsableCommand {
   var maxRequestBytes: Int?
   @Option(help: "host:port to serve metrics and health over HTTP on (port 0: any free one).")
   var http: String?
+  @Option(help: "Directory of NAME.token files the HTTP side's model endpoints accept as bearer tokens.")
+  var httpTokens: String?
+  @Option(help: "Milliseconds an HTTP request's body has to arrive before it gets 408.")
+  var httpBodyTimeoutMs: Int?
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
@@ -40,20 +44,28 @@ struct GatewayCommand: AsyncParsableCommand {
     if let defaultTimeoutMs { configuration.defaultTimeout = .milliseconds(defaultTimeoutMs) }
     if let maxRequestBytes { configuration.maxRequestBytes = maxRequestBytes }
     if let http { configuration.http = http }
+    if let httpTokens { configuration.httpTokens = httpTokens }
+    if let httpBodyTimeoutMs { configuration.httpBodyTimeout = .milliseconds(httpBodyTimeoutMs) }
 
     if configuration.http != nil { HTTPFrontDoor.bootstrapMetrics() }
     let gateway = try Gateway(configuration: configuration, logger: logger) { endpoints in
       announce("gateway listening frontend=\(endpoints.frontend) backend=\(endpoints.backend)")
     }
     let config = config
+    let tokens = try configuration.http == nil ? nil : configuration.effectiveHTTPTokens.map { try BearerTokens(directory: $0, logger: logger) }
     try await whileHandlingHangups {
-      // SIGHUP: the config file's routes replace the current ones; the key directories are read again.
+      // SIGHUP: the config file's routes replace the current ones; the key and token directories are read again.
       if let config, let routes = reloadRoutes(from: config, logger: logger) { gateway.replaceRoutes(routes) }
       gateway.reloadKeys()
+      tokens?.reload()
     } _: {
       guard let address = configuration.http else { return try await runUntilSignalled(gateway, logger: logger) }
+      if tokens == nil, !["127.0.0.1:", "localhost:", "[::1]:"].contains(where: address.hasPrefix) {
+        logger.warning("HTTP on \(address) without bearer tokens: anyone who reaches it can call every model (docs/SECURITY.md, gateway.http_tokens)")
+      }
       let frontDoor = try HTTPFrontDoor(
-        address: address, mesh: try WeftClient(inProcessGateway: gateway.inProcessEndpoint, context: gateway.context), logger: logger
+        address: address, mesh: try WeftClient(inProcessGateway: gateway.inProcessEndpoint, context: gateway.context),
+        limits: HTTPLimits(configuration), tokens: tokens, logger: logger
       ) { listening in
         announce("gateway http listening address=\(listening)")
       }

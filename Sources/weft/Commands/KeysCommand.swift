@@ -30,7 +30,7 @@ struct KeysCommand: ParsableCommand {
 
   struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Make a mesh key directory: the gateway's pair, a local worker pair and a local admin pair.",
+      abstract: "Make a mesh key directory: the gateway's pair, a local worker pair, a local admin pair and an HTTP token.",
       discussion: """
         Keys already there are kept. Name the directory in the config as gateway.curve.keys_dir
         and the gateway turns CURVE on; `weft up` then gives its workers the local worker pair,
@@ -43,9 +43,10 @@ struct KeysCommand: ParsableCommand {
     func run() throws {
       let keys = MeshKeys(directory: dir)
       let written = try keys.createMissing()
-      print(written.isEmpty ? "\(keys.directory) has every key already" : "wrote \(written.joined(separator: ", ")) and their .key files")
+      print(written.isEmpty ? "\(keys.directory) has every key already" : "wrote \(written.joined(separator: ", ")) (and the pairs' .key files)")
       print("gateway public key (for clients and workers elsewhere): \(keys.gatewayPublicKey)")
       print("clients allowed: NAME.key files in \(keys.clientKeys)")
+      print("HTTP bearer tokens accepted: NAME.token files in \(keys.httpTokens)")
     }
   }
 }

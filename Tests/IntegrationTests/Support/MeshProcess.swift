@@ -127,6 +127,16 @@ final class TestMesh: Sendable {
 
   deinit { client.close() }
 
+  /// A gateway also serving HTTP on a free port, and the HTTP side's base URL.
+  static func withHTTP(gatewayArguments: [String] = []) async throws -> (mesh: TestMesh, base: String) {
+    let mesh = try await TestMesh(gatewayArguments: ["--http", "127.0.0.1:0"] + gatewayArguments)
+    let line = try await mesh.gateway.waitForLine(prefix: "gateway http listening")
+    guard let address = line.split(separator: " ").first(where: { $0.hasPrefix("address=") })?.dropFirst("address=".count) else {
+      throw TestFailure("no address in '\(line)'")
+    }
+    return (mesh, "http://\(address)")
+  }
+
   /// Starts a worker and waits until the gateway lists it.
   @discardableResult
   func startWorker(name: String, _ arguments: [String]) async throws -> MeshProcess {

@@ -1,0 +1,180 @@
+import Foundation
+import HTTPTypes
+
+/// One tensor of an inference request or response, its data kept in the binary
+/// extension's layout: little-endian elements, or one byte string per `BYTES` element.
+struct InferTensor: Sendable {
+  var name: String
+  var datatype: TensorDatatype
+  var shape: [Int]
+  var contents: Contents
+
+  enum Contents: Sendable {
+    /// Fixed-size elements, little-endian, row-major.
+    case fixed(Data)
+    /// `BYTES` elements.
+    case elements([Data])
+  }
+
+  /// The number of elements the shape holds.
+  var elementCount: Int { shape.reduce(1, *) }
+
+  /// A fixed-size output from its little-endian bytes.
+  ///
+  /// - Throws: ``InferenceError`` (500) when the bytes do not fill `shape`: a worker's
+  ///   reply that does not hold what its model promised.
+  init(_ name: String, _ datatype: TensorDatatype, shape: [Int], data: Data) throws {
+    guard shape.allSatisfy({ $0 >= 0 }), datatype.elementSize.map({ $0 * shape.reduce(1, *) }) == data.count else {
+      throw InferenceError(.internalServerError, "output '\(name)': the reply's \(data.count) bytes do not fill \(datatype.rawValue) \(shape)")
+    }
+    self.init(name: name, datatype: datatype, shape: shape, contents: .fixed(data))
+  }
+
+  /// A `BYTES` tensor; the shape defaults to one dimension holding the elements.
+  init(_ name: String, elements: [Data], shape: [Int]? = nil) {
+    self.init(name: name, datatype: .bytes, shape: shape ?? [elements.count], contents: .elements(elements))
+  }
+
+  private init(name: String, datatype: TensorDatatype, shape: [Int], contents: Contents) {
+    self.name = name
+    self.datatype = datatype
+    self.shape = shape
+    self.contents = contents
+  }
+
+  /// A tensor received in the binary extension: `bytes` as the request carried them.
+  static func binary(name: String, datatype: TensorDatatype, shape: [Int], bytes: Data) throws -> InferTensor {
+    let count = try checkedCount(name, shape)
+    guard let size = datatype.elementSize else {
+      return InferTensor(name: name, datatype: datatype, shape: shape, contents: .elements(try splitElements(name, bytes, count: count)))
+    }
+    guard bytes.count == count * size else {
+      throw InferenceError(.badRequest, "input '\(name)': \(bytes.count) bytes of binary data, shape \(shape) of \(datatype.rawValue) needs \(count * size)")
+    }
+    return InferTensor(name: name, datatype: datatype, shape: shape, contents: .fixed(bytes))
+  }
+
+  /// A tensor received as JSON `data`, flat or nested.
+  static func json(name: String, datatype: TensorDatatype, shape: [Int], data: JSONValue) throws -> InferTensor {
+    let count = try checkedCount(name, shape)
+    let values = data.flattened()
+    guard values.count == count else {
+      throw InferenceError(.badRequest, "input '\(name)': \(values.count) elements of data, shape \(shape) holds \(count)")
+    }
+    guard let size = datatype.elementSize else {
+      let elements = try values.map { value -> Data in
+        guard case .string(let text) = value else {
+          throw InferenceError(.badRequest, "input '\(name)': \(value.summary) is not a BYTES value (a string)")
+        }
+        return Data(text.utf8)
+      }
+      return InferTensor(name: name, datatype: datatype, shape: shape, contents: .elements(elements))
+    }
+    var bytes = Data(capacity: count * size)
+    for value in values { try datatype.appendElement(value, to: &bytes, tensor: name) }
+    return InferTensor(name: name, datatype: datatype, shape: shape, contents: .fixed(bytes))
+  }
+
+  private static func checkedCount(_ name: String, _ shape: [Int]) throws -> Int {
+    guard shape.allSatisfy({ $0 >= 0 }) else { throw InferenceError(.badRequest, "input '\(name)': shape \(shape) has a negative dimension") }
+    let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
+      let product = partial.0.multipliedReportingOverflow(by: dimension)
+      return (product.partialValue, partial.1 || product.overflow)
+    }
+    guard !overflow else { throw InferenceError(.badRequest, "input '\(name)': shape \(shape) is too large") }
+    return count
+  }
+
+  /// `BYTES` elements from the binary layout: each a 4-byte little-endian length, then that many bytes.
+  private static func splitElements(_ name: String, _ bytes: Data, count: Int) throws -> [Data] {
+    var elements: [Data] = []
+    elements.reserveCapacity(min(count, bytes.count / 4))
+    var offset = bytes.startIndex
+    while offset < bytes.endIndex {
+      guard bytes.endIndex - offset >= 4 else { throw InferenceError(.badRequest, "input '\(name)': binary BYTES data ends inside a length prefix") }
+      let length = bytes[offset..<offset + 4].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+      offset += 4
+      guard bytes.endIndex - offset >= length else {
+        throw InferenceError(.badRequest, "input '\(name)': a BYTES element of \(length) bytes runs past the binary data")
+      }
+      elements.append(bytes[offset..<offset + length])
+      offset += length
+    }
+    guard elements.count == count else {
+      throw InferenceError(.badRequest, "input '\(name)': \(elements.count) BYTES elements of binary data, shape holds \(count)")
+    }
+    return elements
+  }
+
+  // MARK: Reading inputs
+
+  /// The elements of a `BYTES` tensor.
+  var byteElements: [Data] {
+    if case .elements(let elements) = contents { return elements }
+    return []
+  }
+
+  /// The elements of a `BYTES` tensor as UTF-8 text.
+  func strings() throws -> [String] {
+    try byteElements.map { element in
+      guard let text = String(data: element, encoding: .utf8) else { throw InferenceError(.badRequest, "input '\(name)' holds bytes that are not UTF-8 text") }
+      return text
+    }
+  }
+
+  /// The little-endian bytes of a fixed-size tensor.
+  var fixedBytes: Data {
+    if case .fixed(let data) = contents { return data }
+    return Data()
+  }
+
+  // MARK: Writing outputs
+
+  /// The tensor in the binary extension's layout.
+  var binaryData: Data {
+    switch contents {
+    case .fixed(let data): return data
+    case .elements(let elements):
+      var data = Data(capacity: elements.reduce(0) { $0 + 4 + $1.count })
+      for element in elements {
+        withUnsafeBytes(of: UInt32(element.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(element)
+      }
+      return data
+    }
+  }
+
+  /// The elements as JSON values, flat, for `JSONSerialization`.
+  func jsonData() throws -> [Any] {
+    switch contents {
+    case .elements(let elements):
+      return try elements.map { element in
+        guard let text = String(data: element, encoding: .utf8) else {
+          throw InferenceError(.badRequest, "output '\(name)' holds bytes that are not UTF-8 text: ask for it in binary (parameter binary_data)")
+        }
+        return text
+      }
+    case .fixed(let data):
+      return data.withUnsafeBytes { raw -> [Any] in
+        func values<T: FixedWidthInteger>(_: T.Type, _ convert: (T) -> Any) -> [Any] {
+          stride(from: 0, to: raw.count, by: MemoryLayout<T>.size).map { convert(T(littleEndian: raw.loadUnaligned(fromByteOffset: $0, as: T.self))) }
+        }
+        switch datatype {
+        case .bool: return values(UInt8.self) { $0 != 0 }
+        case .uint8: return values(UInt8.self) { Int($0) }
+        case .uint16: return values(UInt16.self) { Int($0) }
+        case .uint32: return values(UInt32.self) { Int($0) }
+        case .uint64: return values(UInt64.self) { $0 }
+        case .int8: return values(Int8.self) { Int($0) }
+        case .int16: return values(Int16.self) { Int($0) }
+        case .int32: return values(Int32.self) { Int($0) }
+        case .int64: return values(Int64.self) { $0 }
+        case .fp16: return values(UInt16.self) { Double(Float16(bitPattern: $0)) }
+        case .fp32: return values(UInt32.self) { Double(Float(bitPattern: $0)) }
+        case .fp64: return values(UInt64.self) { Double(bitPattern: $0) }
+        case .bytes: return []
+        }
+      }
+    }
+  }
+}
