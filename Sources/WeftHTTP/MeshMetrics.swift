@@ -30,7 +30,8 @@ final class MeshMetrics: Sendable {
       guard !done else { return }
       var factory = PrometheusMetricsFactory(registry: shared.registry)
       factory.defaultDurationHistogramBuckets = durationBuckets
-      MetricsSystem.bootstrap(DescribedMetricsFactory(base: factory, help: GatewayTimerNames.help))
+      factory.valueHistogramBuckets[GatewayMetricNames.batchSize] = GatewayMetricNames.batchSizeBuckets
+      MetricsSystem.bootstrap(DescribedMetricsFactory(base: factory, help: GatewayMetricNames.help))
       done = true
     }
   }

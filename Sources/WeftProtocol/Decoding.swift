@@ -18,14 +18,20 @@ public enum ProtobufScan {
     return found
   }
 
-  /// The values of three varint fields in one pass, 0 for an absent one (proto3's
+  /// The values of four varint fields in one pass, 0 for an absent one (proto3's
   /// default); nil if the bytes are not well-formed.
   public static func varintFields(
-    _ first: UInt64, _ second: UInt64, _ third: UInt64, in bytes: UnsafeRawBufferPointer
-  ) -> (UInt64, UInt64, UInt64)? {
-    var values: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    _ first: UInt64, _ second: UInt64, _ third: UInt64, _ fourth: UInt64, in bytes: UnsafeRawBufferPointer
+  ) -> (UInt64, UInt64, UInt64, UInt64)? {
+    var values: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     let wellFormed = walkVarints(bytes) { field, value in
-      if field == first { values.0 = value } else if field == second { values.1 = value } else if field == third { values.2 = value }
+      switch field {
+      case first: values.0 = value
+      case second: values.1 = value
+      case third: values.2 = value
+      case fourth: values.3 = value
+      default: break
+      }
     }
     return wellFormed ? values : nil
   }

@@ -15,7 +15,7 @@ import WeftProtocol
 
   @Test func theKubernetesManifestsPassStrictValidation() async throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: Self.manifests.path).filter { $0.hasSuffix(".yaml") }.sorted()
-    #expect(files == ["gateway.yaml", "recommender.yaml", "workers.yaml"])
+    #expect(files == ["autoscaling.yaml", "gateway.yaml", "recommender.yaml", "workers.yaml"])
     let paths = files.map { Self.manifests.appendingPathComponent($0).path }
     let result = try await MeshProcess.run(["--strict"] + paths, executable: Self.validator, timeout: .seconds(120))
     #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
@@ -53,8 +53,9 @@ import WeftProtocol
     let mesh = try await TestMesh()
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("weft-ready-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: file) }
-    // Started and waited for until the gateway lists it, so the call below reaches it.
-    let worker = try await mesh.startWorker(name: "ready-1", ["--model", "sleep", "--latency-ms", "300", "--ready-file", file])
+    // Started and waited for until the gateway lists it, so the call below reaches it. The
+    // request takes long enough that a status poll on a loaded machine still sees it in flight.
+    let worker = try await mesh.startWorker(name: "ready-1", ["--model", "sleep", "--latency-ms", "2000", "--ready-file", file])
     #expect(FileManager.default.fileExists(atPath: file))
     // Draining with a request in flight: the file goes at once, the worker when the request is done.
     let call = Task { try await mesh.client.call("sleep", "sleep") }

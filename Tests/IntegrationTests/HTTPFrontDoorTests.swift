@@ -67,6 +67,20 @@ import ZeroMQ
     let histogramCount = try await prometheus.waitForValue(#"sum(weft_request_duration_seconds_count{service="echo"})"#, equalTo: Double(calls))
     #expect(histogramCount == Double(calls))
     #expect(try await prometheus.waitForValue("weft_up", equalTo: 1) == 1)
+    // Each echo call was its own batch of one.
+    let batches = try await prometheus.waitForValue(#"sum(weft_batch_size_count{service="echo"})"#, equalTo: Double(calls))
+    #expect(batches == Double(calls))
+    #expect(try await prometheus.waitForValue(#"sum(weft_batch_size_bucket{service="echo",le="1.0"})"#, equalTo: Double(calls)) == Double(calls))
+
+    // Every query of the Grafana dashboard returns data from this gateway.
+    let dashboard = ClientLibraryTests.repository.appendingPathComponent("deploy/grafana/weft-mesh.json")
+    let panels = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: dashboard)) as? [String: Any])?["panels"] as? [[String: Any]])
+    let queries = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+    #expect(queries.count >= 15)
+    for query in queries {
+      let series = try await prometheus.waitForData(query)
+      #expect(series > 0, "the dashboard query returns no data: \(query)")
+    }
   }
 }
 
@@ -101,18 +115,32 @@ final class PrometheusServer: Sendable {
     try? FileManager.default.removeItem(at: directory)
   }
 
-  /// Evaluates `query` until its one value equals `expected` or 30 s pass; returns the last value.
-  func waitForValue(_ query: String, equalTo expected: Double) async throws -> Double? {
+  /// Evaluates `query` until it returns at least one series or 30 s pass; returns how many.
+  func waitForData(_ query: String) async throws -> Int {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+      if let result = await evaluate(query), !result.isEmpty { return result.count }
+      try await Task.sleep(for: .milliseconds(250))
+    }
+    return 0
+  }
+
+  /// The result of an instant query, nil if Prometheus did not answer with one.
+  private func evaluate(_ query: String) async -> [[String: Any]]? {
     var components = URLComponents(string: "\(base)/api/v1/query")!
     components.queryItems = [URLQueryItem(name: "query", value: query)]
+    guard let (data, _) = try? await URLSession.shared.data(from: components.url!),
+      let reply = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
+    return (reply["data"] as? [String: Any])?["result"] as? [[String: Any]]
+  }
+
+  /// Evaluates `query` until its one value equals `expected` or 30 s pass; returns the last value.
+  func waitForValue(_ query: String, equalTo expected: Double) async throws -> Double? {
     var last: Double?
     let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {
-      if let (data, _) = try? await URLSession.shared.data(from: components.url!),
-        let reply = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-        let result = (reply["data"] as? [String: Any])?["result"] as? [[String: Any]],
-        let value = result.first?["value"] as? [Any], let text = value.last as? String
-      {
+      if let value = await evaluate(query)?.first?["value"] as? [Any], let text = value.last as? String {
         last = Double(text)
         if last == expected { return last }
       }

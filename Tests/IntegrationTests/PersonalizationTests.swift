@@ -23,7 +23,7 @@ import WeftProtocol
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-personalize-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let mesh = try await TestMesh(gatewayArguments: ["--heartbeat-ms", "100"])
+    let (mesh, http) = try await TestMesh.withHTTP(gatewayArguments: ["--heartbeat-ms", "100"])
     try await mesh.startWorker(name: "text-1", ["--model", "text"])
     let recommender = try await mesh.startRecommender(
       name: "recommender", ["--store", directory.appendingPathComponent("p.sqlite").path, "--exploration", "0", "--heartbeat-ms", "100"])
@@ -62,7 +62,10 @@ import WeftProtocol
     recommender.signal(SIGCONT)
     #expect(response.status == .ok && !response.header.personalized)
     #expect(waited < .milliseconds(900), "the recommender's share is 20% of the 1 s deadline; waited \(waited)")
-    #expect(response.header.metadata["weft-personalize"]?.text.hasPrefix("skipped") == true)
+    let stalledNote = response.header.metadata["weft-personalize"]?.text ?? ""
+    #expect(stalledNote.hasPrefix("skipped"), "\(stalledNote)")
+    // Sent to the recommender and timed out (a fallback), or not sent: its heartbeats stopped too.
+    let stalledFellBack = !stalledNote.hasPrefix("skipped: no recommender is serving")
     #expect(try reply.scores.float32Values().count == candidates.count)
 
     // A dead one: the same.
@@ -73,5 +76,11 @@ import WeftProtocol
     (response, reply) = try await similarity(mesh, user: "ada")
     #expect(response.status == .ok && !response.header.personalized)
     #expect(response.header.metadata["weft-personalize"]?.text == "skipped: no recommender is serving")
+
+    // The gateway's metrics count each outcome: two personalised, the stalled one and the last not.
+    let metrics = try await InferenceProtocolTests.get("\(http)/metrics").body
+    for (outcome, count) in [("personalized", 2), ("fallback", stalledFellBack ? 1 : 0), ("skipped", stalledFellBack ? 1 : 2)] where count > 0 {
+      #expect(metrics.contains(#"weft_personalizations_total{service="text",outcome="\#(outcome)"} \#(count)"#), "\(outcome) in \(metrics)")
+    }
   }
 }

@@ -84,6 +84,7 @@ extension GatewayLoop {
 
   /// The recommender's body (in `received`) under the model's header, marked personalised.
   func sendPersonalizedReply(_ stage: InFlightRequest, at now: UInt64) {
+    personalizations.count(service: stage.personalizedService, .personalized)
     var patch = ResponseHeaderPatch()
     patch.personalized = true
     sendToClient(stage, header: stage.modelReply, at: 0, body: received, 3..<received.count, patch: patch, finalStatus: .ok, at: now)
@@ -91,6 +92,7 @@ extension GatewayLoop {
 
   /// The model's reply as it was, with `note` saying why it is not personalised.
   func sendModelReply(_ stage: InFlightRequest, note: String, at now: UInt64) {
+    personalizations.count(service: stage.personalizedService, .fallback)
     var patch = ResponseHeaderPatch()
     patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")]
     sendToClient(

@@ -92,7 +92,7 @@ extension GatewayLoop {
       if request.isShadow { return }  // a shadow's partial replies are dropped
       return forwardPartial(id, request, from: worker, at: now)
     }
-    let (status, workerQueue, compute) = ProtobufScan.varintFields(2, 7, 8, in: received[2]) ?? (2, 0, 0)
+    let (status, workerQueue, compute, batchSize) = ProtobufScan.varintFields(2, 7, 8, 10, in: received[2]) ?? (2, 0, 0, 0)
     let code = StatusCode(rawValue: UInt8(clamping: status)) ?? .unknown
     let total = now &- request.receivedAt
     if request.isShadow {
@@ -102,7 +102,8 @@ extension GatewayLoop {
       return finish(id)
     }
     request.figures?.served.record(code, total: total, queue: request.queuedMicroseconds + workerQueue, compute: compute)
-    request.figures?.timers.record(total: total, gatewayQueue: request.queuedMicroseconds, workerQueue: workerQueue, compute: compute)
+    request.figures?.timers.record(
+      total: total, gatewayQueue: request.queuedMicroseconds, workerQueue: workerQueue, compute: compute, batchSize: batchSize)
     if request.isPersonalization {
       if code == .ok {
         sendPersonalizedReply(request, at: now)
@@ -111,6 +112,7 @@ extension GatewayLoop {
       }
     } else if wantsPersonalization(request, code: code) {
       if let skipped = startPersonalization(of: request, at: now) {
+        personalizations.count(service: request.service, .skipped)
         sendReply(request, finalStatus: code, note: skipped, at: now)
       }
     } else {

@@ -29,6 +29,7 @@ final class GatewayLoop {
   @exclusivity(unchecked) var inFlight = InFlightTable()
   @exclusivity(unchecked) var statistics = GatewayStatistics()
   @exclusivity(unchecked) var malformed = MalformedInputLog()
+  @exclusivity(unchecked) var personalizations = PersonalizationCounters()
   /// Requests in flight per client (the one that counts a request is its `client`).
   @exclusivity(unchecked) var clientBudgets: [PeerID: Int] = [:]
   /// Replies kept for clients whose queue was full, per client.

@@ -28,6 +28,8 @@ final class InFlightRequest {
   /// body under the model's header, or, if the recommender fails or is late, the model's
   /// reply as it was (`modelReply`).
   private(set) var isPersonalization = false
+  /// For a recommender stage: the service whose reply it personalises.
+  private(set) var personalizedService = ""
   /// For a recommender stage: the model's reply, [header, body…].
   let modelReply = Frames(capacity: 4)
   /// The version it must run on: named by the client, or chosen by the service's
@@ -105,6 +107,7 @@ final class InFlightRequest {
   func startPersonalization(of model: InFlightRequest, _ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
     start(header, version: version, deadline: deadline, at: now)
     isPersonalization = true
+    personalizedService = model.service
     priority = model.priority
     receivedAt = model.receivedAt
     queuedMicroseconds = model.queuedMicroseconds
