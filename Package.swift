@@ -206,6 +206,7 @@ let package = Package(
       name: "WeftConfigurationTests",
       dependencies: ["WeftConfiguration", "WeftGateway", "WeftModels", "WeftProtocol", "WeftRecommender", "WeftWorker"],
       swiftSettings: strictSettings),
+    .testTarget(name: "WeftHTTPTests", dependencies: ["WeftHTTP"], swiftSettings: strictSettings),
     .testTarget(
       name: "WeftWorkerTests", dependencies: ["WeftWorker", "WeftModels", "WeftProtocol"],
       swiftSettings: strictSettings),

@@ -17,6 +17,18 @@ static int detect(void) {
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
   return (ebx >> 5) & 1;
 }
+
+/* AVX-512 F, DQ, CD, BW and VL (Skylake-SP's set) with ZMM and mask state saved by the OS. */
+static int detect_avx512(void) {
+  if (!detect()) return 0;
+  unsigned eax, ebx, ecx, edx;
+  unsigned low, high;
+  __asm__("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+  if ((low & 0xE6) != 0xE6) return 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+  const unsigned needed = (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);
+  return (ebx & needed) == needed;
+}
 #endif
 
 int weft_cpu_has_avx2_fma(void) {
@@ -28,6 +40,14 @@ int weft_cpu_has_avx2_fma(void) {
     atomic_store_explicit(&known, value, memory_order_relaxed);
   }
   return value;
+#else
+  return 0;
+#endif
+}
+
+int weft_cpu_has_avx512_skylake(void) {
+#if defined(__x86_64__)
+  return detect_avx512();
 #else
   return 0;
 #endif

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftModels
 import WeftProcess
 
 /// `weft-bench`: benchmarks that print figures and ratios against a baseline measured in
@@ -11,9 +12,13 @@ struct WeftBench: AsyncParsableCommand {
     abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), version routing against none (routing), the text, vision and speech models against their references, the client libraries (clients), the recommender (recommender).",
     subcommands: [
       MeshBench.self, RoutingBench.self, TextBench.self, VisionBench.self, SpeechBench.self, ClientBench.self,
-      RecommenderBench.self, BenchProxy.self, BenchEchoPeer.self,
+      RecommenderBench.self, ServingBench.self, BenchProxy.self, BenchEchoPeer.self,
     ],
     defaultSubcommand: MeshBench.self)
 
-  static func main() async { await mainIgnoringBrokenPipes() }
+  static func main() async {
+    // Before anything else: OpenBLAS may have taken this CPU for an old one (BLASCore).
+    BLASCore.restartWithBetterKernelsIfNeeded()
+    await mainIgnoringBrokenPipes()
+  }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftModels
 import WeftProcess
 import WeftProtocol
 
@@ -15,5 +16,9 @@ struct Weft: AsyncParsableCommand {
     ]
   )
 
-  static func main() async { await mainIgnoringBrokenPipes() }
+  static func main() async {
+    // Before anything else: OpenBLAS may have taken this CPU for an old one (BLASCore).
+    BLASCore.restartWithBetterKernelsIfNeeded()
+    await mainIgnoringBrokenPipes()
+  }
 }

@@ -1,3 +1,4 @@
+import CWeftKernels
 import Foundation
 import Testing
 
@@ -41,5 +42,19 @@ import Testing
     #expect(abs(row.prefix(13).reduce(0, +) - 1) < 1e-6)
     #expect(row.suffix(3) == [0, 0, 0])
     #expect(row[12] > row[11])
+  }
+}
+
+/// OpenBLAS's kernel choice: a fallback core on a CPU with AVX2 or AVX-512 is replaced,
+/// a good choice or one set by hand is left alone.
+@Suite struct BLASCoreTests {
+  @Test func aFallbackCoreIsReplacedOnlyWhenTheCPUHasBetter() {
+    let hasAVX512 = weft_cpu_has_avx512_skylake() != 0
+    let hasAVX2 = weft_cpu_has_avx2_fma() != 0
+    let expected: String? = hasAVX512 ? "SkylakeX" : hasAVX2 ? "Haswell" : nil
+    #expect(BLASCore.betterCoreType(current: "Prescott", environment: [:]) == expected)
+    #expect(BLASCore.betterCoreType(current: "Prescott", environment: ["OPENBLAS_CORETYPE": "Prescott"]) == nil, "set by hand")
+    #expect(BLASCore.betterCoreType(current: "Haswell", environment: [:]) == nil)
+    #expect(BLASCore.betterCoreType(current: "SkylakeX", environment: [:]) == nil)
   }
 }

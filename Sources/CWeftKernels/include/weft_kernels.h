@@ -29,4 +29,9 @@ void weft_depthwise_relu6(const float *input, const weft_depthwise_geometry *geo
 void weft_depthwise_relu6_portable(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
                                    const float *bias, float *output, int row_begin, int row_end);
 
+/* Whether this CPU and its OS run AVX2 with FMA, and AVX-512 F, DQ, CD, BW and VL (the set
+ * OpenBLAS's SkylakeX kernels use). */
+int weft_cpu_has_avx2_fma(void);
+int weft_cpu_has_avx512_skylake(void);
+
 #endif

@@ -25,7 +25,7 @@ struct WorkerCommand: AsyncParsableCommand {
     let descriptor = loaded.descriptor
     let runtime = try WorkerRuntime(model: loaded, configuration: configuration, logger: logger) {
       readiness.markReady()
-      announce("worker ready service=\(descriptor.service) version=\(descriptor.version) name=\(configuration.name)")
+      announce("worker ready service=\(descriptor.service) version=\(descriptor.version) name=\(configuration.name) openblas=\(BLASCore.current)")
     } onDrain: {
       readiness.markNotReady()
     }
