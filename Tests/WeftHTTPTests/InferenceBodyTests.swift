@@ -98,6 +98,25 @@ struct InferenceBodyTests {
     #expect(values == [0.5, 0.25])
   }
 
+  @Test func jsonOutputsReadBackExactly() throws {
+    let tricky = "quote \" backslash \\ newline \n tab \t bell \u{07} ünï 🍕"
+    let floats: [Float] = [0.1, -3.4028235e38, 1.1754944e-38, 7, .nan]
+    let outputs = [
+      InferTensor("text", elements: [Data(tricky.utf8)]),
+      try InferTensor.littleEndian("f", .fp32, floats.map(\.bitPattern)),
+      try InferTensor.littleEndian("i", .int64, [Int64.min, 0, Int64.max]),
+    ]
+    let response = try InferResponseBody(model: "m\"", version: "1", id: "a\nb", outputs: outputs, binary: [])
+    let header = try #require(try JSONSerialization.jsonObject(with: response.data) as? [String: Any])
+    #expect(header["model_name"] as? String == "m\"" && header["id"] as? String == "a\nb")
+    let data = try #require(header["outputs"] as? [[String: Any]]).map { $0["data"] as? [Any] ?? [] }
+    #expect(data[0] as? [String] == [tricky])
+    let read = data[1].map { ($0 as? NSNumber).map { Float($0.doubleValue) } }
+    #expect(Array(read.prefix(4)) == floats.prefix(4).map(Optional.some), "each float reads back as itself")
+    #expect(data[1][4] is NSNull, "NaN has no JSON form: null")
+    #expect(data[2].compactMap { ($0 as? NSNumber)?.int64Value } == [Int64.min, 0, Int64.max])
+  }
+
   @Test func bytesThatAreNotTextMustBeAskedForInBinary() {
     let output = InferTensor("output", elements: [Data([0xff, 0xfe])])
     #expect(throws: InferenceError.self) { try InferResponseBody(model: "echo", version: "1", id: nil, outputs: [output], binary: []) }

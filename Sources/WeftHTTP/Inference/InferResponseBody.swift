@@ -10,21 +10,48 @@ struct InferResponseBody {
 
   /// Writes the response; outputs named in `binary` are sent in binary.
   init(model: String, version: String, id: String?, outputs: [InferTensor], binary: Set<String>) throws {
+    var json = JSONText(capacity: 512 + outputs.reduce(0) { $0 + (binary.contains($1.name) ? 0 : 12 * $1.elementCount) })
     var binaryTail = Data()
-    let described = try outputs.map { output -> [String: Any] in
-      var entry: [String: Any] = ["name": output.name, "datatype": output.datatype.rawValue, "shape": output.shape]
+    json.raw("{")
+    json.key("model_name")
+    json.string(model)
+    json.raw(",")
+    json.key("model_version")
+    json.string(version)
+    if let id {
+      json.raw(",")
+      json.key("id")
+      json.string(id)
+    }
+    json.raw(",")
+    json.key("outputs")
+    try json.array(outputs) { json, output in
+      json.raw("{")
+      json.key("name")
+      json.string(output.name)
+      json.raw(",")
+      json.key("datatype")
+      json.string(output.datatype.rawValue)
+      json.raw(",")
+      json.key("shape")
+      json.array(output.shape) { $0.integer($1) }
+      json.raw(",")
       if binary.contains(output.name) {
         let bytes = output.binaryData
-        entry["parameters"] = ["binary_data_size": bytes.count]
+        json.key("parameters")
+        json.raw("{")
+        json.key("binary_data_size")
+        json.integer(bytes.count)
+        json.raw("}")
         binaryTail.append(bytes)
       } else {
-        entry["data"] = try output.jsonData()
+        json.key("data")
+        try output.writeJSONData(to: &json)
       }
-      return entry
+      json.raw("}")
     }
-    var header: [String: Any] = ["model_name": model, "model_version": version, "outputs": described]
-    if let id { header["id"] = id }
-    data = try JSONSerialization.data(withJSONObject: header)
+    json.raw("}")
+    data = Data(json.bytes)
     if binary.isEmpty {
       jsonLength = nil
     } else {

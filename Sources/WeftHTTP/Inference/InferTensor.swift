@@ -144,35 +144,38 @@ struct InferTensor: Sendable {
     }
   }
 
-  /// The elements as JSON values, flat, for `JSONSerialization`.
-  func jsonData() throws -> [Any] {
+  /// Writes the elements as a flat JSON array.
+  /// - Throws: ``InferenceError`` (400) for `BYTES` that are not UTF-8 text: JSON cannot carry them.
+  func writeJSONData(to json: inout JSONText) throws {
     switch contents {
     case .elements(let elements):
-      return try elements.map { element in
-        guard let text = String(data: element, encoding: .utf8) else {
+      try json.array(elements) { json, element in
+        guard let text = String(validating: element, as: UTF8.self) else {
           throw InferenceError(.badRequest, "output '\(name)' holds bytes that are not UTF-8 text: ask for it in binary (parameter binary_data)")
         }
-        return text
+        json.string(text)
       }
     case .fixed(let data):
-      return data.withUnsafeBytes { raw -> [Any] in
-        func values<T: FixedWidthInteger>(_: T.Type, _ convert: (T) -> Any) -> [Any] {
-          stride(from: 0, to: raw.count, by: MemoryLayout<T>.size).map { convert(T(littleEndian: raw.loadUnaligned(fromByteOffset: $0, as: T.self))) }
+      data.withUnsafeBytes { raw in
+        func write<T: FixedWidthInteger>(_: T.Type, _ element: (inout JSONText, T) -> Void) {
+          json.array(stride(from: 0, to: raw.count, by: MemoryLayout<T>.size)) { json, offset in
+            element(&json, T(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: T.self)))
+          }
         }
         switch datatype {
-        case .bool: return values(UInt8.self) { $0 != 0 }
-        case .uint8: return values(UInt8.self) { Int($0) }
-        case .uint16: return values(UInt16.self) { Int($0) }
-        case .uint32: return values(UInt32.self) { Int($0) }
-        case .uint64: return values(UInt64.self) { $0 }
-        case .int8: return values(Int8.self) { Int($0) }
-        case .int16: return values(Int16.self) { Int($0) }
-        case .int32: return values(Int32.self) { Int($0) }
-        case .int64: return values(Int64.self) { $0 }
-        case .fp16: return values(UInt16.self) { Double(Float16(bitPattern: $0)) }
-        case .fp32: return values(UInt32.self) { Double(Float(bitPattern: $0)) }
-        case .fp64: return values(UInt64.self) { Double(bitPattern: $0) }
-        case .bytes: return []
+        case .bool: write(UInt8.self) { $0.bool($1 != 0) }
+        case .uint8: write(UInt8.self) { $0.integer($1) }
+        case .uint16: write(UInt16.self) { $0.integer($1) }
+        case .uint32: write(UInt32.self) { $0.integer($1) }
+        case .uint64: write(UInt64.self) { $0.integer($1) }
+        case .int8: write(Int8.self) { $0.integer($1) }
+        case .int16: write(Int16.self) { $0.integer($1) }
+        case .int32: write(Int32.self) { $0.integer($1) }
+        case .int64: write(Int64.self) { $0.integer($1) }
+        case .fp16: write(UInt16.self) { $0.number(Float(Float16(bitPattern: $1))) }
+        case .fp32: write(UInt32.self) { $0.number(Float(bitPattern: $1)) }
+        case .fp64: write(UInt64.self) { $0.number(Double(bitPattern: $1)) }
+        case .bytes: json.raw("[]")
         }
       }
     }
