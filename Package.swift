@@ -118,6 +118,7 @@ let package = Package(
       name: "WeftRecommender",
       dependencies: [
         "WeftProtocol", "WeftModels", "CSQLite", "COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Metrics", package: "swift-metrics"),
       ],
       swiftSettings: strictSettings
     ),
@@ -148,7 +149,7 @@ let package = Package(
     .target(
       name: "WeftHTTP",
       dependencies: [
-        "WeftProtocol", "WeftClient", "WeftGateway",
+        "WeftProtocol", "WeftClient", "WeftGateway", "WeftRecommender",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -37,10 +37,8 @@ public final class HTTPFrontDoor: Service, Sendable {
   ///   - onListening: called with the address (`host:port`, the port resolved) once the
   ///     server listens.
   public init(address: String, mesh: WeftClient, limits: HTTPLimits = HTTPLimits(), tokens: BearerTokens? = nil, logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) throws {
-    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65_535).contains(port)
-    else { throw ConfigurationError("HTTP address '\(address)' is not host:port") }
-    host = String(address[..<colon])
-    self.port = port
+    let address = try HTTPAddress(address)
+    (host, port) = (address.host, address.port)
     self.mesh = mesh
     self.limits = limits
     self.tokens = tokens
@@ -55,11 +53,7 @@ public final class HTTPFrontDoor: Service, Sendable {
     let mesh = mesh
     let metrics = metrics
     router.get("/metrics") { _, _ -> Response in
-      let status = try? await mesh.meshStatus(timeout: Self.gatewayTimeout)
-      let text = metrics.exposition(after: status, process: ProcessFigures.current())
-      return Response(
-        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+      metrics.prometheusResponse(after: try? await mesh.meshStatus(timeout: Self.gatewayTimeout), ofGateway: true)
     }
     router.get("/v2/health/live") { _, _ -> Response in
       let answered = (try? await mesh.meshStatus(timeout: Self.gatewayTimeout)) != nil

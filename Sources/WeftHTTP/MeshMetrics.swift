@@ -1,8 +1,10 @@
+import Hummingbird
 import Metrics
 import Prometheus
 import Synchronization
 import WeftGateway
 import WeftProtocol
+import WeftRecommender
 
 /// The gateway's metrics in Prometheus' text format, written by swift-prometheus from
 /// the gateway's status at each scrape. Names and labels are listed in
@@ -31,7 +33,7 @@ final class MeshMetrics: Sendable {
       var factory = PrometheusMetricsFactory(registry: shared.registry)
       factory.defaultDurationHistogramBuckets = durationBuckets
       factory.valueHistogramBuckets[GatewayMetricNames.batchSize] = GatewayMetricNames.batchSizeBuckets
-      MetricsSystem.bootstrap(DescribedMetricsFactory(base: factory, help: GatewayMetricNames.help))
+      MetricsSystem.bootstrap(DescribedMetricsFactory(base: factory, help: GatewayMetricNames.help.merging(RecommenderMetricNames.help) { $1 }))
       done = true
     }
   }
@@ -47,17 +49,24 @@ final class MeshMetrics: Sendable {
   /// Held for a whole scrape, so two never interleave their updates.
   private let previous = Mutex(Previous())
 
-  /// Updates every series from `status` (nil: the gateway did not answer) and `process`,
-  /// then writes them all out.
-  func exposition(after status: MeshStatus?, process: ProcessFigures) -> String {
+  /// A scrape's answer: ``exposition(after:process:ofGateway:)`` in Prometheus' text format.
+  func prometheusResponse(after status: MeshStatus?, ofGateway: Bool) -> Response {
+    Response(
+      status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+      body: ResponseBody(byteBuffer: ByteBuffer(string: exposition(after: status, process: ProcessFigures.current(), ofGateway: ofGateway))))
+  }
+
+  /// Updates every series from `status` (for a gateway; nil: its loop did not answer) and
+  /// `process`, then writes them all out, what swift-metrics recorded included.
+  func exposition(after status: MeshStatus?, process: ProcessFigures, ofGateway: Bool = true) -> String {
     previous.withLock { previous in
-      gauge("up", "1 if the gateway loop answered this scrape", [], status == nil ? 0 : 1)
+      if ofGateway { gauge("up", "1 if the gateway loop answered this scrape", [], status == nil ? 0 : 1) }
       if let status { update(from: status, &previous) }
-      gauge("process_resident_memory_bytes", "resident memory of the gateway process", [], process.residentBytes, namespaced: false)
-      gauge("process_open_fds", "open file descriptors of the gateway process", [], process.openFileDescriptors, namespaced: false)
-      gauge("process_start_time_seconds", "start time of the gateway process, seconds since the epoch", [], process.startTimeSeconds, namespaced: false)
+      gauge("process_resident_memory_bytes", "resident memory of this process", [], process.residentBytes, namespaced: false)
+      gauge("process_open_fds", "open file descriptors of this process", [], process.openFileDescriptors, namespaced: false)
+      gauge("process_start_time_seconds", "start time of this process, seconds since the epoch", [], process.startTimeSeconds, namespaced: false)
       let cpu = registry.makeCounter(
-        descriptor: MetricNameDescriptor(metricName: "process_cpu", unitName: "seconds_total", helpText: "CPU time of the gateway process"),
+        descriptor: MetricNameDescriptor(metricName: "process_cpu", unitName: "seconds_total", helpText: "CPU time of this process"),
         labels: [])
       cpu.increment(by: max(0, process.cpuSeconds - previous.cpuSeconds))
       previous.cpuSeconds = max(previous.cpuSeconds, process.cpuSeconds)

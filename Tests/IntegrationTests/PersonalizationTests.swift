@@ -26,7 +26,10 @@ import WeftProtocol
     let (mesh, http) = try await TestMesh.withHTTP(gatewayArguments: ["--heartbeat-ms", "100"])
     try await mesh.startWorker(name: "text-1", ["--model", "text"])
     let recommender = try await mesh.startRecommender(
-      name: "recommender", ["--store", directory.appendingPathComponent("p.sqlite").path, "--exploration", "0", "--heartbeat-ms", "100"])
+      name: "recommender",
+      ["--store", directory.appendingPathComponent("p.sqlite").path, "--exploration", "0", "--heartbeat-ms", "100", "--http", "127.0.0.1:0"])
+    let recommenderHTTP = try await recommender.waitForLine(prefix: "recommender http listening")
+      .split(separator: "=").last.map { "http://\($0)" } ?? ""
 
     // A new user with no exploration: the model's order, marked personalised.
     var (response, reply) = try await similarity(mesh, user: "ada")
@@ -45,6 +48,18 @@ import WeftProtocol
       return event
     }
     try await mesh.client.feedback(likes)
+    // One sent again (a duplicate) and one out of range (refused): the recommender's metrics count each.
+    _ = try await mesh.client.feedback([likes[0]])
+    var bad = likes[0]
+    (bad.eventID, bad.reward) = ("ada-bad", 5)
+    await #expect(throws: WeftError.self) { try await mesh.client.feedback([bad]) }
+    let recommenderMetrics = try await InferenceProtocolTests.get("\(recommenderHTTP)/metrics").body
+    for line in [
+      #"weft_recommender_feedback_events_total{outcome="applied"} 10"#, #"weft_recommender_feedback_events_total{outcome="duplicate"} 1"#,
+      #"weft_recommender_feedback_events_total{outcome="refused"} 1"#, "weft_recommender_commit_seconds_count 2", "weft_recommender_profiles_cached 1",
+    ] {
+      #expect(recommenderMetrics.contains(line), "\(line) in \(recommenderMetrics)")
+    }
     (response, reply) = try await similarity(mesh, user: "ada")
     #expect(response.header.personalized)
     #expect(reply.personalized.items.first?.id == "stock market news")

@@ -10,6 +10,8 @@ public struct RecommenderSection: Sendable, ConfigurationSection {
   public var version = RecommenderModel.defaultVersion
   /// How it reaches and heartbeats its gateways; whoever starts it sets `gateways` and `name`.
   public var link = WorkerConfiguration()
+  /// `host:port` where it serves its Prometheus metrics; nil: none.
+  public var http: String?
 
   /// A section with every default.
   public init() {}
@@ -35,6 +37,7 @@ public struct RecommenderSection: Sendable, ConfigurationSection {
       .integer("cached_profiles", \.configuration.cachedProfiles, 1...10_000_000, "profiles kept in memory"),
       .integer("max_catalog_items", \.configuration.maxCatalogItems, 1...100_000_000, "most catalogue items (kept in memory)"),
       .text("version", \.version, "the version it advertises"),
+      .text("http", \.http, absent: "no HTTP", "host:port where it serves its Prometheus metrics (/metrics) and liveness"),
     ] + linkKeys(\.link)
   }
 }

@@ -19,11 +19,14 @@ extension Recommender {
           accepted.append((index, try prepare(request.request, headerUser: request.headerUser)))
         } catch let error as WeftError {
           results[index] = .failure(error)
+          metrics.refused(request.request.events.count)
         } catch {
           results[index] = .failure(WeftError(.internal, "\(error)"))
+          metrics.refused(request.request.events.count)
         }
       }
       guard !accepted.isEmpty else { return results.map { $0! } }
+      let started = ContinuousClock.now
       do {
         let outcome = try store.transaction { transaction in
           var update = FeedbackUpdate(recommender: self)
@@ -37,7 +40,9 @@ extension Recommender {
           try update.save(in: transaction)
           return (update, counts)
         }
+        metrics.committed(in: ContinuousClock.now - started)
         for (user, profile) in outcome.0.profiles { profiles.insert(profile, for: user) }
+        metrics.cached(profiles.count)
         if !outcome.0.profiles.isEmpty {  // an event was applied, so the population changed too
           population = outcome.0.population
           populationMean = posterior(of: population, prior: nil).mean
@@ -47,10 +52,14 @@ extension Recommender {
           reply.applied = counts.applied
           reply.duplicates = counts.duplicates
           results[request.index] = .success(reply)
+          metrics.recorded(applied: counts.applied, duplicates: counts.duplicates)
         }
       } catch {
         let failure = Self.storageError(error, doing: "recording feedback")
-        for request in accepted { results[request.index] = .failure(failure) }
+        for request in accepted {
+          results[request.index] = .failure(failure)
+          metrics.refused(request.events.count)
+        }
       }
       return results.map { $0! }
     }

@@ -21,6 +21,7 @@ public final class Recommender: @unchecked Sendable {
   var population: StoredProfile
   var populationMean: [Double]
   var random: SplitMix64
+  let metrics = RecommenderMetrics()
 
   /// What the profile model needs of an item.
   struct ItemFeatures {
@@ -158,6 +159,7 @@ public final class Recommender: @unchecked Sendable {
     if let cached = profiles.value(for: user) { return cached }
     let profile = try store.profile(of: user) ?? .empty(user: user, dimensions: store.layout.profileDimensions)
     profiles.insert(profile, for: user)
+    metrics.cached(profiles.count)
     return profile
   }
 

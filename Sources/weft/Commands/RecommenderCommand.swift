@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import WeftConfiguration
+import WeftHTTP
 import WeftModels
 import WeftProcess
 import WeftRecommender
@@ -22,6 +23,8 @@ struct RecommenderCommand: AsyncParsableCommand {
 
   @Option(help: "Mesh config file (YAML); its `recommender:` section is used. Flags override it.")
   var config: String?
+  @Option(help: "host:port to serve the recommender's Prometheus metrics (/metrics) on (port 0: any free one).")
+  var http: String?
   @Option(help: "The SQLite file (created if missing; its directory too). Default data/recommender.sqlite.")
   var store: String?
   @Option(help: "Length of the embeddings in requests (default 384: the text worker's MiniLM).")
@@ -87,6 +90,9 @@ struct RecommenderCommand: AsyncParsableCommand {
     // wake-ups and yields around them, and the compute thread is the only caller.
     Gemm.setThreads(1)
     let section = try section()
+    let http = http ?? section.http
+    // Before the recommender is made: its metrics are created with it.
+    if http != nil { MetricsEndpoint.bootstrapMetrics() }
     let store = section.configuration.storePath
     let directory = URL(fileURLWithPath: store).deletingLastPathComponent()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -99,7 +105,9 @@ struct RecommenderCommand: AsyncParsableCommand {
       readiness.markNotReady()
     }
     defer { readiness.markNotReady() }
-    try await runUntilSignalled(runtime, logger: logger)
+    guard let http else { return try await runUntilSignalled(runtime, logger: logger) }
+    let endpoint = try MetricsEndpoint(address: http, logger: logger) { listening in announce("recommender http listening address=\(listening)") }
+    try await runUntilSignalled(runtime, endpoint, logger: logger)
   }
 }
 
