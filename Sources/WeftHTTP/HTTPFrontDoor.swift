@@ -5,12 +5,12 @@ import ServiceLifecycle
 import WeftClient
 import WeftProtocol
 
-/// The gateway's HTTP side: Prometheus metrics and the Open Inference Protocol's health
-/// and server endpoints, served beside the gateway in its process.
+/// The gateway's HTTP side: Prometheus metrics, health, and the Open Inference Protocol's
+/// model endpoints (docs/HTTP.md), served beside the gateway in its process.
 ///
-/// It asks the gateway loop for its state the way any client would (`weft.mesh/status`),
-/// in-process, so the loop keeps one thread and no lock; each scrape or probe costs the
-/// loop one status reply.
+/// It talks to the gateway loop the way any client would, in-process: an inference is a
+/// mesh call, and a scrape or probe asks for `weft.mesh/status`, so the loop keeps one
+/// thread and no lock.
 public final class HTTPFrontDoor: Service, Sendable {
   private let host: String
   private let port: Int
