@@ -12,8 +12,7 @@ import WeftProtocol
 /// mesh call, and a scrape or probe asks for `weft.mesh/status`, so the loop keeps one
 /// thread and no lock.
 public final class HTTPFrontDoor: Service, Sendable {
-  private let host: String
-  private let port: Int
+  private let address: HTTPAddress
   private let mesh: WeftClient
   private let limits: HTTPLimits
   private let tokens: BearerTokens?
@@ -37,8 +36,7 @@ public final class HTTPFrontDoor: Service, Sendable {
   ///   - onListening: called with the address (`host:port`, the port resolved) once the
   ///     server listens.
   public init(address: String, mesh: WeftClient, limits: HTTPLimits = HTTPLimits(), tokens: BearerTokens? = nil, logger: Logger, onListening: @escaping @Sendable (String) -> Void = { _ in }) throws {
-    let address = try HTTPAddress(address)
-    (host, port) = (address.host, address.port)
+    self.address = try HTTPAddress(address)
     self.mesh = mesh
     self.limits = limits
     self.tokens = tokens
@@ -70,11 +68,6 @@ public final class HTTPFrontDoor: Service, Sendable {
       JSONReply.make(.ok, ["name": "weft", "version": WeftVersion.current, "extensions": ["binary_tensor_data", "parameters"]])
     }
     InferenceEndpoints(mesh: mesh, limits: limits, tokens: tokens).register(on: router)
-    let (onListening, host, limits) = (onListening, host, limits)
-    let app = Application(
-      router: router, server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout / .nanoseconds(1))))),
-      configuration: .init(address: .hostname(host, port: port), serverName: "weft"),
-      onServerRunning: { channel in onListening("\(host):\(channel.localAddress?.port ?? 0)") }, logger: logger)
-    try await app.runService()
+    try await address.serve(router, idleTimeout: limits.idleTimeout, logger: logger, onListening: onListening)
   }
 }

@@ -1,7 +1,6 @@
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import WeftProtocol
 
 /// `/metrics` and `/v2/health/live` for a process that is not a gateway (`weft recommender
 /// --http`): what the process records through swift-metrics, and its RSS, CPU and files.
@@ -27,23 +26,6 @@ public final class MetricsEndpoint: Service, Sendable {
     let router = Router()
     router.get("/metrics") { _, _ in MeshMetrics.shared.prometheusResponse(after: nil, ofGateway: false) }
     router.get("/v2/health/live") { _, _ in JSONReply.make(.ok, ["live": true]) }
-    let (onListening, host) = (onListening, address.host)
-    let app = Application(
-      router: router, configuration: .init(address: .hostname(host, port: address.port), serverName: "weft"),
-      onServerRunning: { channel in onListening("\(host):\(channel.localAddress?.port ?? 0)") }, logger: logger)
-    try await app.runService()
-  }
-}
-
-/// `host:port` for an HTTP listener, checked.
-struct HTTPAddress: Sendable {
-  let host: String
-  let port: Int
-
-  init(_ address: String) throws {
-    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65_535).contains(port)
-    else { throw ConfigurationError("HTTP address '\(address)' is not host:port") }
-    host = String(address[..<colon])
-    self.port = port
+    try await address.serve(router, idleTimeout: nil, logger: logger, onListening: onListening)
   }
 }

@@ -12,11 +12,13 @@ struct Readiness {
   /// Why the gateway is not ready, or nil.
   var problem: String? {
     guard !status.services.isEmpty else { return "no worker has registered yet" }
-    let down = status.services.filter { !Self.hasLiveWorker($0) }.map(\.name)
+    let down = status.services.filter { !Self.hasLiveWorker($0.versions) }.map(\.name)
     return down.isEmpty ? nil : "no live worker for \(down.sorted().joined(separator: ", "))"
   }
 
-  private static func hasLiveWorker(_ service: Weft_V1_ServiceStatus) -> Bool {
-    service.versions.contains { $0.workers.contains { !$0.draining } }
+  /// Whether one of `versions` has a worker that is not draining: what "ready" means for
+  /// the gateway, a model and a model version alike.
+  static func hasLiveWorker(_ versions: [Weft_V1_VersionStatus]) -> Bool {
+    versions.contains { $0.workers.contains { !$0.draining } }
   }
 }

@@ -269,8 +269,9 @@ struct ServingBench: AsyncParsableCommand {
     return #"{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":[\#(jsonString(sentence))]}]\#(parameters)}"#
   }
 
+  /// `text` as a JSON string literal.
   private static func jsonString(_ text: String) -> String {
-    String(decoding: (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8), as: UTF8.self).dropFirst().dropLast().description
+    String(decoding: (try? JSONEncoder().encode(text)) ?? Data(#""""#.utf8), as: UTF8.self)
   }
 
   private static func split(_ address: String) throws -> (String, UInt16) {

@@ -11,31 +11,26 @@ import ZeroMQ
 /// The gateway's HTTP side on a real gateway process: health as the Open Inference
 /// Protocol says, and metrics a real Prometheus server scrapes and counts exactly.
 @Suite(.serialized) struct HTTPFrontDoorTests {
-  private func get(_ url: String) async throws -> (status: Int, body: String) {
-    let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-  }
-
   @Test func healthAndModelReadinessAnswerAsTheProtocolSays() async throws {
     let (mesh, base) = try await TestMesh.withHTTP()
-    #expect(try await get("\(base)/v2/health/live") == (200, #"{"live":true}"#))
-    let early = try await get("\(base)/v2/health/ready")
+    #expect(try await HTTPCall.get("\(base)/v2/health/live") == (200, #"{"live":true}"#))
+    let early = try await HTTPCall.get("\(base)/v2/health/ready")
     #expect(early.status == 503 && early.body.contains(#""ready":false"#) && early.body.contains("no worker has registered yet"), "\(early)")
 
     let worker = try await mesh.startWorker(name: "echo-1", ["--model", "echo"])
-    #expect(try await get("\(base)/v2/health/ready") == (200, #"{"ready":true}"#))
-    #expect(try await get("\(base)/v2/models/echo/ready") == (200, #"{"name":"echo","ready":true}"#))
-    #expect(try await get("\(base)/v2/models/echo.echo/ready").status == 200)
-    let unknown = try await get("\(base)/v2/models/nothing/ready")
+    #expect(try await HTTPCall.get("\(base)/v2/health/ready") == (200, #"{"ready":true}"#))
+    #expect(try await HTTPCall.get("\(base)/v2/models/echo/ready") == (200, #"{"name":"echo","ready":true}"#))
+    #expect(try await HTTPCall.get("\(base)/v2/models/echo.echo/ready").status == 200)
+    let unknown = try await HTTPCall.get("\(base)/v2/models/nothing/ready")
     #expect(unknown.status == 404 && unknown.body.contains("unknown model 'nothing'"), "\(unknown)")
-    #expect(try await get("\(base)/v2/models/echo.nothing/ready").status == 404)
-    let server = try await get("\(base)/v2")
+    #expect(try await HTTPCall.get("\(base)/v2/models/echo.nothing/ready").status == 404)
+    let server = try await HTTPCall.get("\(base)/v2")
     #expect(server.status == 200 && server.body.contains(#""name":"weft""#) && server.body.contains(#""version":"\#(WeftVersion.current)""#))
 
     // A service whose only worker is gone is not ready.
     worker.signal(SIGKILL)
     try await mesh.waitUntil("the worker is evicted", timeout: .seconds(15)) { $0.worker(named: "echo-1") == nil }
-    let gone = try await get("\(base)/v2/health/ready")
+    let gone = try await HTTPCall.get("\(base)/v2/health/ready")
     #expect(gone.status == 503 && gone.body.contains("no live worker for echo"), "\(gone)")
   }
 
@@ -47,7 +42,7 @@ import ZeroMQ
     let refused = await mesh.client.result("echo", "nothing")
     #expect(refused.failureCode == .notFound)
 
-    let scrape = try await get("\(base)/metrics")
+    let scrape = try await HTTPCall.get("\(base)/metrics")
     #expect(scrape.status == 200)
     #expect(scrape.body.contains(#"weft_requests_total{service="echo",version="1",code="OK"} \#(calls)"#), "\(scrape.body)")
     #expect(scrape.body.contains(#"weft_request_duration_seconds_count{service="echo",version="1"} \#(calls)"#))

@@ -99,16 +99,16 @@ import WeftProtocol
       ("echo/infer", Self.echoBody(bytes: 60_000), 200, ""),
     ]
     for (path, body, status, error) in cases {
-      let reply = try await Self.post("\(base)/v2/models/\(path)", body: Data(body.utf8))
+      let reply = try await HTTPCall.post("\(base)/v2/models/\(path)", body: Data(body.utf8))
       #expect(reply.status == status, "\(path) \(body.prefix(120)): \(reply.body)")
       if status != 200 {
         let message = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any])?["error"] as? String
         #expect(message?.contains(error) == true, "\(path) \(body.prefix(120)): \(reply.body)")
       }
     }
-    let compressed = try await Self.post("\(base)/v2/models/echo/infer", body: Data([0x1f, 0x8b]), headers: ["Content-Encoding": "gzip"])
+    let compressed = try await HTTPCall.post("\(base)/v2/models/echo/infer", body: Data([0x1f, 0x8b]), headers: ["Content-Encoding": "gzip"])
     #expect(compressed.status == 415 && compressed.body.contains("'gzip' is not supported"), "\(compressed)")
-    let metadata = try await Self.get("\(base)/v2/models/text/versions/9")
+    let metadata = try await HTTPCall.get("\(base)/v2/models/text/versions/9")
     #expect(metadata.status == 404 && metadata.body.contains("has no version '9'"), "\(metadata)")
   }
 
@@ -134,20 +134,6 @@ import WeftProtocol
 
   private static func close(_ got: [Float], _ expected: [Float]) -> Bool {
     got.count == expected.count && zip(got, expected).allSatisfy { abs($0 - $1) <= tolerance }
-  }
-
-  static func post(_ url: String, body: Data, headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
-    var request = URLRequest(url: URL(string: url)!)
-    request.httpMethod = "POST"
-    request.httpBody = body
-    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-    let (data, response) = try await URLSession.shared.data(for: request)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-  }
-
-  static func get(_ url: String) async throws -> (status: Int, body: String) {
-    let (data, response) = try await URLSession.shared.data(from: URL(string: url)!)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
   }
 }
 
@@ -205,22 +191,22 @@ enum RawHTTPConnection {
     let infer = "\(base)/v2/models/echo/infer"
     let body = Data(#"{"inputs":[{"name":"input","datatype":"BYTES","shape":[1],"data":["hi"]}]}"#.utf8)
 
-    let anonymous = try await InferenceProtocolTests.post(infer, body: body)
+    let anonymous = try await HTTPCall.post(infer, body: body)
     #expect(anonymous.status == 401 && anonymous.body.contains("Authorization: Bearer"), "\(anonymous)")
-    let wrong = try await InferenceProtocolTests.post(infer, body: body, headers: ["Authorization": "Bearer alice-0123456789abcdef0123456788"])
+    let wrong = try await HTTPCall.post(infer, body: body, headers: ["Authorization": "Bearer alice-0123456789abcdef0123456788"])
     #expect(wrong.status == 401 && wrong.body.contains("not one this gateway accepts"), "\(wrong)")
-    let allowed = try await InferenceProtocolTests.post(infer, body: body, headers: ["Authorization": "Bearer \(token)"])
+    let allowed = try await HTTPCall.post(infer, body: body, headers: ["Authorization": "Bearer \(token)"])
     #expect(allowed.status == 200 && allowed.body.contains(#""data":["hi"]"#), "\(allowed)")
-    #expect(try await InferenceProtocolTests.get("\(base)/v2/models/echo").status == 401)
-    #expect(try await InferenceProtocolTests.get("\(base)/v2/health/ready").status == 200)
-    #expect(try await InferenceProtocolTests.get("\(base)/metrics").status == 200)
+    #expect(try await HTTPCall.get("\(base)/v2/models/echo").status == 401)
+    #expect(try await HTTPCall.get("\(base)/v2/health/ready").status == 200)
+    #expect(try await HTTPCall.get("\(base)/metrics").status == 200)
 
     try FileManager.default.removeItem(at: directory.appendingPathComponent("alice.token"))
     mesh.gateway.signal(SIGHUP)
     let deadline = ContinuousClock.now + .seconds(10)
     var revoked = (status: 0, body: "")
     repeat {
-      revoked = try await InferenceProtocolTests.post(infer, body: body, headers: ["Authorization": "Bearer \(token)"])
+      revoked = try await HTTPCall.post(infer, body: body, headers: ["Authorization": "Bearer \(token)"])
       if revoked.status == 401 { break }
       try await Task.sleep(for: .milliseconds(100))
     } while ContinuousClock.now < deadline

@@ -13,7 +13,7 @@ import WeftProtocol
   private func version(_ base: String, path: String = "echo/infer", user: String?, parameter: String? = nil) async throws -> String {
     let parameters = parameter.map { #","parameters":{"user_id":"\#($0)"}"# } ?? ""
     let body = Data(#"{"inputs":[{"name":"input","datatype":"BYTES","shape":[1],"data":["x"]}]\#(parameters)}"#.utf8)
-    let reply = try await InferenceProtocolTests.post("\(base)/v2/models/\(path)", body: body, headers: user.map { ["Weft-User-Id": $0] } ?? [:])
+    let reply = try await HTTPCall.post("\(base)/v2/models/\(path)", body: body, headers: user.map { ["Weft-User-Id": $0] } ?? [:])
     guard reply.status == 200 else { throw TestFailure("\(path): \(reply.status) \(reply.body)") }
     return try JSONDecoder().decode(Answer.self, from: Data(reply.body.utf8)).model_version
   }

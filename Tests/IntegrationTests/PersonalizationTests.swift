@@ -53,7 +53,7 @@ import WeftProtocol
     var bad = likes[0]
     (bad.eventID, bad.reward) = ("ada-bad", 5)
     await #expect(throws: WeftError.self) { try await mesh.client.feedback([bad]) }
-    let recommenderMetrics = try await InferenceProtocolTests.get("\(recommenderHTTP)/metrics").body
+    let recommenderMetrics = try await HTTPCall.get("\(recommenderHTTP)/metrics").body
     for line in [
       #"weft_recommender_feedback_events_total{outcome="applied"} 10"#, #"weft_recommender_feedback_events_total{outcome="duplicate"} 1"#,
       #"weft_recommender_feedback_events_total{outcome="refused"} 1"#, "weft_recommender_commit_seconds_count 2", "weft_recommender_profiles_cached 1",
@@ -93,7 +93,7 @@ import WeftProtocol
     #expect(response.header.metadata["weft-personalize"]?.text == "skipped: no recommender is serving")
 
     // The gateway's metrics count each outcome: two personalised, the stalled one and the last not.
-    let metrics = try await InferenceProtocolTests.get("\(http)/metrics").body
+    let metrics = try await HTTPCall.get("\(http)/metrics").body
     for (outcome, count) in [("personalized", 2), ("fallback", stalledFellBack ? 1 : 0), ("skipped", stalledFellBack ? 1 : 2)] where count > 0 {
       #expect(metrics.contains(#"weft_personalizations_total{service="text",outcome="\#(outcome)"} \#(count)"#), "\(outcome) in \(metrics)")
     }

@@ -30,9 +30,9 @@ struct InferTensor: Sendable {
     self.init(name: name, datatype: datatype, shape: shape, contents: .fixed(data))
   }
 
-  /// A `BYTES` tensor; the shape defaults to one dimension holding the elements.
-  init(_ name: String, elements: [Data], shape: [Int]? = nil) {
-    self.init(name: name, datatype: .bytes, shape: shape ?? [elements.count], contents: .elements(elements))
+  /// A one-dimensional `BYTES` tensor.
+  init(_ name: String, elements: [Data]) {
+    self.init(name: name, datatype: .bytes, shape: [elements.count], contents: .elements(elements))
   }
 
   private init(name: String, datatype: TensorDatatype, shape: [Int], contents: Contents) {

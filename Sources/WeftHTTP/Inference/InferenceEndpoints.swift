@@ -52,7 +52,7 @@ struct InferenceEndpoints: Sendable {
       let (model, service) = try await served(context)
       let versions = service.versions.filter { version == nil || $0.version == version }
       if let version, versions.isEmpty { throw unknownVersion(version, of: model, service.versions.map(\.version)) }
-      let ready = versions.contains { $0.workers.contains { !$0.draining } }
+      let ready = Readiness.hasLiveWorker(versions)
       var fields: [String: Any] = ["name": model.name, "ready": ready]
       if let version { fields["version"] = version }
       return JSONReply.make(ready ? .ok : .serviceUnavailable, fields, error: ready ? nil : "no live worker serves '\(model.name)'")
@@ -91,10 +91,7 @@ struct InferenceEndpoints: Sendable {
   private func infer(_ request: Request, _ context: BasicRequestContext, version: String?) async -> Response {
     await answering {
       let model = try Self.model(context)
-      let declared = try request.headers[.contentLength].map { text -> Int in
-        guard let length = Int(text), length >= 0 else { throw InferenceError(.badRequest, "Content-Length '\(text)' is not a size") }
-        return length
-      }
+      let declared = try Self.size(in: request.headers, .contentLength)
       if let declared, declared > limits.maxBodyBytes { throw tooLarge() }
       if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
         throw InferenceError(.unsupportedMediaType, "Content-Encoding '\(encoding)' is not supported; send the body uncompressed")
@@ -106,10 +103,7 @@ struct InferenceEndpoints: Sendable {
       defer { budget.release(reservation) }
 
       let body = try await readBody(request)
-      let jsonLength = try request.headers[Self.headerLengthField].map { text -> Int in
-        guard let length = Int(text) else { throw InferenceError(.badRequest, "Inference-Header-Content-Length '\(text)' is not a size") }
-        return length
-      }
+      let jsonLength = try Self.size(in: request.headers, Self.headerLengthField)
       let parsed = try InferRequestBody(body, jsonLength: jsonLength)
       let inputs = try model.inputs(of: parsed)
       let frames = try model.request(inputs)
@@ -121,6 +115,15 @@ struct InferenceEndpoints: Sendable {
       var headers: HTTPFields = [.contentType: encoded.jsonLength == nil ? "application/json" : "application/octet-stream"]
       if let length = encoded.jsonLength { headers[Self.headerLengthField] = String(length) }
       return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: encoded.data)))
+    }
+  }
+
+  /// A header that holds a byte count, if present.
+  /// - Throws: ``InferenceError`` (400) when it is not a non-negative integer.
+  private static func size(in headers: HTTPFields, _ field: HTTPField.Name) throws -> Int? {
+    try headers[field].map { text in
+      guard let size = Int(text), size >= 0 else { throw InferenceError(.badRequest, "\(field) '\(text)' is not a size") }
+      return size
     }
   }
 

@@ -32,7 +32,7 @@ struct InferenceModel: Sendable {
       try spec.check(tensor, model: name)
       byName[tensor.name] = tensor
     }
-    for spec in inputs where !spec.optional && byName[spec.name] == nil {
+    for spec in inputs where byName[spec.name] == nil {
       throw InferenceError(.badRequest, "model '\(name)' needs input '\(spec.name)' (\(spec.forms.map(\.description).joined(separator: " or ")))")
     }
     if let requested = request.requestedOutputs {
@@ -47,11 +47,10 @@ struct InferenceModel: Sendable {
 }
 
 /// What a model's input or output may be: its name and the datatype and shape pairs it
-/// accepts (-1: any size); the first pair is the one metadata lists.
+/// accepts (-1: any size); the first pair is the one metadata lists. Every input is required.
 struct TensorSpec: Sendable {
   let name: String
   let forms: [Form]
-  let optional: Bool
 
   struct Form: Sendable, CustomStringConvertible {
     let datatype: TensorDatatype
@@ -59,10 +58,9 @@ struct TensorSpec: Sendable {
     var description: String { "\(datatype.rawValue) \(shape)" }
   }
 
-  init(_ name: String, _ datatype: TensorDatatype, _ shape: [Int], or others: [Form] = [], optional: Bool = false) {
+  init(_ name: String, _ datatype: TensorDatatype, _ shape: [Int], or others: [Form] = []) {
     self.name = name
     forms = [Form(datatype: datatype, shape: shape)] + others
-    self.optional = optional
   }
 
   var metadata: [String: Any] { ["name": name, "datatype": forms[0].datatype.rawValue, "shape": forms[0].shape] }
@@ -88,8 +86,6 @@ struct ModelInputs: Sendable {
   let inputParameters: [String: [String: JSONValue]]
   /// The outputs asked for; nil: all.
   let requestedOutputs: Set<String>?
-
-  subscript(name: String) -> InferTensor? { tensors[name] }
 
   /// Whether the caller asked for `output` (or for every output).
   func wants(_ output: String) -> Bool { requestedOutputs?.contains(output) ?? true }

@@ -86,11 +86,7 @@ enum InferenceModels {
       if audio.datatype == .bytes {
         request.audio.wav = audio.byteElements[0]
       } else {
-        var samples = Tensor()
-        samples.dtype = .float32
-        samples.shape = [Int64(audio.elementCount)]
-        samples.data = audio.fixedBytes
-        request.audio.samples = samples
+        request.audio.samples = try Tensor(audio)
         request.audio.sampleRate = UInt32(try inputs.integer("sample_rate", input: "audio", in: 1...384_000, default: 0))
         guard request.audio.sampleRate > 0 else {
           throw InferenceError(.badRequest, "FP32 audio needs parameter 'sample_rate' (Hz), on the input or the request")
@@ -118,7 +114,7 @@ enum InferenceModels {
   private static let imageInput = TensorSpec("image", .bytes, [1], or: [.init(datatype: .uint8, shape: [-1, -1, 3])])
 
   private static let personalizedOutputs = [
-    TensorSpec("personalized_ids", .bytes, [-1], optional: true), TensorSpec("personalized_scores", .fp32, [-1], optional: true),
+    TensorSpec("personalized_ids", .bytes, [-1]), TensorSpec("personalized_scores", .fp32, [-1]),
   ]
 
   private static func image(_ inputs: ModelInputs) throws -> Weft_V1_Image {
@@ -127,11 +123,7 @@ enum InferenceModels {
     if tensor.datatype == .bytes {
       image.encoded = tensor.byteElements[0]
     } else {
-      var rgb = Tensor()
-      rgb.dtype = .uint8
-      rgb.shape = tensor.shape.map(Int64.init)
-      rgb.data = tensor.fixedBytes
-      image.rgb = rgb
+      image.rgb = try Tensor(tensor)
     }
     return image
   }
@@ -177,23 +169,32 @@ extension ModelInputs {
 extension InferTensor {
   /// An output from a Weft tensor of the reply.
   init(_ name: String, _ tensor: Tensor) throws {
-    let datatype: TensorDatatype
-    switch tensor.dtype {
-    case .float32: datatype = .fp32
-    case .float16: datatype = .fp16
-    case .int64: datatype = .int64
-    case .int32: datatype = .int32
-    case .uint8: datatype = .uint8
-    case .int8: datatype = .int8
-    default: throw InferenceError(.internalServerError, "output '\(name)': the reply's tensor has no datatype")
+    guard let datatype = Self.weftDTypes.first(where: { $0.value == tensor.dtype })?.key else {
+      throw InferenceError(.internalServerError, "output '\(name)': the reply's tensor has no datatype")
     }
     try self.init(name, datatype, shape: tensor.shape.map { Int(clamping: $0) }, data: tensor.data)
   }
+
+  /// The OIP datatypes a Weft `Tensor` carries, and its name for each.
+  static let weftDTypes: [TensorDatatype: Weft_V1_DType] = [.fp32: .float32, .fp16: .float16, .int64: .int64, .int32: .int32, .uint8: .uint8, .int8: .int8]
 
   /// An output of fixed-size `values` (bit patterns for floats), one dimension unless `shape` says.
   static func littleEndian<T: FixedWidthInteger>(_ name: String, _ datatype: TensorDatatype, _ values: [T], shape: [Int]? = nil) throws -> InferTensor {
     var data = Data(capacity: values.count * MemoryLayout<T>.size)
     for value in values { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
     return try InferTensor(name, datatype, shape: shape ?? [values.count], data: data)
+  }
+}
+
+extension Tensor {
+  /// A fixed-size input as the Weft tensor a request carries, shape and bytes as they are.
+  init(_ tensor: InferTensor) throws {
+    guard let dtype = InferTensor.weftDTypes[tensor.datatype] else {
+      throw InferenceError(.badRequest, "input '\(tensor.name)': \(tensor.datatype.rawValue) has no Weft tensor form")
+    }
+    self.init()
+    self.dtype = dtype
+    shape = tensor.shape.map(Int64.init)
+    data = tensor.fixedBytes
   }
 }

@@ -19,7 +19,4 @@ final class RequestBodyBudget: Sendable {
   }
 
   func release(_ bytes: Int) { held.withLock { $0 -= bytes } }
-
-  /// Bytes reserved now.
-  var reserved: Int { held.withLock { $0 } }
 }
