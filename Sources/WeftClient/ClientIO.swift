@@ -1,6 +1,7 @@
 import DequeModule
 import Foundation
 import Logging
+import SwiftProtobuf
 import Synchronization
 import WeftProtocol
 import ZeroMQ
@@ -10,12 +11,28 @@ import ZeroMQ
 /// Callers append to `inbox` and signal; the thread sends, matches replies to calls by
 /// request id, and fails calls whose deadline passed with no reply (the gateway normally
 /// answers first; this covers a gateway that is gone).
+///
+/// Each gateway has its own socket, with ZMTP heartbeats and a monitor, so the thread
+/// knows which gateways are live and which calls each one holds. When a gateway's
+/// connection is lost (closed, or silent for ``heartbeatTimeoutMilliseconds``), its
+/// idempotent calls go again through a live gateway, within their deadline, and the
+/// others end at once with `UNAVAILABLE`. New calls go round-robin over live gateways
+/// only. A gateway answering an idempotent call `UNAVAILABLE` (say, restarted and not yet
+/// rejoined by its workers) has the call tried once on each other live gateway.
 final class ClientIO: Sendable {
   /// Gets each response or the error ending the call; returns true when the call is done.
   typealias Handler = @Sendable (Result<Response, WeftError>) -> Bool
 
+  /// A PING goes to a gateway after this long without traffic…
+  static let heartbeatIntervalMilliseconds = 250
+  /// …and its connection counts as lost when nothing came back for this long.
+  static let heartbeatTimeoutMilliseconds = 750
+  /// A connect attempt to a host that drops packets is given up after this long and
+  /// retried, so a gateway that comes back is found again quickly.
+  static let connectTimeoutMilliseconds = 1_000
+
   private enum Command: Sendable {
-    case call(id: UInt64, frames: [[UInt8]], deadline: UInt64, handler: Handler)
+    case call(id: UInt64, frames: [[UInt8]], deadline: UInt64, idempotent: Bool, handler: Handler)
     case cancel(id: UInt64)
   }
 
@@ -29,36 +46,34 @@ final class ClientIO: Sendable {
   private let finished = DispatchSemaphore(value: 0)
   /// Extra time past the deadline for the gateway's own DEADLINE_EXCEEDED to arrive.
   private static let grace: UInt64 = 250_000
+  private static let monitorsMade = Atomic<Int>(0)
 
   init(gateways: [String], curve: CurveClientCredentials?, context: Context?, logger: Logger) throws {
     wake = try WakeSignal()
     let context = try context ?? Context()
-    let socket = try Socket(context: context, type: .dealer)
-    if let curve { try socket.makeCurveClient(curve) }
-    try socket.setImmediate(true)
-    try socket.setSendHighWaterMark(0)
-    try socket.setReceiveHighWaterMark(0)
-    for gateway in gateways { try socket.connect(gateway) }
-    let sendable = UnsafeTransfer(socket)
+    let links = try gateways.map { try GatewayLink(endpoint: $0, curve: curve, context: context) }
+    let sendable = UnsafeTransfer(links)
     let thread = Thread { [self] in
-      run(socket: sendable.value, logger: logger)
+      run(links: sendable.value, logger: logger)
       finished.signal()
     }
     thread.name = "weft-client"
     thread.start()
   }
 
-  func submit(id: UInt64, frames: [[UInt8]], timeout: Duration, handler: @escaping Handler) {
+  func submit(id: UInt64, frames: [[UInt8]], timeout: Duration, idempotent: Bool, handler: @escaping Handler) {
     let deadline = MonotonicClock.now() &+ UInt64(max(0, timeout.components.seconds)) * 1_000_000
       &+ UInt64(max(0, timeout.components.attoseconds) / 1_000_000_000_000)
     let accepted = state.withLock { state -> Bool in
       guard !state.closed else { return false }
-      state.commands.append(.call(id: id, frames: frames, deadline: deadline, handler: handler))
+      state.commands.append(.call(id: id, frames: frames, deadline: deadline, idempotent: idempotent, handler: handler))
       return true
     }
     if accepted { wake.signal() } else { _ = handler(.failure(WeftError(.cancelled, "client is closed"))) }
   }
 
+  /// Ends call `id` with `CANCELLED` and tells the gateway holding it, which cancels it
+  /// in its queue or at its worker.
   func cancel(id: UInt64) {
     state.withLock { $0.commands.append(.cancel(id: id)) }
     wake.signal()
@@ -74,25 +89,118 @@ final class ClientIO: Sendable {
     finished.wait()
   }
 
-  private func run(socket: Socket, logger: Logger) {
-    var pending: [UInt64: (deadline: UInt64, handler: Handler)] = [:]
+  /// One gateway: its socket, whether its connection is up, and its events.
+  private final class GatewayLink {
+    let endpoint: String
+    let socket: Socket
+    /// Nil in-process, where a connection cannot be lost.
+    let monitor: SocketMonitor?
+    var isLive: Bool
+
+    init(endpoint: String, curve: CurveClientCredentials?, context: Context) throws {
+      self.endpoint = endpoint
+      socket = try Socket(context: context, type: .dealer)
+      if let curve { try socket.makeCurveClient(curve) }
+      try socket.setImmediate(true)
+      try socket.setSendHighWaterMark(0)
+      try socket.setReceiveHighWaterMark(0)
+      let inProcess = endpoint.hasPrefix("inproc://")
+      if inProcess {
+        monitor = nil
+      } else {
+        try socket.setHeartbeat(intervalMilliseconds: heartbeatIntervalMilliseconds, timeoutMilliseconds: heartbeatTimeoutMilliseconds)
+        try socket.setConnectTimeout(connectTimeoutMilliseconds)
+        let serial = ClientIO.monitorsMade.add(1, ordering: .relaxed).oldValue
+        monitor = try SocketMonitor(watching: socket, context: context, name: "weft-client-monitor-\(getpid())-\(serial)")
+      }
+      isLive = inProcess
+      try socket.connect(endpoint)
+    }
+  }
+
+  /// A call the thread holds until its final response.
+  private struct Call {
+    let deadline: UInt64
+    let handler: Handler
+    let frames: [[UInt8]]
+    let idempotent: Bool
+    /// The gateway it was last sent to; nil while it waits to be sent.
+    var link: Int?
+    /// The gateways it was sent to, one bit each.
+    var tried: UInt64 = 0
+    /// A partial response reached the caller, so the call can no longer start again.
+    var streamed = false
+  }
+
+  private func run(links: [GatewayLink], logger: Logger) {
+    var calls: [UInt64: Call] = [:]
     var deadlines = DeadlineQueue()
-    // Requests not yet handed to libzmq: no gateway is connected yet (ZMQ_IMMEDIATE).
-    var unsent: Deque<(id: UInt64, frames: [[UInt8]])> = []
+    // Calls waiting for a live gateway, in the order they go.
+    var unsent: Deque<UInt64> = []
+    var nextLink = 0
     let received = Frames(capacity: 8)
     var poller = Poller()
-    guard let socketIndex = try? poller.add(socket) else { return }
+    var socketIndexes: [Int] = []
+    var monitorIndexes: [Int?] = []
+    for link in links {
+      guard let index = try? poller.add(link.socket) else { return }
+      socketIndexes.append(index)
+      monitorIndexes.append(link.monitor.flatMap { try? poller.add($0.socket) })
+    }
     let wakeIndex = poller.add(fileDescriptor: wake.fileDescriptor)
 
     func fail(_ id: UInt64, _ error: WeftError) {
-      if let call = pending.removeValue(forKey: id) { _ = call.handler(.failure(error)) }
+      if let call = calls.removeValue(forKey: id) { _ = call.handler(.failure(error)) }
+    }
+
+    func bit(_ link: Int) -> UInt64 { link < 64 ? 1 << UInt64(link) : 0 }
+
+    /// Sends `call` to a live gateway, untried ones first; false if none took it now.
+    func send(_ id: UInt64, _ call: inout Call) -> Bool {
+      for untriedOnly in [true, false] {
+        for step in 0..<links.count {
+          let index = (nextLink + step) % links.count
+          let link = links[index]
+          guard link.isLive, !untriedOnly || call.tried & bit(index) == 0 else { continue }
+          do {
+            // Only the first frame can meet EAGAIN; the rest of a message then always goes.
+            try link.socket.send(call.frames[0], more: call.frames.count > 1, wait: false)
+            for frame in 1..<call.frames.count { try link.socket.send(call.frames[frame], more: frame < call.frames.count - 1) }
+          } catch {
+            continue  // not connected after all (EAGAIN), or closing: try the next one
+          }
+          nextLink = (index + 1) % links.count
+          call.link = index
+          call.tried |= bit(index)
+          return true
+        }
+      }
+      return false
+    }
+
+    /// The gateway behind `index` lost its connection: its calls go elsewhere or end.
+    func lose(_ index: Int) {
+      guard links[index].isLive else { return }
+      links[index].isLive = false
+      var moved = 0
+      for (id, call) in calls where call.link == index {
+        if call.idempotent && !call.streamed {
+          calls[id]?.link = nil
+          unsent.prepend(id)
+          moved += 1
+        } else {
+          let why = call.streamed ? "it had already streamed responses" : "it is not idempotent"
+          fail(id, WeftError(.unavailable, "lost the connection to gateway \(links[index].endpoint) while the call ran; \(why), so it was not sent again"))
+        }
+      }
+      logger.warning("gateway connection lost", metadata: ["gateway": "\(links[index].endpoint)", "calls_moved": "\(moved)"])
     }
 
     while true {
       let now = MonotonicClock.now()
       let next = deadlines.nextDeadline
       let timeout = next.map { $0 > now ? Int(($0 - now + 999) / 1_000) : 0 } ?? 1_000
-      // While requests wait for a connection, look again every 10 ms.
+      // While calls wait for a connection, look again every 10 ms.
       _ = try? poller.wait(timeoutMilliseconds: min(timeout, unsent.isEmpty ? 1_000 : 10))
 
       if poller.isReadable(wakeIndex) {
@@ -103,60 +211,93 @@ final class ClientIO: Sendable {
         }
         for command in commands {
           switch command {
-          case .call(let id, let frames, let deadline, let handler):
-            pending[id] = (deadline, handler)
+          case .call(let id, let frames, let deadline, let idempotent, let handler):
+            calls[id] = Call(deadline: deadline, handler: handler, frames: frames, idempotent: idempotent)
             deadlines.insert(id: id, deadline: deadline &+ Self.grace)
-            unsent.append((id, frames))
+            unsent.append(id)
           case .cancel(let id):
+            if let index = calls[id]?.link, let frame = try? Self.cancelHeader(id) {
+              try? links[index].socket.send(Signature.client, more: true, wait: false)
+              try? links[index].socket.send(frame, more: false, wait: false)
+            }
             fail(id, WeftError(.cancelled, "cancelled by the caller"))
           }
         }
         if closed {
-          for id in Array(pending.keys) { fail(id, WeftError(.cancelled, "client closed")) }
+          for id in Array(calls.keys) { fail(id, WeftError(.cancelled, "client closed")) }
           return
         }
       }
 
-      while let (id, frames) = unsent.first {
-        guard pending[id] != nil else {
-          unsent.removeFirst()  // cancelled or timed out before it could be sent
-          continue
-        }
-        do {
-          // Only the first frame can meet EAGAIN; the rest of a message then always goes.
-          try socket.send(frames[0], more: frames.count > 1, wait: false)
-          for index in 1..<frames.count { try socket.send(frames[index], more: index < frames.count - 1) }
-          unsent.removeFirst()
-        } catch let error as ZMQError where error.isWouldBlock {
-          break
-        } catch {
-          unsent.removeFirst()
-          fail(id, WeftError(.unavailable, "could not send: \(error)"))
-        }
-      }
-
-      if poller.isReadable(socketIndex) {
-        while (try? socket.receive(into: received, wait: false)) == true {
+      // Replies first: those a gateway sent before its connection dropped still count.
+      for (index, link) in links.enumerated() where poller.isReadable(socketIndexes[index]) {
+        while (try? link.socket.receive(into: received, wait: false)) == true {
           guard received.count >= 2, Signature.check(received[0], expected: Signature.client) == .valid,
             let header = try? ResponseHeader(borrowing: received[1])
           else {
-            logger.warning("malformed reply from gateway", metadata: ["frames": "\(received.count)"])
+            logger.warning("malformed reply from gateway", metadata: ["gateway": "\(link.endpoint)", "frames": "\(received.count)"])
             continue
           }
-          guard let call = pending[header.requestID] else { continue }  // cancelled or timed out
+          // Cancelled, timed out, or since sent to another gateway.
+          guard var call = calls[header.requestID], call.link == index else { continue }
+          let status = StatusCode(wireValue: header.status)
+          if header.endOfStream && status == .unavailable && call.idempotent && !call.streamed
+            && links.indices.contains(where: { links[$0].isLive && call.tried & bit($0) == 0 })
+          {
+            // This gateway cannot serve it now; another may.
+            call.link = nil
+            calls[header.requestID] = call
+            unsent.prepend(header.requestID)
+            continue
+          }
           let body = (2..<received.count).map { received.data(at: $0) }
           if call.handler(.success(Response(header: header, body: body))) {
-            pending.removeValue(forKey: header.requestID)
+            calls.removeValue(forKey: header.requestID)
+          } else if !call.streamed {
+            calls[header.requestID]?.streamed = true
           }
         }
+      }
+
+      for (index, link) in links.enumerated() {
+        guard let monitor = link.monitor, let monitorIndex = monitorIndexes[index], poller.isReadable(monitorIndex) else { continue }
+        while let event = try? monitor.next() {
+          switch event.kind {
+          case .handshakeSucceeded:
+            if !link.isLive { logger.info("gateway connected", metadata: ["gateway": "\(link.endpoint)"]) }
+            link.isLive = true
+          case .disconnected:
+            lose(index)
+          case .other:
+            break
+          }
+        }
+      }
+
+      while let id = unsent.first {
+        guard var call = calls[id] else {
+          unsent.removeFirst()  // cancelled or timed out before it could be sent
+          continue
+        }
+        guard send(id, &call) else { break }
+        calls[id] = call
+        unsent.removeFirst()
       }
 
       let after = MonotonicClock.now()
       while let (_, id) = deadlines.popExpired(at: after) {
         fail(id, WeftError(.deadlineExceeded, "no reply from the gateway before the deadline"))
       }
-      if deadlines.count > 2 * pending.count + 1_024 { deadlines.compact { pending[$0] != nil } }
+      if deadlines.count > 2 * calls.count + 1_024 { deadlines.compact { calls[$0] != nil } }
     }
+  }
+
+  /// The header of a cancel message for the caller's request `id`.
+  private static func cancelHeader(_ id: UInt64) throws -> [UInt8] {
+    var header = RequestHeader()
+    header.requestID = id
+    header.cancel = true
+    return try header.serializedBytes()
   }
 }
 

@@ -7,10 +7,14 @@ import ZeroMQ
 
 /// A client of a Weft mesh: many calls in flight over one connection.
 ///
-/// One I/O thread owns a DEALER socket connected to every given gateway (requests are
-/// spread round-robin over the connected ones). Calls are `async`, carry a deadline,
-/// and fail with ``WeftError``; cancelling the calling task ends the call with
-/// `CANCELLED`. Call `close()` when done (or let the last reference go).
+/// One I/O thread owns a DEALER socket per gateway and spreads calls round-robin over the
+/// gateways whose connection is up, watching each with ZMTP heartbeats. When a gateway is
+/// lost (it dies, or goes silent for 750 ms), its idempotent calls are sent again through
+/// a live one within their deadline, and the others fail at once with `UNAVAILABLE`; a
+/// gateway that comes back is used again. Calls are `async`, carry a deadline, and fail
+/// with ``WeftError``; cancelling the calling task ends the call with `CANCELLED` and
+/// tells the gateway, which cancels it at its worker. Call `close()` when done (or let the
+/// last reference go).
 public final class WeftClient: Sendable {
   private let io: ClientIO
   private let nextRequestID = Atomic<UInt64>(1)
@@ -48,7 +52,7 @@ public final class WeftClient: Sendable {
     let frames = try encode(id: id, service: service, method: method, body: body, options: options)
     return try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Response, any Error>) in
-        io.submit(id: id, frames: frames, timeout: options.timeout) { result in
+        io.submit(id: id, frames: frames, timeout: options.timeout, idempotent: options.idempotent) { result in
           switch result {
           case .success(let response) where response.isFinal:
             if let error = WeftError(header: response.header) {
@@ -88,7 +92,7 @@ public final class WeftClient: Sendable {
       continuation.onTermination = { termination in
         if case .cancelled = termination { io.cancel(id: id) }
       }
-      io.submit(id: id, frames: frames, timeout: options.timeout) { result in
+      io.submit(id: id, frames: frames, timeout: options.timeout, idempotent: options.idempotent) { result in
         switch result {
         case .success(let response):
           if let error = WeftError(header: response.header) {

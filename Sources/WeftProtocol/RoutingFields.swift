@@ -20,6 +20,8 @@ public struct RoutingFields: Sendable, Equatable {
   public var userID = ""
   /// Higher goes first within the client's share of a queue; capped at 255.
   public var priority: UInt8 = 0
+  /// The message cancels the client's earlier request with this request id.
+  public var cancel = false
 
   /// Why a header could not be read.
   public struct Malformed: Error, CustomStringConvertible, Sendable {
@@ -46,6 +48,7 @@ public struct RoutingFields: Sendable, Equatable {
       case (7, 2): version = try Self.string(bytes, &offset, "version", names)
       case (8, 2): userID = try Self.string(bytes, &offset, "user_id")
       case (10, 0): priority = UInt8(clamping: try Self.varint(bytes, &offset))
+      case (11, 0): cancel = try Self.varint(bytes, &offset) != 0
       case (0, _): throw Malformed(description: "field number 0 at byte \(offset)")
       case (_, 0): _ = try Self.varint(bytes, &offset)
       case (_, 1): try Self.skip(8, bytes, &offset)

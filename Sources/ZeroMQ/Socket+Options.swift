@@ -38,6 +38,20 @@ extension Socket {
     try setOption(ZMQ_RECONNECT_IVL_MAX, Int32(maximum))
   }
 
+  /// ZMTP heartbeats: a PING after `interval` ms without traffic, and the connection is
+  /// closed (and reconnected) when nothing arrives for `timeout` ms, so a peer that died
+  /// silently, or a link that drops packets, is noticed within `timeout`.
+  public func setHeartbeat(intervalMilliseconds interval: Int, timeoutMilliseconds timeout: Int) throws {
+    try setOption(ZMQ_HEARTBEAT_IVL, Int32(interval))
+    try setOption(ZMQ_HEARTBEAT_TIMEOUT, Int32(timeout))
+    // Lets the peer close its side too if our pings stop.
+    try setOption(ZMQ_HEARTBEAT_TTL, Int32(timeout))
+  }
+
+  /// Gives up a TCP connect attempt after this many milliseconds (0: the OS's timeout),
+  /// so reconnecting to a host whose packets are dropped retries at the reconnect pace.
+  public func setConnectTimeout(_ milliseconds: Int) throws { try setOption(ZMQ_CONNECT_TIMEOUT, Int32(milliseconds)) }
+
   /// The endpoint last bound, with a wildcard port resolved, e.g. `tcp://127.0.0.1:41234`.
   public func lastEndpoint() throws -> String {
     var buffer = [CChar](repeating: 0, count: 1024)

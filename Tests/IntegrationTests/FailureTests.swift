@@ -72,6 +72,35 @@ import WeftProtocol
     #expect(try await first.get().status == .ok)
   }
 
+  /// Cancelling a call's task ends it at once, and the gateway takes it out of its queue,
+  /// or tells its worker, which frees the slot long before the deadline (without the
+  /// cancel the request would hold it until it had run).
+  @Test func cancellingACallFreesItsPlaceAtTheGatewayAndTheWorker() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(
+      name: "slow", ["--model", "sleep", "--latency-ms", "1500", "--capacity", "2", "--max-batch-size", "1"])
+    let client = mesh.client
+    let long = CallOptions(timeout: .seconds(20))
+    // One runs, one waits at the worker, one waits in the gateway's queue.
+    async let running = client.result("sleep", "sleep", options: long)
+    try await mesh.waitUntil("the first call runs") { $0.worker(named: "slow")?.inFlight == 1 }
+    let atWorker = Task { await client.result("sleep", "sleep", options: long) }
+    try await mesh.waitUntil("the second call waits at the worker") { $0.worker(named: "slow")?.inFlight == 2 }
+    let atGateway = Task { await client.result("sleep", "sleep", options: long) }
+    try await mesh.waitUntil("the third call waits at the gateway") { $0.services.first { $0.name == "sleep" }?.queueDepth == 1 }
+
+    let cancelled = ContinuousClock.now
+    atGateway.cancel()
+    #expect(await atGateway.value.failureCode == .cancelled)
+    try await mesh.waitUntil("the gateway's queue is empty", timeout: .seconds(1)) { $0.services.first { $0.name == "sleep" }?.queueDepth == 0 }
+    atWorker.cancel()
+    #expect(await atWorker.value.failureCode == .cancelled)
+    try await mesh.waitUntil("the worker's slot is free", timeout: .seconds(1)) { $0.worker(named: "slow")?.inFlight == 1 }
+    #expect(ContinuousClock.now - cancelled < .seconds(1), "the first call, still running, would have held it for 1.5 s")
+    #expect(try await mesh.status().cancelledByClients == 2)
+    #expect(try await running.get().status == .ok)
+  }
+
   @Test func sigtermDrainsAWorkerWithoutFailingItsRequests() async throws {
     let mesh = try await TestMesh()
     let worker = try await mesh.startWorker(

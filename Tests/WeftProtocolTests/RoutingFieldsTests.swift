@@ -27,6 +27,10 @@ import WeftProtocol
     #expect(fields.version == "v2")
     #expect(fields.userID == "user-7")
     #expect(fields.priority == 9)
+    #expect(!fields.cancel)
+    let cancel: [UInt8] = try RequestHeader.with { $0.requestID = 7; $0.cancel = true }.serializedBytes()
+    let cancelFields = try cancel.withUnsafeBytes { try RoutingFields(parsing: $0) }
+    #expect(cancelFields.cancel && cancelFields.requestID == 7)
     // A priority past 255 is read as 255, not wrapped.
     header.priority = 1_000
     let high: [UInt8] = try header.serializedBytes()

@@ -32,6 +32,7 @@ extension GatewayLoop {
       return rejectReceived(0, .invalidArgument, "second frame is not a valid RequestHeader: \(error)")
     }
     let requestID = header.requestID
+    if header.cancel { return cancelClientRequest(requestID, client: PeerID(budgetKeyOf: received[0]), at: now) }
     guard !header.service.isEmpty, !header.method.isEmpty else {
       return rejectReceived(requestID, .invalidArgument, "request header must name a service and a method")
     }
@@ -117,6 +118,7 @@ extension GatewayLoop {
     request.client = client
     clientBudgets[client, default: 0] += 1
     let id = inFlight.insert { _ in request }
+    callsByClient[ClientCall(client: client, requestID: header.requestID)] = id
     deadlines.insert(id: id, deadline: deadline)
     // Finished requests leave their entries behind; sweep them once they dominate.
     if deadlines.count > 4 * inFlight.count + 65_536 {
@@ -190,6 +192,28 @@ extension GatewayLoop {
       _ = routing.popQueued(service: entry.name, version: version)
       routing.queuedRequestLeft(service: entry.name)
       dispatch(id, to: worker, at: now)
+    }
+  }
+
+  /// The client gave up on its request `requestID`: it leaves the queue, or its worker gets
+  /// CANCEL; either way it is answered CANCELLED. Unknown or finished requests are ignored
+  /// (the cancel crossed the reply).
+  private func cancelClientRequest(_ requestID: UInt64, client: PeerID, at now: UInt64) {
+    guard let id = callsByClient[ClientCall(client: client, requestID: requestID)], let request = inFlight[id],
+      request.isActive
+    else { return }
+    statistics.cancelledByClients += 1
+    switch request.state {
+    case .queued:
+      routing.queuedRequestLeft(service: request.service)
+      replyError(to: id, .cancelled, "cancelled by the client while queued")
+      finish(id)
+    case .dispatched(let worker, _):
+      replyError(to: id, .cancelled, "cancelled by the client while running on a worker")
+      request.state = .abandoned(worker: worker)
+      sendToWorker(worker, command: .cancel, dispatchID: id, at: now)
+    case .abandoned:
+      break
     }
   }
 

@@ -69,6 +69,7 @@ extension GatewayLoop {
     status.undeliverable = statistics.undeliverable
     status.workerMessagesDropped = statistics.workerMessagesDropped
     status.clientBudgetRefusals = statistics.clientBudgetRefusals
+    status.cancelledByClients = statistics.cancelledByClients
     status.repliesHeld = statistics.repliesHeld
     status.heldReplyBytes = UInt64(heldReplyBytes)
     status.clientsBehind = UInt32(backlogs.count)

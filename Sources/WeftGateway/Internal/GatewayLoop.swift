@@ -32,6 +32,8 @@ final class GatewayLoop {
   @exclusivity(unchecked) var personalizations = PersonalizationCounters()
   /// Requests in flight per client (the one that counts a request is its `client`).
   @exclusivity(unchecked) var clientBudgets: [PeerID: Int] = [:]
+  /// Each client request's in-flight id, by the client and its own request id, for cancels.
+  @exclusivity(unchecked) var callsByClient: [ClientCall: UInt64] = [:]
   /// Replies kept for clients whose queue was full, per client.
   @exclusivity(unchecked) var backlogs: [PeerID: ReplyBacklog] = [:]
   /// Draws for version splits without a user id, shadow shares and Thompson samples.
@@ -257,6 +259,8 @@ final class GatewayLoop {
     if let client = request.client {
       let left = (clientBudgets[client] ?? 1) - 1
       clientBudgets[client] = left > 0 ? left : nil
+      let call = ClientCall(client: client, requestID: request.requestID)
+      if callsByClient[call] == id { callsByClient[call] = nil }
       request.client = nil
     }
     request.frames.removeAll()

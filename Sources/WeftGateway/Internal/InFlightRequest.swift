@@ -154,4 +154,6 @@ struct GatewayStatistics {
   var repliesHeld: UInt64 = 0
   var workerMessagesDropped: UInt64 = 0
   var clientBudgetRefusals: UInt64 = 0
+  /// Requests their clients cancelled before the reply.
+  var cancelledByClients: UInt64 = 0
 }

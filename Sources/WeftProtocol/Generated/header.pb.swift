@@ -105,6 +105,11 @@ public nonisolated struct Weft_V1_RequestHeader: Sendable {
   /// reaches into another client's share).
   public var priority: UInt32 = 0
 
+  /// Cancels this client's earlier request with the same request_id: the gateway drops it
+  /// from its queue, or tells its worker (CANCEL), and answers the cancelled request with
+  /// its final CANCELLED. Service, method and body are not needed; nothing else answers.
+  public var cancel: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -233,7 +238,7 @@ nonisolated extension Weft_V1_MetadataValue: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RequestHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}service\0\u{1}method\0\u{3}timeout_ms\0\u{1}idempotent\0\u{1}personalize\0\u{1}version\0\u{3}user_id\0\u{1}metadata\0\u{1}priority\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}service\0\u{1}method\0\u{3}timeout_ms\0\u{1}idempotent\0\u{1}personalize\0\u{1}version\0\u{3}user_id\0\u{1}metadata\0\u{1}priority\0\u{1}cancel\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -251,6 +256,7 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
       case 8: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       case 9: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Weft_V1_MetadataValue>.self, value: &self.metadata) }()
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self.priority) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.cancel) }()
       default: break
       }
     }
@@ -287,6 +293,9 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
     if self.priority != 0 {
       try visitor.visitSingularUInt32Field(value: self.priority, fieldNumber: 10)
     }
+    if self.cancel != false {
+      try visitor.visitSingularBoolField(value: self.cancel, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -301,6 +310,7 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
     if lhs.userID != rhs.userID {return false}
     if lhs.metadata != rhs.metadata {return false}
     if lhs.priority != rhs.priority {return false}
+    if lhs.cancel != rhs.cancel {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -275,6 +275,9 @@ public nonisolated struct Weft_V1_MeshStatus: Sendable {
 
   public var clientsBehind: UInt32 = 0
 
+  /// Requests their clients cancelled before the reply (a cancel message, RequestHeader.cancel).
+  public var cancelledByClients: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -697,7 +700,7 @@ nonisolated extension Weft_V1_KindCount: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MeshStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}uptime_ms\0\u{1}services\0\u{1}replies\0\u{1}redispatched\0\u{3}workers_evicted\0\u{1}malformed\0\u{1}undeliverable\0\u{3}worker_messages_dropped\0\u{3}client_budget_refusals\0\u{3}replies_held\0\u{3}held_reply_bytes\0\u{3}clients_behind\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}uptime_ms\0\u{1}services\0\u{1}replies\0\u{1}redispatched\0\u{3}workers_evicted\0\u{1}malformed\0\u{1}undeliverable\0\u{3}worker_messages_dropped\0\u{3}client_budget_refusals\0\u{3}replies_held\0\u{3}held_reply_bytes\0\u{3}clients_behind\0\u{3}cancelled_by_clients\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -718,6 +721,7 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.repliesHeld) }()
       case 12: try { try decoder.decodeSingularUInt64Field(value: &self.heldReplyBytes) }()
       case 13: try { try decoder.decodeSingularUInt32Field(value: &self.clientsBehind) }()
+      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.cancelledByClients) }()
       default: break
       }
     }
@@ -763,6 +767,9 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if self.clientsBehind != 0 {
       try visitor.visitSingularUInt32Field(value: self.clientsBehind, fieldNumber: 13)
     }
+    if self.cancelledByClients != 0 {
+      try visitor.visitSingularUInt64Field(value: self.cancelledByClients, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -780,6 +787,7 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.repliesHeld != rhs.repliesHeld {return false}
     if lhs.heldReplyBytes != rhs.heldReplyBytes {return false}
     if lhs.clientsBehind != rhs.clientsBehind {return false}
+    if lhs.cancelledByClients != rhs.cancelledByClients {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -301,7 +301,7 @@ const ProtobufCMessageDescriptor weft__v1__request_header__metadata_entry__descr
   (ProtobufCMessageInit) weft__v1__request_header__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptors[10] =
+static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptors[11] =
 {
   {
     "request_id",
@@ -423,8 +423,21 @@ static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cancel",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__RequestHeader, cancel),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__request_header__field_indices_by_name[] = {
+  10,   /* field[10] = cancel */
   4,   /* field[4] = idempotent */
   8,   /* field[8] = metadata */
   2,   /* field[2] = method */
@@ -439,7 +452,7 @@ static const unsigned weft__v1__request_header__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__request_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor weft__v1__request_header__descriptor =
 {
@@ -449,7 +462,7 @@ const ProtobufCMessageDescriptor weft__v1__request_header__descriptor =
   "Weft__V1__RequestHeader",
   "weft.v1",
   sizeof(Weft__V1__RequestHeader),
-  10,
+  11,
   weft__v1__request_header__field_descriptors,
   weft__v1__request_header__field_indices_by_name,
   1,  weft__v1__request_header__number_ranges,

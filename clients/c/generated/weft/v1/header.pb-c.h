@@ -114,10 +114,16 @@ struct  Weft__V1__RequestHeader
    * reaches into another client's share).
    */
   uint32_t priority;
+  /*
+   * Cancels this client's earlier request with the same request_id: the gateway drops it
+   * from its queue, or tells its worker (CANCEL), and answers the cancelled request with
+   * its final CANCELLED. Service, method and body are not needed; nothing else answers.
+   */
+  protobuf_c_boolean cancel;
 };
 #define WEFT__V1__REQUEST_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__request_header__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
 
 
 struct  Weft__V1__ResponseHeader__MetadataEntry

@@ -1010,7 +1010,7 @@ const ProtobufCMessageDescriptor weft__v1__kind_count__descriptor =
   (ProtobufCMessageInit) weft__v1__kind_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[13] =
+static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[14] =
 {
   {
     "gateway_id",
@@ -1168,8 +1168,21 @@ static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[1
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cancelled_by_clients",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, cancelled_by_clients),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__mesh_status__field_indices_by_name[] = {
+  13,   /* field[13] = cancelled_by_clients */
   9,   /* field[9] = client_budget_refusals */
   12,   /* field[12] = clients_behind */
   0,   /* field[0] = gateway_id */
@@ -1187,7 +1200,7 @@ static const unsigned weft__v1__mesh_status__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__mesh_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor =
 {
@@ -1197,7 +1210,7 @@ const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor =
   "Weft__V1__MeshStatus",
   "weft.v1",
   sizeof(Weft__V1__MeshStatus),
-  13,
+  14,
   weft__v1__mesh_status__field_descriptors,
   weft__v1__mesh_status__field_indices_by_name,
   1,  weft__v1__mesh_status__number_ranges,

@@ -220,10 +220,14 @@ struct  Weft__V1__MeshStatus
    */
   uint64_t held_reply_bytes;
   uint32_t clients_behind;
+  /*
+   * Requests their clients cancelled before the reply (a cancel message, RequestHeader.cancel).
+   */
+  uint64_t cancelled_by_clients;
 };
 #define WEFT__V1__MESH_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__mesh_status__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /* Weft__V1__WorkerStatus methods */

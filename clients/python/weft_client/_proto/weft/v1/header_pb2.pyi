@@ -19,7 +19,7 @@ class OpaqueFrames(_message.Message):
     def __init__(self) -> None: ...
 
 class RequestHeader(_message.Message):
-    __slots__ = ["idempotent", "metadata", "method", "personalize", "priority", "request_id", "service", "timeout_ms", "user_id", "version"]
+    __slots__ = ["cancel", "idempotent", "metadata", "method", "personalize", "priority", "request_id", "service", "timeout_ms", "user_id", "version"]
     class MetadataEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,7 @@ class RequestHeader(_message.Message):
         key: str
         value: MetadataValue
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[MetadataValue, _Mapping]] = ...) -> None: ...
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +38,7 @@ class RequestHeader(_message.Message):
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    cancel: bool
     idempotent: bool
     metadata: _containers.MessageMap[str, MetadataValue]
     method: str
@@ -47,7 +49,7 @@ class RequestHeader(_message.Message):
     timeout_ms: int
     user_id: str
     version: str
-    def __init__(self, request_id: _Optional[int] = ..., service: _Optional[str] = ..., method: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., idempotent: bool = ..., personalize: bool = ..., version: _Optional[str] = ..., user_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, MetadataValue]] = ..., priority: _Optional[int] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[int] = ..., service: _Optional[str] = ..., method: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., idempotent: bool = ..., personalize: bool = ..., version: _Optional[str] = ..., user_id: _Optional[str] = ..., metadata: _Optional[_Mapping[str, MetadataValue]] = ..., priority: _Optional[int] = ..., cancel: bool = ...) -> None: ...
 
 class ResponseHeader(_message.Message):
     __slots__ = ["batch_size", "compute_us", "end_of_stream", "gateway_queue_us", "message", "metadata", "model_version", "personalized", "queue_us", "request_id", "status", "total_us", "worker_id"]
