@@ -85,6 +85,21 @@ class OfflineTests(unittest.TestCase):
 
 
 @live
+def wait_until(condition, timeout=5.0):
+    """Polls ``condition`` every 10 ms until it holds; fails after ``timeout`` seconds."""
+    give_up = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > give_up:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.01)
+
+
+def sleep_in_flight(client):
+    """Requests the gateway has in flight on the sleep workers."""
+    status = client.mesh_status()
+    return sum(w.in_flight for s in status.services if s.name == "sleep" for v in s.versions for w in v.workers)
+
+
 class BlockingClientTests(unittest.TestCase):
     def setUp(self):
         self.client = Client(GATEWAY)
@@ -118,6 +133,14 @@ class BlockingClientTests(unittest.TestCase):
             self.client.call("sleep", "sleep", timeout=0.15, metadata={"sleep_ms": "2000"})
         self.assertLess(time.monotonic() - start, 1.5)
         self.assertEqual(caught.exception.code, StatusCode.DEADLINE_EXCEEDED)
+
+    def test_cancel_reaches_the_gateway(self):
+        before = self.client.mesh_status().cancelled_by_clients
+        request_id = self.client.send("sleep", "sleep", timeout=10, metadata={"sleep_ms": "1500"})
+        wait_until(lambda: sleep_in_flight(self.client) > 0)
+        self.assertTrue(self.client.cancel(request_id))
+        self.assertFalse(self.client.cancel(request_id))
+        wait_until(lambda: self.client.mesh_status().cancelled_by_clients == before + 1)
 
     def test_unknown_service(self):
         with self.assertRaises(Unavailable) as caught:
@@ -280,6 +303,25 @@ class AsyncClientTests(unittest.TestCase):
                 return [reply.body async for reply in client.stream("echo", "stream", [b"x", b"y"])]
 
         self.assertEqual(self.run_async(scenario()), [[b"x"], [b"y"]])
+
+    def test_a_cancelled_task_cancels_its_call_at_the_gateway(self):
+        async def scenario():
+            async with AsyncClient(GATEWAY) as client:
+                before = (await client.mesh_status()).cancelled_by_clients
+                call = asyncio.ensure_future(client.call("sleep", "sleep", timeout=10, metadata={"sleep_ms": "1500"}))
+                for _ in range(500):
+                    status = await client.mesh_status()
+                    if any(w.in_flight for s in status.services if s.name == "sleep" for v in s.versions for w in v.workers):
+                        break
+                    await asyncio.sleep(0.01)
+                call.cancel()
+                for _ in range(500):
+                    if (await client.mesh_status()).cancelled_by_clients == before + 1:
+                        return True
+                    await asyncio.sleep(0.01)
+                return False
+
+        self.assertTrue(self.run_async(scenario()))
 
     def test_no_gateway_ends_at_the_deadline(self):
         async def scenario():

@@ -1,4 +1,4 @@
-"""The asyncio client: many coroutines share one DEALER socket."""
+"""The asyncio client: many coroutines share the client's gateway connections."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator, Dict, Optional, Sequence, Tuple, TypeVar,
 import zmq.asyncio
 
 from weft_client import services
+from weft_client.gateways import RETRY_INTERVAL, Gateways
 from weft_client.methods import Method
 from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2
 from weft_client.status import StatusCode
@@ -18,8 +19,6 @@ from weft_client.wire import (
     CurveCredentials,
     Response,
     check_capacity,
-    connect_dealer,
-    decode_reply,
     local_deadline_reply,
     request_frames,
 )
@@ -32,20 +31,26 @@ class AsyncClient:
 
     A background task reads replies and hands each to the coroutine waiting for it.
     Every call ends by its deadline: if the gateway does not answer within the deadline
-    plus a short grace, the call raises ``DeadlineExceeded``.
+    plus a short grace, the call raises ``DeadlineExceeded``. With several gateways, a
+    lost gateway's idempotent calls are sent again through a live one (see
+    :mod:`weft_client.gateways`); a call whose task is cancelled is cancelled at the
+    gateway and its worker too.
     """
 
     def __init__(
         self, gateways: Union[str, Sequence[str]], context: Optional[zmq.asyncio.Context] = None,
         curve: Optional[CurveCredentials] = None,
     ):
-        self._socket = connect_dealer(context or zmq.asyncio.Context.instance(), gateways, curve)
+        self._gateways = Gateways(context or zmq.asyncio.Context.instance(), gateways, curve)
+        self._poller = zmq.asyncio.Poller()
+        for socket in self._gateways.sockets:
+            self._poller.register(socket, zmq.POLLIN)
         self._ids = itertools.count(1)
         self._pending: Dict[int, "asyncio.Queue[Response]"] = {}
         self._reader: Optional["asyncio.Task[None]"] = None
 
     async def close(self) -> None:
-        """Stops the reader and closes the socket; waiting calls raise ``Cancelled``."""
+        """Stops the reader and closes the sockets; waiting calls raise ``Cancelled``."""
         if self._reader:
             self._reader.cancel()
             try:
@@ -55,7 +60,7 @@ class AsyncClient:
         for queue in self._pending.values():
             queue.put_nowait(Response(0, StatusCode.CANCELLED, "client closed", True, [], {}))
         self._pending.clear()
-        self._socket.close()
+        self._gateways.close()
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -175,23 +180,30 @@ class AsyncClient:
             self._reader = asyncio.get_running_loop().create_task(self._read())
         loop = asyncio.get_running_loop()
         give_up = loop.time() + options.timeout + DEADLINE_GRACE
+        finished = False
         try:
-            await self._socket.send_multipart(frames, copy=False)
+            self._gateways.submit(request_id, frames, options.idempotent)
             while True:
                 try:
                     response = await asyncio.wait_for(queue.get(), max(0.0, give_up - loop.time()))
                 except asyncio.TimeoutError:
                     response = local_deadline_reply(request_id)
+                finished = response.end_of_stream
                 yield response
-                if response.end_of_stream:
+                if finished:
                     return
         finally:
             self._pending.pop(request_id, None)
+            if finished:
+                self._gateways.forget(request_id)
+            else:  # the caller stopped waiting (task cancelled, stream left early)
+                self._gateways.cancel(request_id)
 
     async def _read(self) -> None:
         while True:
-            frames = await self._socket.recv_multipart()
-            response = decode_reply(frames)
-            queue = self._pending.get(response.request_id) if response else None
-            if response is not None and queue is not None:  # otherwise malformed, or its caller stopped waiting
-                queue.put_nowait(response)
+            # Short polls while calls wait for a live gateway, so they go as soon as one is.
+            readable = dict(await self._poller.poll(int(1000 * RETRY_INTERVAL) if self._gateways.waiting else 100))
+            for response in self._gateways.on_readable(readable):
+                queue = self._pending.get(response.request_id)
+                if queue is not None:  # otherwise its caller stopped waiting
+                    queue.put_nowait(response)

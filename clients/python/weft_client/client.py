@@ -1,4 +1,4 @@
-"""The blocking client: one DEALER socket, many requests in flight."""
+"""The blocking client: many requests in flight over one or more gateways."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, 
 import zmq
 
 from weft_client import services
+from weft_client.gateways import RETRY_INTERVAL, Gateways
 from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2
 from weft_client.methods import Method
 from weft_client.wire import (
@@ -19,8 +20,6 @@ from weft_client.wire import (
     CurveCredentials,
     Response,
     check_capacity,
-    connect_dealer,
-    decode_reply,
     local_deadline_reply,
     request_frames,
 )
@@ -34,22 +33,27 @@ class Client:
     ``call`` waits for one request; ``send`` and ``poll`` keep many in flight. Every
     request ends with exactly one final reply, by its deadline: if the gateway does not
     answer within the deadline plus a short grace, the client answers DEADLINE_EXCEEDED
-    itself.
+    itself. With several gateways, a lost gateway's idempotent requests are sent again
+    through a live one (see :mod:`weft_client.gateways`).
     """
 
     def __init__(
         self, gateways: Union[str, Sequence[str]], context: Optional["zmq.Context[zmq.Socket[bytes]]"] = None,
         curve: Optional[CurveCredentials] = None,
     ):
-        self._socket = connect_dealer(context or zmq.Context.instance(), gateways, curve)
+        self._gateways = Gateways(context or zmq.Context.instance(), gateways, curve)
+        self._poller = zmq.Poller()
+        for socket in self._gateways.sockets:
+            self._poller.register(socket, zmq.POLLIN)
         self._ids = itertools.count(1)
         self._pending: Dict[int, float] = {}  # request id → local give-up time
         self._deadlines: List[Tuple[float, int]] = []  # heap; stale entries skipped
-        self._stash: Deque[Response] = collections.deque()
+        self._stash: Deque[Response] = collections.deque()  # replies read by call() for others
+        self._ready: Deque[Response] = collections.deque()  # replies read, not yet returned
 
     def close(self) -> None:
-        """Closes the socket; pending requests are forgotten."""
-        self._socket.close()
+        """Closes the sockets; pending requests are forgotten."""
+        self._gateways.close()
 
     def __enter__(self) -> "Client":
         return self
@@ -69,7 +73,7 @@ class Client:
         request_id = next(self._ids)
         frames = request_frames(request_id, service, method, body, options)
         give_up = time.monotonic() + options.timeout + DEADLINE_GRACE
-        self._socket.send_multipart(frames, copy=False)
+        self._gateways.submit(request_id, frames, options.idempotent)
         self._pending[request_id] = give_up
         if len(self._deadlines) > 2 * len(self._pending) + 1024:  # drop answered requests' entries
             self._deadlines = [(t, i) for t, i in self._deadlines if self._pending.get(i) == t]
@@ -86,8 +90,12 @@ class Client:
         return self._next_reply(timeout)
 
     def cancel(self, request_id: int) -> bool:
-        """Forgets a pending request; its replies, if any come, are dropped."""
-        return self._pending.pop(request_id, None) is not None
+        """Cancels a pending request: the gateway takes it out of its queue or cancels it
+        at its worker; replies to it, if any come, are dropped."""
+        if self._pending.pop(request_id, None) is None:
+            return False
+        self._gateways.cancel(request_id)
+        return True
 
     def call(self, service: str, method: str, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Response:
         """Calls ``service.method`` and returns its final reply; raises :class:`WeftError`
@@ -211,7 +219,21 @@ class Client:
             if response.end_of_stream:
                 return
 
+    def _take_ready(self) -> Optional[Response]:
+        """The next reply read but not yet returned whose request still waits for it."""
+        while self._ready:
+            response = self._ready.popleft()
+            if response.request_id not in self._pending:
+                continue  # cancelled or answered locally since it was read
+            if response.end_of_stream:
+                del self._pending[response.request_id]
+            return response
+        return None
+
     def _next_reply(self, timeout: Optional[float]) -> Optional[Response]:
+        ready = self._take_ready()
+        if ready is not None:
+            return ready
         limit = None if timeout is None else time.monotonic() + timeout
         while True:
             now = time.monotonic()
@@ -219,18 +241,19 @@ class Client:
             if expiry is not None and expiry <= now:
                 request_id = heapq.heappop(self._deadlines)[1]
                 del self._pending[request_id]
+                self._gateways.forget(request_id)
                 return local_deadline_reply(request_id)
             if not self._pending:
                 return None
+            if self._gateways.waiting:
+                expiry = min(expiry, now + RETRY_INTERVAL) if expiry is not None else now + RETRY_INTERVAL
             wake = min(t for t in (expiry, limit) if t is not None) if (expiry or limit) else None
             wait_ms = None if wake is None else max(0, int((wake - now) * 1000) + 1)
-            if self._socket.poll(wait_ms, zmq.POLLIN):
-                response = decode_reply(self._socket.recv_multipart())
-                if response is None or response.request_id not in self._pending:
-                    continue  # malformed, cancelled or already answered locally
-                if response.end_of_stream:
-                    del self._pending[response.request_id]
-                return response
+            readable = dict(self._poller.poll(wait_ms))
+            self._ready.extend(self._gateways.on_readable(readable))
+            ready = self._take_ready()
+            if ready is not None:
+                return ready
             if limit is not None and time.monotonic() >= limit:
                 return None
 

@@ -7,7 +7,7 @@ ResponseHeader, body...]``. Shared by the blocking and the asyncio clients.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import zmq
 
@@ -40,20 +40,6 @@ class CurveCredentials:
         with open(secret_key, "rb") as handle:
             secret = handle.read().strip()
         return cls(server, zmq.curve_public(secret), secret)
-
-
-def connect_dealer(context: Any, gateways: Union[str, Sequence[str]], curve: Optional[CurveCredentials] = None) -> Any:
-    """A DEALER socket from ``context`` (plain or asyncio) connected to every gateway,
-    over CURVE when ``curve`` is given."""
-    socket = context.socket(zmq.DEALER)
-    socket.setsockopt(zmq.LINGER, 100)
-    if curve is not None:
-        socket.setsockopt(zmq.CURVE_SERVERKEY, curve.server_key)
-        socket.setsockopt(zmq.CURVE_PUBLICKEY, curve.public_key)
-        socket.setsockopt(zmq.CURVE_SECRETKEY, curve.secret_key)
-    for endpoint in [gateways] if isinstance(gateways, str) else gateways:
-        socket.connect(endpoint)
-    return socket
 
 
 def check_capacity(pending: int) -> None:
