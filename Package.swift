@@ -145,6 +145,8 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // Hosts as network namespaces on one machine, for the multi-host tests and benchmarks.
+    .target(name: "WeftNetworkLab", swiftSettings: strictSettings),
     // The HTTP side of a gateway: metrics, health and the Open Inference Protocol.
     .target(
       name: "WeftHTTP",
@@ -179,6 +181,7 @@ let package = Package(
       name: "weft-bench",
       dependencies: [
         "ZeroMQ", "WeftProtocol", "WeftGateway", "WeftModels", "WeftClient", "WeftRecommender", "WeftProcess",
+        "WeftNetworkLab",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
@@ -214,7 +217,7 @@ let package = Package(
     .testTarget(
       name: "IntegrationTests",
       dependencies: [
-        "ZeroMQ", "WeftProtocol", "WeftClient", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "ZeroMQ", "WeftProtocol", "WeftClient", "WeftNetworkLab", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       // The Open Inference Protocol's Python clients, run by InferenceProtocolTests.
       exclude: ["Python"],

@@ -19,8 +19,13 @@ import WeftProtocol
 
   private static let cBuilt = Mutex(false)
 
-  /// Builds libweft-client and its example with make (once per run); returns the example.
+  /// Builds libweft-client and its programs with make (once per run); returns the example.
   static func cExample() async throws -> String {
+    try await cProgram("weft-example")
+  }
+
+  /// Builds libweft-client and its programs with make (once per run); returns `name`.
+  static func cProgram(_ name: String) async throws -> String {
     if !cBuilt.withLock({ $0 }) {
       let make = try await MeshProcess.run(
         ["make", "-C", repository.appendingPathComponent("clients/c").path], executable: "/usr/bin/env",
@@ -28,7 +33,7 @@ import WeftProtocol
       guard make.status == 0 else { throw TestFailure("building clients/c failed: \(make.stderr)") }
       cBuilt.withLock { $0 = true }
     }
-    return repository.appendingPathComponent("clients/c/build/weft-example").path
+    return repository.appendingPathComponent("clients/c/build/\(name)").path
   }
 
   static func requirePython() throws {
@@ -122,6 +127,14 @@ import WeftProtocol
     let many = try await run("many", "400")
     #expect(many.status == 0)
     #expect(many.stdout.contains(#""received":400,"ok":400,"mismatched":0"#), "\(many.stdout)")
+
+    // A cancel reaches the gateway, which counts it (and tells the worker).
+    let cancelsBefore = try await mesh.status().cancelledByClients
+    let cancelled = try await run("cancel", "1500")
+    #expect(cancelled.status == 0 && cancelled.stdout.contains(#""cancelled":1"#), "\(cancelled.stdout)")
+    try await mesh.waitUntil("the gateway counts the C client's cancel", timeout: .seconds(5)) {
+      $0.cancelledByClients == cancelsBefore + 1
+    }
 
     let late = try await run("sleep", "2000", "150")
     #expect(late.status == 1 && late.stdout.contains(#""status":"DEADLINE_EXCEEDED""#), "\(late.stdout)")

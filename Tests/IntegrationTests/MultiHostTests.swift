@@ -3,6 +3,7 @@ import SwiftProtobuf
 import Synchronization
 import Testing
 import WeftClient
+import WeftNetworkLab
 import WeftProtocol
 
 /// The mesh across hosts: each host a network namespace with its own address, real `weft`
@@ -95,7 +96,7 @@ struct MultiHostTests {
   enum GatewayLoss: String, CaseIterable, Sendable { case killed, cutOff }
 
   /// Two gateways with workers registered with both, and a client of both under load
-  /// (from the test process in Swift, from a fourth host in Python): losing one (kill -9,
+  /// (from the test process in Swift, from a fourth host in Python and C): losing one (kill -9,
   /// or packets dropped without a reset) loses no idempotent call, the calls it held
   /// finish through the other gateway long before their deadline, and the gateway is used
   /// again once it is back. The Swift run also checks that non-idempotent calls the lost
@@ -172,10 +173,10 @@ struct MultiHostTests {
 }
 
 /// Idempotent `sleep` calls kept in flight through several gateways by one client
-/// library, until stopped: the Swift client in this process, or the Python client in a
-/// process on a test host.
+/// library, until stopped: the Swift client in this process, or the Python or C client in
+/// a process on a test host.
 final class LibraryLoad: Sendable {
-  enum Library: String, CaseIterable, Sendable { case swift, python }
+  enum Library: String, CaseIterable, Sendable { case swift, python, c }
 
   /// What the load saw: calls made, why those that did not come back right failed, the slowest.
   struct Summary: Sendable {
@@ -189,7 +190,7 @@ final class LibraryLoad: Sendable {
   private init(stopping: @escaping @Sendable () async throws -> Summary) { self.stopping = stopping }
 
   /// Starts the load and returns once it runs.
-  static func start(_ library: Library, gateways: [String], deadline: Duration, host: TestHost) async throws -> LibraryLoad {
+  static func start(_ library: Library, gateways: [String], deadline: Duration, host: LabHost) async throws -> LibraryLoad {
     switch library {
     case .swift:
       let client = try WeftClient(gateways: gateways)
@@ -204,13 +205,21 @@ final class LibraryLoad: Sendable {
         }
         return Summary(calls: outcomes.count, failures: failures, slowest: outcomes.map(\.latency).max() ?? .zero)
       }
-    case .python:
+    case .python, .c:
+      // Both programs keep 32 calls in flight until the stop file appears, then print a JSON summary.
       let stopFile = FileManager.default.temporaryDirectory.appendingPathComponent("weft-load-stop-\(UUID().uuidString)").path
-      let script = ClientLibraryTests.repository.appendingPathComponent("Tests/IntegrationTests/Python/failover_load.py").path
-      let process = try host.start(
-        [script, "--stop", stopFile, "--timeout", "\(deadline.components.seconds)"] + gateways.flatMap { ["--gateway", $0] },
-        executable: ClientLibraryTests.python,
-        environment: ["PYTHONPATH": ClientLibraryTests.repository.appendingPathComponent("clients/python").path])
+      let process: MeshProcess
+      if library == .python {
+        let script = ClientLibraryTests.repository.appendingPathComponent("Tests/IntegrationTests/Python/failover_load.py").path
+        process = try host.start(
+          [script, "--stop", stopFile, "--timeout", "\(deadline.components.seconds)"] + gateways.flatMap { ["--gateway", $0] },
+          executable: ClientLibraryTests.python,
+          environment: ["PYTHONPATH": ClientLibraryTests.repository.appendingPathComponent("clients/python").path])
+      } else {
+        process = try host.start(
+          ["-s", stopFile, "-t", "\(deadline.components.seconds * 1_000)"] + gateways,
+          executable: try await ClientLibraryTests.cProgram("weft-failover-load"))
+      }
       _ = try await process.waitForLine(prefix: "load running")
       return LibraryLoad {
         _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
@@ -218,8 +227,8 @@ final class LibraryLoad: Sendable {
         guard await process.waitForExit(timeout: .seconds(30)) == 0, let line = process.lines.withLock({ $0.last }),
           let summary = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
           let calls = summary["calls"] as? Int, let lost = summary["lost"] as? Int, let slowest = summary["slowest_s"] as? Double
-        else { throw TestFailure("the Python load did not finish cleanly: \(process.log)") }
-        let failures = lost == 0 ? [] : ["\(lost) calls lost: \(summary["failures"] ?? "")"]
+        else { throw TestFailure("the \(library) load did not finish cleanly: \(process.log)") }
+        let failures = lost == 0 ? [] : ["\(lost) calls lost: \(summary["failures"] ?? "see the program's output")"]
         return Summary(calls: calls, failures: failures, slowest: .milliseconds(Int(slowest * 1_000)))
       }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import WeftClient
+import WeftNetworkLab
 import WeftProtocol
 import ZeroMQ
 

@@ -1,174 +1,15 @@
 import Foundation
-import Synchronization
+import WeftNetworkLab
 
-/// Hosts for one test on this machine: each a network namespace with its own address on
-/// a bridge, running real processes, whose links a test cuts and heals with nftables
-/// inside the host. The test process itself reaches the hosts through the bridge's own
-/// address (`outsideAddress`), like one more machine on the same network.
-///
-/// Everything it makes (namespaces, veth pairs, the bridge) is removed by `remove()`, and by
-/// `deinit` when a test fails before that. Names carry the creating process's pid, so what a
-/// run killed midway left behind is swept by the next one.
-final class TestNetwork: Sendable {
-  /// Why network-namespace tests cannot run here (not root, no `ip`, no `nft`), or nil.
-  static let unavailableReason: String? = {
-    guard geteuid() == 0 else { return "making network namespaces needs root" }
-    for tool in [ip, nft] where !FileManager.default.isExecutableFile(atPath: tool) {
-      return "\(tool) is missing (scripts/setup.sh installs iproute2 and nftables)"
-    }
-    return nil
-  }()
+/// Test hosts: ``LabNetwork`` under the tests' name.
+typealias TestNetwork = LabNetwork
 
-  /// Whether the tests that need hosts can run here.
-  static var isAvailable: Bool { unavailableReason == nil }
-
-  static let ip = "/usr/sbin/ip"
-  static let nft = "/usr/sbin/nft"
-
-  /// The hosts, addressed 10.A.B.1, 10.A.B.2, …
-  let hosts: [TestHost]
-  /// The test process's own address on the hosts' network.
-  let outsideAddress: String
-  private let bridge: String
-  /// The root namespace's ends of the hosts' veth pairs.
-  private let outerLinks: [String]
-  private let removed = Mutex(false)
-
-  private static let networksMade = Atomic<Int>(0)
-
-  /// Makes `count` hosts on a new bridge.
-  init(hosts count: Int) throws {
-    if let reason = Self.unavailableReason { throw TestFailure("no test hosts: \(reason)") }
-    Self.sweepLeftovers()
-    let pid = getpid()
-    let serial = Self.networksMade.add(1, ordering: .relaxed).oldValue
-    let tag = "\(pid)n\(serial)"
-    bridge = "wb\(tag)"
-    // 10.A.B.0/24: B from the pid, A from the serial, so networks of parallel tests differ.
-    let prefix = "10.\(100 + serial % 100).\(pid % 250)"
-    outsideAddress = "\(prefix).254"
-    hosts = (0..<count).map { TestHost(namespace: "weft-t-\(tag)-\($0)", address: "\(prefix).\($0 + 1)") }
-    outerLinks = (0..<count).map { "wv\(tag)h\($0)" }
-    do {
-      try Self.run(Self.ip, "link", "add", bridge, "type", "bridge")
-      try Self.run(Self.ip, "addr", "add", "\(outsideAddress)/24", "dev", bridge)
-      try Self.run(Self.ip, "link", "set", bridge, "up")
-      for (index, host) in hosts.enumerated() {
-        let outer = outerLinks[index]
-        let inner = "wp\(tag)h\(index)"
-        try Self.run(Self.ip, "netns", "add", host.namespace)
-        try Self.run(Self.ip, "link", "add", outer, "type", "veth", "peer", "name", inner)
-        try Self.run(Self.ip, "link", "set", inner, "netns", host.namespace)
-        try Self.run(Self.ip, "link", "set", outer, "master", bridge, "up")
-        try Self.run(Self.ip, "-n", host.namespace, "link", "set", inner, "name", "eth0")
-        try Self.run(Self.ip, "-n", host.namespace, "addr", "add", "\(host.address)/24", "dev", "eth0")
-        try Self.run(Self.ip, "-n", host.namespace, "link", "set", "eth0", "up")
-        try Self.run(Self.ip, "-n", host.namespace, "link", "set", "lo", "up")
-      }
-    } catch {
-      remove()
-      throw error
-    }
-  }
-
-  deinit { remove() }
-
-  /// Kills what still runs in the hosts and deletes them and the bridge; later calls do nothing.
-  func remove() {
-    let first = removed.withLock { removed in
-      defer { removed = true }
-      return !removed
-    }
-    guard first else { return }
-    for host in hosts { Self.deleteNamespace(host.namespace) }
-    // A namespace outlives its processes while the kernel still holds TCP connections of
-    // it (retransmitting into a cut link); deleting our end of its veth pair now frees the
-    // address range at once.
-    for link in outerLinks { try? Self.run(Self.ip, "link", "del", link) }
-    try? Self.run(Self.ip, "link", "del", bridge)
-  }
-
-  /// Deletes namespace `name` after killing the processes in it (a namespace with
-  /// processes outlives its name, and with it the veth pair).
-  private static func deleteNamespace(_ name: String) {
-    if let pids = try? output(ip, "netns", "pids", name) {
-      for pid in pids.split(whereSeparator: \.isWhitespace).compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
-    }
-    try? run(ip, "netns", "del", name)
-  }
-
-  /// Removes the hosts, bridges and veth pairs of test runs whose process is gone.
-  private static func sweepLeftovers() {
-    func isDead(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
-    for line in ((try? output(ip, "netns", "list")) ?? "").split(separator: "\n") {
-      let name = String(line.split(separator: " ").first ?? "")
-      let parts = name.split(separator: "-")
-      guard name.hasPrefix("weft-t-"), parts.count == 4, let pid = Int32(parts[2].split(separator: "n").first ?? "") else { continue }
-      if isDead(pid) { deleteNamespace(name) }
-    }
-    for line in ((try? output(ip, "-o", "link", "show")) ?? "").split(separator: "\n") {
-      let fields = line.split(separator: " ")
-      guard fields.count > 1 else { continue }
-      let name = String(fields[1].split(separator: "@").first ?? "").trimmingCharacters(in: CharacterSet(charactersIn: ":"))
-      guard name.hasPrefix("wb") || name.hasPrefix("wv"), let pid = Int32(name.dropFirst(2).split(separator: "n").first ?? "") else { continue }
-      if isDead(pid) { try? run(ip, "link", "del", name) }
-    }
-  }
-
-  /// Runs a tool to completion (at most 10 s); throws with its stderr if it fails.
-  @discardableResult
-  static func output(_ tool: String, _ arguments: String..., input: String? = nil) throws -> String {
-    try output(tool, arguments, input: input)
-  }
-
-  static func run(_ tool: String, _ arguments: String..., input: String? = nil) throws {
-    _ = try output(tool, arguments, input: input)
-  }
-
-  static func output(_ tool: String, _ arguments: [String], input: String? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try? stdin.fileHandleForWriting.close()
-    let deadline = Date().addingTimeInterval(10)
-    while process.isRunning && Date() < deadline { usleep(2_000) }
-    if process.isRunning {
-      kill(process.processIdentifier, SIGKILL)
-      throw TestFailure("\(tool) \(arguments.joined(separator: " ")) did not finish in 10 s")
-    }
-    let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-      let why = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      throw TestFailure("\(tool) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(why)")
-    }
-    return printed
-  }
-}
-
-/// One test host: a network namespace with one address.
-struct TestHost: Sendable {
-  /// The namespace's name.
-  let namespace: String
-  /// Its address on the test network.
-  let address: String
-
-  /// `tcp://ADDRESS:PORT`.
-  func endpoint(port: Int) -> String { "tcp://\(address):\(port)" }
-
+extension LabHost {
   /// Starts `weft` (or `executable`) with `arguments` inside this host.
   func start(
     _ arguments: [String], executable: String = MeshProcess.executable, environment: [String: String] = [:]
   ) throws -> MeshProcess {
-    // `ip netns exec` execs the program itself, so the process is the program (signals reach it).
-    try MeshProcess(["netns", "exec", namespace, executable] + arguments, executable: TestNetwork.ip, environment: environment)
+    try MeshProcess(command(executable, arguments), executable: LabNetwork.ip, environment: environment)
   }
 
   /// Runs `weft` (or `executable`) to completion inside this host.
@@ -176,26 +17,6 @@ struct TestHost: Sendable {
     _ arguments: [String], executable: String = MeshProcess.executable, environment: [String: String] = [:],
     timeout: Duration = .seconds(30)
   ) async throws -> (status: Int32, stdout: String, stderr: String) {
-    try await MeshProcess.run(
-      ["netns", "exec", namespace, executable] + arguments, executable: TestNetwork.ip, environment: environment,
-      timeout: timeout)
-  }
-
-  /// Cuts the host off silently: every packet in or out but loopback is dropped, with no
-  /// reset or ICMP, as a pulled cable or a partition looks to its peers.
-  func cut() throws {
-    try TestNetwork.run(
-      TestNetwork.ip, "netns", "exec", namespace, TestNetwork.nft, "-f", "-",
-      input: """
-        table inet weft_cut {
-          chain input { type filter hook input priority 0; policy drop; iif "lo" accept; }
-          chain output { type filter hook output priority 0; policy drop; oif "lo" accept; }
-        }
-        """)
-  }
-
-  /// Undoes `cut()`.
-  func heal() throws {
-    try TestNetwork.run(TestNetwork.ip, "netns", "exec", namespace, TestNetwork.nft, "delete", "table", "inet", "weft_cut")
+    try await MeshProcess.run(command(executable, arguments), executable: LabNetwork.ip, environment: environment, timeout: timeout)
   }
 }

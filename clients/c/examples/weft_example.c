@@ -9,6 +9,7 @@
  *   weft-example [-g ENDPOINT] speech WAV          speech.detect: the speech segments of a WAV file
  *   weft-example [-g ENDPOINT] status              the gateway's services and workers
  *   weft-example [-g ENDPOINT] sleep MS TIMEOUT    a slow call under a deadline
+ *   weft-example [-g ENDPOINT] cancel MS           a slow call, cancelled after 300 ms
  *   weft-example [-g ENDPOINT] call SERVICE METHOD any method, empty body
  *   weft-example [-g ENDPOINT] many N              N echo calls in flight at once
  *   weft-example [-g ENDPOINT] malformed           a request with a broken header
@@ -206,6 +207,27 @@ static int sleep_call(weft_client *client, const char *milliseconds, const char 
   return report(weft_call(client, weft_method_sleep_sleep.service, weft_method_sleep_sleep.name, NULL, 0, &options, &reply), &reply);
 }
 
+/* Sends a sleep call, waits a little for it to reach a worker, then cancels it: the
+ * gateway hears of it (its status counts cancelled_by_clients). */
+static int cancel_call(weft_client *client, const char *milliseconds) {
+  weft_metadata metadata[] = {{"sleep_ms", milliseconds, strlen(milliseconds), 0}};
+  weft_call_options options;
+  weft_call_options_init(&options);
+  options.metadata = metadata;
+  options.metadata_count = 1;
+  uint64_t id = 0;
+  int sent = weft_send(client, weft_method_sleep_sleep.service, weft_method_sleep_sleep.name, NULL, 0, &options, &id);
+  if (sent != WEFT_OK) return 1;
+  weft_response early;
+  if (weft_poll(client, 300, &early) == 1) {
+    weft_response_clear(&early);
+    printf("{\"cancelled\":0,\"why\":\"answered before the cancel\"}\n");
+    return 1;
+  }
+  printf("{\"cancelled\":%d}\n", weft_cancel(client, id));
+  return 0;
+}
+
 static int any_call(weft_client *client, const char *service, const char *method) {
   weft_call_options options;
   weft_call_options_init(&options);
@@ -316,7 +338,7 @@ static int header(void) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: weft-example [-g ENDPOINT] [-c GATEWAY.key CLIENT.secret] echo|stream|embed|similarity|classify|speech|status|sleep|call|many|malformed|header ...\n");
+  fprintf(stderr, "usage: weft-example [-g ENDPOINT] [-c GATEWAY.key CLIENT.secret] echo|stream|embed|similarity|classify|speech|status|sleep|cancel|call|many|malformed|header ...\n");
   return 2;
 }
 
@@ -434,6 +456,7 @@ int main(int argc, char **argv) {
   }
   else if (strcmp(command, "status") == 0) result = status(client);
   else if (strcmp(command, "sleep") == 0 && rest == 2) result = sleep_call(client, args[0], args[1]);
+  else if (strcmp(command, "cancel") == 0 && rest == 1) result = cancel_call(client, args[0]);
   else if (strcmp(command, "call") == 0 && rest == 2) result = any_call(client, args[0], args[1]);
   else if (strcmp(command, "many") == 0 && rest == 1) result = many(client, atoi(args[0]));
   else result = usage();

@@ -1,6 +1,13 @@
 /*
- * libweft-client: the connection, the pending-request table, deadlines and the
+ * libweft-client: the gateway connections, the pending-request table, deadlines and the
  * reply path. Framing is docs/PROTOCOL.md's: [ "WFC\x01" ][ RequestHeader ][ body ]*.
+ *
+ * Each gateway has its own DEALER socket with ZMTP heartbeats and a socket monitor, so the
+ * client knows which gateways are live and which requests each holds. An idempotent
+ * request keeps its frames (zmq_msg_copy: shared, not copied, past ZeroMQ's 33-byte
+ * inline size) until its final reply, so when its gateway is lost it is sent again
+ * through a live one; the other requests a lost gateway held end at once with
+ * UNAVAILABLE (docs/CLIENTS.md, "Several gateways").
  */
 #include "weft/client.h"
 
@@ -16,6 +23,12 @@
 
 static const char signature[4] = {'W', 'F', 'C', 1};
 enum { max_reply_frames = 66, default_timeout_ms = 30000, inline_header_size = 512 };
+/* A PING after this long without traffic; a connection silent this long counts as lost;
+ * a connect attempt to a host dropping packets is retried after this long. */
+enum { heartbeat_interval_ms = 250, heartbeat_timeout_ms = 750, connect_timeout_ms = 1000 };
+/* While requests wait for a live gateway, the client looks again this often. */
+enum { retry_interval_ms = 10 };
+enum { unsent_link = 0xff };
 
 /* A request awaiting its final reply, in the slot its id maps to. Ids are sequential,
  * so a slot still taken when its id comes round again means WEFT_MAX_IN_FLIGHT
@@ -23,6 +36,11 @@ enum { max_reply_frames = 66, default_timeout_ms = 30000, inline_header_size = 5
 typedef struct {
   uint64_t id; /* 0: free */
   uint64_t deadline_ms;
+  zmq_msg_t *frames; /* an idempotent request's frames, kept to send it again */
+  uint32_t frame_count;
+  uint32_t tried;    /* the gateways it was sent to, one bit each */
+  uint8_t link;      /* the gateway it was last sent to, or unsent_link */
+  uint8_t streamed;  /* a partial reply reached the caller: it cannot start again */
 } pending_slot;
 
 typedef struct stashed_reply {
@@ -30,16 +48,32 @@ typedef struct stashed_reply {
   struct stashed_reply *next;
 } stashed_reply;
 
+typedef struct {
+  stashed_reply *head, *tail;
+} reply_list;
+
+typedef struct {
+  void *socket;
+  void *monitor; /* a PAIR socket the socket's monitor writes its events to */
+  int live;
+  char endpoint[256];
+} gateway_link;
+
 struct weft_client {
   void *context;
-  void *socket;
+  gateway_link links[WEFT_MAX_GATEWAYS];
+  size_t link_count, next_link;
+  zmq_pollitem_t items[2 * WEFT_MAX_GATEWAYS]; /* the sockets for reading, then the monitors */
   uint64_t next_id;
   pending_slot *slots;
   size_t pending;
   deadline_queue deadlines;
-  stashed_reply *stash_head, *stash_tail;
+  uint64_t *unsent; /* ids waiting for a live gateway, in order */
+  size_t unsent_count, unsent_capacity;
+  reply_list stash; /* replies weft_call read for other requests, for weft_poll */
+  reply_list local; /* UNAVAILABLE replies made here for requests a lost gateway held */
+  uint64_t events_read_ms; /* when the monitors were last read */
   zmq_msg_t frames[max_reply_frames]; /* where replies are received, reused */
-  int receive_timeout_ms;
   char error[256];
 };
 
@@ -93,6 +127,47 @@ int weft_curve_from_files(weft_curve *curve, const char *gateway_key_path, const
   return 1;
 }
 
+/* Makes the socket, its monitor and the connection of gateway `index`; returns 0 with
+ * client->error set on failure. */
+static int open_link(weft_client *client, size_t index, const char *endpoint, const weft_curve *curve) {
+  gateway_link *link = &client->links[index];
+  snprintf(link->endpoint, sizeof link->endpoint, "%s", endpoint);
+  if (!(link->socket = zmq_socket(client->context, ZMQ_DEALER))) {
+    set_error(client, "cannot create a ZeroMQ socket");
+    return 0;
+  }
+  int linger = 100, on = 1, unlimited = 0, interval = heartbeat_interval_ms, timeout = heartbeat_timeout_ms,
+      connect_timeout = connect_timeout_ms;
+  zmq_setsockopt(link->socket, ZMQ_LINGER, &linger, sizeof linger);
+  zmq_setsockopt(link->socket, ZMQ_IMMEDIATE, &on, sizeof on); /* queue only to a live connection */
+  zmq_setsockopt(link->socket, ZMQ_SNDHWM, &unlimited, sizeof unlimited);
+  zmq_setsockopt(link->socket, ZMQ_RCVHWM, &unlimited, sizeof unlimited);
+  zmq_setsockopt(link->socket, ZMQ_HEARTBEAT_IVL, &interval, sizeof interval);
+  zmq_setsockopt(link->socket, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+  zmq_setsockopt(link->socket, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
+  zmq_setsockopt(link->socket, ZMQ_CONNECT_TIMEOUT, &connect_timeout, sizeof connect_timeout);
+  /* The keys are Z85 text: libzmq takes them as 41 bytes, the NUL included. */
+  if (curve && (zmq_setsockopt(link->socket, ZMQ_CURVE_SERVERKEY, curve->server_key, 41) != 0 ||
+                zmq_setsockopt(link->socket, ZMQ_CURVE_PUBLICKEY, curve->public_key, 41) != 0 ||
+                zmq_setsockopt(link->socket, ZMQ_CURVE_SECRETKEY, curve->secret_key, 41) != 0)) {
+    set_error(client, "cannot set the CURVE keys");
+    return 0;
+  }
+  char address[96];
+  snprintf(address, sizeof address, "inproc://weft-c-monitor-%p-%zu", (void *)client, index);
+  if (zmq_socket_monitor(link->socket, address, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+      !(link->monitor = zmq_socket(client->context, ZMQ_PAIR)) || zmq_connect(link->monitor, address) != 0) {
+    set_error(client, "cannot monitor the gateway connection");
+    return 0;
+  }
+  if (zmq_connect(link->socket, endpoint) != 0) {
+    snprintf(client->error, sizeof client->error, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    return 0;
+  }
+  client->items[index] = (zmq_pollitem_t){link->socket, 0, ZMQ_POLLIN, 0};
+  return 1;
+}
+
 weft_client *weft_client_open_curve(const char *const *endpoints, size_t endpoint_count, const weft_curve *curve, char *error,
                                     size_t error_size) {
   const char *failure = NULL;
@@ -102,24 +177,19 @@ weft_client *weft_client_open_curve(const char *const *endpoints, size_t endpoin
     failure = "out of memory";
   } else if (endpoint_count == 0) {
     failure = "no gateway endpoint given";
-  } else if (!(client->context = zmq_ctx_new()) || !(client->socket = zmq_socket(client->context, ZMQ_DEALER))) {
-    failure = "cannot create a ZeroMQ socket";
+  } else if (endpoint_count > WEFT_MAX_GATEWAYS) {
+    snprintf(client->error, sizeof client->error, "%zu gateways given; a client takes at most %d", endpoint_count,
+             WEFT_MAX_GATEWAYS);
+    failure = client->error;
+  } else if (!(client->context = zmq_ctx_new())) {
+    failure = "cannot create a ZeroMQ context";
   } else {
-    int linger = 100;
-    zmq_setsockopt(client->socket, ZMQ_LINGER, &linger, sizeof linger);
-    /* The keys are Z85 text: libzmq takes them as 41 bytes, the NUL included. */
-    if (curve && (zmq_setsockopt(client->socket, ZMQ_CURVE_SERVERKEY, curve->server_key, 41) != 0 ||
-                  zmq_setsockopt(client->socket, ZMQ_CURVE_PUBLICKEY, curve->public_key, 41) != 0 ||
-                  zmq_setsockopt(client->socket, ZMQ_CURVE_SECRETKEY, curve->secret_key, 41) != 0)) {
-      snprintf(client->error, sizeof client->error, "cannot set the CURVE keys: %s", zmq_strerror(zmq_errno()));
-      failure = client->error;
-    }
     for (size_t index = 0; index < endpoint_count && !failure; index++) {
-      if (zmq_connect(client->socket, endpoints[index]) != 0) {
-        snprintf(client->error, sizeof client->error, "cannot connect to %s: %s", endpoints[index],
-                 zmq_strerror(zmq_errno()));
-        failure = client->error;
-      }
+      client->link_count = index + 1;
+      if (!open_link(client, index, endpoints[index], curve)) failure = client->error;
+    }
+    for (size_t index = 0; index < client->link_count; index++) {
+      client->items[client->link_count + index] = (zmq_pollitem_t){client->links[index].monitor, 0, ZMQ_POLLIN, 0};
     }
   }
   if (failure) {
@@ -128,21 +198,44 @@ weft_client *weft_client_open_curve(const char *const *endpoints, size_t endpoin
     return NULL;
   }
   client->next_id = 1;
-  client->receive_timeout_ms = -1;
   return client;
+}
+
+static void clear_replies(reply_list *list) {
+  while (list->head) {
+    stashed_reply *next = list->head->next;
+    weft_response_clear(&list->head->response);
+    free(list->head);
+    list->head = next;
+  }
+  list->tail = NULL;
+}
+
+static void drop_frames(pending_slot *slot) {
+  for (uint32_t index = 0; index < slot->frame_count; index++) zmq_msg_close(&slot->frames[index]);
+  free(slot->frames);
+  slot->frames = NULL;
+  slot->frame_count = 0;
 }
 
 void weft_client_close(weft_client *client) {
   if (!client) return;
-  while (client->stash_head) {
-    stashed_reply *next = client->stash_head->next;
-    weft_response_clear(&client->stash_head->response);
-    free(client->stash_head);
-    client->stash_head = next;
+  clear_replies(&client->stash);
+  clear_replies(&client->local);
+  for (size_t index = 0; index < client->link_count; index++) {
+    gateway_link *link = &client->links[index];
+    if (link->socket) {
+      zmq_socket_monitor(link->socket, NULL, 0);
+      zmq_close(link->socket);
+    }
+    if (link->monitor) zmq_close(link->monitor);
   }
-  if (client->socket) zmq_close(client->socket);
   if (client->context) zmq_ctx_term(client->context);
+  if (client->slots) {
+    for (size_t index = 0; index < WEFT_MAX_IN_FLIGHT; index++) drop_frames(&client->slots[index]);
+  }
   free(client->slots);
+  free(client->unsent);
   deadlines_free(&client->deadlines);
   free(client);
 }
@@ -158,17 +251,12 @@ static int is_pending(const weft_client *client, uint64_t id) { return id != 0 &
 static void finish(weft_client *client, uint64_t id) {
   pending_slot *slot = slot_for(client, id);
   if (slot->id != id) return;
+  drop_frames(slot);
   slot->id = 0;
   client->pending--;
 }
 
 size_t weft_pending(const weft_client *client) { return client->pending; }
-
-int weft_cancel(weft_client *client, uint64_t request_id) {
-  if (!is_pending(client, request_id)) return 0;
-  finish(client, request_id);
-  return 1;
-}
 
 static int is_live(const void *context, const deadline_entry *entry) {
   const pending_slot *slot = slot_for(context, entry->id);
@@ -194,6 +282,158 @@ static uint64_t next_expiry(weft_client *client) {
   return 0;
 }
 
+static void push_reply(reply_list *list, const weft_response *response) {
+  stashed_reply *stashed = malloc(sizeof *stashed);
+  if (!stashed) return; /* out of memory: the request ends at its deadline instead */
+  stashed->response = *response;
+  stashed->next = NULL;
+  if (list->tail) list->tail->next = stashed;
+  else list->head = stashed;
+  list->tail = stashed;
+}
+
+static int pop_reply(reply_list *list, weft_response *response) {
+  stashed_reply *head = list->head;
+  if (!head) return 0;
+  *response = head->response;
+  list->head = head->next;
+  if (!list->head) list->tail = NULL;
+  free(head);
+  return 1;
+}
+
+/* ------------------------------------------------------------------ gateways */
+
+static int has_untried_live(const weft_client *client, const pending_slot *slot) {
+  for (size_t index = 0; index < client->link_count; index++) {
+    if (client->links[index].live && !(slot->tried & (1u << index))) return 1;
+  }
+  return 0;
+}
+
+static int queue_unsent(weft_client *client, uint64_t id) {
+  if (client->unsent_count == client->unsent_capacity) {
+    size_t capacity = client->unsent_capacity ? 2 * client->unsent_capacity : 64;
+    uint64_t *grown = realloc(client->unsent, capacity * sizeof *grown);
+    if (!grown) return 0;
+    client->unsent = grown;
+    client->unsent_capacity = capacity;
+  }
+  client->unsent[client->unsent_count++] = id;
+  slot_for(client, id)->link = unsent_link;
+  return 1;
+}
+
+/* Sends one message to `socket` without waiting: from `kept` (copies that share its
+ * data), or else from the caller's header and body. Returns 0, or -1 if the socket
+ * cannot take it now (EAGAIN: no live connection, or a full queue). */
+static int send_message(void *socket, const zmq_msg_t *kept, size_t kept_count, const uint8_t *header, size_t header_size,
+                        const weft_frame *body, size_t body_count) {
+  if (kept) {
+    for (size_t index = 0; index < kept_count; index++) {
+      zmq_msg_t copy;
+      zmq_msg_init(&copy);
+      zmq_msg_copy(&copy, (zmq_msg_t *)&kept[index]);
+      int flags = (index + 1 < kept_count ? ZMQ_SNDMORE : 0) | (index == 0 ? ZMQ_DONTWAIT : 0);
+      if (zmq_msg_send(&copy, socket, flags) < 0) {
+        zmq_msg_close(&copy);
+        return -1; /* only the first frame can fail: the rest of a message always follows it */
+      }
+    }
+    return 0;
+  }
+  if (zmq_send(socket, signature, sizeof signature, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return -1;
+  zmq_send(socket, header, header_size, body_count ? ZMQ_SNDMORE : 0);
+  for (size_t index = 0; index < body_count; index++) {
+    zmq_send(socket, body[index].data, body[index].size, index + 1 < body_count ? ZMQ_SNDMORE : 0);
+  }
+  return 0;
+}
+
+/* Sends request `slot` to a live gateway, untried ones first, round-robin. Returns 1
+ * when one took it, 0 when none could now. */
+static int send_to_gateway(weft_client *client, pending_slot *slot, const uint8_t *header, size_t header_size,
+                           const weft_frame *body, size_t body_count) {
+  for (int untried_only = 1; untried_only >= 0; untried_only--) {
+    for (size_t step = 0; step < client->link_count; step++) {
+      size_t index = (client->next_link + step) % client->link_count;
+      if (!client->links[index].live || (untried_only && (slot->tried & (1u << index)))) continue;
+      if (send_message(client->links[index].socket, slot->frames, slot->frame_count, header, header_size, body,
+                       body_count) != 0) {
+        continue;
+      }
+      client->next_link = (index + 1) % client->link_count;
+      slot->link = (uint8_t)index;
+      slot->tried |= 1u << index;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Sends what waits for a live gateway, in order, until one cannot go. */
+static void flush_unsent(weft_client *client) {
+  size_t done = 0;
+  while (done < client->unsent_count) {
+    pending_slot *slot = slot_for(client, client->unsent[done]);
+    if (slot->id == client->unsent[done] && slot->link == unsent_link &&
+        !send_to_gateway(client, slot, NULL, 0, NULL, 0)) {
+      break;
+    }
+    done++;
+  }
+  memmove(client->unsent, client->unsent + done, (client->unsent_count - done) * sizeof *client->unsent);
+  client->unsent_count -= done;
+}
+
+/* Gateway `index` lost its connection: its idempotent requests wait to go again, the
+ * others end with UNAVAILABLE. */
+static void lose_link(weft_client *client, size_t index) {
+  gateway_link *link = &client->links[index];
+  link->live = 0;
+  for (size_t position = 0; position < WEFT_MAX_IN_FLIGHT; position++) {
+    pending_slot *slot = &client->slots[position];
+    if (!slot->id || slot->link != index) continue;
+    if (slot->frames && !slot->streamed && queue_unsent(client, slot->id)) continue;
+    char message[400];
+    snprintf(message, sizeof message,
+             "lost the connection to gateway %s while the call ran; %s, so it was not sent again", link->endpoint,
+             slot->streamed ? "it had already streamed replies" : "it is not idempotent");
+    weft_response reply;
+    uint64_t id = slot->id;
+    finish(client, id);
+    if (weft_local_reply(id, WEFT_UNAVAILABLE, message, &reply)) push_reply(&client->local, &reply);
+  }
+}
+
+/* Reads the connection events of every gateway's monitor. */
+static void read_events(weft_client *client) {
+  for (size_t index = 0; index < client->link_count; index++) {
+    for (;;) {
+      zmq_msg_t event, address;
+      zmq_msg_init(&event);
+      if (zmq_msg_recv(&event, client->links[index].monitor, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&event);
+        break;
+      }
+      zmq_msg_init(&address);
+      zmq_msg_recv(&address, client->links[index].monitor, 0);
+      uint16_t kind = 0;
+      if (zmq_msg_size(&event) >= sizeof kind) memcpy(&kind, zmq_msg_data(&event), sizeof kind);
+      zmq_msg_close(&event);
+      zmq_msg_close(&address);
+      if (kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) client->links[index].live = 1;
+      else if (kind == ZMQ_EVENT_DISCONNECTED && client->links[index].live) lose_link(client, index);
+    }
+  }
+}
+
+/* Waits up to `wait_ms` for a reply or a connection event on any gateway (-1: no limit). */
+static void wait_for_gateways(weft_client *client, int wait_ms) {
+  if (client->unsent_count && (wait_ms < 0 || wait_ms > retry_interval_ms)) wait_ms = retry_interval_ms;
+  if (zmq_poll(client->items, (int)(2 * client->link_count), wait_ms) > 0) read_events(client);
+}
+
 /* ------------------------------------------------------------------ sending */
 
 int weft_send(weft_client *client, const char *service, const char *method, const weft_frame *body, size_t body_count,
@@ -207,8 +447,14 @@ int weft_send(weft_client *client, const char *service, const char *method, cons
     snprintf(client->error, sizeof client->error, "body frames missing");
     return WEFT_INVALID_ARGUMENT;
   }
+  if (body_count + 2 > max_reply_frames) {
+    snprintf(client->error, sizeof client->error, "%zu body frames; a request takes at most %d", body_count,
+             max_reply_frames - 2);
+    return WEFT_INVALID_ARGUMENT;
+  }
   uint64_t id = client->next_id++;
-  if (slot_for(client, id)->id != 0) {
+  pending_slot *slot = slot_for(client, id);
+  if (slot->id != 0) {
     snprintf(client->error, sizeof client->error, "%d requests already in flight", WEFT_MAX_IN_FLIGHT);
     return WEFT_RESOURCE_EXHAUSTED;
   }
@@ -229,56 +475,69 @@ int weft_send(weft_client *client, const char *service, const char *method, cons
   uint32_t timeout = options->timeout_ms ? options->timeout_ms : default_timeout_ms;
   uint64_t deadline = now_ms() + timeout;
   int status = WEFT_OK;
-  /* Only the first frame can meet a full queue; the rest of a message always follows it. */
-  while (zmq_send(client->socket, signature, sizeof signature, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-    uint64_t now = now_ms();
-    if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
-      set_error(client, "send failed");
-      status = WEFT_INTERNAL;
-      break;
+  *slot = (pending_slot){.id = id, .deadline_ms = deadline, .link = unsent_link};
+  /* An idempotent request keeps its frames, to go again if its gateway is lost. */
+  if (options->idempotent && (slot->frames = malloc((body_count + 2) * sizeof *slot->frames))) {
+    zmq_msg_init_size(&slot->frames[0], sizeof signature);
+    memcpy(zmq_msg_data(&slot->frames[0]), signature, sizeof signature);
+    zmq_msg_init_size(&slot->frames[1], header_size);
+    memcpy(zmq_msg_data(&slot->frames[1]), header, header_size);
+    for (size_t index = 0; index < body_count; index++) {
+      zmq_msg_init_size(&slot->frames[index + 2], body[index].size);
+      if (body[index].size) memcpy(zmq_msg_data(&slot->frames[index + 2]), body[index].data, body[index].size);
     }
+    slot->frame_count = (uint32_t)(body_count + 2);
+  }
+  client->pending++;
+  /* Waits while no gateway is live or every live one's queue is full, up to the deadline. */
+  while (!send_to_gateway(client, slot, header, header_size, body, body_count)) {
+    uint64_t now = now_ms();
     if (now >= deadline) {
       snprintf(client->error, sizeof client->error, "no gateway took the request before its deadline");
       status = WEFT_DEADLINE_EXCEEDED;
       break;
     }
-    zmq_pollitem_t item = {client->socket, 0, ZMQ_POLLOUT, 0};
-    zmq_poll(&item, 1, (long)(deadline - now));
+    zmq_pollitem_t items[2 * WEFT_MAX_GATEWAYS];
+    for (size_t index = 0; index < client->link_count; index++) {
+      items[index] = (zmq_pollitem_t){client->links[index].socket, 0, client->links[index].live ? ZMQ_POLLOUT : 0, 0};
+      items[client->link_count + index] = client->items[client->link_count + index];
+    }
+    long wait = (long)(deadline - now);
+    if (zmq_poll(items, (int)(2 * client->link_count), wait < 100 ? wait : 100) > 0) read_events(client);
   }
+  if (status == WEFT_OK && track_deadline(client, deadline, id) != 0) status = WEFT_RESOURCE_EXHAUSTED;
   if (status == WEFT_OK) {
-    zmq_send(client->socket, header, header_size, body_count ? ZMQ_SNDMORE : 0);
-    for (size_t index = 0; index < body_count; index++) {
-      zmq_send(client->socket, body[index].data, body[index].size, index + 1 < body_count ? ZMQ_SNDMORE : 0);
-    }
-    pending_slot *slot = slot_for(client, id);
-    slot->id = id;
-    slot->deadline_ms = deadline;
-    client->pending++;
-    if (track_deadline(client, deadline, id) != 0) {
-      finish(client, id);
-      status = WEFT_RESOURCE_EXHAUSTED;
-    }
     if (request_id) *request_id = id;
+  } else {
+    finish(client, id);
   }
   if (header != inline_header) free(header);
   return status;
 }
 
-/* ------------------------------------------------------------------ receiving */
-
-/* Sets how long a receive blocks (ms, -1: no limit), skipping the call when unchanged. */
-static void set_receive_timeout(weft_client *client, int timeout_ms) {
-  if (client->receive_timeout_ms == timeout_ms) return;
-  zmq_setsockopt(client->socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-  client->receive_timeout_ms = timeout_ms;
+int weft_cancel(weft_client *client, uint64_t request_id) {
+  if (!is_pending(client, request_id)) return 0;
+  pending_slot *slot = slot_for(client, request_id);
+  uint8_t header[32];
+  size_t size = weft_encode_cancel_header(request_id, header, sizeof header);
+  if (slot->link != unsent_link && size) {
+    void *socket = client->links[slot->link].socket;
+    if (zmq_send(socket, signature, sizeof signature, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) zmq_send(socket, header, size, 0);
+  }
+  finish(client, request_id);
+  return 1;
 }
 
-/* Receives one message, waiting up to `wait_ms` for it (0: only if one is queued; -1:
- * no limit). Blocking in the receive itself, rather than polling first, saves a
- * system call per reply. Returns 1 with `*response` filled for a reply to a pending
- * request, 0 for nothing in time or a message skipped, -1 on error. */
-static int receive_one(weft_client *client, weft_response *response, int wait_ms) {
-  set_receive_timeout(client, wait_ms);
+/* ------------------------------------------------------------------ receiving */
+
+enum { received_nothing = 0, received_reply = 1, received_skipped = 2, received_error = -1 };
+
+/* Receives one queued message from gateway `index`, without waiting. Returns
+ * received_reply with `*response` filled for a reply to a pending request,
+ * received_skipped for a message dropped (malformed, for no pending request, or an
+ * UNAVAILABLE that another gateway gets to try), received_nothing, or received_error. */
+static int receive_one(weft_client *client, size_t index, weft_response *response) {
+  void *socket = client->links[index].socket;
   size_t count = 0;
   int more = 1, overflow = 0;
   while (more) {
@@ -288,32 +547,53 @@ static int receive_one(weft_client *client, weft_response *response, int wait_ms
       overflow = 1;
     }
     zmq_msg_init(frame);
-    if (zmq_msg_recv(frame, client->socket, count || wait_ms != 0 ? 0 : ZMQ_DONTWAIT) < 0) {
+    if (zmq_msg_recv(frame, socket, count ? 0 : ZMQ_DONTWAIT) < 0) {
       int error = zmq_errno();
       zmq_msg_close(frame);
-      for (size_t index = 0; index < count && index < max_reply_frames; index++) zmq_msg_close(&client->frames[index]);
-      if (count == 0 && (error == EAGAIN || error == EINTR)) return 0;
+      for (size_t position = 0; position < count && position < max_reply_frames; position++) {
+        zmq_msg_close(&client->frames[position]);
+      }
+      if (count == 0 && (error == EAGAIN || error == EINTR)) return received_nothing;
       set_error(client, "receive failed");
-      return -1;
+      return received_error;
     }
     more = zmq_msg_more(frame);
     if (count < max_reply_frames) count++;
   }
   int decoded = !overflow && weft_decode_reply(client->frames, count, signature, response);
-  for (size_t index = 0; index < count; index++) zmq_msg_close(&client->frames[index]);
-  if (!decoded) return 0; /* malformed: skipped */
-  if (!is_pending(client, response->request_id)) {
-    weft_response_clear(response); /* cancelled, or already answered locally */
-    return 0;
+  for (size_t position = 0; position < count; position++) zmq_msg_close(&client->frames[position]);
+  if (!decoded) return received_skipped; /* malformed */
+  pending_slot *slot = slot_for(client, response->request_id);
+  if (!is_pending(client, response->request_id) || slot->link != index) {
+    weft_response_clear(response); /* cancelled, answered locally, or since sent elsewhere */
+    return received_skipped;
+  }
+  if (response->end_of_stream && response->status == WEFT_UNAVAILABLE && slot->frames && !slot->streamed &&
+      has_untried_live(client, slot) && queue_unsent(client, response->request_id)) {
+    weft_response_clear(response); /* this gateway cannot serve it now; another may */
+    return received_skipped;
   }
   if (response->end_of_stream) finish(client, response->request_id);
-  return 1;
+  else slot->streamed = 1;
+  return received_reply;
 }
 
-/* The next reply from the socket or the deadline table, waiting up to `timeout_ms`. */
+/* A reply queued at any gateway, taking them in turn so none is starved. */
+static int receive_any(weft_client *client, weft_response *response) {
+  for (size_t step = 0; step < client->link_count; step++) {
+    size_t index = (client->next_link + step) % client->link_count;
+    int received;
+    while ((received = receive_one(client, index, response)) == received_skipped) {}
+    if (received != received_nothing) return received;
+  }
+  return received_nothing;
+}
+
+/* The next reply from the gateways or the deadline table, waiting up to `timeout_ms`. */
 static int next_reply(weft_client *client, int timeout_ms, weft_response *response) {
   uint64_t limit = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
   for (;;) {
+    if (pop_reply(&client->local, response)) return 1;
     uint64_t now = now_ms();
     uint64_t expiry = next_expiry(client);
     if (expiry && expiry <= now) {
@@ -326,23 +606,23 @@ static int next_reply(weft_client *client, int timeout_ms, weft_response *respon
       return 1;
     }
     if (client->pending == 0) return 0;
+    /* Busy gateways keep replies queued, so the loop may not poll for a while: read the
+     * connection events at least this often all the same. */
+    if (now - client->events_read_ms >= retry_interval_ms) {
+      read_events(client);
+      client->events_read_ms = now;
+    }
+    if (client->unsent_count) flush_unsent(client);
+    int received = receive_any(client, response);
+    if (received != received_nothing) return received;
     uint64_t wake = expiry && expiry < limit ? expiry : limit;
-    int wait = wake == UINT64_MAX ? -1 : wake > now ? (int)(wake - now) : 0;
-    int received = receive_one(client, response, wait);
-    if (received != 0) return received;
-    if (wake == limit && now_ms() >= limit) return 0;
+    if (wake != UINT64_MAX && wake <= now) return 0;
+    wait_for_gateways(client, wake == UINT64_MAX ? -1 : (int)(wake - now));
   }
 }
 
 int weft_poll(weft_client *client, int timeout_ms, weft_response *response) {
-  if (client->stash_head) {
-    stashed_reply *head = client->stash_head;
-    *response = head->response;
-    client->stash_head = head->next;
-    if (!client->stash_head) client->stash_tail = NULL;
-    free(head);
-    return 1;
-  }
+  if (pop_reply(&client->stash, response)) return 1;
   return next_reply(client, timeout_ms, response);
 }
 
@@ -369,15 +649,6 @@ int weft_call(weft_client *client, const char *service, const char *method, cons
       weft_response_clear(&reply);
       continue;
     }
-    stashed_reply *stashed = malloc(sizeof *stashed);
-    if (!stashed) {
-      weft_response_clear(&reply);
-      continue;
-    }
-    stashed->response = reply;
-    stashed->next = NULL;
-    if (client->stash_tail) client->stash_tail->next = stashed;
-    else client->stash_head = stashed;
-    client->stash_tail = stashed;
+    push_reply(&client->stash, &reply);
   }
 }

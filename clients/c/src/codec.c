@@ -120,6 +120,15 @@ size_t weft_encode_request_header(uint64_t request_id, const char *service, cons
   return encode(request_id, service, method, options, out, out_size);
 }
 
+size_t weft_encode_cancel_header(uint64_t request_id, uint8_t *out, size_t out_size) {
+  Weft__V1__RequestHeader header;
+  weft__v1__request_header__init(&header);
+  header.request_id = request_id;
+  header.cancel = 1;
+  size_t size = weft__v1__request_header__get_packed_size(&header);
+  return size <= out_size ? weft__v1__request_header__pack(&header, out) : 0;
+}
+
 /* ------------------------------------------------------------------ replies */
 
 /* Everything a reply owns, in one allocation: the received frames, then the body and

@@ -10,6 +10,10 @@
 size_t weft_request_header_size(uint64_t request_id, const char *service, const char *method,
                                 const weft_call_options *options);
 
+/* Encodes the header of a cancel message for `request_id` into `out`; returns its length,
+ * or 0 if it does not fit. */
+size_t weft_encode_cancel_header(uint64_t request_id, uint8_t *out, size_t out_size);
+
 /* Decodes a reply message [signature][ResponseHeader][body]*. Returns 1 and moves the
  * frames into `*response` (leaving them empty in `frames`), or 0 if the message is
  * malformed or memory ran out. The caller closes `frames` either way. */

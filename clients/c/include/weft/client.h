@@ -44,6 +44,9 @@ enum {
  * WEFT_RESOURCE_EXHAUSTED. */
 #define WEFT_MAX_IN_FLIGHT 16384
 
+/* The most gateways one client connects to. */
+#define WEFT_MAX_GATEWAYS 32
+
 /* Extra time after a request's deadline before the client gives up on a gateway
  * that did not answer and reports WEFT_DEADLINE_EXCEEDED itself. */
 #define WEFT_DEADLINE_GRACE_MS 250
@@ -108,9 +111,14 @@ typedef struct {
 /* Sets `options` to the defaults above. */
 void weft_call_options_init(weft_call_options *options);
 
-/* Connects to gateway frontends such as "tcp://127.0.0.1:5555" (requests are spread
- * round-robin over the connected ones). Returns NULL on failure and writes the reason
- * into `error` (`error_size` bytes, may be 0). */
+/* Connects to gateway frontends such as "tcp://127.0.0.1:5555" (at most
+ * WEFT_MAX_GATEWAYS), one socket each with ZMTP heartbeats. Requests are spread
+ * round-robin over the gateways whose connection is up. When one is lost (it closes, or
+ * is silent for 750 ms), its idempotent requests are sent again through a live one
+ * within their deadline and its other requests end at once with WEFT_UNAVAILABLE; a
+ * gateway answering an idempotent request WEFT_UNAVAILABLE has it tried once on each
+ * other live gateway; a gateway that comes back is used again. Returns NULL on failure
+ * and writes the reason into `error` (`error_size` bytes, may be 0). */
 weft_client *weft_client_open(const char *const *endpoints, size_t endpoint_count, char *error, size_t error_size);
 
 /* CURVE credentials for a gateway with CURVE on: the gateway's public key and this
@@ -138,7 +146,7 @@ void weft_client_close(weft_client *client);
 /* Sends a request without waiting and stores its id in `*request_id` (may be NULL).
  * Returns WEFT_OK, or: WEFT_INVALID_ARGUMENT (no service or method, a NULL body with
  * frames), WEFT_RESOURCE_EXHAUSTED (WEFT_MAX_IN_FLIGHT requests pending),
- * WEFT_DEADLINE_EXCEEDED (the socket stayed full until the deadline), or WEFT_INTERNAL
+ * WEFT_DEADLINE_EXCEEDED (no gateway took it before its deadline), or WEFT_INTERNAL
  * (a ZeroMQ error; see weft_client_error). Replies arrive through weft_poll. */
 int weft_send(weft_client *client, const char *service, const char *method, const weft_frame *body, size_t body_count,
               const weft_call_options *options, uint64_t *request_id);
@@ -158,8 +166,8 @@ int weft_poll(weft_client *client, int timeout_ms, weft_response *response);
 int weft_call(weft_client *client, const char *service, const char *method, const weft_frame *body, size_t body_count,
               const weft_call_options *options, weft_response *response);
 
-/* Forgets a pending request: its replies, if any arrive, are dropped. Returns 1 if it
- * was pending. The gateway is not told (the worker finishes it). */
+/* Cancels a pending request: the gateway holding it takes it out of its queue or tells
+ * its worker, and replies to it, if any arrive, are dropped. Returns 1 if it was pending. */
 int weft_cancel(weft_client *client, uint64_t request_id);
 
 /* How many requests await their final reply. */
