@@ -136,17 +136,19 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
+    // GNU additions to posix_spawn and pipe that Swift's Glibc module does not import.
+    .target(name: "CWeftSpawn"),
     // Child processes: starting them, their readiness lines, watching the parent.
     .target(
       name: "WeftProcess",
       dependencies: [
-        "WeftProtocol", .product(name: "Logging", package: "swift-log"),
+        "WeftProtocol", "CWeftSpawn", .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strictSettings
     ),
     // Hosts as network namespaces on one machine, for the multi-host tests and benchmarks.
-    .target(name: "WeftNetworkLab", swiftSettings: strictSettings),
+    .target(name: "WeftNetworkLab", dependencies: ["WeftProcess"], swiftSettings: strictSettings),
     // The HTTP side of a gateway: metrics, health and the Open Inference Protocol.
     .target(
       name: "WeftHTTP",
@@ -191,7 +193,7 @@ let package = Package(
     .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strictSettings),
     .testTarget(
       name: "WeftProtocolTests",
-      dependencies: ["WeftProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      dependencies: ["WeftProtocol", "WeftProcess", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       swiftSettings: strictSettings),
     .testTarget(
       name: "WeftGatewayTests",
@@ -217,7 +219,8 @@ let package = Package(
     .testTarget(
       name: "IntegrationTests",
       dependencies: [
-        "ZeroMQ", "WeftProtocol", "WeftClient", "WeftNetworkLab", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "ZeroMQ", "WeftProtocol", "WeftClient", "WeftNetworkLab", "WeftProcess",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       // The Open Inference Protocol's Python clients, run by InferenceProtocolTests.
       exclude: ["Python"],

@@ -24,9 +24,9 @@ final class ClientIO: Sendable {
   typealias Handler = @Sendable (Result<Response, WeftError>) -> Bool
 
   /// A PING goes to a gateway after this long without traffic…
-  static let heartbeatIntervalMilliseconds = 250
+  static let heartbeatIntervalMilliseconds = 200
   /// …and its connection counts as lost when nothing came back for this long.
-  static let heartbeatTimeoutMilliseconds = 750
+  static let heartbeatTimeoutMilliseconds = 600
   /// A connect attempt to a host that drops packets is given up after this long and
   /// retried, so a gateway that comes back is found again quickly.
   static let connectTimeoutMilliseconds = 1_000

@@ -9,7 +9,7 @@ import ZeroMQ
 ///
 /// One I/O thread owns a DEALER socket per gateway and spreads calls round-robin over the
 /// gateways whose connection is up, watching each with ZMTP heartbeats. When a gateway is
-/// lost (it dies, or goes silent for 750 ms), its idempotent calls are sent again through
+/// lost (it dies, or goes silent for 600 ms), its idempotent calls are sent again through
 /// a live one within their deadline, and the others fail at once with `UNAVAILABLE`; a
 /// gateway that comes back is used again. Calls are `async`, carry a deadline, and fail
 /// with ``WeftError``; cancelling the calling task ends the call with `CANCELLED` and

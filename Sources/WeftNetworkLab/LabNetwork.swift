@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WeftProcess
 
 /// Hosts on this machine for tests and benchmarks: each a network namespace with its own
 /// address on a bridge, running real processes, whose links are cut and healed with
@@ -128,29 +129,23 @@ public final class LabNetwork: Sendable {
   }
 
   static func output(_ tool: String, _ arguments: [String], input: String? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try? stdin.fileHandleForWriting.close()
+    let process = try SpawnedProcess(
+      executable: tool, arguments: arguments, environment: ProcessInfo.processInfo.environment,
+      input: input == nil ? .null : .pipe, output: .pipe, error: .pipe)
+    if let input, let writer = process.input {
+      writer.write(Data(input.utf8))
+      try? writer.close()
+    }
+    // The tools print far less than a pipe holds, so they finish before their output is read.
     let deadline = Date().addingTimeInterval(10)
-    while process.isRunning && Date() < deadline { usleep(2_000) }
-    if process.isRunning {
-      kill(process.processIdentifier, SIGKILL)
+    while process.isRunning && Date() < deadline { usleep(1_000) }
+    guard let status = process.terminationStatus else {
+      process.signal(SIGKILL)
       throw LabError("\(tool) \(arguments.joined(separator: " ")) did not finish in 10 s")
     }
-    let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-      let why = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      throw LabError("\(tool) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(why)")
-    }
+    let printed = String(decoding: process.output!.readDataToEndOfFile(), as: UTF8.self)
+    let why = String(decoding: process.error!.readDataToEndOfFile(), as: UTF8.self)
+    guard status == 0 else { throw LabError("\(tool) \(arguments.joined(separator: " ")) failed (\(status)): \(why)") }
     return printed
   }
 }

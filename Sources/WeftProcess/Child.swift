@@ -24,7 +24,7 @@ public final class Child: @unchecked Sendable {
   /// Its command-line arguments.
   public let arguments: [String]
   private let lock = NSLock()
-  private var process: Process?
+  private var process: SpawnedProcess?
   private var startedAt = ContinuousClock.now
   private var restartDelay: Duration = .milliseconds(500)
   private var restartNotBefore: ContinuousClock.Instant?
@@ -50,22 +50,19 @@ public final class Child: @unchecked Sendable {
   /// Whether the process runs now.
   public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
   /// Its process id (0 before it starts).
-  public var pid: Int32 { lock.withLock { process?.processIdentifier ?? 0 } }
+  public var pid: Int32 { lock.withLock { process?.pid ?? 0 } }
   /// A `key=value` field the child printed on a readiness line (e.g. `backend`).
   public func announced(_ key: String) -> String? { lock.withLock { announced[key] } }
 
   /// Starts the process; with `readsAnnouncement`, its stdout is read for `key=value`
   /// fields (and copied to ours), otherwise it shares our stdout.
   public func launch(executable: String, readsAnnouncement: Bool) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "1"]) { $1 }
-    let pipe = readsAnnouncement ? Pipe() : nil
-    if let pipe { process.standardOutput = pipe }
-    try process.run()
-    if let pipe {
-      PipeReader.startLines(pipe.fileHandleForReading) { [weak self] line in
+    let process = try SpawnedProcess(
+      executable: executable, arguments: arguments,
+      environment: ProcessInfo.processInfo.environment.merging([exitWithParentVariable: "1"]) { $1 },
+      output: readsAnnouncement ? .pipe : .inherit)
+    if let output = process.output {
+      PipeReader.startLines(output) { [weak self] line in
         guard let line else { return }
         // Relayed on a best-effort basis: if our own stdout is gone (a closed pipe), the
         // child keeps running and its announcements are still read.
@@ -97,7 +94,7 @@ public final class Child: @unchecked Sendable {
   /// Sends `signal` to the process, if it runs.
   public func signal(_ signal: Int32) {
     lock.withLock {
-      if let process, process.isRunning { kill(process.processIdentifier, signal) }
+      if let process, process.isRunning { process.signal(signal) }
     }
   }
 

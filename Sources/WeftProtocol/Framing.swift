@@ -42,12 +42,16 @@ public enum WorkerCommand: UInt8, Sendable, CaseIterable {
   case cancel = 6
   /// Worker → gateway: draining, send no more; gateway → worker: unknown worker, or drain acknowledged.
   case disconnect = 7
+  /// Worker → gateway: from now, have at most this many of my requests in flight (a
+  /// worker serving several gateways splits its capacity among them); gateway → worker:
+  /// that limit is applied (also sent once after READY). Next frame: ``CreditLimit``.
+  case credit = 8
 
   /// Whether the envelope of this command names a request (dispatch id and budget).
   public var carriesDispatch: Bool {
     switch self {
     case .request, .partial, .final, .cancel: true
-    case .ready, .heartbeat, .disconnect: false
+    case .ready, .heartbeat, .disconnect, .credit: false
     }
   }
 }
@@ -123,4 +127,18 @@ public struct WorkerEnvelope: Equatable, Sendable {
 
   /// The encoded frame.
   public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
+
+/// The frame after a CREDIT envelope: a limit of requests in flight, u32 little-endian.
+public enum CreditLimit {
+  /// The encoded frame.
+  public static func encode(_ limit: UInt32) -> [UInt8] {
+    withUnsafeBytes(of: limit.littleEndian) { Array($0) }
+  }
+
+  /// The limit in `frame`, or nil if it is not 4 bytes.
+  public static func decode(_ frame: UnsafeRawBufferPointer) -> UInt32? {
+    guard frame.count == 4 else { return nil }
+    return UInt32(littleEndian: frame.loadUnaligned(as: UInt32.self))
+  }
 }

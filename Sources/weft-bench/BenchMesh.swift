@@ -76,7 +76,7 @@ struct BenchMesh {
   }
 
   /// Waits until the gateway lists `count` workers (their READY has arrived), up to 30 s.
-  private static func waitUntilRegistered(_ count: Int, frontend: String, curve: CurveClientCredentials?) async throws {
+  static func waitUntilRegistered(_ count: Int, frontend: String, curve: CurveClientCredentials?) async throws {
     let client = try WeftClient(gateways: [frontend], curve: curve)
     defer { client.close() }
     let deadline = ContinuousClock.now + .seconds(30)

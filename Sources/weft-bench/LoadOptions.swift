@@ -24,10 +24,16 @@ struct LoadOptions: ParsableArguments {
 /// The request header of an idempotent `echo.echo` call with a 30 s deadline, for a
 /// user and a version if given.
 func echoRequestHeader(user: String = "", version: String = "") throws -> [UInt8] {
+  try requestHeader(service: EchoService.echo.service, method: EchoService.echo.name, user: user, version: version)
+}
+
+/// The request header of an idempotent call of `service.method` with a 30 s deadline,
+/// for a user and a version if given.
+func requestHeader(service: String, method: String, user: String = "", version: String = "") throws -> [UInt8] {
   var header = RequestHeader()
   header.requestID = 1
-  header.service = EchoService.echo.service
-  header.method = EchoService.echo.name
+  header.service = service
+  header.method = method
   header.timeoutMs = 30_000
   header.idempotent = true
   header.userID = user

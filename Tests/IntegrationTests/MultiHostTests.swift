@@ -92,6 +92,54 @@ struct MultiHostTests {
     #expect(status.redispatched > 0, "the partitioned worker's requests should have been sent again")
   }
 
+  /// A worker registered with two gateways splits its capacity between them: at no sample
+  /// do the limits the gateways apply add up to more than its capacity (each used to get
+  /// all of it, so together they could send twice as much), and the split follows the
+  /// load from one gateway to the other.
+  @Test func aWorkerServingTwoGatewaysNeverHoldsMoreThanItsCapacity() async throws {
+    let network = try TestNetwork(hosts: 3)
+    defer { network.remove() }
+    let mesh = try await HostMesh(network: network, gatewayHosts: [0, 1], gatewayArguments: ["--heartbeat-ms", "100"])
+    let capacity = 4
+    try await mesh.startWorker(
+      onHost: 2, name: "shared", ["--model", "sleep", "--latency-ms", "20", "--capacity", "\(capacity)", "--max-batch-size", "4",
+                                  "--heartbeat-ms", "100"])
+    let clients = try mesh.frontends.map { try WeftClient(gateways: [$0]) }
+    defer { for client in clients { client.close() } }
+    func limit(_ gateway: Int) async throws -> Int {
+      Int(try await clients[gateway].meshStatus().worker(named: "shared")?.capacity ?? 0)
+    }
+    /// Samples both gateways' limits for the worker while `busy` gateways' clients keep it
+    /// full; returns the last limits.
+    func sample(busy: [Int], rounds: Int) async throws -> [Int] {
+      let loads = busy.map { gateway in
+        CallLoad(concurrency: 16) { index in
+          await clients[gateway].result("sleep", "sleep", body: [Data("\(index)".utf8)], options: CallOptions(timeout: .seconds(10)))
+        }
+      }
+      var last = [0, 0]
+      for _ in 0..<rounds {
+        // The first gateway before and after the second: a limit moves only after the other
+        // gateway confirmed giving it up, so the smaller of the two readings is safe to add.
+        let (before, second, after) = (try await limit(0), try await limit(1), try await limit(0))
+        #expect(min(before, after) + second <= capacity, "limits \(before)/\(after) and \(second) over a capacity of \(capacity)")
+        last = [after, second]
+      }
+      for load in loads {
+        let outcomes = await load.stop()
+        #expect(outcomes.allSatisfy { (try? $0.result.get()) != nil }, "every call through the busy gateway answered")
+      }
+      return last
+    }
+    let both = try await sample(busy: [0, 1], rounds: 40)
+    #expect(both.reduce(0, +) <= capacity && both.allSatisfy { $0 >= 1 }, "\(both)")
+    // Load only through the first gateway: it ends with all but the other's one slot.
+    let first = try await sample(busy: [0], rounds: 60)
+    #expect(first == [capacity - 1, 1], "\(first)")
+    let second = try await sample(busy: [1], rounds: 60)
+    #expect(second == [1, capacity - 1], "\(second)")
+  }
+
   /// How a gateway is lost in a failover test.
   enum GatewayLoss: String, CaseIterable, Sendable { case killed, cutOff }
 
@@ -153,7 +201,7 @@ struct MultiHostTests {
       }
     }
     #expect(once.isEmpty || (unavailable > 0 && unavailable < once.count), "\(unavailable) of \(once.count) non-idempotent calls failed")
-    // The outage lasts 2 s: longer than a client needs to notice a silent gateway (1 s).
+    // The outage lasts 2 s: longer than a client needs to notice a silent gateway (0.8 s).
     try await Task.sleep(until: lost + .seconds(2))
 
     // Back again: restarted, or its link healed; the workers register again and the client uses it.
@@ -166,7 +214,7 @@ struct MultiHostTests {
     }
     let summary = try await load.stop()
     #expect(summary.calls > 500 && summary.failures.isEmpty, "\(library) client: \(summary.failures.count) of \(summary.calls) calls failed: \(summary.failures.prefix(5))")
-    // Detection (at once for a kill; within 1 s of silence for a cut) plus the call again.
+    // Detection (at once for a kill; within 0.8 s for a cut) plus the call again.
     #expect(summary.slowest < .seconds(2), "the slowest idempotent call took \(summary.slowest) (deadline \(deadline))")
     print("failover \(library) \(loss.rawValue): \(summary.calls) calls, none lost, slowest \(summary.slowest)")
   }

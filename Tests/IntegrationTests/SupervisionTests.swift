@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeftClient
+import WeftProcess
 import WeftProtocol
 import ZeroMQ
 
@@ -12,14 +13,12 @@ import ZeroMQ
   }
 
   private func childPIDs(of parent: Int32, matching pattern: String) -> [Int32] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-    process.arguments = ["-P", "\(parent)", "-f", pattern]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try? process.run()
+    guard let process = try? SpawnedProcess(
+      executable: "/usr/bin/pgrep", arguments: ["-P", "\(parent)", "-f", pattern],
+      environment: ProcessInfo.processInfo.environment, input: .null, output: .pipe)
+    else { return [] }
     process.waitUntilExit()
-    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let text = String(decoding: process.output!.readDataToEndOfFile(), as: UTF8.self)
     return text.split(separator: "\n").compactMap { Int32($0) }
   }
 

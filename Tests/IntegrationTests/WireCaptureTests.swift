@@ -39,12 +39,21 @@ import ZeroMQ
       throw TestFailure("tcpdump is missing: scripts/setup.sh installs it")
     }
     let dump = try MeshProcess(
-      ["-i", "lo", "-U", "-s", "0", "-w", file.path, "tcp", "port", port], executable: "/usr/bin/tcpdump")
+      ["-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", file.path, "tcp", "port", port], executable: "/usr/bin/tcpdump")
     let deadline = ContinuousClock.now + .seconds(10)
     while !dump.log.contains("listening on") && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
     guard dump.log.contains("listening on") else { throw TestFailure("tcpdump did not start: \(dump.log)") }
     try await traffic()
-    // tcpdump writes each packet as it comes (-U); SIGINT ends it after the last one.
+    // tcpdump takes each packet as it comes (--immediate-mode, not in blocks) and writes it
+    // at once (-U), but SIGINT drops what it has not handled yet: wait until the file has
+    // not grown for 100 ms (clients' heartbeats come every 200 ms), at most a second.
+    let quietSince = ContinuousClock.now
+    var (size, grewAt) = (0, quietSince)
+    while ContinuousClock.now - grewAt < .milliseconds(100) && ContinuousClock.now - quietSince < .seconds(1) {
+      let now = ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? NSNumber)?.intValue ?? 0
+      if now != size { (size, grewAt) = (now, ContinuousClock.now) }
+      try await Task.sleep(for: .milliseconds(10))
+    }
     dump.signal(SIGINT)
     _ = await dump.waitForExit(timeout: .seconds(5))
     let bytes = (try? Data(contentsOf: file)) ?? Data()

@@ -219,7 +219,7 @@ private final class Peer {
   }
 
   /// The next message's frames, or nil if none comes within `milliseconds`; a worker's
-  /// heartbeats from the gateway are skipped.
+  /// heartbeats and limit confirmations (CREDIT) from the gateway are skipped.
   func receive(within milliseconds: Int) throws -> [[UInt8]]? {
     let deadline = ContinuousClock.now + .milliseconds(milliseconds)
     var poller = Poller()
@@ -230,7 +230,7 @@ private final class Peer {
         try socket.receive(into: frames, wait: false)
       else { continue }
       let message = (0..<frames.count).map { frames.bytes(at: $0) }
-      if let envelope = try? WorkerEnvelope(frames: message), envelope.command == .heartbeat { continue }
+      if let envelope = try? WorkerEnvelope(frames: message), [.heartbeat, .credit].contains(envelope.command) { continue }
       return message
     }
     return nil

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeftProcess
 
 /// The committed generated code must come from the committed protos: the generator
 /// script stamps the checksums of Protos/ and of the method-table generator next to its
@@ -12,16 +13,15 @@ import Testing
   @Test func committedCodeIsGeneratedFromTheCurrentProtos() throws {
     let stampURL = root.appendingPathComponent("Sources/WeftProtocol/Generated/protos.sha256")
     let stamp = try String(contentsOf: stampURL, encoding: .utf8)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-    process.currentDirectoryURL = root.appendingPathComponent("Protos")
     let protos = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Protos/weft/v1").path)
       .filter { $0.hasSuffix(".proto") }.sorted().map { "weft/v1/\($0)" }
-    process.arguments = protos + ["../scripts/protos/method_tables.py"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    // Run from Protos/ (the stamp names files relative to it), with sha256sum's own path
+    // changes spelled out instead of a working directory (posix_spawn has none to set).
+    let process = try SpawnedProcess(
+      executable: "/bin/sh", arguments: ["-c", "cd \"$0\" && exec /usr/bin/sha256sum \"$@\"", root.appendingPathComponent("Protos").path]
+        + protos + ["../scripts/protos/method_tables.py"],
+      environment: ProcessInfo.processInfo.environment, input: .null, output: .pipe)
+    let output = process.output!.readDataToEndOfFile()
     process.waitUntilExit()
     let current = String(decoding: output, as: UTF8.self)
     #expect(

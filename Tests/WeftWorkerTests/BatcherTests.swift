@@ -11,7 +11,7 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
   header.method = method
   header.requestID = dispatchID
   return Job(
-    link: link, generation: 0, dispatchID: dispatchID,
+    link: link, generation: 0, registration: 0, dispatchID: dispatchID,
     request: InferenceRequest(method: method, header: header, body: [], deadline: .now + .seconds(5)), receivedAt: receivedAt)
 }
 

@@ -136,15 +136,18 @@ extension GatewayLoop {
   /// Bytes held for clients with no room, overhead included.
   var heldReplyBytes: Int { backlogs.values.reduce(0) { $0 + $1.bytes } }
 
-  /// Sends a worker a command: HEARTBEAT, CANCEL of `dispatchID`, or DISCONNECT with a reason.
+  /// Sends a worker a command: HEARTBEAT, CANCEL of `dispatchID`, DISCONNECT with a
+  /// reason, or CREDIT confirming `limit`.
   func sendToWorker(
-    _ worker: PeerID, command: WorkerCommand, dispatchID: UInt64? = nil, reason: String? = nil, at now: UInt64
+    _ worker: PeerID, command: WorkerCommand, dispatchID: UInt64? = nil, reason: String? = nil, limit: Int? = nil,
+    at now: UInt64
   ) {
+    let extra = reason.map { Array($0.utf8) } ?? limit.map { CreditLimit.encode(UInt32(clamping: $0)) }
     do {
       try worker.withUnsafeBytes { try backend.send(bytes: $0, more: true, wait: false) }
       let envelope = WorkerEnvelope(command, dispatchID: dispatchID ?? 0)
-      try envelope.withUnsafeBytes { try backend.send(bytes: $0, more: reason != nil) }
-      if let reason { try backend.send(Array(reason.utf8), more: false) }
+      try envelope.withUnsafeBytes { try backend.send(bytes: $0, more: extra != nil) }
+      if let extra { try backend.send(extra, more: false) }
       routing.sent(to: worker, at: now)
     } catch {
       if error.isHostUnreachable, let entry = routing.removeWorker(worker) {

@@ -45,6 +45,15 @@ extension GatewayLoop {
         rerouteStranded(service: service)
         dispatchQueued(service: service, at: now)
       }
+    case .credit:
+      guard known, let entry = routing.workers[worker] else { return tellToRegister(worker, at: now) }
+      guard received.count >= 3, let limit = CreditLimit.decode(received[2]) else {
+        return noteMalformed(.workerEnvelope, at: now, "CREDIT from \(worker) without a 4-byte limit")
+      }
+      let raised = Int(limit) > entry.capacity
+      entry.capacity = min(Int(limit), routing.maxCapacity)
+      sendToWorker(worker, command: .credit, limit: entry.capacity, at: now)
+      if raised { dispatchQueued(service: entry.service, freed: entry.version, at: now) }
     case .request, .cancel:
       noteMalformed(.workerCommand, at: now, "\(command) from \(worker)")
     }
@@ -76,6 +85,8 @@ extension GatewayLoop {
         "worker": "\(ready.name)", "service": "\(ready.service)", "version": "\(ready.version)",
         "capacity": "\(ready.capacity)",
       ])
+    // The limit applied, so a worker splitting its capacity among gateways knows it holds.
+    sendToWorker(worker, command: .credit, limit: routing.workers[worker]?.capacity ?? 0, at: now)
     nextHousekeeping = min(nextHousekeeping, now)
     dispatchQueued(service: ready.service, freed: ready.version, at: now)
   }

@@ -10,14 +10,17 @@ final class Job: Sendable {
   /// an older connection is dropped, since the gateway already gave the request away.
   let link: Int
   let generation: UInt64
+  /// The link's registration it came in (``GatewayLink/registration``).
+  let registration: UInt64
   let dispatchID: UInt64
   let request: InferenceRequest
   /// When the worker received it (monotonic microseconds).
   let receivedAt: UInt64
 
-  init(link: Int, generation: UInt64, dispatchID: UInt64, request: InferenceRequest, receivedAt: UInt64) {
+  init(link: Int, generation: UInt64, registration: UInt64, dispatchID: UInt64, request: InferenceRequest, receivedAt: UInt64) {
     self.link = link
     self.generation = generation
+    self.registration = registration
     self.dispatchID = dispatchID
     self.request = request
     self.receivedAt = receivedAt
@@ -28,6 +31,7 @@ final class Job: Sendable {
 struct Completion: Sendable {
   let link: Int
   let generation: UInt64
+  let registration: UInt64
   let dispatchID: UInt64
   let isFinal: Bool
   /// The encoded ResponseHeader.
@@ -52,7 +56,7 @@ extension Completion {
     header.batchSize = UInt32(timing.batchSize)
     header.metadata = response.metadata
     self.init(
-      link: job.link, generation: job.generation, dispatchID: job.dispatchID, isFinal: isFinal,
+      link: job.link, generation: job.generation, registration: job.registration, dispatchID: job.dispatchID, isFinal: isFinal,
       header: (try? header.serializedBytes()) ?? [], body: response.body)
   }
 

@@ -22,6 +22,9 @@ final class GatewayLink {
   private let curve: CurveClientCredentials?
   /// The gateway acknowledged our DISCONNECT: it will send no more requests.
   var drainAcknowledged = false
+  /// Bumped on every READY: requests of earlier registrations count apart in the
+  /// capacity shares.
+  var registration: UInt64 = 0
 
   init(endpoint: String, context: Context, maxBackoff: UInt64, curve: CurveClientCredentials?, now: UInt64) throws {
     self.endpoint = endpoint

@@ -21,6 +21,9 @@ final class WorkerLoop {
   private let received = Frames(capacity: 16)
   /// Jobs received and not yet answered with a FINAL.
   private var pendingCount = 0
+  /// How the capacity is split among the gateways.
+  private var shares: CapacityShares
+  private var nextRebalance: UInt64 = 0
   private var drainStartedAt: UInt64?
 
   init(model: any Model, configuration: WorkerConfiguration, context: Context, control: WorkerControl, logger: Logger) throws {
@@ -41,7 +44,7 @@ final class WorkerLoop {
     var ready = WorkerReady()
     ready.service = descriptor.service
     ready.version = descriptor.version
-    ready.capacity = UInt32(configuration.capacity ?? 2 * descriptor.maxBatchSize)
+    shares = CapacityShares(capacity: configuration.capacity ?? 2 * descriptor.maxBatchSize, links: links.count)
     ready.maxBatchSize = UInt32(descriptor.maxBatchSize)
     ready.maxBatchDelayUs = UInt32(clamping: descriptor.maxBatchDelay.microseconds)
     ready.name = configuration.name
@@ -74,7 +77,7 @@ final class WorkerLoop {
       for link in links { link.socket.linger = 2_000 }
     }
     let now = MonotonicClock.now()
-    for link in links { try sendReady(on: link, at: now) }
+    for index in links.indices { try register(index, at: now) }
     onReady()
 
     while true {
@@ -101,8 +104,29 @@ final class WorkerLoop {
     }
   }
 
-  private func sendReady(on link: GatewayLink, at now: UInt64) throws {
-    try link.send(.ready, frames: [try ready.serializedBytes()], at: now)
+  /// Registers with gateway `index` (again): READY with its share of the capacity, or
+  /// later, once a share is free.
+  private func register(_ index: Int, at now: UInt64) throws {
+    links[index].registration &+= 1
+    if let grant = shares.register(index) { try send(grant, at: now) }
+  }
+
+  /// Sends a gateway its limit: READY, or CREDIT.
+  private func send(_ grant: CapacityShares.Grant, at now: UInt64) throws {
+    let link = links[grant.link]
+    if grant.isReady {
+      var ready = ready
+      ready.capacity = UInt32(grant.limit)
+      try link.send(.ready, frames: [try ready.serializedBytes()], at: now)
+    } else {
+      try link.send(.credit, frames: [CreditLimit.encode(UInt32(grant.limit))], at: now)
+    }
+  }
+
+  /// Moves the capacity shares toward their goals (`byDemand`: plans them again first).
+  private func rebalance(byDemand: Bool, at now: UInt64) throws {
+    guard drainStartedAt == nil else { return }
+    for grant in shares.rebalance(byDemand: byDemand) { try send(grant, at: now) }
   }
 
   // MARK: Gateway messages
@@ -122,6 +146,13 @@ final class WorkerLoop {
       switch envelope.command {
       case .request: accept(envelope, from: link, index: index, at: now)
       case .cancel: cancel(envelope, from: link, index: index, at: now)
+      case .credit:
+        guard received.count >= 2, let limit = CreditLimit.decode(received[1]) else {
+          logger.warning("CREDIT without a 4-byte limit", metadata: ["gateway": "\(link.endpoint)"])
+          continue
+        }
+        shares.confirmed(index, limit: Int(limit))
+        try rebalance(byDemand: false, at: now)
       case .heartbeat: break
       case .disconnect:
         if drainStartedAt != nil {
@@ -129,7 +160,7 @@ final class WorkerLoop {
         } else {
           // The gateway does not know us (it restarted, or evicted us): register again.
           logger.info("gateway asked to re-register", metadata: ["gateway": "\(link.endpoint)"])
-          try sendReady(on: link, at: now)
+          try register(index, at: now)
         }
       case .ready, .partial, .final:
         logger.warning("gateway sent a worker-only command", metadata: ["command": "\(envelope.command)"])
@@ -148,7 +179,7 @@ final class WorkerLoop {
       let body = (2..<received.count).map { received.data(at: $0) }
       let deadline = ContinuousClock.now + .milliseconds(Int(dispatch.remainingMilliseconds))
       job = Job(
-        link: index, generation: link.generation, dispatchID: dispatch.dispatchID,
+        link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
         request: InferenceRequest(method: header.method, header: header, body: body, deadline: deadline),
         receivedAt: now)
     } catch {
@@ -157,11 +188,12 @@ final class WorkerLoop {
       header.message = "worker could not decode the request header: \(error)"
       header.endOfStream = true
       let completion = Completion(
-        link: index, generation: link.generation, dispatchID: dispatch.dispatchID, isFinal: true,
-        header: (try? header.serializedBytes()) ?? [], body: [], fromJob: false)
+        link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
+        isFinal: true, header: (try? header.serializedBytes()) ?? [], body: [], fromJob: false)
       return send(completion, at: now)
     }
     pendingCount += 1
+    shares.received(index)
     if model.descriptor.runsInline {
       let completions = ComputeThread.infer(
         [job], model: model, startedAt: now, workerName: configuration.name, outbox: outbox, logger: logger)
@@ -187,8 +219,11 @@ final class WorkerLoop {
   }
 
   private func send(_ completion: Completion, at now: UInt64) {
-    if completion.isFinal && completion.fromJob { pendingCount -= 1 }
     let link = links[completion.link]
+    if completion.isFinal && completion.fromJob {
+      pendingCount -= 1
+      shares.finished(completion.link, current: completion.registration == link.registration)
+    }
     // The link was replaced since the request came: that gateway already gave it to another worker.
     guard completion.generation == link.generation else { return }
     do {
@@ -210,11 +245,16 @@ final class WorkerLoop {
   /// Heartbeats idle links and replaces dead ones; returns true if a socket changed.
   private func housekeeping(at now: UInt64) throws -> Bool {
     var relinked = false
-    for link in links {
+    // With several gateways, the shares follow the load once per heartbeat interval.
+    if links.count > 1 && now >= nextRebalance {
+      nextRebalance = now &+ interval
+      try rebalance(byDemand: true, at: now)
+    }
+    for (index, link) in links.enumerated() {
       if drainStartedAt == nil && link.shouldReconnect(at: now, interval: interval, liveness: UInt64(configuration.liveness)) {
         logger.warning("gateway silent; reconnecting", metadata: ["gateway": "\(link.endpoint)"])
         try link.reconnect(at: now)
-        try sendReady(on: link, at: now)
+        try register(index, at: now)
         relinked = true
       } else if now >= link.lastSent &+ interval {
         try link.send(.heartbeat, at: now)

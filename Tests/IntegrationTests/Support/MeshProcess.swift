@@ -1,13 +1,14 @@
 import Foundation
 import Synchronization
 import WeftClient
+import WeftProcess
 import WeftProtocol
 import ZeroMQ
 
 /// A child process for a test (`weft` unless told otherwise): started with arguments,
 /// its stdout read line by line, killed when the test lets go of it.
 final class MeshProcess: Sendable {
-  let process: Process
+  let process: SpawnedProcess
   let lines = Mutex<[String]>([])
   /// The last stderr it wrote.
   private let stderrTail = Mutex<String>("")
@@ -24,23 +25,18 @@ final class MeshProcess: Sendable {
   }
 
   init(_ arguments: [String], executable: String = MeshProcess.executable, environment: [String: String] = [:]) throws {
-    process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
     // Children drain and exit if the test process dies (even by a crash), so none is
     // left serving; `weft` watches its parent when this is set. The CLI looks for this
     // machine's mesh keys only where a test puts them.
     let hermetic = ["WEFT_EXIT_WITH_PARENT": "1", "WEFT_KEYS": "/nonexistent/weft-test-keys"]
-    process.environment = ProcessInfo.processInfo.environment.merging(hermetic) { $1 }.merging(environment) { $1 }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    PipeReader.startLines(out.fileHandleForReading) { [weak self] line in
+    process = try SpawnedProcess(
+      executable: executable, arguments: arguments,
+      environment: ProcessInfo.processInfo.environment.merging(hermetic) { $1 }.merging(environment) { $1 },
+      input: .null, output: .pipe, error: .pipe)
+    PipeReader.startLines(process.output!) { [weak self] line in
       if let line { self?.lines.withLock { $0.append(line) } } else { self?.closedPipes.withLock { $0 += 1 } }
     }
-    PipeReader.start(err.fileHandleForReading) { [weak self] data, final in
+    PipeReader.start(process.error!) { [weak self] data, final in
       self?.stderrTail.withLock { $0 = String(($0 + String(decoding: data, as: UTF8.self)).suffix(4_000)) }
       self?.stderrLines.withLock { $0 += data.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 } }
       if final { self?.closedPipes.withLock { $0 += 1 } }
@@ -48,10 +44,10 @@ final class MeshProcess: Sendable {
   }
 
   deinit {
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    if process.isRunning { kill(process.pid, SIGKILL) }
   }
 
-  var pid: Int32 { process.processIdentifier }
+  var pid: Int32 { process.pid }
 
   /// The stderr it wrote lately, for failure messages.
   var log: String { stderrTail.withLock { $0 } }
@@ -86,13 +82,13 @@ final class MeshProcess: Sendable {
   }
 
   /// Sends a signal.
-  func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+  func signal(_ signal: Int32) { process.signal(signal) }
 
   /// Waits for the process to exit; returns its status, or nil on timeout.
   func waitForExit(timeout: Duration = .seconds(20)) async -> Int32? {
     let deadline = ContinuousClock.now + timeout
     while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-    return process.isRunning ? nil : process.terminationStatus
+    return process.terminationStatus
   }
 }
 

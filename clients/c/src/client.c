@@ -25,7 +25,7 @@ static const char signature[4] = {'W', 'F', 'C', 1};
 enum { max_reply_frames = 66, default_timeout_ms = 30000, inline_header_size = 512 };
 /* A PING after this long without traffic; a connection silent this long counts as lost;
  * a connect attempt to a host dropping packets is retried after this long. */
-enum { heartbeat_interval_ms = 250, heartbeat_timeout_ms = 750, connect_timeout_ms = 1000 };
+enum { heartbeat_interval_ms = 200, heartbeat_timeout_ms = 600, connect_timeout_ms = 1000 };
 /* While requests wait for a live gateway, the client looks again this often. */
 enum { retry_interval_ms = 10 };
 enum { unsent_link = 0xff };

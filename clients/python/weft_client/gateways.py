@@ -32,9 +32,9 @@ from weft_client.status import StatusCode
 from weft_client.wire import SIGNATURE, CurveCredentials, Response, decode_reply
 
 #: A PING goes to a gateway after this many milliseconds without traffic…
-HEARTBEAT_INTERVAL_MS = 250
+HEARTBEAT_INTERVAL_MS = 200
 #: …and its connection counts as lost when nothing came back for this long.
-HEARTBEAT_TIMEOUT_MS = 750
+HEARTBEAT_TIMEOUT_MS = 600
 #: A connect attempt to a host that drops packets is given up and retried after this long.
 CONNECT_TIMEOUT_MS = 1000
 #: While calls wait for a live gateway, the clients poll at least this often (seconds).

@@ -114,7 +114,7 @@ void weft_call_options_init(weft_call_options *options);
 /* Connects to gateway frontends such as "tcp://127.0.0.1:5555" (at most
  * WEFT_MAX_GATEWAYS), one socket each with ZMTP heartbeats. Requests are spread
  * round-robin over the gateways whose connection is up. When one is lost (it closes, or
- * is silent for 750 ms), its idempotent requests are sent again through a live one
+ * is silent for 600 ms), its idempotent requests are sent again through a live one
  * within their deadline and its other requests end at once with WEFT_UNAVAILABLE; a
  * gateway answering an idempotent request WEFT_UNAVAILABLE has it tried once on each
  * other live gateway; a gateway that comes back is used again. Returns NULL on failure
