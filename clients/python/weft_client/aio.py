@@ -42,12 +42,12 @@ class AsyncClient:
         curve: Optional[CurveCredentials] = None,
     ):
         self._gateways = Gateways(context or zmq.asyncio.Context.instance(), gateways, curve)
-        self._poller = zmq.asyncio.Poller()
-        for socket in self._gateways.sockets:
-            self._poller.register(socket, zmq.POLLIN)
         self._ids = itertools.count(1)
         self._pending: Dict[int, "asyncio.Queue[Response]"] = {}
         self._reader: Optional["asyncio.Task[None]"] = None
+        # Wakes the reader: set by the sockets' descriptors and after every send (a send
+        # can consume the edge that would otherwise wake it).
+        self._wake: Optional[asyncio.Event] = None
 
     async def close(self) -> None:
         """Stops the reader and closes the sockets; waiting calls raise ``Cancelled``."""
@@ -176,13 +176,17 @@ class AsyncClient:
         frames = request_frames(request_id, service, method, body, options)
         queue: "asyncio.Queue[Response]" = asyncio.Queue()
         self._pending[request_id] = queue
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        wake = self._wake
         if self._reader is None or self._reader.done():
-            self._reader = asyncio.get_running_loop().create_task(self._read())
+            self._reader = asyncio.get_running_loop().create_task(self._read(wake))
         loop = asyncio.get_running_loop()
         give_up = loop.time() + options.timeout + DEADLINE_GRACE
         finished = False
         try:
             self._gateways.submit(request_id, frames, options.idempotent)
+            wake.set()
             while True:
                 try:
                     response = await asyncio.wait_for(queue.get(), max(0.0, give_up - loop.time()))
@@ -198,12 +202,31 @@ class AsyncClient:
                 self._gateways.forget(request_id)
             else:  # the caller stopped waiting (task cancelled, stream left early)
                 self._gateways.cancel(request_id)
+                wake.set()
 
-    async def _read(self) -> None:
-        while True:
-            # Short polls while calls wait for a live gateway, so they go as soon as one is.
-            readable = dict(await self._poller.poll(int(1000 * RETRY_INTERVAL) if self._gateways.waiting else 100))
-            for response in self._gateways.on_readable(readable):
-                queue = self._pending.get(response.request_id)
-                if queue is not None:  # otherwise its caller stopped waiting
-                    queue.put_nowait(response)
+    async def _read(self, wake: asyncio.Event) -> None:
+        # ZeroMQ's descriptors signal on an edge: after each wake every socket is read
+        # until it has nothing, so no message waits for the next edge.
+        loop = asyncio.get_running_loop()
+        descriptors = [socket.getsockopt(zmq.FD) for socket in self._gateways.sockets]
+        for descriptor in descriptors:
+            loop.add_reader(descriptor, wake.set)
+        everything = set(self._gateways.sockets)
+        try:
+            while True:
+                wake.clear()
+                for response in self._gateways.on_readable(everything):
+                    queue = self._pending.get(response.request_id)
+                    if queue is not None:  # otherwise its caller stopped waiting
+                        queue.put_nowait(response)
+                # Short waits while calls wait for a live gateway, so they go as soon as one is.
+                # (A timer rather than asyncio.wait_for, which can swallow the cancel that
+                # stops this task when the wait ends at the same moment.)
+                timer = loop.call_later(RETRY_INTERVAL if self._gateways.waiting else 0.1, wake.set)
+                try:
+                    await wake.wait()
+                finally:
+                    timer.cancel()
+        finally:
+            for descriptor in descriptors:
+                loop.remove_reader(descriptor)
