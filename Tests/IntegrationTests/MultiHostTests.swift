@@ -84,7 +84,6 @@ struct MultiHostTests {
       ($0.worker(named: "partitioned")?.completed ?? 0) > 10
     }
     let outcomes = await load.stop()
-    #expect(outcomes.count > 100)
     for (index, outcome) in outcomes.enumerated() {
       #expect((try? outcome.result.get().body) == [Data("\(index)".utf8)], "call \(index): \(outcome.result)")
     }

@@ -55,6 +55,32 @@ import Testing
       for grant in grants { gateways[grant.link].toGateway.append(grant.isReady ? .ready(grant.limit) : .credit(grant.limit)) }
     }
 
+    /// The next message to gateway `link`: a limit it applies and confirms, or a reply.
+    mutating func deliverToGateway(_ link: Int) {
+      switch gateways[link].toGateway.removeFirst() {
+      case .ready(let limit), .credit(let limit):
+        gateways[link].limit = limit
+        gateways[link].toWorker.append(.credit(limit))
+      case .final:
+        gateways[link].inFlight -= 1
+      }
+    }
+
+    /// The next message from gateway `link` to the worker: a request, or a confirmation.
+    mutating func deliverToWorker(_ link: Int) {
+      switch gateways[link].toWorker.removeFirst() {
+      case .request:
+        held.append((link, registrations[link]))
+        if !naive { shares.received(link) }
+        mostHeld = max(mostHeld, held.count)
+      case .credit(let limit):
+        if !naive {
+          shares.confirmed(link, limit: limit)
+          send(shares.rebalance(byDemand: false))
+        }
+      }
+    }
+
     /// Every gateway wants more, nothing finishes but requests of earlier registrations,
     /// and messages flow until none is left.
     mutating func settle() {
@@ -76,28 +102,8 @@ import Testing
               gateways[link].inFlight += 1
               gateways[link].toWorker.append(.request)
             }
-            if !gateways[link].toGateway.isEmpty {
-              switch gateways[link].toGateway.removeFirst() {
-              case .ready(let limit), .credit(let limit):
-                gateways[link].limit = limit
-                gateways[link].toWorker.append(.credit(limit))
-              case .final:
-                gateways[link].inFlight -= 1
-              }
-            }
-            if !gateways[link].toWorker.isEmpty {
-              switch gateways[link].toWorker.removeFirst() {
-              case .request:
-                held.append((link, registrations[link]))
-                if !naive { shares.received(link) }
-                mostHeld = max(mostHeld, held.count)
-              case .credit(let limit):
-                if !naive {
-                  shares.confirmed(link, limit: limit)
-                  send(shares.rebalance(byDemand: false))
-                }
-              }
-            }
+            if !gateways[link].toGateway.isEmpty { deliverToGateway(link) }
+            if !gateways[link].toWorker.isEmpty { deliverToWorker(link) }
           }
         }
       }
@@ -107,25 +113,9 @@ import Testing
       let link = next(gateways.count)
       switch next(7) {
       case 0 where !gateways[link].toGateway.isEmpty:
-        switch gateways[link].toGateway.removeFirst() {
-        case .ready(let limit), .credit(let limit):
-          gateways[link].limit = limit
-          gateways[link].toWorker.append(.credit(limit))
-        case .final:
-          gateways[link].inFlight -= 1
-        }
+        deliverToGateway(link)
       case 1 where !gateways[link].toWorker.isEmpty:
-        switch gateways[link].toWorker.removeFirst() {
-        case .request:
-          held.append((link, registrations[link]))
-          if !naive { shares.received(link) }
-          mostHeld = max(mostHeld, held.count)
-        case .credit(let limit):
-          if !naive {
-            shares.confirmed(link, limit: limit)
-            send(shares.rebalance(byDemand: false))
-          }
-        }
+        deliverToWorker(link)
       case 2 where gateways[link].wantsMore && gateways[link].inFlight < gateways[link].limit:
         gateways[link].inFlight += 1
         gateways[link].toWorker.append(.request)

@@ -203,18 +203,32 @@ extension GatewayLoop {
       request.isActive
     else { return }
     statistics.cancelledByClients += 1
+    endEarly(
+      id, request, .cancelled, queued: "cancelled by the client while queued",
+      running: "cancelled by the client while running on a worker", at: now)
+  }
+
+  /// Answers request `id` with `code` before a worker did: a queued one leaves its queue,
+  /// a running one's worker gets CANCEL (and its reply is dropped). Returns whether it was queued.
+  @discardableResult
+  private func endEarly(
+    _ id: UInt64, _ request: InFlightRequest, _ code: StatusCode, queued: @autoclosure () -> String,
+    running: @autoclosure () -> String, at now: UInt64
+  ) -> Bool {
     switch request.state {
     case .queued:
       routing.queuedRequestLeft(service: request.service)
-      replyError(to: id, .cancelled, "cancelled by the client while queued")
+      replyError(to: id, code, queued())
       finish(id)
+      return true
     case .dispatched(let worker, _):
-      replyError(to: id, .cancelled, "cancelled by the client while running on a worker")
+      replyError(to: id, code, running())
       request.state = .abandoned(worker: worker)
       sendToWorker(worker, command: .cancel, dispatchID: id, at: now)
     case .abandoned:
       break
     }
+    return false
   }
 
   /// Answers requests whose deadline passed: DEADLINE_EXCEEDED to the client, CANCEL to the worker.
@@ -222,22 +236,15 @@ extension GatewayLoop {
     while let (deadline, id) = deadlines.popExpired(at: now) {
       guard let request = inFlight[id], request.deadline == deadline, request.isActive else { continue }
       let waited = (now &- request.receivedAt) / 1_000
-      switch request.state {
-      case .queued:
-        routing.queuedRequestLeft(service: request.service)
-        let why = request.attempts > 0
-          ? "its worker died and no other worker of '\(request.service)' was free in time"
-          : "no worker of '\(request.service)' was free in time"
-        replyError(to: id, .deadlineExceeded, "deadline exceeded after \(waited) ms: \(why)")
-        finish(id)
+      let service = request.service
+      let why = request.attempts > 0
+        ? "its worker died and no other worker of '\(service)' was free in time" : "no worker of '\(service)' was free in time"
+      let wasQueued = endEarly(
+        id, request, .deadlineExceeded, queued: "deadline exceeded after \(waited) ms: \(why)",
+        running: "deadline exceeded after \(waited) ms while running on a worker", at: now)
+      if wasQueued {
         let live = inFlight
-        routing.compactQueue(service: request.service) { live.contains($0) }
-      case .dispatched(let worker, _):
-        replyError(to: id, .deadlineExceeded, "deadline exceeded after \(waited) ms while running on a worker")
-        request.state = .abandoned(worker: worker)
-        sendToWorker(worker, command: .cancel, dispatchID: id, at: now)
-      case .abandoned:
-        break
+        routing.compactQueue(service: service) { live.contains($0) }
       }
     }
   }
