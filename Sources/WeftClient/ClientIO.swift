@@ -153,7 +153,7 @@ final class ClientIO: Sendable {
       if let call = calls.removeValue(forKey: id) { _ = call.handler(.failure(error)) }
     }
 
-    func bit(_ link: Int) -> UInt64 { link < 64 ? 1 << UInt64(link) : 0 }
+    func bit(_ link: Int) -> UInt64 { 1 << UInt64(link) }  // at most 64 gateways (WeftClient.init)
 
     /// Sends `call` to a live gateway, untried ones first; false if none took it now.
     func send(_ id: UInt64, _ call: inout Call) -> Bool {

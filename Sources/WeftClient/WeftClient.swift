@@ -23,6 +23,8 @@ public final class WeftClient: Sendable {
   /// `curve`, over CURVE (the gateways must list the client's public key).
   public init(gateways: [String], curve: CurveClientCredentials? = nil, logger: Logger? = nil) throws {
     guard !gateways.isEmpty else { throw ConfigurationError("WeftClient needs at least one gateway endpoint") }
+    // Each call records the gateways it was sent to as bits of a UInt64.
+    guard gateways.count <= 64 else { throw ConfigurationError("WeftClient takes at most 64 gateways; \(gateways.count) were given") }
     io = try ClientIO(
       gateways: gateways, curve: curve, context: nil,
       logger: logger ?? Logger(label: "weft.client", factory: { _ in SwiftLogNoOpLogHandler() }))

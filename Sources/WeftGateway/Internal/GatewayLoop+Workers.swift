@@ -51,7 +51,7 @@ extension GatewayLoop {
         return noteMalformed(.workerEnvelope, at: now, "CREDIT from \(worker) without a 4-byte limit")
       }
       let raised = Int(limit) > entry.capacity
-      entry.capacity = min(Int(limit), routing.maxCapacity)
+      entry.capacity = routing.cappedCapacity(limit)
       sendToWorker(worker, command: .credit, limit: entry.capacity, at: now)
       if raised { dispatchQueued(service: entry.service, freed: entry.version, at: now) }
     case .request, .cancel:

@@ -26,6 +26,9 @@ struct RoutingTable {
     case invalid(String)
   }
 
+  /// The limit the gateway applies for a worker that offers `capacity` (READY or CREDIT).
+  func cappedCapacity(_ capacity: UInt32) -> Int { min(Int(capacity), maxCapacity) }
+
   /// Registers (or re-registers) a worker from its READY message.
   mutating func workerReady(id: PeerID, ready: WorkerReady, defaultHeartbeat: UInt64, at now: UInt64)
     throws(RegistrationError)
@@ -37,10 +40,10 @@ struct RoutingTable {
     let interval = ready.heartbeatIntervalMs > 0 ? UInt64(ready.heartbeatIntervalMs) * 1_000 : defaultHeartbeat
     let isNew = workers[id] == nil
     let entry = workers[id] ?? WorkerEntry(
-      id: id, service: ready.service, version: ready.version, capacity: min(Int(ready.capacity), maxCapacity),
+      id: id, service: ready.service, version: ready.version, capacity: cappedCapacity(ready.capacity),
       name: ready.name, heartbeatInterval: interval, at: now)
     entry.version = ready.version
-    entry.capacity = min(Int(ready.capacity), maxCapacity)
+    entry.capacity = cappedCapacity(ready.capacity)
     entry.name = ready.name
     entry.heartbeatInterval = interval
     entry.lastSeen = now
