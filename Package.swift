@@ -75,6 +75,12 @@ let package = Package(
       providers: [.apt(["libsqlite3-dev"])]
     ),
 
+    .systemLibrary(
+      name: "CPostgres",
+      pkgConfig: "libpq",
+      providers: [.apt(["libpq-dev"])]
+    ),
+
     // Small dense kernels in C, where OpenBLAS is a poor fit or AVX2 must be chosen at run time.
     .target(name: "CWeftKernels"),
 
@@ -113,11 +119,11 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
-    // Profiles, personalisation and their SQLite store; served through the worker runtime.
+    // Profiles, personalisation and their stores (SQLite, PostgreSQL); served through the worker runtime.
     .target(
       name: "WeftRecommender",
       dependencies: [
-        "WeftProtocol", "WeftModels", "CSQLite", "COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "WeftProtocol", "WeftModels", "CSQLite", "CPostgres", "COpenBLAS", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Metrics", package: "swift-metrics"),
       ],
       swiftSettings: strictSettings
@@ -147,7 +153,7 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
-    // Hosts as network namespaces on one machine, for the multi-host tests and benchmarks.
+    // Test hosts (network namespaces) and servers (PostgreSQL) on one machine, for tests and benchmarks.
     .target(name: "WeftNetworkLab", dependencies: ["WeftProcess"], swiftSettings: strictSettings),
     // The HTTP side of a gateway: metrics, health and the Open Inference Protocol.
     .target(
@@ -207,7 +213,8 @@ let package = Package(
       dependencies: ["WeftModels", "WeftProtocol", "CWeftKernels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       exclude: ["Fixtures"], swiftSettings: strictSettings),
     .testTarget(
-      name: "WeftRecommenderTests", dependencies: ["WeftRecommender", "WeftProtocol"], swiftSettings: strictSettings),
+      name: "WeftRecommenderTests", dependencies: ["WeftRecommender", "WeftProtocol", "WeftNetworkLab"],
+      swiftSettings: strictSettings),
     .testTarget(
       name: "WeftConfigurationTests",
       dependencies: ["WeftConfiguration", "WeftGateway", "WeftModels", "WeftProtocol", "WeftRecommender", "WeftWorker"],

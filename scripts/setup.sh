@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/apt-install-missing.sh"
 
-packages=(libzmq3-dev libprotobuf-c-dev libopenblas-dev libturbojpeg0-dev libpng-dev libsqlite3-dev libsoxr-dev pkg-config tcpdump prometheus iproute2 nftables)
+packages=(libzmq3-dev libprotobuf-c-dev libopenblas-dev libturbojpeg0-dev libpng-dev libsqlite3-dev libpq-dev postgresql libsoxr-dev pkg-config tcpdump prometheus iproute2 nftables)
 apt_install_missing setup "${packages[@]}"
 
 command -v swift >/dev/null || { echo "setup: Swift 6 toolchain not found on PATH" >&2; exit 1; }

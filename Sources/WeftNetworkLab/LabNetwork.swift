@@ -53,20 +53,20 @@ public final class LabNetwork: Sendable {
     hosts = (0..<count).map { LabHost(namespace: "weft-t-\(tag)-\($0)", address: "\(prefix).\($0 + 1)") }
     outerLinks = (0..<count).map { "wv\(tag)h\($0)" }
     do {
-      try Self.run(Self.ip, "link", "add", bridge, "type", "bridge")
-      try Self.run(Self.ip, "addr", "add", "\(outsideAddress)/24", "dev", bridge)
-      try Self.run(Self.ip, "link", "set", bridge, "up")
+      try LabCommand.run(Self.ip, "link", "add", bridge, "type", "bridge")
+      try LabCommand.run(Self.ip, "addr", "add", "\(outsideAddress)/24", "dev", bridge)
+      try LabCommand.run(Self.ip, "link", "set", bridge, "up")
       for (index, host) in hosts.enumerated() {
         let outer = outerLinks[index]
         let inner = "wp\(tag)h\(index)"
-        try Self.run(Self.ip, "netns", "add", host.namespace)
-        try Self.run(Self.ip, "link", "add", outer, "type", "veth", "peer", "name", inner)
-        try Self.run(Self.ip, "link", "set", inner, "netns", host.namespace)
-        try Self.run(Self.ip, "link", "set", outer, "master", bridge, "up")
-        try Self.run(Self.ip, "-n", host.namespace, "link", "set", inner, "name", "eth0")
-        try Self.run(Self.ip, "-n", host.namespace, "addr", "add", "\(host.address)/24", "dev", "eth0")
-        try Self.run(Self.ip, "-n", host.namespace, "link", "set", "eth0", "up")
-        try Self.run(Self.ip, "-n", host.namespace, "link", "set", "lo", "up")
+        try LabCommand.run(Self.ip, "netns", "add", host.namespace)
+        try LabCommand.run(Self.ip, "link", "add", outer, "type", "veth", "peer", "name", inner)
+        try LabCommand.run(Self.ip, "link", "set", inner, "netns", host.namespace)
+        try LabCommand.run(Self.ip, "link", "set", outer, "master", bridge, "up")
+        try LabCommand.run(Self.ip, "-n", host.namespace, "link", "set", inner, "name", "eth0")
+        try LabCommand.run(Self.ip, "-n", host.namespace, "addr", "add", "\(host.address)/24", "dev", "eth0")
+        try LabCommand.run(Self.ip, "-n", host.namespace, "link", "set", "eth0", "up")
+        try LabCommand.run(Self.ip, "-n", host.namespace, "link", "set", "lo", "up")
       }
     } catch {
       remove()
@@ -87,66 +87,35 @@ public final class LabNetwork: Sendable {
     // A namespace outlives its processes while the kernel still holds TCP connections of
     // it (retransmitting into a cut link); deleting our end of its veth pair now frees the
     // address range at once.
-    for link in outerLinks { try? Self.run(Self.ip, "link", "del", link) }
-    try? Self.run(Self.ip, "link", "del", bridge)
+    for link in outerLinks { try? LabCommand.run(Self.ip, "link", "del", link) }
+    try? LabCommand.run(Self.ip, "link", "del", bridge)
   }
 
   /// Deletes namespace `name` after killing the processes in it (a namespace with
   /// processes outlives its name, and with it the veth pair).
   private static func deleteNamespace(_ name: String) {
-    if let pids = try? output(ip, "netns", "pids", name) {
+    if let pids = try? LabCommand.output(ip, "netns", "pids", name) {
       for pid in pids.split(whereSeparator: \.isWhitespace).compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
     }
-    try? run(ip, "netns", "del", name)
+    try? LabCommand.run(ip, "netns", "del", name)
   }
 
   /// Removes the hosts, bridges and veth pairs of test runs whose process is gone.
   private static func sweepLeftovers() {
     func isDead(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
-    for line in ((try? output(ip, "netns", "list")) ?? "").split(separator: "\n") {
+    for line in ((try? LabCommand.output(ip, "netns", "list")) ?? "").split(separator: "\n") {
       let name = String(line.split(separator: " ").first ?? "")
       let parts = name.split(separator: "-")
       guard name.hasPrefix("weft-t-"), parts.count == 4, let pid = Int32(parts[2].split(separator: "n").first ?? "") else { continue }
       if isDead(pid) { deleteNamespace(name) }
     }
-    for line in ((try? output(ip, "-o", "link", "show")) ?? "").split(separator: "\n") {
+    for line in ((try? LabCommand.output(ip, "-o", "link", "show")) ?? "").split(separator: "\n") {
       let fields = line.split(separator: " ")
       guard fields.count > 1 else { continue }
       let name = String(fields[1].split(separator: "@").first ?? "").trimmingCharacters(in: CharacterSet(charactersIn: ":"))
       guard name.hasPrefix("wb") || name.hasPrefix("wv"), let pid = Int32(name.dropFirst(2).split(separator: "n").first ?? "") else { continue }
-      if isDead(pid) { try? run(ip, "link", "del", name) }
+      if isDead(pid) { try? LabCommand.run(ip, "link", "del", name) }
     }
-  }
-
-  /// Runs a tool to completion (at most 10 s); throws with its stderr if it fails.
-  @discardableResult
-  static func output(_ tool: String, _ arguments: String..., input: String? = nil) throws -> String {
-    try output(tool, arguments, input: input)
-  }
-
-  static func run(_ tool: String, _ arguments: String..., input: String? = nil) throws {
-    _ = try output(tool, arguments, input: input)
-  }
-
-  static func output(_ tool: String, _ arguments: [String], input: String? = nil) throws -> String {
-    let process = try SpawnedProcess(
-      executable: tool, arguments: arguments, environment: ProcessInfo.processInfo.environment,
-      input: input == nil ? .null : .pipe, output: .pipe, error: .pipe)
-    if let input, let writer = process.input {
-      writer.write(Data(input.utf8))
-      try? writer.close()
-    }
-    // The tools print far less than a pipe holds, so they finish before their output is read.
-    let deadline = Date().addingTimeInterval(10)
-    while process.isRunning && Date() < deadline { usleep(1_000) }
-    guard let status = process.terminationStatus else {
-      process.signal(SIGKILL)
-      throw LabError("\(tool) \(arguments.joined(separator: " ")) did not finish in 10 s")
-    }
-    let printed = String(decoding: process.output!.readDataToEndOfFile(), as: UTF8.self)
-    let why = String(decoding: process.error!.readDataToEndOfFile(), as: UTF8.self)
-    guard status == 0 else { throw LabError("\(tool) \(arguments.joined(separator: " ")) failed (\(status)): \(why)") }
-    return printed
   }
 }
 
@@ -169,7 +138,7 @@ public struct LabHost: Sendable {
   /// Cuts the host off silently: every packet in or out but loopback is dropped, with no
   /// reset or ICMP, as a pulled cable or a partition looks to its peers.
   public func cut() throws {
-    try LabNetwork.run(
+    try LabCommand.run(
       LabNetwork.ip, "netns", "exec", namespace, LabNetwork.nft, "-f", "-",
       input: """
         table inet weft_cut {
@@ -181,7 +150,7 @@ public struct LabHost: Sendable {
 
   /// Undoes `cut()`.
   public func heal() throws {
-    try LabNetwork.run(LabNetwork.ip, "netns", "exec", namespace, LabNetwork.nft, "delete", "table", "inet", "weft_cut")
+    try LabCommand.run(LabNetwork.ip, "netns", "exec", namespace, LabNetwork.nft, "delete", "table", "inet", "weft_cut")
   }
 }
 

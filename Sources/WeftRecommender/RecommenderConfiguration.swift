@@ -1,7 +1,8 @@
 /// How the recommender learns, explores, stores and bounds itself. Every field has a default.
 public struct RecommenderConfiguration: Sendable, Equatable {
-  /// The SQLite file.
-  public var storePath: String
+  /// Where profiles live: a SQLite file's path, or a PostgreSQL URI (`postgresql://…`) that
+  /// any number of recommender processes share.
+  public var store: String
   /// Embedding length in requests (384 for MiniLM) and the profile space's.
   public var layout: ProfileLayout
   /// Whether a commit survives power loss (`full`) or only the process dying (`normal`).
@@ -26,6 +27,9 @@ public struct RecommenderConfiguration: Sendable, Equatable {
   public var maxCatalogItems: Int
   /// Most labels a profile tracks (the population: 64 times as many).
   public var maxLabelsPerProfile: Int
+  /// How long an event id is remembered, so a retry of it is counted once; a retry
+  /// older than this is applied again. What the event taught stays in the profile.
+  public var idempotencyWindow: Duration
 
   /// Most candidates, events or items in one call.
   public static let maxItemsPerCall = 10_000
@@ -36,12 +40,13 @@ public struct RecommenderConfiguration: Sendable, Equatable {
 
   /// Creates a configuration.
   public init(
-    storePath: String, layout: ProfileLayout = ProfileLayout(embeddingDimensions: 384, profileDimensions: 32, projectionSeed: 0x5745_4654),
+    store: String, layout: ProfileLayout = ProfileLayout(embeddingDimensions: 384, profileDimensions: 32, projectionSeed: 0x5745_4654),
     durability: SQLiteProfileStore.Durability = .full, exploration: Float = 0.2, strategy: ExplorationStrategy = .thompson,
     priorPrecision: Double = 1, labelPriorEvents: Double = 2, modelWeight: Float = 1, cachedProfiles: Int = 10_000,
-    rememberedCandidates: Int = 100_000, maxCatalogItems: Int = 200_000, maxLabelsPerProfile: Int = 512
+    rememberedCandidates: Int = 100_000, maxCatalogItems: Int = 200_000, maxLabelsPerProfile: Int = 512,
+    idempotencyWindow: Duration = .seconds(7 * 24 * 3_600)
   ) {
-    self.storePath = storePath
+    self.store = store
     self.layout = layout
     self.durability = durability
     self.exploration = exploration
@@ -53,5 +58,9 @@ public struct RecommenderConfiguration: Sendable, Equatable {
     self.rememberedCandidates = rememberedCandidates
     self.maxCatalogItems = maxCatalogItems
     self.maxLabelsPerProfile = maxLabelsPerProfile
+    self.idempotencyWindow = idempotencyWindow
   }
+
+  /// Whether `store` names a PostgreSQL database rather than a SQLite file.
+  public var storeIsPostgres: Bool { store.hasPrefix("postgresql://") || store.hasPrefix("postgres://") }
 }

@@ -16,7 +16,8 @@ struct RecommenderBench: AsyncParsableCommand {
       Latency: 100 candidates of 384 values through the service's own decode-rank-encode
       path, against sorting them by model score (the floor of any ranking). Throughput:
       feedback committed to SQLite one call per commit and 64 calls per commit (a batch),
-      with durability full and normal. Simulation: items around genre centres, users with
+      with durability full and normal; then 1, 2 and 4 replicas sharing a PostgreSQL
+      server the bench starts, against one replica on SQLite. Simulation: items around genre centres, users with
       hidden tastes, rewards = taste·item + noise, one recommended item consumed per user
       per round, feedback streamed through the mesh. Items are MiniLM embeddings of
       generated descriptions ("a calm jazz track about the sea", from a text worker the
@@ -47,15 +48,24 @@ struct RecommenderBench: AsyncParsableCommand {
   var python = "python3"
   @Option(help: "Directory for the benchmark's SQLite files (a real disk, so fsync costs what it costs).")
   var dataDirectory = ".build/bench-recommender"
+  @Option(help: "Seconds each replica setting runs (PostgreSQL replicas against SQLite).")
+  var replicaSeconds = 5
+  @Option(help: "Users the replicas' feedback is spread over.")
+  var replicaUsers = 1_000
+  @Option(help: "Parts to run: all, or a comma-separated list of latency, feedback, replicas, simulation.")
+  var only = "all"
 
   func run() async throws {
     let directory = URL(fileURLWithPath: dataDirectory).appendingPathComponent("run-\(getpid())")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     Gemm.setThreads(1)  // as `weft recommender` runs
-    try measureLatency(in: directory)
-    try measureFeedback(in: directory)
-    try await simulate(in: directory)
+    let parts = Set(only.split(separator: ",").map(String.init))
+    func wanted(_ part: String) -> Bool { parts.contains("all") || parts.contains(part) }
+    if wanted("latency") { try measureLatency(in: directory) }
+    if wanted("feedback") { try measureFeedback(in: directory) }
+    if wanted("replicas") { try measureReplicas(in: directory) }
+    if wanted("simulation") { try await simulate(in: directory) }
   }
 
   // MARK: - Latency
@@ -90,7 +100,7 @@ struct RecommenderBench: AsyncParsableCommand {
     ] {
       let store = directory.appendingPathComponent("latency-\(strategy)-\(exploration).sqlite").path
       let recommender = try Recommender(
-        configuration: RecommenderConfiguration(storePath: store, exploration: exploration, strategy: strategy))
+        configuration: RecommenderConfiguration(store: store, exploration: exploration, strategy: strategy))
       let model = RecommenderModel(recommender)
       var feedback = Weft_V1_FeedbackRequest()
       feedback.events = (0..<20).map { index in
@@ -127,7 +137,7 @@ struct RecommenderBench: AsyncParsableCommand {
         let model = RecommenderModel(
           try Recommender(
             configuration: RecommenderConfiguration(
-              storePath: store, layout: ProfileLayout(embeddingDimensions: 384, profileDimensions: 32, projectionSeed: 1),
+              store: store, layout: ProfileLayout(embeddingDimensions: 384, profileDimensions: 32, projectionSeed: 1),
               durability: durability)))
         let commits = callsPerCommit == 1 ? 300 : 40
         var sent = 0
@@ -407,7 +417,7 @@ struct RecommenderBench: AsyncParsableCommand {
     return (samples[samples.count / 2], samples[min(samples.count - 1, samples.count * 99 / 100)])
   }
 
-  private static func unitVector(_ dimensions: Int, _ random: inout SplitMix64) -> [Float] {
+  static func unitVector(_ dimensions: Int, _ random: inout SplitMix64) -> [Float] {
     normalized((0..<dimensions).map { _ in Float(random.nextStandardNormal()) })
   }
 

@@ -3,21 +3,37 @@ import SwiftProtobuf
 import Synchronization
 import Testing
 import WeftClient
+import WeftNetworkLab
 import WeftProtocol
 
-/// The recommender as a real process behind a real gateway, with its SQLite file on disk.
+/// The recommender as a real process behind a real gateway, with its store a SQLite file
+/// on disk or a real PostgreSQL server the test starts.
 @Suite(.serialized) struct RecommenderServiceTests {
   /// 8-value embeddings learnt in full (no projection), so tastes are exact.
   private let space = ["--embedding-dimensions", "8", "--profile-dimensions", "8", "--heartbeat-ms", "100"]
 
+  enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+  }
+
   private final class Scratch {
     let directory: URL
-    init() throws {
+    /// PostgreSQL: a new database on the process's shared server.
+    let database: String?
+    init(_ backend: Backend = .sqlite) throws {
       directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-recommender-\(UUID().uuidString)")
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      database = backend == .postgres ? try LabPostgres.shared().createDatabase() : nil
     }
     deinit { try? FileManager.default.removeItem(at: directory) }
-    var store: String { directory.appendingPathComponent("profiles.sqlite").path }
+    var store: String { database ?? directory.appendingPathComponent("profiles.sqlite").path }
+
+    /// Runs SQL in the test's database.
+    func sql(_ statement: String) throws -> String {
+      guard let database, let name = database.split(separator: "/").last else { return "" }
+      return try LabPostgres.shared().sql(statement, database: String(name))
+    }
   }
 
   private func axis(_ index: Int) -> [Float] {
@@ -36,6 +52,15 @@ import WeftProtocol
     return event
   }
 
+  /// One feedback call's body per event.
+  private func feedbackBodies(_ events: [Weft_V1_Feedback]) throws -> [Data] {
+    try events.map { event in
+      var request = Weft_V1_FeedbackRequest()
+      request.events = [event]
+      return try request.serializedData()
+    }
+  }
+
   private func candidates() -> [Weft_V1_Candidate] {
     (0..<8).map { index in
       var candidate = Weft_V1_Candidate()
@@ -46,8 +71,8 @@ import WeftProtocol
     }
   }
 
-  @Test func personalisationLearnsFromFeedbackThroughTheMesh() async throws {
-    let scratch = try Scratch()
+  @Test(arguments: Backend.allCases) func personalisationLearnsFromFeedbackThroughTheMesh(_ backend: Backend) async throws {
+    let scratch = try Scratch(backend)
     let mesh = try await TestMesh()
     try await mesh.startRecommender(name: "recommender", ["--store", scratch.store] + space)
     let modelOrder = candidates().map(\.id)
@@ -75,18 +100,14 @@ import WeftProtocol
     #expect(try await mesh.client.profile(of: "ada").exists == false)
   }
 
-  @Test func acknowledgedFeedbackSurvivesKillNine() async throws {
-    let scratch = try Scratch()
+  @Test(arguments: Backend.allCases) func acknowledgedFeedbackSurvivesKillNine(_ backend: Backend) async throws {
+    let scratch = try Scratch(backend)
     let mesh = try await TestMesh(gatewayArguments: ["--heartbeat-ms", "100"])
     let recommender = try await mesh.startRecommender(name: "first", ["--store", scratch.store] + space)
     let acknowledged = Mutex<[Int]>([])
     let client = mesh.client
     let events = (0..<2_000).map { event("kim", $0, 1, id: "kim-\($0)") }
-    let bodies = try events.map { event -> Data in
-      var request = Weft_V1_FeedbackRequest()
-      request.events = [event]
-      return try request.serializedData()
-    }
+    let bodies = try feedbackBodies(events)
     _ = await runCalls(bodies.count, concurrency: 8) { index in
       let result = await client.result("recommender", "feedback", body: [bodies[index]], options: CallOptions(timeout: .seconds(1)))
       // Killed right after an acknowledgement, with other events in flight.
@@ -105,6 +126,50 @@ import WeftProtocol
     #expect(again.duplicates == UInt32(acked.count))
     #expect(again.applied == 0)
     #expect(try await mesh.client.profile(of: "kim").events >= UInt64(acked.count))
+  }
+
+  @Test func replicasShareOnePostgreSQLAndLoseNothingWhenOneIsKilled() async throws {
+    let scratch = try Scratch(.postgres)
+    let mesh = try await TestMesh(gatewayArguments: ["--heartbeat-ms", "100"])
+    let first = try await mesh.startRecommender(name: "first", ["--store", scratch.store] + space)
+    try await mesh.startRecommender(name: "second", ["--store", scratch.store] + space)
+    let client = mesh.client
+    let users = ["ann", "bob", "cy", "dee"]
+    let events = (0..<400).map { event(users[$0 % 4], $0, $0 % 3 == 0 ? -1 : 1, id: "wave1-\($0)") }
+    // Every event sent twice, as a client retrying after a lost reply would; the gateway
+    // spreads the calls over both replicas, so a retry often lands on the other one.
+    let bodies = try feedbackBodies(events + events)
+    let results = await runCalls(bodies.count, concurrency: 16) { index in
+      await client.result("recommender", "feedback", body: [bodies[index]], options: CallOptions(timeout: .seconds(10)))
+    }
+    var (applied, duplicates) = (0, 0)
+    for result in results {
+      let reply = try Weft_V1_FeedbackResponse(serializedBytes: try #require(try? result.get().body.first))
+      applied += Int(reply.applied)
+      duplicates += Int(reply.duplicates)
+    }
+    #expect(applied == 400 && duplicates == 400)
+    for user in users { #expect(try await client.profile(of: user).events == 100, "\(user)") }
+    #expect(try scratch.sql("SELECT count(*) FROM weft.events") == "400")
+    #expect(try scratch.sql("SELECT sum(events) FROM weft.profiles") == "400")
+
+    // The first replica killed right after an acknowledgement, the second still serving:
+    // every acknowledged event is in the database.
+    let acknowledged = Mutex<[String]>([])
+    let second = (0..<1_000).map { event(users[$0 % 4], $0, 1, id: "wave2-\($0)") }
+    let secondBodies = try feedbackBodies(second)
+    _ = await runCalls(secondBodies.count, concurrency: 8) { index in
+      let result = await client.result("recommender", "feedback", body: [secondBodies[index]], options: CallOptions(timeout: .seconds(2)))
+      if case .success = result, acknowledged.withLock({ $0.append(second[index].eventID); return $0.count }) == 200 {
+        first.signal(SIGKILL)
+      }
+      return result
+    }
+    #expect(await first.waitForExit(timeout: .seconds(10)) != nil)
+    let acked = acknowledged.withLock { $0 }
+    #expect(acked.count >= 200)
+    let stored = Set(try scratch.sql("SELECT event_id FROM weft.events WHERE event_id LIKE 'wave2-%'").split(separator: "\n").map(String.init))
+    #expect(Set(acked).subtracting(stored).isEmpty, "acknowledged but not in the database: \(Set(acked).subtracting(stored).count)")
   }
 
   @Test func badRecommenderCallsGetTheirReason() async throws {

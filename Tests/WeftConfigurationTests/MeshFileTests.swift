@@ -33,7 +33,7 @@ import WeftWorker
     #expect(file.workers[5].settings.latency == .milliseconds(20))
     #expect(file.gateway.routes.map(\.service) == ["echo"])
     #expect(file.gateway.routes[0].split.map(\.weight) == [90, 10])
-    #expect(file.recommender?.configuration.storePath == "data/recommender.sqlite")
+    #expect(file.recommender?.configuration.store == "data/recommender.sqlite")
     #expect(file.recommender?.configuration.exploration == 0.2)
   }
 

@@ -20,7 +20,7 @@ import WeftProtocol
     var store: String { directory.appendingPathComponent("profiles.sqlite").path }
 
     func recommender(exploration: Float = 0, layout: ProfileLayout = RecommenderTests.layout) throws -> Recommender {
-      try Recommender(configuration: RecommenderConfiguration(storePath: store, layout: layout, exploration: exploration))
+      try Recommender(configuration: RecommenderConfiguration(store: store, layout: layout, exploration: exploration))
     }
   }
 
@@ -150,7 +150,7 @@ import WeftProtocol
     let profile = try reopened.profile(request, headerUser: "")
     #expect(profile.exists && profile.events == 1 && profile.ratedItems == 1)
     #expect(abs(profile.meanReward - 0.5) < 1e-6)
-    #expect(throws: SQLiteError.self) {
+    #expect(throws: StoreLayoutMismatch.self) {
       try scratch.recommender(layout: ProfileLayout(embeddingDimensions: 16, profileDimensions: 8, projectionSeed: 1))
     }
   }

@@ -1,4 +1,3 @@
-import CSQLite
 import Foundation
 import WeftProtocol
 
@@ -11,58 +10,73 @@ extension Recommender {
   public func feedback(_ requests: [(request: Weft_V1_FeedbackRequest, headerUser: String)]) -> [Result<
     Weft_V1_FeedbackResponse, WeftError
   >] {
-    locked {
-      var results = [Result<Weft_V1_FeedbackResponse, WeftError>?](repeating: nil, count: requests.count)
-      var accepted: [(index: Int, events: [(FeedbackEvent, ItemFeatures)])] = []
-      for (index, request) in requests.enumerated() {
-        do {
-          accepted.append((index, try prepare(request.request, headerUser: request.headerUser)))
-        } catch let error as WeftError {
-          results[index] = .failure(error)
-          metrics.refused(request.request.events.count)
-        } catch {
-          results[index] = .failure(WeftError(.internal, "\(error)"))
-          metrics.refused(request.request.events.count)
-        }
-      }
-      guard !accepted.isEmpty else { return results.map { $0! } }
-      let started = ContinuousClock.now
-      do {
-        let outcome = try store.transaction { transaction in
-          var update = FeedbackUpdate(recommender: self)
-          let counts = try accepted.map { request in
-            var counts = (applied: UInt32(0), duplicates: UInt32(0))
-            for (event, features) in request.events {
-              if try update.apply(event, features, in: transaction) { counts.applied += 1 } else { counts.duplicates += 1 }
-            }
-            return counts
-          }
-          try update.save(in: transaction)
-          return (update, counts)
-        }
-        metrics.committed(in: ContinuousClock.now - started)
-        for (user, profile) in outcome.0.profiles { profiles.insert(profile, for: user) }
-        metrics.cached(profiles.count)
-        if !outcome.0.profiles.isEmpty {  // an event was applied, so the population changed too
-          population = outcome.0.population
-          populationMean = posterior(of: population, prior: nil).mean
-        }
-        for (request, counts) in zip(accepted, outcome.1) {
-          var reply = Weft_V1_FeedbackResponse()
-          reply.applied = counts.applied
-          reply.duplicates = counts.duplicates
-          results[request.index] = .success(reply)
-          metrics.recorded(applied: counts.applied, duplicates: counts.duplicates)
-        }
-      } catch {
-        let failure = Self.storageError(error, doing: "recording feedback")
-        for request in accepted {
-          results[request.index] = .failure(failure)
-          metrics.refused(request.events.count)
-        }
-      }
-      return results.map { $0! }
+    do {
+      return try locked { commitFeedback(requests) }
+    } catch {
+      let failure = Self.storageError(error, doing: "recording feedback")
+      for request in requests { metrics.refused(request.request.events.count) }
+      return requests.map { _ in .failure(failure) }
     }
+  }
+
+  private func commitFeedback(_ requests: [(request: Weft_V1_FeedbackRequest, headerUser: String)]) -> [Result<
+    Weft_V1_FeedbackResponse, WeftError
+  >] {
+    var results = [Result<Weft_V1_FeedbackResponse, WeftError>?](repeating: nil, count: requests.count)
+    var accepted: [(index: Int, events: [(FeedbackEvent, ItemFeatures)])] = []
+    for (index, request) in requests.enumerated() {
+      do {
+        accepted.append((index, try prepare(request.request, headerUser: request.headerUser)))
+      } catch let error as WeftError {
+        results[index] = .failure(error)
+        metrics.refused(request.request.events.count)
+      } catch {
+        results[index] = .failure(WeftError(.internal, "\(error)"))
+        metrics.refused(request.request.events.count)
+      }
+    }
+    guard !accepted.isEmpty else { return results.map { $0! } }
+    let users = Set(accepted.lazy.flatMap { $0.events.lazy.map(\.0.user) }).sorted()
+    let started = ContinuousClock.now
+    do {
+      // The store may run this again after losing a lock to another process: it starts
+      // from what is committed each time.
+      let (update, counts) = try store.transaction { transaction in
+        var update = FeedbackUpdate(recommender: self, current: try transaction.profilesForUpdate(of: users))
+        let counts = try accepted.map { request in
+          var counts = (applied: UInt32(0), duplicates: UInt32(0))
+          for (event, features) in request.events {
+            if try update.apply(event, features, in: transaction) { counts.applied += 1 } else { counts.duplicates += 1 }
+          }
+          return counts
+        }
+        try update.save(in: transaction)
+        return (update, counts)
+      }
+      metrics.committed(in: ContinuousClock.now - started)
+      for (user, profile) in update.profiles { profiles.insert(profile, for: user) }
+      metrics.cached(profiles.count)
+      if update.delta.events > 0 {
+        var population = self.population
+        population.merge(update.delta, sign: 1)
+        setPopulation(population)
+      }
+      for (request, counts) in zip(accepted, counts) {
+        var reply = Weft_V1_FeedbackResponse()
+        reply.applied = counts.applied
+        reply.duplicates = counts.duplicates
+        results[request.index] = .success(reply)
+        metrics.recorded(applied: counts.applied, duplicates: counts.duplicates)
+      }
+    } catch {
+      let failure = Self.storageError(error, doing: "recording feedback")
+      for request in accepted {
+        results[request.index] = .failure(failure)
+        metrics.refused(request.events.count)
+      }
+    }
+    forgetOldEventsIfDue()
+    return results.map { $0! }
   }
 
   /// Checks a feedback request and finds each event's item.
@@ -108,21 +122,21 @@ extension Recommender {
     try locked {
       let user = try checks.user(request.user, header: headerUser)
       do {
-        let existing = try store.profile(of: user)
-        var population = self.population
-        let removed = try store.transaction { transaction in
-          if let existing {
-            population.merge(existing, sign: -1)
-            try transaction.save(population, changedLabels: Array(existing.labels.keys))
-          }
-          return try transaction.deleteUser(user)
+        let existing = try store.transaction { transaction in
+          let existing = try transaction.profilesForUpdate(of: [user])[user]
+          if let existing { try transaction.addToPopulation(existing, sign: -1) }
+          try transaction.deleteUser(user)
+          return existing
         }
         profiles.remove(user)
-        self.population = population
-        populationMean = posterior(of: population, prior: nil).mean
+        if let existing {
+          var population = self.population
+          population.merge(existing, sign: -1)
+          setPopulation(population)
+        }
         var reply = Weft_V1_ProfileDeleteResponse()
         reply.existed = existing != nil
-        reply.eventsRemoved = removed
+        reply.eventsRemoved = existing?.events ?? 0
         return reply
       } catch {
         throw Self.storageError(error, doing: "deleting the profile of '\(user)'")
@@ -153,11 +167,7 @@ extension Recommender {
       } catch {
         throw Self.storageError(error, doing: "writing the catalogue")
       }
-      for record in records {
-        catalog.upsert(
-          id: record.id, projected: projection.project(record.embedding), labels: record.labels, baseScore: record.baseScore)
-      }
-      catalog.rankByBaseScore()
+      load(records)
       var reply = Weft_V1_CatalogUpsertResponse()
       reply.upserted = UInt32(records.count)
       reply.catalogSize = UInt64(catalog.count)
@@ -165,40 +175,34 @@ extension Recommender {
     }
   }
 
-  /// A store failure as the client should see it: a full disk is RESOURCE_EXHAUSTED, a
-  /// file locked by another process UNAVAILABLE (retry), anything else INTERNAL.
-  static func storageError(_ error: any Error, doing what: String) -> WeftError {
-    if let error = error as? WeftError { return error }
-    guard let error = error as? SQLiteError else { return WeftError(.internal, "\(what): \(error)") }
-    switch error.code {
-    case SQLITE_FULL: return WeftError(.resourceExhausted, "\(what): the disk is full (\(error.message))")
-    case SQLITE_BUSY, SQLITE_LOCKED: return WeftError(.unavailable, "\(what): the store is busy (\(error.message))")
-    default: return WeftError(.internal, "\(what): \(error.message)")
-    }
-  }
 }
 
-/// The profile changes of one feedback group, made on copies and kept only if the
-/// transaction commits.
+/// The profile changes of one feedback group, made on copies of what is committed and
+/// kept only if the transaction commits.
 private struct FeedbackUpdate {
   let recommender: Recommender
-  var population: StoredProfile
+  /// The group's users as committed when the transaction locked them.
+  let current: [String: StoredProfile]
   var profiles: [String: StoredProfile] = [:]
+  /// What the group adds to the population's statistics.
+  var delta: StoredProfile
   /// Each touched user's posterior mean before this group: what the embedding part
   /// predicted, whose residual the label statistics learn.
   var means: [String: [Double]] = [:]
   var changedLabels: [String: Set<String>] = [:]
   let now = Int64(Date().timeIntervalSince1970 * 1_000)
 
-  init(recommender: Recommender) {
+  init(recommender: Recommender, current: [String: StoredProfile]) {
     self.recommender = recommender
-    population = recommender.population
+    self.current = current
+    delta = .empty(user: "", dimensions: recommender.store.layout.profileDimensions)
   }
 
   /// Applies one event; false when its id was seen before.
   mutating func apply(_ event: FeedbackEvent, _ features: Recommender.ItemFeatures, in transaction: any ProfileStoreTransaction) throws -> Bool {
     guard try transaction.record(event) else { return false }
-    var profile = try profiles[event.user] ?? recommender.storedProfile(of: event.user)
+    let dimensions = recommender.store.layout.profileDimensions
+    var profile = profiles[event.user] ?? current[event.user] ?? .empty(user: event.user, dimensions: dimensions)
     let mean = means[event.user] ?? recommender.posterior(of: profile, prior: recommender.populationMean).mean
     means[event.user] = mean
     let reward = Double(event.reward)
@@ -207,18 +211,22 @@ private struct FeedbackUpdate {
     let residual = reward - predicted
     features.projected.withUnsafeBufferPointer {
       profile.observe($0, reward: reward)
-      population.observe($0, reward: reward)
+      delta.observe($0, reward: reward)
     }
     profile.events += 1
     profile.rewardSum += reward
     profile.updatedUnixMs = now
-    population.events += 1
-    population.rewardSum += reward
-    population.updatedUnixMs = now
+    delta.events += 1
+    delta.rewardSum += reward
+    delta.updatedUnixMs = now
     let limit = recommender.configuration.maxLabelsPerProfile
+    let populationLabels = recommender.population.labels
     for label in features.labels {
       if Self.add(residual, to: label, of: &profile, limit: limit) { changedLabels[event.user, default: []].insert(label) }
-      if Self.add(residual, to: label, of: &population, limit: limit * 64) { changedLabels["", default: []].insert(label) }
+      // The population's limit counts what it has and what this group adds.
+      if populationLabels[label] != nil || delta.labels[label] != nil || populationLabels.count + delta.labels.count < limit * 64 {
+        _ = Self.add(residual, to: label, of: &delta, limit: .max)
+      }
     }
     profiles[event.user] = profile
     return true
@@ -234,6 +242,6 @@ private struct FeedbackUpdate {
 
   func save(in transaction: any ProfileStoreTransaction) throws {
     for (user, profile) in profiles { try transaction.save(profile, changedLabels: Array(changedLabels[user] ?? [])) }
-    if !profiles.isEmpty { try transaction.save(population, changedLabels: Array(changedLabels[""] ?? [])) }
+    if delta.events > 0 { try transaction.addToPopulation(delta, sign: 1) }
   }
 }

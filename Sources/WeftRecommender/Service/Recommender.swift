@@ -22,6 +22,11 @@ public final class Recommender: @unchecked Sendable {
   var populationMean: [Double]
   var random: SplitMix64
   let metrics = RecommenderMetrics()
+  /// Whether the population and catalogue were read from the store; false while it was
+  /// unreachable since start.
+  var loaded = false
+  /// When events older than the idempotency window were last forgotten.
+  var lastForgetting = ContinuousClock.now
 
   /// What the profile model needs of an item.
   struct ItemFeatures {
@@ -29,14 +34,20 @@ public final class Recommender: @unchecked Sendable {
     var labels: [String]
   }
 
-  /// Opens the SQLite store at `configuration.storePath` and loads the catalogue.
+  /// Opens the store `configuration.store` names (a SQLite file, or a PostgreSQL
+  /// database) and loads the catalogue.
   public convenience init(configuration: RecommenderConfiguration) throws {
-    let store = try SQLiteProfileStore(
-      path: configuration.storePath, layout: configuration.layout, durability: configuration.durability)
+    let store: any ProfileStore =
+      configuration.storeIsPostgres
+      ? try PostgresProfileStore(location: configuration.store, layout: configuration.layout)
+      : try SQLiteProfileStore(path: configuration.store, layout: configuration.layout, durability: configuration.durability)
     try self.init(configuration: configuration, store: store)
   }
 
   /// Serves from `store`, whose layout wins over the configuration's.
+  ///
+  /// A store that cannot be reached now (a database server down) is not an error here:
+  /// calls answer UNAVAILABLE until it can, and the recommender loads then.
   public init(configuration: RecommenderConfiguration, store: any ProfileStore) throws {
     self.configuration = configuration
     self.store = store
@@ -46,22 +57,27 @@ public final class Recommender: @unchecked Sendable {
     catalog = Catalog(dimensions: dimensions)
     profiles = GenerationalCache(capacity: configuration.cachedProfiles)
     remembered = GenerationalCache(capacity: configuration.rememberedCandidates)
-    population = try store.profile(of: "") ?? .empty(user: "", dimensions: dimensions)
+    population = .empty(user: "", dimensions: dimensions)
     populationMean = []
     random = SplitMix64(seed: UInt64(Date().timeIntervalSince1970 * 1e6))
     populationMean = posterior(of: population, prior: nil).mean
-    for record in try store.catalog() {
-      catalog.upsert(
-        id: record.id, projected: projection.project(record.embedding), labels: record.labels, baseScore: record.baseScore)
+    do {
+      try reloadFromStore()
+    } catch let error where Self.storageError(error, doing: "").code == .unavailable {
+      loaded = false
     }
-    catalog.rankByBaseScore()
   }
 
-  /// Runs `body` holding the lock.
-  func locked<Result>(_ body: () throws -> Result) rethrows -> Result {
+  /// Runs `body` holding the lock, once memory agrees with the store.
+  func locked<Result>(_ body: () throws -> Result) throws -> Result {
     lock.lock()
     defer { lock.unlock() }
-    return try body()
+    do {
+      try syncWithStore()
+      return try body()
+    } catch {
+      throw Self.storageError(error, doing: "reading the profile store")
+    }
   }
 
   // MARK: - Ranking

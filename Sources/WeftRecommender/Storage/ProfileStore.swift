@@ -2,40 +2,96 @@ import Foundation
 
 /// Where the recommender keeps profiles, feedback events and the catalogue.
 ///
-/// `SQLiteProfileStore` is the embedded default; a store shared by several recommender
-/// processes (PostgreSQL) implements the same calls. Every change goes through
+/// `SQLiteProfileStore` is the embedded default for one machine; `PostgresProfileStore`
+/// is shared by any number of recommender processes. Every change goes through
 /// `transaction`, which must be atomic and durable when it returns: the recommender
-/// acknowledges feedback only after that.
+/// acknowledges feedback only after that. A transaction reads the users it changes
+/// through `profilesForUpdate`, so two processes never overwrite each other's update.
 public protocol ProfileStore: AnyObject {
   /// The spaces the store's profiles live in, fixed when the store was made.
   var layout: ProfileLayout { get }
 
   /// The user's sufficient statistics, or nil for a user with no feedback.
-  /// The empty user id names the population (everyone's feedback pooled).
   func profile(of user: String) throws -> StoredProfile?
+
+  /// Everyone's feedback pooled: a new user's prior.
+  func population() throws -> StoredProfile
 
   /// Items the user gave feedback on.
   func ratedItems(of user: String) throws -> Set<String>
 
-  /// Every catalogue item, for loading into memory at start.
+  /// Every catalogue item, for loading into memory.
   func catalog() throws -> [CatalogRecord]
 
-  /// Runs `body` as one atomic, durable transaction; a throw rolls it back.
+  /// The catalogue items among `ids` (those absent are left out).
+  func catalogItems(_ ids: [String]) throws -> [CatalogRecord]
+
+  /// What other processes changed since the last call, so cached copies can be dropped;
+  /// cheap enough to call before every request.
+  func changesByOthers() throws -> StoreChanges
+
+  /// Runs `body` as one atomic, durable transaction; a throw rolls it back. A store may
+  /// run `body` again when the transaction lost a lock to another process's.
   func transaction<Result>(_ body: (any ProfileStoreTransaction) throws -> Result) throws -> Result
 }
 
-/// The writes a transaction may make.
+/// The reads and writes a transaction may make.
 public protocol ProfileStoreTransaction {
   /// Records a feedback event; false when its id was recorded before (nothing is written).
   func record(_ event: FeedbackEvent) throws -> Bool
-  /// Writes a profile (the population's under the empty user id) and, of its label
-  /// statistics, those in `changedLabels`.
+  /// The users' statistics as committed now (absent: no feedback yet), locked against
+  /// every other writer until the transaction ends.
+  func profilesForUpdate(of users: [String]) throws -> [String: StoredProfile]
+  /// Writes a user's profile and, of its label statistics, those in `changedLabels`.
   func save(_ profile: StoredProfile, changedLabels: [String]) throws
-  /// Removes everything held about `user`: profile, label statistics and feedback
-  /// events. Returns the number of events removed.
-  func deleteUser(_ user: String) throws -> UInt64
+  /// Adds (`sign` 1) or removes (`sign` −1) statistics to or from the population's:
+  /// each label of `statistics` changes by its counts.
+  func addToPopulation(_ statistics: StoredProfile, sign: Double) throws
+  /// Removes everything held about `user`: profile, label statistics, rated items and
+  /// feedback events.
+  func deleteUser(_ user: String) throws
   /// Adds catalogue items, replacing those with the same id.
   func upsert(_ items: [CatalogRecord]) throws
+  /// Forgets the ids of at most `limit` events recorded before `unixMs` (what they taught
+  /// stays in the profiles); returns how many were forgotten.
+  func forgetEvents(recordedBefore unixMs: Int64, atMost limit: Int) throws -> Int
+}
+
+/// What other processes changed in a shared store.
+public struct StoreChanges: Sendable, Equatable {
+  /// Users whose profile changed or was deleted.
+  public var users: Set<String> = []
+  /// Catalogue items added or replaced.
+  public var catalogItems: Set<String> = []
+  /// Whether the population's statistics changed.
+  public var population = false
+  /// Whether anything may have changed (e.g. after a reconnect): drop every cached copy.
+  public var everything = false
+
+  /// Nothing changed.
+  public static let none = StoreChanges()
+
+  /// Whether nothing changed.
+  public var isEmpty: Bool { self == .none }
+
+  /// Creates a set of changes.
+  public init(users: Set<String> = [], catalogItems: Set<String> = [], population: Bool = false, everything: Bool = false) {
+    self.users = users
+    self.catalogItems = catalogItems
+    self.population = population
+    self.everything = everything
+  }
+}
+
+/// A store made for other dimensions than those asked for.
+public struct StoreLayoutMismatch: Error, CustomStringConvertible {
+  public let description: String
+
+  init(stored: ProfileLayout, requested: ProfileLayout) {
+    description =
+      "the store was made for \(stored.embeddingDimensions)-value embeddings and \(stored.profileDimensions)-value profiles, "
+      + "not \(requested.embeddingDimensions) and \(requested.profileDimensions)"
+  }
 }
 
 /// The embedding space requests use and the smaller space profiles learn in.
@@ -52,6 +108,29 @@ public struct ProfileLayout: Sendable, Equatable {
     self.embeddingDimensions = embeddingDimensions
     self.profileDimensions = min(profileDimensions, embeddingDimensions)
     self.projectionSeed = projectionSeed
+  }
+}
+
+extension ProfileLayout {
+  /// The layout as a store's key-value metadata keeps it.
+  var storedValues: [(key: String, value: String)] {
+    [
+      ("embedding_dimensions", "\(embeddingDimensions)"), ("profile_dimensions", "\(profileDimensions)"),
+      ("projection_seed", "\(projectionSeed)"),
+    ]
+  }
+
+  /// The layout a store's metadata describes, or nil for a store that has none yet.
+  init?(stored: [String: String]) {
+    guard let embedding = stored["embedding_dimensions"].flatMap(Int.init),
+      let profile = stored["profile_dimensions"].flatMap(Int.init), let seed = stored["projection_seed"].flatMap(UInt64.init)
+    else { return nil }
+    self.init(embeddingDimensions: embedding, profileDimensions: profile, projectionSeed: seed)
+  }
+
+  /// Whether profiles of `other` live in the same spaces (the seed may differ: the store's wins).
+  func hasDimensions(of other: ProfileLayout) -> Bool {
+    embeddingDimensions == other.embeddingDimensions && profileDimensions == other.profileDimensions
   }
 }
 

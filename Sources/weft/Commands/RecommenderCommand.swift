@@ -14,9 +14,11 @@ struct RecommenderCommand: AsyncParsableCommand {
     commandName: "recommender",
     abstract: "Serve per-user profiles: personalise, feedback, recommend (service `recommender`).",
     discussion: """
-      Profiles, feedback events and the catalogue live in one SQLite file (WAL). Feedback
-      is acknowledged once committed; with --durability full (the default) a commit
-      survives power loss, with normal only the process dying. Settings come from the
+      Profiles, feedback events and the catalogue live in one SQLite file (WAL), or in a
+      PostgreSQL database that any number of recommender processes share (--store
+      postgresql://user@host:port/db). Feedback is acknowledged once committed; with SQLite
+      and --durability full (the default) a commit survives power loss, with normal only
+      the process dying. Settings come from the
       config file's `recommender:` section (docs/CONFIGURATION.md), each flag given
       replacing its value.
       """)
@@ -25,13 +27,14 @@ struct RecommenderCommand: AsyncParsableCommand {
   var config: String?
   @Option(help: "host:port to serve the recommender's Prometheus metrics (/metrics) on (port 0: any free one).")
   var http: String?
-  @Option(help: "The SQLite file (created if missing; its directory too). Default data/recommender.sqlite.")
+  @Option(
+    help: "A SQLite file (created if missing; its directory too), or a PostgreSQL URI (postgresql://…). Default data/recommender.sqlite.")
   var store: String?
   @Option(help: "Length of the embeddings in requests (default 384: the text worker's MiniLM).")
   var embeddingDimensions: Int?
   @Option(help: "Length of a profile's preference vector; embeddings are projected to it (default 32).")
   var profileDimensions: Int?
-  @Option(help: "full: a commit survives power loss (default); normal: only the process dying (faster).")
+  @Option(help: "SQLite only. full: a commit survives power loss (default); normal: only the process dying (faster).")
   var durability: SQLiteProfileStore.Durability?
   @Option(help: "Default exploration scale (posterior standard deviations); 0 turns it off (default 0.2).")
   var exploration: Float?
@@ -67,7 +70,7 @@ struct RecommenderCommand: AsyncParsableCommand {
   func section() throws -> RecommenderSection {
     var section = try config.map { try MeshFile.load(path: $0).recommender ?? RecommenderSection() } ?? RecommenderSection()
     var settings = section.configuration
-    if let store { settings.storePath = store }
+    if let store { settings.store = store }
     if let embeddingDimensions { settings.layout.embeddingDimensions = embeddingDimensions }
     if let profileDimensions { settings.layout.profileDimensions = profileDimensions }
     if let durability { settings.durability = durability }
@@ -93,9 +96,11 @@ struct RecommenderCommand: AsyncParsableCommand {
     let http = http ?? section.http
     // Before the recommender is made: its metrics are created with it.
     if http != nil { MetricsEndpoint.bootstrapMetrics() }
-    let store = section.configuration.storePath
-    let directory = URL(fileURLWithPath: store).deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let store = section.configuration.storeIsPostgres ? PostgresProfileStore.redacted(section.configuration.store) : section.configuration.store
+    if !section.configuration.storeIsPostgres {
+      let directory = URL(fileURLWithPath: store).deletingLastPathComponent()
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
     let model = RecommenderModel(try Recommender(configuration: section.configuration), version: section.version)
     let configuration = section.link
     let runtime = try WorkerRuntime(model: model, configuration: configuration, logger: logger) {
