@@ -43,10 +43,16 @@ extension Recommender {
       // from what is committed each time.
       let (update, counts) = try store.transaction { transaction in
         var update = FeedbackUpdate(recommender: self, current: try transaction.profilesForUpdate(of: users))
-        let counts = try accepted.map { request in
+        var isNew = try transaction.record(accepted.flatMap { $0.events.map(\.0) }).makeIterator()
+        let counts = accepted.map { request in
           var counts = (applied: UInt32(0), duplicates: UInt32(0))
           for (event, features) in request.events {
-            if try update.apply(event, features, in: transaction) { counts.applied += 1 } else { counts.duplicates += 1 }
+            if isNew.next() == true {
+              update.apply(event, features)
+              counts.applied += 1
+            } else {
+              counts.duplicates += 1
+            }
           }
           return counts
         }
@@ -198,9 +204,8 @@ private struct FeedbackUpdate {
     delta = .empty(user: "", dimensions: recommender.store.layout.profileDimensions)
   }
 
-  /// Applies one event; false when its id was seen before.
-  mutating func apply(_ event: FeedbackEvent, _ features: Recommender.ItemFeatures, in transaction: any ProfileStoreTransaction) throws -> Bool {
-    guard try transaction.record(event) else { return false }
+  /// Applies one new event.
+  mutating func apply(_ event: FeedbackEvent, _ features: Recommender.ItemFeatures) {
     let dimensions = recommender.store.layout.profileDimensions
     var profile = profiles[event.user] ?? current[event.user] ?? .empty(user: event.user, dimensions: dimensions)
     let mean = means[event.user] ?? recommender.posterior(of: profile, prior: recommender.populationMean).mean
@@ -229,7 +234,6 @@ private struct FeedbackUpdate {
       }
     }
     profiles[event.user] = profile
-    return true
   }
 
   /// Counts a residual for a label; a profile at its label limit ignores new labels.

@@ -25,6 +25,17 @@ public struct PostgresError: Error, CustomStringConvertible {
   static let connectionFailure = "08006"
 }
 
+/// One statement of a pipeline: its SQL and the values bound to its parameters.
+struct PostgresStatement {
+  let sql: String
+  let values: [PostgresValue]
+
+  init(_ sql: String, _ values: [PostgresValue] = []) {
+    self.sql = sql
+    self.values = values
+  }
+}
+
 /// A value bound to a statement's parameter, sent in PostgreSQL's binary format.
 enum PostgresValue {
   case integer(Int64)
@@ -81,7 +92,54 @@ final class PostgresConnection {
   /// the rows it inserted, updated or deleted.
   @discardableResult
   func query(_ sql: String, _ values: [PostgresValue] = [], row: (PostgresRow) throws -> Void = { _ in }) throws -> Int {
-    let name = try prepared(sql, types: values.map(\.typeOID))
+    try pipeline([PostgresStatement(sql, values)]) { _, result in try row(result) }[0]
+  }
+
+  /// Sends every statement before reading any result (libpq's pipeline mode), so they
+  /// cost one round trip together; `row` gets each result row with its statement's index.
+  /// Returns each statement's count of rows inserted, updated or deleted. The first
+  /// failure is thrown once every result was read; the statements after it did not run.
+  @discardableResult
+  func pipeline(_ statements: [PostgresStatement], row: (Int, PostgresRow) throws -> Void = { _, _ in }) throws -> [Int] {
+    guard !statements.isEmpty else { return [] }
+    let names = try statements.map { try prepared($0.sql, types: $0.values.map(\.typeOID)) }
+    guard PQenterPipelineMode(handle) == 1 else { throw failure("entering pipeline mode") }
+    defer { PQexitPipelineMode(handle) }
+    for (statement, name) in zip(statements, names) {
+      guard send(name, statement.values) else { throw failure("sending \(statement.sql.prefix(60))") }
+    }
+    guard PQpipelineSync(handle) == 1 else { throw failure("ending a pipeline") }
+    var counts: [Int] = []
+    var firstError: PostgresError?
+    for (index, statement) in statements.enumerated() {
+      // A statement's results end with a null; a lost connection ends them all.
+      guard let result = PQgetResult(handle) else { throw failure("reading a result") }
+      defer { PQclear(result) }
+      while let extra = PQgetResult(handle) { PQclear(extra) }
+      if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+        counts.append(0)
+        continue
+      }
+      do {
+        try check(result, statement.sql)
+        for rowIndex in 0..<PQntuples(result) { try row(index, PostgresRow(result: result, row: rowIndex)) }
+      } catch let error as PostgresError {
+        firstError = firstError ?? error
+      }
+      counts.append(Int(String(cString: PQcmdTuples(result))) ?? 0)
+    }
+    // The pipeline's end, then the null after it.
+    while let result = PQgetResult(handle) {
+      let status = PQresultStatus(result)
+      PQclear(result)
+      if status == PGRES_PIPELINE_SYNC { break }
+    }
+    if let firstError { throw firstError }
+    return counts
+  }
+
+  /// Queues one prepared statement's execution with its parameters in binary.
+  private func send(_ name: String, _ values: [PostgresValue]) -> Bool {
     var encoded: [UInt8] = []
     var offsets: [Int] = []
     var lengths: [Int32] = []
@@ -91,16 +149,18 @@ final class PostgresConnection {
       lengths.append(Int32(encoded.count - offsets.last!))
     }
     let formats = [Int32](repeating: 1, count: values.count)
-    let result = encoded.withUnsafeBufferPointer { bytes in
+    // libpq copies the parameters into its output buffer before returning.
+    return encoded.withUnsafeBufferPointer { bytes in
       // A zero-length buffer may have no address; binary parameters only need a non-null one.
       let base = UnsafeRawPointer(bytes.baseAddress) ?? UnsafeRawPointer(bitPattern: 1)!
       let pointers: [UnsafePointer<CChar>?] = offsets.map { (base + $0).assumingMemoryBound(to: CChar.self) }
-      return PQexecPrepared(handle, name, Int32(values.count), pointers, lengths, formats, 1)
+      return PQsendQueryPrepared(handle, name, Int32(values.count), pointers, lengths, formats, 1) == 1
     }
-    defer { PQclear(result) }
-    try check(result, sql)
-    for index in 0..<PQntuples(result) { try row(PostgresRow(result: result!, row: index)) }
-    return Int(String(cString: PQcmdTuples(result))) ?? 0
+  }
+
+  private func failure(_ doing: String) -> PostgresError {
+    PostgresError(
+      sqlState: isBroken ? PostgresError.connectionFailure : "XX000", message: "\(doing): \(Self.trimmed(PQerrorMessage(handle)))")
   }
 
   /// Notifications that arrived on `channel` from other sessions since the last call,

@@ -216,17 +216,13 @@ public final class PostgresProfileStore: ProfileStore {
     while true {
       do {
         return try using { connection in
-          try connection.execute("BEGIN")
+          let writer = Writer(connection: connection, layout: layout, shard: shard)
           do {
-            let writer = Writer(connection: connection, layout: layout, shard: shard)
             let result = try body(writer)
-            if let notice = writer.notice() {
-              try connection.query("SELECT pg_notify($1, $2)", [.text(Self.channel), .text(notice)])
-            }
-            try connection.execute("COMMIT")
+            try writer.commit()
             return result
           } catch {
-            if !connection.isBroken { try? connection.execute("ROLLBACK") }
+            if writer.began && !connection.isBroken { try? connection.execute("ROLLBACK") }
             throw error
           }
         }
@@ -236,11 +232,17 @@ public final class PostgresProfileStore: ProfileStore {
     }
   }
 
+  /// One transaction's statements. Writes whose results nothing needs wait in `pending`
+  /// and go out with the next read, or with COMMIT, in one pipeline: a feedback batch
+  /// costs four round trips to the server whatever its size (lock and read the users;
+  /// record the events; lock the population shard; write and commit).
   private final class Writer: ProfileStoreTransaction {
     let connection: PostgresConnection
     let layout: ProfileLayout
     let shard: Int64
     var changed = ChangeNotice()
+    private var pending = [PostgresStatement("BEGIN")]
+    private(set) var began = false
 
     init(connection: PostgresConnection, layout: ProfileLayout, shard: Int64) {
       self.connection = connection
@@ -248,25 +250,90 @@ public final class PostgresProfileStore: ProfileStore {
       self.shard = shard
     }
 
-    func record(_ event: FeedbackEvent) throws -> Bool {
-      let inserted = try connection.query(
-        "INSERT INTO events (event_id, user_id, item, reward, at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        [.text(event.eventID), .text(event.user), .text(event.item), .real(Double(event.reward)), .integer(event.unixMs)])
-      guard inserted == 1 else { return false }
-      try connection.query(
-        "INSERT INTO rated_items (user_id, item) VALUES ($1, $2) ON CONFLICT DO NOTHING", [.text(event.user), .text(event.item)])
-      return true
+    /// Sends what is pending, then `statements`; `row` and the counts returned see only
+    /// `statements`' results.
+    @discardableResult
+    private func send(_ statements: [PostgresStatement], row: (Int, PostgresRow) throws -> Void = { _, _ in }) throws -> [Int] {
+      let queued = pending
+      pending = []
+      began = true
+      let counts = try connection.pipeline(queued + statements) { index, result in
+        if index >= queued.count { try row(index - queued.count, result) }
+      }
+      return Array(counts.dropFirst(queued.count))
     }
 
-    func profilesForUpdate(of users: [String]) throws -> [String: StoredProfile] {
-      // Locks taken in one order by every replica cannot deadlock one another.
-      for key in Set(users.map(Self.lockKey)).sorted() {
-        try connection.query("SELECT pg_advisory_xact_lock($1)", [.integer(key)])
+    func commit() throws {
+      if let notice = notice() { pending.append(PostgresStatement("SELECT pg_notify($1, $2)", [.text(PostgresProfileStore.channel), .text(notice)])) }
+      try send([PostgresStatement("COMMIT")])
+    }
+
+    func record(_ events: [FeedbackEvent]) throws -> [Bool] {
+      guard !events.isEmpty else { return [] }
+      let statements = events.flatMap { event in
+        [
+          PostgresStatement(
+            "INSERT INTO events (event_id, user_id, item, reward, at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            [.text(event.eventID), .text(event.user), .text(event.item), .real(Double(event.reward)), .integer(event.unixMs)]),
+          // Harmless for a duplicate: its item was rated when it was new.
+          PostgresStatement(
+            "INSERT INTO rated_items (user_id, item) VALUES ($1, $2) ON CONFLICT DO NOTHING", [.text(event.user), .text(event.item)]),
+        ]
       }
-      let reader = Reader(connection: connection, layout: layout)
+      let counts = try send(statements)
+      return events.indices.map { counts[2 * $0] == 1 }
+    }
+
+    /// Also locks and reads this process's population shard, in the same round trip: a
+    /// transaction that changes users changes the population next.
+    func profilesForUpdate(of users: [String]) throws -> [String: StoredProfile] {
+      // Locks taken in one order by every replica (the shard, then users by key) cannot
+      // deadlock one another.
+      let shardLock = populationShard == nil ? lockPopulationShard() : []
+      let locks = Set(users.map(Self.lockKey)).sorted().map { PostgresStatement("SELECT pg_advisory_xact_lock($1)", [.integer($0)]) }
+      let reads = users.flatMap { user in
+        [
+          PostgresStatement("SELECT events, reward_sum, gram, reward_vector, updated_ms FROM profiles WHERE user_id = $1", [.text(user)]),
+          PostgresStatement("SELECT label, events, residual_sum FROM label_stats WHERE user_id = $1", [.text(user)]),
+        ]
+      }
       var found: [String: StoredProfile] = [:]
-      for user in users { found[user] = try reader.profile(of: user) }
+      let readsStart = shardLock.count + locks.count
+      try send(shardLock + locks + reads) { index, row in
+        if index < shardLock.count { return readPopulationShard(row) }
+        guard index >= readsStart else { return }
+        let user = users[(index - readsStart) / 2]
+        if (index - readsStart) % 2 == 0 {
+          found[user] = Reader.totals(of: user, row)
+        } else {
+          found[user]?.labels[row.text(0)] = Reader.labelStatistics(row)
+        }
+      }
       return found
+    }
+
+    /// This process's population shard as locked in this transaction, once read.
+    private var populationShard: (statistics: StoredProfile, events: Int64)?
+
+    /// Statements that make the shard's row if it is missing, then lock and read it.
+    private func lockPopulationShard() -> [PostgresStatement] {
+      let zeros = StoredProfile.empty(user: "", dimensions: layout.profileDimensions)
+      populationShard = (zeros, 0)
+      return [
+        PostgresStatement(
+          """
+          INSERT INTO population_shards (shard, events, reward_sum, gram, reward_vector, updated_ms)
+          VALUES ($1::integer, 0, 0, $2, $3, 0) ON CONFLICT DO NOTHING
+          """, [.integer(shard), .bytes(VectorBytes.data(zeros.gram)), .bytes(VectorBytes.data(zeros.rewardVector))]),
+        PostgresStatement(
+          "SELECT events, reward_sum, gram, reward_vector, updated_ms FROM population_shards WHERE shard = $1::integer FOR UPDATE",
+          [.integer(shard)]),
+      ]
+    }
+
+    private func readPopulationShard(_ row: PostgresRow) {
+      let totals = Reader.totals(of: "", row)
+      populationShard = (totals, row.integer(0))
     }
 
     /// A user's advisory lock key: 64 bits of FNV-1a over the id; a collision only makes
@@ -280,76 +347,67 @@ public final class PostgresProfileStore: ProfileStore {
     }
 
     func save(_ profile: StoredProfile, changedLabels: [String]) throws {
-      try connection.query(
-        """
-        INSERT INTO profiles (user_id, events, reward_sum, gram, reward_vector, updated_ms) VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (user_id) DO UPDATE SET events = EXCLUDED.events, reward_sum = EXCLUDED.reward_sum,
-          gram = EXCLUDED.gram, reward_vector = EXCLUDED.reward_vector, updated_ms = EXCLUDED.updated_ms
-        """,
-        [
-          .text(profile.user), .integer(Int64(profile.events)), .real(profile.rewardSum), .bytes(VectorBytes.data(profile.gram)),
-          .bytes(VectorBytes.data(profile.rewardVector)), .integer(profile.updatedUnixMs),
-        ])
+      pending.append(
+        PostgresStatement(
+          """
+          INSERT INTO profiles (user_id, events, reward_sum, gram, reward_vector, updated_ms) VALUES ($1, $2, $3, $4, $5, $6)
+          ON CONFLICT (user_id) DO UPDATE SET events = EXCLUDED.events, reward_sum = EXCLUDED.reward_sum,
+            gram = EXCLUDED.gram, reward_vector = EXCLUDED.reward_vector, updated_ms = EXCLUDED.updated_ms
+          """,
+          [
+            .text(profile.user), .integer(Int64(profile.events)), .real(profile.rewardSum), .bytes(VectorBytes.data(profile.gram)),
+            .bytes(VectorBytes.data(profile.rewardVector)), .integer(profile.updatedUnixMs),
+          ]))
       for label in changedLabels {
         guard let statistics = profile.labels[label] else {
-          try connection.query("DELETE FROM label_stats WHERE user_id = $1 AND label = $2", [.text(profile.user), .text(label)])
+          pending.append(
+            PostgresStatement("DELETE FROM label_stats WHERE user_id = $1 AND label = $2", [.text(profile.user), .text(label)]))
           continue
         }
-        try connection.query(
-          """
-          INSERT INTO label_stats (user_id, label, events, residual_sum) VALUES ($1, $2, $3, $4)
-          ON CONFLICT (user_id, label) DO UPDATE SET events = EXCLUDED.events, residual_sum = EXCLUDED.residual_sum
-          """, [.text(profile.user), .text(label), .integer(Int64(statistics.events)), .real(statistics.residualSum)])
+        pending.append(
+          PostgresStatement(
+            """
+            INSERT INTO label_stats (user_id, label, events, residual_sum) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (user_id, label) DO UPDATE SET events = EXCLUDED.events, residual_sum = EXCLUDED.residual_sum
+            """, [.text(profile.user), .text(label), .integer(Int64(statistics.events)), .real(statistics.residualSum)]))
       }
       changed.add(user: profile.user)
     }
 
     func addToPopulation(_ statistics: StoredProfile, sign: Double) throws {
-      let zeros = StoredProfile.empty(user: "", dimensions: layout.profileDimensions)
-      try connection.query(
-        """
-        INSERT INTO population_shards (shard, events, reward_sum, gram, reward_vector, updated_ms)
-        VALUES ($1::integer, 0, 0, $2, $3, 0) ON CONFLICT DO NOTHING
-        """, [.integer(shard), .bytes(VectorBytes.data(zeros.gram)), .bytes(VectorBytes.data(zeros.rewardVector))])
-      var shardProfile = zeros
-      var events: Int64 = 0
-      try connection.query(
-        "SELECT events, reward_sum, gram, reward_vector, updated_ms FROM population_shards WHERE shard = $1::integer FOR UPDATE",
-        [.integer(shard)]
-      ) { row in
-        events = row.integer(0)
-        shardProfile.rewardSum = row.real(1)
-        shardProfile.gram = VectorBytes.values(row.raw(2))
-        shardProfile.rewardVector = VectorBytes.values(row.raw(3))
-        shardProfile.updatedUnixMs = row.integer(4)
-      }
+      if populationShard == nil { try send(lockPopulationShard()) { index, row in if index == 1 { readPopulationShard(row) } } }
+      guard var (shardProfile, events) = populationShard.map({ ($0.statistics, $0.events) }) else { return }
       events += Int64(sign) * Int64(statistics.events)
       shardProfile.rewardSum += sign * statistics.rewardSum
+      shardProfile.updatedUnixMs = max(shardProfile.updatedUnixMs, statistics.updatedUnixMs)
       statistics.gram.withUnsafeBytes { PostgresProfileStore.add($0, sign: sign, to: &shardProfile.gram) }
       statistics.rewardVector.withUnsafeBytes { PostgresProfileStore.add($0, sign: sign, to: &shardProfile.rewardVector) }
-      try connection.query(
-        """
-        UPDATE population_shards SET events = $2, reward_sum = $3, gram = $4, reward_vector = $5, updated_ms = $6
-        WHERE shard = $1::integer
-        """,
-        [
-          .integer(shard), .integer(events), .real(shardProfile.rewardSum), .bytes(VectorBytes.data(shardProfile.gram)),
-          .bytes(VectorBytes.data(shardProfile.rewardVector)), .integer(max(shardProfile.updatedUnixMs, statistics.updatedUnixMs)),
-        ])
-      for (label, counts) in statistics.labels {
-        try connection.query(
+      pending.append(
+        PostgresStatement(
           """
-          INSERT INTO population_labels (shard, label, events, residual_sum) VALUES ($1::integer, $2, $3, $4)
-          ON CONFLICT (shard, label) DO UPDATE SET events = population_labels.events + EXCLUDED.events,
-            residual_sum = population_labels.residual_sum + EXCLUDED.residual_sum
-          """, [.integer(shard), .text(label), .integer(Int64(sign) * Int64(counts.events)), .real(sign * counts.residualSum)])
+          UPDATE population_shards SET events = $2, reward_sum = $3, gram = $4, reward_vector = $5, updated_ms = $6
+          WHERE shard = $1::integer
+          """,
+          [
+            .integer(shard), .integer(events), .real(shardProfile.rewardSum), .bytes(VectorBytes.data(shardProfile.gram)),
+            .bytes(VectorBytes.data(shardProfile.rewardVector)), .integer(shardProfile.updatedUnixMs),
+          ]))
+      populationShard = (shardProfile, events)
+      for (label, counts) in statistics.labels {
+        pending.append(
+          PostgresStatement(
+            """
+            INSERT INTO population_labels (shard, label, events, residual_sum) VALUES ($1::integer, $2, $3, $4)
+            ON CONFLICT (shard, label) DO UPDATE SET events = population_labels.events + EXCLUDED.events,
+              residual_sum = population_labels.residual_sum + EXCLUDED.residual_sum
+            """, [.integer(shard), .text(label), .integer(Int64(sign) * Int64(counts.events)), .real(sign * counts.residualSum)]))
       }
       changed.population = true
     }
 
     func deleteUser(_ user: String) throws {
       for table in ["events", "rated_items", "label_stats", "profiles"] {
-        try connection.query("DELETE FROM \(table) WHERE user_id = $1", [.text(user)])
+        pending.append(PostgresStatement("DELETE FROM \(table) WHERE user_id = $1", [.text(user)]))
       }
       changed.add(user: user)
     }
@@ -357,24 +415,27 @@ public final class PostgresProfileStore: ProfileStore {
     func upsert(_ items: [CatalogRecord]) throws {
       // One order for every replica, so two upserts of the same items cannot deadlock.
       for item in items.sorted(by: { $0.id < $1.id }) {
-        try connection.query(
-          """
-          INSERT INTO catalog (item, embedding, labels, base_score) VALUES ($1, $2, $3, $4)
-          ON CONFLICT (item) DO UPDATE SET embedding = EXCLUDED.embedding, labels = EXCLUDED.labels,
-            base_score = EXCLUDED.base_score
-          """,
-          [
-            .text(item.id), .bytes(VectorBytes.data(item.embedding)), .text(VectorBytes.joined(item.labels)),
-            .real(Double(item.baseScore)),
-          ])
+        pending.append(
+          PostgresStatement(
+            """
+            INSERT INTO catalog (item, embedding, labels, base_score) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (item) DO UPDATE SET embedding = EXCLUDED.embedding, labels = EXCLUDED.labels,
+              base_score = EXCLUDED.base_score
+            """,
+            [
+              .text(item.id), .bytes(VectorBytes.data(item.embedding)), .text(VectorBytes.joined(item.labels)),
+              .real(Double(item.baseScore)),
+            ]))
         changed.items = (changed.items ?? []) + [item.id]
       }
     }
 
     func forgetEvents(recordedBefore unixMs: Int64, atMost limit: Int) throws -> Int {
-      try connection.query(
-        "DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE at_ms < $1 LIMIT $2)",
-        [.integer(unixMs), .integer(Int64(limit))])
+      try send([
+        PostgresStatement(
+          "DELETE FROM events WHERE event_id IN (SELECT event_id FROM events WHERE at_ms < $1 LIMIT $2)",
+          [.integer(unixMs), .integer(Int64(limit))])
+      ])[0]
     }
 
     /// The NOTIFY payload of this transaction's changes, or nil when it changed nothing shared.
@@ -395,16 +456,24 @@ public final class PostgresProfileStore: ProfileStore {
       var found: StoredProfile?
       try connection.query(
         "SELECT events, reward_sum, gram, reward_vector, updated_ms FROM profiles WHERE user_id = $1", [.text(user)]
-      ) { row in
-        found = StoredProfile(
-          user: user, events: UInt64(max(0, row.integer(0))), rewardSum: row.real(1), gram: VectorBytes.values(row.raw(2)),
-          rewardVector: VectorBytes.values(row.raw(3)), labels: [:], updatedUnixMs: row.integer(4))
-      }
+      ) { found = Self.totals(of: user, $0) }
       guard var profile = found else { return nil }
       try connection.query("SELECT label, events, residual_sum FROM label_stats WHERE user_id = $1", [.text(user)]) { row in
-        profile.labels[row.text(0)] = LabelStatistics(events: UInt32(clamping: row.integer(1)), residualSum: row.real(2))
+        profile.labels[row.text(0)] = Self.labelStatistics(row)
       }
       return profile
+    }
+
+    /// A `profiles` row (events, reward_sum, gram, reward_vector, updated_ms), without labels.
+    static func totals(of user: String, _ row: PostgresRow) -> StoredProfile {
+      StoredProfile(
+        user: user, events: UInt64(max(0, row.integer(0))), rewardSum: row.real(1), gram: VectorBytes.values(row.raw(2)),
+        rewardVector: VectorBytes.values(row.raw(3)), labels: [:], updatedUnixMs: row.integer(4))
+    }
+
+    /// A `label_stats` row's counts (label, events, residual_sum).
+    static func labelStatistics(_ row: PostgresRow) -> LabelStatistics {
+      LabelStatistics(events: UInt32(clamping: row.integer(1)), residualSum: row.real(2))
     }
   }
 

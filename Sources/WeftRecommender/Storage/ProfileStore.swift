@@ -37,8 +37,9 @@ public protocol ProfileStore: AnyObject {
 
 /// The reads and writes a transaction may make.
 public protocol ProfileStoreTransaction {
-  /// Records a feedback event; false when its id was recorded before (nothing is written).
-  func record(_ event: FeedbackEvent) throws -> Bool
+  /// Records feedback events, and for each whether it is new: false when its id was
+  /// recorded before, in an earlier transaction or earlier in `events` (nothing is written).
+  func record(_ events: [FeedbackEvent]) throws -> [Bool]
   /// The users' statistics as committed now (absent: no feedback yet), locked against
   /// every other writer until the transaction ends.
   func profilesForUpdate(of users: [String]) throws -> [String: StoredProfile]

@@ -174,13 +174,15 @@ public final class SQLiteProfileStore: ProfileStore {
       self.layout = layout
     }
 
-    func record(_ event: FeedbackEvent) throws -> Bool {
-      try connection.query(
-        "INSERT OR IGNORE INTO events (event_id, user, item, reward, at_ms) VALUES (?, ?, ?, ?, ?)",
-        [.text(event.eventID), .text(event.user), .text(event.item), .real(Double(event.reward)), .integer(event.unixMs)])
-      guard connection.changes == 1 else { return false }
-      try connection.query("INSERT OR IGNORE INTO rated_items (user, item) VALUES (?, ?)", [.text(event.user), .text(event.item)])
-      return true
+    func record(_ events: [FeedbackEvent]) throws -> [Bool] {
+      try events.map { event in
+        try connection.query(
+          "INSERT OR IGNORE INTO events (event_id, user, item, reward, at_ms) VALUES (?, ?, ?, ?, ?)",
+          [.text(event.eventID), .text(event.user), .text(event.item), .real(Double(event.reward)), .integer(event.unixMs)])
+        guard connection.changes == 1 else { return false }
+        try connection.query("INSERT OR IGNORE INTO rated_items (user, item) VALUES (?, ?)", [.text(event.user), .text(event.item)])
+        return true
+      }
     }
 
     // BEGIN IMMEDIATE took the file's write lock: what is read now stays so until COMMIT.
