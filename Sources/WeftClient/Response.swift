@@ -18,4 +18,11 @@ public struct Response: Sendable {
   public var status: StatusCode { StatusCode(wireValue: header.status) }
   /// Whether this is the last response of its call.
   public var isFinal: Bool { header.endOfStream }
+  /// The reward token of a reply that was personalised or whose version a routing policy
+  /// chose: send it with feedback on what the reply showed (``WeftClient/feedback(_:rewardToken:options:)``)
+  /// and the version that produced the reply is credited.
+  public var rewardToken: String? {
+    guard case .text(let token)? = header.metadata[RewardMetadata.token]?.value else { return nil }
+    return token
+  }
 }

@@ -36,18 +36,51 @@ public enum ProtobufScan {
     return wellFormed ? values : nil
   }
 
+  /// The bytes of length-delimited field `number` (a string, bytes or a message), the
+  /// last occurrence winning; nil if absent or if the bytes are not well-formed.
+  public static func bytesField(_ number: UInt64, in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+    var found: UnsafeRawBufferPointer?
+    guard walk(bytes, varint: { _, _ in }, lengthDelimited: { field, value in if field == number { found = value } }) else { return nil }
+    return found
+  }
+
+  /// The text of metadata entry `key` in an encoded header whose `map<string,
+  /// MetadataValue>` is field `mapField` (a map entry is {1: key, 2: {1: text}}); nil if
+  /// absent, binary, or not well-formed.
+  public static func metadataText(_ key: String, mapField: UInt64, in bytes: UnsafeRawBufferPointer) -> String? {
+    var found: String?
+    let wanted = Array(key.utf8)
+    let wellFormed = walk(bytes, varint: { _, _ in }) { field, entry in
+      guard field == mapField, let name = bytesField(1, in: entry), name.elementsEqual(wanted),
+        let value = bytesField(2, in: entry), let text = bytesField(1, in: value)
+      else { return }
+      found = String(decoding: text, as: UTF8.self)
+    }
+    return wellFormed ? found : nil
+  }
+
   /// Calls `visit` with each varint field's number and value; false if malformed.
   private static func walkVarints(_ bytes: UnsafeRawBufferPointer, _ visit: (UInt64, UInt64) -> Void) -> Bool {
+    walk(bytes, varint: visit, lengthDelimited: { _, _ in })
+  }
+
+  /// Calls `varint` with each varint field and `lengthDelimited` with each
+  /// length-delimited one (its bytes); false if malformed.
+  private static func walk(
+    _ bytes: UnsafeRawBufferPointer, varint: (UInt64, UInt64) -> Void,
+    lengthDelimited: (UInt64, UnsafeRawBufferPointer) -> Void
+  ) -> Bool {
     var offset = 0
     while offset < bytes.count {
       guard let key = ProtobufWire.readVarint(bytes, &offset) else { return false }
       switch key & 7 {
       case 0:
         guard let value = ProtobufWire.readVarint(bytes, &offset) else { return false }
-        visit(key >> 3, value)
+        varint(key >> 3, value)
       case 1: offset += 8
       case 2:
         guard let length = ProtobufWire.readVarint(bytes, &offset), length <= UInt64(bytes.count - offset) else { return false }
+        lengthDelimited(key >> 3, UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]))
         offset += Int(length)
       case 5: offset += 4
       default: return false

@@ -16,6 +16,15 @@ extension WeftClient {
     return try Self.decode(reply, as: method)
   }
 
+  /// ``call(_:_:options:)``, also returning the reply's header (its version, timings,
+  /// metadata and ``Response/rewardToken``).
+  public func callWithHeader<Request, Reply>(
+    _ method: ServiceMethod<Request, Reply>, _ request: Request, options: CallOptions = CallOptions()
+  ) async throws -> (reply: Reply, response: Response) {
+    let response = try await call(method.service, method.name, body: try Self.frames(of: request), options: options)
+    return (try Self.decode(response, as: method), response)
+  }
+
   /// Calls a server-streaming method of the generated method tables and yields each
   /// response's message as it arrives; the stream ends after the final response, or
   /// throws ``WeftError``.

@@ -23,12 +23,18 @@ extension WeftClient {
 
   /// Sends feedback events; returns once they are durable. Retrying with the same
   /// event ids is safe: each event counts once.
+  ///
+  /// With `rewardToken`, the events are about what the reply that carried the token
+  /// showed (``Response/rewardToken``): the version that produced that reply is credited
+  /// with their mean reward, once per token.
   @discardableResult
-  public func feedback(_ events: [Weft_V1_Feedback], options: CallOptions = CallOptions()) async throws
+  public func feedback(_ events: [Weft_V1_Feedback], rewardToken: String? = nil, options: CallOptions = CallOptions()) async throws
     -> Weft_V1_FeedbackResponse
   {
     var request = Weft_V1_FeedbackRequest()
     request.events = events
+    var options = options
+    if let rewardToken { options.metadata[RewardMetadata.token] = .text(rewardToken) }
     return try await call(RecommenderService.feedback, request, options: options)
   }
 

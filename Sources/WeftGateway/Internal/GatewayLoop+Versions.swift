@@ -167,6 +167,39 @@ extension GatewayLoop {
   }
 }
 
+/// The reward loop: replies carry tokens, feedback with a token credits the version.
+extension GatewayLoop {
+  /// A reward token for `request`'s OK reply when it was personalised or a policy chose
+  /// its version (`modelHeader` is the model's reply header, naming the version that
+  /// served); nil for other replies.
+  func rewardToken(for request: InFlightRequest, modelHeader: UnsafeRawBufferPointer) -> String? {
+    let service = request.isPersonalization ? request.personalizedService : request.service
+    guard request.isPersonalization || (!request.versionPinned && routing.services[service]?.router != nil),
+      !request.isShadow, service != RecommenderService.name,
+      let version = ProtobufScan.bytesField(6, in: modelHeader), version.count > 0
+    else { return nil }
+    return rewardTokens.issue(service: service, version: String(decoding: version, as: UTF8.self))
+  }
+
+  /// Credits the version named by a feedback reply's reward credit (`header`: the
+  /// recommender's reply header) with one reward, the mean of the feedback's rewards
+  /// mapped from [-1, 1] to [0, 1]. A token credits once: a reply is one pull of the
+  /// policy's arm, and a client cannot weigh one reply many times.
+  func creditReward(fromFeedbackReply header: UnsafeRawBufferPointer) {
+    guard let text = ProtobufScan.metadataText(RewardMetadata.credit, mapField: 12, in: header),
+      let credit = RewardMetadata.parseCredit(text)
+    else { return }
+    guard let origin = rewardTokens.take(credit.token),
+      let figures = routing.services[origin.service]?.existingFigures(for: origin.version)
+    else {
+      statistics.rewardTokensUnknown += 1
+      return
+    }
+    figures.credit(reward: (credit.sum / Double(credit.count) + 1) / 2)
+    statistics.rewardsCredited += 1
+  }
+}
+
 /// One-line descriptions of policies, for logs and `weft route show`.
 public enum RouteText {
   /// E.g. `1=90% 2=10%, sticky, shadow 3 10%, ramp 2 1%→50%→100% every 60 s`.

@@ -127,6 +127,9 @@ extension GatewayLoop {
         sendReply(request, finalStatus: code, note: skipped, at: now)
       }
     } else {
+      if code == .ok && request.service == RecommenderService.name && request.method == RecommenderService.feedback.name {
+        creditReward(fromFeedbackReply: received[2])
+      }
       sendReply(request, finalStatus: code, at: now)
     }
     releaseWorker(worker, service: request.service, completed: true, at: now)
@@ -165,6 +168,9 @@ extension GatewayLoop {
     patch: ResponseHeaderPatch, finalStatus: StatusCode?, at now: UInt64
   ) {
     var patch = patch
+    if finalStatus == .ok, let token = rewardToken(for: request, modelHeader: header[headerIndex]) {
+      patch.metadata.append((RewardMetadata.token, token))
+    }
     patch.requestID = request.requestID
     patch.gatewayQueueMicroseconds = request.queuedMicroseconds
     patch.totalMicroseconds = now &- request.receivedAt

@@ -30,6 +30,10 @@ final class GatewayLoop {
   @exclusivity(unchecked) var statistics = GatewayStatistics()
   @exclusivity(unchecked) var malformed = MalformedInputLog()
   @exclusivity(unchecked) var personalizations = PersonalizationCounters()
+  /// Versions of recent policy-routed or personalised replies, by their reward token.
+  @exclusivity(unchecked) var rewardTokens = RewardTokens(capacity: GatewayLoop.rewardTokenCapacity)
+  /// Replies whose reward token is remembered: about 2.5 MB.
+  static let rewardTokenCapacity = 65_536
   /// Requests in flight per client (the one that counts a request is its `client`).
   @exclusivity(unchecked) var clientBudgets: [PeerID: Int] = [:]
   /// Each client request's in-flight id, by the client and its own request id, for cancels.

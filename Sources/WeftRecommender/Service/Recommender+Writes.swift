@@ -10,6 +10,22 @@ extension Recommender {
   public func feedback(_ requests: [(request: Weft_V1_FeedbackRequest, headerUser: String)]) -> [Result<
     Weft_V1_FeedbackResponse, WeftError
   >] {
+    feedbackOutcomes(requests).map { $0.map(\.reply) }
+  }
+
+  /// What one feedback request came to.
+  public struct FeedbackOutcome: Sendable {
+    /// The reply: events applied and duplicates.
+    public var reply: Weft_V1_FeedbackResponse
+    /// The sum of the applied events' rewards (duplicates left out), for crediting the
+    /// version whose reply the events were about.
+    public var appliedRewardSum: Double
+  }
+
+  /// ``feedback(_:)``, with each request's applied rewards.
+  public func feedbackOutcomes(_ requests: [(request: Weft_V1_FeedbackRequest, headerUser: String)]) -> [Result<
+    FeedbackOutcome, WeftError
+  >] {
     do {
       return try locked { commitFeedback(requests) }
     } catch {
@@ -20,9 +36,9 @@ extension Recommender {
   }
 
   private func commitFeedback(_ requests: [(request: Weft_V1_FeedbackRequest, headerUser: String)]) -> [Result<
-    Weft_V1_FeedbackResponse, WeftError
+    FeedbackOutcome, WeftError
   >] {
-    var results = [Result<Weft_V1_FeedbackResponse, WeftError>?](repeating: nil, count: requests.count)
+    var results = [Result<FeedbackOutcome, WeftError>?](repeating: nil, count: requests.count)
     var accepted: [(index: Int, events: [(FeedbackEvent, ItemFeatures)])] = []
     for (index, request) in requests.enumerated() {
       do {
@@ -45,11 +61,12 @@ extension Recommender {
         var update = FeedbackUpdate(recommender: self, current: try transaction.profilesForUpdate(of: users))
         var isNew = try transaction.record(accepted.flatMap { $0.events.map(\.0) }).makeIterator()
         let counts = accepted.map { request in
-          var counts = (applied: UInt32(0), duplicates: UInt32(0))
+          var counts = (applied: UInt32(0), duplicates: UInt32(0), rewardSum: 0.0)
           for (event, features) in request.events {
             if isNew.next() == true {
               update.apply(event, features)
               counts.applied += 1
+              counts.rewardSum += Double(event.reward)
             } else {
               counts.duplicates += 1
             }
@@ -71,7 +88,7 @@ extension Recommender {
         var reply = Weft_V1_FeedbackResponse()
         reply.applied = counts.applied
         reply.duplicates = counts.duplicates
-        results[request.index] = .success(reply)
+        results[request.index] = .success(FeedbackOutcome(reply: reply, appliedRewardSum: counts.rewardSum))
         metrics.recorded(applied: counts.applied, duplicates: counts.duplicates)
       }
     } catch {

@@ -34,9 +34,17 @@ public struct RecommenderModel: Model {
         responses[index] = .failure(Self.weftError(error))
       }
     }
-    let results = recommender.feedback(decoded.map { ($0.request, $0.headerUser) })
+    let results = recommender.feedbackOutcomes(decoded.map { ($0.request, $0.headerUser) })
     for (request, result) in zip(decoded, results) {
-      responses[request.index] = Self.response(result)
+      var response = Self.response(result.map(\.reply))
+      // Feedback on a reply that carried a reward token: the gateway credits its version.
+      if case .success(let outcome) = result, outcome.reply.applied > 0,
+        case .text(let token)? = batch[request.index].header.metadata[RewardMetadata.token]?.value, !token.isEmpty
+      {
+        let credit = RewardMetadata.creditText(token: token, count: Int(outcome.reply.applied), sum: outcome.appliedRewardSum)
+        response.metadata[RewardMetadata.credit] = .with { $0.text = credit }
+      }
+      responses[request.index] = response
     }
     return responses.map { $0! }
   }

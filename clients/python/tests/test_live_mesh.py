@@ -272,6 +272,24 @@ class BlockingClientTests(unittest.TestCase):
         reply.ParseFromString(response.body[0])
         self.assertEqual(len(reply.personalized.items), 3)
 
+    def test_feedback_with_a_personalised_replys_token_credits_its_version(self):
+        def text_version(status, name):
+            text = next(service for service in status.services if service.name == "text")
+            return next(version for version in text.versions if version.version == name)
+
+        body = [services.similarity_request("a pet", ["a cat", "the stock market"])]
+        response = self.client.call("text", "similarity", body, timeout=20, personalize=True, user_id="py-rewarder")
+        self.assertTrue(response.personalized)
+        token = response.reward_token
+        self.assertIsNotNone(token)
+        before = text_version(self.client.mesh_status(), response.model_version).rewards
+        event = ("py-rewarder", "a cat", 1.0, f"py-reward-{time.time_ns()}")
+        self.assertEqual(self.client.feedback([event], reward_token=token).applied, 1)
+        self.assertEqual(text_version(self.client.mesh_status(), response.model_version).rewards, before + 1)
+        # A token credits once.
+        self.client.feedback([("py-rewarder", "a cat", 1.0, f"py-reward-again-{time.time_ns()}")], reward_token=token)
+        self.assertEqual(text_version(self.client.mesh_status(), response.model_version).rewards, before + 1)
+
 
 @live
 class AsyncClientTests(unittest.TestCase):

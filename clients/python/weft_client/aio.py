@@ -142,10 +142,13 @@ class AsyncClient:
         each with its score's parts; ``embeddings`` is one [candidates, dimensions] array."""
         return await self._typed(services.personalize(user, candidates, embeddings, labels, exploration, top_k), settings)
 
-    async def feedback(self, events: Sequence[Tuple[str, str, float, str]], **settings: Any) -> recommender_pb2.FeedbackResponse:
+    async def feedback(
+        self, events: Sequence[Tuple[str, str, float, str]], reward_token: Optional[str] = None, **settings: Any
+    ) -> recommender_pb2.FeedbackResponse:
         """``recommender.feedback``: (user, item, reward, event id) events, acknowledged once
-        durable; a retried event id counts once."""
-        return await self._typed(services.feedback(events), settings)
+        durable; a retried event id counts once. ``reward_token``: the token of the reply
+        the events are about, crediting the version that produced it."""
+        return await self._typed(services.feedback(events, reward_token), settings)
 
     async def upsert_catalog(
         self, items: Sequence[Tuple[str, Sequence[float], Sequence[str], float]], **settings: Any

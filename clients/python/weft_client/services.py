@@ -16,7 +16,7 @@ from weft_client import methods
 from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2, speech_pb2, tensor_pb2, text_pb2, vision_pb2
 from weft_client.methods import Method
 from weft_client.status import StatusCode, WeftError
-from weft_client.wire import Response
+from weft_client.wire import REWARD_TOKEN, Response
 
 numpy: Any
 try:  # numpy is optional
@@ -326,10 +326,17 @@ def personalize(
     return TypedCall(methods.RECOMMENDER_PERSONALIZE, body, _reply_of(methods.RECOMMENDER_PERSONALIZE))
 
 
-def feedback(events: Sequence[Tuple[str, str, float, str]]) -> TypedCall[recommender_pb2.FeedbackResponse]:
+def feedback(
+    events: Sequence[Tuple[str, str, float, str]], reward_token: Optional[str] = None
+) -> TypedCall[recommender_pb2.FeedbackResponse]:
     """``recommender.feedback``: (user, item, reward, event id) events, acknowledged once
-    durable; a retried event id counts once."""
-    return TypedCall(methods.RECOMMENDER_FEEDBACK, [feedback_request(events)], _reply_of(methods.RECOMMENDER_FEEDBACK))
+    durable; a retried event id counts once. With the ``reward_token`` of the reply the
+    events are about (:attr:`Response.reward_token`), the version that produced that reply
+    is credited with their mean reward, once per token."""
+    defaults: Dict[str, Any] = {"metadata": {REWARD_TOKEN: reward_token}} if reward_token else {}
+    return TypedCall(
+        methods.RECOMMENDER_FEEDBACK, [feedback_request(events)], _reply_of(methods.RECOMMENDER_FEEDBACK), defaults
+    )
 
 
 def upsert_catalog(

@@ -68,6 +68,11 @@ class CallOptions:
     priority: int = 0
 
 
+#: Reply metadata of a personalised or policy-routed reply, and call metadata of feedback
+#: about it (the Swift side's ``RewardMetadata.token``; docs/ROUTING.md).
+REWARD_TOKEN = "weft-reward-token"
+
+
 @dataclass
 class Response:
     """One reply: status, body frames, metadata and the mesh's timings."""
@@ -86,6 +91,12 @@ class Response:
     gateway_queue_us: int = 0
     batch_size: int = 0
     personalized: bool = False
+
+    @property
+    def reward_token(self) -> Optional[str]:
+        """The token to send with feedback on what this reply showed, if it has one."""
+        token = self.metadata.get(REWARD_TOKEN)
+        return token if isinstance(token, str) else None
 
     def raise_for_status(self) -> "Response":
         """Raises the matching :class:`WeftError` unless the status is OK; returns self."""
