@@ -70,23 +70,89 @@ public enum ProtobufScan {
     _ bytes: UnsafeRawBufferPointer, varint: (UInt64, UInt64) -> Void,
     lengthDelimited: (UInt64, UnsafeRawBufferPointer) -> Void
   ) -> Bool {
-    var offset = 0
-    while offset < bytes.count {
-      guard let key = ProtobufWire.readVarint(bytes, &offset) else { return false }
-      switch key & 7 {
-      case 0:
-        guard let value = ProtobufWire.readVarint(bytes, &offset) else { return false }
-        varint(key >> 3, value)
-      case 1: offset += 8
-      case 2:
-        guard let length = ProtobufWire.readVarint(bytes, &offset), length <= UInt64(bytes.count - offset) else { return false }
-        lengthDelimited(key >> 3, UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]))
-        offset += Int(length)
-      case 5: offset += 4
-      default: return false
+    var reader = ProtobufFieldReader(bytes)
+    while let (number, value) = reader.next() {
+      switch value {
+      case .varint(let value): varint(number, value)
+      case .bytes(let value): lengthDelimited(number, value)
+      case .fixed32, .fixed64: break
       }
     }
-    return offset == bytes.count
+    return !reader.isMalformed
+  }
+}
+
+/// The fields of an encoded protobuf message, one at a time, read in place: for decoders
+/// of hot messages that skip building message objects.
+public struct ProtobufFieldReader {
+  /// A field's value by wire type.
+  public enum Value {
+    case varint(UInt64)
+    case fixed64(UInt64)
+    /// A string, bytes, a message or a packed repeated field: its bytes, in place.
+    case bytes(UnsafeRawBufferPointer)
+    case fixed32(UInt32)
+  }
+
+  private let bytes: UnsafeRawBufferPointer
+  private var offset = 0
+  /// Set when reading stopped at bytes that are not a well-formed message.
+  public private(set) var isMalformed = false
+
+  /// Reads `bytes`, which must outlive the reader and the values it returns.
+  public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+  /// The next field's number and value; nil at the end, or at malformed bytes (then
+  /// ``isMalformed`` is set).
+  public mutating func next() -> (number: UInt64, value: Value)? {
+    guard offset < bytes.count else { return nil }
+    guard let key = ProtobufWire.readVarint(bytes, &offset), key >> 3 > 0 else { return malformed() }
+    switch key & 7 {
+    case 0:
+      guard let value = ProtobufWire.readVarint(bytes, &offset) else { return malformed() }
+      return (key >> 3, .varint(value))
+    case 1:
+      guard bytes.count - offset >= 8 else { return malformed() }
+      defer { offset += 8 }
+      return (key >> 3, .fixed64(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))))
+    case 2:
+      guard let length = ProtobufWire.readVarint(bytes, &offset), length <= UInt64(bytes.count - offset) else { return malformed() }
+      defer { offset += Int(length) }
+      return (key >> 3, .bytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)])))
+    case 5:
+      guard bytes.count - offset >= 4 else { return malformed() }
+      defer { offset += 4 }
+      return (key >> 3, .fixed32(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))))
+    default: return malformed()
+    }
+  }
+
+  /// The values of a packed repeated varint field (`bytes`: the field's payload).
+  public static func packedVarints(_ bytes: UnsafeRawBufferPointer) -> PackedVarints { PackedVarints(bytes: bytes) }
+
+  /// The values of a packed repeated varint field, one at a time.
+  public struct PackedVarints {
+    let bytes: UnsafeRawBufferPointer
+    var offset = 0
+    /// Set when a value was cut short.
+    public private(set) var isMalformed = false
+
+    /// The next value; nil at the end or at a truncated one (then ``isMalformed``).
+    public mutating func next() -> UInt64? {
+      guard offset < bytes.count else { return nil }
+      guard let value = ProtobufWire.readVarint(bytes, &offset) else {
+        isMalformed = true
+        offset = bytes.count
+        return nil
+      }
+      return value
+    }
+  }
+
+  private mutating func malformed() -> (number: UInt64, value: Value)? {
+    isMalformed = true
+    offset = bytes.count
+    return nil
   }
 }
 

@@ -90,7 +90,9 @@ struct RecommenderBench: AsyncParsableCommand {
     withMatrix.embeddings = .float32(shape: [candidates.count, 384], values: candidates.flatMap(\.embedding))
     let baseline = Self.time(calls: latencyCalls) { _ = candidates.indices.sorted { candidates[$0].modelScore > candidates[$1].modelScore } }
     print("  baseline, sort by model score: p50 \(BenchFormat.column(baseline.p50, 6, 1)) µs")
-    for (form, request) in [("per candidate", perCandidate), ("as a matrix", withMatrix)] {
+    var bare = withMatrix
+    bare.clearEmbeddings()
+    for (form, request) in [("per candidate", perCandidate), ("as a matrix", withMatrix), ("none (candidates alone)", bare)] {
       let encoded = try request.serializedData()
       let decoding = try Self.time(calls: latencyCalls) { _ = try Weft_V1_PersonalizeRequest(serializedBytes: encoded) }
       print("  embeddings \(form): decoding the request alone (\(encoded.count) bytes): p50 \(BenchFormat.column(decoding.p50, 6, 1)) µs")

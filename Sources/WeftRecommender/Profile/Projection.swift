@@ -38,6 +38,23 @@ struct Projection: Sendable {
     }
   }
 
+  /// The embedding-space vector `u` with `u · x = v · project(x)` for every embedding
+  /// `x`: scoring n embeddings against a profile-space `v` then costs n·E, not n·E·k.
+  func lift(_ vector: [Float]) -> [Float] {
+    guard !matrix.isEmpty else { return vector }
+    let rows = layout.embeddingDimensions
+    return [Float](unsafeUninitializedCapacity: rows) { output, initialized in
+      matrix.withUnsafeBufferPointer { matrix in
+        vector.withUnsafeBufferPointer { vector in
+          Gemm.multiply(
+            matrix.baseAddress!, vector: vector.baseAddress!, into: output.baseAddress!, rows: rows,
+            columns: layout.profileDimensions)
+        }
+      }
+      initialized = rows
+    }
+  }
+
   /// Projects one embedding.
   func project(_ embedding: [Float]) -> [Float] {
     var output = [Float](repeating: 0, count: layout.profileDimensions)

@@ -43,12 +43,34 @@ struct LabelAffinities {
   }
 }
 
+/// Items as the ranker reads them: each one's inner product with a profile-space vector
+/// (the preference, a Thompson deviation), and, for UCB only, their projected rows.
+struct ItemVectors {
+  let innerProducts: ([Float]) -> [Float]
+  let projectedRows: () -> [Float]
+
+  /// Items whose projected rows are at hand (the catalogue).
+  init(projected: [Float], count: Int, dimensions: Int) {
+    innerProducts = { Ranker.product(projected, count: count, dimensions: dimensions, vector: $0) }
+    projectedRows = { projected }
+  }
+
+  init(innerProducts: @escaping ([Float]) -> [Float], projectedRows: @escaping () -> [Float]) {
+    self.innerProducts = innerProducts
+    self.projectedRows = projectedRows
+  }
+}
+
 /// Scores items for one user: the model's score, what the profile predicts, and an
 /// exploration bonus, the first two with one sgemv over the projected embeddings.
 enum Ranker {
   /// Indices of `scores`, best first; ties keep the input order.
   static func order(of scores: [Float]) -> [Int] {
-    scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+    // Sorting the pairs themselves, not indices into the scores, keeps the comparisons
+    // free of array lookups.
+    var keyed = scores.enumerated().map { (score: $0.element, index: $0.offset) }
+    keyed.sort { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+    return keyed.map(\.index)
   }
 
   /// Each score's place in `order(of:)`: 0 for the best.
@@ -59,30 +81,29 @@ enum Ranker {
   }
 
   static func score(
-    projected: [Float], labels: [[String]], modelScores: [Float], modelWeight: Float,
+    items: ItemVectors, labels: [[String]], modelScores: [Float], modelWeight: Float,
     posterior: Posterior, labelAffinities: LabelAffinities,
     exploration: Float, strategy: ExplorationStrategy, random: inout SplitMix64
   ) -> ScoreParts {
     let count = modelScores.count
     let dimensions = posterior.dimensions
-    var affinity = product(projected, count: count, dimensions: dimensions, vector: posterior.mean.map(Float.init))
-    for index in 0..<count { affinity[index] += Float(labelAffinities.part(for: labels[index])) }
+    var affinity = items.innerProducts(posterior.mean.map(Float.init))
+    for index in 0..<count where !labels[index].isEmpty { affinity[index] += Float(labelAffinities.part(for: labels[index])) }
     var bonus = [Float](repeating: 0, count: count)
     if exploration > 0 && count > 0 {
       switch strategy {
       case .thompson:
         let z = (0..<dimensions).map { _ in random.nextStandardNormal() }
-        let deviation = posterior.deviation(standardNormal: z).map { Float($0) * exploration }
-        bonus = product(projected, count: count, dimensions: dimensions, vector: deviation)
+        bonus = items.innerProducts(posterior.deviation(standardNormal: z).map { Float($0) * exploration })
       case .ucb:
-        bonus = standardDeviations(projected, count: count, posterior: posterior).map { $0 * exploration }
+        bonus = standardDeviations(items.projectedRows(), count: count, posterior: posterior).map { $0 * exploration }
       }
     }
     return ScoreParts(modelPart: modelScores.map { $0 * modelWeight }, affinity: affinity, exploration: bonus)
   }
 
   /// `matrix[count × dimensions] · vector`.
-  private static func product(_ matrix: [Float], count: Int, dimensions: Int, vector: [Float]) -> [Float] {
+  static func product(_ matrix: [Float], count: Int, dimensions: Int, vector: [Float]) -> [Float] {
     [Float](unsafeUninitializedCapacity: count) { output, initialized in
       matrix.withUnsafeBufferPointer { matrix in
         vector.withUnsafeBufferPointer { vector in

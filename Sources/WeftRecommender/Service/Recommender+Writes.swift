@@ -128,9 +128,9 @@ extension Recommender {
     if let item = catalog.item(event.item) {
       return ItemFeatures(projected: Array(item.projected), labels: labels.isEmpty ? item.labels : labels)
     }
-    if var item = remembered.value(for: event.item) {
-      if !labels.isEmpty { item.labels = labels }
-      return item
+    if let item = recent.features(of: event.item, projection: projection) {
+      let projected = item.projected ?? Array(repeating: 0, count: store.layout.profileDimensions)
+      return ItemFeatures(projected: projected, labels: labels.isEmpty ? item.labels : labels)
     }
     guard !labels.isEmpty else {
       throw WeftError(

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import WeftProtocol
 
 /// The recommender: profiles that re-rank a model's candidates and a catalogue for a
@@ -16,7 +17,7 @@ public final class Recommender: @unchecked Sendable {
   let checks: RequestChecks
   var catalog: Catalog
   var profiles: GenerationalCache<String, StoredProfile>
-  var remembered: GenerationalCache<String, ItemFeatures>
+  var recent: RecentCandidates
   /// Everyone's feedback pooled, and the posterior mean it gives: a new user's prior.
   var population: StoredProfile
   var populationMean: [Double]
@@ -56,7 +57,7 @@ public final class Recommender: @unchecked Sendable {
     let dimensions = store.layout.profileDimensions
     catalog = Catalog(dimensions: dimensions)
     profiles = GenerationalCache(capacity: configuration.cachedProfiles)
-    remembered = GenerationalCache(capacity: configuration.rememberedCandidates)
+    recent = RecentCandidates(capacity: configuration.rememberedCandidates, dimensions: store.layout.embeddingDimensions)
     population = .empty(user: "", dimensions: dimensions)
     populationMean = []
     random = SplitMix64(seed: UInt64(Date().timeIntervalSince1970 * 1e6))
@@ -84,37 +85,36 @@ public final class Recommender: @unchecked Sendable {
 
   /// Re-ranks a model's candidates for a user.
   public func personalize(_ request: Weft_V1_PersonalizeRequest, headerUser: String) throws -> Weft_V1_RankedItems {
+    try personalize(PersonalizeInput(request), headerUser: headerUser).message
+  }
+
+  func personalize(_ input: PersonalizeInput, headerUser: String) throws -> Ranking {
     try locked {
-      let user = try checks.user(request.user, header: headerUser)
-      let candidates = request.candidates
-      try checks.count(candidates.count, of: "candidates")
-      let matrix = request.hasEmbeddings ? try checks.embeddingMatrix(request.embeddings, rows: candidates.count) : nil
-      for candidate in candidates {
-        try checks.identifier(candidate.id, "a candidate id")
-        try checks.finite(candidate.modelScore, "the model score of '\(candidate.id)'")
-        try checks.embedding(candidate.embedding, of: candidate.id, required: false)
-        try checks.labels(candidate.labels, of: candidate.id)
-        if matrix != nil && !candidate.embedding.isEmpty {
+      let user = try checks.user(input.user, header: headerUser)
+      try checks.count(input.count, of: "candidates")
+      let matrix = try input.matrix.map { try checks.embeddingMatrix($0, rows: input.count) }
+      for index in 0..<input.count {
+        let id = input.ids[index]
+        try checks.identifier(id, "a candidate id")
+        try checks.finite(input.modelScores[index], "the model score of '\(id)'")
+        try checks.embedding(input.embeddings[index], of: id, required: false)
+        try checks.labels(input.labels[index], of: id)
+        if matrix != nil && !input.embeddings[index].isEmpty {
           throw WeftError(
-            .invalidArgument, "candidate '\(candidate.id)' has an embedding and the request an embeddings matrix: send one or the other")
+            .invalidArgument, "candidate '\(id)' has an embedding and the request an embeddings matrix: send one or the other")
         }
       }
-      try checks.unique(candidates.lazy.map(\.id), "candidate id")
-      let exploration = try checks.exploration(request.hasExploration ? request.exploration : nil, default: configuration.exploration)
+      try checks.unique(input.ids.lazy, "candidate id")
+      let exploration = try checks.exploration(
+        input.exploration.map { scale in .with { $0.scale = scale } }, default: configuration.exploration)
 
-      let features = features(of: candidates, matrix: matrix)
+      let (items, labels) = candidateVectors(input, matrix: matrix)
       let profile = try storedProfile(of: user)
-      let modelScores = candidates.map(\.modelScore)
-      let parts = score(
-        profile, projected: features.projected, labels: features.labels, modelScores: modelScores, exploration: exploration)
-      let modelRanks = Ranker.ranks(of: modelScores)
-      var reply = Weft_V1_RankedItems()
-      reply.profileEvents = profile.events
-      let limit = request.topK == 0 ? candidates.count : min(Int(request.topK), candidates.count)
-      reply.items = parts.ranking().prefix(limit).map { index in
-        Self.scored(candidates[index].id, labels: candidates[index].labels, parts: parts, index: index, modelRank: modelRanks[index])
-      }
-      return reply
+      let parts = score(profile, items: items, labels: labels, modelScores: input.modelScores, exploration: exploration)
+      let limit = input.topK == 0 ? input.count : min(Int(input.topK), input.count)
+      return Ranking(
+        ids: input.ids, labels: input.labels, parts: parts, order: parts.ranking().prefix(limit),
+        modelRanks: Ranker.ranks(of: input.modelScores), profileEvents: profile.events)
     }
   }
 
@@ -131,8 +131,8 @@ public final class Recommender: @unchecked Sendable {
       reply.profileEvents = profile.events
       reply.catalogSize = UInt64(catalog.count)
       guard catalog.count > 0 else { return reply }
-      let parts = score(
-        profile, projected: catalog.projected, labels: catalog.labels, modelScores: catalog.baseScores, exploration: exploration)
+      let items = ItemVectors(projected: catalog.projected, count: catalog.count, dimensions: catalog.dimensions)
+      let parts = score(profile, items: items, labels: catalog.labels, modelScores: catalog.baseScores, exploration: exploration)
       let rated = request.includeRated ? [] : try store.ratedItems(of: user)
       reply.items = parts.ranking().lazy.filter { !rated.contains(self.catalog.ids[$0]) }.prefix(Int(request.k)).map { index in
         Self.scored(
@@ -188,48 +188,65 @@ public final class Recommender: @unchecked Sendable {
   }
 
   private func score(
-    _ profile: StoredProfile, projected: [Float], labels: [[String]], modelScores: [Float], exploration: Float
+    _ profile: StoredProfile, items: ItemVectors, labels: [[String]], modelScores: [Float], exploration: Float
   ) -> ScoreParts {
     Ranker.score(
-      projected: projected, labels: labels, modelScores: modelScores, modelWeight: configuration.modelWeight,
+      items: items, labels: labels, modelScores: modelScores, modelWeight: configuration.modelWeight,
       posterior: posterior(of: profile, prior: populationMean), labelAffinities: labelAffinities(for: profile),
       exploration: exploration, strategy: configuration.strategy, random: &random)
   }
 
-  /// Candidates' projected embeddings (from the request, else the catalogue, else
-  /// zeros) and labels; remembered so later feedback on them needs no embedding.
-  private func features(of candidates: [Weft_V1_Candidate], matrix: [Float]?) -> (projected: [Float], labels: [[String]]) {
-    let (embeddingSize, profileSize) = (store.layout.embeddingDimensions, store.layout.profileDimensions)
-    let embeddings = matrix ?? {
-      var rows = [Float](repeating: 0, count: candidates.count * embeddingSize)
-      for (row, candidate) in candidates.enumerated() where !candidate.embedding.isEmpty {
-        rows.replaceSubrange(row * embeddingSize..<(row + 1) * embeddingSize, with: candidate.embedding)
-      }
-      return rows
-    }()
-    var projected = [Float](repeating: 0, count: candidates.count * profileSize)
-    embeddings.withUnsafeBufferPointer { input in
-      projected.withUnsafeMutableBufferPointer {
-        projection.project(input.baseAddress!, count: candidates.count, into: $0.baseAddress!)
-      }
-    }
-    var labels: [[String]] = []
-    labels.reserveCapacity(candidates.count)
-    for (row, candidate) in candidates.enumerated() {
-      let rows = row * profileSize..<(row + 1) * profileSize
-      let known = (matrix == nil && candidate.embedding.isEmpty) || candidate.labels.isEmpty ? catalog.item(candidate.id) : nil
-      let hasEmbedding = matrix != nil || !candidate.embedding.isEmpty
-      if !hasEmbedding, let known { projected.replaceSubrange(rows, with: known.projected) }
-      let itemLabels = candidate.labels.isEmpty ? (known?.labels ?? []) : candidate.labels
-      labels.append(itemLabels)
-      if hasEmbedding || !candidate.labels.isEmpty {
-        remembered.insert(ItemFeatures(projected: Array(projected[rows]), labels: itemLabels), for: candidate.id)
+  /// The candidates as the ranker reads them, and their labels (the request's, else the
+  /// catalogue's). Embeddings from the request are scored in their own space, against
+  /// the profile's vectors lifted into it, so they are never projected one by one;
+  /// candidates without one take the catalogue's projection, else zeros. Those that
+  /// came with an embedding or labels are remembered, so later feedback on them needs
+  /// only the id.
+  private func candidateVectors(_ input: PersonalizeInput, matrix: [Float]?) -> (ItemVectors, [[String]]) {
+    let (count, embeddingSize, profileSize) = (input.count, store.layout.embeddingDimensions, store.layout.profileDimensions)
+    var hasEmbedding = [Bool](repeating: matrix != nil, count: count)
+    var embeddings = matrix ?? []
+    if matrix == nil, input.embeddings.contains(where: { !$0.isEmpty }) {
+      embeddings = [Float](repeating: 0, count: count * embeddingSize)
+      for (row, embedding) in input.embeddings.enumerated() where !embedding.isEmpty {
+        embeddings.replaceSubrange(row * embeddingSize..<(row + 1) * embeddingSize, with: embedding)
+        hasEmbedding[row] = true
       }
     }
-    return (projected, labels)
+    var labels = input.labels
+    var known: [(row: Int, projected: ArraySlice<Float>)] = []
+    var remember = [Bool](repeating: false, count: count)
+    for row in 0..<count {
+      remember[row] = hasEmbedding[row] || !labels[row].isEmpty
+      guard !hasEmbedding[row] || labels[row].isEmpty, let item = catalog.item(input.ids[row]) else { continue }
+      if !hasEmbedding[row] { known.append((row, item.projected)) }
+      if labels[row].isEmpty { labels[row] = item.labels }
+    }
+    recent.remember(ids: input.ids, embeddings: embeddings, hasEmbedding: hasEmbedding, labels: labels, where: remember)
+    let projection = self.projection
+    let items = ItemVectors(
+      innerProducts: { vector in
+        var products =
+          embeddings.isEmpty
+          ? [Float](repeating: 0, count: count)
+          : Ranker.product(embeddings, count: count, dimensions: embeddingSize, vector: projection.lift(vector))
+        for (row, projected) in known { products[row] = zip(projected, vector).reduce(0) { $0 + $1.0 * $1.1 } }
+        return products
+      },
+      projectedRows: {
+        var rows = [Float](repeating: 0, count: count * profileSize)
+        if !embeddings.isEmpty {
+          embeddings.withUnsafeBufferPointer { input in
+            rows.withUnsafeMutableBufferPointer { projection.project(input.baseAddress!, count: count, into: $0.baseAddress!) }
+          }
+        }
+        for (row, projected) in known { rows.replaceSubrange(row * profileSize..<(row + 1) * profileSize, with: projected) }
+        return rows
+      })
+    return (items, labels)
   }
 
-  private static func scored(
+  static func scored(
     _ id: String, labels: [String], parts: ScoreParts, index: Int, modelRank: UInt32
   ) -> Weft_V1_ScoredCandidate {
     var item = Weft_V1_ScoredCandidate()

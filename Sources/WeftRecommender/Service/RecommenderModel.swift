@@ -53,6 +53,9 @@ public struct RecommenderModel: Model {
     let user = request.header.userID
     do {
       switch request.method {
+      case RecommenderService.personalize.name where request.body.count == 1:
+        // Read in place: the hot call builds no message per candidate.
+        return .ok([try recommender.personalize(PersonalizeInput(serialized: request.body[0]), headerUser: user).serialized()])
       case RecommenderService.personalize.name:
         return .ok([try recommender.personalize(request.singleBody(of: RecommenderService.personalize), headerUser: user).serializedData()])
       case RecommenderService.recommend.name:

@@ -45,14 +45,17 @@ struct RequestChecks {
   }
 
   /// A FLOAT32 [rows, embeddingDimensions] matrix's values, checked.
-  func embeddingMatrix(_ tensor: Tensor, rows: Int) throws -> [Float] {
-    guard tensor.shape == [Int64(rows), Int64(embeddingDimensions)] else {
+  func embeddingMatrix(_ matrix: PersonalizeInput.Matrix, rows: Int) throws -> [Float] {
+    guard matrix.shape == [Int64(rows), Int64(embeddingDimensions)] else {
       throw WeftError(
-        .invalidArgument, "embeddings have shape \(tensor.shape); expected [\(rows), \(embeddingDimensions)] (candidates × dimensions)")
+        .invalidArgument, "embeddings have shape \(matrix.shape); expected [\(rows), \(embeddingDimensions)] (candidates × dimensions)")
     }
-    let values = try tensor.float32Values()
-    guard values.allFinite else { throw WeftError(.invalidArgument, "embeddings hold a NaN or infinite value") }
-    return values
+    guard matrix.dtype == .float32 else { throw WeftError(.invalidArgument, "embeddings are \(matrix.dtype), expected FLOAT32") }
+    guard matrix.byteCount == rows * embeddingDimensions * 4 else {
+      throw WeftError(.invalidArgument, "embeddings have \(matrix.byteCount) bytes; shape [\(rows), \(embeddingDimensions)] needs \(rows * embeddingDimensions * 4)")
+    }
+    guard matrix.values.allFinite else { throw WeftError(.invalidArgument, "embeddings hold a NaN or infinite value") }
+    return matrix.values
   }
 
   func labels(_ labels: [String], of item: String) throws {

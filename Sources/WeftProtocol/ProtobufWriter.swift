@@ -1,0 +1,59 @@
+/// Writes protobuf fields straight into bytes, for the few hot replies that skip building
+/// message objects. Zero values are left out, as proto3 encodes them.
+public struct ProtobufWriter {
+  /// What has been written.
+  public var bytes: [UInt8] = []
+
+  /// An empty writer with room for `capacity` bytes.
+  public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+  /// A varint field (`uint32`, `uint64`, `bool`, an enum), left out when zero.
+  public mutating func varint(_ field: UInt64, _ value: UInt64) {
+    guard value != 0 else { return }
+    Self.appendVarint(field << 3, to: &bytes)  // wire type 0: varint
+    Self.appendVarint(value, to: &bytes)
+  }
+
+  /// A `float` field, left out when zero (−0 too, as SwiftProtobuf does).
+  public mutating func float(_ field: UInt64, _ value: Float) {
+    guard value != 0 else { return }
+    Self.appendVarint(field << 3 | 5, to: &bytes)  // wire type 5: 32-bit
+    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  /// A `string` field, left out when empty.
+  public mutating func string(_ field: UInt64, _ value: String) {
+    guard !value.isEmpty else { return }
+    var value = value
+    value.withUTF8 { lengthDelimited(field, UnsafeRawBufferPointer($0)) }
+  }
+
+  /// A `bytes` or message field with the given payload, written even when empty.
+  public mutating func lengthDelimited(_ field: UInt64, _ payload: some Collection<UInt8>) {
+    Self.appendVarint(field << 3 | 2, to: &bytes)  // wire type 2: length-delimited
+    Self.appendVarint(UInt64(payload.count), to: &bytes)
+    bytes.append(contentsOf: payload)
+  }
+
+  /// A message field whose payload `write` writes (its length is filled in after).
+  public mutating func message(_ field: UInt64, _ write: (inout ProtobufWriter) -> Void) {
+    var inner = ProtobufWriter()
+    swap(&inner.bytes, &scratch)
+    inner.bytes.removeAll(keepingCapacity: true)
+    write(&inner)
+    lengthDelimited(field, inner.bytes)
+    swap(&inner.bytes, &scratch)
+  }
+
+  /// Reused by `message` for its payload, so nested messages allocate once per writer.
+  private var scratch: [UInt8] = []
+
+  static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+    var value = value
+    while value >= 0x80 {
+      out.append(UInt8(truncatingIfNeeded: value) | 0x80)
+      value >>= 7
+    }
+    out.append(UInt8(value))
+  }
+}
