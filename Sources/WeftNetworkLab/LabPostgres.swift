@@ -3,8 +3,8 @@ import Synchronization
 import WeftProcess
 
 /// A PostgreSQL server of a test's or benchmark's own: a new cluster (`initdb`) in a
-/// temporary folder, listening on 127.0.0.1 at a port nothing else uses, with a superuser
-/// `weft` trusted from there, and a database `weft`.
+/// folder of its own, listening on 127.0.0.1 at a port nothing else uses, with a superuser
+/// `weft` trusted from there, and a database `weft`, its data in a folder under `/tmp`.
 ///
 /// `stop()` and `start()` take the server down and up again on the same folder and port,
 /// as an outage looks to its clients. Everything is removed by `remove()`, and by `deinit`
@@ -35,6 +35,9 @@ public final class LabPostgres: Sendable {
   }()
   private static let runuser = "/usr/sbin/runuser"
   private static let folderPrefix = "weft-pg-"
+  /// `/tmp`, not `$TMPDIR`: the server runs as `postgres`, which must reach its folder, and
+  /// a root-only temporary folder would not let it.
+  private static let parentFolder = "/tmp"
   private static let serversMade = Atomic<Int>(0)
   private static let databasesMade = Atomic<Int>(0)
   private static let sharedServer = Mutex<LabPostgres?>(nil)
@@ -57,7 +60,7 @@ public final class LabPostgres: Sendable {
     if let reason = Self.unavailableReason { throw LabError("no PostgreSQL: \(reason)") }
     Self.sweepLeftovers()
     let serial = Self.serversMade.add(1, ordering: .relaxed).oldValue
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(Self.folderPrefix)\(getpid())-\(serial)").path
+    directory = "\(Self.parentFolder)/\(Self.folderPrefix)\(getpid())-\(serial)"
     port = try Self.freePort()
     do {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
@@ -132,7 +135,7 @@ public final class LabPostgres: Sendable {
 
   /// Removes the servers of runs whose process is gone.
   private static func sweepLeftovers() {
-    let temporary = FileManager.default.temporaryDirectory.path
+    let temporary = parentFolder
     for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix(folderPrefix) {
       guard let pid = Int32(name.dropFirst(folderPrefix.count).split(separator: "-").first ?? "") else { continue }
       if kill(pid, 0) != 0 && errno == ESRCH { discard("\(temporary)/\(name)") }

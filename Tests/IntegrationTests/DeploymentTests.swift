@@ -22,7 +22,8 @@ import WeftProtocol
     let report = result.stdout + result.stderr
     for resource in [
       "statefulset/weft-gateway", "service/weft-gateway", "poddisruptionbudget/weft-gateway",
-      "deployment/weft-worker-text", "poddisruptionbudget/weft-worker-text", "statefulset/weft-recommender",
+      "deployment/weft-worker-text", "poddisruptionbudget/weft-worker-text", "deployment/weft-recommender",
+      "poddisruptionbudget/weft-recommender",
     ] {
       #expect(report.contains("passed for resource \(resource)"), "\(resource): \(report)")
     }

@@ -18,16 +18,14 @@ import WeftProtocol
   }
 
   private final class Scratch {
-    let directory: URL
+    let directory: ScratchDirectory
     /// PostgreSQL: a new database on the process's shared server.
     let database: String?
     init(_ backend: Backend = .sqlite) throws {
-      directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-recommender-\(UUID().uuidString)")
-      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      directory = try ScratchDirectory("weft-recommender")
       database = backend == .postgres ? try LabPostgres.shared().createDatabase() : nil
     }
-    deinit { try? FileManager.default.removeItem(at: directory) }
-    var store: String { database ?? directory.appendingPathComponent("profiles.sqlite").path }
+    var store: String { database ?? directory.path("profiles.sqlite") }
 
     /// Runs SQL in the test's database.
     func sql(_ statement: String) throws -> String {

@@ -6,16 +6,6 @@ import WeftProtocol
 /// Feedback on a policy-routed reply credits the version that produced it, through real
 /// gateway, echo workers of two versions and a recommender.
 @Suite(.serialized) struct RewardLoopTests {
-  private final class Scratch {
-    let directory: URL
-    init() throws {
-      directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-rewards-\(UUID().uuidString)")
-      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: directory) }
-    var store: String { directory.appendingPathComponent("profiles.sqlite").path }
-  }
-
   private func event(_ index: Int, reward: Float, id: String) -> Weft_V1_Feedback {
     var event = Weft_V1_Feedback()
     event.user = "user-\(index % 5)"
@@ -31,13 +21,13 @@ import WeftProtocol
   }
 
   @Test func feedbackWithARewardTokenCreditsTheVersionThatServedOncePerReply() async throws {
-    let scratch = try Scratch()
+    let scratch = try ScratchDirectory("weft-rewards")
     let mesh = try await TestMesh()
     for name in ["1", "2"] {
       try await mesh.startWorker(name: "echo-\(name)", ["--model", "echo", "--model-version", name, "--capacity", "16"])
     }
     try await mesh.startRecommender(
-      name: "recommender", ["--store", scratch.store, "--embedding-dimensions", "8", "--profile-dimensions", "8"])
+      name: "recommender", ["--store", scratch.path("profiles.sqlite"), "--embedding-dimensions", "8", "--profile-dimensions", "8"])
     var policy = RoutePolicy(service: "echo", split: [("1", 50), ("2", 50)])
     policy.ignoreUserID = true
     try await mesh.client.setRoute(policy)

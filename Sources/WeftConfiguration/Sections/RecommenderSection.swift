@@ -39,6 +39,9 @@ public struct RecommenderSection: Sendable, ConfigurationSection {
       .number("model_weight", \.configuration.modelWeight, -1_000...1_000, "weight of the model's score in the final one"),
       .integer("cached_profiles", \.configuration.cachedProfiles, 1...10_000_000, "profiles kept in memory"),
       .integer("max_catalog_items", \.configuration.maxCatalogItems, 1...100_000_000, "most catalogue items (kept in memory)"),
+      .integer(
+        "remembered_candidates", \.configuration.rememberedCandidates, 1...10_000_000,
+        "personalised candidates remembered for feedback by id (their embeddings held: 1.5 kB each at 384 values)"),
       .milliseconds(
         "idempotency_window_ms", \.configuration.idempotencyWindow, 1_000...31_536_000_000,
         "how long an event id is remembered; a retry older than this is applied again"),
