@@ -35,6 +35,32 @@ public struct ProtobufWriter {
     bytes.append(contentsOf: payload)
   }
 
+  /// A message field of `length` bytes that `write` writes in place (the sizes below add
+  /// up a length without writing twice).
+  public mutating func message(_ field: UInt64, length: Int, _ write: (inout ProtobufWriter) -> Void) {
+    Self.appendVarint(field << 3 | 2, to: &bytes)
+    Self.appendVarint(UInt64(length), to: &bytes)
+    let start = bytes.count
+    write(&self)
+    assert(bytes.count - start == length, "message field \(field): wrote \(bytes.count - start) bytes, said \(length)")
+  }
+
+  /// The bytes `varint(field, value)` writes.
+  public static func size(varint field: UInt64, _ value: UInt64) -> Int {
+    value == 0 ? 0 : varintSize(field << 3) + varintSize(value)
+  }
+
+  /// The bytes `float(field, value)` writes.
+  public static func size(float field: UInt64, _ value: Float) -> Int { value == 0 ? 0 : varintSize(field << 3) + 4 }
+
+  /// The bytes `string(field, value)` writes.
+  public static func size(string field: UInt64, _ value: String) -> Int {
+    let count = value.utf8.count
+    return count == 0 ? 0 : varintSize(field << 3) + varintSize(UInt64(count)) + count
+  }
+
+  private static func varintSize(_ value: UInt64) -> Int { value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7 }
+
   /// A message field whose payload `write` writes (its length is filled in after).
   public mutating func message(_ field: UInt64, _ write: (inout ProtobufWriter) -> Void) {
     var inner = ProtobufWriter()

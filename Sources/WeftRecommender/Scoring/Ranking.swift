@@ -26,12 +26,18 @@ struct Ranking {
   func serialized() -> Data {
     var writer = ProtobufWriter(capacity: order.count * 64)
     for index in order {
-      writer.message(1) { item in
+      let (total, model, affinity, exploration) = (parts.total(index), parts.modelPart[index], parts.affinity[index], parts.exploration[index])
+      var length =
+        ProtobufWriter.size(string: 1, ids[index]) + ProtobufWriter.size(float: 2, total) + ProtobufWriter.size(float: 3, model)
+        + ProtobufWriter.size(float: 4, affinity) + ProtobufWriter.size(float: 5, exploration)
+        + ProtobufWriter.size(varint: 6, UInt64(modelRanks[index])) + ProtobufWriter.size(varint: 8, UInt64(index))
+      for label in labels[index] { length += ProtobufWriter.size(string: 7, label) }
+      writer.message(1, length: length) { item in
         item.string(1, ids[index])
-        item.float(2, parts.total(index))
-        item.float(3, parts.modelPart[index])
-        item.float(4, parts.affinity[index])
-        item.float(5, parts.exploration[index])
+        item.float(2, total)
+        item.float(3, model)
+        item.float(4, affinity)
+        item.float(5, exploration)
         item.varint(6, UInt64(modelRanks[index]))
         for label in labels[index] { item.string(7, label) }
         item.varint(8, UInt64(index))
