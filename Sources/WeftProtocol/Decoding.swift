@@ -94,17 +94,17 @@ public struct ProtobufFieldReader {
     case fixed32(UInt32)
   }
 
-  private let bytes: UnsafeRawBufferPointer
-  private var offset = 0
+  @usableFromInline let bytes: UnsafeRawBufferPointer
+  @usableFromInline var offset = 0
   /// Set when reading stopped at bytes that are not a well-formed message.
-  public private(set) var isMalformed = false
+  public internal(set) var isMalformed = false
 
   /// Reads `bytes`, which must outlive the reader and the values it returns.
-  public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+  @inlinable public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
   /// The next field's number and value; nil at the end, or at malformed bytes (then
   /// ``isMalformed`` is set).
-  public mutating func next() -> (number: UInt64, value: Value)? {
+  @inlinable public mutating func next() -> (number: UInt64, value: Value)? {
     guard offset < bytes.count else { return nil }
     guard let key = ProtobufWire.readVarint(bytes, &offset), key >> 3 > 0 else { return malformed() }
     switch key & 7 {
@@ -149,7 +149,7 @@ public struct ProtobufFieldReader {
     }
   }
 
-  private mutating func malformed() -> (number: UInt64, value: Value)? {
+  @usableFromInline mutating func malformed() -> (number: UInt64, value: Value)? {
     isMalformed = true
     offset = bytes.count
     return nil
@@ -157,9 +157,9 @@ public struct ProtobufFieldReader {
 }
 
 /// Protobuf wire-format primitives shared by the readers that skip a full decode.
-enum ProtobufWire {
+@usableFromInline enum ProtobufWire {
   /// Reads a varint at `offset` and moves past it; nil if truncated or longer than 10 bytes.
-  static func readVarint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
+  @inlinable static func readVarint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt64? {
     var value: UInt64 = 0
     var shift: UInt64 = 0
     while offset < bytes.count && shift < 64 {

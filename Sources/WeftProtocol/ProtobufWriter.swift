@@ -5,31 +5,31 @@ public struct ProtobufWriter {
   public var bytes: [UInt8] = []
 
   /// An empty writer with room for `capacity` bytes.
-  public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+  @inlinable public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
   /// A varint field (`uint32`, `uint64`, `bool`, an enum), left out when zero.
-  public mutating func varint(_ field: UInt64, _ value: UInt64) {
+  @inlinable public mutating func varint(_ field: UInt64, _ value: UInt64) {
     guard value != 0 else { return }
     Self.appendVarint(field << 3, to: &bytes)  // wire type 0: varint
     Self.appendVarint(value, to: &bytes)
   }
 
   /// A `float` field, left out when zero (−0 too, as SwiftProtobuf does).
-  public mutating func float(_ field: UInt64, _ value: Float) {
+  @inlinable public mutating func float(_ field: UInt64, _ value: Float) {
     guard value != 0 else { return }
     Self.appendVarint(field << 3 | 5, to: &bytes)  // wire type 5: 32-bit
     withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
   }
 
   /// A `string` field, left out when empty.
-  public mutating func string(_ field: UInt64, _ value: String) {
+  @inlinable public mutating func string(_ field: UInt64, _ value: String) {
     guard !value.isEmpty else { return }
     var value = value
     value.withUTF8 { lengthDelimited(field, UnsafeRawBufferPointer($0)) }
   }
 
   /// A `bytes` or message field with the given payload, written even when empty.
-  public mutating func lengthDelimited(_ field: UInt64, _ payload: some Collection<UInt8>) {
+  @inlinable public mutating func lengthDelimited(_ field: UInt64, _ payload: some Collection<UInt8>) {
     Self.appendVarint(field << 3 | 2, to: &bytes)  // wire type 2: length-delimited
     Self.appendVarint(UInt64(payload.count), to: &bytes)
     bytes.append(contentsOf: payload)
@@ -37,7 +37,7 @@ public struct ProtobufWriter {
 
   /// A message field of `length` bytes that `write` writes in place (the sizes below add
   /// up a length without writing twice).
-  public mutating func message(_ field: UInt64, length: Int, _ write: (inout ProtobufWriter) -> Void) {
+  @inlinable public mutating func message(_ field: UInt64, length: Int, _ write: (inout ProtobufWriter) -> Void) {
     Self.appendVarint(field << 3 | 2, to: &bytes)
     Self.appendVarint(UInt64(length), to: &bytes)
     let start = bytes.count
@@ -46,23 +46,23 @@ public struct ProtobufWriter {
   }
 
   /// The bytes `varint(field, value)` writes.
-  public static func size(varint field: UInt64, _ value: UInt64) -> Int {
+  @inlinable public static func size(varint field: UInt64, _ value: UInt64) -> Int {
     value == 0 ? 0 : varintSize(field << 3) + varintSize(value)
   }
 
   /// The bytes `float(field, value)` writes.
-  public static func size(float field: UInt64, _ value: Float) -> Int { value == 0 ? 0 : varintSize(field << 3) + 4 }
+  @inlinable public static func size(float field: UInt64, _ value: Float) -> Int { value == 0 ? 0 : varintSize(field << 3) + 4 }
 
   /// The bytes `string(field, value)` writes.
-  public static func size(string field: UInt64, _ value: String) -> Int {
+  @inlinable public static func size(string field: UInt64, _ value: String) -> Int {
     let count = value.utf8.count
     return count == 0 ? 0 : varintSize(field << 3) + varintSize(UInt64(count)) + count
   }
 
-  private static func varintSize(_ value: UInt64) -> Int { value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7 }
+  @usableFromInline static func varintSize(_ value: UInt64) -> Int { value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7 }
 
   /// A message field whose payload `write` writes (its length is filled in after).
-  public mutating func message(_ field: UInt64, _ write: (inout ProtobufWriter) -> Void) {
+  @inlinable public mutating func message(_ field: UInt64, _ write: (inout ProtobufWriter) -> Void) {
     var inner = ProtobufWriter()
     swap(&inner.bytes, &scratch)
     inner.bytes.removeAll(keepingCapacity: true)
@@ -72,9 +72,9 @@ public struct ProtobufWriter {
   }
 
   /// Reused by `message` for its payload, so nested messages allocate once per writer.
-  private var scratch: [UInt8] = []
+  @usableFromInline var scratch: [UInt8] = []
 
-  static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+  @inlinable static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
     var value = value
     while value >= 0x80 {
       out.append(UInt8(truncatingIfNeeded: value) | 0x80)
