@@ -115,3 +115,19 @@ import WeftProtocol
     #expect(cache.value(for: 1) == nil)
   }
 }
+
+/// The ranking order against a plain sort by score, ties by index.
+@Suite struct RankerOrderTests {
+  @Test func theOrderIsBestFirstWithTiesByIndex() {
+    var random = SplitMix64(seed: 5)
+    for _ in 0..<200 {
+      let scores: [Float] = (0..<Int(random.nextUnit() * 60)).map { _ in
+        let pick = random.nextUnit()
+        return pick < 0.2 ? [0, -0.0, 1, -1][Int(random.nextUnit() * 4)] : Float(random.nextUnit() * 20 - 10)
+      }
+      let expected = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+      #expect(Ranker.order(of: scores) == expected)
+    }
+    #expect(Ranker.order(of: [-Float.greatestFiniteMagnitude, .greatestFiniteMagnitude, -.leastNonzeroMagnitude]) == [1, 2, 0])
+  }
+}

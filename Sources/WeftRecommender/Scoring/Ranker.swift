@@ -66,11 +66,19 @@ struct ItemVectors {
 enum Ranker {
   /// Indices of `scores`, best first; ties keep the input order.
   static func order(of scores: [Float]) -> [Int] {
-    // Sorting the pairs themselves, not indices into the scores, keeps the comparisons
-    // free of array lookups.
-    var keyed = scores.enumerated().map { (score: $0.element, index: $0.offset) }
-    keyed.sort { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
-    return keyed.map(\.index)
+    // Each score and its index packed into one integer whose ascending order is the
+    // ranking's (best first, ties by index): a sort of plain integers, no closure.
+    var keys = [UInt64](unsafeUninitializedCapacity: scores.count) { keys, initialized in
+      for (index, score) in scores.enumerated() {
+        // IEEE order as unsigned order: flip a negative's bits, set a positive's sign bit.
+        let bits = (score == 0 ? 0 : score).bitPattern  // −0 ties with 0
+        let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+        keys[index] = UInt64(~ascending) << 32 | UInt64(index)
+      }
+      initialized = scores.count
+    }
+    keys.sort()
+    return keys.map { Int($0 & 0xffff_ffff) }
   }
 
   /// Each score's place in `order(of:)`: 0 for the best.
