@@ -64,5 +64,8 @@ import WeftProtocol
     let after = try await mesh.status()
     #expect(version(after, "1")?.rewards == one.rewards)
     #expect(version(after, "2")?.rewards == two.rewards)
+    // Without a policy no version was chosen for the reply: no token either.
+    _ = try await mesh.client.clearRoute(service: "echo")
+    #expect(try await mesh.client.call("echo", "echo", body: [Data("x".utf8)]).rewardToken == nil)
   }
 }
