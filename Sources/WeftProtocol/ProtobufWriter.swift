@@ -1,5 +1,6 @@
 /// Writes protobuf fields straight into bytes, for the few hot replies that skip building
-/// message objects. Zero values are left out, as proto3 encodes them.
+/// message objects. Zero values are left out, as proto3 encodes them. A nested message's
+/// length is added up first with the `size` functions, so nothing is written twice.
 public struct ProtobufWriter {
   /// What has been written.
   public var bytes: [UInt8] = []
@@ -53,6 +54,12 @@ public struct ProtobufWriter {
   /// The bytes `float(field, value)` writes.
   @inlinable public static func size(float field: UInt64, _ value: Float) -> Int { value == 0 ? 0 : varintSize(field << 3) + 4 }
 
+  /// The bytes `message(field, length: length, …)` or a `lengthDelimited` field of
+  /// `length` bytes writes.
+  @inlinable public static func size(message field: UInt64, length: Int) -> Int {
+    varintSize(field << 3 | 2) + varintSize(UInt64(length)) + length
+  }
+
   /// The bytes `string(field, value)` writes.
   @inlinable public static func size(string field: UInt64, _ value: String) -> Int {
     let count = value.utf8.count
@@ -60,19 +67,6 @@ public struct ProtobufWriter {
   }
 
   @usableFromInline static func varintSize(_ value: UInt64) -> Int { value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7 }
-
-  /// A message field whose payload `write` writes (its length is filled in after).
-  @inlinable public mutating func message(_ field: UInt64, _ write: (inout ProtobufWriter) -> Void) {
-    var inner = ProtobufWriter()
-    swap(&inner.bytes, &scratch)
-    inner.bytes.removeAll(keepingCapacity: true)
-    write(&inner)
-    lengthDelimited(field, inner.bytes)
-    swap(&inner.bytes, &scratch)
-  }
-
-  /// Reused by `message` for its payload, so nested messages allocate once per writer.
-  @usableFromInline var scratch: [UInt8] = []
 
   @inlinable static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
     var value = value

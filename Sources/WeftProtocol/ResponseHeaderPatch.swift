@@ -27,9 +27,13 @@ public struct ResponseHeaderPatch: Sendable {
     writer.varint(11, personalized ? 1 : 0)
     for (key, value) in metadata {
       // A map entry is a message {1: key, 2: MetadataValue {1: text}}.
-      writer.message(12) { entry in
-        entry.string(1, key)
-        entry.message(2) { $0.string(1, value) }
+      // Both written even when empty: an empty text still sets MetadataValue's `text` case.
+      let (keyBytes, text) = (Array(key.utf8), Array(value.utf8))
+      let valueLength = ProtobufWriter.size(message: 1, length: text.count)
+      let entryLength = ProtobufWriter.size(message: 1, length: keyBytes.count) + ProtobufWriter.size(message: 2, length: valueLength)
+      writer.message(12, length: entryLength) { entry in
+        entry.lengthDelimited(1, keyBytes)
+        entry.message(2, length: valueLength) { $0.lengthDelimited(1, text) }
       }
     }
     swap(&writer.bytes, &out)

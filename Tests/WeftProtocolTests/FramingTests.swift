@@ -68,7 +68,7 @@ import WeftProtocol
     patch.totalMicroseconds = 9_999_999
     patch.gatewayQueueMicroseconds = 300
     patch.personalized = true
-    patch.metadata = [("weft-personalize", "skipped: ünavailable")]
+    patch.metadata = [("weft-personalize", "skipped: ünavailable"), ("empty", "")]
     patch.encode(into: &bytes)
     let merged = try ResponseHeader(serializedBytes: bytes)
     #expect(merged.requestID == 42)
@@ -80,6 +80,7 @@ import WeftProtocol
     #expect(merged.personalized)
     #expect(merged.metadata["weft-personalize"]?.text == "skipped: ünavailable")
     #expect(merged.metadata["model"]?.text == "m")
+    #expect(merged.metadata["empty"]?.value == .text(""))  // an empty text is still text
   }
 
   @Test func scanReadsOneVarintFieldAndRejectsGarbage() throws {

@@ -192,12 +192,8 @@ extension GatewayLoop {
     else { return }
     guard let origin = rewardTokens.take(credit.token),
       let figures = routing.services[origin.service]?.existingFigures(for: origin.version)
-    else {
-      statistics.rewardTokensUnknown += 1
-      return
-    }
+    else { return }
     figures.credit(reward: (credit.sum / Double(credit.count) + 1) / 2)
-    statistics.rewardsCredited += 1
   }
 }
 

@@ -156,8 +156,4 @@ struct GatewayStatistics {
   var clientBudgetRefusals: UInt64 = 0
   /// Requests their clients cancelled before the reply.
   var cancelledByClients: UInt64 = 0
-  /// Feedback calls whose reward token credited a version.
-  var rewardsCredited: UInt64 = 0
-  /// Feedback calls whose reward token was unknown, used already, or too old.
-  var rewardTokensUnknown: UInt64 = 0
 }

@@ -3,7 +3,7 @@
 ///
 /// A ring of `capacity` slots indexed by a serial number: issuing and looking up are O(1)
 /// and allocate nothing, memory is fixed, and a token older than `capacity` newer ones is
-/// forgotten (its feedback is not credited; counted as unknown). A token names this
+/// forgotten (its feedback is not credited). A token names this
 /// gateway's run (`prefix`), so one from another gateway or an earlier run is unknown too.
 struct RewardTokens {
   private var services: [String]
