@@ -34,6 +34,7 @@ final class ClientIO: Sendable {
   private enum Command: Sendable {
     case call(id: UInt64, frames: [[UInt8]], deadline: UInt64, idempotent: Bool, handler: Handler)
     case cancel(id: UInt64)
+    case follow(id: UInt64, frames: [[UInt8]])
   }
 
   private struct State {
@@ -76,6 +77,13 @@ final class ClientIO: Sendable {
   /// in its queue or at its worker.
   func cancel(id: UInt64) {
     state.withLock { $0.commands.append(.cancel(id: id)) }
+    wake.signal()
+  }
+
+  /// Sends `frames` (a MESSAGE, HALF_CLOSE or CREDIT) on open call `id`, after its OPEN
+  /// and what came before; dropped if the call has ended.
+  func follow(id: UInt64, frames: [[UInt8]]) {
+    state.withLock { $0.commands.append(.follow(id: id, frames: frames)) }
     wake.signal()
   }
 
@@ -130,6 +138,8 @@ final class ClientIO: Sendable {
     var tried: UInt64 = 0
     /// A partial response reached the caller, so the call can no longer start again.
     var streamed = false
+    /// Frames for the open call that wait for its OPEN to be sent.
+    var followUps: [[[UInt8]]] = []
   }
 
   private func run(links: [GatewayLink], logger: Logger) {
@@ -172,6 +182,8 @@ final class ClientIO: Sendable {
           nextLink = (index + 1) % links.count
           call.link = index
           call.tried |= bit(index)
+          for frames in call.followUps { Self.send(frames, on: link.socket) }
+          call.followUps.removeAll()
           return true
         }
       }
@@ -221,6 +233,13 @@ final class ClientIO: Sendable {
               try? links[index].socket.send(frame, more: false, wait: false)
             }
             fail(id, WeftError(.cancelled, "cancelled by the caller"))
+          case .follow(let id, let frames):
+            guard calls[id] != nil else { break }
+            if let index = calls[id]?.link {
+              Self.send(frames, on: links[index].socket)
+            } else {
+              calls[id]?.followUps.append(frames)
+            }
           }
         }
         if closed {
@@ -290,6 +309,11 @@ final class ClientIO: Sendable {
       }
       if deadlines.count > 2 * calls.count + 1_024 { deadlines.compact { calls[$0] != nil } }
     }
+  }
+
+  /// Sends one message (its frames) on a connected DEALER, which queues without bound.
+  private static func send(_ frames: [[UInt8]], on socket: Socket) {
+    for (index, frame) in frames.enumerated() { try? socket.send(frame, more: index < frames.count - 1) }
   }
 
   /// The header of a cancel message for the caller's request `id`.

@@ -16,8 +16,11 @@ import ZeroMQ
 /// tells the gateway, which cancels it at its worker. Call `close()` when done (or let the
 /// last reference go).
 public final class WeftClient: Sendable {
-  private let io: ClientIO
+  let io: ClientIO
   private let nextRequestID = Atomic<UInt64>(1)
+
+  /// A request id not used before by this client.
+  func nextCallID() -> UInt64 { nextRequestID.add(1, ordering: .relaxed).oldValue }
 
   /// Connects to one or more gateway frontends, e.g. `tcp://127.0.0.1:5555`; with
   /// `curve`, over CURVE (the gateways must list the client's public key).

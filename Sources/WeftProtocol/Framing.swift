@@ -46,11 +46,19 @@ public enum WorkerCommand: UInt8, Sendable, CaseIterable {
   /// worker serving several gateways splits its capacity among them); gateway → worker:
   /// that limit is applied (also sent once after READY). Next frame: ``CreditLimit``.
   case credit = 8
+  /// Gateway → worker: the client's next message on an open call (body frames follow).
+  case message = 9
+  /// Gateway → worker: the client sends no more messages on the call.
+  case halfClose = 10
+  /// Both ways, on an open call: worker → gateway, the client may send this many more
+  /// messages; gateway → worker, the client takes this many more responses. Next frame:
+  /// the count as a ``CreditLimit``.
+  case callCredit = 11
 
   /// Whether the envelope of this command names a request (dispatch id and budget).
   public var carriesDispatch: Bool {
     switch self {
-    case .request, .partial, .final, .cancel: true
+    case .request, .partial, .final, .cancel, .message, .halfClose, .callCredit: true
     case .ready, .heartbeat, .disconnect, .credit: false
     }
   }
@@ -129,7 +137,8 @@ public struct WorkerEnvelope: Equatable, Sendable {
   public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
 }
 
-/// The frame after a CREDIT envelope: a limit of requests in flight, u32 little-endian.
+/// The frame after a CREDIT envelope (a limit of requests in flight) or a CALL_CREDIT
+/// one (messages granted on a call): u32 little-endian.
 public enum CreditLimit {
   /// The encoded frame.
   public static func encode(_ limit: UInt32) -> [UInt8] {

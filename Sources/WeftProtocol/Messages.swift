@@ -4,6 +4,8 @@ import SwiftProtobuf
 public typealias RequestHeader = Weft_V1_RequestHeader
 /// The header of every response.
 public typealias ResponseHeader = Weft_V1_ResponseHeader
+/// What a client message is on a call that stays open.
+public typealias CallFrame = Weft_V1_CallFrame
 /// A worker's registration.
 public typealias WorkerReady = Weft_V1_WorkerReady
 /// A method a worker serves.

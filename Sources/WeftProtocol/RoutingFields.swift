@@ -22,6 +22,10 @@ public struct RoutingFields: Sendable, Equatable {
   public var priority: UInt8 = 0
   /// The message cancels the client's earlier request with this request id.
   public var cancel = false
+  /// What the message is on a call that stays open (``CallFrame``'s wire value; 0: OPEN).
+  public var callFrame: Int = 0
+  /// Responses the client grants (on OPEN and CREDIT).
+  public var credit: UInt32 = 0
 
   /// Why a header could not be read.
   public struct Malformed: Error, CustomStringConvertible, Sendable {
@@ -49,6 +53,8 @@ public struct RoutingFields: Sendable, Equatable {
       case (8, 2): userID = try Self.string(bytes, &offset, "user_id")
       case (10, 0): priority = UInt8(clamping: try Self.varint(bytes, &offset))
       case (11, 0): cancel = try Self.varint(bytes, &offset) != 0
+      case (12, 0): callFrame = Int(truncatingIfNeeded: try Self.varint(bytes, &offset))
+      case (13, 0): credit = UInt32(truncatingIfNeeded: try Self.varint(bytes, &offset))
       case (0, _): throw Malformed(description: "field number 0 at byte \(offset)")
       case (_, 0): _ = try Self.varint(bytes, &offset)
       case (_, 1): try Self.skip(8, bytes, &offset)

@@ -22,13 +22,18 @@ public struct WorkerConfiguration: Sendable, Equatable {
   public var maxReconnectBackoff: Duration
   /// CURVE credentials for gateways that require them; nil: plaintext.
   public var curve: CurveClientCredentials?
+  /// An open call whose client has had no room for its responses this long is ended
+  /// with RESOURCE_EXHAUSTED (a reader that stopped reading).
+  public var streamStallTimeout: Duration
 
   /// Creates a configuration.
   public init(
     gateways: [String] = ["tcp://127.0.0.1:5556"], name: String? = nil, capacity: Int? = nil,
     heartbeatInterval: Duration = .milliseconds(1_000), liveness: Int = 3,
-    drainTimeout: Duration = .seconds(30), maxReconnectBackoff: Duration = .seconds(8)
+    drainTimeout: Duration = .seconds(30), maxReconnectBackoff: Duration = .seconds(8),
+    streamStallTimeout: Duration = .seconds(10)
   ) {
+    self.streamStallTimeout = streamStallTimeout
     self.gateways = gateways
     self.name = name ?? WorkerConfiguration.defaultName()
     self.capacity = capacity

@@ -28,6 +28,19 @@ extension WeftClient {
     try stream(SpeechService.detectStream, Self.detectRequest(wav, segmentOptions, omitProbabilities), options: options)
   }
 
+  /// `speech/detect.live`: live detection over one call. Each piece of `pieces` is sent
+  /// as it comes (the first sets the format: encoding, rate, channels, options); each
+  /// response carries the segments that became final (and, when asked, the probabilities
+  /// of the chunks processed), and the last one the rest and the duration. Together they
+  /// equal `detectSpeech` on the whole recording.
+  public func detectSpeechLive<Pieces: AsyncSequence & Sendable>(
+    _ pieces: Pieces, options: CallOptions = CallOptions(timeout: .seconds(3_600))
+  ) throws -> some AsyncSequence<Weft_V1_DetectResponse, any Error> where Pieces.Element == Weft_V1_LiveAudio {
+    let messages = pieces.map { piece in [try piece.serializedData()] }
+    return try streamingCall(SpeechService.name, SpeechService.detectLive.name, messages: messages, options: options)
+      .map { response in try Weft_V1_DetectResponse(serializedBytes: response.body.first ?? Data()) }
+  }
+
   private static func detectRequest(
     _ wav: Data, _ segmentOptions: Weft_V1_SegmentOptions?, _ omitProbabilities: Bool
   ) -> Weft_V1_DetectRequest {

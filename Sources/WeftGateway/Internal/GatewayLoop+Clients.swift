@@ -33,6 +33,7 @@ extension GatewayLoop {
     }
     let requestID = header.requestID
     if header.cancel { return cancelClientRequest(requestID, client: PeerID(budgetKeyOf: received[0]), at: now) }
+    if header.callFrame != CallFrame.open.rawValue { return continueCall(header, at: now) }
     guard !header.service.isEmpty, !header.method.isEmpty else {
       return rejectReceived(requestID, .invalidArgument, "request header must name a service and a method")
     }
@@ -76,8 +77,11 @@ extension GatewayLoop {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
     let (id, request) = admit(header, client: client, version: version, figures: figures, at: now)
-    // Copied before the primary's dispatch, which may hand its frames to the socket.
-    let shadow = service.router == nil ? nil : shadowCopy(of: id, router: service.router!, at: now)
+    let staysOpen = service.methods.contains { $0.name == header.method && $0.clientStreaming }
+    if staysOpen { request.keepOpen(OpenCall(firstMessage: frameCount > 3, at: now)) }
+    // Copied before the primary's dispatch, which may hand its frames to the socket. A
+    // call that stays open has no shadow: its messages go to one worker.
+    let shadow = service.router == nil || staysOpen ? nil : shadowCopy(of: id, router: service.router!, at: now)
     if let worker {
       dispatch(id, to: worker, at: now)
     } else {
@@ -164,6 +168,7 @@ extension GatewayLoop {
     request.markDispatched(to: worker, at: now)
     if let entry = routing.assign(to: worker) { request.figures = entry.figures }
     routing.sent(to: worker, at: now)
+    if let call = request.call { sendWaiting(call, id: id, to: worker, at: now) }
   }
 
   /// Dispatches queued requests of `service` while workers of their versions have room:
@@ -211,7 +216,7 @@ extension GatewayLoop {
   /// Answers request `id` with `code` before a worker did: a queued one leaves its queue,
   /// a running one's worker gets CANCEL (and its reply is dropped). Returns whether it was queued.
   @discardableResult
-  private func endEarly(
+  func endEarly(
     _ id: UInt64, _ request: InFlightRequest, _ code: StatusCode, queued: @autoclosure () -> String,
     running: @autoclosure () -> String, at now: UInt64
   ) -> Bool {

@@ -54,7 +54,13 @@ extension GatewayLoop {
       entry.capacity = routing.cappedCapacity(limit)
       sendToWorker(worker, command: .credit, limit: entry.capacity, at: now)
       if raised { dispatchQueued(service: entry.service, freed: entry.version, at: now) }
-    case .request, .cancel:
+    case .callCredit:
+      guard known else { return tellToRegister(worker, at: now) }
+      guard received.count >= 3, let count = CreditLimit.decode(received[2]) else {
+        return noteMalformed(.workerEnvelope, at: now, "CALL_CREDIT from \(worker) without a 4-byte count")
+      }
+      grantMessages(Int(count), to: envelope.dispatchID, from: worker, at: now)
+    case .request, .cancel, .message, .halfClose:
       noteMalformed(.workerCommand, at: now, "\(command) from \(worker)")
     }
   }
@@ -149,6 +155,7 @@ extension GatewayLoop {
     }
     sendReply(request, finalStatus: nil, at: now)
     request.streamed = true
+    request.call?.lastSentToClient = now
   }
 
   /// Sends `received`'s reply on to `request`'s client, its header patched with the
@@ -222,7 +229,9 @@ extension GatewayLoop {
         enqueue(id, request, version: request.version, atFront: true)
         statistics.redispatched += 1
       } else {
-        let why = request.idempotent
+        let why = request.call != nil
+          ? "during the call (a call that stays open is not moved: its messages went to that worker)"
+          : request.idempotent
           ? (request.streamed ? "after streaming part of its reply" : "after \(request.attempts) attempts")
           : "and the request is not idempotent"
         replyError(to: id, .unavailable, "worker \(worker.name) was lost (\(reason)) \(why)")

@@ -220,6 +220,7 @@ final class GatewayLoop {
       sendToWorker(id, command: .heartbeat, at: now)
     }
     updateRouters(at: now)
+    keepCallsAlive(at: now)
     nextHousekeeping = min(routing.nextHousekeeping(after: now), nextRouterUpdate(after: now) ?? .max)
   }
 

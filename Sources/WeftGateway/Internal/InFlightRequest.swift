@@ -56,6 +56,15 @@ final class InFlightRequest {
   var client: PeerID?
   /// Its place within its client's share of a queue: higher goes first.
   private(set) var priority: UInt8 = 0
+  /// For a call that stays open: its window and what waits for its worker.
+  private(set) var call: OpenCall?
+
+  /// Makes the request a call that stays open. It is never sent again to another
+  /// worker: its messages went to the first.
+  func keepOpen(_ call: OpenCall) {
+    self.call = call
+    idempotent = false
+  }
 
   /// Fills a fresh or recycled object for a newly admitted request bound to `version`.
   func start(_ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
@@ -77,6 +86,7 @@ final class InFlightRequest {
     attempts = 0
     queuedMicroseconds = 0
     streamed = false
+    call = nil
   }
 
   /// Fills a fresh or recycled object as the shadow copy of `primary`, bound to
@@ -99,6 +109,7 @@ final class InFlightRequest {
     attempts = 0
     queuedMicroseconds = 0
     streamed = false
+    call = nil
   }
 
   /// Fills a fresh or recycled object as the recommender stage of `model`, whose reply

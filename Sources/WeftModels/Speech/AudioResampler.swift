@@ -13,9 +13,7 @@ public enum AudioResampler {
     let expected = Int((Double(audio.samples.count) * Double(rate) / Double(audio.sampleRate)).rounded())
     var output = [Float](repeating: 0, count: expected + 16)
     var produced = 0
-    var ioSpec = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
-    var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
-    var runtime = soxr_runtime_spec(1)
+    var (ioSpec, quality, runtime) = specs()
     let error = audio.samples.withUnsafeBufferPointer { input in
       output.withUnsafeMutableBufferPointer { out in
         soxr_oneshot(
@@ -28,5 +26,68 @@ public enum AudioResampler {
     }
     output.removeSubrange(min(produced, expected)...)
     return MonoAudio(samples: output, sampleRate: rate)
+  }
+
+  /// The recipe both ways of resampling use, so a stream and a whole recording agree.
+  fileprivate static func specs() -> (soxr_io_spec_t, soxr_quality_spec_t, soxr_runtime_spec_t) {
+    (soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I), soxr_quality_spec(UInt(SOXR_HQ), 0), soxr_runtime_spec(1))
+  }
+}
+
+/// libsoxr resampling a stream piece by piece, with the recipe of
+/// ``AudioResampler/resample(_:to:)``: fed a recording in pieces and flushed, it yields
+/// what that gives for the whole (cut to the same length by the caller).
+final class StreamingResampler {
+  private let resampler: soxr_t
+  private let ratio: Double
+
+  init(from input: Int, to output: Int) throws(WeftError) {
+    var (io, quality, runtime) = AudioResampler.specs()
+    var error: soxr_error_t?
+    guard let made = soxr_create(Double(input), Double(output), 1, &error, &io, &quality, &runtime), error == nil else {
+      throw WeftError(.internal, "could not start resampling \(input) Hz to \(output) Hz: \(error.map { String(cString: $0) } ?? "unknown")")
+    }
+    resampler = made
+    ratio = Double(output) / Double(input)
+  }
+
+  deinit { soxr_delete(resampler) }
+
+  /// Resamples the next piece; returns what the filter has ready (it lags the input).
+  func process(_ samples: [Float]) throws(WeftError) -> [Float] {
+    var output: [Float] = []
+    var consumed = 0
+    while consumed < samples.count {
+      let room = Int(Double(samples.count - consumed) * ratio) + 256
+      var taken = 0
+      let produced = try run(room: room, into: &output) { out, capacity, done in
+        samples.withUnsafeBufferPointer { input in
+          soxr_process(resampler, input.baseAddress! + consumed, input.count - consumed, &taken, out, capacity, done)
+        }
+      }
+      consumed += taken
+      if taken == 0 && produced == 0 { break }
+    }
+    return output
+  }
+
+  /// Ends the stream: returns the filter's tail.
+  func flush() throws(WeftError) -> [Float] {
+    var output: [Float] = []
+    while try run(room: 4_096, into: &output, { out, capacity, done in soxr_process(resampler, nil, 0, nil, out, capacity, done) }) > 0 {}
+    return output
+  }
+
+  private func run(
+    room: Int, into output: inout [Float],
+    _ call: (UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Int>) -> soxr_error_t?
+  ) throws(WeftError) -> Int {
+    let start = output.count
+    output.append(contentsOf: repeatElement(0, count: room))
+    var produced = 0
+    let error = output.withUnsafeMutableBufferPointer { buffer in call(buffer.baseAddress! + start, room, &produced) }
+    output.removeSubrange((start + produced)...)
+    if let error { throw WeftError(.internal, "resampling failed: \(String(cString: error))") }
+    return produced
   }
 }

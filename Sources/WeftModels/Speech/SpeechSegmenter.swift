@@ -54,7 +54,7 @@ public struct SpeechSegmenter: Sendable {
   private let pad: Double
   private let maxSpeech: Double
   private let minSilenceAtMaxSpeech: Double
-  private let audioLength: Int
+  private var audioLength: Int
 
   // The reference's first-pass state; 0 means "unset", as in the reference.
   private var triggered = false
@@ -97,6 +97,12 @@ public struct SpeechSegmenter: Sendable {
     currentStart = nil
     triggered = false
     return release(atEnd: true)
+  }
+
+  /// Ends audio whose length was not known at the start (a live stream).
+  public mutating func finish(audioLength: Int) -> [SampleRange] {
+    self.audioLength = audioLength
+    return finish()
   }
 
   /// All segments of `probabilities`, as `get_speech_timestamps` returns them.

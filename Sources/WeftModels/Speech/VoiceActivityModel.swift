@@ -8,11 +8,14 @@ import WeftProtocol
 ///   one speech probability per 32 ms chunk and the speech segments.
 /// - `detect.stream` (server-streaming): the same request; one partial response per
 ///   segment as soon as it is final, then a final response with the rest.
+/// - `detect.live` (bidirectional): `LiveAudio` pieces of any size in, segments out as
+///   soon as each is final (``LiveDetection``); open calls' steps run side by side on
+///   the compute lanes.
 ///
 /// Each request runs on a session of its own (LSTM state and context start from
 /// silence), so nothing carries over between requests; the requests of a batch run on
 /// the compute lanes side by side. Audio not at 16 kHz is resampled by libsoxr.
-public struct VoiceActivityModel: Model {
+public struct VoiceActivityModel: StreamingModel {
   public let descriptor: ModelDescriptor
   private let network: SileroVAD
   private let lanes: ComputeLanes
@@ -48,6 +51,24 @@ public struct VoiceActivityModel: Model {
       switch results[index] {
       case .success(let body): .ok([body])
       case .failure(let error): .failure(error)
+      }
+    }
+  }
+
+  public func openStream(_ request: InferenceRequest) throws(WeftError) -> any ModelStream {
+    guard request.method == SpeechService.detectLive.name else {
+      throw WeftError(.unimplemented, "speech/\(request.method) is not a streaming method")
+    }
+    return LiveDetection(network: network)
+  }
+
+  public func advance(_ steps: [StreamStep]) -> [StreamOutput] {
+    let outputs = PreparedSlots<StreamOutput>(count: steps.count)
+    lanes.forEachTask(steps.count) { index, _ in outputs.set(index, .success(steps[index].run())) }
+    return steps.indices.map { index in
+      switch outputs[index] {
+      case .success(let output): output
+      case .failure(let error): StreamOutput(final: .failure(error))
       }
     }
   }

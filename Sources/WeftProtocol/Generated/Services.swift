@@ -43,8 +43,11 @@ public enum SpeechService {
   /// The same, with each segment sent as a partial response as soon as it is final. `speech/detect.stream`: DetectRequest → DetectResponse.
   public static let detectStream = ServiceMethod<Weft_V1_DetectRequest, Weft_V1_DetectResponse>(service: name, name: "detect.stream", kind: .serverStreaming)
 
+  /// Live detection: audio in pieces of any size, each segment out as soon as it is final (and, on request, every chunk's probability); the answer equals `detect`'s on the whole recording. `speech/detect.live`: LiveAudio → DetectResponse.
+  public static let detectLive = ServiceMethod<Weft_V1_LiveAudio, Weft_V1_DetectResponse>(service: name, name: "detect.live", kind: .bidirectional)
+
   /// Every method, in declaration order.
-  public static let methods: [AnyServiceMethod] = [detect.erased, detectStream.erased]
+  public static let methods: [AnyServiceMethod] = [detect.erased, detectStream.erased, detectLive.erased]
 }
 
 /// Per-user personalisation, learnt from feedback. Wire name `recommender`.
@@ -88,8 +91,11 @@ public enum EchoService {
   /// Each body frame as a partial response of its own, then an empty final one. `echo/stream`: OpaqueFrames → OpaqueFrames.
   public static let stream = ServiceMethod<Weft_V1_OpaqueFrames, Weft_V1_OpaqueFrames>(service: name, name: "stream", kind: .serverStreaming)
 
+  /// Each message sent back as it comes, then an empty final response at half-close. `echo/chat`: OpaqueFrames → OpaqueFrames.
+  public static let chat = ServiceMethod<Weft_V1_OpaqueFrames, Weft_V1_OpaqueFrames>(service: name, name: "chat", kind: .bidirectional)
+
   /// Every method, in declaration order.
-  public static let methods: [AnyServiceMethod] = [echo.erased, stream.erased]
+  public static let methods: [AnyServiceMethod] = [echo.erased, stream.erased, chat.erased]
 }
 
 /// Takes a set time per batch (a built-in model, for scheduling tests and benchmarks). Wire name `sleep`.

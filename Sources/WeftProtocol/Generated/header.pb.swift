@@ -31,6 +31,59 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// The kinds of client message on a call. A call opens with OPEN (its body frames, if any,
+/// are its first message); MESSAGE, HALF_CLOSE and CREDIT name the open call by
+/// `request_id` and need no service or method.
+public nonisolated enum Weft_V1_CallFrame: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Starts a call; every unary and server-streaming request is one.
+  case `open` // = 0
+
+  /// One more message: the body frames.
+  case message // = 1
+
+  /// The client sends no more messages; it still reads responses.
+  case halfClose // = 2
+
+  /// Only flow control: `credit` more responses may be sent.
+  case credit // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .open
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .open
+    case 1: self = .message
+    case 2: self = .halfClose
+    case 3: self = .credit
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .open: return 0
+    case .message: return 1
+    case .halfClose: return 2
+    case .credit: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Weft_V1_CallFrame] = [
+    .open,
+    .message,
+    .halfClose,
+    .credit,
+  ]
+
+}
+
 /// A metadata value: text or binary, like gRPC's ASCII and "-bin" metadata.
 public nonisolated struct Weft_V1_MetadataValue: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -110,6 +163,14 @@ public nonisolated struct Weft_V1_RequestHeader: Sendable {
   /// its final CANCELLED. Service, method and body are not needed; nothing else answers.
   public var cancel: Bool = false
 
+  /// What this message is on a call that stays open (client-streaming and bidirectional
+  /// methods, docs/PROTOCOL.md "Calls that stay open"); OPEN for every other request.
+  public var frame: Weft_V1_CallFrame = .open
+
+  /// Flow control: on OPEN, how many responses the client takes before it grants more
+  /// (0: 16); on CREDIT, how many more it takes now.
+  public var credit: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -157,6 +218,12 @@ public nonisolated struct Weft_V1_ResponseHeader: Sendable {
   /// Microseconds the request waited in the gateway's service queue before dispatch.
   public var gatewayQueueUs: UInt64 = 0
 
+  /// Flow control on a call that stays open: the client may send this many more messages.
+  public var credit: UInt32 = 0
+
+  /// The response carries no message, only `credit` (0: a keep-alive).
+  public var flowControl: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -178,6 +245,10 @@ public nonisolated struct Weft_V1_OpaqueFrames: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "weft.v1"
+
+nonisolated extension Weft_V1_CallFrame: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CALL_FRAME_OPEN\0\u{1}CALL_FRAME_MESSAGE\0\u{1}CALL_FRAME_HALF_CLOSE\0\u{1}CALL_FRAME_CREDIT\0")
+}
 
 nonisolated extension Weft_V1_MetadataValue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetadataValue"
@@ -238,7 +309,7 @@ nonisolated extension Weft_V1_MetadataValue: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RequestHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}service\0\u{1}method\0\u{3}timeout_ms\0\u{1}idempotent\0\u{1}personalize\0\u{1}version\0\u{3}user_id\0\u{1}metadata\0\u{1}priority\0\u{1}cancel\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}service\0\u{1}method\0\u{3}timeout_ms\0\u{1}idempotent\0\u{1}personalize\0\u{1}version\0\u{3}user_id\0\u{1}metadata\0\u{1}priority\0\u{1}cancel\0\u{1}frame\0\u{1}credit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -257,6 +328,8 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
       case 9: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Weft_V1_MetadataValue>.self, value: &self.metadata) }()
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self.priority) }()
       case 11: try { try decoder.decodeSingularBoolField(value: &self.cancel) }()
+      case 12: try { try decoder.decodeSingularEnumField(value: &self.frame) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.credit) }()
       default: break
       }
     }
@@ -296,6 +369,12 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
     if self.cancel != false {
       try visitor.visitSingularBoolField(value: self.cancel, fieldNumber: 11)
     }
+    if self.frame != .open {
+      try visitor.visitSingularEnumField(value: self.frame, fieldNumber: 12)
+    }
+    if self.credit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.credit, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -311,6 +390,8 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
     if lhs.metadata != rhs.metadata {return false}
     if lhs.priority != rhs.priority {return false}
     if lhs.cancel != rhs.cancel {return false}
+    if lhs.frame != rhs.frame {return false}
+    if lhs.credit != rhs.credit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -318,7 +399,7 @@ nonisolated extension Weft_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Weft_V1_ResponseHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ResponseHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}status\0\u{1}message\0\u{3}end_of_stream\0\u{3}worker_id\0\u{3}model_version\0\u{3}queue_us\0\u{3}compute_us\0\u{3}total_us\0\u{3}batch_size\0\u{1}personalized\0\u{1}metadata\0\u{3}gateway_queue_us\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}status\0\u{1}message\0\u{3}end_of_stream\0\u{3}worker_id\0\u{3}model_version\0\u{3}queue_us\0\u{3}compute_us\0\u{3}total_us\0\u{3}batch_size\0\u{1}personalized\0\u{1}metadata\0\u{3}gateway_queue_us\0\u{1}credit\0\u{3}flow_control\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -339,6 +420,8 @@ nonisolated extension Weft_V1_ResponseHeader: SwiftProtobuf.Message, SwiftProtob
       case 11: try { try decoder.decodeSingularBoolField(value: &self.personalized) }()
       case 12: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Weft_V1_MetadataValue>.self, value: &self.metadata) }()
       case 13: try { try decoder.decodeSingularUInt64Field(value: &self.gatewayQueueUs) }()
+      case 14: try { try decoder.decodeSingularUInt32Field(value: &self.credit) }()
+      case 15: try { try decoder.decodeSingularBoolField(value: &self.flowControl) }()
       default: break
       }
     }
@@ -384,6 +467,12 @@ nonisolated extension Weft_V1_ResponseHeader: SwiftProtobuf.Message, SwiftProtob
     if self.gatewayQueueUs != 0 {
       try visitor.visitSingularUInt64Field(value: self.gatewayQueueUs, fieldNumber: 13)
     }
+    if self.credit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.credit, fieldNumber: 14)
+    }
+    if self.flowControl != false {
+      try visitor.visitSingularBoolField(value: self.flowControl, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -401,6 +490,8 @@ nonisolated extension Weft_V1_ResponseHeader: SwiftProtobuf.Message, SwiftProtob
     if lhs.personalized != rhs.personalized {return false}
     if lhs.metadata != rhs.metadata {return false}
     if lhs.gatewayQueueUs != rhs.gatewayQueueUs {return false}
+    if lhs.credit != rhs.credit {return false}
+    if lhs.flowControl != rhs.flowControl {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -142,6 +142,83 @@ public nonisolated struct Weft_V1_DetectRequest: Sendable {
 
 /// One stretch of speech. Times are in seconds from the start of the audio; samples are
 /// counted at 16 kHz, the model's rate, whatever the input's rate.
+/// One piece of a live recording, for `speech/detect.live`: any number of samples, mono or
+/// interleaved channels. The call's first piece sets the format (encoding, rate, channels,
+/// options, probabilities); later pieces leave those unset or repeat them.
+public nonisolated struct Weft_V1_LiveAudio: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The samples, interleaved when there are several channels.
+  public var samples: Data = Data()
+
+  public var encoding: Weft_V1_LiveAudio.Encoding = .float32
+
+  /// Hz, 4000 to 384000; 0 means 16000.
+  public var sampleRate: UInt32 = 0
+
+  /// 1 to 8; 0 means 1. Channels are averaged.
+  public var channels: UInt32 = 0
+
+  /// As for `detect`; absent, the package's defaults.
+  public var options: Weft_V1_SegmentOptions {
+    get {_options ?? Weft_V1_SegmentOptions()}
+    set {_options = newValue}
+  }
+  /// Returns true if `options` has been explicitly set.
+  public var hasOptions: Bool {self._options != nil}
+  /// Clears the value of `options`. Subsequent reads from it will return its default value.
+  public mutating func clearOptions() {self._options = nil}
+
+  /// Send each processed 32 ms chunk's speech probability.
+  public var includeProbabilities: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Encoding: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// 32-bit float, little-endian.
+    case float32 // = 0
+
+    /// 16-bit signed integer, little-endian.
+    case pcm16 // = 1
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .float32
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .float32
+      case 1: self = .pcm16
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .float32: return 0
+      case .pcm16: return 1
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Weft_V1_LiveAudio.Encoding] = [
+      .float32,
+      .pcm16,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _options: Weft_V1_SegmentOptions? = nil
+}
+
 public nonisolated struct Weft_V1_SpeechSegment: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -369,6 +446,69 @@ nonisolated extension Weft_V1_DetectRequest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
+}
+
+nonisolated extension Weft_V1_LiveAudio: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LiveAudio"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}samples\0\u{1}encoding\0\u{3}sample_rate\0\u{1}channels\0\u{1}options\0\u{3}include_probabilities\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.samples) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.encoding) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.sampleRate) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.channels) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._options) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.includeProbabilities) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.samples.isEmpty {
+      try visitor.visitSingularBytesField(value: self.samples, fieldNumber: 1)
+    }
+    if self.encoding != .float32 {
+      try visitor.visitSingularEnumField(value: self.encoding, fieldNumber: 2)
+    }
+    if self.sampleRate != 0 {
+      try visitor.visitSingularUInt32Field(value: self.sampleRate, fieldNumber: 3)
+    }
+    if self.channels != 0 {
+      try visitor.visitSingularUInt32Field(value: self.channels, fieldNumber: 4)
+    }
+    try { if let v = self._options {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.includeProbabilities != false {
+      try visitor.visitSingularBoolField(value: self.includeProbabilities, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_LiveAudio, rhs: Weft_V1_LiveAudio) -> Bool {
+    if lhs.samples != rhs.samples {return false}
+    if lhs.encoding != rhs.encoding {return false}
+    if lhs.sampleRate != rhs.sampleRate {return false}
+    if lhs.channels != rhs.channels {return false}
+    if lhs._options != rhs._options {return false}
+    if lhs.includeProbabilities != rhs.includeProbabilities {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_LiveAudio.Encoding: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENCODING_FLOAT32\0\u{1}ENCODING_PCM16\0")
 }
 
 nonisolated extension Weft_V1_SpeechSegment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -49,6 +49,9 @@ public nonisolated struct Weft_V1_MethodDescriptor: Sendable {
 
   public var outputKind: String = String()
 
+  /// The client sends a stream of messages on one call (MESSAGE, HALF_CLOSE).
+  public var clientStreaming: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -90,7 +93,7 @@ fileprivate nonisolated let _protobuf_package = "weft.v1"
 
 nonisolated extension Weft_V1_MethodDescriptor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MethodDescriptor"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}streaming\0\u{3}input_kind\0\u{3}output_kind\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}streaming\0\u{3}input_kind\0\u{3}output_kind\0\u{3}client_streaming\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -102,6 +105,7 @@ nonisolated extension Weft_V1_MethodDescriptor: SwiftProtobuf.Message, SwiftProt
       case 2: try { try decoder.decodeSingularBoolField(value: &self.streaming) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.inputKind) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.outputKind) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.clientStreaming) }()
       default: break
       }
     }
@@ -120,6 +124,9 @@ nonisolated extension Weft_V1_MethodDescriptor: SwiftProtobuf.Message, SwiftProt
     if !self.outputKind.isEmpty {
       try visitor.visitSingularStringField(value: self.outputKind, fieldNumber: 4)
     }
+    if self.clientStreaming != false {
+      try visitor.visitSingularBoolField(value: self.clientStreaming, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -128,6 +135,7 @@ nonisolated extension Weft_V1_MethodDescriptor: SwiftProtobuf.Message, SwiftProt
     if lhs.streaming != rhs.streaming {return false}
     if lhs.inputKind != rhs.inputKind {return false}
     if lhs.outputKind != rhs.outputKind {return false}
+    if lhs.clientStreaming != rhs.clientStreaming {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -6,13 +6,15 @@ public enum StreamingKind: String, Sendable, Hashable {
   case unary
   /// One request, any number of partial responses, then a final one.
   case serverStreaming
-  /// Several request messages, one response (not served yet).
+  /// Several request messages on one call, one response.
   case clientStreaming
-  /// Several of each (not served yet).
+  /// Several of each, on one call that stays open.
   case bidirectional
 
   /// The server may answer with partial responses before its final one.
   public var serverStreams: Bool { self == .serverStreaming || self == .bidirectional }
+  /// The client sends messages on the open call (MESSAGE, HALF_CLOSE).
+  public var clientStreams: Bool { self == .clientStreaming || self == .bidirectional }
 }
 
 /// One method of a service, typed by its messages: an entry of the method tables that

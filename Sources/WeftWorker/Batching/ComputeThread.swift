@@ -35,6 +35,9 @@ final class ComputeThread: Sendable {
   func join() { finished.wait() }
 
   private func run(_ batch: [Job]) {
+    if batch.first?.call != nil {
+      return outbox.post(Self.runSteps(batch, model: model, batcher: batcher))
+    }
     let started = MonotonicClock.now()
     // A request whose client stopped waiting is not worth computing.
     let (live, expired) = batch.reduce(into: ([Job](), [Job]())) { split, job in
@@ -85,5 +88,65 @@ final class ComputeThread: Sendable {
         batchSize: jobs.count)
       return Completion(job: job, response: response, isFinal: true, timing: timing, workerName: workerName, version: version)
     }
+  }
+
+  /// Runs one step of each call in `jobs` (open calls of one method) and returns what
+  /// to send; a call with more to do is submitted to `batcher` again.
+  static func runSteps(_ jobs: [Job], model: any Model, batcher: Batcher) -> [Completion] {
+    let started = MonotonicClock.now()
+    var steps: [StreamStep] = []
+    var stepped: [(call: StreamCall, took: Int)] = []
+    var ended: [(call: StreamCall, output: StreamOutput)] = []
+    for job in jobs {
+      guard let call = job.call else { continue }
+      let input = call.beginStep()
+      if input.cancelled != nil {
+        ended.append((call, StreamOutput()))
+        continue
+      }
+      guard call.opening.request.deadline > .now else {
+        ended.append((call, StreamOutput(final: .failure(WeftError(.deadlineExceeded, "deadline passed during the call")))))
+        continue
+      }
+      var stream = input.stream
+      if stream == nil {
+        do throws(WeftError) {
+          stream = try open(call, model: model)
+        } catch {
+          ended.append((call, StreamOutput(final: .failure(error))))
+          continue
+        }
+      }
+      steps.append(StreamStep(stream: stream!, messages: input.messages, ended: input.ended, deadline: call.opening.request.deadline))
+      stepped.append((call, input.messages.count))
+    }
+    let outputs = steps.isEmpty ? [] : (model as? any StreamingModel)?.advance(steps) ?? []
+    let finishedAt = MonotonicClock.now()
+    let timing = Completion.Timing(computeMicroseconds: finishedAt &- started, batchSize: steps.count)
+    var completions: [Completion] = []
+    func take(_ call: StreamCall, _ output: StreamOutput, took: Int) {
+      let (send, again) = call.endStep(output, took: took, timing: timing, at: finishedAt)
+      completions += send
+      if again { batcher.submit(.step(of: call, at: finishedAt)) }
+    }
+    for (index, step) in stepped.enumerated() {
+      let output = index < outputs.count
+        ? outputs[index] : StreamOutput(final: .failure(WeftError(.internal, "the model returned too few stream outputs")))
+      take(step.call, output, took: step.took)
+    }
+    for (call, output) in ended { take(call, output, took: 0) }
+    return completions
+  }
+
+  /// Opens the model's stream for `call` (its first step).
+  private static func open(_ call: StreamCall, model: any Model) throws(WeftError) -> any ModelStream {
+    guard let streaming = model as? any StreamingModel else {
+      throw WeftError(.unimplemented, "this model serves no calls that stay open")
+    }
+    var request = call.opening.request
+    request.body = []
+    let stream = try streaming.openStream(request)
+    call.opened(stream)
+    return stream
   }
 }

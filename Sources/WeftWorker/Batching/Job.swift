@@ -16,14 +16,28 @@ final class Job: Sendable {
   let request: InferenceRequest
   /// When the worker received it (monotonic microseconds).
   let receivedAt: UInt64
+  /// For a step of a call that stays open: the call (the job is a step, not a request).
+  let call: StreamCall?
 
-  init(link: Int, generation: UInt64, registration: UInt64, dispatchID: UInt64, request: InferenceRequest, receivedAt: UInt64) {
+  init(
+    link: Int, generation: UInt64, registration: UInt64, dispatchID: UInt64, request: InferenceRequest, receivedAt: UInt64,
+    call: StreamCall? = nil
+  ) {
     self.link = link
     self.generation = generation
     self.registration = registration
     self.dispatchID = dispatchID
     self.request = request
     self.receivedAt = receivedAt
+    self.call = call
+  }
+
+  /// A job for the next step of `call`.
+  static func step(of call: StreamCall, at now: UInt64) -> Job {
+    let opening = call.opening
+    return Job(
+      link: opening.link, generation: opening.generation, registration: opening.registration, dispatchID: opening.dispatchID,
+      request: opening.request, receivedAt: now, call: call)
   }
 }
 
@@ -39,6 +53,8 @@ struct Completion: Sendable {
   let body: [Data]
   /// Answers a job the worker counted as pending (false for a request it could not read).
   var fromJob = true
+  /// Not a response: CALL_CREDIT granting the client this many more messages on the call.
+  var callCredit: UInt32?
 }
 
 extension Completion {
@@ -58,6 +74,13 @@ extension Completion {
     self.init(
       link: job.link, generation: job.generation, registration: job.registration, dispatchID: job.dispatchID, isFinal: isFinal,
       header: (try? header.serializedBytes()) ?? [], body: response.body)
+  }
+
+  /// A CALL_CREDIT for `call`'s client: `count` more messages.
+  init(callCreditFor call: Job, count: UInt32) {
+    self.init(
+      link: call.link, generation: call.generation, registration: call.registration, dispatchID: call.dispatchID,
+      isFinal: false, header: [], body: [], fromJob: false, callCredit: count)
   }
 
   /// How long a request waited and ran, and with how many others.

@@ -25,6 +25,10 @@ final class WorkerLoop {
   private var shares: CapacityShares
   private var nextRebalance: UInt64 = 0
   private var drainStartedAt: UInt64?
+  /// Calls that stay open, by link and dispatch id, until their FINAL is sent.
+  private var streams: [StreamKey: StreamCall] = [:]
+  /// Steps of open calls run on the compute thread even for a model that runs inline.
+  private let usesComputeThread: Bool
 
   init(model: any Model, configuration: WorkerConfiguration, context: Context, control: WorkerControl, logger: Logger) throws {
     self.model = model
@@ -40,6 +44,7 @@ final class WorkerLoop {
     batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
     outbox = try Outbox()
     compute = ComputeThread(model: model, batcher: batcher, outbox: outbox, workerName: configuration.name, logger: logger)
+    usesComputeThread = !descriptor.runsInline || descriptor.methods.contains { $0.kind.clientStreams }
 
     var ready = WorkerReady()
     ready.service = descriptor.service
@@ -53,6 +58,7 @@ final class WorkerLoop {
       var method = MethodDescriptor()
       method.name = served.name
       method.streaming = served.kind.serverStreams
+      method.clientStreaming = served.kind.clientStreams
       method.inputKind = Self.kind(of: served.requestType)
       method.outputKind = Self.kind(of: served.responseType)
       return method
@@ -68,10 +74,11 @@ final class WorkerLoop {
 
   /// Registers with every gateway, serves until drained, then returns.
   func run(onReady: () -> Void) throws {
-    if !model.descriptor.runsInline { compute.start() }
+    if usesComputeThread { compute.start() }
     defer {
+      for call in streams.values { _ = call.cancel(WeftError(.unavailable, "the worker stopped")) }
       batcher.stop()
-      if !model.descriptor.runsInline { compute.join() }
+      if usesComputeThread { compute.join() }
       // The last FINALs may still sit in libzmq's queue: give them time to be written
       // when the sockets close, or the gateway never sees them (linger is 0 otherwise).
       for link in links { link.socket.linger = 2_000 }
@@ -146,6 +153,7 @@ final class WorkerLoop {
       switch envelope.command {
       case .request: accept(envelope, from: link, index: index, at: now)
       case .cancel: cancel(envelope, from: link, index: index, at: now)
+      case .message, .halfClose, .callCredit: continueCall(envelope, index: index, at: now)
       case .credit:
         guard received.count >= 2, let limit = CreditLimit.decode(received[1]) else {
           logger.warning("CREDIT without a 4-byte limit", metadata: ["gateway": "\(link.endpoint)"])
@@ -194,7 +202,13 @@ final class WorkerLoop {
     }
     pendingCount += 1
     shares.received(index)
-    if model.descriptor.runsInline {
+    if model.descriptor.method(named: job.request.method)?.kind.clientStreams == true {
+      let call = StreamCall(
+        opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), workerName: configuration.name,
+        version: model.descriptor.version)
+      streams[StreamKey(link: index, dispatchID: dispatch.dispatchID)] = call
+      if call.grant(0).schedule { batcher.submit(.step(of: call, at: now)) }
+    } else if model.descriptor.runsInline {
       let completions = ComputeThread.infer(
         [job], model: model, startedAt: now, workerName: configuration.name, outbox: outbox, logger: logger)
       // Partials an inline model emitted are in the outbox; they go first.
@@ -205,11 +219,37 @@ final class WorkerLoop {
   }
 
   private func cancel(_ dispatch: WorkerEnvelope, from link: GatewayLink, index: Int, at now: UInt64) {
+    if let call = streams[StreamKey(link: index, dispatchID: dispatch.dispatchID)] {
+      return sendCompletions(call.cancel(WeftError(.cancelled, "cancelled by the gateway")), at: now)
+    }
     guard let job = batcher.cancel(link: index, dispatchID: dispatch.dispatchID) else { return }
     let completion = Completion(
       job: job, response: .failure(WeftError(.cancelled, "cancelled by the gateway before it ran")),
       isFinal: true, timing: .init(), workerName: configuration.name, version: model.descriptor.version)
     send(completion, at: now)
+  }
+
+  /// MESSAGE, HALF_CLOSE or CALL_CREDIT on an open call; one for a call that has ended
+  /// (its FINAL crossed them) is dropped.
+  private func continueCall(_ envelope: WorkerEnvelope, index: Int, at now: UInt64) {
+    guard let call = streams[StreamKey(link: index, dispatchID: envelope.dispatchID)] else { return }
+    let schedule: Bool
+    switch envelope.command {
+    case .message:
+      // The gateway holds a client to its window; twice that is a broken peer.
+      schedule = call.add(message: (1..<received.count).map { received.data(at: $0) }, limit: 2 * CallWindow.initialMessages)
+    case .halfClose:
+      schedule = call.halfClose()
+    default:
+      guard received.count >= 2, let count = CreditLimit.decode(received[1]) else {
+        logger.warning("CALL_CREDIT without a 4-byte count")
+        return
+      }
+      let (release, again) = call.grant(Int(min(count, UInt32(CallWindow.maxResponses))))
+      sendCompletions(release, at: now)
+      schedule = again
+    }
+    if schedule { batcher.submit(.step(of: call, at: now)) }
   }
 
   // MARK: Replies
@@ -220,6 +260,18 @@ final class WorkerLoop {
 
   private func send(_ completion: Completion, at now: UInt64) {
     let link = links[completion.link]
+    if let credit = completion.callCredit {
+      guard completion.generation == link.generation else { return }
+      do {
+        try WorkerEnvelope(.callCredit, dispatchID: completion.dispatchID).withUnsafeBytes { try link.socket.send(bytes: $0, more: true) }
+        try link.socket.send(CreditLimit.encode(credit), more: false)
+        link.lastSent = now
+      } catch {
+        logger.error("could not send a call credit", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
+      }
+      return
+    }
+    if completion.isFinal { streams[StreamKey(link: completion.link, dispatchID: completion.dispatchID)] = nil }
     if completion.isFinal && completion.fromJob {
       pendingCount -= 1
       shares.finished(completion.link, current: completion.registration == link.registration)
@@ -253,6 +305,7 @@ final class WorkerLoop {
     for (index, link) in links.enumerated() {
       if drainStartedAt == nil && link.shouldReconnect(at: now, interval: interval, liveness: UInt64(configuration.liveness)) {
         logger.warning("gateway silent; reconnecting", metadata: ["gateway": "\(link.endpoint)"])
+        endStreams(on: index, WeftError(.unavailable, "the worker lost its gateway"), at: now)
         try link.reconnect(at: now)
         try register(index, at: now)
         relinked = true
@@ -260,7 +313,22 @@ final class WorkerLoop {
         try link.send(.heartbeat, at: now)
       }
     }
+    endStalledStreams(at: now)
     return relinked
+  }
+
+  /// Ends the open calls of link `index` (their FINALs go to a connection now gone).
+  private func endStreams(on index: Int, _ error: WeftError, at now: UInt64) {
+    for (key, call) in streams where key.link == index { sendCompletions(call.cancel(error), at: now) }
+  }
+
+  /// Ends open calls whose client has had responses waiting for room too long.
+  private func endStalledStreams(at now: UInt64) {
+    let limit = configuration.streamStallTimeout
+    let oldest = now &- limit.microseconds
+    for call in streams.values where call.isHolding {
+      sendCompletions(call.endIfStalled(heldSince: oldest, limitSeconds: Double(limit.microseconds) / 1e6), at: now)
+    }
   }
 
   private func beginDrain(at now: UInt64) throws {
@@ -294,4 +362,10 @@ final class WorkerControl: Sendable {
   }
 
   var isDrainRequested: Bool { drainRequested.withLock { $0 } }
+}
+
+/// An open call's key: the gateway link it came on and its dispatch id.
+struct StreamKey: Hashable {
+  let link: Int
+  let dispatchID: UInt64
 }

@@ -90,6 +90,9 @@ struct Call: AsyncParsableCommand {
     if let image {
       body = [try imageRequest(path: image, method: method)]
     }
+    if declared?.kind.clientStreams == true {
+      return try await callOpen(service, method, options: callOptions())
+    }
     if let audio = try speech.body() { body = [audio] }
     if let bodyJson {
       guard let declared else { throw ValidationError("--body-json needs a method the protos declare; \(service)/\(method) is not one") }
@@ -106,11 +109,7 @@ struct Call: AsyncParsableCommand {
       }
       body.append(contents)
     }
-    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: modelVersion, personalize: personalize, priority: priority)
-    for entry in metadata {
-      let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
-      options.metadata[pair[0]] = .text(pair.count > 1 ? pair[1] : "")
-    }
+    let options = callOptions()
 
     do {
       let weft = try client.connect()
@@ -122,13 +121,52 @@ struct Call: AsyncParsableCommand {
         printResponse(try await weft.call(service, method, body: body, options: options))
       }
     } catch let error as WeftError {
-      if json {
-        print(ReplyFormatter.json(["status": error.code.name, "code": Int(error.code.rawValue), "message": error.message]))
-      } else {
-        complain("\(error.code.name): \(error.message)")
-      }
-      throw ExitCode.failure
+      try fail(error)
     }
+  }
+
+  private func callOptions() -> CallOptions {
+    var options = CallOptions(timeout: .milliseconds(client.timeoutMs), userID: user, version: modelVersion, personalize: personalize, priority: priority)
+    for entry in metadata {
+      let pair = entry.split(separator: "=", maxSplits: 1).map(String.init)
+      options.metadata[pair[0]] = .text(pair.count > 1 ? pair[1] : "")
+    }
+    return options
+  }
+
+  /// A client-streaming or bidirectional method: each `--data` is one message, or
+  /// `--audio` is sent in pieces (at real-time pace with `--realtime`); every response
+  /// is printed as it arrives.
+  private func callOpen(_ service: String, _ method: String, options: CallOptions) async throws {
+    let messages: [[Data]] = try speech.livePieces().map { pieces in try pieces.map { [try $0.serializedData()] } }
+      ?? data.map { [Data($0.utf8)] }
+    let pacing = speech.pacing
+    do {
+      let weft = try client.connect()
+      defer { weft.close() }
+      let call = try weft.openCall(service, method, options: options)
+      let sender = Task {
+        for message in messages {
+          try await call.send(message)
+          if let pacing { try await Task.sleep(for: pacing) }
+        }
+        call.closeSend()
+      }
+      for try await response in call.responses { printResponse(response) }
+      sender.cancel()
+    } catch let error as WeftError {
+      try fail(error)
+    }
+  }
+
+  /// Prints a failed call's status and exits 1.
+  private func fail(_ error: WeftError) throws -> Never {
+    if json {
+      print(ReplyFormatter.json(["status": error.code.name, "code": Int(error.code.rawValue), "message": error.message]))
+    } else {
+      complain("\(error.code.name): \(error.message)")
+    }
+    throw ExitCode.failure
   }
 
   /// The service and method of `target`: split at its `/` if it has one, else after the
@@ -207,7 +245,7 @@ struct KnownReply {
     case TextService.similarity.erased:
       guard let reply = CallMessages.similarity(body: body) else { return nil }
       (fields, lines) = reply
-    case SpeechService.detect.erased, SpeechService.detectStream.erased:
+    case SpeechService.detect.erased, SpeechService.detectStream.erased, SpeechService.detectLive.erased:
       guard let reply = SpeechCallOptions.reply(body: body) else { return nil }
       (fields, lines) = reply
     case VisionService.embed.erased:

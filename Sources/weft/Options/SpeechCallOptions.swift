@@ -23,6 +23,12 @@ struct SpeechCallOptions: ParsableArguments {
   var maxSpeechS: Float?
   @Flag(help: "speech: leave the per-chunk probabilities out of the reply.")
   var noProbabilities = false
+  @Flag(help: "speech.detect.live: send the audio at the pace it plays (see --speed).")
+  var realtime = false
+  @Option(help: "speech.detect.live with --realtime: this many times faster than it plays.")
+  var speed: Double = 1
+  @Option(help: "speech.detect.live: milliseconds of audio per message.")
+  var pieceMs: Int = 100
 
   private var setsRules: Bool {
     threshold != nil || negThreshold != nil || minSpeechMs != nil || minSilenceMs != nil || speechPadMs != nil || maxSpeechS != nil
@@ -33,7 +39,31 @@ struct SpeechCallOptions: ParsableArguments {
       throw ValidationError("--audio is for the speech service's methods (speech.detect, speech.detect.stream)")
     }
     if setsRules && audio == nil { throw ValidationError("segment options need --audio") }
+    guard speed > 0 && speed.isFinite else { throw ValidationError("--speed must be above 0") }
+    guard (1...60_000).contains(pieceMs) else { throw ValidationError("--piece-ms must be 1 to 60000") }
   }
+
+  /// `--audio` cut into `detect.live` pieces of `--piece-ms` at the file's own rate, FLOAT32;
+  /// the first sets the format. Nil when `--audio` was not given.
+  func livePieces() throws -> [Weft_V1_LiveAudio]? {
+    guard let audio else { return nil }
+    guard let contents = FileManager.default.contents(atPath: audio) else { throw ValidationError("cannot read audio file \(audio)") }
+    let decoded = try WAVFile.decode(contents)
+    let step = max(1, decoded.sampleRate * pieceMs / 1_000)
+    var pieces = stride(from: 0, to: decoded.samples.count, by: step).map { start in
+      var piece = Weft_V1_LiveAudio()
+      piece.samples = decoded.samples[start..<min(start + step, decoded.samples.count)].withUnsafeBytes { Data($0) }
+      return piece
+    }
+    if pieces.isEmpty { pieces = [Weft_V1_LiveAudio()] }
+    pieces[0].sampleRate = UInt32(decoded.sampleRate)
+    pieces[0].includeProbabilities = !noProbabilities
+    if let options = segmentOptions() { pieces[0].options = options }
+    return pieces
+  }
+
+  /// How long a piece plays at `--speed`, when `--realtime` paces the sending.
+  var pacing: Duration? { realtime ? .microseconds(Int64(Double(pieceMs) * 1_000 / speed)) : nil }
 
   /// The DetectRequest for `--audio`, or nil when it was not given.
   func body() throws -> Data? {
@@ -42,6 +72,12 @@ struct SpeechCallOptions: ParsableArguments {
     var request = Weft_V1_DetectRequest()
     request.audio.wav = contents
     request.omitProbabilities = noProbabilities
+    if let options = segmentOptions() { request.options = options }
+    return try request.serializedData()
+  }
+
+  /// The segment rules the flags set; nil when none is set (the defaults apply).
+  private func segmentOptions() -> Weft_V1_SegmentOptions? {
     if setsRules {
       // A present SegmentOptions is taken as given, so unset flags get the defaults (0
       // means "derived" for the negative threshold and "none" for the maximum length).
@@ -53,9 +89,9 @@ struct SpeechCallOptions: ParsableArguments {
       options.minSilenceMs = minSilenceMs ?? UInt32(defaults.minSilenceMilliseconds)
       options.speechPadMs = speechPadMs ?? UInt32(defaults.speechPadMilliseconds)
       options.maxSpeechS = maxSpeechS ?? 0
-      request.options = options
+      return options
     }
-    return try request.serializedData()
+    return nil
   }
 
   /// A DetectResponse's fields for `--json`, and lines for people.

@@ -42,6 +42,8 @@ VISION_EMBED = Method("vision", "embed", vision_pb2.ImageEmbedRequest, vision_pb
 SPEECH_DETECT = Method("speech", "detect", speech_pb2.DetectRequest, speech_pb2.DetectResponse, "unary")
 # The same, with each segment sent as a partial response as soon as it is final.
 SPEECH_DETECT_STREAM = Method("speech", "detect.stream", speech_pb2.DetectRequest, speech_pb2.DetectResponse, "server")
+# Live detection: audio in pieces of any size, each segment out as soon as it is final (and, on request, every chunk's probability); the answer equals `detect`'s on the whole recording.
+SPEECH_DETECT_LIVE = Method("speech", "detect.live", speech_pb2.LiveAudio, speech_pb2.DetectResponse, "bidirectional")
 
 # recommender: Per-user personalisation, learnt from feedback.
 # Candidates re-ranked for a user.
@@ -64,6 +66,8 @@ RECOMMENDER_RERANK = Method("recommender", "rerank", None, None, "unary")
 ECHO_ECHO = Method("echo", "echo", None, None, "unary")
 # Each body frame as a partial response of its own, then an empty final one.
 ECHO_STREAM = Method("echo", "stream", None, None, "server")
+# Each message sent back as it comes, then an empty final response at half-close.
+ECHO_CHAT = Method("echo", "chat", None, None, "bidirectional")
 
 # sleep: Takes a set time per batch (a built-in model, for scheduling tests and benchmarks).
 # Waits `sleep_ms` (metadata) or the worker's latency, then echoes the body.
@@ -80,4 +84,4 @@ WEFT_MESH_ROUTE_SET = Method("weft.mesh", "route.set", routing_pb2.RouteUpdate, 
 WEFT_MESH_REWARD = Method("weft.mesh", "reward", routing_pb2.RewardBatch, empty_pb2.Empty, "unary")
 
 #: Every method, service by service.
-ALL: Tuple[Method, ...] = (TEXT_EMBED, TEXT_SIMILARITY, VISION_CLASSIFY, VISION_EMBED, SPEECH_DETECT, SPEECH_DETECT_STREAM, RECOMMENDER_PERSONALIZE, RECOMMENDER_FEEDBACK, RECOMMENDER_RECOMMEND, RECOMMENDER_CATALOG_UPSERT, RECOMMENDER_PROFILE_GET, RECOMMENDER_PROFILE_DELETE, RECOMMENDER_RERANK, ECHO_ECHO, ECHO_STREAM, SLEEP_SLEEP, WEFT_MESH_STATUS, WEFT_MESH_ROUTES, WEFT_MESH_ROUTE_SET, WEFT_MESH_REWARD,)
+ALL: Tuple[Method, ...] = (TEXT_EMBED, TEXT_SIMILARITY, VISION_CLASSIFY, VISION_EMBED, SPEECH_DETECT, SPEECH_DETECT_STREAM, SPEECH_DETECT_LIVE, RECOMMENDER_PERSONALIZE, RECOMMENDER_FEEDBACK, RECOMMENDER_RECOMMEND, RECOMMENDER_CATALOG_UPSERT, RECOMMENDER_PROFILE_GET, RECOMMENDER_PROFILE_DELETE, RECOMMENDER_RERANK, ECHO_ECHO, ECHO_STREAM, ECHO_CHAT, SLEEP_SLEEP, WEFT_MESH_STATUS, WEFT_MESH_ROUTES, WEFT_MESH_ROUTE_SET, WEFT_MESH_REWARD,)

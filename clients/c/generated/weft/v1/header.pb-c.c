@@ -301,7 +301,7 @@ const ProtobufCMessageDescriptor weft__v1__request_header__metadata_entry__descr
   (ProtobufCMessageInit) weft__v1__request_header__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptors[11] =
+static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptors[13] =
 {
   {
     "request_id",
@@ -435,9 +435,35 @@ static const ProtobufCFieldDescriptor weft__v1__request_header__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "frame",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__RequestHeader, frame),
+    &weft__v1__call_frame__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "credit",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__RequestHeader, credit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__request_header__field_indices_by_name[] = {
   10,   /* field[10] = cancel */
+  12,   /* field[12] = credit */
+  11,   /* field[11] = frame */
   4,   /* field[4] = idempotent */
   8,   /* field[8] = metadata */
   2,   /* field[2] = method */
@@ -452,7 +478,7 @@ static const unsigned weft__v1__request_header__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__request_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor weft__v1__request_header__descriptor =
 {
@@ -462,7 +488,7 @@ const ProtobufCMessageDescriptor weft__v1__request_header__descriptor =
   "Weft__V1__RequestHeader",
   "weft.v1",
   sizeof(Weft__V1__RequestHeader),
-  11,
+  13,
   weft__v1__request_header__field_descriptors,
   weft__v1__request_header__field_indices_by_name,
   1,  weft__v1__request_header__number_ranges,
@@ -520,7 +546,7 @@ const ProtobufCMessageDescriptor weft__v1__response_header__metadata_entry__desc
   (ProtobufCMessageInit) weft__v1__response_header__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__response_header__field_descriptors[13] =
+static const ProtobufCFieldDescriptor weft__v1__response_header__field_descriptors[15] =
 {
   {
     "request_id",
@@ -678,11 +704,37 @@ static const ProtobufCFieldDescriptor weft__v1__response_header__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "credit",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__ResponseHeader, credit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "flow_control",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__ResponseHeader, flow_control),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__response_header__field_indices_by_name[] = {
   9,   /* field[9] = batch_size */
   7,   /* field[7] = compute_us */
+  13,   /* field[13] = credit */
   3,   /* field[3] = end_of_stream */
+  14,   /* field[14] = flow_control */
   12,   /* field[12] = gateway_queue_us */
   2,   /* field[2] = message */
   11,   /* field[11] = metadata */
@@ -697,7 +749,7 @@ static const unsigned weft__v1__response_header__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__response_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor weft__v1__response_header__descriptor =
 {
@@ -707,7 +759,7 @@ const ProtobufCMessageDescriptor weft__v1__response_header__descriptor =
   "Weft__V1__ResponseHeader",
   "weft.v1",
   sizeof(Weft__V1__ResponseHeader),
-  13,
+  15,
   weft__v1__response_header__field_descriptors,
   weft__v1__response_header__field_indices_by_name,
   1,  weft__v1__response_header__number_ranges,
@@ -731,4 +783,36 @@ const ProtobufCMessageDescriptor weft__v1__opaque_frames__descriptor =
   0,  weft__v1__opaque_frames__number_ranges,
   (ProtobufCMessageInit) weft__v1__opaque_frames__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue weft__v1__call_frame__enum_values_by_number[4] =
+{
+  { "CALL_FRAME_OPEN", "WEFT__V1__CALL_FRAME__CALL_FRAME_OPEN", 0 },
+  { "CALL_FRAME_MESSAGE", "WEFT__V1__CALL_FRAME__CALL_FRAME_MESSAGE", 1 },
+  { "CALL_FRAME_HALF_CLOSE", "WEFT__V1__CALL_FRAME__CALL_FRAME_HALF_CLOSE", 2 },
+  { "CALL_FRAME_CREDIT", "WEFT__V1__CALL_FRAME__CALL_FRAME_CREDIT", 3 },
+};
+static const ProtobufCIntRange weft__v1__call_frame__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex weft__v1__call_frame__enum_values_by_name[4] =
+{
+  { "CALL_FRAME_CREDIT", 3 },
+  { "CALL_FRAME_HALF_CLOSE", 2 },
+  { "CALL_FRAME_MESSAGE", 1 },
+  { "CALL_FRAME_OPEN", 0 },
+};
+const ProtobufCEnumDescriptor weft__v1__call_frame__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "weft.v1.CallFrame",
+  "CallFrame",
+  "Weft__V1__CallFrame",
+  "weft.v1",
+  4,
+  weft__v1__call_frame__enum_values_by_number,
+  4,
+  weft__v1__call_frame__enum_values_by_name,
+  1,
+  weft__v1__call_frame__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

@@ -26,6 +26,30 @@ typedef struct Weft__V1__OpaqueFrames Weft__V1__OpaqueFrames;
 
 /* --- enums --- */
 
+/*
+ * The kinds of client message on a call. A call opens with OPEN (its body frames, if any,
+ * are its first message); MESSAGE, HALF_CLOSE and CREDIT name the open call by
+ * `request_id` and need no service or method.
+ */
+typedef enum _Weft__V1__CallFrame {
+  /*
+   * Starts a call; every unary and server-streaming request is one.
+   */
+  WEFT__V1__CALL_FRAME__CALL_FRAME_OPEN = 0,
+  /*
+   * One more message: the body frames.
+   */
+  WEFT__V1__CALL_FRAME__CALL_FRAME_MESSAGE = 1,
+  /*
+   * The client sends no more messages; it still reads responses.
+   */
+  WEFT__V1__CALL_FRAME__CALL_FRAME_HALF_CLOSE = 2,
+  /*
+   * Only flow control: `credit` more responses may be sent.
+   */
+  WEFT__V1__CALL_FRAME__CALL_FRAME_CREDIT = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WEFT__V1__CALL_FRAME)
+} Weft__V1__CallFrame;
 
 /* --- messages --- */
 
@@ -120,10 +144,20 @@ struct  Weft__V1__RequestHeader
    * its final CANCELLED. Service, method and body are not needed; nothing else answers.
    */
   protobuf_c_boolean cancel;
+  /*
+   * What this message is on a call that stays open (client-streaming and bidirectional
+   * methods, docs/PROTOCOL.md "Calls that stay open"); OPEN for every other request.
+   */
+  Weft__V1__CallFrame frame;
+  /*
+   * Flow control: on OPEN, how many responses the client takes before it grants more
+   * (0: 16); on CREDIT, how many more it takes now.
+   */
+  uint32_t credit;
 };
 #define WEFT__V1__REQUEST_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__request_header__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, WEFT__V1__CALL_FRAME__CALL_FRAME_OPEN, 0 }
 
 
 struct  Weft__V1__ResponseHeader__MetadataEntry
@@ -185,10 +219,18 @@ struct  Weft__V1__ResponseHeader
    * Microseconds the request waited in the gateway's service queue before dispatch.
    */
   uint64_t gateway_queue_us;
+  /*
+   * Flow control on a call that stays open: the client may send this many more messages.
+   */
+  uint32_t credit;
+  /*
+   * The response carries no message, only `credit` (0: a keep-alive).
+   */
+  protobuf_c_boolean flow_control;
 };
 #define WEFT__V1__RESPONSE_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__response_header__descriptor) \
-    , 0, WEFT__V1__STATUS_CODE__OK, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0 }
+    , 0, WEFT__V1__STATUS_CODE__OK, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0, 0, 0 }
 
 
 /*
@@ -313,6 +355,7 @@ typedef void (*Weft__V1__OpaqueFrames_Closure)
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    weft__v1__call_frame__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__metadata_value__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__request_header__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__request_header__metadata_entry__descriptor;

@@ -15,6 +15,7 @@ const weft_method weft_method_vision_classify = {"vision", "classify", &weft__v1
 const weft_method weft_method_vision_embed = {"vision", "embed", &weft__v1__image_embed_request__descriptor, &weft__v1__image_embed_response__descriptor, WEFT_STREAMING_NONE};
 const weft_method weft_method_speech_detect = {"speech", "detect", &weft__v1__detect_request__descriptor, &weft__v1__detect_response__descriptor, WEFT_STREAMING_NONE};
 const weft_method weft_method_speech_detect_stream = {"speech", "detect.stream", &weft__v1__detect_request__descriptor, &weft__v1__detect_response__descriptor, WEFT_STREAMING_SERVER};
+const weft_method weft_method_speech_detect_live = {"speech", "detect.live", &weft__v1__live_audio__descriptor, &weft__v1__detect_response__descriptor, WEFT_STREAMING_BIDIRECTIONAL};
 const weft_method weft_method_recommender_personalize = {"recommender", "personalize", &weft__v1__personalize_request__descriptor, &weft__v1__ranked_items__descriptor, WEFT_STREAMING_NONE};
 const weft_method weft_method_recommender_feedback = {"recommender", "feedback", &weft__v1__feedback_request__descriptor, &weft__v1__feedback_response__descriptor, WEFT_STREAMING_NONE};
 const weft_method weft_method_recommender_recommend = {"recommender", "recommend", &weft__v1__recommend_request__descriptor, &weft__v1__ranked_items__descriptor, WEFT_STREAMING_NONE};
@@ -24,6 +25,7 @@ const weft_method weft_method_recommender_profile_delete = {"recommender", "prof
 const weft_method weft_method_recommender_rerank = {"recommender", "rerank", NULL, NULL, WEFT_STREAMING_NONE};
 const weft_method weft_method_echo_echo = {"echo", "echo", NULL, NULL, WEFT_STREAMING_NONE};
 const weft_method weft_method_echo_stream = {"echo", "stream", NULL, NULL, WEFT_STREAMING_SERVER};
+const weft_method weft_method_echo_chat = {"echo", "chat", NULL, NULL, WEFT_STREAMING_BIDIRECTIONAL};
 const weft_method weft_method_sleep_sleep = {"sleep", "sleep", NULL, NULL, WEFT_STREAMING_NONE};
 const weft_method weft_method_weft_mesh_status = {"weft.mesh", "status", NULL, &weft__v1__mesh_status__descriptor, WEFT_STREAMING_NONE};
 const weft_method weft_method_weft_mesh_routes = {"weft.mesh", "routes", NULL, &weft__v1__route_table__descriptor, WEFT_STREAMING_NONE};
@@ -37,6 +39,7 @@ const weft_method *const weft_methods[] = {
   &weft_method_vision_embed,
   &weft_method_speech_detect,
   &weft_method_speech_detect_stream,
+  &weft_method_speech_detect_live,
   &weft_method_recommender_personalize,
   &weft_method_recommender_feedback,
   &weft_method_recommender_recommend,
@@ -46,10 +49,11 @@ const weft_method *const weft_methods[] = {
   &weft_method_recommender_rerank,
   &weft_method_echo_echo,
   &weft_method_echo_stream,
+  &weft_method_echo_chat,
   &weft_method_sleep_sleep,
   &weft_method_weft_mesh_status,
   &weft_method_weft_mesh_routes,
   &weft_method_weft_mesh_route_set,
   &weft_method_weft_mesh_reward,
 };
-const size_t weft_method_count = 20;
+const size_t weft_method_count = 22;

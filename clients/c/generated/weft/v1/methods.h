@@ -40,6 +40,8 @@ extern const weft_method weft_method_vision_embed;
 extern const weft_method weft_method_speech_detect;
 /* speech/detect.stream: The same, with each segment sent as a partial response as soon as it is final. */
 extern const weft_method weft_method_speech_detect_stream;
+/* speech/detect.live: Live detection: audio in pieces of any size, each segment out as soon as it is final (and, on request, every chunk's probability); the answer equals `detect`'s on the whole recording. */
+extern const weft_method weft_method_speech_detect_live;
 
 /* recommender: Per-user personalisation, learnt from feedback. */
 /* recommender/personalize: Candidates re-ranked for a user. */
@@ -62,6 +64,8 @@ extern const weft_method weft_method_recommender_rerank;
 extern const weft_method weft_method_echo_echo;
 /* echo/stream: Each body frame as a partial response of its own, then an empty final one. */
 extern const weft_method weft_method_echo_stream;
+/* echo/chat: Each message sent back as it comes, then an empty final response at half-close. */
+extern const weft_method weft_method_echo_chat;
 
 /* sleep: Takes a set time per batch (a built-in model, for scheduling tests and benchmarks). */
 /* sleep/sleep: Waits `sleep_ms` (metadata) or the worker's latency, then echoes the body. */

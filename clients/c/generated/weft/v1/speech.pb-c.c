@@ -142,6 +142,51 @@ void   weft__v1__detect_request__free_unpacked
   assert(message->base.descriptor == &weft__v1__detect_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   weft__v1__live_audio__init
+                     (Weft__V1__LiveAudio         *message)
+{
+  static const Weft__V1__LiveAudio init_value = WEFT__V1__LIVE_AUDIO__INIT;
+  *message = init_value;
+}
+size_t weft__v1__live_audio__get_packed_size
+                     (const Weft__V1__LiveAudio *message)
+{
+  assert(message->base.descriptor == &weft__v1__live_audio__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t weft__v1__live_audio__pack
+                     (const Weft__V1__LiveAudio *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &weft__v1__live_audio__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t weft__v1__live_audio__pack_to_buffer
+                     (const Weft__V1__LiveAudio *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &weft__v1__live_audio__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Weft__V1__LiveAudio *
+       weft__v1__live_audio__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Weft__V1__LiveAudio *)
+     protobuf_c_message_unpack (&weft__v1__live_audio__descriptor,
+                                allocator, len, data);
+}
+void   weft__v1__live_audio__free_unpacked
+                     (Weft__V1__LiveAudio *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &weft__v1__live_audio__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   weft__v1__speech_segment__init
                      (Weft__V1__SpeechSegment         *message)
 {
@@ -461,6 +506,137 @@ const ProtobufCMessageDescriptor weft__v1__detect_request__descriptor =
   weft__v1__detect_request__field_indices_by_name,
   1,  weft__v1__detect_request__number_ranges,
   (ProtobufCMessageInit) weft__v1__detect_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue weft__v1__live_audio__encoding__enum_values_by_number[2] =
+{
+  { "ENCODING_FLOAT32", "WEFT__V1__LIVE_AUDIO__ENCODING__ENCODING_FLOAT32", 0 },
+  { "ENCODING_PCM16", "WEFT__V1__LIVE_AUDIO__ENCODING__ENCODING_PCM16", 1 },
+};
+static const ProtobufCIntRange weft__v1__live_audio__encoding__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex weft__v1__live_audio__encoding__enum_values_by_name[2] =
+{
+  { "ENCODING_FLOAT32", 0 },
+  { "ENCODING_PCM16", 1 },
+};
+const ProtobufCEnumDescriptor weft__v1__live_audio__encoding__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "weft.v1.LiveAudio.Encoding",
+  "Encoding",
+  "Weft__V1__LiveAudio__Encoding",
+  "weft.v1",
+  2,
+  weft__v1__live_audio__encoding__enum_values_by_number,
+  2,
+  weft__v1__live_audio__encoding__enum_values_by_name,
+  1,
+  weft__v1__live_audio__encoding__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCFieldDescriptor weft__v1__live_audio__field_descriptors[6] =
+{
+  {
+    "samples",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LiveAudio, samples),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "encoding",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LiveAudio, encoding),
+    &weft__v1__live_audio__encoding__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sample_rate",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LiveAudio, sample_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channels",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LiveAudio, channels),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "options",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LiveAudio, options),
+    &weft__v1__segment_options__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_probabilities",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__LiveAudio, include_probabilities),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned weft__v1__live_audio__field_indices_by_name[] = {
+  3,   /* field[3] = channels */
+  1,   /* field[1] = encoding */
+  5,   /* field[5] = include_probabilities */
+  4,   /* field[4] = options */
+  2,   /* field[2] = sample_rate */
+  0,   /* field[0] = samples */
+};
+static const ProtobufCIntRange weft__v1__live_audio__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor weft__v1__live_audio__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "weft.v1.LiveAudio",
+  "LiveAudio",
+  "Weft__V1__LiveAudio",
+  "weft.v1",
+  sizeof(Weft__V1__LiveAudio),
+  6,
+  weft__v1__live_audio__field_descriptors,
+  weft__v1__live_audio__field_indices_by_name,
+  1,  weft__v1__live_audio__number_ranges,
+  (ProtobufCMessageInit) weft__v1__live_audio__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor weft__v1__speech_segment__field_descriptors[4] =

@@ -19,12 +19,24 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Weft__V1__Audio Weft__V1__Audio;
 typedef struct Weft__V1__SegmentOptions Weft__V1__SegmentOptions;
 typedef struct Weft__V1__DetectRequest Weft__V1__DetectRequest;
+typedef struct Weft__V1__LiveAudio Weft__V1__LiveAudio;
 typedef struct Weft__V1__SpeechSegment Weft__V1__SpeechSegment;
 typedef struct Weft__V1__DetectResponse Weft__V1__DetectResponse;
 
 
 /* --- enums --- */
 
+typedef enum _Weft__V1__LiveAudio__Encoding {
+  /*
+   * 32-bit float, little-endian.
+   */
+  WEFT__V1__LIVE_AUDIO__ENCODING__ENCODING_FLOAT32 = 0,
+  /*
+   * 16-bit signed integer, little-endian.
+   */
+  WEFT__V1__LIVE_AUDIO__ENCODING__ENCODING_PCM16 = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(WEFT__V1__LIVE_AUDIO__ENCODING)
+} Weft__V1__LiveAudio__Encoding;
 
 /* --- messages --- */
 
@@ -126,7 +138,40 @@ struct  Weft__V1__DetectRequest
 /*
  * One stretch of speech. Times are in seconds from the start of the audio; samples are
  * counted at 16 kHz, the model's rate, whatever the input's rate.
+ * One piece of a live recording, for `speech/detect.live`: any number of samples, mono or
+ * interleaved channels. The call's first piece sets the format (encoding, rate, channels,
+ * options, probabilities); later pieces leave those unset or repeat them.
  */
+struct  Weft__V1__LiveAudio
+{
+  ProtobufCMessage base;
+  /*
+   * The samples, interleaved when there are several channels.
+   */
+  ProtobufCBinaryData samples;
+  Weft__V1__LiveAudio__Encoding encoding;
+  /*
+   * Hz, 4000 to 384000; 0 means 16000.
+   */
+  uint32_t sample_rate;
+  /*
+   * 1 to 8; 0 means 1. Channels are averaged.
+   */
+  uint32_t channels;
+  /*
+   * As for `detect`; absent, the package's defaults.
+   */
+  Weft__V1__SegmentOptions *options;
+  /*
+   * Send each processed 32 ms chunk's speech probability.
+   */
+  protobuf_c_boolean include_probabilities;
+};
+#define WEFT__V1__LIVE_AUDIO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&weft__v1__live_audio__descriptor) \
+    , {0,NULL}, WEFT__V1__LIVE_AUDIO__ENCODING__ENCODING_FLOAT32, 0, 0, NULL, 0 }
+
+
 struct  Weft__V1__SpeechSegment
 {
   ProtobufCMessage base;
@@ -232,6 +277,25 @@ Weft__V1__DetectRequest *
 void   weft__v1__detect_request__free_unpacked
                      (Weft__V1__DetectRequest *message,
                       ProtobufCAllocator *allocator);
+/* Weft__V1__LiveAudio methods */
+void   weft__v1__live_audio__init
+                     (Weft__V1__LiveAudio         *message);
+size_t weft__v1__live_audio__get_packed_size
+                     (const Weft__V1__LiveAudio   *message);
+size_t weft__v1__live_audio__pack
+                     (const Weft__V1__LiveAudio   *message,
+                      uint8_t             *out);
+size_t weft__v1__live_audio__pack_to_buffer
+                     (const Weft__V1__LiveAudio   *message,
+                      ProtobufCBuffer     *buffer);
+Weft__V1__LiveAudio *
+       weft__v1__live_audio__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   weft__v1__live_audio__free_unpacked
+                     (Weft__V1__LiveAudio *message,
+                      ProtobufCAllocator *allocator);
 /* Weft__V1__SpeechSegment methods */
 void   weft__v1__speech_segment__init
                      (Weft__V1__SpeechSegment         *message);
@@ -281,6 +345,9 @@ typedef void (*Weft__V1__SegmentOptions_Closure)
 typedef void (*Weft__V1__DetectRequest_Closure)
                  (const Weft__V1__DetectRequest *message,
                   void *closure_data);
+typedef void (*Weft__V1__LiveAudio_Closure)
+                 (const Weft__V1__LiveAudio *message,
+                  void *closure_data);
 typedef void (*Weft__V1__SpeechSegment_Closure)
                  (const Weft__V1__SpeechSegment *message,
                   void *closure_data);
@@ -296,6 +363,8 @@ typedef void (*Weft__V1__DetectResponse_Closure)
 extern const ProtobufCMessageDescriptor weft__v1__audio__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__segment_options__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__detect_request__descriptor;
+extern const ProtobufCMessageDescriptor weft__v1__live_audio__descriptor;
+extern const ProtobufCEnumDescriptor    weft__v1__live_audio__encoding__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__speech_segment__descriptor;
 extern const ProtobufCMessageDescriptor weft__v1__detect_response__descriptor;
 

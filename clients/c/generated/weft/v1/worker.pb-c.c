@@ -97,7 +97,7 @@ void   weft__v1__worker_ready__free_unpacked
   assert(message->base.descriptor == &weft__v1__worker_ready__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor weft__v1__method_descriptor__field_descriptors[4] =
+static const ProtobufCFieldDescriptor weft__v1__method_descriptor__field_descriptors[5] =
 {
   {
     "name",
@@ -147,8 +147,21 @@ static const ProtobufCFieldDescriptor weft__v1__method_descriptor__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "client_streaming",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MethodDescriptor, client_streaming),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__method_descriptor__field_indices_by_name[] = {
+  4,   /* field[4] = client_streaming */
   2,   /* field[2] = input_kind */
   0,   /* field[0] = name */
   3,   /* field[3] = output_kind */
@@ -157,7 +170,7 @@ static const unsigned weft__v1__method_descriptor__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__method_descriptor__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor weft__v1__method_descriptor__descriptor =
 {
@@ -167,7 +180,7 @@ const ProtobufCMessageDescriptor weft__v1__method_descriptor__descriptor =
   "Weft__V1__MethodDescriptor",
   "weft.v1",
   sizeof(Weft__V1__MethodDescriptor),
-  4,
+  5,
   weft__v1__method_descriptor__field_descriptors,
   weft__v1__method_descriptor__field_indices_by_name,
   1,  weft__v1__method_descriptor__number_ranges,

@@ -37,10 +37,14 @@ struct  Weft__V1__MethodDescriptor
   protobuf_c_boolean streaming;
   char *input_kind;
   char *output_kind;
+  /*
+   * The client sends a stream of messages on one call (MESSAGE, HALF_CLOSE).
+   */
+  protobuf_c_boolean client_streaming;
 };
 #define WEFT__V1__METHOD_DESCRIPTOR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__method_descriptor__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 /*

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from weft_client._proto.weft.v1 import status_pb2 as weft_dot_v1_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weft/v1/header.proto\x12\x07weft.v1\x1a\x14weft/v1/status.proto\":\n\rMetadataValue\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x10\n\x06\x62inary\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05value\"\xc6\x02\n\rRequestHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x12\n\ntimeout_ms\x18\x04 \x01(\r\x12\x12\n\nidempotent\x18\x05 \x01(\x08\x12\x13\n\x0bpersonalize\x18\x06 \x01(\x08\x12\x0f\n\x07version\x18\x07 \x01(\t\x12\x0f\n\x07user_id\x18\x08 \x01(\t\x12\x36\n\x08metadata\x18\t \x03(\x0b\x32$.weft.v1.RequestHeader.MetadataEntry\x12\x10\n\x08priority\x18\n \x01(\r\x12\x0e\n\x06\x63\x61ncel\x18\x0b \x01(\x08\x1aG\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.weft.v1.MetadataValue:\x02\x38\x01\"\x99\x03\n\x0eResponseHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12#\n\x06status\x18\x02 \x01(\x0e\x32\x13.weft.v1.StatusCode\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x15\n\rend_of_stream\x18\x04 \x01(\x08\x12\x11\n\tworker_id\x18\x05 \x01(\t\x12\x15\n\rmodel_version\x18\x06 \x01(\t\x12\x10\n\x08queue_us\x18\x07 \x01(\x04\x12\x12\n\ncompute_us\x18\x08 \x01(\x04\x12\x10\n\x08total_us\x18\t \x01(\x04\x12\x12\n\nbatch_size\x18\n \x01(\r\x12\x14\n\x0cpersonalized\x18\x0b \x01(\x08\x12\x37\n\x08metadata\x18\x0c \x03(\x0b\x32%.weft.v1.ResponseHeader.MetadataEntry\x12\x18\n\x10gateway_queue_us\x18\r \x01(\x04\x1aG\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.weft.v1.MetadataValue:\x02\x38\x01\"\x0e\n\x0cOpaqueFramesb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weft/v1/header.proto\x12\x07weft.v1\x1a\x14weft/v1/status.proto\":\n\rMetadataValue\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x10\n\x06\x62inary\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05value\"\xf9\x02\n\rRequestHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x12\n\ntimeout_ms\x18\x04 \x01(\r\x12\x12\n\nidempotent\x18\x05 \x01(\x08\x12\x13\n\x0bpersonalize\x18\x06 \x01(\x08\x12\x0f\n\x07version\x18\x07 \x01(\t\x12\x0f\n\x07user_id\x18\x08 \x01(\t\x12\x36\n\x08metadata\x18\t \x03(\x0b\x32$.weft.v1.RequestHeader.MetadataEntry\x12\x10\n\x08priority\x18\n \x01(\r\x12\x0e\n\x06\x63\x61ncel\x18\x0b \x01(\x08\x12!\n\x05\x66rame\x18\x0c \x01(\x0e\x32\x12.weft.v1.CallFrame\x12\x0e\n\x06\x63redit\x18\r \x01(\r\x1aG\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.weft.v1.MetadataValue:\x02\x38\x01\"\xbf\x03\n\x0eResponseHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12#\n\x06status\x18\x02 \x01(\x0e\x32\x13.weft.v1.StatusCode\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x15\n\rend_of_stream\x18\x04 \x01(\x08\x12\x11\n\tworker_id\x18\x05 \x01(\t\x12\x15\n\rmodel_version\x18\x06 \x01(\t\x12\x10\n\x08queue_us\x18\x07 \x01(\x04\x12\x12\n\ncompute_us\x18\x08 \x01(\x04\x12\x10\n\x08total_us\x18\t \x01(\x04\x12\x12\n\nbatch_size\x18\n \x01(\r\x12\x14\n\x0cpersonalized\x18\x0b \x01(\x08\x12\x37\n\x08metadata\x18\x0c \x03(\x0b\x32%.weft.v1.ResponseHeader.MetadataEntry\x12\x18\n\x10gateway_queue_us\x18\r \x01(\x04\x12\x0e\n\x06\x63redit\x18\x0e \x01(\r\x12\x14\n\x0c\x66low_control\x18\x0f \x01(\x08\x1aG\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.weft.v1.MetadataValue:\x02\x38\x01\"\x0e\n\x0cOpaqueFrames*j\n\tCallFrame\x12\x13\n\x0f\x43\x41LL_FRAME_OPEN\x10\x00\x12\x16\n\x12\x43\x41LL_FRAME_MESSAGE\x10\x01\x12\x19\n\x15\x43\x41LL_FRAME_HALF_CLOSE\x10\x02\x12\x15\n\x11\x43\x41LL_FRAME_CREDIT\x10\x03\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weft.v1.header_pb2', globals())
@@ -25,16 +25,18 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _REQUESTHEADER_METADATAENTRY._serialized_options = b'8\001'
   _RESPONSEHEADER_METADATAENTRY._options = None
   _RESPONSEHEADER_METADATAENTRY._serialized_options = b'8\001'
+  _CALLFRAME._serialized_start=961
+  _CALLFRAME._serialized_end=1067
   _METADATAVALUE._serialized_start=55
   _METADATAVALUE._serialized_end=113
   _REQUESTHEADER._serialized_start=116
-  _REQUESTHEADER._serialized_end=442
-  _REQUESTHEADER_METADATAENTRY._serialized_start=371
-  _REQUESTHEADER_METADATAENTRY._serialized_end=442
-  _RESPONSEHEADER._serialized_start=445
-  _RESPONSEHEADER._serialized_end=854
-  _RESPONSEHEADER_METADATAENTRY._serialized_start=371
-  _RESPONSEHEADER_METADATAENTRY._serialized_end=442
-  _OPAQUEFRAMES._serialized_start=856
-  _OPAQUEFRAMES._serialized_end=870
+  _REQUESTHEADER._serialized_end=493
+  _REQUESTHEADER_METADATAENTRY._serialized_start=422
+  _REQUESTHEADER_METADATAENTRY._serialized_end=493
+  _RESPONSEHEADER._serialized_start=496
+  _RESPONSEHEADER._serialized_end=943
+  _RESPONSEHEADER_METADATAENTRY._serialized_start=422
+  _RESPONSEHEADER_METADATAENTRY._serialized_end=493
+  _OPAQUEFRAMES._serialized_start=945
+  _OPAQUEFRAMES._serialized_end=959
 # @@protoc_insertion_point(module_scope)

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from weft_client._proto.weft.v1 import tensor_pb2 as weft_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weft/v1/speech.proto\x12\x07weft.v1\x1a\x14weft/v1/tensor.proto\"Y\n\x05\x41udio\x12\r\n\x03wav\x18\x01 \x01(\x0cH\x00\x12\"\n\x07samples\x18\x02 \x01(\x0b\x32\x0f.weft.v1.TensorH\x00\x12\x13\n\x0bsample_rate\x18\x03 \x01(\rB\x08\n\x06source\"\x96\x01\n\x0eSegmentOptions\x12\x11\n\tthreshold\x18\x01 \x01(\x02\x12\x15\n\rneg_threshold\x18\x02 \x01(\x02\x12\x15\n\rmin_speech_ms\x18\x03 \x01(\r\x12\x16\n\x0emin_silence_ms\x18\x04 \x01(\r\x12\x15\n\rspeech_pad_ms\x18\x05 \x01(\r\x12\x14\n\x0cmax_speech_s\x18\x06 \x01(\x02\"t\n\rDetectRequest\x12\x1d\n\x05\x61udio\x18\x01 \x01(\x0b\x32\x0e.weft.v1.Audio\x12(\n\x07options\x18\x02 \x01(\x0b\x32\x17.weft.v1.SegmentOptions\x12\x1a\n\x12omit_probabilities\x18\x03 \x01(\x08\"U\n\rSpeechSegment\x12\r\n\x05start\x18\x01 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x01\x12\x14\n\x0cstart_sample\x18\x03 \x01(\x04\x12\x12\n\nend_sample\x18\x04 \x01(\x04\"\xb1\x01\n\x0e\x44\x65tectResponse\x12(\n\x08segments\x18\x01 \x03(\x0b\x32\x16.weft.v1.SpeechSegment\x12&\n\rprobabilities\x18\x02 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\x10\n\x08\x64uration\x18\x03 \x01(\x01\x12\x11\n\tprocessed\x18\x04 \x01(\x01\x12\x19\n\x11input_sample_rate\x18\x05 \x01(\r\x12\r\n\x05model\x18\x06 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weft/v1/speech.proto\x12\x07weft.v1\x1a\x14weft/v1/tensor.proto\"Y\n\x05\x41udio\x12\r\n\x03wav\x18\x01 \x01(\x0cH\x00\x12\"\n\x07samples\x18\x02 \x01(\x0b\x32\x0f.weft.v1.TensorH\x00\x12\x13\n\x0bsample_rate\x18\x03 \x01(\rB\x08\n\x06source\"\x96\x01\n\x0eSegmentOptions\x12\x11\n\tthreshold\x18\x01 \x01(\x02\x12\x15\n\rneg_threshold\x18\x02 \x01(\x02\x12\x15\n\rmin_speech_ms\x18\x03 \x01(\r\x12\x16\n\x0emin_silence_ms\x18\x04 \x01(\r\x12\x15\n\rspeech_pad_ms\x18\x05 \x01(\r\x12\x14\n\x0cmax_speech_s\x18\x06 \x01(\x02\"t\n\rDetectRequest\x12\x1d\n\x05\x61udio\x18\x01 \x01(\x0b\x32\x0e.weft.v1.Audio\x12(\n\x07options\x18\x02 \x01(\x0b\x32\x17.weft.v1.SegmentOptions\x12\x1a\n\x12omit_probabilities\x18\x03 \x01(\x08\"\xf1\x01\n\tLiveAudio\x12\x0f\n\x07samples\x18\x01 \x01(\x0c\x12-\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x1b.weft.v1.LiveAudio.Encoding\x12\x13\n\x0bsample_rate\x18\x03 \x01(\r\x12\x10\n\x08\x63hannels\x18\x04 \x01(\r\x12(\n\x07options\x18\x05 \x01(\x0b\x32\x17.weft.v1.SegmentOptions\x12\x1d\n\x15include_probabilities\x18\x06 \x01(\x08\"4\n\x08\x45ncoding\x12\x14\n\x10\x45NCODING_FLOAT32\x10\x00\x12\x12\n\x0e\x45NCODING_PCM16\x10\x01\"U\n\rSpeechSegment\x12\r\n\x05start\x18\x01 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x01\x12\x14\n\x0cstart_sample\x18\x03 \x01(\x04\x12\x12\n\nend_sample\x18\x04 \x01(\x04\"\xb1\x01\n\x0e\x44\x65tectResponse\x12(\n\x08segments\x18\x01 \x03(\x0b\x32\x16.weft.v1.SpeechSegment\x12&\n\rprobabilities\x18\x02 \x01(\x0b\x32\x0f.weft.v1.Tensor\x12\x10\n\x08\x64uration\x18\x03 \x01(\x01\x12\x11\n\tprocessed\x18\x04 \x01(\x01\x12\x19\n\x11input_sample_rate\x18\x05 \x01(\r\x12\r\n\x05model\x18\x06 \x01(\tb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weft.v1.speech_pb2', globals())
@@ -27,8 +27,12 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _SEGMENTOPTIONS._serialized_end=297
   _DETECTREQUEST._serialized_start=299
   _DETECTREQUEST._serialized_end=415
-  _SPEECHSEGMENT._serialized_start=417
-  _SPEECHSEGMENT._serialized_end=502
-  _DETECTRESPONSE._serialized_start=505
-  _DETECTRESPONSE._serialized_end=682
+  _LIVEAUDIO._serialized_start=418
+  _LIVEAUDIO._serialized_end=659
+  _LIVEAUDIO_ENCODING._serialized_start=607
+  _LIVEAUDIO_ENCODING._serialized_end=659
+  _SPEECHSEGMENT._serialized_start=661
+  _SPEECHSEGMENT._serialized_end=746
+  _DETECTRESPONSE._serialized_start=749
+  _DETECTRESPONSE._serialized_end=926
 # @@protoc_insertion_point(module_scope)

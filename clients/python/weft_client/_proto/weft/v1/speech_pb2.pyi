@@ -1,5 +1,6 @@
 from weft_client._proto.weft.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
@@ -41,6 +42,26 @@ class DetectResponse(_message.Message):
     processed: float
     segments: _containers.RepeatedCompositeFieldContainer[SpeechSegment]
     def __init__(self, segments: _Optional[_Iterable[_Union[SpeechSegment, _Mapping]]] = ..., probabilities: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., duration: _Optional[float] = ..., processed: _Optional[float] = ..., input_sample_rate: _Optional[int] = ..., model: _Optional[str] = ...) -> None: ...
+
+class LiveAudio(_message.Message):
+    __slots__ = ["channels", "encoding", "include_probabilities", "options", "sample_rate", "samples"]
+    class Encoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = []
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FLOAT32: LiveAudio.Encoding
+    ENCODING_PCM16: LiveAudio.Encoding
+    INCLUDE_PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    channels: int
+    encoding: LiveAudio.Encoding
+    include_probabilities: bool
+    options: SegmentOptions
+    sample_rate: int
+    samples: bytes
+    def __init__(self, samples: _Optional[bytes] = ..., encoding: _Optional[_Union[LiveAudio.Encoding, str]] = ..., sample_rate: _Optional[int] = ..., channels: _Optional[int] = ..., options: _Optional[_Union[SegmentOptions, _Mapping]] = ..., include_probabilities: bool = ...) -> None: ...
 
 class SegmentOptions(_message.Message):
     __slots__ = ["max_speech_s", "min_silence_ms", "min_speech_ms", "neg_threshold", "speech_pad_ms", "threshold"]

@@ -6,16 +6,18 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class MethodDescriptor(_message.Message):
-    __slots__ = ["input_kind", "name", "output_kind", "streaming"]
+    __slots__ = ["client_streaming", "input_kind", "name", "output_kind", "streaming"]
+    CLIENT_STREAMING_FIELD_NUMBER: _ClassVar[int]
     INPUT_KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_KIND_FIELD_NUMBER: _ClassVar[int]
     STREAMING_FIELD_NUMBER: _ClassVar[int]
+    client_streaming: bool
     input_kind: str
     name: str
     output_kind: str
     streaming: bool
-    def __init__(self, name: _Optional[str] = ..., streaming: bool = ..., input_kind: _Optional[str] = ..., output_kind: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., streaming: bool = ..., input_kind: _Optional[str] = ..., output_kind: _Optional[str] = ..., client_streaming: bool = ...) -> None: ...
 
 class WorkerReady(_message.Message):
     __slots__ = ["capacity", "heartbeat_interval_ms", "max_batch_delay_us", "max_batch_size", "methods", "name", "service", "version"]

@@ -1,0 +1,187 @@
+import Foundation
+import Synchronization
+import WeftModels
+import WeftProtocol
+
+/// A call that stays open (a client-streaming or bidirectional method), from its REQUEST
+/// to its FINAL: the client's messages its stream has not taken yet, how many responses
+/// the client has room for, what waits for that room, and whether a step is queued or
+/// running.
+///
+/// The socket thread adds messages, credit, the half-close and cancels; the compute
+/// thread runs steps. A call has at most one step job in the batcher or running: a step
+/// is scheduled only when there is something to do and room for its responses, so what
+/// a call holds is bounded by one step's output plus the client's message window.
+final class StreamCall: Sendable {
+  /// The REQUEST that opened the call: link, dispatch id, header, deadline.
+  let opening: Job
+  private let workerName: String
+  private let version: String
+  private let state: Mutex<State>
+
+  private struct State: ~Copyable {
+    var stream: (any ModelStream)?
+    var inbox: [[Data]] = []
+    var halfClosed = false
+    /// The half-close was handed to the stream.
+    var endDelivered = false
+    var cancelled: WeftError?
+    var scheduled = false
+    var finished = false
+    /// Responses the client still has room for.
+    var responseCredit: Int
+    /// Responses (and possibly the final) waiting for room, oldest first.
+    var held: [Completion] = []
+    var heldSince: UInt64 = 0
+  }
+
+  /// What one step works on.
+  struct StepInput {
+    var stream: (any ModelStream)?
+    var messages: [[Data]]
+    var ended: Bool
+    var cancelled: WeftError?
+  }
+
+  init(opening: Job, responseCredit: Int, workerName: String, version: String) {
+    self.opening = opening
+    self.workerName = workerName
+    self.version = version
+    state = Mutex(State(responseCredit: responseCredit))
+    if !opening.request.body.isEmpty { state.withLock { $0.inbox.append(opening.request.body) } }
+  }
+
+  /// A new message; returns whether a step should be scheduled now. Past `limit`
+  /// messages waiting (the client ignored its window), the call is cancelled instead.
+  func add(message: [Data], limit: Int) -> Bool {
+    state.withLock { state in
+      guard !state.finished, state.cancelled == nil else { return false }
+      guard !state.halfClosed else {
+        state.cancelled = WeftError(.invalidArgument, "a message came after the half-close")
+        return Self.claimStep(&state)
+      }
+      state.inbox.append(message)
+      if state.inbox.count > limit {
+        state.cancelled = WeftError(.resourceExhausted, "the client sent more than its window of \(limit) messages")
+      }
+      return Self.claimStep(&state)
+    }
+  }
+
+  /// The client sends no more; returns whether a step should be scheduled now.
+  func halfClose() -> Bool {
+    state.withLock { state in
+      state.halfClosed = true
+      return Self.claimStep(&state)
+    }
+  }
+
+  /// The client has room for `count` more responses: returns held ones it may have now,
+  /// and whether a step should be scheduled.
+  func grant(_ count: Int) -> (release: [Completion], schedule: Bool) {
+    state.withLock { state in
+      state.responseCredit += count
+      let release = Self.releaseHeld(&state)
+      return (release, Self.claimStep(&state))
+    }
+  }
+
+  /// Ends the call with `error` (cancel, deadline, stall): returns its final when no
+  /// step is running (else the running step's end produces it), or nothing if it is over.
+  func cancel(_ error: WeftError) -> [Completion] {
+    state.withLock { state in
+      guard !state.finished else { return [] }
+      if state.cancelled == nil { state.cancelled = error }
+      guard !state.scheduled else { return [] }
+      return finishCancelled(&state)
+    }
+  }
+
+  /// Ends the call if the client has had responses waiting for room since before
+  /// `oldest`: its final RESOURCE_EXHAUSTED, sent past what waits.
+  func endIfStalled(heldSince oldest: UInt64, limitSeconds: Double) -> [Completion] {
+    let stalled = state.withLock { !$0.finished && !$0.held.isEmpty && $0.heldSince < oldest }
+    guard stalled else { return [] }
+    return cancel(WeftError(.resourceExhausted, "the client read no response for \(limitSeconds) s while the call had more for it"))
+  }
+
+  /// Whether the call holds responses for a client that has no room.
+  var isHolding: Bool { state.withLock { !$0.held.isEmpty } }
+
+  // MARK: Steps (compute thread)
+
+  /// Takes the step's work: the messages so far, the half-close if all are taken.
+  func beginStep() -> StepInput {
+    state.withLock { state in
+      let messages = state.inbox
+      state.inbox.removeAll()
+      let ended = state.halfClosed && !state.endDelivered
+      if ended { state.endDelivered = true }
+      return StepInput(stream: state.stream, messages: messages, ended: ended, cancelled: state.cancelled)
+    }
+  }
+
+  /// Records the stream opened by the step (the first step opens it).
+  func opened(_ stream: any ModelStream) { state.withLock { $0.stream = stream } }
+
+  /// Takes a step's output: returns what to send now (a CALL_CREDIT for the messages it
+  /// took, responses the client has room for, the final once nothing is held before it)
+  /// and whether another step should be scheduled.
+  func endStep(_ output: StreamOutput, took messages: Int, timing: Completion.Timing, at now: UInt64) -> (send: [Completion], schedule: Bool) {
+    state.withLock { state in
+      state.scheduled = false
+      var send: [Completion] = []
+      if state.cancelled != nil {
+        return (finishCancelled(&state), false)
+      }
+      if messages > 0 && output.final == nil {
+        send.append(Completion(callCreditFor: opening, count: UInt32(messages)))
+      }
+      for response in output.responses {
+        state.held.append(Completion(job: opening, response: response, isFinal: false, timing: timing, workerName: workerName, version: version))
+      }
+      var final = output.final
+      if final == nil && state.endDelivered {
+        final = .failure(WeftError(.internal, "the model's stream did not end after the client's half-close"))
+      }
+      if let final {
+        state.finished = true
+        state.held.append(Completion(job: opening, response: final, isFinal: true, timing: timing, workerName: workerName, version: version))
+      }
+      if !state.held.isEmpty && state.heldSince == 0 { state.heldSince = now }
+      send += Self.releaseHeld(&state)
+      return (send, Self.claimStep(&state))
+    }
+  }
+
+  // MARK: Rules
+
+  /// Held completions the client has room for (the final needs none, but waits its turn).
+  private static func releaseHeld(_ state: inout State) -> [Completion] {
+    var release: [Completion] = []
+    while let next = state.held.first, next.isFinal || state.responseCredit > 0 {
+      if !next.isFinal { state.responseCredit -= 1 }
+      release.append(state.held.removeFirst())
+    }
+    state.heldSince = state.held.isEmpty ? 0 : MonotonicClock.now()
+    return release
+  }
+
+  /// Marks a step scheduled if one should run: there is work and room for its output,
+  /// or the call was cancelled. Returns whether the caller must submit it.
+  private static func claimStep(_ state: inout State) -> Bool {
+    guard !state.scheduled, !state.finished else { return false }
+    let work = !state.inbox.isEmpty || (state.halfClosed && !state.endDelivered)
+    guard state.cancelled != nil || (work && state.responseCredit > 0 && state.held.isEmpty) else { return false }
+    state.scheduled = true
+    return true
+  }
+
+  private func finishCancelled(_ state: inout State) -> [Completion] {
+    state.finished = true
+    state.held.removeAll()
+    state.inbox.removeAll()
+    let error = state.cancelled ?? WeftError(.cancelled, "cancelled")
+    return [Completion(job: opening, response: .failure(error), isFinal: true, timing: .init(), workerName: workerName, version: version)]
+  }
+}
