@@ -226,7 +226,7 @@ let package = Package(
     .testTarget(
       name: "IntegrationTests",
       dependencies: [
-        "ZeroMQ", "WeftProtocol", "WeftClient", "WeftNetworkLab", "WeftProcess",
+        "ZeroMQ", "WeftProtocol", "WeftClient", "WeftModels", "WeftNetworkLab", "WeftProcess",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       // The Open Inference Protocol's Python clients, run by InferenceProtocolTests.

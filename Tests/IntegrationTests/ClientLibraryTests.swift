@@ -95,6 +95,10 @@ import WeftProtocol
     #expect(stream.stdout.split(separator: "\n").count == 3, "\(stream.stdout)")  // 2 partials, 1 final
     #expect(stream.stdout.contains(#""end_of_stream":false,"frames":["b"]"#))
 
+    // A call that stays open: sends and reads interleaved on one thread, flow control both ways.
+    let chat = try await run("chat", "5000")
+    #expect(chat.status == 0 && chat.stdout.contains(#""status":"OK","sent":5000,"received":5000,"in_order":1"#), "\(chat.stdout)")
+
     let embed = try await run("embed", "A man is eating food.", "A car drives.")
     #expect(embed.status == 0)
     let vectors = try JSONDecoder().decode(Embeddings.self, from: Data(embed.stdout.utf8)).embeddings

@@ -35,9 +35,7 @@ final class ComputeThread: Sendable {
   func join() { finished.wait() }
 
   private func run(_ batch: [Job]) {
-    if batch.first?.call != nil {
-      return outbox.post(Self.runSteps(batch, model: model, batcher: batcher))
-    }
+    if batch.first?.call != nil { return Self.runSteps(batch, model: model, batcher: batcher) }
     let started = MonotonicClock.now()
     // A request whose client stopped waiting is not worth computing.
     let (live, expired) = batch.reduce(into: ([Job](), [Job]())) { split, job in
@@ -90,9 +88,9 @@ final class ComputeThread: Sendable {
     }
   }
 
-  /// Runs one step of each call in `jobs` (open calls of one method) and returns what
-  /// to send; a call with more to do is submitted to `batcher` again.
-  static func runSteps(_ jobs: [Job], model: any Model, batcher: Batcher) -> [Completion] {
+  /// Runs one step of each call in `jobs` (open calls of one method); each call posts
+  /// what it has to send, and one with more to do is submitted to `batcher` again.
+  static func runSteps(_ jobs: [Job], model: any Model, batcher: Batcher) {
     let started = MonotonicClock.now()
     var steps: [StreamStep] = []
     var stepped: [(call: StreamCall, took: Int)] = []
@@ -123,11 +121,8 @@ final class ComputeThread: Sendable {
     let outputs = steps.isEmpty ? [] : (model as? any StreamingModel)?.advance(steps) ?? []
     let finishedAt = MonotonicClock.now()
     let timing = Completion.Timing(computeMicroseconds: finishedAt &- started, batchSize: steps.count)
-    var completions: [Completion] = []
     func take(_ call: StreamCall, _ output: StreamOutput, took: Int) {
-      let (send, again) = call.endStep(output, took: took, timing: timing, at: finishedAt)
-      completions += send
-      if again { batcher.submit(.step(of: call, at: finishedAt)) }
+      if call.endStep(output, took: took, timing: timing, at: finishedAt) { batcher.submit(.step(of: call, at: finishedAt)) }
     }
     for (index, step) in stepped.enumerated() {
       let output = index < outputs.count
@@ -135,7 +130,6 @@ final class ComputeThread: Sendable {
       take(step.call, output, took: step.took)
     }
     for (call, output) in ended { take(call, output, took: 0) }
-    return completions
   }
 
   /// Opens the model's stream for `call` (its first step).

@@ -76,7 +76,7 @@ final class WorkerLoop {
   func run(onReady: () -> Void) throws {
     if usesComputeThread { compute.start() }
     defer {
-      for call in streams.values { _ = call.cancel(WeftError(.unavailable, "the worker stopped")) }
+      for call in streams.values { call.cancel(WeftError(.unavailable, "the worker stopped")) }
       batcher.stop()
       if usesComputeThread { compute.join() }
       // The last FINALs may still sit in libzmq's queue: give them time to be written
@@ -204,10 +204,10 @@ final class WorkerLoop {
     shares.received(index)
     if model.descriptor.method(named: job.request.method)?.kind.clientStreams == true {
       let call = StreamCall(
-        opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), workerName: configuration.name,
-        version: model.descriptor.version)
+        opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), outbox: outbox,
+        workerName: configuration.name, version: model.descriptor.version)
       streams[StreamKey(link: index, dispatchID: dispatch.dispatchID)] = call
-      if call.grant(0).schedule { batcher.submit(.step(of: call, at: now)) }
+      if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
     } else if model.descriptor.runsInline {
       let completions = ComputeThread.infer(
         [job], model: model, startedAt: now, workerName: configuration.name, outbox: outbox, logger: logger)
@@ -220,7 +220,7 @@ final class WorkerLoop {
 
   private func cancel(_ dispatch: WorkerEnvelope, from link: GatewayLink, index: Int, at now: UInt64) {
     if let call = streams[StreamKey(link: index, dispatchID: dispatch.dispatchID)] {
-      return sendCompletions(call.cancel(WeftError(.cancelled, "cancelled by the gateway")), at: now)
+      return call.cancel(WeftError(.cancelled, "cancelled by the gateway"))
     }
     guard let job = batcher.cancel(link: index, dispatchID: dispatch.dispatchID) else { return }
     let completion = Completion(
@@ -245,9 +245,7 @@ final class WorkerLoop {
         logger.warning("CALL_CREDIT without a 4-byte count")
         return
       }
-      let (release, again) = call.grant(Int(min(count, UInt32(CallWindow.maxResponses))))
-      sendCompletions(release, at: now)
-      schedule = again
+      schedule = call.grant(Int(min(count, UInt32(CallWindow.maxResponses))))
     }
     if schedule { batcher.submit(.step(of: call, at: now)) }
   }
@@ -319,7 +317,7 @@ final class WorkerLoop {
 
   /// Ends the open calls of link `index` (their FINALs go to a connection now gone).
   private func endStreams(on index: Int, _ error: WeftError, at now: UInt64) {
-    for (key, call) in streams where key.link == index { sendCompletions(call.cancel(error), at: now) }
+    for (key, call) in streams where key.link == index { call.cancel(error) }
   }
 
   /// Ends open calls whose client has had responses waiting for room too long.
@@ -327,7 +325,7 @@ final class WorkerLoop {
     let limit = configuration.streamStallTimeout
     let oldest = now &- limit.microseconds
     for call in streams.values where call.isHolding {
-      sendCompletions(call.endIfStalled(heldSince: oldest, limitSeconds: Double(limit.microseconds) / 1e6), at: now)
+      call.endIfStalled(heldSince: oldest, limitSeconds: Double(limit.microseconds) / 1e6)
     }
   }
 

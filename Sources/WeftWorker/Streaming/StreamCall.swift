@@ -12,9 +12,13 @@ import WeftProtocol
 /// thread runs steps. A call has at most one step job in the batcher or running: a step
 /// is scheduled only when there is something to do and room for its responses, so what
 /// a call holds is bounded by one step's output plus the client's message window.
+///
+/// Both threads release the call's responses, so each posts them to the outbox while it
+/// holds the call's lock: the outbox then has them in the order they were made.
 final class StreamCall: Sendable {
   /// The REQUEST that opened the call: link, dispatch id, header, deadline.
   let opening: Job
+  private let outbox: Outbox
   private let workerName: String
   private let version: String
   private let state: Mutex<State>
@@ -43,8 +47,9 @@ final class StreamCall: Sendable {
     var cancelled: WeftError?
   }
 
-  init(opening: Job, responseCredit: Int, workerName: String, version: String) {
+  init(opening: Job, responseCredit: Int, outbox: Outbox, workerName: String, version: String) {
     self.opening = opening
+    self.outbox = outbox
     self.workerName = workerName
     self.version = version
     state = Mutex(State(responseCredit: responseCredit))
@@ -76,33 +81,33 @@ final class StreamCall: Sendable {
     }
   }
 
-  /// The client has room for `count` more responses: returns held ones it may have now,
-  /// and whether a step should be scheduled.
-  func grant(_ count: Int) -> (release: [Completion], schedule: Bool) {
+  /// The client has room for `count` more responses: posts held ones it may have now;
+  /// returns whether a step should be scheduled.
+  func grant(_ count: Int) -> Bool {
     state.withLock { state in
       state.responseCredit += count
-      let release = Self.releaseHeld(&state)
-      return (release, Self.claimStep(&state))
+      outbox.post(Self.releaseHeld(&state))
+      return Self.claimStep(&state)
     }
   }
 
-  /// Ends the call with `error` (cancel, deadline, stall): returns its final when no
-  /// step is running (else the running step's end produces it), or nothing if it is over.
-  func cancel(_ error: WeftError) -> [Completion] {
+  /// Ends the call with `error` (cancel, deadline, stall): posts its final when no step
+  /// is running (else the running step's end does), nothing if it is over.
+  func cancel(_ error: WeftError) {
     state.withLock { state in
-      guard !state.finished else { return [] }
+      guard !state.finished else { return }
       if state.cancelled == nil { state.cancelled = error }
-      guard !state.scheduled else { return [] }
-      return finishCancelled(&state)
+      guard !state.scheduled else { return }
+      outbox.post(finishCancelled(&state))
     }
   }
 
   /// Ends the call if the client has had responses waiting for room since before
   /// `oldest`: its final RESOURCE_EXHAUSTED, sent past what waits.
-  func endIfStalled(heldSince oldest: UInt64, limitSeconds: Double) -> [Completion] {
+  func endIfStalled(heldSince oldest: UInt64, limitSeconds: Double) {
     let stalled = state.withLock { !$0.finished && !$0.held.isEmpty && $0.heldSince < oldest }
-    guard stalled else { return [] }
-    return cancel(WeftError(.resourceExhausted, "the client read no response for \(limitSeconds) s while the call had more for it"))
+    guard stalled else { return }
+    cancel(WeftError(.resourceExhausted, "the client read no response for \(limitSeconds) s while the call had more for it"))
   }
 
   /// Whether the call holds responses for a client that has no room.
@@ -124,15 +129,16 @@ final class StreamCall: Sendable {
   /// Records the stream opened by the step (the first step opens it).
   func opened(_ stream: any ModelStream) { state.withLock { $0.stream = stream } }
 
-  /// Takes a step's output: returns what to send now (a CALL_CREDIT for the messages it
-  /// took, responses the client has room for, the final once nothing is held before it)
-  /// and whether another step should be scheduled.
-  func endStep(_ output: StreamOutput, took messages: Int, timing: Completion.Timing, at now: UInt64) -> (send: [Completion], schedule: Bool) {
+  /// Takes a step's output: posts what to send now (a CALL_CREDIT for the messages it
+  /// took, responses the client has room for, the final once nothing is held before it);
+  /// returns whether another step should be scheduled.
+  func endStep(_ output: StreamOutput, took messages: Int, timing: Completion.Timing, at now: UInt64) -> Bool {
     state.withLock { state in
       state.scheduled = false
       var send: [Completion] = []
       if state.cancelled != nil {
-        return (finishCancelled(&state), false)
+        outbox.post(finishCancelled(&state))
+        return false
       }
       if messages > 0 && output.final == nil {
         send.append(Completion(callCreditFor: opening, count: UInt32(messages)))
@@ -150,7 +156,8 @@ final class StreamCall: Sendable {
       }
       if !state.held.isEmpty && state.heldSince == 0 { state.heldSince = now }
       send += Self.releaseHeld(&state)
-      return (send, Self.claimStep(&state))
+      outbox.post(send)
+      return Self.claimStep(&state)
     }
   }
 

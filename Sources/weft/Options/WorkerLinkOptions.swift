@@ -15,6 +15,8 @@ struct WorkerLinkOptions: ParsableArguments {
   var heartbeatMs: Int?
   @Option(help: "After SIGTERM, longest time in milliseconds to finish in-flight work (default 30000).")
   var drainTimeoutMs: Int?
+  @Option(help: "End an open call whose client has had no room for responses this many milliseconds (default 10000).")
+  var streamStallTimeoutMs: Int?
   @Option(help: "CURVE: the gateway's NAME.key file (with --key).")
   var gatewayKey: String?
   @Option(help: "CURVE: this process's NAME.secret file (with --gateway-key).")
@@ -24,6 +26,7 @@ struct WorkerLinkOptions: ParsableArguments {
     if let capacity, capacity < 1 { throw ValidationError("--capacity must be at least 1") }
     if let heartbeatMs, heartbeatMs <= 0 { throw ValidationError("--heartbeat-ms must be positive") }
     if let drainTimeoutMs, drainTimeoutMs < 0 { throw ValidationError("--drain-timeout-ms must not be negative") }
+    if let streamStallTimeoutMs, streamStallTimeoutMs <= 0 { throw ValidationError("--stream-stall-timeout-ms must be positive") }
     guard (gatewayKey == nil) == (key == nil) else { throw ValidationError("--gateway-key and --key go together") }
   }
 
@@ -35,5 +38,6 @@ struct WorkerLinkOptions: ParsableArguments {
     if let capacity { link.capacity = capacity }
     if let heartbeatMs { link.heartbeatInterval = .milliseconds(heartbeatMs) }
     if let drainTimeoutMs { link.drainTimeout = .milliseconds(drainTimeoutMs) }
+    if let streamStallTimeoutMs { link.streamStallTimeout = .milliseconds(streamStallTimeoutMs) }
   }
 }

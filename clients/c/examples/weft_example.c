@@ -108,6 +108,57 @@ static int stream(weft_client *client, int count, char **texts) {
   }
 }
 
+/* Counts one echo of the chat: whether it is the next number. */
+static void take_echo(const weft_response *reply, int *received, int *in_order) {
+  char expected[16];
+  int length = snprintf(expected, sizeof expected, "%d", *received);
+  if (reply->body_count != 1 || reply->body[0].size != (size_t)length || memcmp(reply->body[0].data, expected, (size_t)length) != 0) {
+    *in_order = 0;
+  }
+  (*received)++;
+}
+
+/* echo.chat, a call that stays open: sends `count` numbered messages as room is granted,
+ * reading the echoes that have come between sends (one thread does both), half-closes,
+ * then reads the rest; prints how many came back and whether in order. */
+static int chat(weft_client *client, int count) {
+  weft_stream *call;
+  int status = weft_stream_open(client, weft_method_echo_chat.service, weft_method_echo_chat.name, NULL, &call);
+  if (status != WEFT_OK) return finish(status, NULL);
+  int received = 0, in_order = 1, final_status = WEFT_OK, ended = 0;
+  weft_response reply;
+  for (int index = 0; index < count && status == WEFT_OK; index++) {
+    char text[16];
+    int length = snprintf(text, sizeof text, "%d", index);
+    weft_frame frame = {text, (size_t)length};
+    status = weft_stream_send(call, &frame, 1, 10000);
+    while (status == WEFT_OK && !ended && weft_stream_receive(call, 0, &reply) == 1) {
+      if (reply.end_of_stream) {
+        ended = 1;
+        final_status = reply.status;
+      } else {
+        take_echo(&reply, &received, &in_order);
+      }
+      weft_response_clear(&reply);
+    }
+  }
+  if (status == WEFT_OK && !ended) status = weft_stream_close_send(call);
+  if (status != WEFT_OK) final_status = status;
+  while (status == WEFT_OK && !ended && weft_stream_receive(call, 10000, &reply) == 1) {
+    if (reply.end_of_stream) {
+      ended = 1;
+      final_status = reply.status;
+    } else {
+      take_echo(&reply, &received, &in_order);
+    }
+    weft_response_clear(&reply);
+  }
+  weft_stream_free(call);
+  printf("{\"status\":\"%s\",\"sent\":%d,\"received\":%d,\"in_order\":%d}\n", weft_status_name(final_status), count, received,
+         in_order);
+  return final_status == WEFT_OK ? 0 : 1;
+}
+
 /* Calls a method with a packed protobuf body; returns the reply's status, or
  * WEFT_DATA_LOSS for an OK reply without exactly one body frame. */
 static int call_packed(weft_client *client, const weft_method *method, const ProtobufCMessage *request,
@@ -338,7 +389,7 @@ static int header(void) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: weft-example [-g ENDPOINT] [-c GATEWAY.key CLIENT.secret] echo|stream|embed|similarity|classify|speech|status|sleep|cancel|call|many|malformed|header ...\n");
+  fprintf(stderr, "usage: weft-example [-g ENDPOINT] [-c GATEWAY.key CLIENT.secret] echo|stream|chat|embed|similarity|classify|speech|status|sleep|cancel|call|many|malformed|header ...\n");
   return 2;
 }
 
@@ -444,6 +495,7 @@ int main(int argc, char **argv) {
   int result;
   if (strcmp(command, "echo") == 0) result = echo(client, rest, args);
   else if (strcmp(command, "stream") == 0) result = stream(client, rest, args);
+  else if (strcmp(command, "chat") == 0 && rest == 1) result = chat(client, atoi(args[0]));
   else if (strcmp(command, "embed") == 0 && rest > 0) result = embed(client, rest, args);
   else if (strcmp(command, "similarity") == 0 && rest > 1) result = similarity(client, args[0], rest - 1, args + 1);
   else if ((strcmp(command, "classify") == 0 || strcmp(command, "speech") == 0) && rest == 1) {

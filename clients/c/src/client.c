@@ -652,3 +652,158 @@ int weft_call(weft_client *client, const char *service, const char *method, cons
     push_reply(&client->stash, &reply);
   }
 }
+
+/* ------------------------------------------------------------------ calls that stay open */
+
+enum { call_frame_message = 1, call_frame_half_close = 2, call_frame_credit = 3 };
+enum { initial_messages = 8, response_window = 16 };
+
+struct weft_stream {
+  weft_client *client;
+  uint64_t id;
+  uint32_t credit;     /* messages the worker still has room for */
+  uint32_t unread;     /* responses taken since the last grant */
+  uint32_t buffered;   /* responses kept in `replies` */
+  uint32_t owed;       /* of those, taken past the buffer's bound and not yet granted */
+  int half_closed, ended;
+  reply_list replies;  /* this call's responses read while sending */
+};
+
+/* Responses kept while sending, granted as if read, so a caller that sends many messages
+ * before reading does not stall its own call; past this, they are granted when read. */
+enum { buffered_bound = 4 * response_window };
+
+/* Counts one response as taken; grants the worker room for more every half window. */
+static int send_call_frame(weft_stream *stream, int frame, uint32_t credit, const weft_frame *body, size_t body_count);
+static void count_taken(weft_stream *stream) {
+  if (++stream->unread >= response_window / 2) {
+    send_call_frame(stream, call_frame_credit, stream->unread, NULL, 0);
+    stream->unread = 0;
+  }
+}
+
+int weft_stream_open(weft_client *client, const char *service, const char *method, const weft_call_options *options,
+                     weft_stream **stream) {
+  weft_call_options open;
+  if (options) open = *options;
+  else weft_call_options_init(&open);
+  open.idempotent = 0;
+  weft_stream *made = calloc(1, sizeof *made);
+  if (!made) return WEFT_RESOURCE_EXHAUSTED;
+  int status = weft_send(client, service, method, NULL, 0, &open, &made->id);
+  if (status != WEFT_OK) {
+    free(made);
+    return status;
+  }
+  made->client = client;
+  made->credit = initial_messages;
+  *stream = made;
+  return WEFT_OK;
+}
+
+/* Sends a MESSAGE, HALF_CLOSE or CREDIT on the call to the gateway that holds it. */
+static int send_call_frame(weft_stream *stream, int frame, uint32_t credit, const weft_frame *body, size_t body_count) {
+  if (!is_pending(stream->client, stream->id)) return WEFT_FAILED_PRECONDITION;
+  pending_slot *slot = slot_for(stream->client, stream->id);
+  if (slot->link == unsent_link) return WEFT_FAILED_PRECONDITION;
+  uint8_t header[32];
+  size_t size = weft_encode_call_frame(stream->id, frame, credit, header, sizeof header);
+  void *socket = stream->client->links[slot->link].socket;
+  zmq_send(socket, signature, sizeof signature, ZMQ_SNDMORE);
+  zmq_send(socket, header, size, body_count ? ZMQ_SNDMORE : 0);
+  for (size_t index = 0; index < body_count; index++) {
+    zmq_send(socket, body[index].data, body[index].size, index + 1 < body_count ? ZMQ_SNDMORE : 0);
+  }
+  return WEFT_OK;
+}
+
+/* Takes a reply to this call kept by another reader (weft_call's stash). */
+static int take_stashed(reply_list *list, uint64_t id, weft_response *response) {
+  for (stashed_reply **link = &list->head, *previous = NULL; *link; previous = *link, link = &(*link)->next) {
+    if ((*link)->response.request_id != id) continue;
+    stashed_reply *found = *link;
+    *response = found->response;
+    *link = found->next;
+    if (list->tail == found) list->tail = previous;
+    free(found);
+    return 1;
+  }
+  return 0;
+}
+
+/* Reads the next reply to this call, waiting up to `timeout_ms`: grants are counted,
+ * replies to other requests kept for weft_poll. Returns 1 with a response, 0, or -1. */
+static int read_call(weft_stream *stream, int timeout_ms, weft_response *response) {
+  uint64_t limit = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
+  for (;;) {
+    int received = take_stashed(&stream->client->stash, stream->id, response);
+    if (!received) {
+      uint64_t now = now_ms();
+      int wait = limit == UINT64_MAX ? -1 : (limit > now ? (int)(limit - now) : 0);
+      received = next_reply(stream->client, wait, response);
+      if (received <= 0) return received;
+    }
+    if (response->request_id != stream->id) {
+      push_reply(&stream->client->stash, response);
+      continue;
+    }
+    if (response->flow_control) {
+      stream->credit += response->credit;
+      weft_response_clear(response);
+      continue;
+    }
+    if (response->end_of_stream) stream->ended = 1;
+    return 1;
+  }
+}
+
+int weft_stream_send(weft_stream *stream, const weft_frame *body, size_t body_count, int timeout_ms) {
+  if (stream->half_closed || stream->ended) return WEFT_FAILED_PRECONDITION;
+  uint64_t limit = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
+  while (stream->credit == 0) {
+    uint64_t now = now_ms();
+    if (now >= limit) return WEFT_DEADLINE_EXCEEDED;
+    weft_response response;
+    int received = read_call(stream, limit == UINT64_MAX ? -1 : (int)(limit - now), &response);
+    if (received < 0) return WEFT_INTERNAL;
+    if (received > 0) {
+      push_reply(&stream->replies, &response);
+      if (++stream->buffered <= buffered_bound && !response.end_of_stream) count_taken(stream);
+      else if (!response.end_of_stream) stream->owed++;
+    }
+    if (stream->ended) return WEFT_FAILED_PRECONDITION;
+  }
+  int status = send_call_frame(stream, call_frame_message, 0, body, body_count);
+  if (status == WEFT_OK) stream->credit--;
+  return status;
+}
+
+int weft_stream_close_send(weft_stream *stream) {
+  if (stream->half_closed) return WEFT_OK;
+  int status = send_call_frame(stream, call_frame_half_close, 0, NULL, 0);
+  if (status == WEFT_OK) stream->half_closed = 1;
+  return status;
+}
+
+int weft_stream_receive(weft_stream *stream, int timeout_ms, weft_response *response) {
+  if (pop_reply(&stream->replies, response)) {
+    stream->buffered--;
+    if (stream->owed > 0) {
+      stream->owed--;
+      count_taken(stream);
+    }
+    return 1;
+  }
+  if (stream->ended) return 0;
+  int received = read_call(stream, timeout_ms, response);
+  if (received > 0 && !response->end_of_stream) count_taken(stream);
+  return received;
+}
+
+void weft_stream_free(weft_stream *stream) {
+  if (!stream) return;
+  if (!stream->ended) weft_cancel(stream->client, stream->id);
+  clear_replies(&stream->replies);
+  free(stream);
+}
+

@@ -120,6 +120,16 @@ size_t weft_encode_request_header(uint64_t request_id, const char *service, cons
   return encode(request_id, service, method, options, out, out_size);
 }
 
+size_t weft_encode_call_frame(uint64_t request_id, int frame, uint32_t credit, uint8_t *out, size_t out_size) {
+  Weft__V1__RequestHeader header;
+  weft__v1__request_header__init(&header);
+  header.request_id = request_id;
+  header.frame = (Weft__V1__CallFrame)frame;
+  header.credit = credit;
+  size_t size = weft__v1__request_header__get_packed_size(&header);
+  return size <= out_size ? weft__v1__request_header__pack(&header, out) : 0;
+}
+
 size_t weft_encode_cancel_header(uint64_t request_id, uint8_t *out, size_t out_size) {
   Weft__V1__RequestHeader header;
   weft__v1__request_header__init(&header);
@@ -195,6 +205,8 @@ static int fill_reply(const Weft__V1__ResponseHeader *header, zmq_msg_t *frames,
   response->gateway_queue_us = header->gateway_queue_us;
   response->batch_size = header->batch_size;
   response->personalized = header->personalized;
+  response->credit = header->credit;
+  response->flow_control = header->flow_control;
   for (size_t index = 0; index < header->n_metadata; index++) {
     const Weft__V1__ResponseHeader__MetadataEntry *entry = header->metadata[index];
     weft_metadata *item = &response->metadata[index];

@@ -14,6 +14,10 @@ size_t weft_request_header_size(uint64_t request_id, const char *service, const 
  * or 0 if it does not fit. */
 size_t weft_encode_cancel_header(uint64_t request_id, uint8_t *out, size_t out_size);
 
+/* Encodes the header of a MESSAGE, HALF_CLOSE or CREDIT (`frame`, a CallFrame value) on
+ * open call `request_id`; returns its length, or 0 if it does not fit. */
+size_t weft_encode_call_frame(uint64_t request_id, int frame, uint32_t credit, uint8_t *out, size_t out_size);
+
 /* Decodes a reply message [signature][ResponseHeader][body]*. Returns 1 and moves the
  * frames into `*response` (leaving them empty in `frames`), or 0 if the message is
  * malformed or memory ran out. The caller closes `frames` either way. */

@@ -27,7 +27,7 @@ from weft_client import (
     encode_header,
 )
 from weft_client import services
-from weft_client._proto.weft.v1 import header_pb2
+from weft_client._proto.weft.v1 import header_pb2, speech_pb2
 from weft_client.wire import SIGNATURE, decode_reply
 
 GATEWAY = os.environ.get("WEFT_GATEWAY")
@@ -219,6 +219,30 @@ class BlockingClientTests(unittest.TestCase):
             self.client.detect_speech(wav[:200])
         self.assertIn("truncated", str(caught.exception))
 
+    def test_a_call_that_stays_open_echoes_every_message_in_order(self):
+        messages = ([str(i).encode()] for i in range(3000))
+        echoed = [response.body[0] for response in self.client.stream_call("echo", "chat", messages)]
+        self.assertEqual(echoed, [str(i).encode() for i in range(3000)])
+
+    def test_live_speech_equals_detection_of_the_whole_recording(self):
+        wav = (FIXTURE_DIR / "speech" / "speech-22k.wav").read_bytes()
+        whole = self.client.detect_speech(wav)
+        import wave
+        with wave.open(str(FIXTURE_DIR / "speech" / "speech-22k.wav")) as reader:
+            rate, pcm = reader.getframerate(), reader.readframes(reader.getnframes())
+        step = 2 * (rate * 37 // 1000)  # 37 ms of 16-bit samples per piece
+        pieces = [speech_pb2.LiveAudio(samples=pcm[start:start + step], encoding=speech_pb2.LiveAudio.ENCODING_PCM16,
+                                       sample_rate=rate if start == 0 else 0, include_probabilities=start == 0)
+                  for start in range(0, len(pcm), step)]
+        responses = list(self.client.detect_speech_live(pieces))
+        segments = [(segment.start, segment.end) for response in responses for segment in response.segments]
+        self.assertEqual(segments, whole.segments)
+        probabilities = [p for response in responses if response.HasField("probabilities")
+                         for p in services.tensor_values(response.probabilities)]
+        self.assertEqual(len(probabilities), len(whole.probabilities))
+        self.assertLessEqual(max(abs(float(a) - float(b)) for a, b in zip(probabilities, whole.probabilities)), 1e-4)
+        self.assertAlmostEqual(responses[-1].duration, whole.duration, places=9)
+
     def test_mesh_status_lists_the_services(self):
         names = {service.name for service in self.client.mesh_status().services}
         self.assertTrue({"echo", "sleep", "text", "vision", "speech"} <= names, names)
@@ -295,6 +319,16 @@ class BlockingClientTests(unittest.TestCase):
 class AsyncClientTests(unittest.TestCase):
     def run_async(self, coroutine):
         return asyncio.run(asyncio.wait_for(coroutine, 30))
+
+    def test_a_call_that_stays_open_from_an_async_source(self):
+        async def scenario():
+            async def messages():
+                for i in range(2000):
+                    yield [str(i).encode()]
+            async with AsyncClient(GATEWAY) as client:
+                return [response.body[0] async for response in client.stream_call("echo", "chat", messages())]
+
+        self.assertEqual(self.run_async(scenario()), [str(i).encode() for i in range(2000)])
 
     def test_many_in_flight(self):
         async def scenario():

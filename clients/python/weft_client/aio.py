@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import Any, AsyncIterator, Dict, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, AsyncIterable, AsyncIterator, Dict, Iterable, Optional, Sequence, Tuple, TypeVar, Union
 
 import zmq.asyncio
 
 from weft_client import services
 from weft_client.gateways import RETRY_INTERVAL, Gateways
 from weft_client.methods import Method
-from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2
+from weft_client._proto.weft.v1 import header_pb2, mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2, speech_pb2
 from weft_client.status import StatusCode
 from weft_client.wire import (
     DEADLINE_GRACE,
+    DEFAULT_RESPONSES,
+    INITIAL_MESSAGES,
     CallOptions,
     CurveCredentials,
     Response,
+    call_frames,
     check_capacity,
     local_deadline_reply,
+    open_call_frames,
     request_frames,
 )
 
@@ -44,6 +48,8 @@ class AsyncClient:
         self._gateways = Gateways(context or zmq.asyncio.Context.instance(), gateways, curve)
         self._ids = itertools.count(1)
         self._pending: Dict[int, "asyncio.Queue[Response]"] = {}
+        # Open calls' message windows, refilled by the reader from the worker's grants.
+        self._windows: Dict[int, asyncio.Semaphore] = {}
         self._reader: Optional["asyncio.Task[None]"] = None
         # Wakes the reader: set by the sockets' descriptors and after every send (a send
         # can consume the edge that would otherwise wake it).
@@ -82,6 +88,102 @@ class AsyncClient:
             response.raise_for_status()
             if response.body or not response.end_of_stream:
                 yield response
+
+    async def stream_call(
+        self, service: str, method: str, messages: Union[AsyncIterable[Sequence[bytes]], Iterable[Sequence[bytes]]],
+        options: Optional[CallOptions] = None, response_window: int = DEFAULT_RESPONSES, **settings: Any,
+    ) -> AsyncIterator[Response]:
+        """A call that stays open (a client-streaming or bidirectional method): a task
+        sends each element of ``messages`` (one message's body frames) as the worker grants
+        room and half-closes when they end, while this yields each response with a message
+        as it arrives; raises :class:`WeftError` if the call ends with a non-OK status.
+        Reading grants the worker room for more; leaving the loop early cancels the call."""
+        options = options or CallOptions(**settings)
+        check_capacity(len(self._pending))
+        request_id = next(self._ids)
+        window = max(1, min(response_window, 1024))
+        queue, wake = self._register(request_id)
+        credit = asyncio.Semaphore(INITIAL_MESSAGES)
+        self._windows[request_id] = credit
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + options.timeout + DEADLINE_GRACE
+
+        async def send_all() -> None:
+            try:
+                if isinstance(messages, AsyncIterable):
+                    async for body in messages:
+                        await credit.acquire()
+                        self._follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_MESSAGE, list(body)))
+                else:
+                    for body in messages:
+                        await credit.acquire()
+                        self._follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_MESSAGE, list(body)))
+                self._follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_HALF_CLOSE))
+            except Exception as error:  # the caller's messages failed: the call ends
+                queue.put_nowait(Response(request_id, StatusCode.CANCELLED, f"sending the messages failed: {error!r}", True, [], {}))
+
+        finished = False
+        sender: Optional["asyncio.Task[None]"] = None
+        try:
+            self._gateways.submit(request_id, open_call_frames(request_id, service, method, options, window), False)
+            wake.set()
+            sender = loop.create_task(send_all())
+            unread, grant_every = 0, max(1, window // 2)
+            while True:
+                try:
+                    response = await asyncio.wait_for(queue.get(), max(0.0, give_up - loop.time()))
+                except asyncio.TimeoutError:
+                    response = local_deadline_reply(request_id)
+                finished = response.end_of_stream
+                response.raise_for_status()
+                if response.body or not finished:
+                    yield response
+                if finished:
+                    return
+                unread += 1
+                if unread >= grant_every:
+                    self._follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_CREDIT, credit=unread))
+                    unread = 0
+        finally:
+            if sender is not None:
+                sender.cancel()
+            self._pending.pop(request_id, None)
+            self._windows.pop(request_id, None)
+            if finished:
+                self._gateways.forget(request_id)
+            else:
+                self._gateways.cancel(request_id)
+                wake.set()
+
+    async def detect_speech_live(
+        self, pieces: Union[AsyncIterable[speech_pb2.LiveAudio], Iterable[speech_pb2.LiveAudio]], timeout: float = 3600.0,
+    ) -> AsyncIterator[speech_pb2.DetectResponse]:
+        """``speech.detect.live`` (see :meth:`Client.detect_speech_live`), fed from an
+        iterable or an async iterable of pieces (a microphone, say)."""
+        async def messages() -> AsyncIterator[Sequence[bytes]]:
+            if isinstance(pieces, AsyncIterable):
+                async for piece in pieces:
+                    yield [piece.SerializeToString()]
+            else:
+                for piece in pieces:
+                    yield [piece.SerializeToString()]
+        async for response in self.stream_call("speech", "detect.live", messages(), timeout=timeout):
+            yield services.live_detect_result(response)
+
+    def _follow(self, request_id: int, frames: "list[bytes]") -> None:
+        self._gateways.follow(request_id, frames)
+        if self._wake is not None:
+            self._wake.set()
+
+    def _register(self, request_id: int) -> "Tuple[asyncio.Queue[Response], asyncio.Event]":
+        """A reply queue for ``request_id``, with the reader running."""
+        queue: "asyncio.Queue[Response]" = asyncio.Queue()
+        self._pending[request_id] = queue
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read(self._wake))
+        return queue, self._wake
 
     async def call_method(self, method: Method, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Response:
         """Calls a method of the generated table (``methods.TEXT_EMBED``, …) as :meth:`call` does."""
@@ -177,13 +279,7 @@ class AsyncClient:
         check_capacity(len(self._pending))
         request_id = next(self._ids)
         frames = request_frames(request_id, service, method, body, options)
-        queue: "asyncio.Queue[Response]" = asyncio.Queue()
-        self._pending[request_id] = queue
-        if self._wake is None:
-            self._wake = asyncio.Event()
-        wake = self._wake
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.get_running_loop().create_task(self._read(wake))
+        queue, wake = self._register(request_id)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + options.timeout + DEADLINE_GRACE
         finished = False
@@ -219,6 +315,11 @@ class AsyncClient:
             while True:
                 wake.clear()
                 for response in self._gateways.on_readable(everything):
+                    if response.flow_control:
+                        window = self._windows.get(response.request_id)
+                        for _ in range(response.credit if window is not None else 0):
+                            window.release()  # type: ignore[union-attr]
+                        continue
                     queue = self._pending.get(response.request_id)
                     if queue is not None:  # otherwise its caller stopped waiting
                         queue.put_nowait(response)

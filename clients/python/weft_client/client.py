@@ -6,21 +6,25 @@ import collections
 import heapq
 import itertools
 import time
-from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import zmq
 
 from weft_client import services
 from weft_client.gateways import RETRY_INTERVAL, Gateways
-from weft_client._proto.weft.v1 import mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2
+from weft_client._proto.weft.v1 import header_pb2, mesh_pb2, ranking_pb2, recommender_pb2, routing_pb2, speech_pb2
 from weft_client.methods import Method
 from weft_client.wire import (
     DEADLINE_GRACE,
+    DEFAULT_RESPONSES,
+    INITIAL_MESSAGES,
     CallOptions,
     CurveCredentials,
     Response,
+    call_frames,
     check_capacity,
     local_deadline_reply,
+    open_call_frames,
     request_frames,
 )
 
@@ -119,6 +123,66 @@ class Client:
                     return
         finally:
             self.cancel(request_id)
+
+    def stream_call(
+        self, service: str, method: str, messages: Iterable[Sequence[bytes]], options: Optional[CallOptions] = None,
+        response_window: int = DEFAULT_RESPONSES, **settings: Any,
+    ) -> Iterator[Response]:
+        """A call that stays open (a client-streaming or bidirectional method): sends each
+        element of ``messages`` (one message's body frames) as its worker grants room,
+        half-closes when they end, and yields each response with a message as it arrives;
+        raises :class:`WeftError` if the call ends with a non-OK status.
+
+        Sending and reading share this thread: a message is taken from ``messages`` only
+        when there is room for it, and responses are read in between. Reading grants the
+        worker room for more, half a window at a time. Leaving the loop early cancels the call."""
+        options = options or CallOptions(**settings)
+        check_capacity(len(self._pending))
+        request_id = next(self._ids)
+        window = max(1, min(response_window, 1024))
+        give_up = time.monotonic() + options.timeout + DEADLINE_GRACE
+        self._gateways.submit(request_id, open_call_frames(request_id, service, method, options, window), False)
+        self._pending[request_id] = give_up
+        heapq.heappush(self._deadlines, (give_up, request_id))
+        credit, unread, grant_every = INITIAL_MESSAGES, 0, max(1, window // 2)
+        source: Optional[Iterator[Sequence[bytes]]] = iter(messages)
+        finished = False
+        try:
+            while True:
+                while source is not None and credit > 0:
+                    body = next(source, None)
+                    if body is None:
+                        self._gateways.follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_HALF_CLOSE))
+                        source = None
+                    else:
+                        self._gateways.follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_MESSAGE, list(body)))
+                        credit -= 1
+                response = next(self._replies_to(request_id))
+                if response.flow_control:
+                    credit += response.credit
+                    continue
+                finished = response.end_of_stream
+                response.raise_for_status()
+                if response.body or not finished:
+                    yield response
+                if finished:
+                    return
+                unread += 1
+                if unread >= grant_every:
+                    self._gateways.follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_CREDIT, credit=unread))
+                    unread = 0
+        finally:
+            if not finished:
+                self.cancel(request_id)
+
+    def detect_speech_live(self, pieces: Iterable[speech_pb2.LiveAudio], timeout: float = 3600.0) -> Iterator[speech_pb2.DetectResponse]:
+        """``speech.detect.live``: live detection over one call. The first piece sets the
+        format (encoding, sample_rate, channels, options, include_probabilities); each
+        response carries the segments that became final, the last one the rest and the
+        duration: together, what ``detect_speech`` finds in the whole recording."""
+        messages = ([piece.SerializeToString()] for piece in pieces)
+        for response in self.stream_call("speech", "detect.live", messages, timeout=timeout):
+            yield services.live_detect_result(response)
 
     def call_method(self, method: Method, body: Sequence[bytes] = (), options: Optional[CallOptions] = None, **settings: Any) -> Response:
         """Calls a method of the generated table (``methods.TEXT_EMBED``, …) as :meth:`call` does."""

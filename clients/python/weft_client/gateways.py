@@ -51,6 +51,7 @@ class _Call:
     link: Optional[int] = None  # the gateway it was last sent to; None while waiting
     tried: Set[int] = field(default_factory=set)
     streamed: bool = False  # a partial reply reached the caller: it cannot start again
+    follow_ups: List[List[bytes]] = field(default_factory=list)  # an open call's frames waiting for its OPEN to go
 
 
 class _Link:
@@ -113,6 +114,17 @@ class Gateways:
     def forget(self, request_id: int) -> None:
         """Stops tracking a call (it ended, or the caller gave up on it locally)."""
         self._calls.pop(request_id, None)
+
+    def follow(self, request_id: int, frames: List[bytes]) -> None:
+        """Sends a MESSAGE, HALF_CLOSE or CREDIT on an open call, after its OPEN; dropped
+        if the call has ended."""
+        call = self._calls.get(request_id)
+        if call is None:
+            return
+        if call.link is None:
+            call.follow_ups.append(frames)
+        else:
+            self._links[call.link].socket.send_multipart(frames, copy=False)
 
     def cancel(self, request_id: int) -> None:
         """Forgets a call and tells the gateway holding it, which cancels it in its queue
@@ -223,5 +235,8 @@ class Gateways:
                 self._next = (index + 1) % count
                 call.link = index
                 call.tried.add(index)
+                for frames in call.follow_ups:
+                    link.socket.send_multipart(frames, copy=False)
+                call.follow_ups.clear()
                 return True
         return False

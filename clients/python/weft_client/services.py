@@ -300,6 +300,13 @@ def detect_speech_stream(wav: bytes, timeout: float, **rules: Any) -> TypedCall[
         {"timeout": timeout})
 
 
+def live_detect_result(response: Response) -> speech_pb2.DetectResponse:
+    """One ``speech.detect.live`` response: its segments, probabilities and progress."""
+    reply = speech_pb2.DetectResponse()
+    reply.ParseFromString(response.body[0] if response.body else b"")
+    return reply
+
+
 def mesh_status(timeout: float) -> TypedCall[mesh_pb2.MeshStatus]:
     """The gateway's services, versions and workers."""
     return TypedCall(methods.WEFT_MESH_STATUS, [], mesh_status_result, {"timeout": timeout})

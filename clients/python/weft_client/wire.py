@@ -91,6 +91,10 @@ class Response:
     gateway_queue_us: int = 0
     batch_size: int = 0
     personalized: bool = False
+    #: On a call that stays open: how many more messages the client may send.
+    credit: int = 0
+    #: The reply carries no message, only ``credit`` (0: a keep-alive).
+    flow_control: bool = False
 
     @property
     def reward_token(self) -> Optional[str]:
@@ -129,6 +133,29 @@ def encode_header(request_id: int, service: str, method: str, options: CallOptio
         else:
             raise WeftError.of(StatusCode.INVALID_ARGUMENT, f"metadata {key!r} must be str or bytes")
     return header.SerializeToString(deterministic=True)
+
+
+#: Messages a client may send on a new call before its worker grants more (docs/PROTOCOL.md).
+INITIAL_MESSAGES = 8
+#: Responses a call's worker may send before the client grants more, unless it asks otherwise.
+DEFAULT_RESPONSES = 16
+#: The largest response window a client may ask for.
+MAX_RESPONSES = 1024
+
+
+def open_call_frames(request_id: int, service: str, method: str, options: CallOptions, response_window: int) -> List[bytes]:
+    """The OPEN of a call that stays open: never sent again elsewhere, with its response window."""
+    header = header_pb2.RequestHeader()
+    header.ParseFromString(encode_header(request_id, service, method, options))
+    header.idempotent = False
+    header.credit = max(1, min(response_window, MAX_RESPONSES))
+    return [SIGNATURE, header.SerializeToString(deterministic=True)]
+
+
+def call_frames(request_id: int, frame: int, body: Sequence[bytes] = (), credit: int = 0) -> List[bytes]:
+    """A MESSAGE (with its body frames), HALF_CLOSE or CREDIT on open call ``request_id``."""
+    header = header_pb2.RequestHeader(request_id=request_id, frame=frame, credit=credit)  # type: ignore[arg-type]
+    return [SIGNATURE, header.SerializeToString(), *body]
 
 
 def timeout_ms(timeout: float) -> int:
@@ -172,6 +199,8 @@ def decode_reply(frames: Sequence[bytes]) -> Optional[Response]:
         gateway_queue_us=header.gateway_queue_us,
         batch_size=header.batch_size,
         personalized=header.personalized,
+        credit=header.credit,
+        flow_control=header.flow_control,
     )
 
 

@@ -106,6 +106,11 @@ typedef struct {
   weft_metadata *metadata;
   size_t metadata_count;
   void *internal; /* the received ZeroMQ messages the body points into */
+  /* On a call that stays open: flow_control = 1 marks a reply with no message, only
+     `credit` (more messages the client may send; 0 is a keep-alive). weft_stream_*
+     handles these itself. */
+  uint32_t credit;
+  int flow_control;
 } weft_response;
 
 /* Sets `options` to the defaults above. */
@@ -178,6 +183,44 @@ size_t weft_pending(const weft_client *client);
  * weft_send; public so other transports and conformance tests can use it. */
 size_t weft_encode_request_header(uint64_t request_id, const char *service, const char *method,
                                   const weft_call_options *options, uint8_t *out, size_t out_size);
+
+/* ---- Calls that stay open (client-streaming and bidirectional methods) ----
+ *
+ * A weft_stream sends messages on one call and reads its responses, with flow control
+ * both ways (docs/PROTOCOL.md, "Calls that stay open"): weft_stream_send waits while the
+ * worker has granted no room (8 messages at first, one back for each it has taken), and
+ * reading with weft_stream_receive grants the worker room for more responses (a window
+ * of 16). A call is never sent again to another gateway or worker.
+ *
+ * One thread both sends and reads: read what has come between sends (weft_stream_receive
+ * with timeout 0). Responses that arrive while weft_stream_send waits for room are kept
+ * and granted as if read, up to 64; past that the worker gets no more room until they are
+ * read, so a caller that only sends eventually waits (and its send times out). */
+typedef struct weft_stream weft_stream;
+
+/* Opens a call of `service`/`method` (options as for weft_send; `idempotent` is
+ * ignored). Returns WEFT_OK with `*stream` set, or a weft_send error. */
+int weft_stream_open(weft_client *client, const char *service, const char *method, const weft_call_options *options,
+                     weft_stream **stream);
+
+/* Sends one message (its body frames), waiting up to `timeout_ms` (-1: no limit) for
+ * room. Replies that arrive meanwhile are kept for weft_stream_receive. Returns WEFT_OK;
+ * WEFT_DEADLINE_EXCEEDED if no room came in time (nothing was sent); WEFT_FAILED_PRECONDITION
+ * after weft_stream_close_send or once the call has ended. */
+int weft_stream_send(weft_stream *stream, const weft_frame *body, size_t body_count, int timeout_ms);
+
+/* Half-closes: no more messages; responses keep coming. Returns WEFT_OK, or
+ * WEFT_FAILED_PRECONDITION if the call has ended. */
+int weft_stream_close_send(weft_stream *stream);
+
+/* Waits up to `timeout_ms` (-1: no limit) for the call's next response. Returns 1 with
+ * `*response` filled (release it with weft_response_clear; the last has end_of_stream
+ * set and the call's status), 0 if none came in time or the call has ended, -1 on a
+ * ZeroMQ error. */
+int weft_stream_receive(weft_stream *stream, int timeout_ms, weft_response *response);
+
+/* Cancels the call if it is still open, and frees the handle. NULL is allowed. */
+void weft_stream_free(weft_stream *stream);
 
 /* Releases what a reply owns and zeroes it. Safe on a zeroed or cleared reply. */
 void weft_response_clear(weft_response *response);
