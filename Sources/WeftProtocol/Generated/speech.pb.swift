@@ -158,7 +158,7 @@ public nonisolated struct Weft_V1_LiveAudio: Sendable {
   /// Hz, 4000 to 384000; 0 means 16000.
   public var sampleRate: UInt32 = 0
 
-  /// 1 to 8; 0 means 1. Channels are averaged.
+  /// 1 to 64; 0 means 1. Channels are averaged.
   public var channels: UInt32 = 0
 
   /// As for `detect`; absent, the package's defaults.

@@ -155,7 +155,7 @@ struct  Weft__V1__LiveAudio
    */
   uint32_t sample_rate;
   /*
-   * 1 to 8; 0 means 1. Channels are averaged.
+   * 1 to 64; 0 means 1. Channels are averaged.
    */
   uint32_t channels;
   /*
