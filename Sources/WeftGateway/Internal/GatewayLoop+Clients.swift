@@ -33,14 +33,15 @@ extension GatewayLoop {
     }
     let requestID = header.requestID
     if header.cancel { return cancelClientRequest(requestID, client: PeerID(budgetKeyOf: received[0]), at: now) }
-    if header.callFrame != CallFrame.open.rawValue { return continueCall(header, at: now) }
-    guard !header.service.isEmpty, !header.method.isEmpty else {
-      return rejectReceived(requestID, .invalidArgument, "request header must name a service and a method")
-    }
     // With CURVE, only keys still in the ring reach here; one revoked since it connected is refused.
     let role = sender()?.role
     if keyRing != nil && role == nil {
       return rejectReceived(requestID, .unauthenticated, "this client's key is no longer allowed by the gateway")
+    }
+    // Before the drain check: a draining gateway lets open calls finish.
+    if header.callFrame != CallFrame.open.rawValue { return continueCall(header, at: now) }
+    guard !header.service.isEmpty, !header.method.isEmpty else {
+      return rejectReceived(requestID, .invalidArgument, "request header must name a service and a method")
     }
     if draining { return rejectReceived(requestID, .unavailable, "gateway is shutting down") }
     let client = PeerID(budgetKeyOf: received[0])

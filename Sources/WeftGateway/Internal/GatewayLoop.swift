@@ -270,6 +270,7 @@ final class GatewayLoop {
     }
     request.frames.removeAll()
     request.modelReply.removeAll()
+    request.forgetCall()
     if requestPool.count < 4_096 { requestPool.append(request) }
   }
 }

@@ -59,6 +59,9 @@ final class InFlightRequest {
   /// For a call that stays open: its window and what waits for its worker.
   private(set) var call: OpenCall?
 
+  /// Drops a finished call's state (and any messages it still held).
+  func forgetCall() { call = nil }
+
   /// Makes the request a call that stays open. It is never sent again to another
   /// worker: its messages went to the first.
   func keepOpen(_ call: OpenCall) {

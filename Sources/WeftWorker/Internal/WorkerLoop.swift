@@ -206,7 +206,7 @@ final class WorkerLoop {
       let call = StreamCall(
         opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), outbox: outbox,
         workerName: configuration.name, version: model.descriptor.version)
-      streams[StreamKey(link: index, dispatchID: dispatch.dispatchID)] = call
+      streams[StreamKey(link: index, generation: link.generation, dispatchID: dispatch.dispatchID)] = call
       if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
     } else if model.descriptor.runsInline {
       let completions = ComputeThread.infer(
@@ -219,7 +219,7 @@ final class WorkerLoop {
   }
 
   private func cancel(_ dispatch: WorkerEnvelope, from link: GatewayLink, index: Int, at now: UInt64) {
-    if let call = streams[StreamKey(link: index, dispatchID: dispatch.dispatchID)] {
+    if let call = streams[StreamKey(link: index, generation: link.generation, dispatchID: dispatch.dispatchID)] {
       return call.cancel(WeftError(.cancelled, "cancelled by the gateway"))
     }
     guard let job = batcher.cancel(link: index, dispatchID: dispatch.dispatchID) else { return }
@@ -232,7 +232,7 @@ final class WorkerLoop {
   /// MESSAGE, HALF_CLOSE or CALL_CREDIT on an open call; one for a call that has ended
   /// (its FINAL crossed them) is dropped.
   private func continueCall(_ envelope: WorkerEnvelope, index: Int, at now: UInt64) {
-    guard let call = streams[StreamKey(link: index, dispatchID: envelope.dispatchID)] else { return }
+    guard let call = streams[StreamKey(link: index, generation: links[index].generation, dispatchID: envelope.dispatchID)] else { return }
     let schedule: Bool
     switch envelope.command {
     case .message:
@@ -269,7 +269,9 @@ final class WorkerLoop {
       }
       return
     }
-    if completion.isFinal { streams[StreamKey(link: completion.link, dispatchID: completion.dispatchID)] = nil }
+    if completion.isFinal {
+      streams[StreamKey(link: completion.link, generation: completion.generation, dispatchID: completion.dispatchID)] = nil
+    }
     if completion.isFinal && completion.fromJob {
       pendingCount -= 1
       shares.finished(completion.link, current: completion.registration == link.registration)
@@ -303,7 +305,7 @@ final class WorkerLoop {
     for (index, link) in links.enumerated() {
       if drainStartedAt == nil && link.shouldReconnect(at: now, interval: interval, liveness: UInt64(configuration.liveness)) {
         logger.warning("gateway silent; reconnecting", metadata: ["gateway": "\(link.endpoint)"])
-        endStreams(on: index, WeftError(.unavailable, "the worker lost its gateway"), at: now)
+        endStreams(on: index, WeftError(.unavailable, "the worker lost its gateway"))
         try link.reconnect(at: now)
         try register(index, at: now)
         relinked = true
@@ -316,7 +318,7 @@ final class WorkerLoop {
   }
 
   /// Ends the open calls of link `index` (their FINALs go to a connection now gone).
-  private func endStreams(on index: Int, _ error: WeftError, at now: UInt64) {
+  private func endStreams(on index: Int, _ error: WeftError) {
     for (key, call) in streams where key.link == index { call.cancel(error) }
   }
 
@@ -362,8 +364,10 @@ final class WorkerControl: Sendable {
   var isDrainRequested: Bool { drainRequested.withLock { $0 } }
 }
 
-/// An open call's key: the gateway link it came on and its dispatch id.
+/// An open call's key: the gateway link it came on, that link's connection generation
+/// (a dispatch id may come again on a new connection) and its dispatch id.
 struct StreamKey: Hashable {
   let link: Int
+  let generation: UInt64
   let dispatchID: UInt64
 }

@@ -108,14 +108,27 @@ static int stream(weft_client *client, int count, char **texts) {
   }
 }
 
-/* Counts one echo of the chat: whether it is the next number. */
-static void take_echo(const weft_response *reply, int *received, int *in_order) {
-  char expected[16];
-  int length = snprintf(expected, sizeof expected, "%d", *received);
-  if (reply->body_count != 1 || reply->body[0].size != (size_t)length || memcmp(reply->body[0].data, expected, (size_t)length) != 0) {
-    *in_order = 0;
+/* What the chat has read so far. */
+typedef struct {
+  int received, in_order, ended, status;
+} chat_progress;
+
+/* Takes one reply of the chat: the final one's status, or an echo, checked to be the
+ * next number. */
+static void take_echo(weft_response *reply, chat_progress *progress) {
+  if (reply->end_of_stream) {
+    progress->ended = 1;
+    progress->status = reply->status;
+  } else {
+    char expected[16];
+    int length = snprintf(expected, sizeof expected, "%d", progress->received);
+    if (reply->body_count != 1 || reply->body[0].size != (size_t)length ||
+        memcmp(reply->body[0].data, expected, (size_t)length) != 0) {
+      progress->in_order = 0;
+    }
+    progress->received++;
   }
-  (*received)++;
+  weft_response_clear(reply);
 }
 
 /* echo.chat, a call that stays open: sends `count` numbered messages as room is granted,
@@ -125,38 +138,22 @@ static int chat(weft_client *client, int count) {
   weft_stream *call;
   int status = weft_stream_open(client, weft_method_echo_chat.service, weft_method_echo_chat.name, NULL, &call);
   if (status != WEFT_OK) return finish(status, NULL);
-  int received = 0, in_order = 1, final_status = WEFT_OK, ended = 0;
+  chat_progress progress = {0, 1, 0, WEFT_OK};
   weft_response reply;
   for (int index = 0; index < count && status == WEFT_OK; index++) {
     char text[16];
     int length = snprintf(text, sizeof text, "%d", index);
     weft_frame frame = {text, (size_t)length};
     status = weft_stream_send(call, &frame, 1, 10000);
-    while (status == WEFT_OK && !ended && weft_stream_receive(call, 0, &reply) == 1) {
-      if (reply.end_of_stream) {
-        ended = 1;
-        final_status = reply.status;
-      } else {
-        take_echo(&reply, &received, &in_order);
-      }
-      weft_response_clear(&reply);
-    }
+    while (status == WEFT_OK && !progress.ended && weft_stream_receive(call, 0, &reply) == 1) take_echo(&reply, &progress);
   }
-  if (status == WEFT_OK && !ended) status = weft_stream_close_send(call);
-  if (status != WEFT_OK) final_status = status;
-  while (status == WEFT_OK && !ended && weft_stream_receive(call, 10000, &reply) == 1) {
-    if (reply.end_of_stream) {
-      ended = 1;
-      final_status = reply.status;
-    } else {
-      take_echo(&reply, &received, &in_order);
-    }
-    weft_response_clear(&reply);
-  }
+  if (status == WEFT_OK && !progress.ended) status = weft_stream_close_send(call);
+  if (status != WEFT_OK) progress.status = status;
+  while (status == WEFT_OK && !progress.ended && weft_stream_receive(call, 10000, &reply) == 1) take_echo(&reply, &progress);
   weft_stream_free(call);
-  printf("{\"status\":\"%s\",\"sent\":%d,\"received\":%d,\"in_order\":%d}\n", weft_status_name(final_status), count, received,
-         in_order);
-  return final_status == WEFT_OK ? 0 : 1;
+  printf("{\"status\":\"%s\",\"sent\":%d,\"received\":%d,\"in_order\":%d}\n", weft_status_name(progress.status), count,
+         progress.received, progress.in_order);
+  return progress.status == WEFT_OK ? 0 : 1;
 }
 
 /* Calls a method with a packed protobuf body; returns the reply's status, or

@@ -18,6 +18,7 @@ from weft_client.wire import (
     DEFAULT_RESPONSES,
     INITIAL_MESSAGES,
     CallOptions,
+    ReadGrants,
     CurveCredentials,
     Response,
     call_frames,
@@ -128,22 +129,18 @@ class AsyncClient:
             self._gateways.submit(request_id, open_call_frames(request_id, service, method, options, window), False)
             wake.set()
             sender = loop.create_task(send_all())
-            unread, grant_every = 0, max(1, window // 2)
+            grants = ReadGrants(window)
             while True:
-                try:
-                    response = await asyncio.wait_for(queue.get(), max(0.0, give_up - loop.time()))
-                except asyncio.TimeoutError:
-                    response = local_deadline_reply(request_id)
+                response = await self._next_reply(queue, request_id, give_up)
                 finished = response.end_of_stream
                 response.raise_for_status()
                 if response.body or not finished:
                     yield response
                 if finished:
                     return
-                unread += 1
-                if unread >= grant_every:
-                    self._follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_CREDIT, credit=unread))
-                    unread = 0
+                granted = grants.read()
+                if granted:
+                    self._follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_CREDIT, credit=granted))
         finally:
             if sender is not None:
                 sender.cancel()
@@ -169,6 +166,14 @@ class AsyncClient:
                     yield [piece.SerializeToString()]
         async for response in self.stream_call("speech", "detect.live", messages(), timeout=timeout):
             yield services.live_detect_result(response)
+
+    @staticmethod
+    async def _next_reply(queue: "asyncio.Queue[Response]", request_id: int, give_up: float) -> Response:
+        """The call's next reply, or the client's own DEADLINE_EXCEEDED once ``give_up`` (loop time) passes."""
+        try:
+            return await asyncio.wait_for(queue.get(), max(0.0, give_up - asyncio.get_running_loop().time()))
+        except asyncio.TimeoutError:
+            return local_deadline_reply(request_id)
 
     def _follow(self, request_id: int, frames: "list[bytes]") -> None:
         self._gateways.follow(request_id, frames)
@@ -287,10 +292,7 @@ class AsyncClient:
             self._gateways.submit(request_id, frames, options.idempotent)
             wake.set()
             while True:
-                try:
-                    response = await asyncio.wait_for(queue.get(), max(0.0, give_up - loop.time()))
-                except asyncio.TimeoutError:
-                    response = local_deadline_reply(request_id)
+                response = await self._next_reply(queue, request_id, give_up)
                 finished = response.end_of_stream
                 yield response
                 if finished:

@@ -19,6 +19,7 @@ from weft_client.wire import (
     DEFAULT_RESPONSES,
     INITIAL_MESSAGES,
     CallOptions,
+    ReadGrants,
     CurveCredentials,
     Response,
     call_frames,
@@ -144,7 +145,7 @@ class Client:
         self._gateways.submit(request_id, open_call_frames(request_id, service, method, options, window), False)
         self._pending[request_id] = give_up
         heapq.heappush(self._deadlines, (give_up, request_id))
-        credit, unread, grant_every = INITIAL_MESSAGES, 0, max(1, window // 2)
+        credit, grants = INITIAL_MESSAGES, ReadGrants(window)
         source: Optional[Iterator[Sequence[bytes]]] = iter(messages)
         finished = False
         try:
@@ -167,10 +168,9 @@ class Client:
                     yield response
                 if finished:
                     return
-                unread += 1
-                if unread >= grant_every:
-                    self._gateways.follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_CREDIT, credit=unread))
-                    unread = 0
+                granted = grants.read()
+                if granted:
+                    self._gateways.follow(request_id, call_frames(request_id, header_pb2.CALL_FRAME_CREDIT, credit=granted))
         finally:
             if not finished:
                 self.cancel(request_id)

@@ -143,6 +143,23 @@ DEFAULT_RESPONSES = 16
 MAX_RESPONSES = 1024
 
 
+class ReadGrants:
+    """Counts the responses read on an open call and says when to grant its worker room
+    for more: half a window at a time."""
+
+    def __init__(self, window: int):
+        self._every = max(1, window // 2)
+        self._unread = 0
+
+    def read(self) -> int:
+        """One more response read; returns the credit to send now (0: none yet)."""
+        self._unread += 1
+        if self._unread < self._every:
+            return 0
+        granted, self._unread = self._unread, 0
+        return granted
+
+
 def open_call_frames(request_id: int, service: str, method: str, options: CallOptions, response_window: int) -> List[bytes]:
     """The OPEN of a call that stays open: never sent again elsewhere, with its response window."""
     header = header_pb2.RequestHeader()
