@@ -185,6 +185,26 @@ import ZeroMQ
     }
   }
 
+  @Test func aDrainingGatewayLetsAnOpenCallFinish() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(name: "echo-1", ["--model", "echo"])
+    let call = try mesh.client.openCall(EchoService.name, EchoService.chat.name)
+    var responses = call.responses.makeAsyncIterator()
+    try await call.send([Data("before".utf8)])
+    _ = try await responses.next()
+    mesh.gateway.signal(SIGTERM)
+    try await Task.sleep(for: .milliseconds(300))  // the gateway is draining: new calls are refused
+    await #expect(throws: WeftError.self) { _ = try await mesh.client.call("echo", "echo", body: [Data("new".utf8)]) }
+    try await call.send([Data("during".utf8)])
+    call.closeSend()
+    var rest: [String] = []
+    while let response = try await responses.next() {
+      if !response.isFinal { rest.append(String(decoding: response.body[0], as: UTF8.self)) }
+    }
+    #expect(rest == ["during"], "the open call went on through the drain")
+    #expect(await mesh.gateway.waitForExit(timeout: .seconds(10)) != nil, "the gateway exits once the call is done")
+  }
+
   @Test func aKilledClientFreesTheWorkersSession() async throws {
     let mesh = try await TestMesh()
     try await mesh.startWorker(name: "speech-1", ["--model", "speech"])
