@@ -190,9 +190,43 @@ final class ClientIO: Sendable {
       return false
     }
 
+    /// Hands every reply queued on gateway `index` to its call.
+    func readReplies(_ index: Int) {
+      let link = links[index]
+      while (try? link.socket.receive(into: received, wait: false)) == true {
+        guard received.count >= 2, Signature.check(received[0], expected: Signature.client) == .valid,
+          let header = try? ResponseHeader(borrowing: received[1])
+        else {
+          logger.warning("malformed reply from gateway", metadata: ["gateway": "\(link.endpoint)", "frames": "\(received.count)"])
+          continue
+        }
+        // Cancelled, timed out, or since sent to another gateway.
+        guard var call = calls[header.requestID], call.link == index else { continue }
+        let status = StatusCode(wireValue: header.status)
+        if header.endOfStream && status == .unavailable && call.idempotent && !call.streamed
+          && links.indices.contains(where: { links[$0].isLive && call.tried & bit($0) == 0 })
+        {
+          // This gateway cannot serve it now; another may.
+          call.link = nil
+          calls[header.requestID] = call
+          unsent.prepend(header.requestID)
+          continue
+        }
+        let body = (2..<received.count).map { received.data(at: $0) }
+        if call.handler(.success(Response(header: header, body: body))) {
+          calls.removeValue(forKey: header.requestID)
+        } else if !call.streamed {
+          calls[header.requestID]?.streamed = true
+        }
+      }
+    }
+
     /// The gateway behind `index` lost its connection: its calls go elsewhere or end.
+    /// What it sent before it went is read first (the monitor's event can be seen before
+    /// the socket shows the last replies as readable).
     func lose(_ index: Int) {
       guard links[index].isLive else { return }
+      readReplies(index)
       links[index].isLive = false
       var moved = 0
       for (id, call) in calls where call.link == index {
@@ -249,34 +283,7 @@ final class ClientIO: Sendable {
       }
 
       // Replies first: those a gateway sent before its connection dropped still count.
-      for (index, link) in links.enumerated() where poller.isReadable(socketIndexes[index]) {
-        while (try? link.socket.receive(into: received, wait: false)) == true {
-          guard received.count >= 2, Signature.check(received[0], expected: Signature.client) == .valid,
-            let header = try? ResponseHeader(borrowing: received[1])
-          else {
-            logger.warning("malformed reply from gateway", metadata: ["gateway": "\(link.endpoint)", "frames": "\(received.count)"])
-            continue
-          }
-          // Cancelled, timed out, or since sent to another gateway.
-          guard var call = calls[header.requestID], call.link == index else { continue }
-          let status = StatusCode(wireValue: header.status)
-          if header.endOfStream && status == .unavailable && call.idempotent && !call.streamed
-            && links.indices.contains(where: { links[$0].isLive && call.tried & bit($0) == 0 })
-          {
-            // This gateway cannot serve it now; another may.
-            call.link = nil
-            calls[header.requestID] = call
-            unsent.prepend(header.requestID)
-            continue
-          }
-          let body = (2..<received.count).map { received.data(at: $0) }
-          if call.handler(.success(Response(header: header, body: body))) {
-            calls.removeValue(forKey: header.requestID)
-          } else if !call.streamed {
-            calls[header.requestID]?.streamed = true
-          }
-        }
-      }
+      for index in links.indices where poller.isReadable(socketIndexes[index]) { readReplies(index) }
 
       for (index, link) in links.enumerated() {
         guard let monitor = link.monitor, let monitorIndex = monitorIndexes[index], poller.isReadable(monitorIndex) else { continue }

@@ -23,6 +23,7 @@ struct MeshBench: AsyncParsableCommand {
   var curve = false
   @Flag(help: "Also measure a Weft gateway serving HTTP metrics, which records its duration histograms per request.")
   var http = false
+  @OptionGroup var output: BenchReportOptions
 
   func run() async throws {
     let executable = try BenchMesh.executable()
@@ -46,6 +47,7 @@ struct MeshBench: AsyncParsableCommand {
     let zmq = Context.libraryVersion
     print("weft-bench: \(load.rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
     let context = try Context()
+    let figures = BenchReport()
     for size in [64, 65_536] {
       let large = size > 1_000
       let body = [UInt8](repeating: 0x5a, count: size)
@@ -75,10 +77,32 @@ struct MeshBench: AsyncParsableCommand {
         }
       }
       report(size: size, targets)
+      record(size: size, targets, into: figures)
       for target in targets.dropFirst() where target.generator.failedReplies > 0 {
         throw BenchError("\(target.generator.failedReplies) replies through \(target.name) were not OK")
       }
     }
+    try figures.write(to: output.json)
+  }
+
+  /// Every target's figures per round, and the gateway's ratios to `zmq_proxy` round by round.
+  private func record(size: Int, _ targets: [Target], into figures: BenchReport) {
+    let prefix = "mesh.\(size == 64 ? "64B" : "64KiB")"
+    for target in targets {
+      let name = "\(prefix).\(target.name.replacingOccurrences(of: " ", with: "_"))"
+      figures.add("\(name).p50_us", unit: "µs", better: .lower, rounds: target.latencies.map { $0[$0.count / 2] })
+      figures.add("\(name).p99_us", unit: "µs", better: .lower, rounds: target.latencies.map { $0[min($0.count - 1, $0.count * 99 / 100)] })
+      figures.add("\(name).throughput", unit: "msg/s", better: .higher, rounds: target.throughputs)
+      figures.add("\(name).cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.cpuPerMessage)
+      figures.add("\(name).peer_cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.peerCPUPerMessage)
+    }
+    let (proxy, weft) = (targets[0], targets[1])
+    func ratio(_ ours: [Double], _ theirs: [Double]) -> [Double] { zip(ours, theirs).map { $0 / $1 } }
+    figures.add("\(prefix).ratio.throughput", unit: "×", better: .higher, rounds: ratio(weft.throughputs, proxy.throughputs))
+    figures.add(
+      "\(prefix).ratio.p50", unit: "×", better: .lower, rounds: ratio(weft.latencies.map { $0[$0.count / 2] }, proxy.latencies.map { $0[$0.count / 2] }))
+    figures.add("\(prefix).ratio.cpu_per_msg", unit: "×", better: .lower, rounds: ratio(weft.cpuPerMessage, proxy.cpuPerMessage))
+    figures.add("\(prefix).ratio.peer_cpu_per_msg", unit: "×", better: .lower, rounds: ratio(weft.peerCPUPerMessage, proxy.peerCPUPerMessage))
   }
 
   private func report(size: Int, _ targets: [Target]) {

@@ -13,6 +13,7 @@ struct ModelBenchOptions: ParsableArguments {
   var python = "python3"
   @Option(help: "Where model weights are (default $WEFT_MODELS, else ~/.cache/weft/models).")
   var models: String?
+  @OptionGroup var output: BenchReportOptions
 
   /// The model cache these options point at.
   var modelsDirectory: String { ModelCatalog.directory(models) }

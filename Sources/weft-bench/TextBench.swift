@@ -19,6 +19,8 @@ struct TextBench: AsyncParsableCommand {
   @OptionGroup var baseline: ModelBenchOptions
   @Option(help: "Requests sent through the mesh per batching setting.")
   var requests = 512
+  @Flag(help: "Only the model at batch 1, short texts, and no mesh: for profiling the small-batch path.")
+  var smallBatchOnly = false
 
   private var modelDirectory: String { baseline.modelsDirectory + "/minilm-l6-v2" }
   private var rounds: Int { baseline.rounds }
@@ -29,10 +31,11 @@ struct TextBench: AsyncParsableCommand {
     let encoder = try MiniLMEncoder(weights: SafetensorsFile(path: modelDirectory + "/model.safetensors"), lanes: ComputeLanes(count: threads))
     let short = "A man is eating food in the kitchen."
     let long = Self.text(pieces: 128, tokenizer: tokenizer)
-    let batches: [(name: String, texts: [String])] = [
+    let all: [(name: String, texts: [String])] = [
       ("batch 1, short", [short]), ("batch 32, short", Array(repeating: short, count: 32)),
       ("batch 1, 128 pieces", [long]), ("batch 32, 128 pieces", Array(repeating: long, count: 32)),
     ]
+    let batches = smallBatchOnly ? Array(all.prefix(1)) : all
     print("weft-bench text: \(threads) threads, \(rounds) rounds; short = \(tokenizer.encode(short).count) pieces")
 
     var weft: [String: [Double]] = [:]
@@ -42,6 +45,9 @@ struct TextBench: AsyncParsableCommand {
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks sentence-transformers); Weft figures only") }
 
+    let figures = BenchReport()
+    for (name, _) in batches { figures.addModelTimes("text", configuration: name, weft: weft[name]!, reference: torch?[name]) }
+    try figures.write(to: baseline.output.json)
     print("")
     print("model alone              weft p50 ms  weft emb/s   torch p50 ms  torch emb/s   ratio (emb/s)")
     for (name, texts) in batches {
@@ -54,7 +60,7 @@ struct TextBench: AsyncParsableCommand {
       }
       print(line)
     }
-    try await meshThroughput(short)
+    if !smallBatchOnly { try await meshThroughput(short) }
   }
 
   /// A text of English words that tokenises to exactly `pieces` ids, [CLS] and [SEP] included.

@@ -40,6 +40,9 @@ struct VisionBench: AsyncParsableCommand {
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks torch or efficientnet-lite-pytorch); Weft figures only") }
 
+    let figures = BenchReport()
+    for (name, _) in batches { figures.addModelTimes("vision", configuration: name, weft: weft[name]!, reference: torch?[name]) }
+    try figures.write(to: baseline.output.json)
     print("")
     print("network alone        weft p50 ms  weft img/s   torch p50 ms  torch img/s   ratio (img/s)")
     for (name, images) in batches {

@@ -61,7 +61,7 @@ import Testing
   }
 
   @Test("the few-rows kernel (both its AVX2 and portable paths) matches a naive product, bias or not",
-        arguments: [(1, 258, 256), (4, 128, 387), (2, 64, 384), (5, 3, 7), (8, 512, 128)])
+        arguments: [(1, 258, 256), (4, 128, 387), (2, 64, 384), (5, 3, 7), (8, 512, 128), (11, 96, 384), (13, 40, 37), (24, 17, 9)])
   func fewRowsKernel(shape: (Int, Int, Int)) {
     let (rows, outputs, inputs) = shape
     let input = matrix(rows * inputs, seed: 3)
@@ -73,11 +73,34 @@ import Testing
       var dispatched = [Float](repeating: .nan, count: rows * outputs)
       var portable = dispatched
       Gemm.linearFewRows(input, rows: rows, weight: weight, bias: withBias ? bias : nil, outputs: outputs, inputs: inputs, into: &dispatched)
-      weft_linear_few_rows_portable(input, Int32(rows), weight, withBias ? bias : nil, Int32(outputs), Int32(inputs), &portable)
+      weft_linear_few_rows_portable(input, Int32(rows), weight, withBias ? bias : nil, Int32(outputs), Int32(inputs), &portable, Int32(outputs))
       for result in [dispatched, portable] {
         let worst = zip(result, expected).map { abs($0 - $1) }.max() ?? .nan
         #expect(worst < Float(inputs) * 2e-7, "\(shape), bias \(withBias): \(worst)")
       }
     }
+  }
+
+  @Test("the few-rows kernel fills column ranges of a wider output, as lanes splitting the outputs do")
+  func fewRowsKernelIntoColumnRanges() {
+    let (rows, outputs, inputs) = (11, 1152, 384)
+    let input = matrix(rows * inputs, seed: 6)
+    let weight = matrix(outputs * inputs, seed: 7)
+    let bias = matrix(outputs, seed: 8)
+    let expected = naive(input, weight, m: rows, n: outputs, k: inputs, bTransposed: true).enumerated().map { $1 + bias[$0 % outputs] }
+    var output = [Float](repeating: .nan, count: rows * outputs)
+    weight.withUnsafeBufferPointer { weight in
+      bias.withUnsafeBufferPointer { bias in
+        output.withUnsafeMutableBufferPointer { output in
+          for columns in [0..<600, 600..<outputs] {
+            Gemm.linearFewRows(
+              input, rows: rows, weight: weight.baseAddress! + columns.lowerBound * inputs, bias: bias.baseAddress! + columns.lowerBound,
+              outputs: columns.count, inputs: inputs, into: output.baseAddress! + columns.lowerBound, outputStride: outputs)
+          }
+        }
+      }
+    }
+    let worst = zip(output, expected).map { abs($0 - $1) }.max() ?? .nan
+    #expect(worst < Float(inputs) * 2e-7, "\(worst)")
   }
 }

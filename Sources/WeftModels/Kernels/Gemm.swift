@@ -67,13 +67,14 @@ extension Gemm {
   public static let fewRows = 8
 
   /// ``linear(_:rows:weight:bias:outputs:inputs:into:)`` for a handful of rows, without
-  /// packing: each weight row is read once per four input rows and dotted with them in
+  /// packing: each weight row is read once per twelve input rows (four for a few) and dotted with them in
   /// SIMD registers (AVX2 and FMA when the CPU has them, chosen at run time). `bias` nil
-  /// means none.
+  /// means none; `outputStride` (default `outputs`) lets the result fill a column range
+  /// of a wider matrix.
   public static func linearFewRows(
     _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>, outputStride: Int? = nil
   ) {
-    weft_linear_few_rows(input, Int32(rows), weight, bias, Int32(outputs), Int32(inputs), output)
+    weft_linear_few_rows(input, Int32(rows), weight, bias, Int32(outputs), Int32(inputs), output, Int32(outputStride ?? outputs))
   }
 }

@@ -4,3 +4,10 @@ struct SendablePointer: @unchecked Sendable {
   let pointer: UnsafeMutablePointer<Float>
   init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
+
+/// A read-only pointer handed to the lanes of one phase (weights, inputs they share).
+struct SendableReadPointer: @unchecked Sendable {
+  // @unchecked: nothing writes through it while the lanes run.
+  let pointer: UnsafePointer<Float>
+  init(_ pointer: UnsafePointer<Float>) { self.pointer = pointer }
+}

@@ -122,12 +122,20 @@ public final class MiniLMEncoder: Sendable {
       into: output)
   }
 
+  /// Rows (tokens in a batch) at or below which a layer splits each product by output
+  /// columns across the lanes instead of by rows: a short text's layer. Split by rows,
+  /// each lane's sgemm packs the whole weight matrix for a handful of rows, which costs
+  /// more than the product; split by columns, each lane reads its share of the weights
+  /// once per four rows, unpacked (``Gemm/linearFewRows``).
+  static let columnSplitRows = 16
+
   /// One encoder layer in three phases separated by barriers: the QKV projection by row
   /// blocks, attention by (sequence, head), then everything after attention by row
   /// blocks (it is all per token), each lane running its block through to the end.
   private func run(_ layer: Layer, on x: UnsafeMutablePointer<Float>, lengths: [Int], length: Int, scratch: Scratch) {
     let h = Self.hidden
     let rows = lengths.count * length
+    if rows <= Self.columnSplitRows { return runSplittingColumns(layer, on: x, rows: rows, lengths: lengths, length: length, scratch: scratch) }
     let x = SendablePointer(x)
     lanes.forEachBlock(of: rows) { block in
       layer.attentionInput.withUnsafeBufferPointer { weight in
@@ -156,6 +164,51 @@ public final class MiniLMEncoder: Sendable {
       Elementwise.layerNorm(
         x, rows: count, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer,
         epsilon: Self.epsilon)
+    }
+  }
+
+  /// One layer for a few rows: every product split by output columns across the lanes,
+  /// the per-token steps between them (residuals, layer norms) on the caller's thread.
+  private func runSplittingColumns(
+    _ layer: Layer, on x: UnsafeMutablePointer<Float>, rows: Int, lengths: [Int], length: Int, scratch: Scratch
+  ) {
+    let h = Self.hidden
+    layer.attentionInput.withUnsafeBufferPointer { weight in
+      layer.attentionInputBias.withUnsafeBufferPointer { bias in
+        linearByColumns(x, rows: rows, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: 3 * h, inputs: h, into: scratch.projected)
+      }
+    }
+    attend(scratch: scratch, lengths: lengths, length: length)
+    linearByColumns(
+      scratch.context, rows: rows, weight: layer.output.pointer, bias: layer.outputBias.pointer, outputs: h, inputs: h, into: scratch.attended)
+    Elementwise.add(scratch.attended, to: x, count: rows * h)
+    Elementwise.layerNorm(
+      x, rows: rows, columns: h, gamma: layer.attentionNormGamma.pointer, beta: layer.attentionNormBeta.pointer, epsilon: Self.epsilon)
+    linearByColumns(
+      x, rows: rows, weight: layer.up.pointer, bias: layer.upBias.pointer, outputs: Self.intermediate, inputs: h, into: scratch.up,
+      gelu: true)
+    linearByColumns(
+      scratch.up, rows: rows, weight: layer.down.pointer, bias: layer.downBias.pointer, outputs: h, inputs: Self.intermediate,
+      into: scratch.attended)
+    Elementwise.add(scratch.attended, to: x, count: rows * h)
+    Elementwise.layerNorm(
+      x, rows: rows, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer, epsilon: Self.epsilon)
+  }
+
+  /// `output[rows × outputs] = input · weightᵀ + bias`, each lane computing a range of
+  /// output columns for every row; with `gelu`, each lane then applies GELU to its columns.
+  private func linearByColumns(
+    _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outputs: Int, inputs: Int,
+    into output: UnsafeMutablePointer<Float>, gelu: Bool = false
+  ) {
+    let (input, weight, bias, output) = (SendableReadPointer(input), SendableReadPointer(weight), SendableReadPointer(bias), SendablePointer(output))
+    lanes.forEachBlock(of: outputs, minimumRows: 64) { columns in
+      let first = columns.lowerBound
+      Gemm.linearFewRows(
+        input.pointer, rows: rows, weight: weight.pointer + first * inputs, bias: bias.pointer + first, outputs: columns.count,
+        inputs: inputs, into: output.pointer + first, outputStride: outputs)
+      guard gelu else { return }
+      for row in 0..<rows { Elementwise.gelu(output.pointer + row * outputs + first, count: columns.count) }
     }
   }
 

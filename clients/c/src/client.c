@@ -388,8 +388,18 @@ static void flush_unsent(weft_client *client) {
 
 /* Gateway `index` lost its connection: its idempotent requests wait to go again, the
  * others end with UNAVAILABLE. */
+/* What receive_one found (defined with it, below). */
+enum { received_nothing = 0, received_reply = 1, received_skipped = 2, received_error = -1 };
+static int receive_one(weft_client *client, size_t index, weft_response *response);
 static void lose_link(weft_client *client, size_t index) {
   gateway_link *link = &client->links[index];
+  /* What the gateway sent before it went comes first: the monitor's event can be seen
+   * before the socket shows the last replies as readable. */
+  weft_response queued;
+  int received;
+  while ((received = receive_one(client, index, &queued)) != received_nothing && received != received_error) {
+    if (received == received_reply) push_reply(&client->local, &queued);
+  }
   link->live = 0;
   for (size_t position = 0; position < WEFT_MAX_IN_FLIGHT; position++) {
     pending_slot *slot = &client->slots[position];
@@ -530,7 +540,6 @@ int weft_cancel(weft_client *client, uint64_t request_id) {
 
 /* ------------------------------------------------------------------ receiving */
 
-enum { received_nothing = 0, received_reply = 1, received_skipped = 2, received_error = -1 };
 
 /* Receives one queued message from gateway `index`, without waiting. Returns
  * received_reply with `*response` filled for a reply to a pending request,

@@ -195,6 +195,9 @@ class Gateways:
                 self._lose(index, link, replies)
 
     def _lose(self, index: int, link: _Link, replies: List[Response]) -> None:
+        # What the gateway sent before it went comes first: the monitor's event can be
+        # seen before the socket shows the last replies as readable.
+        self._read_replies(index, link, replies)
         for request_id, call in list(self._calls.items()):
             if call.link != index:
                 continue
