@@ -23,6 +23,8 @@ struct MeshBench: AsyncParsableCommand {
   var curve = false
   @Flag(help: "Also measure a Weft gateway serving HTTP metrics, which records its duration histograms per request.")
   var http = false
+  @Option(help: "The grpc-echo executable of the Benchmarks/ package (swift build -c release --package-path Benchmarks): also measure a grpc-swift-2 unary echo at 64 B.")
+  var grpc: String?
   @OptionGroup var output: BenchReportOptions
 
   func run() async throws {
@@ -78,11 +80,50 @@ struct MeshBench: AsyncParsableCommand {
       }
       report(size: size, targets)
       record(size: size, targets, into: figures)
+      if let grpc, size == 64 { try await compareWithGRPC(executable: grpc, weft: targets[1], into: figures) }
       for target in targets.dropFirst() where target.generator.failedReplies > 0 {
         throw BenchError("\(target.generator.failedReplies) replies through \(target.name) were not OK")
       }
     }
     try figures.write(to: output.json)
+  }
+
+  /// A grpc-swift-2 unary echo server and its own client (64 in flight), `--rounds`
+  /// times, beside the Weft gateway's figures of the same run.
+  private func compareWithGRPC(executable: String, weft: Target, into figures: BenchReport) async throws {
+    let server = Child(name: "grpc-echo", arguments: ["serve", "--port", "0"])
+    try server.launch(executable: executable, readsAnnouncement: true)
+    defer { server.signal(SIGKILL) }
+    let port = try await server.waitForAnnouncement("port")
+    var p50: [Double] = [], p99: [Double] = [], rates: [Double] = [], cpu: [Double] = []
+    let (samples, calls) = (max(1, load.latencySamples / 2), max(1, load.messages / 5))
+    for _ in 0..<load.rounds {
+      let before = cpuMicroseconds(pid: server.pid) ?? 0
+      let data = try benchSubprocessOutput(
+        "grpc-echo load", executable: executable,
+        arguments: ["load", "--port", port, "--size", "64", "--latency-samples", "\(samples)", "--calls", "\(calls)", "--in-flight", "64"])
+      let used = (cpuMicroseconds(pid: server.pid) ?? 0) - before
+      guard let result = try JSONSerialization.jsonObject(with: data) as? [String: Double],
+        let median = result["p50_us"], let tail = result["p99_us"], let rate = result["calls_per_s"]
+      else { throw BenchError("grpc-echo load printed no figures") }
+      p50.append(median)
+      p99.append(tail)
+      rates.append(rate)
+      cpu.append(used / Double(samples + calls + 200))
+    }
+    let (grpcP50, grpcRate) = (BenchFormat.median(p50), BenchFormat.median(rates))
+    print("")
+    print("64 B unary echo     p50 µs    p99 µs    calls/s   server CPU µs/call")
+    print("  grpc-swift-2   \(BenchFormat.column(grpcP50, 9))  \(BenchFormat.column(BenchFormat.median(p99), 8))  \(BenchFormat.column(grpcRate, 9))   \(BenchFormat.column(BenchFormat.median(cpu), 18, 2))")
+    print("  weft gateway   \(BenchFormat.column(weft.p50, 9))  \(BenchFormat.column(weft.p99, 8))  \(BenchFormat.column(weft.throughput, 9))   \(BenchFormat.column(weft.cpu, 18, 2))")
+    print("  grpc/weft p50 \(BenchFormat.column(grpcP50 / weft.p50, 8, 2))x   weft/grpc throughput \(BenchFormat.column(weft.throughput / grpcRate, 0, 1))x")
+    print("  (gRPC: grpc-swift-2 2.4.3 over HTTP/2, its own client, 64 calls in flight; Weft: the bare DEALER client above, 500 in flight)")
+    figures.add("mesh.64B.grpc.p50_us", unit: "µs", better: .lower, rounds: p50)
+    figures.add("mesh.64B.grpc.p99_us", unit: "µs", better: .lower, rounds: p99)
+    figures.add("mesh.64B.grpc.throughput", unit: "calls/s", better: .higher, rounds: rates)
+    figures.add("mesh.64B.grpc.server_cpu_us_per_call", unit: "µs", better: .lower, rounds: cpu)
+    figures.add("mesh.64B.ratio.grpc_p50_over_weft", unit: "×", better: .higher, rounds: zip(p50, weft.latencies).map { $0 / $1[$1.count / 2] })
+    figures.add("mesh.64B.ratio.weft_throughput_over_grpc", unit: "×", better: .higher, rounds: zip(weft.throughputs, rates).map { $0 / $1 })
   }
 
   /// Every target's figures per round, and the gateway's ratios to `zmq_proxy` round by round.

@@ -37,7 +37,7 @@ struct EchoService: RegistrableRPCService {
 }
 
 struct Serve: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Serves echo on loopback; prints `listening PORT` once it does.")
+  static let configuration = CommandConfiguration(abstract: "Serves echo on loopback; prints `grpc-echo listening port=PORT` once it does.")
 
   @Option(help: "Port (0: any free one).")
   var port = 0
@@ -49,8 +49,8 @@ struct Serve: AsyncParsableCommand {
     try await withThrowingDiscardingTaskGroup { group in
       group.addTask { try await server.serve() }
       if let address = try await server.listeningAddress?.ipv4 {
-        print("listening \(address.port)")
-        fflush(stdout)
+        // Written straight to the descriptor: a pipe buffers `print`, and the reader waits for the line.
+        FileHandle.standardOutput.write(Data("grpc-echo listening port=\(address.port)\n".utf8))
       }
     }
   }

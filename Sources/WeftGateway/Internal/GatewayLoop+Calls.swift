@@ -83,6 +83,7 @@ extension GatewayLoop {
   /// Sends a keep-alive on open calls the client has heard nothing on for an interval:
   /// a client that is gone is found when it fails (ROUTER_MANDATORY), and its call ends.
   func keepCallsAlive(at now: UInt64) {
+    guard openCallCount > 0 else { return }
     let interval = configuration.heartbeatInterval.microseconds
     for id in inFlight.ids(where: { $0.call != nil && $0.isActive }) {
       guard let request = inFlight[id], let call = request.call, now &- call.lastSentToClient >= interval else { continue }

@@ -58,8 +58,9 @@ extension GatewayLoop {
       return rejectReceived(requestID, .resourceExhausted, "request body is \(bodyBytes) bytes; this gateway accepts at most \(configuration.maxRequestBytes)")
     }
     let service: ServiceEntry
+    let staysOpen: Bool
     switch routingCheck(header) {
-    case .success(let entry): service = entry
+    case .success(let routed): (service, staysOpen) = (routed.service, routed.method.clientStreaming)
     case .failure(let refusal): return rejectReceived(requestID, refusal.code, refusal.message)
     }
     guard inFlight.count < configuration.maxInFlight else {
@@ -78,8 +79,10 @@ extension GatewayLoop {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
     let (id, request) = admit(header, client: client, version: version, figures: figures, at: now)
-    let staysOpen = service.methods.contains { $0.name == header.method && $0.clientStreaming }
-    if staysOpen { request.keepOpen(OpenCall(firstMessage: frameCount > 3, at: now)) }
+    if staysOpen {
+      request.keepOpen(OpenCall(firstMessage: frameCount > 3, at: now))
+      openCallCount += 1
+    }
     // Copied before the primary's dispatch, which may hand its frames to the socket. A
     // call that stays open has no shadow: its messages go to one worker.
     let shadow = service.router == nil || staysOpen ? nil : shadowCopy(of: id, router: service.router!, at: now)
@@ -91,19 +94,19 @@ extension GatewayLoop {
     if let shadow { sendShadow(shadow, at: now) }
   }
 
-  /// The request's service, or why no worker of it could ever take this request.
-  private func routingCheck(_ header: RoutingFields) -> Result<ServiceEntry, WeftError> {
+  /// The request's service and method, or why no worker of it could ever take this request.
+  private func routingCheck(_ header: RoutingFields) -> Result<(service: ServiceEntry, method: MethodDescriptor), WeftError> {
     guard let service = routing.services[header.service], routing.hasLiveWorker(service: header.service) else {
       return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
     }
-    guard service.serves(method: header.method) else {
+    guard let method = service.method(named: header.method) else {
       let known = service.methods.map(\.name).joined(separator: ", ")
       return .failure(WeftError(.notFound, "service '\(header.service)' has no method '\(header.method)'; it serves: \(known)"))
     }
     if !header.version.isEmpty && !routing.hasLiveWorker(service: header.service, version: header.version) {
       return .failure(WeftError(.notFound, "service '\(header.service)' has no live worker of version '\(header.version)'"))
     }
-    return .success(service)
+    return .success((service, method))
   }
 
   /// Takes the received frames into a new in-flight request of `client`, bound to

@@ -38,6 +38,8 @@ final class GatewayLoop {
   @exclusivity(unchecked) var clientBudgets: [PeerID: Int] = [:]
   /// Each client request's in-flight id, by the client and its own request id, for cancels.
   @exclusivity(unchecked) var callsByClient: [ClientCall: UInt64] = [:]
+  /// Calls that stay open now (keep-alives are sent only when there are some).
+  @exclusivity(unchecked) var openCallCount = 0
   /// Replies kept for clients whose queue was full, per client.
   @exclusivity(unchecked) var backlogs: [PeerID: ReplyBacklog] = [:]
   /// Draws for version splits without a user id, shadow shares and Thompson samples.
@@ -270,6 +272,7 @@ final class GatewayLoop {
     }
     request.frames.removeAll()
     request.modelReply.removeAll()
+    if request.call != nil { openCallCount -= 1 }
     request.forgetCall()
     if requestPool.count < 4_096 { requestPool.append(request) }
   }

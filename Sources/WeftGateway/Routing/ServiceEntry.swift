@@ -28,7 +28,10 @@ final class ServiceEntry {
   init(name: String) { self.name = name }
 
   /// Whether `method` was advertised by any worker of this service.
-  func serves(method: String) -> Bool { methods.contains { $0.name == method } }
+  func serves(method: String) -> Bool { self.method(named: method) != nil }
+
+  /// The advertised method called `name`, if any.
+  func method(named name: String) -> MethodDescriptor? { methods.first { $0.name == name } }
 
   /// Adds the methods of a newly registered worker.
   func merge(methods newMethods: [MethodDescriptor]) {

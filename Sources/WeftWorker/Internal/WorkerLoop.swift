@@ -27,6 +27,8 @@ final class WorkerLoop {
   private var drainStartedAt: UInt64?
   /// Calls that stay open, by link and dispatch id, until their FINAL is sent.
   private var streams: [StreamKey: StreamCall] = [:]
+  /// The model's client-streaming and bidirectional methods (usually none).
+  private let openCallMethods: Set<String>
   /// Steps of open calls run on the compute thread even for a model that runs inline.
   private let usesComputeThread: Bool
 
@@ -44,7 +46,8 @@ final class WorkerLoop {
     batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
     outbox = try Outbox()
     compute = ComputeThread(model: model, batcher: batcher, outbox: outbox, workerName: configuration.name, logger: logger)
-    usesComputeThread = !descriptor.runsInline || descriptor.methods.contains { $0.kind.clientStreams }
+    openCallMethods = Set(descriptor.methods.filter(\.kind.clientStreams).map(\.name))
+    usesComputeThread = !descriptor.runsInline || !openCallMethods.isEmpty
 
     var ready = WorkerReady()
     ready.service = descriptor.service
@@ -202,7 +205,7 @@ final class WorkerLoop {
     }
     pendingCount += 1
     shares.received(index)
-    if model.descriptor.method(named: job.request.method)?.kind.clientStreams == true {
+    if !openCallMethods.isEmpty && openCallMethods.contains(job.request.method) {
       let call = StreamCall(
         opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), outbox: outbox,
         workerName: configuration.name, version: model.descriptor.version)
