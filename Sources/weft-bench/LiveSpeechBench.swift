@@ -32,6 +32,7 @@ struct LiveSpeechBench: AsyncParsableCommand {
   var maxSessions = 800
   @Option(help: "p99 segment latency, in milliseconds, a level must stay under.")
   var targetMs = 100.0
+  @OptionGroup var output: BenchReportOptions
 
   func run() async throws {
     let fixture = benchRepositoryRoot + "/Tests/WeftModelsTests/Fixtures/speech/speech-pauses-16k.wav"
@@ -49,7 +50,8 @@ struct LiveSpeechBench: AsyncParsableCommand {
     print("weft-bench live: \(String(format: "%.1f", Double(audio.samples.count) / 16_000)) s clip, \(expected) segments, "
       + "pieces of \(pieceMs) ms, one speech worker (\(ProcessInfo.processInfo.activeProcessorCount) cores shared with the gateway and this client)")
 
-    try await cost(client: client, mesh: mesh, wav: wav, pieces: pieces, seconds: Double(audio.samples.count) / 16_000)
+    let figures = BenchReport()
+    try await cost(client: client, mesh: mesh, wav: wav, pieces: pieces, seconds: Double(audio.samples.count) / 16_000, into: figures)
 
     print("")
     print("sessions at real time   segments  p50 ms   p99 ms   max ms   behind   look-ahead p50 ms")
@@ -61,15 +63,18 @@ struct LiveSpeechBench: AsyncParsableCommand {
         + BenchFormat.column(level.latencies.max() ?? 0, 9, 1) + BenchFormat.column(Double(level.behind), 9)
         + BenchFormat.column(level.lookAhead, 20, 1)
       print(line)
+      figures.add("live.sessions_\(sessions).p99_ms", unit: "ms", better: .lower, rounds: [level.percentile(0.99)])
       let complete = level.segments == sessions * expected
       if !complete { print("  \(sessions * expected - level.segments) segments missing or sessions failed: \(level.failures)") }
       if level.percentile(0.99) > targetMs || level.behind > 0 || !complete { break }
+      figures.add("live.sessions_sustained", unit: "sessions", better: .higher, rounds: [Double(sessions)])
       sessions *= 2
     }
+    try figures.write(to: output.json)
   }
 
   /// Worker CPU per second of audio: one live session at full speed, then unary detect.
-  private func cost(client: WeftClient, mesh: BenchMesh, wav: Data, pieces: [Data], seconds: Double) async throws {
+  private func cost(client: WeftClient, mesh: BenchMesh, wav: Data, pieces: [Data], seconds: Double, into figures: BenchReport) async throws {
     let rounds = 20
     let pid = mesh.worker.pid
     func measure(_ body: () async throws -> Void) async throws -> (cpu: Double, wall: Double) {
@@ -94,6 +99,8 @@ struct LiveSpeechBench: AsyncParsableCommand {
     }
     let unary = try await measure { _ = try await client.detectSpeech(wav: wav, omitProbabilities: true) }
     let audioSeconds = seconds * Double(rounds)
+    figures.add("live.cost.cpu_ms_per_audio_second", unit: "ms", better: .lower, rounds: [live.cpu / audioSeconds * 1e3])
+    figures.add("live.cost.ratio_to_unary", unit: "×", better: .lower, rounds: [live.cpu / unary.cpu])
     print("")
     print("cost per second of audio      worker CPU ms   wall ms   per piece µs (CPU)")
     print("  live, \(pieceMs) ms pieces".padding(toLength: 28, withPad: " ", startingAt: 0)
