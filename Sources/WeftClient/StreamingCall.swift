@@ -61,12 +61,14 @@ public final class StreamingCall: Sendable {
 
   /// The responses of a call; reading them grants the worker room for more.
   public struct Responses: AsyncSequence, Sendable {
+    /// One response of the call.
     public typealias Element = Response
     let stream: AsyncThrowingStream<Response, any Error>
     let id: UInt64
     let io: ClientIO
     let window: Int
 
+    /// An iterator over the responses; iterate once per call.
     public func makeAsyncIterator() -> Iterator {
       Iterator(base: stream.makeAsyncIterator(), id: id, io: io, grantEvery: Swift.max(1, window / 2))
     }
@@ -79,6 +81,7 @@ public final class StreamingCall: Sendable {
       let grantEvery: Int
       var read = 0
 
+      /// The next response, nil after the final one; throws the call's error.
       public mutating func next() async throws -> Response? {
         guard let response = try await base.next() else { return nil }
         read += 1
