@@ -127,7 +127,7 @@ struct LiveSpeechBench: AsyncParsableCommand {
       return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
     }
 
-    var lookAhead: Double { lookAheads.isEmpty ? 0 : lookAheads.sorted()[lookAheads.count / 2] }
+    var lookAhead: Double { BenchFormat.median(lookAheads) }
   }
 
   /// `sessions` live calls at once, each sending at real-time pace.

@@ -122,7 +122,7 @@ struct MeshBench: AsyncParsableCommand {
     figures.add("mesh.64B.grpc.p99_us", unit: "µs", better: .lower, rounds: p99)
     figures.add("mesh.64B.grpc.throughput", unit: "calls/s", better: .higher, rounds: rates)
     figures.add("mesh.64B.grpc.server_cpu_us_per_call", unit: "µs", better: .lower, rounds: cpu)
-    figures.add("mesh.64B.ratio.grpc_p50_over_weft", unit: "×", better: .higher, rounds: zip(p50, weft.latencies).map { $0 / $1[$1.count / 2] })
+    figures.add("mesh.64B.ratio.grpc_p50_over_weft", unit: "×", better: .higher, rounds: zip(p50, weft.p50Rounds).map { $0 / $1 })
     figures.add("mesh.64B.ratio.weft_throughput_over_grpc", unit: "×", better: .higher, rounds: zip(weft.throughputs, rates).map { $0 / $1 })
   }
 
@@ -131,8 +131,8 @@ struct MeshBench: AsyncParsableCommand {
     let prefix = "mesh.\(size == 64 ? "64B" : "64KiB")"
     for target in targets {
       let name = "\(prefix).\(target.name.replacingOccurrences(of: " ", with: "_"))"
-      figures.add("\(name).p50_us", unit: "µs", better: .lower, rounds: target.latencies.map { $0[$0.count / 2] })
-      figures.add("\(name).p99_us", unit: "µs", better: .lower, rounds: target.latencies.map { $0[min($0.count - 1, $0.count * 99 / 100)] })
+      figures.add("\(name).p50_us", unit: "µs", better: .lower, rounds: target.p50Rounds)
+      figures.add("\(name).p99_us", unit: "µs", better: .lower, rounds: target.p99Rounds)
       figures.add("\(name).throughput", unit: "msg/s", better: .higher, rounds: target.throughputs)
       figures.add("\(name).cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.cpuPerMessage)
       figures.add("\(name).peer_cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.peerCPUPerMessage)
@@ -141,7 +141,7 @@ struct MeshBench: AsyncParsableCommand {
     func ratio(_ ours: [Double], _ theirs: [Double]) -> [Double] { zip(ours, theirs).map { $0 / $1 } }
     figures.add("\(prefix).ratio.throughput", unit: "×", better: .higher, rounds: ratio(weft.throughputs, proxy.throughputs))
     figures.add(
-      "\(prefix).ratio.p50", unit: "×", better: .lower, rounds: ratio(weft.latencies.map { $0[$0.count / 2] }, proxy.latencies.map { $0[$0.count / 2] }))
+      "\(prefix).ratio.p50", unit: "×", better: .lower, rounds: ratio(weft.p50Rounds, proxy.p50Rounds))
     figures.add("\(prefix).ratio.cpu_per_msg", unit: "×", better: .lower, rounds: ratio(weft.cpuPerMessage, proxy.cpuPerMessage))
     figures.add("\(prefix).ratio.peer_cpu_per_msg", unit: "×", better: .lower, rounds: ratio(weft.peerCPUPerMessage, proxy.peerCPUPerMessage))
   }
@@ -189,8 +189,11 @@ private final class Target {
     self.generator = generator
   }
 
-  var p50: Double { BenchFormat.median(latencies.map { $0[$0.count / 2] }) }
-  var p99: Double { BenchFormat.median(latencies.map { $0[min($0.count - 1, $0.count * 99 / 100)] }) }
+  /// Each round's p50 and p99 (each round's latencies are sorted).
+  var p50Rounds: [Double] { latencies.map { $0[$0.count / 2] } }
+  var p99Rounds: [Double] { latencies.map { $0[min($0.count - 1, $0.count * 99 / 100)] } }
+  var p50: Double { BenchFormat.median(p50Rounds) }
+  var p99: Double { BenchFormat.median(p99Rounds) }
   var throughput: Double { BenchFormat.median(throughputs) }
   var cpu: Double { BenchFormat.median(cpuPerMessage) }
   var peerCPU: Double { BenchFormat.median(peerCPUPerMessage) }

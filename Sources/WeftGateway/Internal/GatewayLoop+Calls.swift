@@ -101,19 +101,9 @@ extension GatewayLoop {
     guard let encoded: [UInt8] = try? header.serializedBytes() else { return }
     let client = request.client ?? PeerID(budgetKeyOf: request.frames[0])
     call.lastSentToClient = now
-    let delivery = deliverNow(to: client, requestID: request.requestID) {
-      try frontend.send(request.frames, at: 0, more: true, wait: false, keep: true)
-      try frontend.send(Signature.client, more: true)
-      try frontend.send(encoded, more: false)
-    }
-    switch delivery {
+    switch offer(encoded, identity: request.frames, index: 0, keep: true, to: client, requestID: request.requestID) {
     case .sent: break
-    case .hold:
-      let reply = Frames(capacity: 3)
-      reply.append(copyOf: request.frames, at: 0)
-      reply.append(Signature.client)
-      reply.append(encoded)
-      hold(reply, for: client)
+    case .hold: hold(encoded, identity: request.frames, index: 0, keep: true, for: client)
     case .failed:
       endCall(id, request, .cancelled, "the client is gone", at: now)
     }

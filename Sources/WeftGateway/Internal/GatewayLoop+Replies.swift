@@ -51,12 +51,7 @@ extension GatewayLoop {
       return
     }
     let client = PeerID(budgetKeyOf: identity[index])
-    let delivery = deliverNow(to: client, requestID: header.requestID) {
-      try frontend.send(identity, at: index, more: true, wait: false, keep: keep)
-      try frontend.send(Signature.client, more: true)
-      try frontend.send(encoded, more: body != nil)
-      if let body { try frontend.send(body, more: false) }
-    }
+    let delivery = offer(encoded, body: body, identity: identity, index: index, keep: keep, to: client, requestID: header.requestID)
     guard delivery == .hold else { return }
     // A client that keeps sending and never reads would have refusals held without end:
     // past as many as it may have requests in flight, they are dropped (counted).
@@ -67,6 +62,24 @@ extension GatewayLoop {
       }
       backlog.refusalsAdded += 1
     }
+    hold(encoded, body: body, identity: identity, index: index, keep: keep, for: client)
+  }
+
+  /// Offers [identity, signature, `encoded` header, `body`] to `client` now (``deliverNow``);
+  /// `keep` leaves the identity frame in place for later replies.
+  func offer(
+    _ encoded: [UInt8], body: [UInt8]? = nil, identity: Frames, index: Int, keep: Bool, to client: PeerID, requestID: UInt64
+  ) -> Delivery {
+    deliverNow(to: client, requestID: requestID) {
+      try frontend.send(identity, at: index, more: true, wait: false, keep: keep)
+      try frontend.send(Signature.client, more: true)
+      try frontend.send(encoded, more: body != nil)
+      if let body { try frontend.send(body, more: false) }
+    }
+  }
+
+  /// Keeps the reply ``offer`` could not send for `client`, until its queue has room.
+  func hold(_ encoded: [UInt8], body: [UInt8]? = nil, identity: Frames, index: Int, keep: Bool, for client: PeerID) {
     let reply = Frames(capacity: 4)
     if keep { reply.append(copyOf: identity, at: index) } else { reply.append(moving: identity, at: index) }
     reply.append(Signature.client)

@@ -59,7 +59,7 @@ final class LiveDetection: ModelStream, @unchecked Sendable {
       response.probabilities = .float32(shape: [probabilities.count], values: probabilities, name: "probabilities")
     }
     guard ended || !segments.isEmpty || (wantsProbabilities && !probabilities.isEmpty) else { return StreamOutput() }
-    let body = try Self.serialized(response)
+    let body = try VoiceActivityModel.serialized(response)
     return ended ? StreamOutput(final: .ok([body])) : StreamOutput(responses: [.ok([body])])
   }
 
@@ -168,13 +168,5 @@ final class LiveDetection: ModelStream, @unchecked Sendable {
     }
     segments += segmenter.finish(audioLength: convertedSamples)
     response.duration = Double(convertedSamples) / Double(SileroVAD.sampleRate)
-  }
-
-  private static func serialized(_ response: Weft_V1_DetectResponse) throws(WeftError) -> Data {
-    do {
-      return try response.serializedData()
-    } catch {
-      throw WeftError(.internal, "could not encode the response: \(error)")
-    }
   }
 }

@@ -139,7 +139,8 @@ public struct VoiceActivityModel: StreamingModel {
     return try serialized(response)
   }
 
-  private static func serialized(_ response: Weft_V1_DetectResponse) throws(WeftError) -> Data {
+  /// A reply's body: `response` encoded.
+  static func serialized(_ response: Weft_V1_DetectResponse) throws(WeftError) -> Data {
     do {
       return try response.serializedData()
     } catch {

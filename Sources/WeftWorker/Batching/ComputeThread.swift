@@ -122,7 +122,7 @@ final class ComputeThread: Sendable {
     let finishedAt = MonotonicClock.now()
     let timing = Completion.Timing(computeMicroseconds: finishedAt &- started, batchSize: steps.count)
     func take(_ call: StreamCall, _ output: StreamOutput, took: Int) {
-      if call.endStep(output, took: took, timing: timing, at: finishedAt) { batcher.submit(.step(of: call, at: finishedAt)) }
+      if call.endStep(output, took: took, timing: timing) { batcher.submit(.step(of: call, at: finishedAt)) }
     }
     for (index, step) in stepped.enumerated() {
       let output = index < outputs.count

@@ -329,7 +329,7 @@ final class WorkerLoop {
   private func endStalledStreams(at now: UInt64) {
     let limit = configuration.streamStallTimeout
     let oldest = now &- limit.microseconds
-    for call in streams.values where call.isHolding {
+    for call in streams.values {
       call.endIfStalled(heldSince: oldest, limitSeconds: Double(limit.microseconds) / 1e6)
     }
   }

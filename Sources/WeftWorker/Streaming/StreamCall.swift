@@ -110,9 +110,6 @@ final class StreamCall: Sendable {
     cancel(WeftError(.resourceExhausted, "the client read no response for \(limitSeconds) s while the call had more for it"))
   }
 
-  /// Whether the call holds responses for a client that has no room.
-  var isHolding: Bool { state.withLock { !$0.held.isEmpty } }
-
   // MARK: Steps (compute thread)
 
   /// Takes the step's work: the messages so far, the half-close if all are taken.
@@ -132,7 +129,7 @@ final class StreamCall: Sendable {
   /// Takes a step's output: posts what to send now (a CALL_CREDIT for the messages it
   /// took, responses the client has room for, the final once nothing is held before it);
   /// returns whether another step should be scheduled.
-  func endStep(_ output: StreamOutput, took messages: Int, timing: Completion.Timing, at now: UInt64) -> Bool {
+  func endStep(_ output: StreamOutput, took messages: Int, timing: Completion.Timing) -> Bool {
     state.withLock { state in
       state.scheduled = false
       var send: [Completion] = []
@@ -154,7 +151,6 @@ final class StreamCall: Sendable {
         state.finished = true
         state.held.append(Completion(job: opening, response: final, isFinal: true, timing: timing, workerName: workerName, version: version))
       }
-      if !state.held.isEmpty && state.heldSince == 0 { state.heldSince = now }
       send += Self.releaseHeld(&state)
       outbox.post(send)
       return Self.claimStep(&state)
