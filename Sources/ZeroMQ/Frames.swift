@@ -122,6 +122,13 @@ public final class Frames {
     for index in range { append(moving: source, at: index) }
   }
 
+  /// Moves frame `sourceIndex` of `source` into frame `index` here (which must exist),
+  /// closing what it held; the source frame is left empty.
+  public func replace(_ index: Int, moving source: Frames, at sourceIndex: Int) {
+    precondition(index < count, "replace: frame \(index) of \(count)")
+    zmq_msg_move(slots + index, source.slots + sourceIndex)
+  }
+
   /// The slot for frame `index`, for the socket's send and receive calls.
   func slot(_ index: Int) -> UnsafeMutablePointer<zmq_msg_t> { slots + index }
 

@@ -101,30 +101,22 @@ extension GatewayLoop {
     guard let encoded: [UInt8] = try? header.serializedBytes() else { return }
     let client = request.client ?? PeerID(budgetKeyOf: request.frames[0])
     call.lastSentToClient = now
-    switch offer(encoded, identity: request.frames, index: 0, keep: true, to: client, requestID: request.requestID) {
-    case .sent: break
-    case .hold: hold(encoded, identity: request.frames, index: 0, keep: true, for: client)
-    case .failed:
-      endCall(id, request, .cancelled, "the client is gone", at: now)
-    }
+    let delivery = ClientDelivery(client: client, requestID: request.requestID, kind: .flowControl(dispatchID: id))
+    queueToClient(delivery, identity: request.frames, index: 0, keep: true, header: encoded)
   }
 
   /// Ends an open call early: its client (if still there) gets `code`, its worker CANCEL.
-  private func endCall(_ id: UInt64, _ request: InFlightRequest, _ code: StatusCode, _ message: String, at now: UInt64) {
+  func endCall(_ id: UInt64, _ request: InFlightRequest, _ code: StatusCode, _ message: String, at now: UInt64) {
     endEarly(id, request, code, queued: message, running: message, at: now)
   }
 
-  /// Sends `worker` a MESSAGE for call `id` with `body`'s frames in `range` (moved).
+  /// Sends `worker` a MESSAGE for call `id` with `body`'s frames in `range` (moved). A
+  /// worker that refuses it is gone, and its loss ends the call; its queue at its bound
+  /// cannot be met: a call's messages are within its window, and capacity keeps windows few.
   private func sendToWorker(_ worker: PeerID, _ command: WorkerCommand, id: UInt64, body: Frames, _ range: Range<Int>, at now: UInt64) {
-    do {
-      try worker.withUnsafeBytes { try backend.send(bytes: $0, more: true, wait: false) }
-      try WorkerEnvelope(command, dispatchID: id).withUnsafeBytes { try backend.send(bytes: $0, more: !range.isEmpty) }
-      if !range.isEmpty { try backend.send(body, range: range) }
-      routing.sent(to: worker, at: now)
-    } catch {
-      // The worker is gone: its loss ends the call. Its queue at its bound cannot happen
-      // here: a call's messages are within its window, and capacity keeps windows few.
-      statistics.workerMessagesDropped += 1
+    queueToWorker(WorkerDelivery(worker: worker, kind: .command), envelope: WorkerEnvelope(command, dispatchID: id)) { frames in
+      frames.append(moving: body, range: range)
     }
+    routing.sent(to: worker, at: now)
   }
 }

@@ -136,38 +136,21 @@ extension GatewayLoop {
     return (id, request)
   }
 
-  /// Sends request `id` to `worker`. A worker found gone is dropped, and the request queued again.
+  /// Sends request `id` to `worker` (through the workers' outbox: a worker found gone
+  /// there is dropped, and the request queued again).
   func dispatch(_ id: UInt64, to worker: PeerID, at now: UInt64) {
     guard let request = inFlight[id] else { return }
     let remaining = request.deadline > now ? (request.deadline - now + 999) / 1_000 : 1
-    do {
-      try worker.withUnsafeBytes { try backend.send(bytes: $0, more: true, wait: false) }
-    } catch {
-      // ROUTER_MANDATORY: the worker's connection is gone. Nothing was sent.
-      if request.isShadow {
-        replyError(to: id, .unavailable, "shadow worker unreachable")
-        finish(id)
+    // Frames a retry or the recommender will read again are shared (large ones by
+    // reference count), the rest moved.
+    let copied = request.idempotent || request.personalize
+    let envelope = WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining))
+    queueToWorker(WorkerDelivery(worker: worker, kind: .request(dispatchID: id, copied: copied)), envelope: envelope) { frames in
+      if copied {
+        frames.append(copiesOf: request.frames, range: 1..<request.frames.count)
       } else {
-        enqueue(id, request, version: request.version, atFront: true)
+        frames.append(moving: request.frames, range: 1..<request.frames.count)
       }
-      if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "unreachable: \(error)", at: now) }
-      return
-    }
-    do {
-      try WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining)).withUnsafeBytes {
-        try backend.send(bytes: $0, more: true)
-      }
-      if request.idempotent || request.personalize {
-        // Keep the frames for a retry, or for the recommender to read with the reply;
-        // large ones are shared by reference count, not copied.
-        outgoing.removeAll()
-        outgoing.append(copiesOf: request.frames, range: 1..<request.frames.count)
-        try backend.send(outgoing)
-      } else {
-        try backend.send(request.frames, range: 1..<request.frames.count)
-      }
-    } catch {
-      logger.error("send to worker failed mid-message", metadata: ["error": "\(error)"])
     }
     request.markDispatched(to: worker, at: now)
     if let entry = routing.assign(to: worker) { request.figures = entry.figures }

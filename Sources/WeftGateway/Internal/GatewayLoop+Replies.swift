@@ -50,65 +50,14 @@ extension GatewayLoop {
       statistics.undeliverable += 1
       return
     }
-    let client = PeerID(budgetKeyOf: identity[index])
-    let delivery = offer(encoded, body: body, identity: identity, index: index, keep: keep, to: client, requestID: header.requestID)
-    guard delivery == .hold else { return }
-    // A client that keeps sending and never reads would have refusals held without end:
-    // past as many as it may have requests in flight, they are dropped (counted).
-    if isRefusal, let backlog = backlogs[client] {
-      guard backlog.refusalsAdded < configuration.maxInFlightPerClient else {
-        statistics.undeliverable += 1
-        return
-      }
-      backlog.refusalsAdded += 1
+    let delivery = ClientDelivery(
+      client: PeerID(budgetKeyOf: identity[index]), requestID: header.requestID, kind: isRefusal ? .refusal : .reply)
+    queueToClient(delivery, identity: identity, index: index, keep: keep, header: encoded) { frames in
+      if let body { frames.append(body) }
     }
-    hold(encoded, body: body, identity: identity, index: index, keep: keep, for: client)
-  }
-
-  /// Offers [identity, signature, `encoded` header, `body`] to `client` now (``deliverNow``);
-  /// `keep` leaves the identity frame in place for later replies.
-  func offer(
-    _ encoded: [UInt8], body: [UInt8]? = nil, identity: Frames, index: Int, keep: Bool, to client: PeerID, requestID: UInt64
-  ) -> Delivery {
-    deliverNow(to: client, requestID: requestID) {
-      try frontend.send(identity, at: index, more: true, wait: false, keep: keep)
-      try frontend.send(Signature.client, more: true)
-      try frontend.send(encoded, more: body != nil)
-      if let body { try frontend.send(body, more: false) }
-    }
-  }
-
-  /// Keeps the reply ``offer`` could not send for `client`, until its queue has room.
-  func hold(_ encoded: [UInt8], body: [UInt8]? = nil, identity: Frames, index: Int, keep: Bool, for client: PeerID) {
-    let reply = Frames(capacity: 4)
-    if keep { reply.append(copyOf: identity, at: index) } else { reply.append(moving: identity, at: index) }
-    reply.append(Signature.client)
-    reply.append(encoded)
-    if let body { reply.append(body) }
-    hold(reply, for: client)
   }
 
   // MARK: Replies a client has no room for
-
-  /// What became of a reply offered to a client's queue.
-  enum Delivery { case sent, failed, hold }
-
-  /// Runs `send` (a whole reply, its identity frame first) unless `client` has replies
-  /// held, which must go first; `.hold` when the reply is to be kept (nothing was sent),
-  /// `.failed` (counted) when the client is gone.
-  func deliverNow(to client: PeerID, requestID: UInt64, _ send: () throws -> Void) -> Delivery {
-    guard backlogs.isEmpty || backlogs[client] == nil else { return .hold }
-    do {
-      try send()
-      return .sent
-    } catch let error as ZMQError where error.isWouldBlock {
-      return .hold  // the client's queue is full; a ROUTER refuses at the identity frame
-    } catch {
-      statistics.undeliverable += 1
-      logger.debug("reply undeliverable", metadata: ["request": "\(requestID)", "error": "\(error)"])
-      return .failed
-    }
-  }
 
   /// Whether the bytes held for `client` come to its budget, so new requests are refused:
   /// its backlog, ZeroMQ's queue to it (full, since it has a backlog: estimated as that
@@ -156,21 +105,10 @@ extension GatewayLoop {
     at now: UInt64
   ) {
     let extra = reason.map { Array($0.utf8) } ?? limit.map { CreditLimit.encode(UInt32(clamping: $0)) }
-    do {
-      try worker.withUnsafeBytes { try backend.send(bytes: $0, more: true, wait: false) }
-      let envelope = WorkerEnvelope(command, dispatchID: dispatchID ?? 0)
-      try envelope.withUnsafeBytes { try backend.send(bytes: $0, more: extra != nil) }
-      if let extra { try backend.send(extra, more: false) }
-      routing.sent(to: worker, at: now)
-    } catch {
-      if error.isHostUnreachable, let entry = routing.removeWorker(worker) {
-        workerLost(entry, reason: "unreachable", at: now)
-      } else {
-        // The worker's queue is at its bound (a peer that does not read): the command is
-        // dropped, not queued without end. Requests never get here (capacity < bound).
-        statistics.workerMessagesDropped += 1
-      }
+    queueToWorker(WorkerDelivery(worker: worker, kind: .command), envelope: WorkerEnvelope(command, dispatchID: dispatchID ?? 0)) { frames in
+      if let extra { frames.append(extra) }
     }
+    routing.sent(to: worker, at: now)
   }
 
   /// Counts a malformed message and logs its kind if that kind's line is due.
@@ -178,8 +116,4 @@ extension GatewayLoop {
     guard let count = malformed.count(kind, at: now) else { return }
     logger.warning("malformed input", metadata: ["kind": "\(kind.name)", "since last logged": "\(count)", "example": "\(example())"])
   }
-}
-
-extension Error {
-  fileprivate var isHostUnreachable: Bool { (self as? ZMQError)?.isHostUnreachable == true }
 }

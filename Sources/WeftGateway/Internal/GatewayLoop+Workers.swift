@@ -187,19 +187,10 @@ extension GatewayLoop {
 
     if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
     let client = request.client ?? PeerID(budgetKeyOf: request.frames[0])
-    let delivery = deliverNow(to: client, requestID: request.requestID) {
-      try frontend.send(request.frames, at: 0, more: true, wait: false, keep: finalStatus == nil)
-      try frontend.send(Signature.client, more: true)
-      try frontend.send(headerScratch, more: !bodyRange.isEmpty)
-      if !bodyRange.isEmpty { try frontend.send(body, range: bodyRange) }
+    let delivery = ClientDelivery(client: client, requestID: request.requestID, kind: .reply)
+    queueToClient(delivery, identity: request.frames, index: 0, keep: finalStatus == nil, header: headerScratch) { frames in
+      frames.append(moving: body, range: bodyRange)
     }
-    guard delivery == .hold else { return }
-    let reply = Frames(capacity: 3 + bodyRange.count)
-    if finalStatus == nil { reply.append(copyOf: request.frames, at: 0) } else { reply.append(moving: request.frames, at: 0) }
-    reply.append(Signature.client)
-    reply.append(headerScratch)
-    reply.append(moving: body, range: bodyRange)
-    hold(reply, for: client)
   }
 
   /// Frees a worker slot, then lets the service's queue use it.

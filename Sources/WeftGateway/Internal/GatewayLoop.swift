@@ -48,8 +48,9 @@ final class GatewayLoop {
 
   /// The receive buffer, reused for every message.
   let received = Frames(capacity: 16)
-  /// Copies of a request's frames for one send, reused.
-  let outgoing = Frames(capacity: 16)
+  /// Messages to clients and to workers, sent together (``flushOutboxes()``).
+  let toClients = Outbox<ClientDelivery>()
+  let toWorkers = Outbox<WorkerDelivery>()
   /// Service, method and version names seen, reused when headers are read.
   let names = NameTable()
   /// Scratch space for patched response headers, reused.
@@ -152,6 +153,7 @@ final class GatewayLoop {
       now = MonotonicClock.now()
       expireDeadlines(at: now)
       if now >= nextHousekeeping { housekeeping(at: now) }
+      flushOutboxes()
     }
     finishDrain()
   }
@@ -191,23 +193,27 @@ final class GatewayLoop {
     if draining { wake = min(wake, drainDeadline) }
     // A client's queue gives no sign when it has room again: look every millisecond.
     if !backlogs.isEmpty { wake = min(wake, now &+ 1_000) }
-    guard wake > now else { return 0 }
+    guard wake > now, !outboxesHoldMessages else { return 0 }
     // Round up so a deadline is not polled for repeatedly just before it is due.
     return Int(min((wake - now + 999) / 1_000, 1_000))
   }
 
   private func drainBackend() throws {
     for _ in 0..<drainBatch {
-      guard try backend.receive(into: received, wait: false, maxFrames: maxFrames) else { return }
+      guard try backend.receive(into: received, wait: false, maxFrames: maxFrames) else { break }
       handleWorkerMessage(at: MonotonicClock.now())
+      if toClients.count >= Self.outboxFlushCount { flushOutboxes() }
     }
+    flushOutboxes()
   }
 
   private func drainFrontend() throws {
     for _ in 0..<drainBatch {
-      guard try frontend.receive(into: received, wait: false, maxFrames: maxFrames) else { return }
+      guard try frontend.receive(into: received, wait: false, maxFrames: maxFrames) else { break }
       handleClientMessage(at: MonotonicClock.now())
+      if toWorkers.count >= Self.outboxFlushCount { flushOutboxes() }
     }
+    flushOutboxes()
   }
 
   /// Evicts silent workers, forgets drained ones and heartbeats idle links.
@@ -242,6 +248,7 @@ final class GatewayLoop {
     }
     // Replies written just now, and what clients' queues had no room for, must reach
     // clients before the sockets close.
+    flushOutboxes()
     if !backlogs.isEmpty { flushBacklogs() }
     frontend.linger = 2_000
     backend.linger = 500

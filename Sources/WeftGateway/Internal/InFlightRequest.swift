@@ -140,6 +140,12 @@ final class InFlightRequest {
     state = .dispatched(worker: worker, at: now)
   }
 
+  /// Undoes ``markDispatched(to:at:)`` for a send the worker's connection refused.
+  func returnToQueue(at now: UInt64) {
+    attempts -= 1
+    state = .queued(since: now)
+  }
+
   /// The worker that holds the request, if any.
   var worker: PeerID? {
     switch state {

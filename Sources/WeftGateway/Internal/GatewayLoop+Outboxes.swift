@@ -1,0 +1,145 @@
+import Logging
+import WeftProtocol
+import ZeroMQ
+
+/// What a message in the clients' outbox is, for when the client's queue refuses it.
+struct ClientDelivery {
+  enum Kind {
+    /// A reply to an admitted request (or a gateway error for one).
+    case reply
+    /// The refusal of a request never admitted: dropped past a client's request budget.
+    case refusal
+    /// A flow-control header on open call `dispatchID`: a client found gone ends the call.
+    case flowControl(dispatchID: UInt64)
+  }
+
+  let client: PeerID
+  let requestID: UInt64
+  let kind: Kind
+}
+
+/// What a message in the workers' outbox is, for when the worker's connection refuses it.
+struct WorkerDelivery {
+  enum Kind {
+    /// Request `dispatchID`; its frames past the identity were moved from the request
+    /// unless `copied`.
+    case request(dispatchID: UInt64, copied: Bool)
+    /// A command, or a message on an open call.
+    case command
+  }
+
+  let worker: PeerID
+  let kind: Kind
+}
+
+/// Sending: every message is built in an outbox and the outboxes are flushed after
+/// each batch read and at the end of each turn, so libzmq's I/O thread finds messages
+/// together (one TCP write for many), not one at a time between routing steps.
+///
+/// A ROUTER refuses a message at its identity frame, with nothing sent: a refused
+/// request goes back to its queue, a refused reply is held for its client.
+extension GatewayLoop {
+  /// Messages queued in an outbox past which a batch read stops to flush.
+  static let outboxFlushCount = 64
+
+  /// Whether a message waits in either outbox.
+  var outboxesHoldMessages: Bool { !toWorkers.isEmpty || !toClients.isEmpty }
+
+  /// Appends [identity, signature, `header`, body frames] for a client: the identity is
+  /// frame `index` of `identity` (shared if `keep`, else moved), `appendBody` adds the body.
+  func queueToClient(
+    _ delivery: ClientDelivery, identity: Frames, index: Int, keep: Bool, header: [UInt8],
+    appendBody: (Frames) -> Void = { _ in }
+  ) {
+    let frames = toClients.frames
+    if keep { frames.append(copyOf: identity, at: index) } else { frames.append(moving: identity, at: index) }
+    frames.append(Signature.client)
+    frames.append(header)
+    appendBody(frames)
+    toClients.endMessage(delivery)
+  }
+
+  /// Appends [worker identity, envelope, frames…] for `worker`; `appendRest` adds the frames after the envelope.
+  func queueToWorker(_ delivery: WorkerDelivery, envelope: WorkerEnvelope, appendRest: (Frames) -> Void = { _ in }) {
+    let frames = toWorkers.frames
+    delivery.worker.withUnsafeBytes { frames.append($0) }
+    envelope.withUnsafeBytes { frames.append($0) }
+    appendRest(frames)
+    toWorkers.endMessage(delivery)
+  }
+
+  /// Sends what both outboxes hold. Handling a refusal may queue more (a lost worker's
+  /// requests go elsewhere, a gone client's call is cancelled): sent too, a few rounds at
+  /// most; anything left goes at the end of the turn.
+  func flushOutboxes() {
+    for _ in 0..<4 where outboxesHoldMessages {
+      var unreachable: [PeerID] = []
+      toWorkers.flush { delivery, range in
+        do {
+          try backend.send(toWorkers.frames, range: range, wait: false)
+        } catch {
+          refusedByWorker(delivery, range, error: error, unreachable: &unreachable)
+        }
+      }
+      let now = MonotonicClock.now()
+      for worker in unreachable {
+        if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "unreachable", at: now) }
+      }
+      toClients.flush { delivery, range in
+        if !backlogs.isEmpty, backlogs[delivery.client] != nil { return holdForClient(delivery, range) }
+        do {
+          try frontend.send(toClients.frames, range: range, wait: false)
+        } catch let error as ZMQError where error.isWouldBlock {
+          holdForClient(delivery, range)  // the client's queue is full
+        } catch {
+          statistics.undeliverable += 1
+          logger.debug("reply undeliverable", metadata: ["request": "\(delivery.requestID)", "error": "\(error)"])
+          if case .flowControl(let id) = delivery.kind, let request = inFlight[id], request.isActive {
+            endCall(id, request, .cancelled, "the client is gone", at: now)
+          }
+        }
+      }
+    }
+  }
+
+  /// A worker's connection refused a message: it is gone (ROUTER_MANDATORY), or its
+  /// queue is at its bound, which capacity keeps requests from meeting (so a refused
+  /// request drops the worker either way; a command only when the worker is gone).
+  /// A request goes back to the front of its queue, as nothing of it was sent; the
+  /// worker is dropped after the flush, and its loss ends calls and shadows it held
+  /// (a call's messages went to it). A refused command is dropped (counted).
+  private func refusedByWorker(_ delivery: WorkerDelivery, _ range: Range<Int>, error: any Error, unreachable: inout [PeerID]) {
+    let isRequest = if case .request = delivery.kind { true } else { false }
+    if (isRequest || (error as? ZMQError)?.isHostUnreachable == true) && !unreachable.contains(delivery.worker) {
+      unreachable.append(delivery.worker)
+    }
+    guard case .request(let id, let copied) = delivery.kind, let request = inFlight[id], request.worker == delivery.worker,
+      request.isActive, request.call == nil, !request.isShadow
+    else {
+      statistics.workerMessagesDropped += 1
+      return
+    }
+    if !copied {
+      // Frames 2… of the message are the request's frames 1…, moved out when queued.
+      for (offset, index) in range.dropFirst(2).enumerated() { request.frames.replace(offset + 1, moving: toWorkers.frames, at: index) }
+    }
+    request.returnToQueue(at: MonotonicClock.now())
+    enqueue(id, request, version: request.version, atFront: true)
+  }
+
+  /// Keeps a client's reply its queue had no room for (or that must follow replies
+  /// already held); a refusal past the client's budget of held refusals is dropped.
+  private func holdForClient(_ delivery: ClientDelivery, _ range: Range<Int>) {
+    if case .refusal = delivery.kind, let backlog = backlogs[delivery.client] {
+      // A client that keeps sending and never reads would have refusals held without end.
+      guard backlog.refusalsAdded < configuration.maxInFlightPerClient else {
+        statistics.undeliverable += 1
+        return
+      }
+      backlog.refusalsAdded += 1
+    }
+    let reply = Frames(capacity: range.count)
+    reply.append(moving: toClients.frames, range: range)
+    hold(reply, for: delivery.client)
+  }
+}
