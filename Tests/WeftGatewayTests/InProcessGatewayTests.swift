@@ -42,6 +42,25 @@ import ZeroMQ
     }
   }
 
+  /// A worker whose connection closed is still registered (heartbeats are a minute
+  /// apart), so the gateway picks it; its socket refuses the request (nothing sent), and
+  /// the request, though not idempotent, goes to the other worker.
+  @Test func aRequestRefusedByAVanishedWorkersConnectionGoesToAnotherWorker() async throws {
+    try await InProcessMesh.with { mesh in
+      let vanished = try mesh.worker(name: "vanished")
+      let second = try mesh.worker(name: "second")
+      vanished.socket.close()
+      try await Task.sleep(for: .milliseconds(100))  // the gateway's ROUTER sees the pipe end
+      let client = try mesh.client()
+      try client.send(id: 3, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: Array("hi".utf8))
+      let request = try #require(try second.receive(within: 2_000))
+      try second.answer(request, body: Array("from second".utf8))
+      let reply = try #require(try client.reply(within: 2_000))
+      #expect(reply.status == .ok && reply.requestID == 3)
+      #expect(reply.workerID == "second")
+    }
+  }
+
   /// One client's requests past its budget are refused at once; another client is not.
   @Test func aClientPastItsInFlightBudgetGetsResourceExhaustedAndOthersDoNot() async throws {
     try await InProcessMesh.with({ $0.maxInFlightPerClient = 3 }) { mesh in
