@@ -10,12 +10,15 @@
 /// Frames are appended to ``frames`` and closed into a message by ``endMessage(_:)``;
 /// ``flush(_:)`` hands each message to its caller, which sends it. A message appended
 /// while a flush runs (a refusal's handler may answer someone) is flushed in the same call.
+///
+/// Its methods are inlinable so each user's tag type is specialized into its code, not
+/// looked up at run time on every message.
 public final class Outbox<Tag> {
   /// The frames of every waiting message, in order.
   public let frames: Frames
-  @exclusivity(unchecked) private var messageEnds: [Int] = []
-  @exclusivity(unchecked) private var tags: [Tag] = []
-  @exclusivity(unchecked) private var flushing = false
+  @usableFromInline @exclusivity(unchecked) var messageEnds: [Int] = []
+  @usableFromInline @exclusivity(unchecked) var tags: [Tag] = []
+  @usableFromInline @exclusivity(unchecked) var flushing = false
 
   /// Creates an empty outbox with room for `frameCapacity` frames before it grows.
   public init(frameCapacity: Int = 256) {
@@ -23,13 +26,13 @@ public final class Outbox<Tag> {
   }
 
   /// Messages waiting.
-  public var count: Int { tags.count }
+  @inlinable public var count: Int { tags.count }
 
   /// Whether no message is waiting.
-  public var isEmpty: Bool { tags.isEmpty }
+  @inlinable public var isEmpty: Bool { tags.isEmpty }
 
   /// Closes the frames appended since the last message into one message tagged `tag`.
-  public func endMessage(_ tag: Tag) {
+  @inlinable public func endMessage(_ tag: Tag) {
     precondition(frames.count > (messageEnds.last ?? 0), "a message needs at least one frame")
     messageEnds.append(frames.count)
     tags.append(tag)
@@ -38,7 +41,7 @@ public final class Outbox<Tag> {
   /// Hands each waiting message, oldest first, to `send` (its tag, and its frames'
   /// range in ``frames``), then empties the outbox. Frames `send` leaves in place are
   /// closed. Not reentrant: a `send` that calls `flush` again is a programming error.
-  public func flush(_ send: (Tag, Range<Int>) -> Void) {
+  @inlinable public func flush(_ send: (Tag, Range<Int>) -> Void) {
     precondition(!flushing, "Outbox.flush called from inside its own flush")
     flushing = true
     defer { flushing = false }

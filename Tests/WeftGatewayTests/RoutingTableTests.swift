@@ -40,14 +40,14 @@ import WeftProtocol
     try table.workerReady(id: id(2), ready: ready(capacity: 3), defaultHeartbeat: 1_000_000, at: 0)
     var picks: [PeerID] = []
     while let pick = table.pickWorker(service: "text") {
-      picks.append(pick)
-      table.assign(to: pick)
+      picks.append(pick.id)
+      table.assign(to: pick, at: 0)
     }
     #expect(picks.count == 4)
     #expect(picks.filter { $0 == id(1) }.count == 1)
     #expect(picks.filter { $0 == id(2) }.count == 3)
     table.release(from: id(2), completed: true)
-    #expect(table.pickWorker(service: "text") == id(2))
+    #expect(table.pickWorker(service: "text")?.id == id(2))
     #expect(table.workers[id(2)]?.completed == 1)
   }
 
@@ -59,7 +59,7 @@ import WeftProtocol
     #expect(table.evictSilentWorkers(at: 300_000).isEmpty)
     let evicted = table.evictSilentWorkers(at: 300_001)
     #expect(evicted.map(\.id) == [id(1)])
-    #expect(table.pickWorker(service: "text") == id(2))
+    #expect(table.pickWorker(service: "text")?.id == id(2))
     #expect(table.evictSilentWorkers(at: 550_001).map(\.id) == [id(2)])
     #expect(!table.hasLiveWorker(service: "text"))
   }
@@ -67,7 +67,7 @@ import WeftProtocol
   @Test func drainingWorkerTakesNoWorkAndLeavesWhenIdle() throws {
     var table = RoutingTable()
     try table.workerReady(id: id(1), ready: ready(), defaultHeartbeat: 1_000_000, at: 0)
-    table.assign(to: id(1))
+    table.assign(to: try #require(table.workers[id(1)]), at: 0)
     table.drain(id(1))
     #expect(table.pickWorker(service: "text") == nil)
     #expect(table.removeDrainedWorkers().isEmpty)
@@ -79,7 +79,7 @@ import WeftProtocol
     var table = RoutingTable()
     try table.workerReady(id: id(1), ready: ready(version: "v1", methods: ["embed"]), defaultHeartbeat: 1, at: 0)
     try table.workerReady(id: id(2), ready: ready(version: "v2", methods: ["similarity"]), defaultHeartbeat: 1, at: 0)
-    #expect(table.pickWorker(service: "text", version: "v2") == id(2))
+    #expect(table.pickWorker(service: "text", version: "v2")?.id == id(2))
     #expect(table.hasLiveWorker(service: "text", version: "v3") == false)
     #expect(table.services["text"]?.serves(method: "embed") == true)
     #expect(table.services["text"]?.serves(method: "similarity") == true)

@@ -74,8 +74,8 @@ extension GatewayLoop {
     }
 
     let (version, figures) = chooseVersion(service, named: header.version, userID: header.userID)
-    let worker = routing.pickWorker(service: header.service, version: version)
-    if worker == nil && routing.queueDepth(service: header.service) >= configuration.queueLimit {
+    let worker = routing.pickWorker(in: service, version: version)
+    if worker == nil && service.queuedCount >= configuration.queueLimit {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
     let (id, request) = admit(header, client: client, version: version, figures: figures, at: now)
@@ -96,14 +96,14 @@ extension GatewayLoop {
 
   /// The request's service and method, or why no worker of it could ever take this request.
   private func routingCheck(_ header: RoutingFields) -> Result<(service: ServiceEntry, method: MethodDescriptor), WeftError> {
-    guard let service = routing.services[header.service], routing.hasLiveWorker(service: header.service) else {
+    guard let service = routing.services[header.service], routing.hasLiveWorker(in: service) else {
       return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
     }
     guard let method = service.method(named: header.method) else {
       let known = service.methods.map(\.name).joined(separator: ", ")
       return .failure(WeftError(.notFound, "service '\(header.service)' has no method '\(header.method)'; it serves: \(known)"))
     }
-    if !header.version.isEmpty && !routing.hasLiveWorker(service: header.service, version: header.version) {
+    if !header.version.isEmpty && !routing.hasLiveWorker(in: service, version: header.version) {
       return .failure(WeftError(.notFound, "service '\(header.service)' has no live worker of version '\(header.version)'"))
     }
     return .success((service, method))
@@ -138,24 +138,24 @@ extension GatewayLoop {
 
   /// Sends request `id` to `worker` (through the workers' outbox: a worker found gone
   /// there is dropped, and the request queued again).
-  func dispatch(_ id: UInt64, to worker: PeerID, at now: UInt64) {
+  func dispatch(_ id: UInt64, to worker: WorkerEntry, at now: UInt64) {
     guard let request = inFlight[id] else { return }
     let remaining = request.deadline > now ? (request.deadline - now + 999) / 1_000 : 1
     // Frames a retry or the recommender will read again are shared (large ones by
     // reference count), the rest moved.
     let copied = request.idempotent || request.personalize
     let envelope = WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining))
-    queueToWorker(WorkerDelivery(worker: worker, kind: .request(dispatchID: id, copied: copied)), envelope: envelope) { frames in
+    queueToWorker(WorkerDelivery(worker: worker.id, kind: .request(dispatchID: id, copied: copied)), envelope: envelope) { frames in
       if copied {
         frames.append(copiesOf: request.frames, range: 1..<request.frames.count)
       } else {
         frames.append(moving: request.frames, range: 1..<request.frames.count)
       }
     }
-    request.markDispatched(to: worker, at: now)
-    if let entry = routing.assign(to: worker) { request.figures = entry.figures }
-    routing.sent(to: worker, at: now)
-    if let call = request.call { sendWaiting(call, id: id, to: worker, at: now) }
+    request.markDispatched(to: worker.id, at: now)
+    routing.assign(to: worker, at: now)
+    request.figures = worker.figures
+    if let call = request.call { sendWaiting(call, id: id, to: worker.id, at: now) }
   }
 
   /// Dispatches queued requests of `service` while workers of their versions have room:
@@ -180,7 +180,7 @@ extension GatewayLoop {
         _ = routing.popQueued(service: entry.name, version: version)  // expired or answered: skip
         continue
       }
-      guard let worker = routing.pickWorker(service: entry.name, version: version) else { return }
+      guard let worker = routing.pickWorker(in: entry, version: version) else { return }
       _ = routing.popQueued(service: entry.name, version: version)
       routing.queuedRequestLeft(service: entry.name)
       dispatch(id, to: worker, at: now)

@@ -95,7 +95,7 @@ extension GatewayLoop {
       entry.queueDepth = UInt32(service.queuedCount)
       entry.queueLimit = UInt32(configuration.queueLimit)
       entry.inFlight = UInt32(inFlightByService[service.name] ?? 0)
-      let workers = service.workers.compactMap { routing.workers[$0] }
+      let workers = service.workers
       let versions = Set(workers.map(\.version)).union(service.figures.keys).union(service.router?.versions ?? []).sorted()
       if let router = service.router {
         entry.route = router.state { routing.hasLiveWorker(service: service.name, version: $0) }

@@ -20,7 +20,7 @@ extension GatewayLoop {
       return noteMalformed(.workerEnvelope, at: now, "from \(worker), \(received.count) frames: \(error)")
     }
     let command = envelope.command
-    let known = routing.heard(from: worker, at: now)
+    let known = routing.heard(from: worker, at: now) != nil
 
     switch command {
     case .ready:
@@ -195,8 +195,8 @@ extension GatewayLoop {
 
   /// Frees a worker slot, then lets the service's queue use it.
   private func releaseWorker(_ worker: PeerID, service: String, completed: Bool, at now: UInt64) {
-    routing.release(from: worker, completed: completed)
     guard let entry = routing.workers[worker] else { return dispatchQueued(service: service, at: now) }
+    routing.release(entry, completed: completed)
     if entry.draining, entry.outstanding == 0 {
       routing.removeWorker(worker)
       logger.info("worker drained and left", metadata: ["worker": "\(entry.name)"])

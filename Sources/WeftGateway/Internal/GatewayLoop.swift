@@ -273,8 +273,9 @@ final class GatewayLoop {
     if let client = request.client {
       let left = (clientBudgets[client] ?? 1) - 1
       clientBudgets[client] = left > 0 ? left : nil
+      // One hash in the usual case; a later request that reused the id keeps its entry.
       let call = ClientCall(client: client, requestID: request.requestID)
-      if callsByClient[call] == id { callsByClient[call] = nil }
+      if let removed = callsByClient.removeValue(forKey: call), removed != id { callsByClient[call] = removed }
       request.client = nil
     }
     request.frames.removeAll()

@@ -5,7 +5,9 @@ import ZeroMQ
 /// (the client already had its answer, the worker still owes a FINAL).
 ///
 /// A class, pooled by the loop: a finished request's object and frame slots serve the
-/// next one, so admitting a request allocates nothing in the steady state.
+/// next one, so admitting a request allocates nothing in the steady state. Touched by
+/// the loop's thread alone, so its fields skip the runtime's exclusivity checks (they
+/// cost more than the routing that reads them).
 final class InFlightRequest {
   enum State: Equatable {
     /// Waiting in its service's queue since the given time.
@@ -19,45 +21,45 @@ final class InFlightRequest {
   /// Frame 0: the client's routing identity. Frame 1: the request header as the client
   /// encoded it. Frames 2…: the body. Kept until the end so a retry can resend them.
   let frames = Frames(capacity: 8)
-  private(set) var requestID: UInt64 = 0
-  private(set) var service = ""
-  private(set) var method = ""
+  @exclusivity(unchecked) private(set) var requestID: UInt64 = 0
+  @exclusivity(unchecked) private(set) var service = ""
+  @exclusivity(unchecked) private(set) var method = ""
   /// The client asked for the reply to pass through the recommender.
-  private(set) var personalize = false
+  @exclusivity(unchecked) private(set) var personalize = false
   /// The recommender stage of a personalised request: its client gets the recommender's
   /// body under the model's header, or, if the recommender fails or is late, the model's
   /// reply as it was (`modelReply`).
-  private(set) var isPersonalization = false
+  @exclusivity(unchecked) private(set) var isPersonalization = false
   /// For a recommender stage: the service whose reply it personalises.
-  private(set) var personalizedService = ""
+  @exclusivity(unchecked) private(set) var personalizedService = ""
   /// For a recommender stage: the model's reply, [header, body…].
   let modelReply = Frames(capacity: 4)
   /// The version it must run on: named by the client, or chosen by the service's
   /// policy; empty for any.
-  private(set) var version = ""
+  @exclusivity(unchecked) private(set) var version = ""
   /// The client named the version (a policy may not choose again).
-  private(set) var versionPinned = false
-  private(set) var userID = ""
+  @exclusivity(unchecked) private(set) var versionPinned = false
+  @exclusivity(unchecked) private(set) var userID = ""
   /// A copy for a shadow version: its reply is recorded and dropped.
-  private(set) var isShadow = false
+  @exclusivity(unchecked) private(set) var isShadow = false
   /// Where its outcome is recorded: its version's figures, once a version is known.
   @exclusivity(unchecked) var figures: VersionFigures?
-  private(set) var deadline: UInt64 = 0
-  private(set) var receivedAt: UInt64 = 0
-  private(set) var idempotent = false
+  @exclusivity(unchecked) private(set) var deadline: UInt64 = 0
+  @exclusivity(unchecked) private(set) var receivedAt: UInt64 = 0
+  @exclusivity(unchecked) private(set) var idempotent = false
   @exclusivity(unchecked) var state = State.queued(since: 0)
   /// Times sent to a worker.
-  private(set) var attempts = 0
+  @exclusivity(unchecked) private(set) var attempts = 0
   /// Microseconds spent in the gateway's queue, summed over attempts.
-  private(set) var queuedMicroseconds: UInt64 = 0
+  @exclusivity(unchecked) private(set) var queuedMicroseconds: UInt64 = 0
   /// A PARTIAL already reached the client: a retry would repeat it.
-  var streamed = false
+  @exclusivity(unchecked) var streamed = false
   /// The client whose budget this request counts against (nil for shadow copies).
-  var client: PeerID?
+  @exclusivity(unchecked) var client: PeerID?
   /// Its place within its client's share of a queue: higher goes first.
-  private(set) var priority: UInt8 = 0
+  @exclusivity(unchecked) private(set) var priority: UInt8 = 0
   /// For a call that stays open: its window and what waits for its worker.
-  private(set) var call: OpenCall?
+  @exclusivity(unchecked) private(set) var call: OpenCall?
 
   /// Drops a finished call's state (and any messages it still held).
   func forgetCall() { call = nil }

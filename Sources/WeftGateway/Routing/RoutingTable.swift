@@ -53,7 +53,7 @@ struct RoutingTable {
     services[ready.service] = service
     service.merge(methods: ready.methods)
     entry.figures = service.figures(for: ready.version)
-    if isNew { service.workers.append(id) }
+    if isNew { service.workers.append(entry) }
     refreshLiveness(of: ready.service)
   }
 
@@ -64,12 +64,12 @@ struct RoutingTable {
     router.updateLiveness { hasLiveWorker(service: service, version: $0) }
   }
 
-  /// Notes traffic from a worker; returns false if it is not registered.
+  /// Notes traffic from a worker; returns its entry, nil if it is not registered.
   @discardableResult
-  mutating func heard(from id: PeerID, at now: UInt64) -> Bool {
-    guard let worker = workers[id] else { return false }
+  mutating func heard(from id: PeerID, at now: UInt64) -> WorkerEntry? {
+    guard let worker = workers[id] else { return nil }
     worker.lastSeen = now
-    return true
+    return worker
   }
 
   /// Notes traffic sent to a worker, so heartbeats are sent only to idle links.
@@ -79,38 +79,44 @@ struct RoutingTable {
 
   /// The least-loaded worker of `service` with room, relative to capacity, optionally
   /// of one `version`; nil if all are full or draining.
-  func pickWorker(service: String, version: String = "") -> PeerID? {
-    guard let entry = services[service] else { return nil }
+  func pickWorker(service: String, version: String = "") -> WorkerEntry? {
+    services[service].flatMap { pickWorker(in: $0, version: version) }
+  }
+
+  /// ``pickWorker(service:version:)`` for a service entry already at hand.
+  func pickWorker(in service: ServiceEntry, version: String = "") -> WorkerEntry? {
     var best: WorkerEntry?
-    for id in entry.workers {
-      guard let worker = workers[id], worker.hasRoom else { continue }
+    for worker in service.workers where worker.hasRoom {
       if !version.isEmpty && worker.version != version { continue }
       if let current = best, !worker.isLessLoaded(than: current) { continue }
       best = worker
     }
-    return best?.id
+    return best
   }
 
   /// Whether any live, non-draining worker serves `service` (and `version`, if given).
   func hasLiveWorker(service: String, version: String = "") -> Bool {
-    guard let entry = services[service] else { return false }
-    return entry.workers.contains { id in
-      guard let worker = workers[id], !worker.draining else { return false }
-      return version.isEmpty || worker.version == version
-    }
+    services[service].map { hasLiveWorker(in: $0, version: version) } ?? false
   }
 
-  /// Records a request sent to worker `id`; returns its entry.
-  @discardableResult
-  mutating func assign(to id: PeerID) -> WorkerEntry? {
-    guard let worker = workers[id] else { return nil }
+  /// ``hasLiveWorker(service:version:)`` for a service entry already at hand.
+  func hasLiveWorker(in service: ServiceEntry, version: String = "") -> Bool {
+    service.workers.contains { worker in !worker.draining && (version.isEmpty || worker.version == version) }
+  }
+
+  /// Records a request sent to `worker`.
+  func assign(to worker: WorkerEntry, at now: UInt64) {
     worker.outstanding += 1
-    return worker
+    worker.lastSent = now
   }
 
   /// Records a FINAL from worker `id`; `completed` counts only replies that reached a client.
   mutating func release(from id: PeerID, completed: Bool) {
-    guard let worker = workers[id] else { return }
+    if let worker = workers[id] { release(worker, completed: completed) }
+  }
+
+  /// ``release(from:completed:)`` for an entry already at hand.
+  func release(_ worker: WorkerEntry, completed: Bool) {
     worker.outstanding = max(0, worker.outstanding - 1)
     if completed { worker.completed += 1 }
   }
@@ -126,7 +132,7 @@ struct RoutingTable {
   @discardableResult
   mutating func removeWorker(_ id: PeerID) -> WorkerEntry? {
     guard let entry = workers.removeValue(forKey: id) else { return nil }
-    services[entry.service]?.workers.removeAll { $0 == id }
+    services[entry.service]?.workers.removeAll { $0 === entry }
     refreshLiveness(of: entry.service)
     return entry
   }

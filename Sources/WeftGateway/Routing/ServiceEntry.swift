@@ -2,18 +2,19 @@ import DequeModule
 import WeftProtocol
 
 /// One service: its methods, its workers, its routing policy, its versions' figures and
-/// its bounded queues of waiting requests.
+/// its bounded queues of waiting requests. Owned by the gateway's loop thread alone, so
+/// its fields skip the runtime's exclusivity checks.
 final class ServiceEntry {
   /// The service name.
   let name: String
   /// The methods workers of this service advertised (the union over versions).
-  var methods: [MethodDescriptor] = []
+  @exclusivity(unchecked) var methods: [MethodDescriptor] = []
   /// Its workers, in registration order.
-  var workers: [PeerID] = []
+  @exclusivity(unchecked) var workers: [WorkerEntry] = []
   /// How requests that name no version choose one; nil: any live version, least loaded.
   @exclusivity(unchecked) var router: VersionRouter?
   /// Figures per version that has had workers or a policy naming it.
-  private(set) var figures: [String: VersionFigures] = [:]
+  @exclusivity(unchecked) private(set) var figures: [String: VersionFigures] = [:]
   /// Dispatch ids of requests waiting for any worker, fair across clients. May hold ids
   /// of requests that already expired; they are skipped when popped.
   @exclusivity(unchecked) var queue = FairQueue()

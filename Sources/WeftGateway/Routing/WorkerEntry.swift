@@ -2,26 +2,26 @@ import WeftProtocol
 
 /// A registered worker as the gateway sees it. A class so the routing table hands out
 /// references on the hot path instead of copying its strings. Owned by the gateway's
-/// loop thread alone, so its hot fields skip the runtime's exclusivity checks.
+/// loop thread alone, so its fields skip the runtime's exclusivity checks.
 final class WorkerEntry {
   /// Its routing identity on the backend socket.
   let id: PeerID
   /// The service it serves.
-  var service: String
+  @exclusivity(unchecked) var service: String
   /// The model version it hosts.
-  var version: String
+  @exclusivity(unchecked) var version: String
   /// Most requests it accepts at once.
-  var capacity: Int
+  @exclusivity(unchecked) var capacity: Int
   /// The name of the CURVE key it connected with; empty with CURVE off.
-  var keyName = ""
+  @exclusivity(unchecked) var keyName = ""
   /// Requests sent to it whose FINAL has not come back (expired ones included).
   @exclusivity(unchecked) var outstanding = 0
   /// Requests it has finished.
   @exclusivity(unchecked) var completed: UInt64 = 0
   /// Its own name, e.g. host:pid.
-  var name: String
+  @exclusivity(unchecked) var name: String
   /// Microseconds between heartbeats.
-  var heartbeatInterval: UInt64
+  @exclusivity(unchecked) var heartbeatInterval: UInt64
   /// When it was last heard from (any message counts).
   @exclusivity(unchecked) var lastSeen: UInt64
   /// When the gateway last sent it anything.
@@ -40,7 +40,7 @@ final class WorkerEntry {
     lastSent = now
   }
   /// It said DISCONNECT: no new work, remove once `outstanding` is 0.
-  var draining = false
+  @exclusivity(unchecked) var draining = false
 
   /// When it is considered dead if still silent.
   func expiry(liveness: UInt64) -> UInt64 { lastSeen &+ liveness &* heartbeatInterval }
