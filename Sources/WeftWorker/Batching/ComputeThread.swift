@@ -4,19 +4,19 @@ import WeftModels
 import WeftProtocol
 
 /// Runs batches from a ``Batcher`` through the model on its own thread and hands the
-/// responses to the socket thread through the ``Outbox``.
+/// responses to the socket thread through the ``CompletionQueue``.
 final class ComputeThread: Sendable {
   private let model: any Model
   private let batcher: Batcher
-  private let outbox: Outbox
+  private let completionQueue: CompletionQueue
   private let workerName: String
   private let logger: Logger
   private let finished = DispatchSemaphore(value: 0)
 
-  init(model: any Model, batcher: Batcher, outbox: Outbox, workerName: String, logger: Logger) {
+  init(model: any Model, batcher: Batcher, completionQueue: CompletionQueue, workerName: String, logger: Logger) {
     self.model = model
     self.batcher = batcher
-    self.outbox = outbox
+    self.completionQueue = completionQueue
     self.workerName = workerName
     self.logger = logger
   }
@@ -48,23 +48,23 @@ final class ComputeThread: Sendable {
         isFinal: true, timing: .init(), workerName: workerName, version: version)
     }
     if !live.isEmpty {
-      completions += ComputeThread.infer(live, model: model, startedAt: started, workerName: workerName, outbox: outbox, logger: logger)
+      completions += ComputeThread.infer(live, model: model, startedAt: started, workerName: workerName, completionQueue: completionQueue, logger: logger)
     }
-    outbox.post(completions)
+    completionQueue.post(completions)
   }
 
   /// Runs `jobs` through `model` and returns their final completions; partial responses
-  /// go to `outbox` as they are emitted. Used by the compute thread and, for inline
+  /// go to `completionQueue` as they are emitted. Used by the compute thread and, for inline
   /// models, by the socket thread.
   static func infer(
-    _ jobs: [Job], model: any Model, startedAt: UInt64, workerName: String, outbox: Outbox, logger: Logger
+    _ jobs: [Job], model: any Model, startedAt: UInt64, workerName: String, completionQueue: CompletionQueue, logger: Logger
   ) -> [Completion] {
     let version = model.descriptor.version
     let requests = jobs.map(\.request)
     let partials = PartialSink { index, response in
       guard jobs.indices.contains(index) else { return }
       let timing = Completion.Timing(batchSize: jobs.count)
-      outbox.post([Completion(job: jobs[index], response: response, isFinal: false, timing: timing, workerName: workerName, version: version)])
+      completionQueue.post([Completion(job: jobs[index], response: response, isFinal: false, timing: timing, workerName: workerName, version: version)])
     }
     var responses: [InferenceResponse]
     do {

@@ -25,6 +25,9 @@ final class GatewayLink {
   /// Bumped on every READY: requests of earlier registrations count apart in the
   /// capacity shares.
   var registration: UInt64 = 0
+  /// Messages for the gateway, sent together by ``flush()`` so libzmq's I/O thread
+  /// writes many per TCP send (the gateway does the same; docs/BENCHMARKS.md).
+  let outgoing = Outbox<Void>()
 
   init(endpoint: String, context: Context, maxBackoff: UInt64, curve: CurveClientCredentials?, now: UInt64) throws {
     self.endpoint = endpoint
@@ -59,6 +62,7 @@ final class GatewayLink {
 
   /// Replaces the socket with a new one; the caller sends READY again.
   func reconnect(at now: UInt64) throws {
+    outgoing.flush { _, _ in }  // for the old connection: the gateway gave that work away
     socket.close()
     socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint, curve: curve)
     generation &+= 1
@@ -67,10 +71,28 @@ final class GatewayLink {
     backoff = min(backoff * 2, maxBackoff)
   }
 
-  /// Sends [envelope, extra…] to the gateway.
-  func send(_ command: WorkerCommand, frames extra: [[UInt8]] = [], at now: UInt64) throws {
-    try WorkerEnvelope(command).withUnsafeBytes { try socket.send(bytes: $0, more: !extra.isEmpty) }
-    for (index, frame) in extra.enumerated() { try socket.send(frame, more: index < extra.count - 1) }
+  /// Queues [envelope, extra…] for the gateway.
+  func send(_ command: WorkerCommand, frames extra: [[UInt8]] = [], at now: UInt64) {
+    send(WorkerEnvelope(command)) { frames in
+      for frame in extra { frames.append(frame) }
+    }
     lastSent = now
+  }
+
+  /// Queues [`envelope`, frames `appendRest` adds] for the gateway.
+  func send(_ envelope: WorkerEnvelope, appendRest: (Frames) -> Void) {
+    envelope.withUnsafeBytes { outgoing.frames.append($0) }
+    appendRest(outgoing.frames)
+    outgoing.endMessage(())
+  }
+
+  /// Sends what is queued. The socket has no queue bound (the gateway bounds the work
+  /// it sends by our capacity), so a send fails only when the socket is closing.
+  func flush() throws {
+    var failure: (any Error)?
+    outgoing.flush { _, range in
+      do { try socket.send(outgoing.frames, range: range) } catch { failure = failure ?? error }
+    }
+    if let failure { throw failure }
   }
 }

@@ -14,7 +14,7 @@ final class WorkerLoop {
   private let logger: Logger
   private let links: [GatewayLink]
   private let batcher: Batcher
-  private let outbox: Outbox
+  private let completionQueue: CompletionQueue
   private let compute: ComputeThread
   private let ready: WorkerReady
   private let interval: UInt64
@@ -44,8 +44,8 @@ final class WorkerLoop {
     }
     let descriptor = model.descriptor
     batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
-    outbox = try Outbox()
-    compute = ComputeThread(model: model, batcher: batcher, outbox: outbox, workerName: configuration.name, logger: logger)
+    completionQueue = try CompletionQueue()
+    compute = ComputeThread(model: model, batcher: batcher, completionQueue: completionQueue, workerName: configuration.name, logger: logger)
     openCallMethods = Set(descriptor.methods.filter(\.kind.clientStreams).map(\.name))
     usesComputeThread = !descriptor.runsInline || !openCallMethods.isEmpty
 
@@ -84,7 +84,10 @@ final class WorkerLoop {
       if usesComputeThread { compute.join() }
       // The last FINALs may still sit in libzmq's queue: give them time to be written
       // when the sockets close, or the gateway never sees them (linger is 0 otherwise).
-      for link in links { link.socket.linger = 2_000 }
+      for link in links {
+        try? link.flush()
+        link.socket.linger = 2_000
+      }
     }
     let now = MonotonicClock.now()
     for index in links.indices { try register(index, at: now) }
@@ -93,18 +96,20 @@ final class WorkerLoop {
     while true {
       var poller = Poller()
       for link in links { _ = try poller.add(link.socket) }
-      let wakeIndex = poller.add(fileDescriptor: outbox.wake.fileDescriptor)
+      let wakeIndex = poller.add(fileDescriptor: completionQueue.wake.fileDescriptor)
       let controlIndex = poller.add(fileDescriptor: control.wake.fileDescriptor)
       var relinked = false
       while !relinked {
+        // What this turn queued (replies, READY, heartbeats) goes out before waiting.
+        try flushLinks()
         try poller.wait(timeoutMilliseconds: Int(max(1, interval / 2_000)))
         let now = MonotonicClock.now()
         for (index, link) in links.enumerated() where poller.isReadable(index) {
           try drain(link, index: index)
         }
         if poller.isReadable(wakeIndex) {
-          outbox.wake.drain()
-          sendCompletions(outbox.take(), at: now)
+          completionQueue.wake.drain()
+          sendCompletions(completionQueue.take(), at: now)
         }
         if poller.isReadable(controlIndex) { control.wake.drain() }
         if control.isDrainRequested && drainStartedAt == nil { try beginDrain(at: now) }
@@ -127,9 +132,9 @@ final class WorkerLoop {
     if grant.isReady {
       var ready = ready
       ready.capacity = UInt32(grant.limit)
-      try link.send(.ready, frames: [try ready.serializedBytes()], at: now)
+      link.send(.ready, frames: [try ready.serializedBytes()], at: now)
     } else {
-      try link.send(.credit, frames: [CreditLimit.encode(UInt32(grant.limit))], at: now)
+      link.send(.credit, frames: [CreditLimit.encode(UInt32(grant.limit))], at: now)
     }
   }
 
@@ -141,8 +146,15 @@ final class WorkerLoop {
 
   // MARK: Gateway messages
 
+  /// Sends what every link has queued.
+  private func flushLinks() throws {
+    for link in links where !link.outgoing.isEmpty { try link.flush() }
+  }
+
   private func drain(_ link: GatewayLink, index: Int) throws {
     for _ in 0..<512 {
+      // Replies of a long batch read go out in groups, not all at its end.
+      if link.outgoing.count >= 64 { try link.flush() }
       guard try link.socket.receive(into: received, wait: false) else { return }
       let now = MonotonicClock.now()
       link.heard(at: now)
@@ -207,15 +219,15 @@ final class WorkerLoop {
     shares.received(index)
     if !openCallMethods.isEmpty && openCallMethods.contains(job.request.method) {
       let call = StreamCall(
-        opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), outbox: outbox,
+        opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), completionQueue: completionQueue,
         workerName: configuration.name, version: model.descriptor.version)
       streams[StreamKey(link: index, generation: link.generation, dispatchID: dispatch.dispatchID)] = call
       if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
     } else if model.descriptor.runsInline {
       let completions = ComputeThread.infer(
-        [job], model: model, startedAt: now, workerName: configuration.name, outbox: outbox, logger: logger)
-      // Partials an inline model emitted are in the outbox; they go first.
-      sendCompletions(outbox.take() + completions, at: now)
+        [job], model: model, startedAt: now, workerName: configuration.name, completionQueue: completionQueue, logger: logger)
+      // Partials an inline model emitted are in the completionQueue; they go first.
+      sendCompletions(completionQueue.take() + completions, at: now)
     } else {
       batcher.submit(job)
     }
@@ -263,13 +275,8 @@ final class WorkerLoop {
     let link = links[completion.link]
     if let credit = completion.callCredit {
       guard completion.generation == link.generation else { return }
-      do {
-        try WorkerEnvelope(.callCredit, dispatchID: completion.dispatchID).withUnsafeBytes { try link.socket.send(bytes: $0, more: true) }
-        try link.socket.send(CreditLimit.encode(credit), more: false)
-        link.lastSent = now
-      } catch {
-        logger.error("could not send a call credit", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
-      }
+      link.send(WorkerEnvelope(.callCredit, dispatchID: completion.dispatchID)) { $0.append(CreditLimit.encode(credit)) }
+      link.lastSent = now
       return
     }
     if completion.isFinal {
@@ -281,18 +288,11 @@ final class WorkerLoop {
     }
     // The link was replaced since the request came: that gateway already gave it to another worker.
     guard completion.generation == link.generation else { return }
-    do {
-      try WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID).withUnsafeBytes {
-        try link.socket.send(bytes: $0, more: true)
-      }
-      try link.socket.send(completion.header, more: !completion.body.isEmpty)
-      for (index, frame) in completion.body.enumerated() {
-        try frame.withUnsafeBytes { try link.socket.send(bytes: $0, more: index < completion.body.count - 1) }
-      }
-      link.lastSent = now
-    } catch {
-      logger.error("could not send a reply", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
+    link.send(WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID)) { frames in
+      frames.append(completion.header)
+      for frame in completion.body { frames.append(frame) }
     }
+    link.lastSent = now
   }
 
   // MARK: Liveness and draining
@@ -313,7 +313,7 @@ final class WorkerLoop {
         try register(index, at: now)
         relinked = true
       } else if now >= link.lastSent &+ interval {
-        try link.send(.heartbeat, at: now)
+        link.send(.heartbeat, at: now)
       }
     }
     endStalledStreams(at: now)
@@ -337,7 +337,7 @@ final class WorkerLoop {
   private func beginDrain(at now: UInt64) throws {
     drainStartedAt = now
     logger.info("draining", metadata: ["in_flight": "\(pendingCount)"])
-    for link in links { try link.send(.disconnect, at: now) }
+    for link in links { link.send(.disconnect, at: now) }
   }
 
   private func isDrained(at now: UInt64) -> Bool {

@@ -13,12 +13,12 @@ import WeftProtocol
 /// is scheduled only when there is something to do and room for its responses, so what
 /// a call holds is bounded by one step's output plus the client's message window.
 ///
-/// Both threads release the call's responses, so each posts them to the outbox while it
-/// holds the call's lock: the outbox then has them in the order they were made.
+/// Both threads release the call's responses, so each posts them to the completionQueue while it
+/// holds the call's lock: the completionQueue then has them in the order they were made.
 final class StreamCall: Sendable {
   /// The REQUEST that opened the call: link, dispatch id, header, deadline.
   let opening: Job
-  private let outbox: Outbox
+  private let completionQueue: CompletionQueue
   private let workerName: String
   private let version: String
   private let state: Mutex<State>
@@ -47,9 +47,9 @@ final class StreamCall: Sendable {
     var cancelled: WeftError?
   }
 
-  init(opening: Job, responseCredit: Int, outbox: Outbox, workerName: String, version: String) {
+  init(opening: Job, responseCredit: Int, completionQueue: CompletionQueue, workerName: String, version: String) {
     self.opening = opening
-    self.outbox = outbox
+    self.completionQueue = completionQueue
     self.workerName = workerName
     self.version = version
     state = Mutex(State(responseCredit: responseCredit))
@@ -86,7 +86,7 @@ final class StreamCall: Sendable {
   func grant(_ count: Int) -> Bool {
     state.withLock { state in
       state.responseCredit += count
-      outbox.post(Self.releaseHeld(&state))
+      completionQueue.post(Self.releaseHeld(&state))
       return Self.claimStep(&state)
     }
   }
@@ -98,7 +98,7 @@ final class StreamCall: Sendable {
       guard !state.finished else { return }
       if state.cancelled == nil { state.cancelled = error }
       guard !state.scheduled else { return }
-      outbox.post(finishCancelled(&state))
+      completionQueue.post(finishCancelled(&state))
     }
   }
 
@@ -134,7 +134,7 @@ final class StreamCall: Sendable {
       state.scheduled = false
       var send: [Completion] = []
       if state.cancelled != nil {
-        outbox.post(finishCancelled(&state))
+        completionQueue.post(finishCancelled(&state))
         return false
       }
       if messages > 0 && output.final == nil {
@@ -152,7 +152,7 @@ final class StreamCall: Sendable {
         state.held.append(Completion(job: opening, response: final, isFinal: true, timing: timing, workerName: workerName, version: version))
       }
       send += Self.releaseHeld(&state)
-      outbox.post(send)
+      completionQueue.post(send)
       return Self.claimStep(&state)
     }
   }

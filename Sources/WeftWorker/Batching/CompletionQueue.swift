@@ -2,7 +2,7 @@ import Synchronization
 import ZeroMQ
 
 /// Completions waiting for the socket thread, with the wake-up that tells it so.
-final class Outbox: Sendable {
+final class CompletionQueue: Sendable {
   private let pending = Mutex<[Completion]>([])
   private let posted = Atomic<Int>(0)
   let wake: WakeSignal
