@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// EfficientNet-Lite0, the ImageNet-1k classifier: a 3×3/2 stem, 16 MBConv blocks
 /// (1×1 expand, depthwise 3×3 or 5×5, 1×1 project, ReLU6, no squeeze-excite), a 1×1 head
@@ -49,6 +50,11 @@ public final class EfficientNetLite0: Sendable {
   private let lanes: ComputeLanes
   /// Per-image sizes of the three activation buffers, in floats.
   private let blockBufferSize, expandedBufferSize, depthwiseBufferSize: Int
+  /// The last small batch's buffers, kept for the next: fresh ones are fresh pages, and
+  /// faulting them in cost about 6% of a one-image run.
+  private let spareBuffers = Mutex<Buffers?>(nil)
+  /// Batches up to this many images keep their buffers (about 9.5 MB per image).
+  private static let maxKeptImages = 4
 
   /// Loads the weights (the converted `efficientnet-lite0` state dict), checking every
   /// tensor's shape, and folds the batch norms; the forward pass runs on `lanes`.
@@ -105,9 +111,8 @@ public final class EfficientNetLite0: Sendable {
     let side = Self.inputSize
     precondition(images.count == count * side * side * 3, "expected \(count) images of \(side)×\(side)×3")
     guard count > 0 else { return Output(features: [], logits: []) }
-    let buffers = Buffers(
-      count: count, block: blockBufferSize, expanded: expandedBufferSize, depthwise: depthwiseBufferSize)
-    defer { buffers.deallocate() }
+    let buffers = takeBuffers(count: count)
+    defer { keep(buffers) }
     var current = buffers.blockA
     var spare = buffers.blockB
 
@@ -201,13 +206,38 @@ public final class EfficientNetLite0: Sendable {
     if clamp { Elementwise.relu6(target, count: rows.count * outputs) }
   }
 
+  /// Buffers for `count` images: the spare ones if they are large enough, else new ones.
+  private func takeBuffers(count: Int) -> Buffers {
+    let spare = spareBuffers.withLock { spare -> Buffers? in
+      guard let buffers = spare, buffers.count >= count else { return nil }
+      spare = nil
+      return buffers
+    }
+    return spare ?? Buffers(count: count, block: blockBufferSize, expanded: expandedBufferSize, depthwise: depthwiseBufferSize)
+  }
+
+  /// Keeps a small batch's buffers as the spare (freeing the one it replaces); frees others.
+  private func keep(_ buffers: Buffers) {
+    guard buffers.count <= Self.maxKeptImages else { return buffers.deallocate() }
+    spareBuffers.withLock { spare in
+      if let old = spare, old.count > buffers.count { return buffers.deallocate() }
+      spare?.deallocate()
+      spare = buffers
+    }
+  }
+
+  deinit { spareBuffers.withLock { $0?.deallocate() } }
+
   /// The activations of one batch: two block buffers that swap roles each block (input
   /// and residual, output), the expanded activations, and the depthwise output.
   private struct Buffers: @unchecked Sendable {
     // @unchecked: lanes write disjoint rows between barriers.
     let blockA, blockB, expanded, depthwise: UnsafeMutablePointer<Float>
+    /// Images they hold.
+    let count: Int
 
     init(count: Int, block: Int, expanded: Int, depthwise: Int) {
+      self.count = count
       blockA = .allocate(capacity: count * block)
       blockB = .allocate(capacity: count * block)
       self.expanded = .allocate(capacity: count * expanded)
