@@ -107,16 +107,15 @@ extension GatewayLoop {
   /// request drops the worker either way; a command only when the worker is gone).
   /// A request goes back to the front of its queue, as nothing of it was sent; the
   /// worker is dropped after the flush, and its loss ends calls and shadows it held
-  /// (a call's messages went to it). A refused command is dropped (counted).
+  /// (a call's messages went to it). A command refused for a full queue is dropped (counted).
   private func refusedByWorker(_ delivery: WorkerDelivery, _ range: Range<Int>, error: any Error, unreachable: inout [PeerID]) {
     let isRequest = if case .request = delivery.kind { true } else { false }
-    if (isRequest || (error as? ZMQError)?.isHostUnreachable == true) && !unreachable.contains(delivery.worker) {
-      unreachable.append(delivery.worker)
-    }
+    let isGone = (error as? ZMQError)?.isHostUnreachable == true
+    if (isRequest || isGone) && !unreachable.contains(delivery.worker) { unreachable.append(delivery.worker) }
     guard case .request(let id, let copied) = delivery.kind, let request = inFlight[id], request.worker == delivery.worker,
       request.isActive, request.call == nil, !request.isShadow
     else {
-      statistics.workerMessagesDropped += 1
+      if !isGone { statistics.workerMessagesDropped += 1 }
       return
     }
     if !copied {

@@ -86,13 +86,20 @@ final class GatewayLink {
     outgoing.endMessage(())
   }
 
-  /// Sends what is queued. The socket has no queue bound (the gateway bounds the work
-  /// it sends by our capacity), so a send fails only when the socket is closing.
-  func flush() throws {
-    var failure: (any Error)?
+  /// Sends what is queued; returns how many messages failed and the first error. The
+  /// socket has no queue bound (the gateway bounds the work it sends by our capacity), so
+  /// a send fails only when the socket is closing.
+  func flush() -> (failed: Int, error: (any Error)?) {
+    var failed = 0
+    var first: (any Error)?
     outgoing.flush { _, range in
-      do { try socket.send(outgoing.frames, range: range) } catch { failure = failure ?? error }
+      do {
+        try socket.send(outgoing.frames, range: range)
+      } catch {
+        failed += 1
+        first = first ?? error
+      }
     }
-    if let failure { throw failure }
+    return (failed, first)
   }
 }

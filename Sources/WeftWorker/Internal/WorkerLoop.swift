@@ -85,7 +85,7 @@ final class WorkerLoop {
       // The last FINALs may still sit in libzmq's queue: give them time to be written
       // when the sockets close, or the gateway never sees them (linger is 0 otherwise).
       for link in links {
-        try? link.flush()
+        flush(link)
         link.socket.linger = 2_000
       }
     }
@@ -101,7 +101,7 @@ final class WorkerLoop {
       var relinked = false
       while !relinked {
         // What this turn queued (replies, READY, heartbeats) goes out before waiting.
-        try flushLinks()
+        flushLinks()
         try poller.wait(timeoutMilliseconds: Int(max(1, interval / 2_000)))
         let now = MonotonicClock.now()
         for (index, link) in links.enumerated() where poller.isReadable(index) {
@@ -147,14 +147,21 @@ final class WorkerLoop {
   // MARK: Gateway messages
 
   /// Sends what every link has queued.
-  private func flushLinks() throws {
-    for link in links where !link.outgoing.isEmpty { try link.flush() }
+  private func flushLinks() {
+    for link in links where !link.outgoing.isEmpty { flush(link) }
+  }
+
+  /// Sends what `link` has queued, logging messages that could not be sent.
+  private func flush(_ link: GatewayLink) {
+    let (failed, error) = link.flush()
+    guard failed > 0, let error else { return }
+    logger.error("could not send to the gateway", metadata: ["gateway": "\(link.endpoint)", "messages": "\(failed)", "error": "\(error)"])
   }
 
   private func drain(_ link: GatewayLink, index: Int) throws {
     for _ in 0..<512 {
       // Replies of a long batch read go out in groups, not all at its end.
-      if link.outgoing.count >= 64 { try link.flush() }
+      if link.outgoing.count >= 64 { flush(link) }
       guard try link.socket.receive(into: received, wait: false) else { return }
       let now = MonotonicClock.now()
       link.heard(at: now)
