@@ -82,6 +82,33 @@ import Testing
     // Output (0, 0) starts at pixel (0, 0): SAME padding at stride 2 pads only after.
     #expect(Array(patches[0..<2]) == [0, 1])
   }
+
+  /// The narrow 1×1 kernel against a naive product: odd row counts (the last row paired
+  /// with itself), output counts with 32-, 8- and 1-wide blocks, with and without clamp.
+  @Test(arguments: [(7, 16, 96, true), (5, 27, 32, true), (3, 40, 150, false), (1, 24, 5, true), (9, 3, 8, false)])
+  func narrowPointwiseMatchesTheNaiveProduct(rows: Int, inputs: Int, outputs: Int, clamp: Bool) {
+    var generator = SplitMix(seed: UInt64(rows * 1_000 + inputs * 10 + outputs))
+    let input = (0..<rows * inputs).map { _ in generator.nextFloat() * 4 - 2 }
+    let weight = (0..<inputs * outputs).map { _ in generator.nextFloat() - 0.5 }  // [inputs × outputs]
+    let bias = (0..<outputs).map { _ in generator.nextFloat() * 2 - 1 }
+    var expected = [Float](repeating: 0, count: rows * outputs)
+    for row in 0..<rows {
+      for output in 0..<outputs {
+        var sum = bias[output]
+        for k in 0..<inputs { sum += input[row * inputs + k] * weight[k * outputs + output] }
+        expected[row * outputs + output] = clamp ? min(max(sum, 0), 6) : sum
+      }
+    }
+    for portable in [false, true] {
+      var result = [Float](repeating: .nan, count: rows * outputs)
+      result.withUnsafeMutableBufferPointer { result in
+        Convolution.pointwiseNarrow(
+          input, rows: rows, weightByInput: weight, bias: bias, outputs: outputs, inputs: inputs, into: result.baseAddress!,
+          clamp: clamp, portable: portable)
+      }
+      #expect(zip(result, expected).map { abs($0 - $1) }.max()! < 1e-5, "portable: \(portable)")
+    }
+  }
 }
 
 /// A small deterministic generator, so failures reproduce.

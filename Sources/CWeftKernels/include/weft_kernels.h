@@ -15,6 +15,18 @@ void weft_linear_few_rows(const float *input, int rows, const float *weight, con
 void weft_linear_few_rows_portable(const float *input, int rows, const float *weight, const float *bias, int outputs,
                                    int inputs, float *output, int output_stride);
 
+/* output[r][o] = bias[o] + sum_k input[r][k] * weight_by_input[k][o], clamped to [0, 6]
+ * when `clamp`, for a 1x1 convolution with few input channels (an inverted bottleneck's
+ * expansion): the weights, k-major, stay in cache and each row's outputs in registers, so
+ * the output is written once, bias and clamp included (sgemm packs the rows, writes the
+ * output and leaves the bias and clamp to two more passes). AVX2+FMA when the CPU has them. */
+void weft_pointwise_narrow(const float *input, int rows, const float *weight_by_input, const float *bias, int outputs,
+                           int inputs, float *output, int clamp);
+
+/* The same without AVX2, for tests. */
+void weft_pointwise_narrow_portable(const float *input, int rows, const float *weight_by_input, const float *bias,
+                                    int outputs, int inputs, float *output, int clamp);
+
 /* The shape of a depthwise convolution over a batch of square NHWC images, TensorFlow
  * "SAME" padding: `pad_before` zero pixels before the first, output ceil(size/stride). */
 typedef struct {

@@ -55,6 +55,20 @@ public enum Convolution {
     run(input, &shape, weights, bias, output, Int32(rows.lowerBound), Int32(rows.upperBound))
   }
 
+  /// A 1×1 convolution over `rows` pixels with few input channels: `output[r][o] =
+  /// bias[o] + Σₖ input[r][k] · weightByInput[k][o]`, clamped to [0, 6] if `clamp`.
+  /// `weightByInput` is `[inputs × outputs]` (input-major, the transpose of PyTorch's
+  /// layout). Each pixel's outputs are summed in registers and written once with bias and
+  /// clamp (C, AVX2 and FMA chosen at run time, or the baseline loop when `portable`).
+  public static func pointwiseNarrow(
+    _ input: UnsafePointer<Float>, rows: Int, weightByInput: UnsafePointer<Float>, bias: UnsafePointer<Float>, outputs: Int,
+    inputs: Int, into output: UnsafeMutablePointer<Float>, clamp: Bool, portable: Bool = false
+  ) {
+    guard rows > 0 else { return }
+    let run = portable ? weft_pointwise_narrow_portable : weft_pointwise_narrow
+    run(input, Int32(rows), weightByInput, bias, Int32(outputs), Int32(inputs), output, clamp ? 1 : 0)
+  }
+
   /// Unfolds the patches of a full convolution into rows, for a matrix product: row
   /// `(image, oy, ox)` holds the `kernel × kernel × channels` window (zeros where it
   /// hangs over the padding), ordered tap-major then channel. Writes the output rows

@@ -31,7 +31,28 @@ public final class EfficientNetLite0: Sendable {
     let bias: [Float]
     let outputs: Int
     var inputs: Int { weight.count / outputs }
+    /// For a 1×1 convolution with few inputs: `weight` transposed, input-major, for
+    /// ``Convolution/pointwiseNarrow``.
+    let weightByInput: [Float]?
+
+    init(weight: [Float], bias: [Float], outputs: Int) {
+      (self.weight, self.bias, self.outputs) = (weight, bias, outputs)
+      let inputs = weight.count / outputs
+      guard inputs <= EfficientNetLite0.narrowInputs else {
+        weightByInput = nil
+        return
+      }
+      var transposed = [Float](repeating: 0, count: weight.count)
+      for output in 0..<outputs {
+        for input in 0..<inputs { transposed[input * outputs + output] = weight[output * inputs + input] }
+      }
+      weightByInput = transposed
+    }
   }
+
+  /// Input channels up to which a 1×1 convolution runs on ``Convolution/pointwiseNarrow``
+  /// rather than sgemm (the expansions of the first four stages, and the stem's patches).
+  static let narrowInputs = 64
 
   private struct Block: Sendable {
     let expand: FoldedConvolution?
@@ -131,10 +152,7 @@ public final class EfficientNetLite0: Sendable {
       let g = block.geometry
       var depthwiseInput = current
       if let expand = block.expand {
-        let (input, output) = (SendablePointer(current), SendablePointer(buffers.expanded))
-        lanes.forEachBlock(of: count * g.size * g.size, minimumRows: 16) { pixels in
-          pointwise(expand, rows: pixels, input: input.pointer, output: output.pointer, clamp: true)
-        }
+        pointwiseOnLanes(expand, rows: count * g.size * g.size, input: current, output: buffers.expanded, clamp: true)
         depthwiseInput = buffers.expanded
       }
       let source = SendablePointer(depthwiseInput)
@@ -147,16 +165,9 @@ public final class EfficientNetLite0: Sendable {
           }
         }
       }
-      let (residual, output) = (SendablePointer(current), SendablePointer(spare))
-      lanes.forEachBlock(of: count * g.outputSize * g.outputSize, minimumRows: 16) { pixels in
-        pointwise(block.project, rows: pixels, input: buffers.depthwise, output: output.pointer, clamp: false)
-        if block.residual {
-          let width = block.project.outputs
-          Elementwise.add(
-            residual.pointer + pixels.lowerBound * width, to: output.pointer + pixels.lowerBound * width,
-            count: pixels.count * width)
-        }
-      }
+      pointwiseOnLanes(
+        block.project, rows: count * g.outputSize * g.outputSize, input: buffers.depthwise, output: spare, clamp: false,
+        adding: block.residual ? current : nil)
       swap(&current, &spare)
     }
     return classify(current, count: count, side: blocks.last!.geometry.outputSize, buffers: buffers)
@@ -165,10 +176,7 @@ public final class EfficientNetLite0: Sendable {
   /// Head convolution, global average pooling and the classifier.
   private func classify(_ input: UnsafeMutablePointer<Float>, count: Int, side: Int, buffers: Buffers) -> Output {
     let pixelsPerImage = side * side
-    let (source, target) = (SendablePointer(input), SendablePointer(buffers.expanded))
-    lanes.forEachBlock(of: count * pixelsPerImage, minimumRows: 16) { pixels in
-      pointwise(head, rows: pixels, input: source.pointer, output: target.pointer, clamp: true)
-    }
+    pointwiseOnLanes(head, rows: count * pixelsPerImage, input: input, output: buffers.expanded, clamp: true)
     var features = [Float](repeating: 0, count: count * Self.featureCount)
     let scale = 1 / Float(pixelsPerImage)
     for image in 0..<count {
@@ -183,19 +191,80 @@ public final class EfficientNetLite0: Sendable {
     var logits = [Float](repeating: 0, count: count * Self.classCount)
     features.withUnsafeBufferPointer { features in
       logits.withUnsafeMutableBufferPointer { logits in
-        pointwise(classifier, rows: 0..<count, input: features.baseAddress!, output: logits.baseAddress!, clamp: false)
+        pointwiseOnLanes(classifier, rows: count, input: features.baseAddress!, output: logits.baseAddress!, clamp: false)
       }
     }
     return Output(features: features, logits: logits)
   }
 
-  /// `output[rows] = input[rows] · weightᵀ + bias`, optionally clamped to [0, 6].
+  /// Rows (pixels of the batch) below which a 1×1 convolution is split over the lanes by
+  /// output channels rather than by rows: with few rows, splitting rows makes every lane
+  /// read, and OpenBLAS pack, all the weights (the late 14×14 and 7×7 layers and the
+  /// classifier at batch 1 took 2–4× their arithmetic's time that way).
+  static let columnSplitRows = 256
+
+  /// `output[0..<rows] = input · weightᵀ + bias`, clamped to [0, 6] if `clamp`, plus
+  /// `residual` if given, spread over the lanes (by rows, or by output channels for few rows).
+  private func pointwiseOnLanes(
+    _ convolution: FoldedConvolution, rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    clamp: Bool, adding residual: UnsafePointer<Float>? = nil
+  ) {
+    let (source, target, residual) = (SendablePointer(UnsafeMutablePointer(mutating: input)), SendablePointer(output),
+      residual.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) })
+    let (inputs, outputs) = (convolution.inputs, convolution.outputs)
+    guard rows < Self.columnSplitRows else {
+      lanes.forEachBlock(of: rows, minimumRows: 16) { pixels in
+        pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp)
+        if let residual {
+          let offset = pixels.lowerBound * outputs
+          Elementwise.add(residual.pointer + offset, to: target.pointer + offset, count: pixels.count * outputs)
+        }
+      }
+      return
+    }
+    lanes.forEachBlock(of: outputs, minimumRows: 16) { columns in
+      // This lane's columns of row 0; row r's are `outputs` floats further on each time.
+      let corner = target.pointer + columns.lowerBound
+      convolution.weight.withUnsafeBufferPointer { weight in
+        convolution.bias.withUnsafeBufferPointer { bias in
+          let (weights, biases) = (weight.baseAddress! + columns.lowerBound * inputs, bias.baseAddress! + columns.lowerBound)
+          if rows <= Gemm.fewRows {
+            Gemm.linearFewRows(
+              source.pointer, rows: rows, weight: weights, bias: biases, outputs: columns.count, inputs: inputs, into: corner,
+              outputStride: outputs)
+          } else {
+            for row in 0..<rows { (corner + row * outputs).update(from: biases, count: columns.count) }
+            Gemm.multiply(
+              source.pointer, lda: inputs, weights, ldb: inputs, into: corner, ldc: outputs, m: rows, n: columns.count, k: inputs,
+              bTransposed: true, beta: 1)
+          }
+        }
+      }
+      for row in 0..<rows {
+        let line = corner + row * outputs
+        if clamp { Elementwise.relu6(line, count: columns.count) }
+        if let residual { Elementwise.add(residual.pointer + row * outputs + columns.lowerBound, to: line, count: columns.count) }
+      }
+    }
+  }
+
+  /// `output[rows] = input[rows] · weightᵀ + bias`, optionally clamped to [0, 6]: the
+  /// narrow kernel for few inputs, else sgemm.
   private func pointwise(
     _ convolution: FoldedConvolution, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
     clamp: Bool
   ) {
     let (inputs, outputs) = (convolution.inputs, convolution.outputs)
     let target = output + rows.lowerBound * outputs
+    if let weightByInput = convolution.weightByInput {
+      return weightByInput.withUnsafeBufferPointer { weights in
+        convolution.bias.withUnsafeBufferPointer { bias in
+          Convolution.pointwiseNarrow(
+            input + rows.lowerBound * inputs, rows: rows.count, weightByInput: weights.baseAddress!, bias: bias.baseAddress!,
+            outputs: outputs, inputs: inputs, into: target, clamp: clamp)
+        }
+      }
+    }
     convolution.weight.withUnsafeBufferPointer { weight in
       convolution.bias.withUnsafeBufferPointer { bias in
         Gemm.linear(
