@@ -60,6 +60,15 @@ final class GatewayLoop {
 
   var draining = false
   var drainDeadline: UInt64 = .max
+  /// When a draining gateway had nothing left in flight.
+  var drainQuietSince: UInt64?
+  /// Microseconds a drained gateway keeps its sockets open after its last request ends.
+  /// libzmq's linger waits until replies are written to the kernel, not until they are
+  /// sent; closing a TCP socket that holds unread input (a client's heartbeat that came
+  /// during the close) resets the connection and discards what the kernel had not sent
+  /// yet. A fresh-clone run lost an open call's final so (the drain test, 3 times in 15
+  /// with both cores busy; none in 15 with this wait).
+  static let drainQuietPeriod: UInt64 = 200_000
   @exclusivity(unchecked) var nextHousekeeping: UInt64 = 0
 
   /// Messages taken from one socket per wake-up before looking at the other.
@@ -132,7 +141,12 @@ final class GatewayLoop {
     while true {
       var now = MonotonicClock.now()
       if control.isStopRequested && !draining { beginDrain(at: now) }
-      if draining && (activeRequestCount() == 0 || now >= drainDeadline) { break }
+      if draining && (activeRequestCount() == 0 || now >= drainDeadline) {
+        // Once idle, stay open a moment so clients read the last replies (see drainQuietPeriod).
+        let quietSince = drainQuietSince ?? now
+        drainQuietSince = quietSince
+        if now >= quietSince &+ Self.drainQuietPeriod || now >= drainDeadline { break }
+      }
 
       try poller.wait(timeoutMilliseconds: pollTimeout(at: now))
       if poller.isReadable(backendIndex) { try drainBackend() }
@@ -190,7 +204,7 @@ final class GatewayLoop {
   private func pollTimeout(at now: UInt64) -> Int {
     var wake = nextHousekeeping
     if let deadline = deadlines.nextDeadline { wake = min(wake, deadline) }
-    if draining { wake = min(wake, drainDeadline) }
+    if draining { wake = min(wake, drainDeadline, drainQuietSince.map { $0 &+ Self.drainQuietPeriod } ?? .max) }
     // A client's queue gives no sign when it has room again: look every millisecond.
     if !backlogs.isEmpty { wake = min(wake, now &+ 1_000) }
     guard wake > now, !outboxesHoldMessages else { return 0 }
