@@ -58,6 +58,12 @@ import Testing
     var output = [Float](repeating: .nan, count: 4)
     Gemm.linear(input, rows: 2, weight: weight, bias: bias, outputs: 2, inputs: 3, into: &output)
     #expect(output == [1.5, 4, 4.5, 10])
+    // Into the second column of a 3-wide matrix: the other columns are left as they were.
+    var wide = [Float](repeating: 9, count: 6)
+    wide.withUnsafeMutableBufferPointer { wide in
+      Gemm.linear(input, rows: 2, weight: weight, bias: bias, outputs: 1, inputs: 3, into: wide.baseAddress! + 1, outputStride: 3)
+    }
+    #expect(wide == [9, 1.5, 9, 9, 4.5, 9])
   }
 
   @Test("the few-rows kernel (both its AVX2 and portable paths) matches a naive product, bias or not",

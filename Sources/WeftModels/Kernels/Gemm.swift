@@ -34,13 +34,17 @@ public enum Gemm {
   /// A linear layer in PyTorch's layout: `output[rows × outputs] = input[rows × inputs] ·
   /// weightᵀ + bias`, with `weight` as `[outputs × inputs]`. The bias is written first and
   /// the product added onto it (`beta = 1`), which spares both a separate bias pass and
-  /// sgemm's own pass to clear the output.
+  /// sgemm's own pass to clear the output. `outputStride` (default `outputs`) lets the
+  /// result fill a column range of a wider matrix.
   public static func linear(
     _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>, outputStride: Int? = nil
   ) {
-    for row in 0..<rows { (output + row * outputs).update(from: bias, count: outputs) }
-    multiply(input, weight, into: output, m: rows, n: outputs, k: inputs, bTransposed: true, beta: 1)
+    let stride = outputStride ?? outputs
+    for row in 0..<rows { (output + row * stride).update(from: bias, count: outputs) }
+    multiply(
+      input, lda: inputs, weight, ldb: inputs, into: output, ldc: stride, m: rows, n: outputs, k: inputs, bTransposed: true,
+      beta: 1)
   }
 
   /// `y[rows] = a[rows×columns] · x[columns] + beta · y`, row-major `a`: one score per

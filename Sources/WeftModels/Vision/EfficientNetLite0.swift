@@ -233,10 +233,9 @@ public final class EfficientNetLite0: Sendable {
               source.pointer, rows: rows, weight: weights, bias: biases, outputs: columns.count, inputs: inputs, into: corner,
               outputStride: outputs)
           } else {
-            for row in 0..<rows { (corner + row * outputs).update(from: biases, count: columns.count) }
-            Gemm.multiply(
-              source.pointer, lda: inputs, weights, ldb: inputs, into: corner, ldc: outputs, m: rows, n: columns.count, k: inputs,
-              bTransposed: true, beta: 1)
+            Gemm.linear(
+              source.pointer, rows: rows, weight: weights, bias: biases, outputs: columns.count, inputs: inputs, into: corner,
+              outputStride: outputs)
           }
         }
       }

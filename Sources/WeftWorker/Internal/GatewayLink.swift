@@ -73,17 +73,17 @@ final class GatewayLink {
 
   /// Queues [envelope, extra…] for the gateway.
   func send(_ command: WorkerCommand, frames extra: [[UInt8]] = [], at now: UInt64) {
-    send(WorkerEnvelope(command)) { frames in
+    send(WorkerEnvelope(command), at: now) { frames in
       for frame in extra { frames.append(frame) }
     }
-    lastSent = now
   }
 
   /// Queues [`envelope`, frames `appendRest` adds] for the gateway.
-  func send(_ envelope: WorkerEnvelope, appendRest: (Frames) -> Void) {
+  func send(_ envelope: WorkerEnvelope, at now: UInt64, appendRest: (Frames) -> Void) {
     envelope.withUnsafeBytes { outgoing.frames.append($0) }
     appendRest(outgoing.frames)
     outgoing.endMessage(())
+    lastSent = now
   }
 
   /// Sends what is queued; returns how many messages failed and the first error. The

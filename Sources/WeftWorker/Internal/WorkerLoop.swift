@@ -282,8 +282,7 @@ final class WorkerLoop {
     let link = links[completion.link]
     if let credit = completion.callCredit {
       guard completion.generation == link.generation else { return }
-      link.send(WorkerEnvelope(.callCredit, dispatchID: completion.dispatchID)) { $0.append(CreditLimit.encode(credit)) }
-      link.lastSent = now
+      link.send(WorkerEnvelope(.callCredit, dispatchID: completion.dispatchID), at: now) { $0.append(CreditLimit.encode(credit)) }
       return
     }
     if completion.isFinal {
@@ -295,11 +294,10 @@ final class WorkerLoop {
     }
     // The link was replaced since the request came: that gateway already gave it to another worker.
     guard completion.generation == link.generation else { return }
-    link.send(WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID)) { frames in
+    link.send(WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID), at: now) { frames in
       frames.append(completion.header)
       for frame in completion.body { frames.append(frame) }
     }
-    link.lastSent = now
   }
 
   // MARK: Liveness and draining
