@@ -224,6 +224,20 @@ import WeftProtocol
     let served = try first.recommend(recommend, headerUser: "")
     #expect(served.catalogSize == 4)
     #expect(served.items.first?.id == "song-3")
+    // Every write acknowledged by one replica is served by the next call to the other, not
+    // a moment later: the notification can reach the other's session after the commit returns.
+    for round in 4..<44 {
+      var next = Weft_V1_CatalogUpsertRequest()
+      var item = Weft_V1_CatalogItem()
+      item.id = "song-\(round)"
+      item.embedding = Self.axis(round)
+      item.baseScore = Float(round)
+      next.items = [item]
+      _ = try second.upsertCatalog(next)
+      let top = try first.recommend(recommend, headerUser: "").items.first?.id
+      #expect(top == item.id, "round \(round)")
+      if top != item.id { break }
+    }
   }
 
   @Test(arguments: Backend.allCases) func aStoreMadeForOtherDimensionsIsRefused(_ backend: Backend) throws {

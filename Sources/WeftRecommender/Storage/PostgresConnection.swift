@@ -163,12 +163,18 @@ final class PostgresConnection {
       sqlState: isBroken ? PostgresError.connectionFailure : "XX000", message: "\(doing): \(Self.trimmed(PQerrorMessage(handle)))")
   }
 
-  /// Notifications that arrived on `channel` from other sessions since the last call,
-  /// without waiting: their payloads.
+  /// The payloads of notifications on `channel` from other sessions' transactions that
+  /// committed before this call, read in one round trip to the server.
+  ///
+  /// Reading only what has already arrived is not enough: the server hands a notification
+  /// to a listening session when that session next goes idle, which can be a moment after
+  /// the notifying transaction's commit returned to its client. An empty query makes the
+  /// session go idle once more, and the server sends what is pending before it reports
+  /// ready, so a write another replica acknowledged before this call is always seen.
   func notifications(on channel: String) throws -> [String] {
-    guard PQconsumeInput(handle) == 1 else {
-      throw PostgresError(sqlState: PostgresError.connectionFailure, message: Self.trimmed(PQerrorMessage(handle)))
-    }
+    let roundTrip = PQexec(handle, "")
+    defer { PQclear(roundTrip) }
+    guard PQresultStatus(roundTrip) == PGRES_EMPTY_QUERY else { throw failure("reading notifications") }
     var payloads: [String] = []
     while let notification = PQnotifies(handle) {
       defer { PQfreemem(notification) }
