@@ -67,7 +67,9 @@ import Testing
   }
 
   @Test("the few-rows kernel (both its AVX2 and portable paths) matches a naive product, bias or not",
-        arguments: [(1, 258, 256), (4, 128, 387), (2, 64, 384), (5, 3, 7), (8, 512, 128), (11, 96, 384), (13, 40, 37), (24, 17, 9)])
+        arguments: [(1, 258, 256), (4, 128, 387), (2, 64, 384), (5, 3, 7), (8, 512, 128), (11, 96, 384), (13, 40, 37), (24, 17, 9),
+                   // Twelve-row groups over rows longer than one packed chunk (384), with and without a tail.
+                   (11, 40, 1536), (12, 33, 1000), (9, 21, 1541)])
   func fewRowsKernel(shape: (Int, Int, Int)) {
     let (rows, outputs, inputs) = shape
     let input = matrix(rows * inputs, seed: 3)

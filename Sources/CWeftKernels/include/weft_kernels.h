@@ -48,4 +48,14 @@ void weft_depthwise_relu6_portable(const float *input, const weft_depthwise_geom
 int weft_cpu_has_avx2_fma(void);
 int weft_cpu_has_avx512_skylake(void);
 
+/* Tells the CPU this thread is busy-waiting (x86 PAUSE): the sibling hyperthread gets the
+ * core's resources and the wait leaves the loop without a memory-order mis-speculation. */
+static inline void weft_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 #endif

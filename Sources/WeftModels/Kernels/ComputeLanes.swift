@@ -10,11 +10,14 @@ import Foundation
 public struct ComputeLanes: Sendable {
   /// How many lanes run at once.
   public let count: Int
+  /// The threads that run lanes 1 and up; nil for one lane.
+  private let threads: LaneThreads?
 
   /// Lanes for `count` threads (the machine's cores by default). Switches OpenBLAS to a
   /// single thread for the whole process, since the lanes now do the threading.
   public init(count: Int = ProcessInfo.processInfo.activeProcessorCount) {
     self.count = max(1, count)
+    threads = self.count > 1 ? LaneThreads.shared(count: self.count) : nil
     Gemm.setThreads(1)
   }
 
@@ -25,9 +28,12 @@ public struct ComputeLanes: Sendable {
     guard rows > 0 else { return }
     let blocks = min(count, max(1, rows / max(1, minimumRows)))
     if blocks == 1 { return body(0..<rows) }
-    DispatchQueue.concurrentPerform(iterations: blocks) { block in
-      body(rows * block / blocks..<rows * (block + 1) / blocks)
+    let block: @Sendable (Int) -> Void = { lane in
+      guard lane < blocks else { return }
+      body(rows * lane / blocks..<rows * (lane + 1) / blocks)
     }
+    if threads?.run(block) == true { return }
+    DispatchQueue.concurrentPerform(iterations: blocks, execute: block)
   }
 
   /// Calls `body` for every task in `0..<tasks`, the tasks dealt round-robin over the
@@ -37,8 +43,11 @@ public struct ComputeLanes: Sendable {
     guard tasks > 0 else { return }
     let active = min(count, tasks)
     if active == 1 { return (0..<tasks).forEach { body($0, 0) } }
-    DispatchQueue.concurrentPerform(iterations: active) { lane in
+    let share: @Sendable (Int) -> Void = { lane in
+      guard lane < active else { return }
       for task in stride(from: lane, to: tasks, by: active) { body(task, lane) }
     }
+    if threads?.run(share) == true { return }
+    DispatchQueue.concurrentPerform(iterations: active, execute: share)
   }
 }
