@@ -4,60 +4,103 @@ import Testing
 
 @testable import WeftModels
 
-/// The lanes' threads: every block runs once per phase and is finished when the call
-/// returns, whether the helper threads were busy-waiting, asleep, or taken by another caller.
-@Suite(.timeLimit(.minutes(1)))
+/// The lanes: every block or task runs once per call and is finished when the call
+/// returns, whichever threads ran it.
 struct ComputeLanesTests {
-  /// Adds each block's rows into `cells`, one cell per row, and checks every row was
-  /// counted exactly once per phase by the time the call returned.
-  private static func runPhases(_ lanes: ComputeLanes, phases: Int, rows: Int, pause: Duration = .zero) -> Bool {
-    let counters = Cells(count: rows, initial: 0)
-    for phase in 1...phases {
-      lanes.forEachBlock(of: rows, minimumRows: 1) { block in
-        for row in block { counters.cells[row].value.add(1, ordering: .relaxed) }
+  @Test func everyBlockRunsOncePerCall() {
+    let lanes = ComputeLanes(count: 2)
+    let rows = Counters(9)
+    for call in 1...2_000 {
+      lanes.forEachBlock(of: 9, minimumRows: 1) { block in
+        for row in block { rows.add(row) }
       }
-      // Read right after the call: a lane still running would leave a cell behind.
-      for row in 0..<rows where counters.cells[row].value.load(ordering: .relaxed) != phase { return false }
-      if pause > .zero { Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) / 1e18) }
+      guard rows.values == Array(repeating: call, count: 9) else {
+        Issue.record("call \(call): \(rows.values)")
+        return
+      }
     }
-    return true
-  }
-
-  @Test func everyBlockRunsOncePerPhaseAcrossManyBackToBackPhases() {
-    #expect(Self.runPhases(ComputeLanes(count: 2), phases: 20_000, rows: 7))
-  }
-
-  @Test func helpersThatFellAsleepBetweenPhasesAreWoken() {
-    // Each pause outlasts the helpers' busy-wait, so every phase finds them asleep.
-    let pause = LaneThreads.spinTime * 5
-    #expect(Self.runPhases(ComputeLanes(count: 2), phases: 40, rows: 4, pause: pause))
   }
 
   @Test func tasksGetTheirLaneAndEachRunsOnce() {
     let lanes = ComputeLanes(count: 2)
-    let seen = Cells(count: 25, initial: -1)
-    lanes.forEachTask(25) { task, lane in seen.cells[task].value.store(lane, ordering: .relaxed) }
-    let assigned = seen.cells.map { $0.value.load(ordering: .relaxed) }
-    #expect(assigned == (0..<25).map { $0 % 2 })
+    let lanesSeen = Counters(25)
+    lanes.forEachTask(25) { task, lane in lanesSeen.add(task, lane + 1) }
+    #expect(lanesSeen.values == (0..<25).map { $0 % 2 + 1 })
   }
 
-  @Test func twoCallersAtOnceBothFinishTheirPhases() async {
-    // The second caller finds the threads taken and runs on the system's pool instead.
+  @Test func twoCallersAtOnceBothFinishTheirCalls() async {
+    // One caller has the lanes' threads; the other finds them taken and uses the system's pool.
     let lanes = ComputeLanes(count: 2)
-    let results = await withTaskGroup(of: Bool.self) { group in
-      for _ in 0..<2 { group.addTask { Self.runPhases(lanes, phases: 3_000, rows: 9) } }
-      return await group.reduce(into: [Bool]()) { $0.append($1) }
+    let totals = await withTaskGroup(of: [Int].self) { group in
+      for _ in 0..<2 {
+        group.addTask {
+          let rows = Counters(5)
+          for _ in 0..<2_000 { lanes.forEachBlock(of: 5, minimumRows: 1) { block in block.forEach(rows.add) } }
+          return rows.values
+        }
+      }
+      return await group.reduce(into: [[Int]]()) { $0.append($1) }
     }
-    #expect(results == [true, true])
+    #expect(totals == [Array(repeating: 2_000, count: 5), Array(repeating: 2_000, count: 5)])
+  }
+}
+
+/// The threads behind the lanes, on their own instance (models share theirs), through
+/// each way a barrier can end: both sides busy-waiting, the helpers asleep, the caller asleep.
+@Suite(.timeLimit(.minutes(1)))
+struct LaneThreadsTests {
+  private static func phases(
+    _ threads: LaneThreads, lanes: Int, count: Int, pauseBetween: Duration = .zero, slowLane: Duration = .zero
+  ) -> Bool {
+    let runs = Counters(lanes)
+    for phase in 1...count {
+      let ran = threads.run { lane in
+        if lane == lanes - 1, slowLane > .zero { Thread.sleep(forTimeInterval: slowLane.seconds) }
+        runs.add(lane)
+      }
+      // Read right after the call returns: a lane still running would be behind.
+      guard ran, runs.values == Array(repeating: phase, count: lanes) else { return false }
+      if pauseBetween > .zero { Thread.sleep(forTimeInterval: pauseBetween.seconds) }
+    }
+    return true
+  }
+
+  @Test(arguments: [1, 3]) func backToBackPhasesEachRunEveryLaneOnce(helpers: Int) {
+    // Three helpers on a 2-core machine also take turns on the cores: fewer phases.
+    #expect(Self.phases(LaneThreads(helpers: helpers), lanes: helpers + 1, count: helpers == 1 ? 20_000 : 1_000))
+  }
+
+  @Test(arguments: [1, 3]) func helpersAsleepBetweenPhasesAreWoken(helpers: Int) {
+    // Each pause outlasts the helpers' busy-wait, so every phase finds them asleep.
+    #expect(Self.phases(LaneThreads(helpers: helpers), lanes: helpers + 1, count: 30, pauseBetween: LaneThreads.spinTime * 5))
+  }
+
+  @Test func aCallerAsleepOnASlowLaneIsWoken() {
+    // The last lane outlasts the caller's busy-wait, so the caller sleeps until it ends.
+    #expect(Self.phases(LaneThreads(helpers: 1), lanes: 2, count: 20, slowLane: LaneThreads.spinTime * 10))
+  }
+
+  @Test func aSecondCallerIsTurnedAwayWhileTheThreadsAreTaken() {
+    let threads = LaneThreads(helpers: 1)
+    let nested = Counters(1)
+    let outer = threads.run { lane in
+      guard lane == 0 else { return }
+      if threads.run({ _ in }) { nested.add(0) }
+    }
+    #expect(outer)
+    #expect(nested.values == [0])
   }
 }
 
 /// Counters shared with the lanes' closures.
-private struct Cells: Sendable {
-  final class Cell: Sendable {
-    let value: Atomic<Int>
-    init(_ initial: Int) { value = Atomic(initial) }
-  }
-  let cells: [Cell]
-  init(count: Int, initial: Int) { cells = (0..<count).map { _ in Cell(initial) } }
+private final class Counters: Sendable {
+  private let cells: Mutex<[Int]>
+  init(_ count: Int) { cells = Mutex(Array(repeating: 0, count: count)) }
+  func add(_ index: Int) { add(index, 1) }
+  func add(_ index: Int, _ amount: Int) { cells.withLock { $0[index] += amount } }
+  var values: [Int] { cells.withLock { $0 } }
+}
+
+extension Duration {
+  fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

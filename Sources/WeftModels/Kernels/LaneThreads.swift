@@ -8,17 +8,18 @@ import Synchronization
 /// A forward pass is a chain of short phases (a text layer has five, the vision model
 /// some fifty), each split over the lanes and ended by a barrier. Handing each phase to
 /// the system's thread pool wakes a sleeping thread every time, and on this machine a
-/// wake-up takes 20–30 µs before the thread runs; the barrier then waits for it. These
-/// threads instead busy-wait for the next phase for ``spinTime`` after each one (on the
-/// CPU, like OpenMP's runtimes), and sleep on a semaphore only once that runs out, so
-/// a pass pays one wake-up, not one per phase.
+/// wake-up takes 20–30 µs before the thread runs; the barrier then waits for it. Here
+/// each side of the barrier busy-waits for the other for up to ``spinTime`` (as OpenMP
+/// runtimes do) and only then sleeps, so back-to-back phases cost no wake-ups, and a
+/// thread left waiting (a long serial step, a descheduled lane, the pass over) stops
+/// taking a core.
 final class LaneThreads: @unchecked Sendable {
   // @unchecked: `job` is written only by the caller holding `busy`, before it publishes
-  // the phase (`phase`, releasing) and read by the threads after they see it (acquiring);
-  // the caller clears it only after every thread reported the phase done.
+  // the phase (sequentially consistent) and read by the helpers after they see it; the
+  // caller clears it only after every helper reported the phase done.
 
-  /// How long a thread keeps busy-waiting for the next phase before it sleeps.
-  static let spinTime: Duration = .microseconds(200)
+  /// How long a waiting thread busy-waits before it sleeps.
+  static let spinTime: Duration = .microseconds(100)
 
   /// The process's threads for `count` lanes; one set per count, shared by every model.
   static func shared(count: Int) -> LaneThreads {
@@ -35,23 +36,18 @@ final class LaneThreads: @unchecked Sendable {
   private let phase = Atomic<Int>(0)
   private let finished = Atomic<Int>(0)
   private let busy = Atomic<Bool>(false)
-  private let helperStates: [HelperState]
+  private let helperWaiters: [Waiter]
+  private let callerWaiter = Waiter()
   private var job: (@Sendable (Int) -> Void)?
 
-  /// What the caller needs to wake one helper.
-  private final class HelperState: Sendable {
-    /// Whether the helper sleeps on `wakeUp` (so the next phase must signal it).
-    let sleeping = Atomic<Bool>(false)
-    let wakeUp = DispatchSemaphore(value: 0)
-  }
-
-  private init(helpers: Int) {
+  /// Threads for lanes `1...helpers`; models share ``shared(count:)``'s instead.
+  init(helpers: Int) {
     self.helpers = helpers
-    helperStates = (0..<helpers).map { _ in HelperState() }
+    helperWaiters = (0..<helpers).map { _ in Waiter() }
     for helper in 0..<helpers {
       let thread = Thread { [self] in self.serve(lane: helper + 1) }
       thread.name = "weft-lane-\(helper + 1)"
-      // The kernels keep packed rows on the stack (up to ~74 KB for a text layer).
+      // The kernels keep packed rows on the stack (18 KB for a text layer's products).
       thread.stackSize = 4 << 20
       thread.start()
     }
@@ -66,59 +62,60 @@ final class LaneThreads: @unchecked Sendable {
     withoutActuallyEscaping(body) { body in
       job = body
       finished.store(0, ordering: .relaxed)
-      phase.add(1, ordering: .releasing)
-      // Sequentially consistent with the helper's flag store and phase load: neither side
-      // may miss both the other's write (a helper asleep on a phase nobody signals).
-      phase.add(0, ordering: .sequentiallyConsistent)
-      for helper in helperStates where helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
-        helper.wakeUp.signal()
-      }
+      phase.add(1, ordering: .sequentiallyConsistent)
+      for waiter in helperWaiters { waiter.wake() }
       body(0)
-      var waits = 0
-      while finished.load(ordering: .acquiring) < helpers {
-        waits += 1
-        // A helper descheduled mid-phase would otherwise hold this core spinning.
-        if waits & 1023 == 0 { sched_yield() } else { weft_spin_pause() }
-      }
+      callerWaiter.wait { finished.load(ordering: .sequentiallyConsistent) == helpers }
       job = nil
     }
     return true
   }
 
   private func serve(lane: Int) {
+    let waiter = helperWaiters[lane - 1]
     var seen = 0
     while true {
-      seen = waitForPhase(after: seen, helper: helperStates[lane - 1])
+      waiter.wait { phase.load(ordering: .sequentiallyConsistent) != seen }
+      seen = phase.load(ordering: .acquiring)
       job!(lane)
-      finished.add(1, ordering: .releasing)
+      if finished.add(1, ordering: .sequentiallyConsistent).newValue == helpers { callerWaiter.wake() }
     }
   }
 
-  /// Busy-waits for a phase later than `seen` for up to ``spinTime``, then sleeps until
-  /// the caller signals one; returns the phase seen.
-  private func waitForPhase(after seen: Int, helper: HelperState) -> Int {
-    let clock = ContinuousClock()
-    let deadline = clock.now + Self.spinTime
-    var checks = 0
-    while true {
-      let current = phase.load(ordering: .acquiring)
-      if current != seen { return current }
-      checks += 1
-      if checks & 255 != 0 {
-        weft_spin_pause()
-        continue
+  /// One thread's side of a barrier: it busy-waits for its condition, then sleeps on a
+  /// semaphore that the thread making the condition true signals.
+  private final class Waiter: Sendable {
+    /// Whether the thread sleeps (or is about to) on `wakeUp`.
+    private let sleeping = Atomic<Bool>(false)
+    private let wakeUp = DispatchSemaphore(value: 0)
+
+    /// Returns once `ready()` holds: busy-waiting up to ``LaneThreads/spinTime``, then
+    /// asleep until ``wake()``. `ready` must read its state sequentially consistently,
+    /// like the flag here, so the two threads cannot both miss each other's write.
+    func wait(until ready: () -> Bool) {
+      let clock = ContinuousClock()
+      let deadline = clock.now + LaneThreads.spinTime
+      var checks = 0
+      while !ready() {
+        checks += 1
+        // Reading the clock costs more than a check; do it every 256.
+        if checks & 255 != 0 || clock.now < deadline {
+          weft_spin_pause()
+          continue
+        }
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        if ready() {
+          // The waker may have taken the flag already, and then signals: take the signal.
+          if !sleeping.exchange(false, ordering: .sequentiallyConsistent) { wakeUp.wait() }
+          return
+        }
+        wakeUp.wait()
       }
-      guard clock.now >= deadline else { continue }
-      helper.sleeping.store(true, ordering: .sequentiallyConsistent)
-      // A phase published between the check above and the store would find the flag
-      // still clear and not signal: look again before sleeping.
-      if phase.load(ordering: .sequentiallyConsistent) != seen,
-        helper.sleeping.exchange(false, ordering: .sequentiallyConsistent)
-      {
-        continue
-      }
-      // Either no phase yet, or the caller took the flag and signals: wait for it.
-      helper.wakeUp.wait()
+    }
+
+    /// Wakes the thread if it sleeps in ``wait(until:)``; call after making its condition true.
+    func wake() {
+      if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wakeUp.signal() }
     }
   }
 }
