@@ -19,7 +19,7 @@ final class LaneThreads: @unchecked Sendable {
   // caller clears it only after every helper reported the phase done.
 
   /// How long a waiting thread busy-waits before it sleeps.
-  static let spinTime: Duration = .microseconds(100)
+  static let spinTime: Duration = .microseconds(50)
 
   /// The process's threads for `count` lanes; one set per count, shared by every model.
   static func shared(count: Int) -> LaneThreads {
