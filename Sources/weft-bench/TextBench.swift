@@ -19,10 +19,11 @@ struct TextBench: AsyncParsableCommand {
   @OptionGroup var baseline: ModelBenchOptions
   @Option(help: "Requests sent through the mesh per batching setting.")
   var requests = 512
-  @Flag(help: "Only the model at batch 1, short texts, and no mesh: for profiling the small-batch path.")
+  @Flag(help: "Only the model at batch 1, short texts, and no mesh: for profiling the small-batch path (--only \"batch 1, short\").")
   var smallBatchOnly = false
   @Option(help: "Only the model configurations whose name contains this (e.g. \"128 pieces\"), and no mesh: for profiling.")
   var only: String?
+  private var configurationFilter: String? { smallBatchOnly ? "batch 1, short" : only }
 
   private var modelDirectory: String { baseline.modelsDirectory + "/minilm-l6-v2" }
   private var rounds: Int { baseline.rounds }
@@ -37,7 +38,7 @@ struct TextBench: AsyncParsableCommand {
       ("batch 1, short", [short]), ("batch 32, short", Array(repeating: short, count: 32)),
       ("batch 1, 128 pieces", [long]), ("batch 32, 128 pieces", Array(repeating: long, count: 32)),
     ]
-    let batches = smallBatchOnly ? Array(all.prefix(1)) : all.filter { only.map($0.name.contains) ?? true }
+    let batches = all.filter { configurationFilter.map($0.name.contains) ?? true }
     print("weft-bench text: \(threads) threads, \(rounds) rounds; short = \(tokenizer.encode(short).count) pieces")
 
     var weft: [String: [Double]] = [:]
@@ -62,7 +63,7 @@ struct TextBench: AsyncParsableCommand {
       }
       print(line)
     }
-    if !smallBatchOnly && only == nil { try await meshThroughput(short) }
+    if configurationFilter == nil { try await meshThroughput(short) }
   }
 
   /// A text of English words that tokenises to exactly `pieces` ids, [CLS] and [SEP] included.
