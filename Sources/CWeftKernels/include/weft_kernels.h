@@ -48,14 +48,6 @@ void weft_depthwise_relu6_portable(const float *input, const weft_depthwise_geom
 int weft_cpu_has_avx2_fma(void);
 int weft_cpu_has_avx512_skylake(void);
 
-/* The calling thread's kernel id (Linux's gettid), and the CPU it runs on now. */
-int weft_current_thread_id(void);
-int weft_current_cpu(void);
-
-/* Lets thread `thread_id` run on every CPU the process may use except `cpu`; returns 1 if
- * it did, 0 if that would leave no CPU (or the call failed) and nothing changed. */
-int weft_keep_thread_off_cpu(int thread_id, int cpu);
-
 /* Tells the CPU this thread is busy-waiting (x86 PAUSE): the sibling hyperthread gets the
  * core's resources and the wait leaves the loop without a memory-order mis-speculation. */
 static inline void weft_spin_pause(void) {

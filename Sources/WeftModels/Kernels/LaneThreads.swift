@@ -39,19 +39,11 @@ final class LaneThreads: @unchecked Sendable {
   private let helperWaiters: [Waiter]
   private let callerWaiter = Waiter()
   private var job: (@Sendable (Int) -> Void)?
-  /// Each helper's kernel thread id, set by the helper when it starts (0 before).
-  private let helperThreadIDs: [Waiter.ThreadID]
-  /// Whether helpers are kept off the caller's CPU: when every lane can have a core.
-  private let placesHelpers: Bool
-  /// The CPU the helpers were last kept off (-1: none yet).
-  private var helpersKeptOff = -1
 
   /// Threads for lanes `1...helpers`; models share ``shared(count:)``'s instead.
   init(helpers: Int) {
     self.helpers = helpers
     helperWaiters = (0..<helpers).map { _ in Waiter() }
-    helperThreadIDs = (0..<helpers).map { _ in Waiter.ThreadID() }
-    placesHelpers = helpers + 1 <= ProcessInfo.processInfo.activeProcessorCount
     for helper in 0..<helpers {
       let thread = Thread { [self] in self.serve(lane: helper + 1) }
       thread.name = "weft-lane-\(helper + 1)"
@@ -69,7 +61,6 @@ final class LaneThreads: @unchecked Sendable {
     defer { busy.store(false, ordering: .releasing) }
     withoutActuallyEscaping(body) { body in
       job = body
-      if placesHelpers { keepHelpersOffCallersCPU() }
       finished.store(0, ordering: .relaxed)
       phase.add(1, ordering: .sequentiallyConsistent)
       for waiter in helperWaiters { waiter.wake() }
@@ -80,24 +71,7 @@ final class LaneThreads: @unchecked Sendable {
     return true
   }
 
-  /// Moves the helpers off the CPU the caller runs on, when that changed. Waking a helper
-  /// can put it on the waker's CPU (the scheduler favours the CPU whose cache is warm),
-  /// and then the two halves of every phase take turns on one core until the load
-  /// balancer separates them: text passes ran at twice their time for 10–30 calls at a stretch.
-  private func keepHelpersOffCallersCPU() {
-    let cpu = Int(weft_current_cpu())
-    guard cpu >= 0, cpu != helpersKeptOff else { return }
-    var everyHelperPlaced = true
-    for helper in helperThreadIDs {
-      let id = helper.value.load(ordering: .acquiring)
-      // A helper not started yet is placed on a later call.
-      if id == 0 { everyHelperPlaced = false } else { _ = weft_keep_thread_off_cpu(Int32(id), Int32(cpu)) }
-    }
-    if everyHelperPlaced { helpersKeptOff = cpu }
-  }
-
   private func serve(lane: Int) {
-    helperThreadIDs[lane - 1].value.store(Int(weft_current_thread_id()), ordering: .releasing)
     let waiter = helperWaiters[lane - 1]
     var seen = 0
     while true {
@@ -111,10 +85,6 @@ final class LaneThreads: @unchecked Sendable {
   /// One thread's side of a barrier: it busy-waits for its condition, then sleeps on a
   /// semaphore that the thread making the condition true signals.
   private final class Waiter: Sendable {
-    /// A thread's kernel id, published by the thread itself.
-    final class ThreadID: Sendable {
-      let value = Atomic<Int>(0)
-    }
 
     /// Whether the thread sleeps (or is about to) on `wakeUp`.
     private let sleeping = Atomic<Bool>(false)
