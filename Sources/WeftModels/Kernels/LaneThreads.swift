@@ -85,7 +85,6 @@ final class LaneThreads: @unchecked Sendable {
   /// One thread's side of a barrier: it busy-waits for its condition, then sleeps on a
   /// semaphore that the thread making the condition true signals.
   private final class Waiter: Sendable {
-
     /// Whether the thread sleeps (or is about to) on `wakeUp`.
     private let sleeping = Atomic<Bool>(false)
     private let wakeUp = DispatchSemaphore(value: 0)
@@ -103,7 +102,7 @@ final class LaneThreads: @unchecked Sendable {
           weft_spin_pause()
           continue
         }
-        // Every 256 checks (some 5–10 µs), the clock; and a yield, since the thread waited
+        // Every 256 checks (a few µs), the clock; and a yield, since the thread waited
         // for may share this CPU (the scheduler can wake one thread onto the other's) and
         // could not run while this one spins.
         if clock.now < deadline {
