@@ -195,21 +195,18 @@ public final class MiniLMEncoder: Sendable {
       x, rows: rows, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer, epsilon: Self.epsilon)
   }
 
-  /// `output[rows × outputs] = input · weightᵀ + bias`, each lane computing a range of
-  /// output columns for every row; with `gelu`, each lane then applies GELU to its columns.
+  /// One product of a short text's layer on the lanes by output columns, unpacked (the
+  /// rows are at most ``columnSplitRows``); with `gelu`, each lane then applies GELU to its columns.
   private func linearByColumns(
     _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outputs: Int, inputs: Int,
     into output: UnsafeMutablePointer<Float>, gelu: Bool = false
   ) {
-    let (input, weight, bias, output) = (SendableReadPointer(input), SendableReadPointer(weight), SendableReadPointer(bias), SendablePointer(output))
-    lanes.forEachBlock(of: outputs, minimumRows: 64) { columns in
-      let first = columns.lowerBound
-      Gemm.linearFewRows(
-        input.pointer, rows: rows, weight: weight.pointer + first * inputs, bias: bias.pointer + first, outputs: columns.count,
-        inputs: inputs, into: output.pointer + first, outputStride: outputs)
-      guard gelu else { return }
-      for row in 0..<rows { Elementwise.gelu(output.pointer + row * outputs + first, count: columns.count) }
+    let applyGELU: @Sendable (UnsafeMutablePointer<Float>, Int, Range<Int>) -> Void = { line, _, columns in
+      Elementwise.gelu(line, count: columns.count)
     }
+    lanes.linearByColumns(
+      input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output, minimumColumns: 64,
+      unpackedRows: Self.columnSplitRows, finish: gelu ? applyGELU : nil)
   }
 
   /// Scaled dot-product attention for every (sequence, head) pair, reading Q, K and V

@@ -222,27 +222,15 @@ public final class EfficientNetLite0: Sendable {
       }
       return
     }
-    lanes.forEachBlock(of: outputs, minimumRows: 16) { columns in
-      // This lane's columns of row 0; row r's are `outputs` floats further on each time.
-      let corner = target.pointer + columns.lowerBound
-      convolution.weight.withUnsafeBufferPointer { weight in
-        convolution.bias.withUnsafeBufferPointer { bias in
-          let (weights, biases) = (weight.baseAddress! + columns.lowerBound * inputs, bias.baseAddress! + columns.lowerBound)
-          if rows <= Gemm.fewRows {
-            Gemm.linearFewRows(
-              source.pointer, rows: rows, weight: weights, bias: biases, outputs: columns.count, inputs: inputs, into: corner,
-              outputStride: outputs)
-          } else {
-            Gemm.linear(
-              source.pointer, rows: rows, weight: weights, bias: biases, outputs: columns.count, inputs: inputs, into: corner,
-              outputStride: outputs)
-          }
+    convolution.weight.withUnsafeBufferPointer { weight in
+      convolution.bias.withUnsafeBufferPointer { bias in
+        lanes.linearByColumns(
+          input, rows: rows, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: outputs, inputs: inputs, into: output,
+          minimumColumns: 16, unpackedRows: Gemm.fewRows
+        ) { line, row, columns in
+          if clamp { Elementwise.relu6(line, count: columns.count) }
+          if let residual { Elementwise.add(residual.pointer + row * outputs + columns.lowerBound, to: line, count: columns.count) }
         }
-      }
-      for row in 0..<rows {
-        let line = corner + row * outputs
-        if clamp { Elementwise.relu6(line, count: columns.count) }
-        if let residual { Elementwise.add(residual.pointer + row * outputs + columns.lowerBound, to: line, count: columns.count) }
       }
     }
   }
