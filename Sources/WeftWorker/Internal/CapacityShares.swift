@@ -12,6 +12,10 @@
 /// confirms), and the rest follows by CREDIT once it has confirmed: an equal share for
 /// each confirmed gateway, or, for one that used less than its share since the last
 /// rebalance, what it used plus one, the rest split among the busy ones.
+///
+/// A gateway may apply less than it was sent (its own cap, `--worker-high-water-mark`):
+/// what it confirms then is its ceiling until it registers again, and plans give the rest
+/// to the others, so no limit is asked for again and again.
 struct CapacityShares {
   struct Share: Equatable {
     /// The limit last sent, READY or CREDIT; nil while no READY has gone.
@@ -24,6 +28,8 @@ struct CapacityShares {
     var peak = 0
     /// Requests still held from earlier registrations.
     var earlier = 0
+    /// The most this registration's gateway applies; nil until it confirmed less than it was sent.
+    var ceiling: Int?
 
     /// What this gateway may have on the worker at worst.
     var reserved: Int { earlier + max(sent ?? 0, confirmed ?? 0, held) }
@@ -43,6 +49,8 @@ struct CapacityShares {
   /// What each gateway should have, from the last plan, and which gateways were confirmed then.
   private(set) var goals: [Int?]
   private var plannedFor: [Int] = []
+  /// A gateway's ceiling was learned since the goals were planned.
+  private var ceilingsChanged = false
 
   init(capacity: Int, links: Int) {
     self.capacity = max(1, capacity)
@@ -58,7 +66,7 @@ struct CapacityShares {
   mutating func register(_ link: Int) -> Grant? {
     var share = shares[link]
     share.earlier += share.held
-    (share.sent, share.confirmed, share.held, share.peak) = (nil, nil, 0, 0)
+    (share.sent, share.confirmed, share.held, share.peak, share.ceiling) = (nil, nil, 0, 0, nil)
     shares[link] = share
     let opening = shares.count == 1 ? capacity : 1
     let limit = min(opening, free)
@@ -69,8 +77,12 @@ struct CapacityShares {
 
   /// The gateway of `link` confirmed `limit`: it applies it from now.
   mutating func confirmed(_ link: Int, limit: Int) {
-    guard shares[link].sent != nil else { return }
+    guard let sent = shares[link].sent else { return }
     // The gateway may apply less than it was sent (its own cap): that is the limit then.
+    if limit < sent {
+      shares[link].ceiling = limit
+      ceilingsChanged = true
+    }
     shares[link].sent = limit
     shares[link].confirmed = limit
   }
@@ -91,8 +103,21 @@ struct CapacityShares {
     let up = shares.indices.filter { shares[$0].confirmed != nil }
     var targets = [Int?](repeating: nil, count: shares.count)
     guard !up.isEmpty else { return targets }
+    // Equal shares, except that a gateway with a ceiling under its share gets its ceiling
+    // and the others share what it leaves.
     func split(_ total: Int, among links: [Int]) {
-      for (position, link) in links.enumerated() { targets[link] = total / links.count + (position < total % links.count ? 1 : 0) }
+      var (left, open) = (total, links)
+      while !open.isEmpty {
+        let share = (left + open.count - 1) / open.count
+        let capped = open.filter { (shares[$0].ceiling ?? .max) < share }
+        guard !capped.isEmpty else { break }
+        for link in capped {
+          targets[link] = shares[link].ceiling
+          left -= shares[link].ceiling!
+        }
+        open.removeAll(where: capped.contains)
+      }
+      for (position, link) in open.enumerated() { targets[link] = left / open.count + (position < left % open.count ? 1 : 0) }
     }
     split(capacity, among: up)
     guard byDemand else { return targets }
@@ -102,6 +127,18 @@ struct CapacityShares {
     guard !idle.isEmpty, !busy.isEmpty else { return targets }
     for link in idle { targets[link] = min(targets[link]!, shares[link].peak + 1) }
     split(capacity - idle.reduce(0) { $0 + targets[$1]! }, among: busy)
+    // What busy gateways cannot take (their ceilings) goes back to the idle ones.
+    var left = capacity - up.reduce(0) { $0 + targets[$1]! }
+    while left > 0 {
+      let open = idle.filter { targets[$0]! < (shares[$0].ceiling ?? .max) }
+      guard !open.isEmpty else { break }
+      let each = max(1, left / open.count)
+      for link in open where left > 0 {
+        let raise = min(each, left, (shares[link].ceiling ?? .max) - targets[link]!)
+        targets[link]! += raise
+        left -= raise
+      }
+    }
     return targets
   }
 
@@ -109,12 +146,13 @@ struct CapacityShares {
   /// what is free, then READY for links still waiting for a slot. Each counts as sent from
   /// here. `byDemand` plans the goals again from what each gateway used since the last
   /// time; otherwise they are planned again (equal shares) only when the confirmed
-  /// gateways changed.
+  /// gateways or their ceilings changed.
   mutating func rebalance(byDemand: Bool) -> [Grant] {
     let up = shares.indices.filter { shares[$0].confirmed != nil }
-    if byDemand || up != plannedFor {
+    if byDemand || up != plannedFor || ceilingsChanged {
       goals = targets(byDemand: byDemand)
       plannedFor = up
+      ceilingsChanged = false
     }
     let targets = goals
     var grants: [Grant] = []
