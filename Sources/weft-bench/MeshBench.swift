@@ -25,6 +25,8 @@ struct MeshBench: AsyncParsableCommand {
   var http = false
   @Option(help: "The grpc-echo executable of the Benchmarks/ package (swift build -c release --package-path Benchmarks): also measure a grpc-swift-2 unary echo at 64 B.")
   var grpc: String?
+  @Flag(help: "Only the 64 B measurements (for profiling the per-message path; skips 64 KiB).")
+  var smallOnly = false
   @OptionGroup var output: BenchReportOptions
 
   func run() async throws {
@@ -50,7 +52,7 @@ struct MeshBench: AsyncParsableCommand {
     print("weft-bench: \(load.rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
     let context = try Context()
     let figures = BenchReport()
-    for size in [64, 65_536] {
+    for size in smallOnly ? [64] : [64, 65_536] {
       let large = size > 1_000
       let body = [UInt8](repeating: 0x5a, count: size)
       let targets = [

@@ -5,26 +5,27 @@ import ZeroMQ
 ///
 /// A link that hears nothing for `liveness` heartbeats is replaced by a new socket (a
 /// new identity, so the gateway sees a fresh worker) after a backoff that doubles up
-/// to a limit and resets once the gateway answers.
+/// to a limit and resets once the gateway answers. Used by the worker's socket thread
+/// only (no exclusivity checks, as in ``WorkerLoop``).
 final class GatewayLink {
   let endpoint: String
   private let context: Context
-  private(set) var socket: Socket
+  @exclusivity(unchecked) private(set) var socket: Socket
   /// Bumped on every reconnect; replies for older generations are dropped.
-  private(set) var generation: UInt64 = 0
-  var lastHeard: UInt64
-  var lastSent: UInt64
+  @exclusivity(unchecked) private(set) var generation: UInt64 = 0
+  @exclusivity(unchecked) var lastHeard: UInt64
+  @exclusivity(unchecked) var lastSent: UInt64
   /// When the next reconnect may happen.
-  private var reconnectNotBefore: UInt64 = 0
-  private var backoff: UInt64 = 250_000
+  @exclusivity(unchecked) private var reconnectNotBefore: UInt64 = 0
+  @exclusivity(unchecked) private var backoff: UInt64 = 250_000
   private let maxBackoff: UInt64
   /// CURVE credentials, kept for reconnects.
   private let curve: CurveClientCredentials?
   /// The gateway acknowledged our DISCONNECT: it will send no more requests.
-  var drainAcknowledged = false
+  @exclusivity(unchecked) var drainAcknowledged = false
   /// Bumped on every READY: requests of earlier registrations count apart in the
   /// capacity shares.
-  var registration: UInt64 = 0
+  @exclusivity(unchecked) var registration: UInt64 = 0
   /// Messages for the gateway, sent together by ``flush()`` so libzmq's I/O thread
   /// writes many per TCP send (the gateway does the same; docs/BENCHMARKS.md).
   let outgoing = Outbox<Void>()

@@ -7,6 +7,10 @@ import WeftProtocol
 import ZeroMQ
 
 /// The worker's socket thread: talks to every gateway, feeds the batcher, sends replies.
+///
+/// Its state is touched by this one thread only, so the runtime's exclusivity checks on
+/// it are switched off (`@exclusivity(unchecked)`), as in the gateway's loop: they cost
+/// more than an inline model's work.
 final class WorkerLoop {
   private let model: any Model
   private let configuration: WorkerConfiguration
@@ -20,17 +24,20 @@ final class WorkerLoop {
   private let interval: UInt64
   private let received = Frames(capacity: 16)
   /// Jobs received and not yet answered with a FINAL.
-  private var pendingCount = 0
+  @exclusivity(unchecked) private var pendingCount = 0
   /// How the capacity is split among the gateways.
-  private var shares: CapacityShares
-  private var nextRebalance: UInt64 = 0
-  private var drainStartedAt: UInt64?
+  @exclusivity(unchecked) private var shares: CapacityShares
+  @exclusivity(unchecked) private var nextRebalance: UInt64 = 0
+  @exclusivity(unchecked) private var drainStartedAt: UInt64?
   /// Calls that stay open, by link and dispatch id, until their FINAL is sent.
-  private var streams: [StreamKey: StreamCall] = [:]
+  @exclusivity(unchecked) private var streams: [StreamKey: StreamCall] = [:]
   /// The model's client-streaming and bidirectional methods (usually none).
   private let openCallMethods: Set<String>
   /// Steps of open calls run on the compute thread even for a model that runs inline.
   private let usesComputeThread: Bool
+  /// Requests for a model that runs inline, received in this read of the sockets: they
+  /// run together, one `infer` call for up to `maxBatchSize` of them, when the read ends.
+  @exclusivity(unchecked) private var inlineBatch: [Job] = []
 
   init(model: any Model, configuration: WorkerConfiguration, context: Context, control: WorkerControl, logger: Logger) throws {
     self.model = model
@@ -159,6 +166,7 @@ final class WorkerLoop {
   }
 
   private func drain(_ link: GatewayLink, index: Int) throws {
+    defer { runInlineBatch() }
     for _ in 0..<512 {
       // Replies of a long batch read go out in groups, not all at its end.
       if link.outgoing.count >= 64 { flush(link) }
@@ -231,10 +239,8 @@ final class WorkerLoop {
       streams[StreamKey(link: index, generation: link.generation, dispatchID: dispatch.dispatchID)] = call
       if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
     } else if model.descriptor.runsInline {
-      let completions = ComputeThread.infer(
-        [job], model: model, startedAt: now, workerName: configuration.name, completionQueue: completionQueue, logger: logger)
-      // Partials an inline model emitted are in the completionQueue; they go first.
-      sendCompletions(completionQueue.take() + completions, at: now)
+      inlineBatch.append(job)
+      if inlineBatch.count >= model.descriptor.maxBatchSize { runInlineBatch() }
     } else {
       batcher.submit(job)
     }
@@ -270,6 +276,18 @@ final class WorkerLoop {
       schedule = call.grant(Int(min(count, UInt32(CallWindow.maxResponses))))
     }
     if schedule { batcher.submit(.step(of: call, at: now)) }
+  }
+
+  /// Runs the requests gathered for an inline model and queues their replies.
+  private func runInlineBatch() {
+    guard !inlineBatch.isEmpty else { return }
+    let now = MonotonicClock.now()
+    let completions = ComputeThread.infer(
+      inlineBatch, model: model, startedAt: now, workerName: configuration.name, completionQueue: completionQueue, logger: logger)
+    inlineBatch.removeAll(keepingCapacity: true)
+    // Partials an inline model emitted are in the completionQueue; they go first.
+    sendCompletions(completionQueue.take(), at: now)
+    sendCompletions(completions, at: now)
   }
 
   // MARK: Replies
