@@ -9,10 +9,10 @@ import WeftProcess
 struct WeftBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "weft-bench",
-    abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), version routing against none (routing), the text, vision and speech models against their references, the client libraries (clients), the recommender (recommender), scaling across hosts and failover between gateways (hosts).",
+    abstract: "Benchmarks: the gateway against zmq_proxy (mesh, the default), version routing against none (routing), the text, vision and speech models against their references, the client libraries (clients), the recommender (recommender), scaling across hosts and failover between gateways (hosts), the few-rows kernel against sgemm (kernels).",
     subcommands: [
       MeshBench.self, RoutingBench.self, TextBench.self, VisionBench.self, SpeechBench.self, LiveSpeechBench.self, ClientBench.self,
-      RecommenderBench.self, ServingBench.self, HostsBench.self, BenchProxy.self, BenchEchoPeer.self,
+      RecommenderBench.self, ServingBench.self, HostsBench.self, KernelsBench.self, BenchProxy.self, BenchEchoPeer.self,
     ],
     defaultSubcommand: MeshBench.self)
 

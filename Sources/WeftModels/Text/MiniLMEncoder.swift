@@ -126,7 +126,8 @@ public final class MiniLMEncoder: Sendable {
   /// columns across the lanes instead of by rows: a short text's layer. Split by rows,
   /// each lane's sgemm packs the whole weight matrix for a handful of rows, which costs
   /// more than the product; split by columns, each lane reads its share of the weights
-  /// once per four rows, unpacked (``Gemm/linearFewRows``).
+  /// once per twelve rows, unpacked (``Gemm/linearFewRows``, ahead of sgemm to 16 rows
+  /// on this encoder's shapes; see ``Gemm/fewRows``).
   static let columnSplitRows = 16
 
   /// One encoder layer in three phases separated by barriers: the QKV projection by row
