@@ -17,7 +17,7 @@ extension GatewayLoop {
       return rejectReceived(requestID, .invalidArgument, "header.frame \(header.callFrame) is not a call frame this gateway knows")
     }
     let client = PeerID(budgetKeyOf: received[0])
-    guard let id = callsByClient[ClientCall(client: client, requestID: requestID)], let request = inFlight[id], request.isActive,
+    guard let id = clients[client]?.calls[requestID], let request = inFlight[id], request.isActive,
       let call = request.call
     else {
       // A CREDIT may cross the call's final on the way; a message may not go unanswered.
@@ -99,7 +99,7 @@ extension GatewayLoop {
     header.credit = credit
     header.flowControl = true
     guard let encoded: [UInt8] = try? header.serializedBytes() else { return }
-    let client = request.client ?? PeerID(budgetKeyOf: request.frames[0])
+    let client = request.client?.id ?? PeerID(budgetKeyOf: request.frames[0])
     call.lastSentToClient = now
     let delivery = ClientDelivery(client: client, requestID: request.requestID, kind: .flowControl(dispatchID: id))
     queueToClient(delivery, identity: request.frames, index: 0, keep: true, header: encoded)

@@ -66,7 +66,8 @@ extension GatewayLoop {
     guard inFlight.count < configuration.maxInFlight else {
       return rejectReceived(requestID, .resourceExhausted, "gateway has \(inFlight.count) requests in flight, its limit")
     }
-    guard clientBudgets[client, default: 0] < configuration.maxInFlightPerClient else {
+    let record = clients[client]
+    guard (record?.inFlight ?? 0) < configuration.maxInFlightPerClient else {
       statistics.clientBudgetRefusals += 1
       return rejectReceived(
         requestID, .resourceExhausted,
@@ -78,7 +79,8 @@ extension GatewayLoop {
     if worker == nil && service.queuedCount >= configuration.queueLimit {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
-    let (id, request) = admit(header, client: client, version: version, figures: figures, at: now)
+    let (id, request) = admit(header, client: record ?? newClient(client), version: version, figures: figures, at: now)
+    request.serviceEntry = service
     if staysOpen {
       request.keepOpen(OpenCall(firstMessage: frameCount > 3, at: now))
       openCallCount += 1
@@ -112,7 +114,7 @@ extension GatewayLoop {
   /// Takes the received frames into a new in-flight request of `client`, bound to
   /// `version` ("" for any), counts it in the client's budget and starts its deadline.
   private func admit(
-    _ header: RoutingFields, client: PeerID, version: String, figures: VersionFigures?, at now: UInt64
+    _ header: RoutingFields, client: ClientRecord, version: String, figures: VersionFigures?, at now: UInt64
   ) -> (id: UInt64, request: InFlightRequest) {
     let request = takeRequest()
     request.frames.append(moving: received, at: 0)
@@ -124,9 +126,9 @@ extension GatewayLoop {
     request.start(header, version: version, deadline: deadline, at: now)
     request.figures = figures
     request.client = client
-    clientBudgets[client, default: 0] += 1
+    client.inFlight += 1
     let id = inFlight.insert { _ in request }
-    callsByClient[ClientCall(client: client, requestID: header.requestID)] = id
+    client.calls[header.requestID] = id
     deadlines.insert(id: id, deadline: deadline)
     // Finished requests leave their entries behind; sweep them once they dominate.
     if deadlines.count > 4 * inFlight.count + 65_536 {
@@ -134,6 +136,13 @@ extension GatewayLoop {
       deadlines.compact { live.contains($0) }
     }
     return (id, request)
+  }
+
+  /// A record for a client with nothing in flight yet.
+  private func newClient(_ id: PeerID) -> ClientRecord {
+    let record = ClientRecord(id: id)
+    clients[id] = record
+    return record
   }
 
   /// Sends request `id` to `worker` (through the workers' outbox: a worker found gone
@@ -163,6 +172,11 @@ extension GatewayLoop {
   /// version; without `freed` (workers came or went), every queue of the service.
   func dispatchQueued(service: String, freed: String? = nil, at now: UInt64) {
     guard let entry = routing.services[service] else { return }
+    dispatchQueued(entry, freed: freed, at: now)
+  }
+
+  /// ``dispatchQueued(service:freed:at:)`` for a service entry already at hand.
+  func dispatchQueued(_ entry: ServiceEntry, freed: String? = nil, at now: UInt64) {
     if !entry.versionQueues.isEmpty {
       if let freed {
         if entry.versionQueues[freed] != nil { dispatchQueued(entry, version: freed, at: now) }
@@ -191,7 +205,7 @@ extension GatewayLoop {
   /// CANCEL; either way it is answered CANCELLED. Unknown or finished requests are ignored
   /// (the cancel crossed the reply).
   private func cancelClientRequest(_ requestID: UInt64, client: PeerID, at now: UInt64) {
-    guard let id = callsByClient[ClientCall(client: client, requestID: requestID)], let request = inFlight[id],
+    guard let id = clients[client]?.calls[requestID], let request = inFlight[id],
       request.isActive
     else { return }
     statistics.cancelledByClients += 1

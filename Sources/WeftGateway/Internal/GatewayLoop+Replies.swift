@@ -65,7 +65,7 @@ extension GatewayLoop {
   func isPastReplyBudget(_ client: PeerID) -> Bool {
     guard !backlogs.isEmpty, let backlog = backlogs[client] else { return false }
     let queued = configuration.clientHighWaterMark * backlog.largestReply
-    let expected = queued + backlog.bytes + clientBudgets[client, default: 0] * backlog.largestReply
+    let expected = queued + backlog.bytes + (clients[client]?.inFlight ?? 0) * backlog.largestReply
     return expected >= configuration.maxHeldReplyBytesPerClient
   }
 

@@ -20,7 +20,8 @@ extension GatewayLoop {
       return noteMalformed(.workerEnvelope, at: now, "from \(worker), \(received.count) frames: \(error)")
     }
     let command = envelope.command
-    let known = routing.heard(from: worker, at: now) != nil
+    let entry = routing.heard(from: worker, at: now)
+    let known = entry != nil
 
     switch command {
     case .ready:
@@ -31,7 +32,7 @@ extension GatewayLoop {
     case .partial, .final:
       guard known else { return tellToRegister(worker, at: now) }
       guard received.count >= 3 else { return noteMalformed(.workerReply, at: now, "from \(worker)") }
-      forwardReply(envelope.dispatchID, from: worker, isFinal: command == .final, at: now)
+      forwardReply(envelope.dispatchID, from: worker, entry: entry, isFinal: command == .final, at: now)
     case .disconnect:
       // Acknowledge first: no REQUEST follows this on the link, so the worker may exit
       // once what it holds is done.
@@ -46,7 +47,7 @@ extension GatewayLoop {
         dispatchQueued(service: service, at: now)
       }
     case .credit:
-      guard known, let entry = routing.workers[worker] else { return tellToRegister(worker, at: now) }
+      guard let entry else { return tellToRegister(worker, at: now) }
       guard received.count >= 3, let limit = CreditLimit.decode(received[2]) else {
         return noteMalformed(.workerEnvelope, at: now, "CREDIT from \(worker) without a 4-byte limit")
       }
@@ -98,11 +99,11 @@ extension GatewayLoop {
   }
 
   /// Sends `received` = [identity, envelope, header, body…] on to the client.
-  private func forwardReply(_ id: UInt64, from worker: PeerID, isFinal: Bool, at now: UInt64) {
+  private func forwardReply(_ id: UInt64, from worker: PeerID, entry: WorkerEntry?, isFinal: Bool, at now: UInt64) {
     // A reply from a worker that no longer holds the request (evicted, then back) is stale.
     guard let request = inFlight[id], request.worker == worker else { return }
     guard request.isActive else {
-      if isFinal { releaseWorker(worker, service: request.service, completed: false, at: now); finish(id) }
+      if isFinal { releaseWorker(entry, of: request, completed: false, at: now); finish(id) }
       return
     }
     guard isFinal else {
@@ -115,7 +116,7 @@ extension GatewayLoop {
     if request.isShadow {
       request.figures?.shadow.record(
         code, total: total, queue: request.queuedMicroseconds + workerQueue, compute: compute)
-      releaseWorker(worker, service: request.service, completed: true, at: now)
+      releaseWorker(entry, of: request, completed: true, at: now)
       return finish(id)
     }
     request.figures?.served.record(code, total: total, queue: request.queuedMicroseconds + workerQueue, compute: compute)
@@ -138,14 +139,14 @@ extension GatewayLoop {
       }
       sendReply(request, finalStatus: code, at: now)
     }
-    releaseWorker(worker, service: request.service, completed: true, at: now)
+    releaseWorker(entry, of: request, completed: true, at: now)
     finish(id)
   }
 
   /// Sends a stream's partial reply on; a stream whose client has a budget's worth of
   /// replies unread is ended instead (RESOURCE_EXHAUSTED) and its worker told to stop.
   private func forwardPartial(_ id: UInt64, _ request: InFlightRequest, from worker: PeerID, at now: UInt64) {
-    if let client = request.client, isPastReplyBudget(client) {
+    if let client = request.client, isPastReplyBudget(client.id) {
       statistics.clientBudgetRefusals += 1
       replyError(
         to: id, .resourceExhausted,
@@ -186,7 +187,7 @@ extension GatewayLoop {
     patch.encode(into: &headerScratch)
 
     if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
-    let client = request.client ?? PeerID(budgetKeyOf: request.frames[0])
+    let client = request.client?.id ?? PeerID(budgetKeyOf: request.frames[0])
     let delivery = ClientDelivery(client: client, requestID: request.requestID, kind: .reply)
     queueToClient(delivery, identity: request.frames, index: 0, keep: finalStatus == nil, header: headerScratch) { frames in
       frames.append(moving: body, range: bodyRange)
@@ -194,14 +195,15 @@ extension GatewayLoop {
   }
 
   /// Frees a worker slot, then lets the service's queue use it.
-  private func releaseWorker(_ worker: PeerID, service: String, completed: Bool, at now: UInt64) {
-    guard let entry = routing.workers[worker] else { return dispatchQueued(service: service, at: now) }
+  private func releaseWorker(_ entry: WorkerEntry?, of request: InFlightRequest, completed: Bool, at now: UInt64) {
+    guard let service = request.serviceEntry ?? routing.services[request.service] else { return }
+    guard let entry else { return dispatchQueued(service, at: now) }
     routing.release(entry, completed: completed)
     if entry.draining, entry.outstanding == 0 {
-      routing.removeWorker(worker)
+      routing.removeWorker(entry.id)
       logger.info("worker drained and left", metadata: ["worker": "\(entry.name)"])
     }
-    dispatchQueued(service: service, freed: entry.version, at: now)
+    dispatchQueued(service, freed: entry.version, at: now)
   }
 
   /// A worker died or vanished: retry what it held where that is safe, fail the rest.

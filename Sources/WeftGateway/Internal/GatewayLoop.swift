@@ -34,10 +34,8 @@ final class GatewayLoop {
   @exclusivity(unchecked) var rewardTokens = RewardTokens(capacity: GatewayLoop.rewardTokenCapacity)
   /// Replies whose reward token is remembered: about 2.5 MB.
   static let rewardTokenCapacity = 65_536
-  /// Requests in flight per client (the one that counts a request is its `client`).
-  @exclusivity(unchecked) var clientBudgets: [PeerID: Int] = [:]
-  /// Each client request's in-flight id, by the client and its own request id, for cancels.
-  @exclusivity(unchecked) var callsByClient: [ClientCall: UInt64] = [:]
+  /// Clients with requests in flight (the one that counts a request is its `client`).
+  @exclusivity(unchecked) var clients: [PeerID: ClientRecord] = [:]
   /// Calls that stay open now (keep-alives are sent only when there are some).
   @exclusivity(unchecked) var openCallCount = 0
   /// Replies kept for clients whose queue was full, per client.
@@ -272,7 +270,7 @@ final class GatewayLoop {
   /// Puts request `id` in its service's queue for `version`, in its client's share.
   func enqueue(_ id: UInt64, _ request: InFlightRequest, version: String, atFront: Bool = false) {
     routing.enqueue(
-      id, service: request.service, version: version, client: request.client ?? .anonymous, priority: request.priority,
+      id, service: request.service, version: version, client: request.client?.id ?? .anonymous, priority: request.priority,
       atFront: atFront)
   }
 
@@ -285,17 +283,20 @@ final class GatewayLoop {
   func finish(_ id: UInt64) {
     guard let request = inFlight.remove(id) else { return }
     if let client = request.client {
-      let left = (clientBudgets[client] ?? 1) - 1
-      clientBudgets[client] = left > 0 ? left : nil
-      // One hash in the usual case; a later request that reused the id keeps its entry.
-      let call = ClientCall(client: client, requestID: request.requestID)
-      if let removed = callsByClient.removeValue(forKey: call), removed != id { callsByClient[call] = removed }
+      client.inFlight -= 1
+      if client.inFlight <= 0 {
+        clients[client.id] = nil
+      } else if let removed = client.calls.removeValue(forKey: request.requestID), removed != id {
+        // A later request that reused the client's id keeps its entry.
+        client.calls[request.requestID] = removed
+      }
       request.client = nil
     }
     request.frames.removeAll()
     request.modelReply.removeAll()
     if request.call != nil { openCallCount -= 1 }
     request.forgetCall()
+    request.serviceEntry = nil
     if requestPool.count < 4_096 { requestPool.append(request) }
   }
 }

@@ -54,8 +54,11 @@ final class InFlightRequest {
   @exclusivity(unchecked) private(set) var queuedMicroseconds: UInt64 = 0
   /// A PARTIAL already reached the client: a retry would repeat it.
   @exclusivity(unchecked) var streamed = false
+  /// Its service's entry, set when a client's request is admitted (nil for copies the
+  /// gateway makes: they look it up by name), so replies need no lookup by name.
+  @exclusivity(unchecked) var serviceEntry: ServiceEntry?
   /// The client whose budget this request counts against (nil for shadow copies).
-  @exclusivity(unchecked) var client: PeerID?
+  @exclusivity(unchecked) var client: ClientRecord?
   /// Its place within its client's share of a queue: higher goes first.
   @exclusivity(unchecked) private(set) var priority: UInt8 = 0
   /// For a call that stays open: its window and what waits for its worker.

@@ -63,9 +63,3 @@ extension String {
     count >= width ? self : String(repeating: "0", count: width - count) + self
   }
 }
-
-/// A client's request as the client names it: its peer and its own request id.
-struct ClientCall: Hashable, Sendable {
-  let client: PeerID
-  let requestID: UInt64
-}
