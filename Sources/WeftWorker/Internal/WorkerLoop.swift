@@ -36,8 +36,13 @@ final class WorkerLoop {
   /// Steps of open calls run on the compute thread even for a model that runs inline.
   private let usesComputeThread: Bool
   /// Requests for a model that runs inline, received in this read of the sockets: they
-  /// run together, one `infer` call for up to `maxBatchSize` of them, when the read ends.
+  /// run together, one `infer` call for up to `maxBatchSize` of them or
+  /// ``inlineBatchBytes`` of bodies, when the read ends.
   @exclusivity(unchecked) private var inlineBatch: [Job] = []
+  @exclusivity(unchecked) private var inlineBatchBodyBytes = 0
+  /// Bodies an inline batch holds at most: large ones run while their bytes are still in
+  /// the core's cache (a batch of 64 echoes of 64 KiB cost more than one at a time).
+  static let inlineBatchBytes = 256 * 1_024
 
   init(model: any Model, configuration: WorkerConfiguration, context: Context, control: WorkerControl, logger: Logger) throws {
     self.model = model
@@ -240,7 +245,8 @@ final class WorkerLoop {
       if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
     } else if model.descriptor.runsInline {
       inlineBatch.append(job)
-      if inlineBatch.count >= model.descriptor.maxBatchSize { runInlineBatch() }
+      inlineBatchBodyBytes += job.request.body.reduce(0) { $0 + $1.count }
+      if inlineBatch.count >= model.descriptor.maxBatchSize || inlineBatchBodyBytes >= Self.inlineBatchBytes { runInlineBatch() }
     } else {
       batcher.submit(job)
     }
@@ -285,6 +291,7 @@ final class WorkerLoop {
     let completions = ComputeThread.infer(
       inlineBatch, model: model, startedAt: now, workerName: configuration.name, completionQueue: completionQueue, logger: logger)
     inlineBatch.removeAll(keepingCapacity: true)
+    inlineBatchBodyBytes = 0
     // Partials an inline model emitted are in the completionQueue; they go first.
     sendCompletions(completionQueue.take(), at: now)
     sendCompletions(completions, at: now)
