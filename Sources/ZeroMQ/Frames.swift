@@ -50,8 +50,24 @@ public final class Frames {
   /// A copy of frame `index` as an array.
   public func bytes(at index: Int) -> [UInt8] { Array(self[index]) }
 
-  /// A copy of frame `index` as `Data`.
-  public func data(at index: Int) -> Data { Data(self[index]) }
+  /// Frames of at least this many bytes become `Data`, and `Data` becomes frames, without
+  /// their bytes being copied (``data(at:)``, ``append(_:)-(Data)``); smaller ones are
+  /// copied, which costs less than the bookkeeping that sharing takes.
+  public static let sharedBytes = 16 * 1_024
+
+  /// Frame `index` as `Data`: a copy, or for a frame of ``sharedBytes`` or more, its
+  /// buffer shared (libzmq counts the references; the frame itself stays as it is).
+  public func data(at index: Int) -> Data {
+    let size = zmq_msg_size(slots + index)
+    guard size >= Self.sharedBytes else { return Data(self[index]) }
+    let shared = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+    zmq_msg_init(shared)
+    zmq_msg_copy(shared, slots + index)
+    return Data(bytesNoCopy: zmq_msg_data(shared), count: size, deallocator: .custom { _, _ in
+      zmq_msg_close(shared)
+      shared.deallocate()
+    })
+  }
 
   /// Whether frame `index` holds exactly `expected`.
   public func frame(_ index: Int, equals expected: [UInt8]) -> Bool {
@@ -86,9 +102,18 @@ public final class Frames {
     bytes.withUnsafeBytes { append($0) }
   }
 
-  /// Appends a frame holding a copy of `data`.
+  /// Appends a frame holding `data`: a copy, or for ``sharedBytes`` or more, its bytes
+  /// themselves, kept alive until libzmq has sent them.
   public func append(_ data: Data) {
-    data.withUnsafeBytes { append($0) }
+    guard data.count >= Self.sharedBytes else { return data.withUnsafeBytes { append($0) } }
+    let slot = nextSlot()
+    zmq_msg_close(slot)
+    // A large Data keeps its bytes in one heap buffer that does not move while a copy of
+    // it (the box's) is alive: writes to another copy copy first.
+    let box = Unmanaged.passRetained(SentData(data)).toOpaque()
+    let start = data.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress!) }
+    precondition(zmq_msg_init_data(slot, start, data.count, releaseSentData, box) == 0, "zmq_msg_init_data failed")
+    count += 1
   }
 
   /// Appends a frame holding the UTF-8 bytes of `string`.
@@ -152,3 +177,16 @@ public final class Frames {
     capacity = newCapacity
   }
 }
+
+/// A `Data` kept alive while libzmq sends its bytes.
+private final class SentData {
+  let data: Data
+  init(_ data: Data) { self.data = data }
+}
+
+/// libzmq's callback once a frame made from `Data` is sent or dropped (on its I/O thread).
+private func releaseSentData(_ bytes: UnsafeMutableRawPointer?, _ box: UnsafeMutableRawPointer?) {
+  guard let box else { return }
+  Unmanaged<SentData>.fromOpaque(box).release()
+}
+
