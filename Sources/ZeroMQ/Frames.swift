@@ -189,4 +189,3 @@ private func releaseSentData(_ bytes: UnsafeMutableRawPointer?, _ box: UnsafeMut
   guard let box else { return }
   Unmanaged<SentData>.fromOpaque(box).release()
 }
-

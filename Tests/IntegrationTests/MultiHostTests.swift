@@ -76,8 +76,11 @@ struct MultiHostTests {
       $0.worker(named: "partitioned") == nil
     }
     let evictedAfter = ContinuousClock.now - cut
-    // Three silent 100 ms intervals, plus the gateway's check and this test's polling.
-    #expect(evictedAfter < .milliseconds(600), "evicted after \(evictedAfter)")
+    // Three silent 100 ms intervals, plus the gateway's check and this test's polling of its
+    // status (every 50 ms, each a round trip through the loaded gateway, over CURVE in one
+    // case): 846 ms was seen once in a fresh-clone CI run with every suite running beside it
+    // on 2 cores. Well under the 3 s that the default 1 s heartbeat would take.
+    #expect(evictedAfter < .milliseconds(1_000), "evicted after \(evictedAfter)")
 
     try network.hosts[2].heal()
     try await mesh.waitUntil("the healed worker serves again", gateway: frontend, timeout: .seconds(15)) {
@@ -88,7 +91,9 @@ struct MultiHostTests {
       #expect((try? outcome.result.get().body) == [Data("\(index)".utf8)], "call \(index): \(outcome.result)")
     }
     let status = try await client.meshStatus()
-    #expect(status.redispatched > 0, "the partitioned worker's requests should have been sent again")
+    #expect(
+      status.redispatched > 0,
+      "the partitioned worker's requests should have been sent again; workers: \(["steady", "partitioned"].map { "\($0): \(String(describing: status.worker(named: $0)))" })")
   }
 
   /// A worker registered with two gateways splits its capacity between them: at no sample
