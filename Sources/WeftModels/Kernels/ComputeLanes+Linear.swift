@@ -19,15 +19,9 @@ extension ComputeLanes {
       // This lane's columns of row 0; row r's are `outputs` floats further on each time.
       let corner = output.pointer + first
       let (weights, biases) = (weight.pointer + first * inputs, bias.pointer + first)
-      if rows <= unpackedRows {
-        Gemm.linearFewRows(
-          input.pointer, rows: rows, weight: weights, bias: biases, outputs: columns.count, inputs: inputs, into: corner,
-          outputStride: outputs)
-      } else {
-        Gemm.linear(
-          input.pointer, rows: rows, weight: weights, bias: biases, outputs: columns.count, inputs: inputs, into: corner,
-          outputStride: outputs)
-      }
+      Gemm.linear(
+        input.pointer, rows: rows, weight: weights, bias: biases, outputs: columns.count, inputs: inputs, into: corner,
+        outputStride: outputs, unpackedRows: unpackedRows)
       guard let finish else { return }
       for row in 0..<rows { finish(corner + row * outputs, row, columns) }
     }

@@ -77,7 +77,24 @@ extension Gemm {
   /// measurement).
   public static let fewRows = 8
 
-  /// ``linear(_:rows:weight:bias:outputs:inputs:into:)`` for a handful of rows, without
+  /// ``linear(_:rows:weight:bias:outputs:inputs:into:outputStride:)`` with the kernel chosen by
+  /// rows: ``linearFewRows`` up to `unpackedRows`, sgemm above. `bias` nil means none.
+  public static func linear(
+    _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>, outputStride: Int? = nil, unpackedRows: Int
+  ) {
+    if rows <= unpackedRows {
+      linearFewRows(input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output, outputStride: outputStride)
+    } else if let bias {
+      linear(input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output, outputStride: outputStride)
+    } else {
+      multiply(
+        input, lda: inputs, weight, ldb: inputs, into: output, ldc: outputStride ?? outputs, m: rows, n: outputs, k: inputs,
+        bTransposed: true)
+    }
+  }
+
+  /// ``linear(_:rows:weight:bias:outputs:inputs:into:outputStride:)`` for a handful of rows, without
   /// packing: each weight row is read once per twelve input rows (four for a few) and dotted with them in
   /// SIMD registers (AVX2 and FMA when the CPU has them, chosen at run time). `bias` nil
   /// means none; `outputStride` (default `outputs`) lets the result fill a column range

@@ -119,7 +119,7 @@ public final class SileroVAD: Sendable {
       let frames = chunks * SileroVAD.framesPerChunk
       // STFT: [frames × 256] · basisᵀ → [frames × 258], then magnitudes [frames × 129].
       model.basis.withUnsafeBufferPointer { basis in
-        SileroVAD.linear(s.frames, rows: frames, weight: basis.baseAddress!, bias: nil, outputs: 2 * SileroVAD.bins, inputs: SileroVAD.frameSamples, into: s.spectrum)
+        Gemm.linear(s.frames, rows: frames, weight: basis.baseAddress!, bias: nil, outputs: 2 * SileroVAD.bins, inputs: SileroVAD.frameSamples, into: s.spectrum, unpackedRows: Gemm.fewRows)
       }
       for frame in 0..<frames {
         let row = s.spectrum + frame * 2 * SileroVAD.bins
@@ -135,14 +135,14 @@ public final class SileroVAD: Sendable {
       s.convolve(s.encoded2, channels: 64, positions: 2, stride: 2, chunks: chunks, weights: model.conv3, bias: model.bias3, into: s.encoded3)
       model.conv4Center.withUnsafeBufferPointer { weight in
         model.bias4.withUnsafeBufferPointer { bias in
-          SileroVAD.linear(s.encoded3, rows: chunks, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: 128, inputs: 64, into: s.encoded4)
+          Gemm.linear(s.encoded3, rows: chunks, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: 128, inputs: 64, into: s.encoded4, unpackedRows: Gemm.fewRows)
         }
       }
       Elementwise.relu(s.encoded4, count: chunks * 128)
       // The LSTM's input half for every chunk at once, biases folded in.
       model.inputWeights.withUnsafeBufferPointer { weight in
         model.gateBias.withUnsafeBufferPointer { bias in
-          SileroVAD.linear(s.encoded4, rows: chunks, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: SileroVAD.gates, inputs: 128, into: s.gates)
+          Gemm.linear(s.encoded4, rows: chunks, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: SileroVAD.gates, inputs: 128, into: s.gates, unpackedRows: Gemm.fewRows)
         }
       }
       model.recurrentWeights.withUnsafeBufferPointer { recurrent in
@@ -211,21 +211,6 @@ public final class SileroVAD: Sendable {
     return 1 / (1 + Foundation.exp(-(logit.sum() + decoderBias)))
   }
 
-  /// `output = input · weightᵀ + bias`: sgemm for a block of chunks, a packing-free
-  /// kernel for the few rows of one chunk (a live stream's case).
-  static func linear(
-    _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
-  ) {
-    if rows <= Gemm.fewRows {
-      Gemm.linearFewRows(input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output)
-    } else if let bias {
-      Gemm.linear(input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output)
-    } else {
-      Gemm.multiply(input, weight, into: output, m: rows, n: outputs, k: inputs, bTransposed: true)
-    }
-  }
-
   @inline(__always)
   static func sigmoid(_ x: FastMath.Vector) -> FastMath.Vector { 1 / (1 + FastMath.exp(-x)) }
 
@@ -285,7 +270,7 @@ private final class Scratch {
     let outputs = bias.count
     weights.withUnsafeBufferPointer { weight in
       bias.withUnsafeBufferPointer { bias in
-        SileroVAD.linear(columns, rows: rows, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: outputs, inputs: width, into: output)
+        Gemm.linear(columns, rows: rows, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: outputs, inputs: width, into: output, unpackedRows: Gemm.fewRows)
       }
     }
     Elementwise.relu(output, count: rows * outputs)
