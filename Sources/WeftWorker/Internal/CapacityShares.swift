@@ -30,6 +30,8 @@ struct CapacityShares {
     var earlier = 0
     /// The most this registration's gateway applies; nil until it confirmed less than it was sent.
     var ceiling: Int?
+    /// The most a plan may give this gateway.
+    var most: Int { ceiling ?? .max }
 
     /// What this gateway may have on the worker at worst.
     var reserved: Int { earlier + max(sent ?? 0, confirmed ?? 0, held) }
@@ -109,11 +111,11 @@ struct CapacityShares {
       var (left, open) = (total, links)
       while !open.isEmpty {
         let share = (left + open.count - 1) / open.count
-        let capped = open.filter { (shares[$0].ceiling ?? .max) < share }
+        let capped = open.filter { shares[$0].most < share }
         guard !capped.isEmpty else { break }
         for link in capped {
-          targets[link] = shares[link].ceiling
-          left -= shares[link].ceiling!
+          targets[link] = shares[link].most
+          left -= shares[link].most
         }
         open.removeAll(where: capped.contains)
       }
@@ -130,11 +132,11 @@ struct CapacityShares {
     // What busy gateways cannot take (their ceilings) goes back to the idle ones.
     var left = capacity - up.reduce(0) { $0 + targets[$1]! }
     while left > 0 {
-      let open = idle.filter { targets[$0]! < (shares[$0].ceiling ?? .max) }
+      let open = idle.filter { targets[$0]! < shares[$0].most }
       guard !open.isEmpty else { break }
       let each = max(1, left / open.count)
       for link in open where left > 0 {
-        let raise = min(each, left, (shares[link].ceiling ?? .max) - targets[link]!)
+        let raise = min(each, left, shares[link].most - targets[link]!)
         targets[link]! += raise
         left -= raise
       }
