@@ -79,8 +79,7 @@ extension GatewayLoop {
     if worker == nil && service.queuedCount >= configuration.queueLimit {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
-    let (id, request) = admit(header, client: record ?? newClient(client), version: version, figures: figures, at: now)
-    request.serviceEntry = service
+    let (id, request) = admit(header, service: service, client: record ?? newClient(client), version: version, figures: figures, at: now)
     if staysOpen {
       request.keepOpen(OpenCall(firstMessage: frameCount > 3, at: now))
       openCallCount += 1
@@ -111,10 +110,11 @@ extension GatewayLoop {
     return .success((service, method))
   }
 
-  /// Takes the received frames into a new in-flight request of `client`, bound to
-  /// `version` ("" for any), counts it in the client's budget and starts its deadline.
+  /// Takes the received frames into a new in-flight request of `client` for `service`,
+  /// bound to `version` ("" for any), counts it in the client's budget and starts its deadline.
   private func admit(
-    _ header: RoutingFields, client: ClientRecord, version: String, figures: VersionFigures?, at now: UInt64
+    _ header: RoutingFields, service: ServiceEntry, client: ClientRecord, version: String, figures: VersionFigures?,
+    at now: UInt64
   ) -> (id: UInt64, request: InFlightRequest) {
     let request = takeRequest()
     request.frames.append(moving: received, at: 0)
@@ -125,6 +125,7 @@ extension GatewayLoop {
     let deadline = now &+ timeout
     request.start(header, version: version, deadline: deadline, at: now)
     request.figures = figures
+    request.serviceEntry = service
     request.client = client
     client.inFlight += 1
     let id = inFlight.insert { _ in request }

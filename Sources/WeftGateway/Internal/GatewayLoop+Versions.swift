@@ -175,7 +175,7 @@ extension GatewayLoop {
   func rewardToken(for request: InFlightRequest, modelHeader: UnsafeRawBufferPointer) -> String? {
     guard !request.isShadow else { return nil }
     let service = request.isPersonalization ? request.personalizedService : request.service
-    guard request.isPersonalization || (!request.versionPinned && (request.serviceEntry ?? routing.services[service])?.router != nil),
+    guard request.isPersonalization || (!request.versionPinned && serviceEntry(of: request)?.router != nil),
       service != RecommenderService.name,
       let version = ProtobufScan.bytesField(6, in: modelHeader), version.count > 0
     else { return nil }

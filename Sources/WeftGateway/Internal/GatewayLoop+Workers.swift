@@ -196,7 +196,7 @@ extension GatewayLoop {
 
   /// Frees a worker slot, then lets the service's queue use it.
   private func releaseWorker(_ entry: WorkerEntry?, of request: InFlightRequest, completed: Bool, at now: UInt64) {
-    guard let service = request.serviceEntry ?? routing.services[request.service] else { return }
+    guard let service = serviceEntry(of: request) else { return }
     guard let entry else { return dispatchQueued(service, at: now) }
     routing.release(entry, completed: completed)
     if entry.draining, entry.outstanding == 0 {

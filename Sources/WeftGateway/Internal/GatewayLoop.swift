@@ -276,6 +276,9 @@ final class GatewayLoop {
 
   // MARK: Request objects
 
+  /// `request`'s service entry: the one it was admitted with, else found by name.
+  func serviceEntry(of request: InFlightRequest) -> ServiceEntry? { request.serviceEntry ?? routing.services[request.service] }
+
   /// A request object from the pool, or a new one.
   func takeRequest() -> InFlightRequest { requestPool.popLast() ?? InFlightRequest() }
 
