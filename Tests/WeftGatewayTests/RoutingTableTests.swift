@@ -8,8 +8,11 @@ import WeftProtocol
     [0, 0, 0, 0, value].withUnsafeBytes { PeerID($0)! }
   }
 
-  private func ready(_ service: String = "text", version: String = "v1", capacity: UInt32 = 2, methods: [String] = ["embed"]) -> WorkerReady {
+  private func ready(
+    _ service: String = "text", version: String = "v1", capacity: UInt32 = 2, methods: [String] = ["embed"], instance: UInt64 = 0
+  ) -> WorkerReady {
     var ready = WorkerReady()
+    ready.instance = instance
     ready.service = service
     ready.version = version
     ready.capacity = capacity
@@ -49,6 +52,23 @@ import WeftProtocol
     table.release(from: id(2), completed: true)
     #expect(table.pickWorker(service: "text")?.id == id(2))
     #expect(table.workers[id(2)]?.completed == 1)
+  }
+
+  /// A worker that reconnects (a new socket, so a new identity) replaces its old entry at
+  /// its READY, instead of the gateway holding both until the old one's heartbeats run
+  /// out; workers with other instances, or none, are left alone.
+  @Test func aReconnectedWorkerReplacesItsEarlierConnection() throws {
+    var table = RoutingTable()
+    try table.workerReady(id: id(1), ready: ready(instance: 7), defaultHeartbeat: 1_000_000, at: 0)
+    try table.workerReady(id: id(2), ready: ready(instance: 8), defaultHeartbeat: 1_000_000, at: 0)
+    try table.workerReady(id: id(3), ready: ready(), defaultHeartbeat: 1_000_000, at: 0)
+    #expect(try table.workerReady(id: id(4), ready: ready(), defaultHeartbeat: 1_000_000, at: 0) == nil)
+    // The same connection registering again is not a reconnection.
+    #expect(try table.workerReady(id: id(1), ready: ready(instance: 7), defaultHeartbeat: 1_000_000, at: 0) == nil)
+    let earlier = try table.workerReady(id: id(5), ready: ready(instance: 7), defaultHeartbeat: 1_000_000, at: 0)
+    #expect(earlier?.id == id(1))
+    #expect(Set(table.workers.keys) == [id(2), id(3), id(4), id(5)])
+    #expect(table.services["text"]?.workers.map(\.id) == [id(2), id(3), id(4), id(5)])
   }
 
   @Test func evictsOnlyWorkersSilentForThreeIntervals() throws {

@@ -8,9 +8,11 @@ import Testing
   /// One simulated gateway: the limit it applies, what it has in flight on the worker,
   /// and the messages on the way each direction.
   struct Gateway {
-    enum ToGateway { case ready(Int), credit(Int), final }
-    enum ToWorker { case request, credit(Int) }
+    enum ToGateway { case ready(Int), credit(Int), final, heartbeat }
+    enum ToWorker { case request, credit(Int), disconnect }
     var limit = 0
+    /// False once the gateway evicted the worker (it missed heartbeats), until READY.
+    var knowsWorker = true
     var inFlight = 0
     var toGateway: [ToGateway] = []
     var toWorker: [ToWorker] = []
@@ -26,6 +28,8 @@ import Testing
     var held: [(link: Int, registration: Int)] = []
     var registrations: [Int]
     var mostHeld = 0
+    /// The most the gateways' limits added up to at any time.
+    var mostGranted = 0
     /// With `naive`, every gateway gets the whole capacity and nothing is rebalanced.
     let naive: Bool
     var random: UInt64
@@ -58,14 +62,21 @@ import Testing
     }
 
     /// The next message to gateway `link`: a limit it applies and confirms, or a reply.
+    /// A gateway that evicted the worker answers anything but READY with DISCONNECT.
     mutating func deliverToGateway(_ link: Int) {
-      switch gateways[link].toGateway.removeFirst() {
+      let message = gateways[link].toGateway.removeFirst()
+      if case .ready = message { gateways[link].knowsWorker = true }
+      guard gateways[link].knowsWorker else { return gateways[link].toWorker.append(.disconnect) }
+      switch message {
       case .ready(let sent), .credit(let sent):
         let limit = min(sent, gateways[link].cap)
         gateways[link].limit = limit
         gateways[link].toWorker.append(.credit(limit))
+        mostGranted = max(mostGranted, gateways.reduce(0) { $0 + $1.limit })
       case .final:
         gateways[link].inFlight -= 1
+      case .heartbeat:
+        break
       }
     }
 
@@ -81,6 +92,10 @@ import Testing
           shares.confirmed(link, limit: limit)
           send(shares.rebalance(byDemand: false))
         }
+      case .disconnect:
+        // What the worker sent before its READY is answered before the READY is: only a
+        // DISCONNECT after the READY's confirmation (or with none on the way) means register.
+        if naive || !shares.awaitsReadyConfirmation(link) { register(link) }
       }
     }
 
@@ -90,37 +105,45 @@ import Testing
     @discardableResult
     mutating func settle(maxMoves: Int = 1_000_000) -> Bool {
       var moves = 0
-      for link in gateways.indices { gateways[link].wantsMore = true }
-      for (index, job) in held.enumerated().reversed() where job.registration != registrations[job.link] {
-        held.remove(at: index)
-        if !naive { shares.finished(job.link, current: false) }
+      for link in gateways.indices {
+        gateways[link].wantsMore = true
+        // A heartbeat gets an evicting gateway's DISCONNECT, so the worker registers again.
+        if !gateways[link].knowsWorker { gateways[link].toGateway.append(.heartbeat) }
       }
-      if !naive { send(shares.rebalance(byDemand: false)) }
-      var moved = true
-      while moved {
-        moved = false
-        for link in gateways.indices {
-          while !gateways[link].toGateway.isEmpty || !gateways[link].toWorker.isEmpty
-            || gateways[link].inFlight < gateways[link].limit
-          {
-            moved = true
-            moves += 1
-            guard moves <= maxMoves else { return false }
-            if gateways[link].inFlight < gateways[link].limit {
-              gateways[link].inFlight += 1
-              gateways[link].toWorker.append(.request)
+      // Registering again makes what the worker holds earlier work, which finishes here.
+      while held.contains(where: { $0.registration != registrations[$0.link] }) || moves == 0 {
+        for (index, job) in held.enumerated().reversed() where job.registration != registrations[job.link] {
+          held.remove(at: index)
+          if !naive { shares.finished(job.link, current: false) }
+        }
+        if !naive { send(shares.rebalance(byDemand: false)) }
+        var moved = true
+        while moved {
+          moved = false
+          for link in gateways.indices {
+            while !gateways[link].toGateway.isEmpty || !gateways[link].toWorker.isEmpty
+              || gateways[link].inFlight < gateways[link].limit
+            {
+              moved = true
+              moves += 1
+              guard moves <= maxMoves else { return false }
+              if gateways[link].inFlight < gateways[link].limit {
+                gateways[link].inFlight += 1
+                gateways[link].toWorker.append(.request)
+              }
+              if !gateways[link].toGateway.isEmpty { deliverToGateway(link) }
+              if !gateways[link].toWorker.isEmpty { deliverToWorker(link) }
             }
-            if !gateways[link].toGateway.isEmpty { deliverToGateway(link) }
-            if !gateways[link].toWorker.isEmpty { deliverToWorker(link) }
           }
         }
+        moves = max(moves, 1)
       }
       return true
     }
 
     mutating func step() {
       let link = next(gateways.count)
-      switch next(7) {
+      switch next(9) {
       case 0 where !gateways[link].toGateway.isEmpty:
         deliverToGateway(link)
       case 1 where !gateways[link].toWorker.isEmpty:
@@ -141,6 +164,12 @@ import Testing
         // the worker registers again (its jobs of the old registration still run).
         gateways[link] = Gateway(cap: gateways[link].cap)
         register(link)
+      case 7 where next(50) == 0:
+        // The gateway evicts the worker (heartbeats late): it forgets the limit and what it
+        // sent, and answers the worker's next messages with DISCONNECT.
+        (gateways[link].knowsWorker, gateways[link].limit, gateways[link].inFlight) = (false, 0, 0)
+      case 8:
+        gateways[link].toGateway.append(.heartbeat)
       default:
         break
       }
@@ -153,6 +182,7 @@ import Testing
       var simulation = Simulation(capacity: capacity, links: links, naive: false, seed: seed)
       for _ in 0..<20_000 { simulation.step() }
       #expect(simulation.mostHeld <= capacity, "seed \(seed): held \(simulation.mostHeld) of \(capacity)")
+      #expect(simulation.mostGranted <= capacity, "seed \(seed): limits added up to \(simulation.mostGranted) of \(capacity)")
       // Once the messages settle with every gateway busy, the whole capacity is in use.
       simulation.settle()
       #expect(simulation.held.count == capacity, "seed \(seed): \(simulation.held.count) of \(capacity) in use once settled")

@@ -78,8 +78,9 @@ extension GatewayLoop {
     do {
       guard received.count >= 3 else { throw WeftError(.invalidArgument, "READY without a WorkerReady frame") }
       ready = try WorkerReady(borrowing: received[2])
-      try routing.workerReady(
+      let earlier = try routing.workerReady(
         id: worker, ready: ready, defaultHeartbeat: configuration.heartbeatInterval.microseconds, at: now)
+      if let earlier { workerLost(earlier, reason: "it reconnected", at: now) }
       if let key = sender() { routing.workers[worker]?.keyName = key.name }
     } catch {
       noteMalformed(.workerRegistration, at: now, "\(worker): \(error)")

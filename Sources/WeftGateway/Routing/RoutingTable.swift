@@ -30,13 +30,20 @@ struct RoutingTable {
   func cappedCapacity(_ capacity: UInt32) -> Int { min(Int(capacity), maxCapacity) }
 
   /// Registers (or re-registers) a worker from its READY message.
+  /// Returns the entry of the same worker's earlier connection (same instance, another
+  /// identity), removed: the worker closed that socket, so what it holds there is lost.
+  @discardableResult
   mutating func workerReady(id: PeerID, ready: WorkerReady, defaultHeartbeat: UInt64, at now: UInt64)
-    throws(RegistrationError)
+    throws(RegistrationError) -> WorkerEntry?
   {
     guard !ready.service.isEmpty else { throw .invalid("READY names no service") }
     guard ready.capacity > 0 else { throw .invalid("READY advertises capacity 0") }
     guard !ready.methods.isEmpty else { throw .invalid("READY advertises no methods") }
     if let old = workers[id], old.service != ready.service { removeWorker(id) }
+    // READY is rare: a scan of the workers costs nothing next to waiting for the old
+    // connection's heartbeats to run out.
+    let earlier = ready.instance == 0 ? nil : workers.values.first { $0.instance == ready.instance && $0.id != id }
+    if let earlier { removeWorker(earlier.id) }
     let interval = ready.heartbeatIntervalMs > 0 ? UInt64(ready.heartbeatIntervalMs) * 1_000 : defaultHeartbeat
     let isNew = workers[id] == nil
     let entry = workers[id] ?? WorkerEntry(
@@ -45,6 +52,7 @@ struct RoutingTable {
     entry.version = ready.version
     entry.capacity = cappedCapacity(ready.capacity)
     entry.name = ready.name
+    entry.instance = ready.instance
     entry.heartbeatInterval = interval
     entry.lastSeen = now
     entry.draining = false
@@ -55,6 +63,7 @@ struct RoutingTable {
     entry.figures = service.figures(for: ready.version)
     if isNew { service.workers.append(entry) }
     refreshLiveness(of: ready.service)
+    return earlier
   }
 
   /// Tells the service's router which of its versions have live workers; called when a

@@ -18,6 +18,9 @@ final class WorkerEntry {
   @exclusivity(unchecked) var outstanding = 0
   /// Requests it has finished.
   @exclusivity(unchecked) var completed: UInt64 = 0
+  /// Its process's random instance (READY), 0 if it sent none: a new connection with the
+  /// same instance is the same worker reconnected.
+  @exclusivity(unchecked) var instance: UInt64 = 0
   /// Its own name, e.g. host:pid.
   @exclusivity(unchecked) var name: String
   /// Microseconds between heartbeats.

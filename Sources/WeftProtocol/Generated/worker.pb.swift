@@ -82,6 +82,11 @@ public nonisolated struct Weft_V1_WorkerReady: Sendable {
   /// How often the worker heartbeats; the gateway evicts it after 3 silent intervals.
   public var heartbeatIntervalMs: UInt32 = 0
 
+  /// Random, drawn once per worker process: a READY on a new connection with the
+  /// instance of a registered worker is that worker reconnected, and its old
+  /// connection is gone at once (0: not sent, no such match).
+  public var instance: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -143,7 +148,7 @@ nonisolated extension Weft_V1_MethodDescriptor: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerReady"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}version\0\u{1}capacity\0\u{3}max_batch_size\0\u{3}max_batch_delay_us\0\u{1}methods\0\u{1}name\0\u{3}heartbeat_interval_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}version\0\u{1}capacity\0\u{3}max_batch_size\0\u{3}max_batch_delay_us\0\u{1}methods\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}instance\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -159,6 +164,7 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.methods) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatIntervalMs) }()
+      case 9: try { try decoder.decodeSingularFixed64Field(value: &self.instance) }()
       default: break
       }
     }
@@ -189,6 +195,9 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
     if self.heartbeatIntervalMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.heartbeatIntervalMs, fieldNumber: 8)
     }
+    if self.instance != 0 {
+      try visitor.visitSingularFixed64Field(value: self.instance, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -201,6 +210,7 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.methods != rhs.methods {return false}
     if lhs.name != rhs.name {return false}
     if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
+    if lhs.instance != rhs.instance {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

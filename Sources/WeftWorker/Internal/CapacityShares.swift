@@ -77,6 +77,9 @@ struct CapacityShares {
     return Grant(link: link, limit: limit, isReady: true)
   }
 
+  /// READY went to `link`'s gateway and it has not confirmed it yet.
+  func awaitsReadyConfirmation(_ link: Int) -> Bool { shares[link].sent != nil && shares[link].confirmed == nil }
+
   /// The gateway of `link` confirmed `limit`: it applies it from now.
   mutating func confirmed(_ link: Int, limit: Int) {
     guard let sent = shares[link].sent else { return }

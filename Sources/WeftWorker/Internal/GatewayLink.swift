@@ -26,6 +26,8 @@ final class GatewayLink {
   /// Bumped on every READY: requests of earlier registrations count apart in the
   /// capacity shares.
   @exclusivity(unchecked) var registration: UInt64 = 0
+  /// When the last registration began (READY, or waiting for a slot to send it).
+  @exclusivity(unchecked) var registeredAt: UInt64 = 0
   /// Messages for the gateway, sent together by ``flush()`` so libzmq's I/O thread
   /// writes many per TCP send (the gateway does the same; docs/BENCHMARKS.md).
   let outgoing = Outbox<Void>()

@@ -68,6 +68,7 @@ final class WorkerLoop {
     ready.maxBatchSize = UInt32(descriptor.maxBatchSize)
     ready.maxBatchDelayUs = UInt32(clamping: descriptor.maxBatchDelay.microseconds)
     ready.name = configuration.name
+    ready.instance = UInt64.random(in: 1...UInt64.max)
     ready.heartbeatIntervalMs = UInt32(clamping: interval / 1_000)
     ready.methods = descriptor.methods.map { served in
       var method = MethodDescriptor()
@@ -135,6 +136,7 @@ final class WorkerLoop {
   /// later, once a share is free.
   private func register(_ index: Int, at now: UInt64) throws {
     links[index].registration &+= 1
+    links[index].registeredAt = now
     if let grant = shares.register(index) { try send(grant, at: now) }
   }
 
@@ -200,6 +202,16 @@ final class WorkerLoop {
       case .disconnect:
         if drainStartedAt != nil {
           link.drainAcknowledged = true
+        } else if received.count >= 2, received.size(at: 1) > 0 {
+          // A refused READY: registering again at once would be refused again.
+          logger.error(
+            "gateway refused the registration", metadata: ["gateway": "\(link.endpoint)", "reason": "\(String(decoding: received[1], as: UTF8.self))"])
+        } else if shares.awaitsReadyConfirmation(index) && now < link.registeredAt &+ interval {
+          // The answer to something sent before the READY (the link keeps order): the
+          // READY, on its way, registers. Registering once more would make the gateway
+          // confirm a limit twice, and its second confirmation would read as the answer to
+          // a later change (capacity given away twice). After an interval without a
+          // confirmation the READY may be lost (the gateway restarted): register then.
         } else {
           // The gateway does not know us (it restarted, or evicted us): register again.
           logger.info("gateway asked to re-register", metadata: ["gateway": "\(link.endpoint)"])

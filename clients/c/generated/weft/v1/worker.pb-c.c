@@ -187,7 +187,7 @@ const ProtobufCMessageDescriptor weft__v1__method_descriptor__descriptor =
   (ProtobufCMessageInit) weft__v1__method_descriptor__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[8] =
+static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[9] =
 {
   {
     "service",
@@ -285,10 +285,23 @@ static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "instance",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FIXED64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__WorkerReady, instance),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__worker_ready__field_indices_by_name[] = {
   2,   /* field[2] = capacity */
   7,   /* field[7] = heartbeat_interval_ms */
+  8,   /* field[8] = instance */
   4,   /* field[4] = max_batch_delay_us */
   3,   /* field[3] = max_batch_size */
   5,   /* field[5] = methods */
@@ -299,7 +312,7 @@ static const unsigned weft__v1__worker_ready__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__worker_ready__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor weft__v1__worker_ready__descriptor =
 {
@@ -309,7 +322,7 @@ const ProtobufCMessageDescriptor weft__v1__worker_ready__descriptor =
   "Weft__V1__WorkerReady",
   "weft.v1",
   sizeof(Weft__V1__WorkerReady),
-  8,
+  9,
   weft__v1__worker_ready__field_descriptors,
   weft__v1__worker_ready__field_indices_by_name,
   1,  weft__v1__worker_ready__number_ranges,

@@ -71,10 +71,16 @@ struct  Weft__V1__WorkerReady
    * How often the worker heartbeats; the gateway evicts it after 3 silent intervals.
    */
   uint32_t heartbeat_interval_ms;
+  /*
+   * Random, drawn once per worker process: a READY on a new connection with the
+   * instance of a registered worker is that worker reconnected, and its old
+   * connection is gone at once (0: not sent, no such match).
+   */
+  uint64_t instance;
 };
 #define WEFT__V1__WORKER_READY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__worker_ready__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 /* Weft__V1__MethodDescriptor methods */
