@@ -106,3 +106,18 @@ func cpuMicroseconds(pid: Int32) -> Double? {
   guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
   return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))) * 1e6
 }
+
+/// Context switches (voluntary and not) of all of a process's threads, from /proc: how
+/// often its threads slept and were woken, which costs more than most of the work per
+/// small message on a VM.
+func contextSwitches(pid: Int32) -> Double? {
+  guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+  var total = 0
+  for thread in threads {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8) else { continue }
+    for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
+      total += Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+  }
+  return Double(total)
+}

@@ -74,10 +74,13 @@ struct MeshBench: AsyncParsableCommand {
           target.latencies.append(try target.generator.roundTrips(large ? load.latencySamples / 5 : load.latencySamples))
           let cpuBefore = cpuMicroseconds(pid: target.pid) ?? 0
           let peerBefore = cpuMicroseconds(pid: target.peerPID) ?? 0
+          let switchesBefore = (contextSwitches(pid: target.pid) ?? 0, contextSwitches(pid: target.peerPID) ?? 0)
           let total = large ? load.messages / 10 : load.messages
           target.throughputs.append(try target.generator.throughput(total: total, inFlight: large ? max(1, load.inFlight / 5) : load.inFlight))
           target.cpuPerMessage.append(((cpuMicroseconds(pid: target.pid) ?? 0) - cpuBefore) / Double(total))
           target.peerCPUPerMessage.append(((cpuMicroseconds(pid: target.peerPID) ?? 0) - peerBefore) / Double(total))
+          target.switchesPerMessage.append(((contextSwitches(pid: target.pid) ?? 0) - switchesBefore.0) / Double(total))
+          target.peerSwitchesPerMessage.append(((contextSwitches(pid: target.peerPID) ?? 0) - switchesBefore.1) / Double(total))
         }
       }
       report(size: size, targets)
@@ -138,6 +141,8 @@ struct MeshBench: AsyncParsableCommand {
       figures.add("\(name).throughput", unit: "msg/s", better: .higher, rounds: target.throughputs)
       figures.add("\(name).cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.cpuPerMessage)
       figures.add("\(name).peer_cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.peerCPUPerMessage)
+      figures.add("\(name).switches_per_msg", unit: "", better: .lower, rounds: target.switchesPerMessage)
+      figures.add("\(name).peer_switches_per_msg", unit: "", better: .lower, rounds: target.peerSwitchesPerMessage)
     }
     let (proxy, weft) = (targets[0], targets[1])
     func ratio(_ ours: [Double], _ theirs: [Double]) -> [Double] { zip(ours, theirs).map { $0 / $1 } }
@@ -162,6 +167,9 @@ struct MeshBench: AsyncParsableCommand {
       "  ratio weft/proxy  \(BenchFormat.column(weft.p50 / baseline.p50, 7, 2))x \(BenchFormat.column(weft.p99 / baseline.p99, 8, 2))x"
         + "  \(BenchFormat.column(weft.throughput / baseline.throughput, 8, 2))x   \(BenchFormat.column(weft.cpu / baseline.cpu, 17, 2))x"
         + "  \(BenchFormat.column(weft.peerCPU / baseline.peerCPU, 10, 2))x")
+    print("  context switches per message (all threads; throughput phase): "
+      + targets.map { "\($0.name) \(BenchFormat.column(BenchFormat.median($0.switchesPerMessage), 0, 3)) + peer \(BenchFormat.column(BenchFormat.median($0.peerSwitchesPerMessage), 0, 3))" }
+      .joined(separator: ", "))
     // Each variant of the gateway against the plain one, measured in the same rounds.
     for variant in targets.dropFirst(2) {
       print(
@@ -183,6 +191,8 @@ private final class Target {
   var throughputs: [Double] = []
   var cpuPerMessage: [Double] = []
   var peerCPUPerMessage: [Double] = []
+  var switchesPerMessage: [Double] = []
+  var peerSwitchesPerMessage: [Double] = []
 
   init(name: String, pid: Int32, peerPID: Int32, generator: LoadGenerator) {
     self.name = name

@@ -72,11 +72,12 @@ import WeftProtocol
     // A stalled recommender: the model's answer within the deadline, marked and explained.
     recommender.signal(SIGSTOP)
     let started = ContinuousClock.now
-    (response, reply) = try await similarity(mesh, user: "ada", timeout: .seconds(1))
+    // A 2 s deadline: under CI's load on 2 cores the model's own part took up to 0.9 s.
+    (response, reply) = try await similarity(mesh, user: "ada", timeout: .seconds(2))
     let waited = ContinuousClock.now - started
     recommender.signal(SIGCONT)
     #expect(response.status == .ok && !response.header.personalized)
-    #expect(waited < .milliseconds(900), "the recommender's share is 20% of the 1 s deadline; waited \(waited)")
+    #expect(waited < .milliseconds(1_800), "the recommender's share is 20% of the 2 s deadline; waited \(waited)")
     let stalledNote = response.header.metadata["weft-personalize"]?.text ?? ""
     #expect(stalledNote.hasPrefix("skipped"), "\(stalledNote)")
     // Sent to the recommender and timed out (a fallback), or not sent: its heartbeats stopped too.

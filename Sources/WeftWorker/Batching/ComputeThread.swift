@@ -48,7 +48,8 @@ final class ComputeThread: Sendable {
         isFinal: true, timing: .init(), workerName: workerName, version: version)
     }
     if !live.isEmpty {
-      completions += ComputeThread.infer(live, model: model, startedAt: started, workerName: workerName, completionQueue: completionQueue, logger: logger)
+      completions += ComputeThread.infer(
+        live, model: model, version: version, startedAt: started, workerName: workerName, completionQueue: completionQueue, logger: logger)
     }
     completionQueue.post(completions)
   }
@@ -57,9 +58,9 @@ final class ComputeThread: Sendable {
   /// go to `completionQueue` as they are emitted. Used by the compute thread and, for inline
   /// models, by the socket thread.
   static func infer(
-    _ jobs: [Job], model: any Model, startedAt: UInt64, workerName: String, completionQueue: CompletionQueue, logger: Logger
+    _ jobs: [Job], model: any Model, version: String, startedAt: UInt64, workerName: String, completionQueue: CompletionQueue,
+    logger: Logger
   ) -> [Completion] {
-    let version = model.descriptor.version
     let requests = jobs.map(\.request)
     let partials = PartialSink { index, response in
       guard jobs.indices.contains(index) else { return }

@@ -39,6 +39,11 @@ final class WorkerLoop {
   /// run together, one `infer` call for up to `maxBatchSize` of them or
   /// ``inlineBatchBytes`` of bodies, when the read ends.
   @exclusivity(unchecked) private var inlineBatch: [Job] = []
+  /// The model's batch size if it runs inline, else nil; read once, as reading the
+  /// descriptor through `any Model` copies it.
+  private let inlineBatchSize: Int?
+  /// The model's version, named in every reply.
+  private let version: String
   @exclusivity(unchecked) private var inlineBatchBodyBytes = 0
   /// Bodies an inline batch holds at most: large ones run while their bytes are still in
   /// the core's cache (a batch of 64 echoes of 64 KiB cost more than one at a time).
@@ -55,6 +60,8 @@ final class WorkerLoop {
       try GatewayLink(endpoint: $0, context: context, maxBackoff: configuration.maxReconnectBackoff.microseconds, curve: configuration.curve, now: now)
     }
     let descriptor = model.descriptor
+    inlineBatchSize = descriptor.runsInline ? descriptor.maxBatchSize : nil
+    version = descriptor.version
     batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
     completionQueue = try CompletionQueue()
     compute = ComputeThread(model: model, batcher: batcher, completionQueue: completionQueue, workerName: configuration.name, logger: logger)
@@ -252,13 +259,13 @@ final class WorkerLoop {
     if !openCallMethods.isEmpty && openCallMethods.contains(job.request.method) {
       let call = StreamCall(
         opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), completionQueue: completionQueue,
-        workerName: configuration.name, version: model.descriptor.version)
+        workerName: configuration.name, version: version)
       streams[StreamKey(link: index, generation: link.generation, dispatchID: dispatch.dispatchID)] = call
       if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
-    } else if model.descriptor.runsInline {
+    } else if let inlineBatchSize {
       inlineBatch.append(job)
       inlineBatchBodyBytes += job.request.body.reduce(0) { $0 + $1.count }
-      if inlineBatch.count >= model.descriptor.maxBatchSize || inlineBatchBodyBytes >= Self.inlineBatchBytes { runInlineBatch() }
+      if inlineBatch.count >= inlineBatchSize || inlineBatchBodyBytes >= Self.inlineBatchBytes { runInlineBatch() }
     } else {
       batcher.submit(job)
     }
@@ -271,7 +278,7 @@ final class WorkerLoop {
     guard let job = batcher.cancel(link: index, dispatchID: dispatch.dispatchID) else { return }
     let completion = Completion(
       job: job, response: .failure(WeftError(.cancelled, "cancelled by the gateway before it ran")),
-      isFinal: true, timing: .init(), workerName: configuration.name, version: model.descriptor.version)
+      isFinal: true, timing: .init(), workerName: configuration.name, version: version)
     send(completion, at: now)
   }
 
@@ -301,7 +308,7 @@ final class WorkerLoop {
     guard !inlineBatch.isEmpty else { return }
     let now = MonotonicClock.now()
     let completions = ComputeThread.infer(
-      inlineBatch, model: model, startedAt: now, workerName: configuration.name, completionQueue: completionQueue, logger: logger)
+      inlineBatch, model: model, version: version, startedAt: now, workerName: configuration.name, completionQueue: completionQueue, logger: logger)
     inlineBatch.removeAll(keepingCapacity: true)
     inlineBatchBodyBytes = 0
     // Partials an inline model emitted are in the completionQueue; they go first.
