@@ -379,7 +379,7 @@ final class WorkerLoop {
     let limit = configuration.streamStallTimeout
     let oldest = now &- limit.microseconds
     for call in streams.values {
-      call.endIfStalled(heldSince: oldest, limitSeconds: Double(limit.microseconds) / 1e6)
+      call.endIfStalled(blockedSince: oldest, limitSeconds: Double(limit.microseconds) / 1e6)
     }
   }
 

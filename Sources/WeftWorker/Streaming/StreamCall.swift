@@ -36,7 +36,9 @@ final class StreamCall: Sendable {
     var responseCredit: Int
     /// Responses (and possibly the final) waiting for room, oldest first.
     var held: [Completion] = []
-    var heldSince: UInt64 = 0
+    /// Since when the call has waited for the client to make room: responses held, or
+    /// work whose step would have no room for its output. 0 while it does not wait.
+    var blockedSince: UInt64 = 0
   }
 
   /// What one step works on.
@@ -102,10 +104,11 @@ final class StreamCall: Sendable {
     }
   }
 
-  /// Ends the call if the client has had responses waiting for room since before
-  /// `oldest`: its final RESOURCE_EXHAUSTED, sent past what waits.
-  func endIfStalled(heldSince oldest: UInt64, limitSeconds: Double) {
-    let stalled = state.withLock { !$0.finished && !$0.held.isEmpty && $0.heldSince < oldest }
+  /// Ends the call if it has waited for the client to make room since before `oldest`
+  /// (responses held, or messages its output would have no room for): its final
+  /// RESOURCE_EXHAUSTED, sent past what waits.
+  func endIfStalled(blockedSince oldest: UInt64, limitSeconds: Double) {
+    let stalled = state.withLock { !$0.finished && $0.blockedSince != 0 && $0.blockedSince < oldest }
     guard stalled else { return }
     cancel(WeftError(.resourceExhausted, "the client read no response for \(limitSeconds) s while the call had more for it"))
   }
@@ -166,16 +169,26 @@ final class StreamCall: Sendable {
       if !next.isFinal { state.responseCredit -= 1 }
       release.append(state.held.removeFirst())
     }
-    state.heldSince = state.held.isEmpty ? 0 : MonotonicClock.now()
+    // The client made room: if the call still waits, its wait starts again now.
+    if !release.isEmpty { state.blockedSince = 0 }
     return release
   }
 
   /// Marks a step scheduled if one should run: there is work and room for its output,
   /// or the call was cancelled. Returns whether the caller must submit it.
   private static func claimStep(_ state: inout State) -> Bool {
-    guard !state.scheduled, !state.finished else { return false }
     let work = !state.inbox.isEmpty || (state.halfClosed && !state.endDelivered)
-    guard state.cancelled != nil || (work && state.responseCredit > 0 && state.held.isEmpty) else { return false }
+    // Messages waiting while the client has no room count as stalled too, not only held
+    // responses: a step that used the last of the room sends all it made, holds nothing,
+    // and the next message then waits with nothing held (the call hung until its deadline).
+    let blocked = !state.held.isEmpty || (work && state.responseCredit == 0)
+    if !blocked {
+      state.blockedSince = 0
+    } else if state.blockedSince == 0 {
+      state.blockedSince = MonotonicClock.now()
+    }
+    guard !state.scheduled, !state.finished else { return false }
+    guard state.cancelled != nil || (work && !blocked) else { return false }
     state.scheduled = true
     return true
   }
