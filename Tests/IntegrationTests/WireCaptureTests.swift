@@ -40,9 +40,7 @@ import ZeroMQ
     }
     let dump = try MeshProcess(
       ["-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", file.path, "tcp", "port", port], executable: "/usr/bin/tcpdump")
-    let deadline = ContinuousClock.now + .seconds(10)
-    while !dump.log.contains("listening on") && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-    guard dump.log.contains("listening on") else { throw TestFailure("tcpdump did not start: \(dump.log)") }
+    guard await dump.waitForLog(containing: "listening on") else { throw TestFailure("tcpdump did not start: \(dump.log)") }
     try await traffic()
     // tcpdump takes each packet as it comes (--immediate-mode, not in blocks) and writes it
     // at once (-U), but SIGINT drops what it has not handled yet: wait until the file has

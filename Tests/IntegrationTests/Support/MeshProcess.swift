@@ -52,6 +52,17 @@ final class MeshProcess: Sendable {
   /// The stderr it wrote lately, for failure messages.
   var log: String { stderrTail.withLock { $0 } }
 
+  /// Waits until its stderr contains `text` (read by a background reader, so a line the
+  /// process wrote may not be in ``log`` yet); returns whether it did within `timeout`.
+  func waitForLog(containing text: String, timeout: Duration = .seconds(10)) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !log.contains(text) {
+      guard ContinuousClock.now < deadline else { return false }
+      try? await Task.sleep(for: .milliseconds(10))
+    }
+    return true
+  }
+
   /// Waits for a stdout line starting with `prefix`.
   func waitForLine(prefix: String, timeout: Duration = .seconds(20)) async throws -> String {
     let deadline = ContinuousClock.now + timeout
