@@ -14,11 +14,13 @@ import WeftProtocol
     try await mesh.startWorker(name: "survivor", sleepy)
     let client = mesh.client
     let started = Mutex(0)
+    let heldAtKill = Mutex<UInt32?>(nil)
     let results = await runCalls(300, concurrency: 16) { index in
       if started.withLock({ $0 += 1; return $0 }) == 100 {
         // Kill it while it holds requests, so the kill really tests re-dispatch.
-        try? await mesh.waitUntil("the victim holds requests", timeout: .seconds(5)) {
-          ($0.worker(named: "victim")?.inFlight ?? 0) > 0
+        try? await mesh.waitUntil("the victim holds requests", timeout: .seconds(5)) { status in
+          heldAtKill.withLock { $0 = status.worker(named: "victim")?.inFlight }
+          return (status.worker(named: "victim")?.inFlight ?? 0) > 0
         }
         victim.signal(SIGKILL)
       }
@@ -29,7 +31,9 @@ import WeftProtocol
       #expect(response.body == [Data("\(index)".utf8)])
     }
     let status = try await mesh.status()
-    #expect(status.redispatched > 0, "requests on the killed worker should have been sent again")
+    #expect(
+      status.redispatched > 0,
+      "requests on the killed worker should have been sent again; it held \(String(describing: heldAtKill.withLock { $0 })) just before; gateway: \(mesh.gateway.log)")
     #expect(status.worker(named: "victim") == nil)
   }
 
@@ -110,7 +114,12 @@ import WeftProtocol
     async let results = runCalls(4, concurrency: 4) { _ in await client.result("sleep", "sleep") }
     try await mesh.waitUntil("four requests are on the worker") { $0.worker(named: "drainer")?.inFlight == 4 }
     worker.signal(SIGTERM)
-    for result in await results { #expect(try result.get().header.workerID == "drainer") }
+    for result in await results {
+      switch result {
+      case .success(let response): #expect(response.header.workerID == "drainer")
+      case .failure(let error): Issue.record("\(error)\ngateway: \(mesh.gateway.log)\nworker: \(worker.log)")
+      }
+    }
     #expect(await worker.waitForExit(timeout: .seconds(10)) == 0)
     try await mesh.waitUntil("the drained worker is gone") { $0.worker(named: "drainer") == nil }
   }
