@@ -124,6 +124,8 @@ extension GatewayLoop {
     }
     request.returnToQueue(at: MonotonicClock.now())
     enqueue(id, request, version: request.version, atFront: true)
+    // Sent again because its worker is lost, like the requests that worker held.
+    statistics.redispatched += 1
   }
 
   /// Keeps a client's reply its queue had no room for (or that must follow replies
