@@ -61,6 +61,10 @@ public final class WorkerRuntime: Service, Sendable {
     try await runOnDedicatedThread(named: "weft-worker") {
       let loop = try WorkerLoop(model: model, configuration: configuration, context: context, control: control, logger: logger)
       try loop.run(onReady: onReady)
+      // The loop closed its sockets: their last replies are written before this returns,
+      // not lost with libzmq's I/O thread when the process exits (seen once: a drained
+      // worker's FINALs never reached the gateway, which waited out the deadline).
+      context.terminate()
     }
   }
 }

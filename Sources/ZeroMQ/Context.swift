@@ -1,4 +1,5 @@
 import CZeroMQ
+import Synchronization
 
 /// A ZeroMQ context: the I/O threads that every socket created from it shares.
 ///
@@ -6,7 +7,9 @@ import CZeroMQ
 /// its context alive, and the context is terminated once the last socket and the last
 /// reference are gone. There is no global context: pass one in.
 public final class Context: @unchecked Sendable {
+  // @unchecked: the handle is a raw pointer, and libzmq's context is thread-safe.
   let handle: UnsafeMutableRawPointer
+  private let terminated = Mutex(false)
 
   /// Creates a context with the given number of I/O threads.
   public init(ioThreads: Int = 1) throws {
@@ -18,8 +21,20 @@ public final class Context: @unchecked Sendable {
     }
   }
 
-  deinit {
-    zmq_ctx_term(handle)
+  deinit { terminate() }
+
+  /// Waits until every socket of the context is closed and each has sent what it still
+  /// held (up to its linger time), then ends the context; later calls return at once.
+  ///
+  /// A process that exits without this loses what libzmq's I/O thread had not yet
+  /// written, as that thread stops with the process: call it after closing the sockets
+  /// and before exiting when the last messages matter (a worker's last replies).
+  public func terminate() {
+    let first = terminated.withLock { terminated in
+      defer { terminated = true }
+      return !terminated
+    }
+    if first { zmq_ctx_term(handle) }
   }
 
   /// The linked libzmq version as (major, minor, patch).

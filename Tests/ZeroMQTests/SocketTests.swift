@@ -4,6 +4,37 @@ import Testing
 @testable import ZeroMQ
 
 @Suite struct SocketTests {
+  /// What a closed socket still held is written before `terminate()` returns (a process
+  /// that exits instead loses it with libzmq's I/O thread); terminating again, and the
+  /// context's deinit after it, return at once.
+  @Test func terminateReturnsOnceClosedSocketsSentWhatTheyHeld() throws {
+    let receiving = try Context()
+    let pull = try Socket(context: receiving, type: .pull)
+    try pull.bind("tcp://127.0.0.1:*")
+    let sending = try Context()
+    let push = try Socket(context: sending, type: .push)
+    try push.connect(try pull.lastEndpoint())
+    let count = 2_000
+    for index in 0..<count { try push.send([UInt8](repeating: UInt8(index & 0xff), count: 4_096), more: false) }
+    push.linger = 5_000
+    push.close()
+    sending.terminate()
+    let second = ContinuousClock.now
+    sending.terminate()
+    #expect(ContinuousClock.now - second < .milliseconds(50))
+    // Every message is on the receiving side now; none may be missing.
+    var poller = Poller()
+    let index = try poller.add(pull)
+    let frames = Frames()
+    var received = 0
+    while received < count {
+      try poller.wait(timeoutMilliseconds: 2_000)
+      guard poller.isReadable(index) else { break }
+      while try pull.receive(into: frames, wait: false) { received += 1 }
+    }
+    #expect(received == count)
+  }
+
   @Test func routerDealerRoundTripOverTCPOnAnyPort() throws {
     let context = try Context()
     let router = try Socket.router(context, binding: "tcp://127.0.0.1:*")

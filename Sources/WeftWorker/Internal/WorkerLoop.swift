@@ -102,11 +102,15 @@ final class WorkerLoop {
       for call in streams.values { call.cancel(WeftError(.unavailable, "the worker stopped")) }
       batcher.stop()
       if usesComputeThread { compute.join() }
+      // The finals of what was cancelled above, and of the last steps.
+      sendCompletions(completionQueue.take(), at: MonotonicClock.now())
       // The last FINALs may still sit in libzmq's queue: give them time to be written
-      // when the sockets close, or the gateway never sees them (linger is 0 otherwise).
+      // when the sockets close (linger is 0 otherwise); the runtime then waits for that
+      // (Context.terminate) before the process may exit and stop libzmq's I/O thread.
       for link in links {
         flush(link)
         link.socket.linger = 2_000
+        link.socket.close()
       }
     }
     let now = MonotonicClock.now()
