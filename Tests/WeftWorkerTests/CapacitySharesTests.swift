@@ -111,7 +111,7 @@ import Testing
         if !gateways[link].knowsWorker { gateways[link].toGateway.append(.heartbeat) }
       }
       // Registering again makes what the worker holds earlier work, which finishes here.
-      while held.contains(where: { $0.registration != registrations[$0.link] }) || moves == 0 {
+      repeat {
         for (index, job) in held.enumerated().reversed() where job.registration != registrations[job.link] {
           held.remove(at: index)
           if !naive { shares.finished(job.link, current: false) }
@@ -136,8 +136,7 @@ import Testing
             }
           }
         }
-        moves = max(moves, 1)
-      }
+      } while held.contains(where: { $0.registration != registrations[$0.link] })
       return true
     }
 
