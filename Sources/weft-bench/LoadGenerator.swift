@@ -121,3 +121,23 @@ func contextSwitches(pid: Int32) -> Double? {
   }
   return Double(total)
 }
+
+/// A process's CPU time (µs) and context switches so far, all threads (0 for one that is
+/// gone); the difference of two readings is what it used in between.
+struct ProcessUsage {
+  let cpuMicroseconds: Double
+  let contextSwitches: Double
+
+  init(pid: Int32) {
+    self.init(cpuMicroseconds: weft_bench.cpuMicroseconds(pid: pid) ?? 0, contextSwitches: weft_bench.contextSwitches(pid: pid) ?? 0)
+  }
+
+  private init(cpuMicroseconds: Double, contextSwitches: Double) {
+    self.cpuMicroseconds = cpuMicroseconds
+    self.contextSwitches = contextSwitches
+  }
+
+  static func - (after: ProcessUsage, before: ProcessUsage) -> ProcessUsage {
+    ProcessUsage(cpuMicroseconds: after.cpuMicroseconds - before.cpuMicroseconds, contextSwitches: after.contextSwitches - before.contextSwitches)
+  }
+}

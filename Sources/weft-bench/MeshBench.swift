@@ -72,15 +72,11 @@ struct MeshBench: AsyncParsableCommand {
       for _ in 0..<load.rounds {
         for target in targets {
           target.latencies.append(try target.generator.roundTrips(large ? load.latencySamples / 5 : load.latencySamples))
-          let cpuBefore = cpuMicroseconds(pid: target.pid) ?? 0
-          let peerBefore = cpuMicroseconds(pid: target.peerPID) ?? 0
-          let switchesBefore = (contextSwitches(pid: target.pid) ?? 0, contextSwitches(pid: target.peerPID) ?? 0)
+          let before = (broker: ProcessUsage(pid: target.pid), peer: ProcessUsage(pid: target.peerPID))
           let total = large ? load.messages / 10 : load.messages
           target.throughputs.append(try target.generator.throughput(total: total, inFlight: large ? max(1, load.inFlight / 5) : load.inFlight))
-          target.cpuPerMessage.append(((cpuMicroseconds(pid: target.pid) ?? 0) - cpuBefore) / Double(total))
-          target.peerCPUPerMessage.append(((cpuMicroseconds(pid: target.peerPID) ?? 0) - peerBefore) / Double(total))
-          target.switchesPerMessage.append(((contextSwitches(pid: target.pid) ?? 0) - switchesBefore.0) / Double(total))
-          target.peerSwitchesPerMessage.append(((contextSwitches(pid: target.peerPID) ?? 0) - switchesBefore.1) / Double(total))
+          target.record(
+            broker: ProcessUsage(pid: target.pid) - before.broker, peer: ProcessUsage(pid: target.peerPID) - before.peer, messages: total)
         }
       }
       report(size: size, targets)
@@ -193,6 +189,15 @@ private final class Target {
   var peerCPUPerMessage: [Double] = []
   var switchesPerMessage: [Double] = []
   var peerSwitchesPerMessage: [Double] = []
+
+  /// Records what the broker and its peer used for `messages` messages, per message.
+  func record(broker: ProcessUsage, peer: ProcessUsage, messages: Int) {
+    let count = Double(messages)
+    cpuPerMessage.append(broker.cpuMicroseconds / count)
+    peerCPUPerMessage.append(peer.cpuMicroseconds / count)
+    switchesPerMessage.append(broker.contextSwitches / count)
+    peerSwitchesPerMessage.append(peer.contextSwitches / count)
+  }
 
   init(name: String, pid: Int32, peerPID: Int32, generator: LoadGenerator) {
     self.name = name
