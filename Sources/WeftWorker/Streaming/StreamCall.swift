@@ -174,8 +174,10 @@ final class StreamCall: Sendable {
     return release
   }
 
-  /// Marks a step scheduled if one should run: there is work and room for its output,
-  /// or the call was cancelled. Returns whether the caller must submit it.
+  /// Notes whether the call now waits for the client to make room (``State/blockedSince``),
+  /// then marks a step scheduled if one should run: there is work and room for its output,
+  /// or the call was cancelled. Returns whether the caller must submit it. Every change to
+  /// the call's work or room ends here, so the wait is kept in this one place.
   private static func claimStep(_ state: inout State) -> Bool {
     let work = !state.inbox.isEmpty || (state.halfClosed && !state.endDelivered)
     // Messages waiting while the client has no room count as stalled too, not only held
