@@ -97,6 +97,17 @@ public final class Frames {
     count += 1
   }
 
+  /// Appends one frame holding a copy of `first`, then of `second`.
+  public func append(_ first: UnsafeRawBufferPointer, followedBy second: UnsafeRawBufferPointer) {
+    let slot = nextSlot()
+    zmq_msg_close(slot)
+    precondition(zmq_msg_init_size(slot, first.count + second.count) == 0, "zmq_msg_init_size: out of memory")
+    let destination = zmq_msg_data(slot)!
+    if let source = first.baseAddress, first.count > 0 { memcpy(destination, source, first.count) }
+    if let source = second.baseAddress, second.count > 0 { memcpy(destination + first.count, source, second.count) }
+    count += 1
+  }
+
   /// Appends a frame holding a copy of `bytes`.
   public func append(_ bytes: [UInt8]) {
     bytes.withUnsafeBytes { append($0) }

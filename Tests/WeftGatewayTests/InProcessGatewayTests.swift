@@ -25,6 +25,37 @@ import ZeroMQ
     }
   }
 
+  /// A worker that reads the header in the envelope's frame gets REQUESTs so, one frame
+  /// shorter, and its FINALs laid out so reach the client; a worker that does not say so
+  /// (an older one) still gets the header in its own frame, and is answered alike.
+  @Test func eachWorkerGetsTheRequestLayoutItReads() async throws {
+    try await InProcessMesh.with { mesh in
+      let older = try mesh.worker(name: "older")
+      let newer = try mesh.worker(name: "newer", inlineHeaders: true)
+      let client = try mesh.client()
+      for id in [UInt64(1), 2] {
+        try client.send(id: id, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: [UInt8(id)])
+      }
+      let toOlder = try #require(try older.receive(within: 2_000))
+      let toNewer = try #require(try newer.receive(within: 2_000))
+      #expect(toOlder.count == 3 && toOlder[0].count == WorkerEnvelope.longSize && toOlder[0][3] == 1)
+      #expect(toNewer.count == 2 && toNewer[0].count > WorkerEnvelope.longSize && toNewer[0][3] == 2)
+      let ids = [try Peer.requestHeader(of: toOlder).requestID, try Peer.requestHeader(of: toNewer).requestID]
+      #expect(Set(ids) == [1, 2])
+      #expect(toOlder.last == [UInt8(ids[0])] && toNewer.last == [UInt8(ids[1])])
+      try older.answer(toOlder, body: Array("older".utf8))
+      try newer.answer(toNewer, body: Array("newer".utf8))
+      var replies: [UInt64: (String, [[UInt8]])] = [:]
+      for _ in 0..<2 {
+        let reply = try #require(try client.reply(within: 2_000))
+        #expect(reply.status == .ok)
+        replies[reply.requestID] = (reply.workerID, reply.body)
+      }
+      #expect(replies[ids[0]]?.0 == "older" && replies[ids[0]]?.1 == [Array("older".utf8)])
+      #expect(replies[ids[1]]?.0 == "newer" && replies[ids[1]]?.1 == [Array("newer".utf8)])
+    }
+  }
+
   @Test func anIdempotentRequestOnASilentWorkerIsSentToAnotherOne() async throws {
     try await InProcessMesh.with { mesh in
       // Heartbeats every 20 ms: silent for three intervals, the first worker is evicted.
@@ -207,7 +238,8 @@ private struct InProcessMesh {
   }
 
   /// A worker of `echo` that has registered.
-  func worker(name: String, heartbeatMs: UInt32 = 60_000, capacity: UInt32 = 4) throws -> Peer {
+  /// `inlineHeaders`: it says it reads REQUESTs with the header in the envelope's frame.
+  func worker(name: String, heartbeatMs: UInt32 = 60_000, capacity: UInt32 = 4, inlineHeaders: Bool = false) throws -> Peer {
     let peer = try Peer(context, connecting: endpoints.backend)
     peer.name = name
     var ready = WorkerReady()
@@ -218,6 +250,7 @@ private struct InProcessMesh {
     ready.maxBatchSize = 1
     ready.name = name
     ready.heartbeatIntervalMs = heartbeatMs
+    ready.inlineHeaders = inlineHeaders
     try peer.socket.send(WorkerEnvelope(.ready).bytes, more: true)
     try peer.socket.send(try ready.serializedBytes(), more: false)
     try waitUntilRegistered(name)
@@ -283,17 +316,30 @@ private final class Peer {
     return (StatusCode(wireValue: header.status), header.requestID, header.workerID, Array(message[2...]))
   }
 
-  /// As a worker: the FINAL reply to `request`.
+  /// As a worker: the FINAL reply to `request`, laid out as the request was (the
+  /// header in the envelope's frame, or in its own).
   func answer(_ request: [[UInt8]], body: [UInt8]) throws {
     let envelope = try WorkerEnvelope(frames: request)
     var header = ResponseHeader()
     header.status = .ok
     header.endOfStream = true
     header.workerID = name
-    header.requestID = try RequestHeader(serializedBytes: request[1]).requestID
-    try socket.send(WorkerEnvelope(.final, dispatchID: envelope.dispatchID).bytes, more: true)
-    try socket.send(try header.serializedBytes(), more: true)
+    header.requestID = try Self.requestHeader(of: request).requestID
+    let final = WorkerEnvelope(.final, dispatchID: envelope.dispatchID, inlineHeader: envelope.hasInlineHeader)
+    if envelope.hasInlineHeader {
+      try socket.send(final.bytes + (try header.serializedBytes()), more: true)
+    } else {
+      try socket.send(final.bytes, more: true)
+      try socket.send(try header.serializedBytes(), more: true)
+    }
     try socket.send(body, more: false)
+  }
+
+  /// The client's header of a REQUEST, wherever its layout puts it.
+  static func requestHeader(of request: [[UInt8]]) throws -> RequestHeader {
+    let envelope = try WorkerEnvelope(frames: request)
+    guard envelope.hasInlineHeader else { return try RequestHeader(serializedBytes: request[1]) }
+    return try RequestHeader(serializedBytes: Array(request[0].dropFirst(WorkerEnvelope.longSize)))
   }
 }
 

@@ -39,6 +39,23 @@ import WeftProtocol
     }
   }
 
+  @Test func aVersionTwoEnvelopeCarriesTheHeaderInItsFrame() throws {
+    let final = WorkerEnvelope(.final, dispatchID: 7, inlineHeader: true)
+    let header: [UInt8] = [0x08, 0x2a, 0x20, 0x01]  // request_id 42, end_of_stream
+    let frame = final.bytes + header
+    #expect(frame[3] == 2)
+    try frame.withUnsafeBytes { frame in
+      let decoded = try WorkerEnvelope(decoding: frame)
+      #expect(decoded == final)
+      #expect(decoded.hasInlineHeader)
+      #expect(Array(WorkerEnvelope.inlineHeader(in: frame)) == header)
+    }
+    // An empty header (every field at its default) is a 17-byte frame of version 2.
+    #expect(try final.bytes.withUnsafeBytes { try WorkerEnvelope(decoding: $0) }.hasInlineHeader)
+    // Version 1 keeps the header in the next frame: the envelope is exactly 17 bytes.
+    #expect(!WorkerEnvelope(.final, dispatchID: 7).hasInlineHeader)
+  }
+
   @Test func malformedEnvelopesSayWhatIsWrong() {
     func decode(_ bytes: [UInt8]) -> WorkerEnvelope.Malformed? {
       do {
@@ -47,7 +64,9 @@ import WeftProtocol
       } catch let error as WorkerEnvelope.Malformed { return error } catch { return nil }
     }
     #expect(decode([0x57, 0x46, 0x43, 1, 5]) == .notAWorkerSignature)
-    #expect(decode([0x57, 0x46, 0x57, 2, 5]) == .unsupportedVersion(2))
+    #expect(decode([0x57, 0x46, 0x57, 3, 5]) == .unsupportedVersion(3))
+    #expect(decode([0x57, 0x46, 0x57, 2, 5]) == .noHeader(.heartbeat))
+    #expect(decode([0x57, 0x46, 0x57, 2, 4, 1, 2, 3]) == .wrongSize(command: .final, bytes: 8))
     #expect(decode([0x57, 0x46, 0x57, 1, 99]) == .unknownCommand(99))
     #expect(decode([0x57, 0x46, 0x57, 1, 2]) == .wrongSize(command: .request, bytes: 5))
     #expect(decode([0x57, 0x46, 0x57, 1, 5, 0]) == .wrongSize(command: .heartbeat, bytes: 6))

@@ -12,7 +12,8 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
   header.requestID = dispatchID
   return Job(
     link: link, generation: 0, registration: 0, dispatchID: dispatchID,
-    request: InferenceRequest(method: method, header: header, body: [], deadline: .now + .seconds(5)), receivedAt: receivedAt)
+    request: InferenceRequest(method: method, header: header, body: [], deadline: .now + .seconds(5)), receivedAt: receivedAt,
+    inlineHeaders: false)
 }
 
 /// The batching rule with a stepped clock: no test here waits.

@@ -154,12 +154,16 @@ extension GatewayLoop {
     // Frames a retry or the recommender will read again are shared (large ones by
     // reference count), the rest moved.
     let copied = request.idempotent || request.personalize
-    let envelope = WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining))
-    queueToWorker(WorkerDelivery(worker: worker.id, kind: .request(dispatchID: id, copied: copied)), envelope: envelope) { frames in
+    // A worker that reads it gets the header in the envelope's frame: one frame less each way.
+    let inline = worker.inlineHeaders
+    let envelope = WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining), inlineHeader: inline)
+    let sent = (inline ? 2 : 1)..<request.frames.count
+    let delivery = WorkerDelivery(worker: worker.id, kind: .request(dispatchID: id, copied: copied, firstFrame: sent.lowerBound))
+    queueToWorker(delivery, envelope: envelope, inlineHeader: inline ? request.frames[1] : nil) { frames in
       if copied {
-        frames.append(copiesOf: request.frames, range: 1..<request.frames.count)
+        frames.append(copiesOf: request.frames, range: sent)
       } else {
-        frames.append(moving: request.frames, range: 1..<request.frames.count)
+        frames.append(moving: request.frames, range: sent)
       }
     }
     request.markDispatched(to: worker.id, at: now)

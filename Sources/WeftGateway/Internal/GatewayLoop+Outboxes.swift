@@ -21,9 +21,9 @@ struct ClientDelivery {
 /// What a message in the workers' outbox is, for when the worker's connection refuses it.
 struct WorkerDelivery {
   enum Kind {
-    /// Request `dispatchID`; its frames past the identity were moved from the request
-    /// unless `copied`.
-    case request(dispatchID: UInt64, copied: Bool)
+    /// Request `dispatchID`; its frames past the envelope are the request's frames from
+    /// `firstFrame` on, moved from the request unless `copied`.
+    case request(dispatchID: UInt64, copied: Bool, firstFrame: Int)
     /// A command, or a message on an open call.
     case command
   }
@@ -59,11 +59,17 @@ extension GatewayLoop {
     toClients.endMessage(delivery)
   }
 
-  /// Appends [worker identity, envelope, frames…] for `worker`; `appendRest` adds the frames after the envelope.
-  func queueToWorker(_ delivery: WorkerDelivery, envelope: WorkerEnvelope, appendRest: (Frames) -> Void = { _ in }) {
+  /// Appends [worker identity, envelope (+ `inlineHeader` in its frame), frames…] for
+  /// `worker`; `appendRest` adds the frames after the envelope's.
+  func queueToWorker(
+    _ delivery: WorkerDelivery, envelope: WorkerEnvelope, inlineHeader: UnsafeRawBufferPointer? = nil,
+    appendRest: (Frames) -> Void = { _ in }
+  ) {
     let frames = toWorkers.frames
     delivery.worker.withUnsafeBytes { frames.append($0) }
-    envelope.withUnsafeBytes { frames.append($0) }
+    envelope.withUnsafeBytes { encoded in
+      if let inlineHeader { frames.append(encoded, followedBy: inlineHeader) } else { frames.append(encoded) }
+    }
     appendRest(frames)
     toWorkers.endMessage(delivery)
   }
@@ -112,15 +118,17 @@ extension GatewayLoop {
     let isRequest = if case .request = delivery.kind { true } else { false }
     let isGone = (error as? ZMQError)?.isHostUnreachable == true
     if (isRequest || isGone) && !unreachable.contains(delivery.worker) { unreachable.append(delivery.worker) }
-    guard case .request(let id, let copied) = delivery.kind, let request = inFlight[id], request.worker == delivery.worker,
+    guard case .request(let id, let copied, let firstFrame) = delivery.kind, let request = inFlight[id], request.worker == delivery.worker,
       request.isActive, request.call == nil, !request.isShadow
     else {
       if !isGone { statistics.workerMessagesDropped += 1 }
       return
     }
     if !copied {
-      // Frames 2… of the message are the request's frames 1…, moved out when queued.
-      for (offset, index) in range.dropFirst(2).enumerated() { request.frames.replace(offset + 1, moving: toWorkers.frames, at: index) }
+      // Frames 2… of the message are the request's frames `firstFrame`…, moved out when queued.
+      for (offset, index) in range.dropFirst(2).enumerated() {
+        request.frames.replace(firstFrame + offset, moving: toWorkers.frames, at: index)
+      }
     }
     request.returnToQueue(at: MonotonicClock.now())
     enqueue(id, request, version: request.version, atFront: true)

@@ -49,8 +49,9 @@ extension GatewayLoop {
     stage.frames.append(copyOf: model.frames, at: 0)
     stage.frames.append(header)
     stage.frames.append(copiesOf: model.frames, range: 2..<model.frames.count)
-    stage.frames.append(copiesOf: received, range: 3..<received.count)
-    stage.modelReply.append(copiesOf: received, range: 2..<received.count)
+    stage.frames.append(copiesOf: received, range: replyBodyStart..<received.count)
+    stage.modelReply.append(replyHeader)
+    stage.modelReply.append(copiesOf: received, range: replyBodyStart..<received.count)
     stage.startPersonalization(of: model, fields, version: version, deadline: now &+ budget, at: now)
     // The client's request goes on as the stage: it keeps its place in the client's budget.
     (stage.client, model.client) = (model.client, nil)
@@ -87,7 +88,7 @@ extension GatewayLoop {
     personalizations.count(service: stage.personalizedService, .personalized)
     var patch = ResponseHeaderPatch()
     patch.personalized = true
-    sendToClient(stage, header: stage.modelReply, at: 0, body: received, 3..<received.count, patch: patch, finalStatus: .ok, at: now)
+    sendToClient(stage, header: stage.modelReply[0], body: received, replyBodyStart..<received.count, patch: patch, finalStatus: .ok, at: now)
   }
 
   /// The model's reply as it was, with `note` saying why it is not personalised.
@@ -96,7 +97,7 @@ extension GatewayLoop {
     var patch = ResponseHeaderPatch()
     patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")]
     sendToClient(
-      stage, header: stage.modelReply, at: 0, body: stage.modelReply, 1..<stage.modelReply.count, patch: patch,
+      stage, header: stage.modelReply[0], body: stage.modelReply, 1..<stage.modelReply.count, patch: patch,
       finalStatus: .ok, at: now)
   }
 }

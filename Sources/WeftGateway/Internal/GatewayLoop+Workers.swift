@@ -31,7 +31,8 @@ extension GatewayLoop {
       if !known { tellToRegister(worker, at: now) }
     case .partial, .final:
       guard known else { return tellToRegister(worker, at: now) }
-      guard received.count >= 3 else { return noteMalformed(.workerReply, at: now, "from \(worker)") }
+      replyHeaderInline = envelope.hasInlineHeader
+      guard received.count >= replyBodyStart else { return noteMalformed(.workerReply, at: now, "from \(worker)") }
       forwardReply(envelope.dispatchID, from: worker, entry: entry, isFinal: command == .final, at: now)
     case .disconnect:
       // Acknowledge first: no REQUEST follows this on the link, so the worker may exit
@@ -99,7 +100,14 @@ extension GatewayLoop {
     dispatchQueued(service: ready.service, freed: ready.version, at: now)
   }
 
-  /// Sends `received` = [identity, envelope, header, body…] on to the client.
+  /// The header of the worker reply in `received`: after the envelope in its frame, or the next frame.
+  var replyHeader: UnsafeRawBufferPointer { replyHeaderInline ? WorkerEnvelope.inlineHeader(in: received[1]) : received[2] }
+
+  /// The index in `received` of the worker reply's first body frame.
+  var replyBodyStart: Int { replyHeaderInline ? 2 : 3 }
+
+  /// Sends `received` = [identity, envelope, header, body…] on to the client (the header
+  /// in the envelope's frame or its own: ``replyHeader``).
   private func forwardReply(_ id: UInt64, from worker: PeerID, entry: WorkerEntry?, isFinal: Bool, at now: UInt64) {
     // A reply from a worker that no longer holds the request (evicted, then back) is stale.
     guard let request = inFlight[id], request.worker == worker else { return }
@@ -111,7 +119,7 @@ extension GatewayLoop {
       if request.isShadow { return }  // a shadow's partial replies are dropped
       return forwardPartial(id, request, from: worker, at: now)
     }
-    let (status, workerQueue, compute, batchSize) = ProtobufScan.varintFields(2, 7, 8, 10, in: received[2]) ?? (2, 0, 0, 0)
+    let (status, workerQueue, compute, batchSize) = ProtobufScan.varintFields(2, 7, 8, 10, in: replyHeader) ?? (2, 0, 0, 0)
     let code = StatusCode(rawValue: UInt8(clamping: status)) ?? .unknown
     let total = now &- request.receivedAt
     if request.isShadow {
@@ -136,7 +144,7 @@ extension GatewayLoop {
       }
     } else {
       if code == .ok && request.service == RecommenderService.name && request.method == RecommenderService.feedback.name {
-        creditReward(fromFeedbackReply: received[2])
+        creditReward(fromFeedbackReply: replyHeader)
       }
       sendReply(request, finalStatus: code, at: now)
     }
@@ -166,25 +174,25 @@ extension GatewayLoop {
   private func sendReply(_ request: InFlightRequest, finalStatus: StatusCode?, note: String? = nil, at now: UInt64) {
     var patch = ResponseHeaderPatch()
     if let note { patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")] }
-    sendToClient(request, header: received, at: 2, body: received, 3..<received.count, patch: patch, finalStatus: finalStatus, at: now)
+    sendToClient(request, header: replyHeader, body: received, replyBodyStart..<received.count, patch: patch, finalStatus: finalStatus, at: now)
   }
 
-  /// Sends a reply built from `header`'s frame `headerIndex` (a worker's encoded
-  /// ResponseHeader, patched with the client's request id and the gateway's timings) and
-  /// `body`'s frames in `bodyRange` to `request`'s client.
+  /// Sends a reply built from `header` (a worker's encoded ResponseHeader, patched with
+  /// the client's request id and the gateway's timings) and `body`'s frames in
+  /// `bodyRange` to `request`'s client.
   func sendToClient(
-    _ request: InFlightRequest, header: Frames, at headerIndex: Int, body: Frames, _ bodyRange: Range<Int>,
+    _ request: InFlightRequest, header: UnsafeRawBufferPointer, body: Frames, _ bodyRange: Range<Int>,
     patch: ResponseHeaderPatch, finalStatus: StatusCode?, at now: UInt64
   ) {
     var patch = patch
-    if finalStatus == .ok, let token = rewardToken(for: request, modelHeader: header[headerIndex]) {
+    if finalStatus == .ok, let token = rewardToken(for: request, modelHeader: header) {
       patch.metadata.append((RewardMetadata.token, token))
     }
     patch.requestID = request.requestID
     patch.gatewayQueueMicroseconds = request.queuedMicroseconds
     patch.totalMicroseconds = now &- request.receivedAt
     headerScratch.removeAll(keepingCapacity: true)
-    headerScratch.append(contentsOf: header[headerIndex])
+    headerScratch.append(contentsOf: header)
     patch.encode(into: &headerScratch)
 
     if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }

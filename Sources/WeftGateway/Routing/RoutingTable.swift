@@ -53,6 +53,7 @@ struct RoutingTable {
     entry.capacity = cappedCapacity(ready.capacity)
     entry.name = ready.name
     entry.instance = ready.instance
+    entry.inlineHeaders = ready.inlineHeaders
     entry.heartbeatInterval = interval
     entry.lastSeen = now
     entry.draining = false

@@ -21,6 +21,8 @@ final class WorkerEntry {
   /// Its process's random instance (READY), 0 if it sent none: a new connection with the
   /// same instance is the same worker reconnected.
   @exclusivity(unchecked) var instance: UInt64 = 0
+  /// It reads REQUESTs with the header in the envelope's frame (READY's `inline_headers`).
+  @exclusivity(unchecked) var inlineHeaders = false
   /// Its own name, e.g. host:pid.
   @exclusivity(unchecked) var name: String
   /// Microseconds between heartbeats.

@@ -87,6 +87,11 @@ public nonisolated struct Weft_V1_WorkerReady: Sendable {
   /// connection is gone at once (0: not sent, no such match).
   public var instance: UInt64 = 0
 
+  /// The worker reads REQUESTs whose header follows the envelope in its frame (envelope
+  /// version 2; docs/PROTOCOL.md). A gateway sends them so only to a worker that says
+  /// so, and the worker answers a version 2 REQUEST with version 2 PARTIALs and FINAL.
+  public var inlineHeaders: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -148,7 +153,7 @@ nonisolated extension Weft_V1_MethodDescriptor: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerReady"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}version\0\u{1}capacity\0\u{3}max_batch_size\0\u{3}max_batch_delay_us\0\u{1}methods\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}instance\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}version\0\u{1}capacity\0\u{3}max_batch_size\0\u{3}max_batch_delay_us\0\u{1}methods\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}instance\0\u{3}inline_headers\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -165,6 +170,7 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
       case 7: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatIntervalMs) }()
       case 9: try { try decoder.decodeSingularFixed64Field(value: &self.instance) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.inlineHeaders) }()
       default: break
       }
     }
@@ -198,6 +204,9 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
     if self.instance != 0 {
       try visitor.visitSingularFixed64Field(value: self.instance, fieldNumber: 9)
     }
+    if self.inlineHeaders != false {
+      try visitor.visitSingularBoolField(value: self.inlineHeaders, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -211,6 +220,7 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.name != rhs.name {return false}
     if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
     if lhs.instance != rhs.instance {return false}
+    if lhs.inlineHeaders != rhs.inlineHeaders {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

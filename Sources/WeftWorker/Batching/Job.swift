@@ -18,10 +18,13 @@ final class Job: Sendable {
   let receivedAt: UInt64
   /// For a step of a call that stays open: the call (the job is a step, not a request).
   let call: StreamCall?
+  /// The REQUEST came with its header in the envelope's frame, so its gateway reads
+  /// replies laid out so too (``WorkerEnvelope/inlineHeaderVersion``).
+  let inlineHeaders: Bool
 
   init(
     link: Int, generation: UInt64, registration: UInt64, dispatchID: UInt64, request: InferenceRequest, receivedAt: UInt64,
-    call: StreamCall? = nil
+    inlineHeaders: Bool, call: StreamCall? = nil
   ) {
     self.link = link
     self.generation = generation
@@ -29,6 +32,7 @@ final class Job: Sendable {
     self.dispatchID = dispatchID
     self.request = request
     self.receivedAt = receivedAt
+    self.inlineHeaders = inlineHeaders
     self.call = call
   }
 
@@ -37,7 +41,7 @@ final class Job: Sendable {
     let opening = call.opening
     return Job(
       link: opening.link, generation: opening.generation, registration: opening.registration, dispatchID: opening.dispatchID,
-      request: opening.request, receivedAt: now, call: call)
+      request: opening.request, receivedAt: now, inlineHeaders: opening.inlineHeaders, call: call)
   }
 }
 
@@ -53,6 +57,8 @@ struct Completion: Sendable {
   let body: [Data]
   /// Answers a job the worker counted as pending (false for a request it could not read).
   var fromJob = true
+  /// Sent with the header in the envelope's frame (the request came so).
+  var inlineHeader = false
   /// Not a response: CALL_CREDIT granting the client this many more messages on the call.
   var callCredit: UInt32?
 }
@@ -65,7 +71,7 @@ extension Completion {
       version: version)
     self.init(
       link: job.link, generation: job.generation, registration: job.registration, dispatchID: job.dispatchID, isFinal: isFinal,
-      header: header, body: response.body)
+      header: header, body: response.body, inlineHeader: job.inlineHeaders)
   }
 
   /// A reply's ResponseHeader bytes. Without metadata (most replies) the fields are

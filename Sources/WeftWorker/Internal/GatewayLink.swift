@@ -89,6 +89,25 @@ final class GatewayLink {
     lastSent = now
   }
 
+  /// Queues a message with a header: [`envelope` + `header`, body…] in one frame when the
+  /// envelope says so (version 2), else [`envelope`, `header`, body…]; `appendBody` adds the body.
+  func send(_ envelope: WorkerEnvelope, header: [UInt8], at now: UInt64, appendBody: (Frames) -> Void) {
+    let frames = outgoing.frames
+    envelope.withUnsafeBytes { encoded in
+      header.withUnsafeBytes { header in
+        if envelope.hasInlineHeader {
+          frames.append(encoded, followedBy: header)
+        } else {
+          frames.append(encoded)
+          frames.append(header)
+        }
+      }
+    }
+    appendBody(frames)
+    outgoing.endMessage(())
+    lastSent = now
+  }
+
   /// Sends what is queued; returns how many messages failed and the first error. The
   /// socket has no queue bound (the gateway bounds the work it sends by our capacity), so
   /// a send fails only when the socket is closing.

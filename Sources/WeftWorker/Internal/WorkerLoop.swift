@@ -31,8 +31,9 @@ final class WorkerLoop {
   @exclusivity(unchecked) private var drainStartedAt: UInt64?
   /// Calls that stay open, by link and dispatch id, until their FINAL is sent.
   @exclusivity(unchecked) private var streams: [StreamKey: StreamCall] = [:]
-  /// The model's client-streaming and bidirectional methods (usually none).
-  private let openCallMethods: Set<String>
+  /// The model's client-streaming and bidirectional methods (none or a few: compared
+  /// one by one, which costs less than hashing the method name of every request).
+  private let openCallMethods: [String]
   /// Steps of open calls run on the compute thread even for a model that runs inline.
   private let usesComputeThread: Bool
   /// Requests for a model that runs inline, received in this read of the sockets: they
@@ -65,7 +66,7 @@ final class WorkerLoop {
     batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
     completionQueue = try CompletionQueue()
     compute = ComputeThread(model: model, batcher: batcher, completionQueue: completionQueue, workerName: configuration.name, logger: logger)
-    openCallMethods = Set(descriptor.methods.filter(\.kind.clientStreams).map(\.name))
+    openCallMethods = descriptor.methods.filter(\.kind.clientStreams).map(\.name)
     usesComputeThread = !descriptor.runsInline || !openCallMethods.isEmpty
 
     var ready = WorkerReady()
@@ -76,6 +77,7 @@ final class WorkerLoop {
     ready.maxBatchDelayUs = UInt32(clamping: descriptor.maxBatchDelay.microseconds)
     ready.name = configuration.name
     ready.instance = UInt64.random(in: 1...UInt64.max)
+    ready.inlineHeaders = true
     ready.heartbeatIntervalMs = UInt32(clamping: interval / 1_000)
     ready.methods = descriptor.methods.map { served in
       var method = MethodDescriptor()
@@ -235,19 +237,20 @@ final class WorkerLoop {
   }
 
   private func accept(_ dispatch: WorkerEnvelope, from link: GatewayLink, index: Int, at now: UInt64) {
-    guard received.count >= 2 else {
+    let inline = dispatch.hasInlineHeader
+    guard inline || received.count >= 2 else {
       logger.warning("REQUEST without a RequestHeader")
       return
     }
     let job: Job
     do {
-      let header = try RequestHeader(borrowing: received[1])
-      let body = (2..<received.count).map { received.data(at: $0) }
+      let header = try RequestHeader(borrowing: inline ? WorkerEnvelope.inlineHeader(in: received[0]) : received[1])
+      let body = ((inline ? 1 : 2)..<received.count).map { received.data(at: $0) }
       let deadline = ContinuousClock.now + .milliseconds(Int(dispatch.remainingMilliseconds))
       job = Job(
         link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
         request: InferenceRequest(method: header.method, header: header, body: body, deadline: deadline),
-        receivedAt: now)
+        receivedAt: now, inlineHeaders: inline)
     } catch {
       var header = ResponseHeader()
       header.status = StatusCode.invalidArgument.wireValue
@@ -255,7 +258,7 @@ final class WorkerLoop {
       header.endOfStream = true
       let completion = Completion(
         link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
-        isFinal: true, header: (try? header.serializedBytes()) ?? [], body: [], fromJob: false)
+        isFinal: true, header: (try? header.serializedBytes()) ?? [], body: [], fromJob: false, inlineHeader: inline)
       return send(completion, at: now)
     }
     pendingCount += 1
@@ -333,7 +336,7 @@ final class WorkerLoop {
       link.send(WorkerEnvelope(.callCredit, dispatchID: completion.dispatchID), at: now) { $0.append(CreditLimit.encode(credit)) }
       return
     }
-    if completion.isFinal {
+    if completion.isFinal && !streams.isEmpty {
       streams[StreamKey(link: completion.link, generation: completion.generation, dispatchID: completion.dispatchID)] = nil
     }
     if completion.isFinal && completion.fromJob {
@@ -342,8 +345,8 @@ final class WorkerLoop {
     }
     // The link was replaced since the request came: that gateway already gave it to another worker.
     guard completion.generation == link.generation else { return }
-    link.send(WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID), at: now) { frames in
-      frames.append(completion.header)
+    let envelope = WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID, inlineHeader: completion.inlineHeader)
+    link.send(envelope, header: completion.header, at: now) { frames in
       for frame in completion.body { frames.append(frame) }
     }
   }

@@ -187,7 +187,7 @@ const ProtobufCMessageDescriptor weft__v1__method_descriptor__descriptor =
   (ProtobufCMessageInit) weft__v1__method_descriptor__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[9] =
+static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[10] =
 {
   {
     "service",
@@ -297,10 +297,23 @@ static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "inline_headers",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__WorkerReady, inline_headers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__worker_ready__field_indices_by_name[] = {
   2,   /* field[2] = capacity */
   7,   /* field[7] = heartbeat_interval_ms */
+  9,   /* field[9] = inline_headers */
   8,   /* field[8] = instance */
   4,   /* field[4] = max_batch_delay_us */
   3,   /* field[3] = max_batch_size */
@@ -312,7 +325,7 @@ static const unsigned weft__v1__worker_ready__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__worker_ready__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor weft__v1__worker_ready__descriptor =
 {
@@ -322,7 +335,7 @@ const ProtobufCMessageDescriptor weft__v1__worker_ready__descriptor =
   "Weft__V1__WorkerReady",
   "weft.v1",
   sizeof(Weft__V1__WorkerReady),
-  9,
+  10,
   weft__v1__worker_ready__field_descriptors,
   weft__v1__worker_ready__field_indices_by_name,
   1,  weft__v1__worker_ready__number_ranges,

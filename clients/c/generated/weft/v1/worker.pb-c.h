@@ -77,10 +77,16 @@ struct  Weft__V1__WorkerReady
    * connection is gone at once (0: not sent, no such match).
    */
   uint64_t instance;
+  /*
+   * The worker reads REQUESTs whose header follows the envelope in its frame (envelope
+   * version 2; docs/PROTOCOL.md). A gateway sends them so only to a worker that says
+   * so, and the worker answers a version 2 REQUEST with version 2 PARTIALs and FINAL.
+   */
+  protobuf_c_boolean inline_headers;
 };
 #define WEFT__V1__WORKER_READY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__worker_ready__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 /* Weft__V1__MethodDescriptor methods */

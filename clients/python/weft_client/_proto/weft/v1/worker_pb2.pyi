@@ -20,9 +20,10 @@ class MethodDescriptor(_message.Message):
     def __init__(self, name: _Optional[str] = ..., streaming: bool = ..., input_kind: _Optional[str] = ..., output_kind: _Optional[str] = ..., client_streaming: bool = ...) -> None: ...
 
 class WorkerReady(_message.Message):
-    __slots__ = ["capacity", "heartbeat_interval_ms", "instance", "max_batch_delay_us", "max_batch_size", "methods", "name", "service", "version"]
+    __slots__ = ["capacity", "heartbeat_interval_ms", "inline_headers", "instance", "max_batch_delay_us", "max_batch_size", "methods", "name", "service", "version"]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    INLINE_HEADERS_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_DELAY_US_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +33,7 @@ class WorkerReady(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     capacity: int
     heartbeat_interval_ms: int
+    inline_headers: bool
     instance: int
     max_batch_delay_us: int
     max_batch_size: int
@@ -39,4 +41,4 @@ class WorkerReady(_message.Message):
     name: str
     service: str
     version: str
-    def __init__(self, service: _Optional[str] = ..., version: _Optional[str] = ..., capacity: _Optional[int] = ..., max_batch_size: _Optional[int] = ..., max_batch_delay_us: _Optional[int] = ..., methods: _Optional[_Iterable[_Union[MethodDescriptor, _Mapping]]] = ..., name: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., instance: _Optional[int] = ...) -> None: ...
+    def __init__(self, service: _Optional[str] = ..., version: _Optional[str] = ..., capacity: _Optional[int] = ..., max_batch_size: _Optional[int] = ..., max_batch_delay_us: _Optional[int] = ..., methods: _Optional[_Iterable[_Union[MethodDescriptor, _Mapping]]] = ..., name: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., instance: _Optional[int] = ..., inline_headers: bool = ...) -> None: ...
