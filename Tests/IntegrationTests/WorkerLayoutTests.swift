@@ -1,0 +1,67 @@
+import Foundation
+import SwiftProtobuf
+import Testing
+import WeftProtocol
+import ZeroMQ
+
+/// A real `weft worker` against a bare ROUTER playing its gateway: it says in READY that
+/// it reads headers in the envelope's frame, and answers each REQUEST in the layout the
+/// REQUEST came in, so a gateway from before the layout (version 1 only) still works.
+@Suite struct WorkerLayoutTests {
+  @Test func aWorkerAnswersEachRequestInTheLayoutItCameIn() async throws {
+    let context = try Context()
+    let gateway = try Socket(context: context, type: .router)
+    gateway.linger = 0
+    defer { gateway.close() }
+    try gateway.bind("tcp://127.0.0.1:*")
+    let worker = try MeshProcess(["worker", "--model", "echo", "--gateway", try gateway.lastEndpoint(), "--name", "layout", "--log-level", "warning"])
+    defer { kill(worker.pid, SIGKILL) }
+
+    let ready = try #require(try receive(from: gateway, command: .ready, within: .seconds(20)))
+    let identity = ready[0]
+    #expect(ready[1][3] == WorkerEnvelope.separateHeaderVersion)
+    #expect(try WorkerReady(serializedBytes: ready[2]).inlineHeaders)
+
+    for inline in [false, true] {
+      let id: UInt64 = inline ? 2 : 1
+      var header = RequestHeader()
+      (header.requestID, header.service, header.method) = (id, EchoService.name, EchoService.echo.name)
+      let envelope = WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: 5_000, inlineHeader: inline)
+      let encoded: [UInt8] = try header.serializedBytes()
+      let body = Array("layout \(id)".utf8)
+      try gateway.send(identity, more: true)
+      if inline {
+        try gateway.send(envelope.bytes + encoded, more: true)
+      } else {
+        try gateway.send(envelope.bytes, more: true)
+        try gateway.send(encoded, more: true)
+      }
+      try gateway.send(body, more: false)
+
+      let final = try #require(try receive(from: gateway, command: .final, within: .seconds(10)))
+      let replyEnvelope = try final[1].withUnsafeBytes { try WorkerEnvelope(decoding: $0) }
+      #expect(replyEnvelope.dispatchID == id)
+      #expect(replyEnvelope.hasInlineHeader == inline)
+      let replyHeader = inline ? Array(final[1].dropFirst(WorkerEnvelope.longSize)) : final[2]
+      let response = try ResponseHeader(serializedBytes: replyHeader)
+      #expect(response.requestID == id && response.status == .ok && response.endOfStream)
+      #expect(final.last == body)
+      #expect(final.count == (inline ? 3 : 4))  // identity, envelope(+header), [header,] body
+    }
+  }
+
+  /// The next message from the worker with `command`, skipping others (heartbeats,
+  /// credits); nil if none comes in time.
+  private func receive(from socket: Socket, command: WorkerCommand, within timeout: Duration) throws -> [[UInt8]]? {
+    let frames = Frames(capacity: 8)
+    let deadline = ContinuousClock.now + timeout
+    var poller = Poller()
+    _ = try poller.add(socket)
+    while ContinuousClock.now < deadline {
+      guard try poller.wait(timeoutMilliseconds: 100) > 0, try socket.receive(into: frames, wait: false), frames.count >= 2 else { continue }
+      let message = (0..<frames.count).map { frames.bytes(at: $0) }
+      if (try? message[1].withUnsafeBytes { try WorkerEnvelope(decoding: $0) })?.command == command { return message }
+    }
+    return nil
+  }
+}
