@@ -89,18 +89,14 @@ public final class Frames {
 
   /// Appends a frame holding a copy of `bytes`.
   public func append(_ bytes: UnsafeRawBufferPointer) {
-    let slot = nextSlot()
-    zmq_msg_close(slot)
-    // Only ENOMEM can fail here; treat it like Swift treats allocation failure.
-    precondition(zmq_msg_init_size(slot, bytes.count) == 0, "zmq_msg_init_size: out of memory")
-    if let source = bytes.baseAddress, bytes.count > 0 { memcpy(zmq_msg_data(slot), source, bytes.count) }
-    count += 1
+    append(bytes, followedBy: UnsafeRawBufferPointer(start: nil, count: 0))
   }
 
   /// Appends one frame holding a copy of `first`, then of `second`.
   public func append(_ first: UnsafeRawBufferPointer, followedBy second: UnsafeRawBufferPointer) {
     let slot = nextSlot()
     zmq_msg_close(slot)
+    // Only ENOMEM can fail here; treat it like Swift treats allocation failure.
     precondition(zmq_msg_init_size(slot, first.count + second.count) == 0, "zmq_msg_init_size: out of memory")
     let destination = zmq_msg_data(slot)!
     if let source = first.baseAddress, first.count > 0 { memcpy(destination, source, first.count) }
