@@ -81,9 +81,11 @@ final class GatewayLink {
     }
   }
 
-  /// Queues [`envelope`, frames `appendRest` adds] for the gateway.
-  func send(_ envelope: WorkerEnvelope, at now: UInt64, appendRest: (Frames) -> Void) {
-    envelope.withUnsafeBytes { outgoing.frames.append($0) }
+  /// Queues [`envelope` (+ `inlineHeader` in its frame), frames `appendRest` adds] for the gateway.
+  func send(_ envelope: WorkerEnvelope, inlineHeader: UnsafeRawBufferPointer? = nil, at now: UInt64, appendRest: (Frames) -> Void) {
+    envelope.withUnsafeBytes { encoded in
+      if let inlineHeader { outgoing.frames.append(encoded, followedBy: inlineHeader) } else { outgoing.frames.append(encoded) }
+    }
     appendRest(outgoing.frames)
     outgoing.endMessage(())
     lastSent = now
@@ -92,20 +94,13 @@ final class GatewayLink {
   /// Queues a message with a header: [`envelope` + `header`, body…] in one frame when the
   /// envelope says so (version 2), else [`envelope`, `header`, body…]; `appendBody` adds the body.
   func send(_ envelope: WorkerEnvelope, header: [UInt8], at now: UInt64, appendBody: (Frames) -> Void) {
-    let frames = outgoing.frames
-    envelope.withUnsafeBytes { encoded in
-      header.withUnsafeBytes { header in
-        if envelope.hasInlineHeader {
-          frames.append(encoded, followedBy: header)
-        } else {
-          frames.append(encoded)
-          frames.append(header)
-        }
+    let inline = envelope.hasInlineHeader
+    header.withUnsafeBytes { header in
+      send(envelope, inlineHeader: inline ? header : nil, at: now) { frames in
+        if !inline { frames.append(header) }
+        appendBody(frames)
       }
     }
-    appendBody(frames)
-    outgoing.endMessage(())
-    lastSent = now
   }
 
   /// Sends what is queued; returns how many messages failed and the first error. The
