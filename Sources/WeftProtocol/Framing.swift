@@ -113,6 +113,10 @@ public struct WorkerEnvelope: Equatable, Sendable {
   /// Whether the message's header follows the envelope in its frame (else it is the next frame).
   public var hasInlineHeader: Bool { version == Self.inlineHeaderVersion }
 
+  /// Whether `frame`, a valid envelope frame, is of version 2 (its header follows in it),
+  /// read without decoding it again.
+  public static func hasInlineHeader(_ frame: UnsafeRawBufferPointer) -> Bool { frame[3] == inlineHeaderVersion }
+
   /// The header that follows a version 2 envelope in `frame` (an envelope frame this
   /// envelope was decoded from).
   public static func inlineHeader(in frame: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {

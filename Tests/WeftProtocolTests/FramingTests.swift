@@ -49,7 +49,9 @@ import WeftProtocol
       #expect(decoded == final)
       #expect(decoded.hasInlineHeader)
       #expect(Array(WorkerEnvelope.inlineHeader(in: frame)) == header)
+      #expect(WorkerEnvelope.hasInlineHeader(frame))
     }
+    #expect(!WorkerEnvelope(.final, dispatchID: 7).bytes.withUnsafeBytes { WorkerEnvelope.hasInlineHeader($0) })
     // An empty header (every field at its default) is a 17-byte frame of version 2.
     #expect(try final.bytes.withUnsafeBytes { try WorkerEnvelope(decoding: $0) }.hasInlineHeader)
     // Version 1 keeps the header in the next frame: the envelope is exactly 17 bytes.

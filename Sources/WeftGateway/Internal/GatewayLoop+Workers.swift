@@ -31,7 +31,6 @@ extension GatewayLoop {
       if !known { tellToRegister(worker, at: now) }
     case .partial, .final:
       guard known else { return tellToRegister(worker, at: now) }
-      replyHeaderInline = envelope.hasInlineHeader
       guard received.count >= replyBodyStart else { return noteMalformed(.workerReply, at: now, "from \(worker)") }
       forwardReply(envelope.dispatchID, from: worker, entry: entry, isFinal: command == .final, at: now)
     case .disconnect:
@@ -99,6 +98,10 @@ extension GatewayLoop {
     nextHousekeeping = min(nextHousekeeping, now)
     dispatchQueued(service: ready.service, freed: ready.version, at: now)
   }
+
+  /// Whether the worker reply in `received` (a PARTIAL or FINAL whose envelope was
+  /// checked) has its header in the envelope's frame.
+  private var replyHeaderInline: Bool { WorkerEnvelope.hasInlineHeader(received[1]) }
 
   /// The header of the worker reply in `received`: after the envelope in its frame, or the next frame.
   var replyHeader: UnsafeRawBufferPointer { replyHeaderInline ? WorkerEnvelope.inlineHeader(in: received[1]) : received[2] }

@@ -51,9 +51,6 @@ final class GatewayLoop {
   let toWorkers = Outbox<WorkerDelivery>()
   /// Service, method and version names seen, reused when headers are read.
   let names = NameTable()
-  /// Whether the worker reply in `received` has its header in the envelope's frame
-  /// (``replyHeader``, ``replyBodyStart``); set for each PARTIAL and FINAL.
-  @exclusivity(unchecked) var replyHeaderInline = false
   /// Scratch space for patched response headers, reused.
   @exclusivity(unchecked) var headerScratch: [UInt8] = []
   /// Finished requests, reused for new ones.
