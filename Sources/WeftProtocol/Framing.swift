@@ -54,6 +54,11 @@ public enum WorkerCommand: UInt8, Sendable, CaseIterable {
   /// messages; gateway → worker, the client takes this many more responses. Next frame:
   /// the count as a ``CreditLimit``.
   case callCredit = 11
+  /// Both ways: several whole messages (each starting with its own envelope) in the next
+  /// frame, handled one by one as if each came alone (the ZeroMQ module's `FramePack`
+  /// layout). Gateway → worker only when the worker's READY says `reads_packed`; worker →
+  /// gateway only once that gateway has sent it a PACKED. Never nested.
+  case packed = 12
 
   /// Whether a message of this command has a header (REQUEST: the client's
   /// `RequestHeader`; PARTIAL, FINAL: a `ResponseHeader`).
@@ -68,7 +73,7 @@ public enum WorkerCommand: UInt8, Sendable, CaseIterable {
   public var carriesDispatch: Bool {
     switch self {
     case .request, .partial, .final, .cancel, .message, .halfClose, .callCredit: true
-    case .ready, .heartbeat, .disconnect, .credit: false
+    case .ready, .heartbeat, .disconnect, .credit, .packed: false
     }
   }
 }
@@ -112,6 +117,12 @@ public struct WorkerEnvelope: Equatable, Sendable {
 
   /// Whether the message's header follows the envelope in its frame (else it is the next frame).
   public var hasInlineHeader: Bool { version == Self.inlineHeaderVersion }
+
+  /// The command of `frame`, an envelope frame this side encoded, read without decoding
+  /// it; nil if the frame is too short or the byte names no command.
+  public static func command(of frame: UnsafeRawBufferPointer) -> WorkerCommand? {
+    frame.count >= shortSize ? WorkerCommand(rawValue: frame[4]) : nil
+  }
 
   /// Whether `frame`, a valid envelope frame, is of version 2 (its header follows in it),
   /// read without decoding it again.

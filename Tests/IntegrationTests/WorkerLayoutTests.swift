@@ -5,8 +5,9 @@ import WeftProtocol
 import ZeroMQ
 
 /// A real `weft worker` against a bare ROUTER playing its gateway: it says in READY that
-/// it reads headers in the envelope's frame, and answers each REQUEST in the layout the
-/// REQUEST came in, so a gateway from before the layout (version 1 only) still works.
+/// it reads headers in the envelope's frame and PACKED messages, and answers each REQUEST
+/// in the layout the REQUEST came in (packing its replies only to a gateway that packed),
+/// so a gateway from before those layouts (version 1 only) still works.
 @Suite struct WorkerLayoutTests {
   @Test func aWorkerAnswersEachRequestInTheLayoutItCameIn() async throws {
     let context = try Context()
@@ -21,6 +22,7 @@ import ZeroMQ
     let identity = ready[0]
     #expect(ready[1][3] == WorkerEnvelope.separateHeaderVersion)
     #expect(try WorkerReady(serializedBytes: ready[2]).inlineHeaders)
+    #expect(try WorkerReady(serializedBytes: ready[2]).readsPacked)
 
     for inline in [false, true] {
       let id: UInt64 = inline ? 2 : 1
@@ -48,6 +50,35 @@ import ZeroMQ
       #expect(final.last == body)
       #expect(final.count == (inline ? 3 : 4))  // identity, envelope(+header), [header,] body
     }
+
+    // Three REQUESTs in one PACKED: answered, and in a PACKED too, now that this gateway packs.
+    var pack = FramePack()
+    for id in 3...5 as ClosedRange<UInt64> {
+      var header = RequestHeader()
+      (header.requestID, header.service, header.method) = (id, EchoService.name, EchoService.echo.name)
+      let request = Frames()
+      request.append(WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: 5_000, inlineHeader: true).bytes + (try header.serializedBytes()))
+      request.append(Array("packed \(id)".utf8))
+      pack.append(request, range: 0..<2)
+    }
+    try gateway.send(identity, more: true)
+    try gateway.send(WorkerEnvelope(.packed).bytes, more: true)
+    try gateway.send(pack.bytes, more: false)
+    let packed = try #require(try receive(from: gateway, command: .packed, within: .seconds(10)))
+    #expect(packed.count == 3)  // identity, envelope, pack
+    let frames = Frames()
+    var answered: [UInt64: [UInt8]] = [:]
+    try packed[2].withUnsafeBytes { pack in
+      #expect(try FramePack.validate(pack, maxFrames: 64) == 3)
+      try FramePack.forEachMessage(in: pack, into: frames, prepare: {}) {
+        let envelope = try WorkerEnvelope(decoding: frames[0])
+        #expect(envelope.command == .final && envelope.hasInlineHeader && frames.count == 2)
+        let response = try ResponseHeader(serializedBytes: Array(WorkerEnvelope.inlineHeader(in: frames[0])))
+        #expect(response.requestID == envelope.dispatchID && response.status == .ok)
+        answered[envelope.dispatchID] = frames.bytes(at: 1)
+      }
+    }
+    #expect(answered == [3: Array("packed 3".utf8), 4: Array("packed 4".utf8), 5: Array("packed 5".utf8)])
   }
 
   /// The next message from the worker with `command`, skipping others (heartbeats,

@@ -56,6 +56,82 @@ import ZeroMQ
     }
   }
 
+  /// Requests dispatched together go in one PACKED to a worker that reads them, and its
+  /// PACKED answer reaches every client; a worker that does not read them gets them one by
+  /// one. Packing copies the requests, so nothing of them is lost either way.
+  @Test(arguments: [false, true]) func aBurstGoesPackedOnlyToAWorkerThatReadsPacked(readsPacked: Bool) async throws {
+    try await InProcessMesh.with { mesh in
+      let worker = try mesh.worker(name: "echo", inlineHeaders: true, readsPacked: readsPacked)
+      // No room at first: the burst waits in the queue and is dispatched at once when room comes.
+      try worker.grantCapacity(0)
+      try mesh.waitForStatus("echo's capacity is 0") { status in
+        status.services.contains { $0.versions.contains { $0.workers.contains { $0.name == "echo" && $0.capacity == 0 } } }
+      }
+      let client = try mesh.client()
+      for id in 1...4 as ClosedRange<UInt64> {
+        try client.send(id: id, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: [UInt8(id)])
+      }
+      try mesh.waitUntilQueued(4)
+      try worker.grantCapacity(4)
+
+      let first = try #require(try worker.receive(within: 2_000))
+      var requests = [first]
+      if readsPacked {
+        #expect(try WorkerEnvelope(frames: first).command == .packed && first.count == 2)
+        requests = try Peer.unpack(first[1])
+      } else {
+        for _ in 0..<3 { requests.append(try #require(try worker.receive(within: 2_000))) }
+      }
+      #expect(requests.count == 4)
+      #expect(try requests.allSatisfy { try WorkerEnvelope(frames: $0).command == .request })
+      let ids = try requests.map { try Peer.requestHeader(of: $0).requestID }
+      #expect(Set(ids) == [1, 2, 3, 4])
+      #expect(zip(requests, ids).allSatisfy { $0.last == [UInt8($1)] })
+
+      if readsPacked {
+        try worker.answerPacked(requests)
+      } else {
+        for request in requests { try worker.answer(request, body: request.last ?? []) }
+      }
+      var answered: Set<UInt64> = []
+      for _ in 0..<4 {
+        let reply = try #require(try client.reply(within: 2_000))
+        #expect(reply.status == .ok && reply.workerID == "echo" && reply.body == [[UInt8(reply.requestID)]])
+        answered.insert(reply.requestID)
+      }
+      #expect(answered == [1, 2, 3, 4])
+    }
+  }
+
+  /// A worker packs only its replies: a pack holding anything else, or a pack that does
+  /// not parse, is refused and counted; the worker's next replies still go through.
+  @Test func aPackFromAWorkerHoldsOnlyWellFormedReplies() async throws {
+    try await InProcessMesh.with { mesh in
+      let worker = try mesh.worker(name: "echo", inlineHeaders: true, readsPacked: true)
+      var ready = WorkerReady()
+      (ready.service, ready.name, ready.capacity) = ("stolen", "stolen", 4)
+      let frames = Frames()
+      frames.append(WorkerEnvelope(.ready).bytes)
+      frames.append(try ready.serializedBytes() as [UInt8])
+      var pack = FramePack()
+      pack.append(frames, range: 0..<2)
+      try worker.socket.send(WorkerEnvelope(.packed).bytes, more: true)
+      try worker.socket.send(pack.bytes, more: false)
+      try worker.socket.send(WorkerEnvelope(.packed).bytes, more: true)
+      try worker.socket.send(Array(pack.bytes.dropLast()), more: false)
+      try mesh.waitForStatus("two malformed packs counted, nothing registered from them") { status in
+        status.malformed.first { $0.kind == "worker: malformed PACKED" }?.count == 2 && !status.services.contains { $0.name == "stolen" }
+      }
+
+      let client = try mesh.client()
+      try client.send(id: 5, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: [5])
+      let request = try #require(try worker.receive(within: 2_000))
+      try worker.answerPacked([request])
+      let reply = try #require(try client.reply(within: 2_000))
+      #expect(reply.status == .ok && reply.requestID == 5 && reply.body == [[5]])
+    }
+  }
+
   @Test func anIdempotentRequestOnASilentWorkerIsSentToAnotherOne() async throws {
     try await InProcessMesh.with { mesh in
       // Heartbeats every 20 ms: silent for three intervals, the first worker is evicted.
@@ -221,7 +297,7 @@ private struct InProcessMesh {
   }
 
   /// Asks the gateway for its status until `condition` holds, for up to 10 s.
-  private func waitForStatus(_ what: String, _ condition: (MeshStatus) -> Bool) throws {
+  func waitForStatus(_ what: String, _ condition: (MeshStatus) -> Bool) throws {
     let asker = try client()
     let deadline = ContinuousClock.now + .seconds(10)
     var id: UInt64 = 1_000
@@ -239,7 +315,10 @@ private struct InProcessMesh {
 
   /// A worker of `echo` that has registered.
   /// `inlineHeaders`: it says it reads REQUESTs with the header in the envelope's frame.
-  func worker(name: String, heartbeatMs: UInt32 = 60_000, capacity: UInt32 = 4, inlineHeaders: Bool = false) throws -> Peer {
+  /// `readsPacked`: it says it reads PACKED messages.
+  func worker(
+    name: String, heartbeatMs: UInt32 = 60_000, capacity: UInt32 = 4, inlineHeaders: Bool = false, readsPacked: Bool = false
+  ) throws -> Peer {
     let peer = try Peer(context, connecting: endpoints.backend)
     peer.name = name
     var ready = WorkerReady()
@@ -251,6 +330,7 @@ private struct InProcessMesh {
     ready.name = name
     ready.heartbeatIntervalMs = heartbeatMs
     ready.inlineHeaders = inlineHeaders
+    ready.readsPacked = readsPacked
     try peer.socket.send(WorkerEnvelope(.ready).bytes, more: true)
     try peer.socket.send(try ready.serializedBytes(), more: false)
     try waitUntilRegistered(name)
@@ -319,6 +399,24 @@ private final class Peer {
   /// As a worker: the FINAL reply to `request`, laid out as the request was (the
   /// header in the envelope's frame, or in its own).
   func answer(_ request: [[UInt8]], body: [UInt8]) throws {
+    let final = try finalFrames(answering: request, body: body)
+    for (index, frame) in final.enumerated() { try socket.send(frame, more: index < final.count - 1) }
+  }
+
+  /// As a worker: the FINALs answering `requests` (each echoing its body) in one PACKED.
+  func answerPacked(_ requests: [[[UInt8]]]) throws {
+    var pack = FramePack()
+    for request in requests {
+      let frames = Frames()
+      for frame in try finalFrames(answering: request, body: request.last ?? []) { frames.append(frame) }
+      pack.append(frames, range: 0..<frames.count)
+    }
+    try socket.send(WorkerEnvelope(.packed).bytes, more: true)
+    try socket.send(pack.bytes, more: false)
+  }
+
+  /// As a worker: the frames of the OK FINAL answering `request` with `body`.
+  private func finalFrames(answering request: [[UInt8]], body: [UInt8]) throws -> [[UInt8]] {
     let envelope = try WorkerEnvelope(frames: request)
     var header = ResponseHeader()
     header.status = .ok
@@ -326,13 +424,25 @@ private final class Peer {
     header.workerID = name
     header.requestID = try Self.requestHeader(of: request).requestID
     let final = WorkerEnvelope(.final, dispatchID: envelope.dispatchID, inlineHeader: envelope.hasInlineHeader)
-    if envelope.hasInlineHeader {
-      try socket.send(final.bytes + (try header.serializedBytes()), more: true)
-    } else {
-      try socket.send(final.bytes, more: true)
-      try socket.send(try header.serializedBytes(), more: true)
+    let encoded: [UInt8] = try header.serializedBytes()
+    return envelope.hasInlineHeader ? [final.bytes + encoded, body] : [final.bytes, encoded, body]
+  }
+
+  /// As a worker: sets how many requests the gateway may have in flight with it (CREDIT).
+  func grantCapacity(_ limit: UInt32) throws {
+    try socket.send(WorkerEnvelope(.credit).bytes, more: true)
+    try socket.send(CreditLimit.encode(limit), more: false)
+  }
+
+  /// The messages of a PACKED's pack frame.
+  static func unpack(_ pack: [UInt8]) throws -> [[[UInt8]]] {
+    let frames = Frames()
+    var messages: [[[UInt8]]] = []
+    try pack.withUnsafeBytes { pack in
+      _ = try FramePack.validate(pack, maxFrames: 64)
+      FramePack.forEachMessage(in: pack, into: frames, prepare: {}) { messages.append((0..<frames.count).map { frames.bytes(at: $0) }) }
     }
-    try socket.send(body, more: false)
+    return messages
   }
 
   /// The client's header of a REQUEST, wherever its layout puts it.

@@ -151,14 +151,16 @@ extension GatewayLoop {
   func dispatch(_ id: UInt64, to worker: WorkerEntry, at now: UInt64) {
     guard let request = inFlight[id] else { return }
     let remaining = request.deadline > now ? (request.deadline - now + 999) / 1_000 : 1
-    // Frames a retry or the recommender will read again are shared (large ones by
-    // reference count), the rest moved.
-    let copied = request.idempotent || request.personalize
     // A worker that reads it gets the header in the envelope's frame: one frame less each way.
     let inline = worker.inlineHeaders
+    let packable = worker.readsPacked && request.frames.totalSize(1..<request.frames.count) <= Self.packableRequestBytes
+    // Frames a retry or the recommender will read again, or a pack copies, are shared
+    // (large ones by reference count), the rest moved.
+    let copied = request.idempotent || request.personalize || packable
     let envelope = WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining), inlineHeader: inline)
     let sent = (inline ? 2 : 1)..<request.frames.count
-    let delivery = WorkerDelivery(worker: worker.id, kind: .request(dispatchID: id, copied: copied, firstFrame: sent.lowerBound))
+    let delivery = WorkerDelivery(
+      worker: worker.id, kind: .request(dispatchID: id, copied: copied, firstFrame: sent.lowerBound), packable: packable)
     queueToWorker(delivery, envelope: envelope, inlineHeader: inline ? request.frames[1] : nil) { frames in
       if copied {
         frames.append(copiesOf: request.frames, range: sent)

@@ -30,6 +30,17 @@ struct WorkerDelivery {
 
   let worker: PeerID
   let kind: Kind
+  /// A small request to a worker that reads PACKED: sent in its worker's pack when the
+  /// flush holds others (its frames are copies, so a refused pack restores nothing).
+  var packable = false
+}
+
+/// Small REQUESTs to one worker, gathered during one flush and sent as one PACKED message.
+struct WorkerPack {
+  let worker: PeerID
+  var pack = FramePack()
+  /// The packed requests, for when the worker's connection refuses the pack.
+  var deliveries: [WorkerDelivery] = []
 }
 
 /// Sending: every message is built in an outbox and the outboxes are flushed after
@@ -41,6 +52,11 @@ struct WorkerDelivery {
 extension GatewayLoop {
   /// Messages queued in an outbox past which a batch read stops to flush.
   static let outboxFlushCount = 64
+  /// A request of at most this many bytes (header and body) to a worker that reads
+  /// PACKED may be packed: copying it costs less than libzmq's work per message.
+  static let packableRequestBytes = 4_096
+  /// A pack is sent once it holds this many bytes.
+  static let packBytes = 65_536
 
   /// Whether a message waits in either outbox.
   var outboxesHoldMessages: Bool { !toWorkers.isEmpty || !toClients.isEmpty }
@@ -80,13 +96,21 @@ extension GatewayLoop {
   func flushOutboxes() {
     for _ in 0..<4 where outboxesHoldMessages {
       var unreachable: [PeerID] = []
+      // A lone message goes as it is: packing pays only when several share a send.
+      let packing = toWorkers.count > 1
       toWorkers.flush { delivery, range in
+        if packing && delivery.packable { return pack(delivery, range, unreachable: &unreachable) }
+        // What was packed for this worker goes first: the link keeps order.
+        if let index = workerPacks.firstIndex(where: { $0.worker == delivery.worker }) {
+          sendPack(at: index, unreachable: &unreachable)
+        }
         do {
           try backend.send(toWorkers.frames, range: range, wait: false)
         } catch {
           refusedByWorker(delivery, range, error: error, unreachable: &unreachable)
         }
       }
+      while !workerPacks.isEmpty { sendPack(at: workerPacks.count - 1, unreachable: &unreachable) }
       let now = MonotonicClock.now()
       for worker in unreachable {
         if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "unreachable", at: now) }
@@ -105,6 +129,37 @@ extension GatewayLoop {
           }
         }
       }
+    }
+  }
+
+  /// Adds the request in `range` of the workers' outbox (after its identity frame) to its
+  /// worker's pack; a full pack is sent.
+  private func pack(_ delivery: WorkerDelivery, _ range: Range<Int>, unreachable: inout [PeerID]) {
+    let index: Int
+    if let existing = workerPacks.firstIndex(where: { $0.worker == delivery.worker }) {
+      index = existing
+    } else {
+      index = workerPacks.count
+      workerPacks.append(WorkerPack(worker: delivery.worker))
+    }
+    workerPacks[index].pack.append(toWorkers.frames, range: range.dropFirst())
+    workerPacks[index].deliveries.append(delivery)
+    if workerPacks[index].pack.bytes.count >= Self.packBytes { sendPack(at: index, unreachable: &unreachable) }
+  }
+
+  /// Sends pack `index` as one PACKED message and forgets it; refused, each of its
+  /// requests is handled as a refused request.
+  private func sendPack(at index: Int, unreachable: inout [PeerID]) {
+    let (worker, pack, deliveries) = (workerPacks[index].worker, workerPacks[index].pack, workerPacks[index].deliveries)
+    workerPacks.remove(at: index)
+    packSent.removeAll()
+    worker.withUnsafeBytes { packSent.append($0) }
+    WorkerEnvelope(.packed).withUnsafeBytes { packSent.append($0) }
+    packSent.append(pack.bytes)
+    do {
+      try backend.send(packSent, wait: false)
+    } catch {
+      for delivery in deliveries { refusedByWorker(delivery, 0..<0, error: error, unreachable: &unreachable) }
     }
   }
 

@@ -4,11 +4,12 @@ import ZeroMQ
 
 /// Messages from workers: registration, replies, heartbeats, leaving.
 extension GatewayLoop {
-  /// Handles `received` = [worker identity, envelope, …].
-  func handleWorkerMessage(at now: UInt64) {
+  /// Handles `received` = [worker identity, envelope, …]; `packed`: taken out of a
+  /// PACKED message, whose sender was checked.
+  func handleWorkerMessage(at now: UInt64, packed: Bool = false) {
     guard let worker = PeerID(received[0]) else { return noteMalformed(.workerIdentity, at: now, "\(received.size(at: 0)) bytes") }
     // With CURVE, only worker keys get past the handshake; one revoked since is dropped.
-    if keyRing != nil && sender()?.role != .worker {
+    if !packed && keyRing != nil && sender()?.role != .worker {
       if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "its key is no longer allowed", at: now) }
       return noteMalformed(.workerKeyRevoked, at: now, "\(worker)")
     }
@@ -20,6 +21,11 @@ extension GatewayLoop {
       return noteMalformed(.workerEnvelope, at: now, "from \(worker), \(received.count) frames: \(error)")
     }
     let command = envelope.command
+    // A worker packs only its replies; anything else in a pack (READY would name the key
+    // of the pack's frames, which have none) is refused.
+    if packed && command != .partial && command != .final {
+      return noteMalformed(.workerPacked, at: now, "\(command) from \(worker) inside a PACKED")
+    }
     let entry = routing.heard(from: worker, at: now)
     let known = entry != nil
 
@@ -61,9 +67,28 @@ extension GatewayLoop {
         return noteMalformed(.workerEnvelope, at: now, "CALL_CREDIT from \(worker) without a 4-byte count")
       }
       grantMessages(Int(count), to: envelope.dispatchID, from: worker, at: now)
+    case .packed:
+      handlePacked(from: worker, at: now)
     case .request, .cancel, .message, .halfClose:
       noteMalformed(.workerCommand, at: now, "\(command) from \(worker)")
     }
+  }
+
+  /// Handles each message of the PACKED in `received` = [identity, envelope, pack] as if
+  /// it came alone.
+  private func handlePacked(from worker: PeerID, at now: UInt64) {
+    guard received.count == 3 else { return noteMalformed(.workerPacked, at: now, "from \(worker): \(received.count - 1) frames") }
+    do {
+      _ = try FramePack.validate(received[2], maxFrames: maxFrames)
+    } catch {
+      return noteMalformed(.workerPacked, at: now, "from \(worker): \(error)")
+    }
+    packRead.removeAll()
+    packRead.append(moving: received, range: 0..<3)
+    FramePack.forEachMessage(in: packRead[2], into: received, prepare: { received.append(copyOf: packRead, at: 0) }) {
+      handleWorkerMessage(at: now, packed: true)
+    }
+    packRead.removeAll()
   }
 
   /// Answers a message from a peer that has not registered with DISCONNECT, which makes

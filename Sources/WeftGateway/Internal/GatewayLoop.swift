@@ -49,6 +49,12 @@ final class GatewayLoop {
   /// Messages to clients and to workers, sent together (``flushOutboxes()``).
   let toClients = Outbox<ClientDelivery>()
   let toWorkers = Outbox<WorkerDelivery>()
+  /// Small REQUESTs of one flush packed per worker (``flushOutboxes()``), in the order found.
+  @exclusivity(unchecked) var workerPacks: [WorkerPack] = []
+  /// A PACKED message being sent, and one being read (apart: handling a packed reply
+  /// may send): [worker identity, envelope, pack].
+  let packSent = Frames(capacity: 3)
+  let packRead = Frames(capacity: 3)
   /// Service, method and version names seen, reused when headers are read.
   let names = NameTable()
   /// Scratch space for patched response headers, reused.

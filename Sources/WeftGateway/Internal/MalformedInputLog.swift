@@ -4,7 +4,7 @@
 struct MalformedInputLog {
   /// What was wrong, by side.
   enum Kind: Int, CaseIterable {
-    case workerIdentity, workerEnvelope, workerReply, workerCommand, workerRegistration, workerUnknown, workerKeyRevoked
+    case workerIdentity, workerEnvelope, workerReply, workerCommand, workerRegistration, workerUnknown, workerKeyRevoked, workerPacked
     case clientFrames, clientSignature, clientVersion, clientHeader
 
     /// The name in logs and `weft status`.
@@ -17,6 +17,7 @@ struct MalformedInputLog {
       case .workerRegistration: "worker: registration refused"
       case .workerUnknown: "worker: not registered (told to register again)"
       case .workerKeyRevoked: "worker: key no longer allowed"
+      case .workerPacked: "worker: malformed PACKED"
       case .clientFrames: "client: wrong number of frames"
       case .clientSignature: "client: not a client signature"
       case .clientVersion: "client: unsupported protocol version"

@@ -54,6 +54,7 @@ struct RoutingTable {
     entry.name = ready.name
     entry.instance = ready.instance
     entry.inlineHeaders = ready.inlineHeaders
+    entry.readsPacked = ready.readsPacked
     entry.heartbeatInterval = interval
     entry.lastSeen = now
     entry.draining = false

@@ -23,6 +23,8 @@ final class WorkerEntry {
   @exclusivity(unchecked) var instance: UInt64 = 0
   /// It reads REQUESTs with the header in the envelope's frame (READY's `inline_headers`).
   @exclusivity(unchecked) var inlineHeaders = false
+  /// It reads PACKED messages (READY's `reads_packed`): bursts of small REQUESTs go to it packed.
+  @exclusivity(unchecked) var readsPacked = false
   /// Its own name, e.g. host:pid.
   @exclusivity(unchecked) var name: String
   /// Microseconds between heartbeats.

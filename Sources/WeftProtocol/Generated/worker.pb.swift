@@ -92,6 +92,11 @@ public nonisolated struct Weft_V1_WorkerReady: Sendable {
   /// so, and the worker answers a version 2 REQUEST with version 2 PARTIALs and FINAL.
   public var inlineHeaders: Bool = false
 
+  /// The worker reads PACKED messages (several whole messages in one frame;
+  /// docs/PROTOCOL.md). A gateway packs bursts of small REQUESTs only for a worker that
+  /// says so; a worker packs its replies only to a gateway that has sent it a PACKED.
+  public var readsPacked: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -153,7 +158,7 @@ nonisolated extension Weft_V1_MethodDescriptor: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerReady"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}version\0\u{1}capacity\0\u{3}max_batch_size\0\u{3}max_batch_delay_us\0\u{1}methods\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}instance\0\u{3}inline_headers\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}service\0\u{1}version\0\u{1}capacity\0\u{3}max_batch_size\0\u{3}max_batch_delay_us\0\u{1}methods\0\u{1}name\0\u{3}heartbeat_interval_ms\0\u{1}instance\0\u{3}inline_headers\0\u{3}reads_packed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -171,6 +176,7 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatIntervalMs) }()
       case 9: try { try decoder.decodeSingularFixed64Field(value: &self.instance) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.inlineHeaders) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.readsPacked) }()
       default: break
       }
     }
@@ -207,6 +213,9 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
     if self.inlineHeaders != false {
       try visitor.visitSingularBoolField(value: self.inlineHeaders, fieldNumber: 10)
     }
+    if self.readsPacked != false {
+      try visitor.visitSingularBoolField(value: self.readsPacked, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -221,6 +230,7 @@ nonisolated extension Weft_V1_WorkerReady: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
     if lhs.instance != rhs.instance {return false}
     if lhs.inlineHeaders != rhs.inlineHeaders {return false}
+    if lhs.readsPacked != rhs.readsPacked {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

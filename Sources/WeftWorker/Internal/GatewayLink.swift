@@ -31,6 +31,17 @@ final class GatewayLink {
   /// Messages for the gateway, sent together by ``flush()`` so libzmq's I/O thread
   /// writes many per TCP send (the gateway does the same; docs/BENCHMARKS.md).
   let outgoing = Outbox<Void>()
+  /// The gateway sent a PACKED, so it reads them: bursts of small replies go to it packed.
+  /// A new connection may reach another gateway: it starts unknown again.
+  @exclusivity(unchecked) var peerReadsPacked = false
+  /// Small replies of one flush, sent as one PACKED message.
+  @exclusivity(unchecked) private var pack = FramePack()
+  private let packMessage = Frames(capacity: 2)
+  /// A reply of at most this many bytes may be packed: copying it costs less than
+  /// libzmq's work per message.
+  static let packableReplyBytes = 4_096
+  /// A pack is sent once it holds this many bytes.
+  static let packBytes = 65_536
 
   init(endpoint: String, context: Context, maxBackoff: UInt64, curve: CurveClientCredentials?, now: UInt64) throws {
     self.endpoint = endpoint
@@ -69,6 +80,7 @@ final class GatewayLink {
     socket.close()
     socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint, curve: curve)
     generation &+= 1
+    peerReadsPacked = false
     lastHeard = now
     reconnectNotBefore = now &+ backoff
     backoff = min(backoff * 2, maxBackoff)
@@ -103,20 +115,47 @@ final class GatewayLink {
     }
   }
 
-  /// Sends what is queued; returns how many messages failed and the first error. The
-  /// socket has no queue bound (the gateway bounds the work it sends by our capacity), so
-  /// a send fails only when the socket is closing.
+  /// Sends what is queued, small PARTIALs and FINALs packed when the gateway reads
+  /// PACKED and several go together; returns how many messages failed and the first
+  /// error. The socket has no queue bound (the gateway bounds the work it sends by our
+  /// capacity), so a send fails only when the socket is closing.
   func flush() -> (failed: Int, error: (any Error)?) {
     var failed = 0
     var first: (any Error)?
-    outgoing.flush { _, range in
+    func sent(_ messages: Int, _ attempt: () throws -> Void) {
       do {
-        try socket.send(outgoing.frames, range: range)
+        try attempt()
       } catch {
-        failed += 1
+        failed += messages
         first = first ?? error
       }
     }
+    func sendPack() {
+      let messages = pack.messageCount
+      packMessage.removeAll()
+      WorkerEnvelope(.packed).withUnsafeBytes { packMessage.append($0) }
+      packMessage.append(pack.bytes)
+      pack.removeAll()
+      sent(messages) { try socket.send(packMessage) }
+    }
+    let packing = peerReadsPacked && outgoing.count > 1
+    outgoing.flush { _, range in
+      if packing && isPackableReply(range) {
+        pack.append(outgoing.frames, range: range)
+        if pack.bytes.count >= Self.packBytes { sendPack() }
+        return
+      }
+      // What was packed goes first: the link keeps order.
+      if !pack.isEmpty { sendPack() }
+      sent(1) { try socket.send(outgoing.frames, range: range) }
+    }
+    if !pack.isEmpty { sendPack() }
     return (failed, first)
+  }
+
+  /// Whether the queued message in `range` is a PARTIAL or FINAL small enough to pack.
+  private func isPackableReply(_ range: Range<Int>) -> Bool {
+    let command = WorkerEnvelope.command(of: outgoing.frames[range.lowerBound])
+    return (command == .final || command == .partial) && outgoing.frames.totalSize(range) <= Self.packableReplyBytes
   }
 }

@@ -23,6 +23,10 @@ final class WorkerLoop {
   private let ready: WorkerReady
   private let interval: UInt64
   private let received = Frames(capacity: 16)
+  /// Frames taken of one message from a gateway, packed or not; the rest are dropped.
+  private static let maxFrames = 64
+  /// A PACKED message being read: [envelope, pack].
+  private let packMessage = Frames(capacity: 2)
   /// Jobs received and not yet answered with a FINAL.
   @exclusivity(unchecked) private var pendingCount = 0
   /// How the capacity is split among the gateways.
@@ -78,6 +82,7 @@ final class WorkerLoop {
     ready.name = configuration.name
     ready.instance = UInt64.random(in: 1...UInt64.max)
     ready.inlineHeaders = true
+    ready.readsPacked = true
     ready.heartbeatIntervalMs = UInt32(clamping: interval / 1_000)
     ready.methods = descriptor.methods.map { served in
       var method = MethodDescriptor()
@@ -190,50 +195,85 @@ final class WorkerLoop {
     for _ in 0..<512 {
       // Replies of a long batch read go out in groups, not all at its end.
       if link.outgoing.count >= 64 { flush(link) }
-      guard try link.socket.receive(into: received, wait: false) else { return }
+      guard try link.socket.receive(into: received, wait: false, maxFrames: Self.maxFrames) else { return }
       let now = MonotonicClock.now()
       link.heard(at: now)
-      let envelope: WorkerEnvelope
-      do {
-        envelope = try WorkerEnvelope(decoding: received[0])
-      } catch {
-        logger.warning("malformed message from gateway", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
-        continue
-      }
-      switch envelope.command {
-      case .request: accept(envelope, from: link, index: index, at: now)
-      case .cancel: cancel(envelope, from: link, index: index, at: now)
-      case .message, .halfClose, .callCredit: continueCall(envelope, index: index, at: now)
-      case .credit:
-        guard received.count >= 2, let limit = CreditLimit.decode(received[1]) else {
-          logger.warning("CREDIT without a 4-byte limit", metadata: ["gateway": "\(link.endpoint)"])
-          continue
-        }
-        shares.confirmed(index, limit: Int(limit))
-        try rebalance(byDemand: false, at: now)
-      case .heartbeat: break
-      case .disconnect:
-        if drainStartedAt != nil {
-          link.drainAcknowledged = true
-        } else if received.count >= 2, received.size(at: 1) > 0 {
-          // A refused READY: registering again at once would be refused again.
-          logger.error(
-            "gateway refused the registration", metadata: ["gateway": "\(link.endpoint)", "reason": "\(String(decoding: received[1], as: UTF8.self))"])
-        } else if shares.awaitsReadyConfirmation(index) && now < link.registeredAt &+ interval {
-          // The answer to something sent before the READY (the link keeps order): the
-          // READY, on its way, registers. Registering once more would make the gateway
-          // confirm a limit twice, and its second confirmation would read as the answer to
-          // a later change (capacity given away twice). After an interval without a
-          // confirmation the READY may be lost (the gateway restarted): register then.
-        } else {
-          // The gateway does not know us (it restarted, or evicted us): register again.
-          logger.info("gateway asked to re-register", metadata: ["gateway": "\(link.endpoint)"])
-          try register(index, at: now)
-        }
-      case .ready, .partial, .final:
-        logger.warning("gateway sent a worker-only command", metadata: ["command": "\(envelope.command)"])
-      }
+      try handleGatewayMessage(from: link, index: index, at: now)
     }
+  }
+
+  /// Handles the message from gateway `index` in `received` = [envelope, …]; `packed`:
+  /// taken out of a PACKED message.
+  private func handleGatewayMessage(from link: GatewayLink, index: Int, at now: UInt64, packed: Bool = false) throws {
+    let envelope: WorkerEnvelope
+    do {
+      envelope = try WorkerEnvelope(decoding: received[0])
+    } catch {
+      logger.warning("malformed message from gateway", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
+      return
+    }
+    // A gateway packs only REQUESTs.
+    if packed && envelope.command != .request {
+      logger.warning("gateway packed a \(envelope.command)", metadata: ["gateway": "\(link.endpoint)"])
+      return
+    }
+    switch envelope.command {
+    case .request: accept(envelope, from: link, index: index, at: now)
+    case .cancel: cancel(envelope, from: link, index: index, at: now)
+    case .message, .halfClose, .callCredit: continueCall(envelope, index: index, at: now)
+    case .credit:
+      guard received.count >= 2, let limit = CreditLimit.decode(received[1]) else {
+        logger.warning("CREDIT without a 4-byte limit", metadata: ["gateway": "\(link.endpoint)"])
+        return
+      }
+      shares.confirmed(index, limit: Int(limit))
+      try rebalance(byDemand: false, at: now)
+    case .heartbeat: break
+    case .disconnect:
+      if drainStartedAt != nil {
+        link.drainAcknowledged = true
+      } else if received.count >= 2, received.size(at: 1) > 0 {
+        // A refused READY: registering again at once would be refused again.
+        logger.error(
+          "gateway refused the registration", metadata: ["gateway": "\(link.endpoint)", "reason": "\(String(decoding: received[1], as: UTF8.self))"])
+      } else if shares.awaitsReadyConfirmation(index) && now < link.registeredAt &+ interval {
+        // The answer to something sent before the READY (the link keeps order): the
+        // READY, on its way, registers. Registering once more would make the gateway
+        // confirm a limit twice, and its second confirmation would read as the answer to
+        // a later change (capacity given away twice). After an interval without a
+        // confirmation the READY may be lost (the gateway restarted): register then.
+      } else {
+        // The gateway does not know us (it restarted, or evicted us): register again.
+        logger.info("gateway asked to re-register", metadata: ["gateway": "\(link.endpoint)"])
+        try register(index, at: now)
+      }
+    case .packed:
+      try handlePacked(from: link, index: index, at: now)
+    case .ready, .partial, .final:
+      logger.warning("gateway sent a worker-only command", metadata: ["command": "\(envelope.command)"])
+    }
+  }
+
+  /// Handles each REQUEST of the PACKED in `received` = [envelope, pack] as if it came
+  /// alone; from then on this gateway's replies may go packed too.
+  private func handlePacked(from link: GatewayLink, index: Int, at now: UInt64) throws {
+    guard received.count == 2 else {
+      logger.warning("PACKED without one pack frame", metadata: ["gateway": "\(link.endpoint)", "frames": "\(received.count)"])
+      return
+    }
+    do {
+      _ = try FramePack.validate(received[1], maxFrames: Self.maxFrames)
+    } catch {
+      logger.warning("malformed PACKED from gateway", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
+      return
+    }
+    link.peerReadsPacked = true
+    packMessage.removeAll()
+    packMessage.append(moving: received, range: 0..<2)
+    try FramePack.forEachMessage(in: packMessage[1], into: received, prepare: {}) {
+      try handleGatewayMessage(from: link, index: index, at: now, packed: true)
+    }
+    packMessage.removeAll()
   }
 
   private func accept(_ dispatch: WorkerEnvelope, from link: GatewayLink, index: Int, at now: UInt64) {

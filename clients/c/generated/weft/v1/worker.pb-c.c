@@ -187,7 +187,7 @@ const ProtobufCMessageDescriptor weft__v1__method_descriptor__descriptor =
   (ProtobufCMessageInit) weft__v1__method_descriptor__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[10] =
+static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[11] =
 {
   {
     "service",
@@ -309,6 +309,18 @@ static const ProtobufCFieldDescriptor weft__v1__worker_ready__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reads_packed",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__WorkerReady, reads_packed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__worker_ready__field_indices_by_name[] = {
   2,   /* field[2] = capacity */
@@ -319,13 +331,14 @@ static const unsigned weft__v1__worker_ready__field_indices_by_name[] = {
   3,   /* field[3] = max_batch_size */
   5,   /* field[5] = methods */
   6,   /* field[6] = name */
+  10,   /* field[10] = reads_packed */
   0,   /* field[0] = service */
   1,   /* field[1] = version */
 };
 static const ProtobufCIntRange weft__v1__worker_ready__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor weft__v1__worker_ready__descriptor =
 {
@@ -335,7 +348,7 @@ const ProtobufCMessageDescriptor weft__v1__worker_ready__descriptor =
   "Weft__V1__WorkerReady",
   "weft.v1",
   sizeof(Weft__V1__WorkerReady),
-  10,
+  11,
   weft__v1__worker_ready__field_descriptors,
   weft__v1__worker_ready__field_indices_by_name,
   1,  weft__v1__worker_ready__number_ranges,

@@ -83,10 +83,16 @@ struct  Weft__V1__WorkerReady
    * so, and the worker answers a version 2 REQUEST with version 2 PARTIALs and FINAL.
    */
   protobuf_c_boolean inline_headers;
+  /*
+   * The worker reads PACKED messages (several whole messages in one frame;
+   * docs/PROTOCOL.md). A gateway packs bursts of small REQUESTs only for a worker that
+   * says so; a worker packs its replies only to a gateway that has sent it a PACKED.
+   */
+  protobuf_c_boolean reads_packed;
 };
 #define WEFT__V1__WORKER_READY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__worker_ready__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 /* Weft__V1__MethodDescriptor methods */

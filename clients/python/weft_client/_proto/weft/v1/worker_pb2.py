@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weft/v1/worker.proto\x12\x07weft.v1\"v\n\x10MethodDescriptor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tstreaming\x18\x02 \x01(\x08\x12\x12\n\ninput_kind\x18\x03 \x01(\t\x12\x13\n\x0boutput_kind\x18\x04 \x01(\t\x12\x18\n\x10\x63lient_streaming\x18\x05 \x01(\x08\"\xf8\x01\n\x0bWorkerReady\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\r\x12\x16\n\x0emax_batch_size\x18\x04 \x01(\r\x12\x1a\n\x12max_batch_delay_us\x18\x05 \x01(\r\x12*\n\x07methods\x18\x06 \x03(\x0b\x32\x19.weft.v1.MethodDescriptor\x12\x0c\n\x04name\x18\x07 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x08 \x01(\r\x12\x10\n\x08instance\x18\t \x01(\x06\x12\x16\n\x0einline_headers\x18\n \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14weft/v1/worker.proto\x12\x07weft.v1\"v\n\x10MethodDescriptor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tstreaming\x18\x02 \x01(\x08\x12\x12\n\ninput_kind\x18\x03 \x01(\t\x12\x13\n\x0boutput_kind\x18\x04 \x01(\t\x12\x18\n\x10\x63lient_streaming\x18\x05 \x01(\x08\"\x8e\x02\n\x0bWorkerReady\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\r\x12\x16\n\x0emax_batch_size\x18\x04 \x01(\r\x12\x1a\n\x12max_batch_delay_us\x18\x05 \x01(\r\x12*\n\x07methods\x18\x06 \x03(\x0b\x32\x19.weft.v1.MethodDescriptor\x12\x0c\n\x04name\x18\x07 \x01(\t\x12\x1d\n\x15heartbeat_interval_ms\x18\x08 \x01(\r\x12\x10\n\x08instance\x18\t \x01(\x06\x12\x16\n\x0einline_headers\x18\n \x01(\x08\x12\x14\n\x0creads_packed\x18\x0b \x01(\x08\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weft.v1.worker_pb2', globals())
@@ -23,5 +23,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _METHODDESCRIPTOR._serialized_start=33
   _METHODDESCRIPTOR._serialized_end=151
   _WORKERREADY._serialized_start=154
-  _WORKERREADY._serialized_end=402
+  _WORKERREADY._serialized_end=424
 # @@protoc_insertion_point(module_scope)

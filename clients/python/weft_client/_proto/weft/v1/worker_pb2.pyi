@@ -20,7 +20,7 @@ class MethodDescriptor(_message.Message):
     def __init__(self, name: _Optional[str] = ..., streaming: bool = ..., input_kind: _Optional[str] = ..., output_kind: _Optional[str] = ..., client_streaming: bool = ...) -> None: ...
 
 class WorkerReady(_message.Message):
-    __slots__ = ["capacity", "heartbeat_interval_ms", "inline_headers", "instance", "max_batch_delay_us", "max_batch_size", "methods", "name", "service", "version"]
+    __slots__ = ["capacity", "heartbeat_interval_ms", "inline_headers", "instance", "max_batch_delay_us", "max_batch_size", "methods", "name", "reads_packed", "service", "version"]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     INLINE_HEADERS_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class WorkerReady(_message.Message):
     MAX_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     METHODS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    READS_PACKED_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     capacity: int
@@ -39,6 +40,7 @@ class WorkerReady(_message.Message):
     max_batch_size: int
     methods: _containers.RepeatedCompositeFieldContainer[MethodDescriptor]
     name: str
+    reads_packed: bool
     service: str
     version: str
-    def __init__(self, service: _Optional[str] = ..., version: _Optional[str] = ..., capacity: _Optional[int] = ..., max_batch_size: _Optional[int] = ..., max_batch_delay_us: _Optional[int] = ..., methods: _Optional[_Iterable[_Union[MethodDescriptor, _Mapping]]] = ..., name: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., instance: _Optional[int] = ..., inline_headers: bool = ...) -> None: ...
+    def __init__(self, service: _Optional[str] = ..., version: _Optional[str] = ..., capacity: _Optional[int] = ..., max_batch_size: _Optional[int] = ..., max_batch_delay_us: _Optional[int] = ..., methods: _Optional[_Iterable[_Union[MethodDescriptor, _Mapping]]] = ..., name: _Optional[str] = ..., heartbeat_interval_ms: _Optional[int] = ..., instance: _Optional[int] = ..., inline_headers: bool = ..., reads_packed: bool = ...) -> None: ...

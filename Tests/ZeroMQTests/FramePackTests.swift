@@ -1,0 +1,66 @@
+import Testing
+import ZeroMQ
+
+@Suite struct FramePackTests {
+  /// Each message as arrays of bytes, read back from `pack` with `prefix` before its frames.
+  private func unpack(_ pack: [UInt8], prefix: [UInt8]? = nil) -> [[[UInt8]]] {
+    let frames = Frames()
+    let before = Frames()
+    if let prefix { before.append(prefix) }
+    var messages: [[[UInt8]]] = []
+    pack.withUnsafeBytes { pack in
+      FramePack.forEachMessage(in: pack, into: frames, prepare: { if prefix != nil { frames.append(copyOf: before, at: 0) } }) {
+        messages.append((0..<frames.count).map { frames.bytes(at: $0) })
+      }
+    }
+    return messages
+  }
+
+  private func validate(_ pack: [UInt8], maxFrames: Int = 8) throws -> Int {
+    try pack.withUnsafeBytes { try FramePack.validate($0, maxFrames: maxFrames) }
+  }
+
+  @Test func messagesComeBackWholeAndInOrder() throws {
+    let messages: [[[UInt8]]] = [[[1, 2, 3], [4]], [[]], [Array(repeating: 7, count: 300), [], [9, 9]]]
+    var pack = FramePack()
+    for message in messages {
+      let frames = Frames()
+      for frame in message { frames.append(frame) }
+      pack.append(frames, range: 0..<frames.count)
+    }
+    #expect(pack.messageCount == 3)
+    // Per message a count, per frame a length: 4 bytes each, little-endian.
+    #expect(Array(pack.bytes.prefix(12)) == [2, 0, 0, 0, 3, 0, 0, 0, 1, 2, 3, 1])
+    #expect(try validate(pack.bytes) == 3)
+    #expect(unpack(pack.bytes) == messages)
+    #expect(unpack(pack.bytes, prefix: [0xaa]) == messages.map { [[0xaa]] + $0 })
+
+    pack.removeAll()
+    #expect(pack.isEmpty && pack.bytes.isEmpty)
+    #expect(try validate([]) == 0)
+  }
+
+  @Test func aPartOfAFrameTakesOnlyItsRange() throws {
+    let frames = Frames()
+    for frame: [UInt8] in [[0], [1], [2], [3]] { frames.append(frame) }
+    var pack = FramePack()
+    pack.append(frames, range: 1..<3)
+    #expect(unpack(pack.bytes) == [[[1], [2]]])
+  }
+
+  @Test func malformedPacksAreRefusedBeforeAnyMessageIsRead() throws {
+    let frames = Frames()
+    frames.append([5, 6])
+    var pack = FramePack()
+    pack.append(frames, range: 0..<1)
+    let good = pack.bytes  // [1 frame][2 bytes][5, 6]
+    #expect(try validate(good) == 1)
+
+    #expect(throws: FramePack.Malformed.truncated(offset: 4)) { try validate(Array(good.dropLast())) }
+    #expect(throws: FramePack.Malformed.truncated(offset: 10)) { try validate(good + [1, 0]) }
+    #expect(throws: FramePack.Malformed.frameCount(message: 0, count: 0)) { try validate([0, 0, 0, 0]) }
+    #expect(throws: FramePack.Malformed.frameCount(message: 1, count: 9)) { try validate(good + [9, 0, 0, 0]) }
+    // A length near 2³² must not wrap the bounds check.
+    #expect(throws: FramePack.Malformed.truncated(offset: 4)) { try validate([1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]) }
+  }
+}
