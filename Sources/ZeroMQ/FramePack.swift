@@ -28,6 +28,20 @@ public struct FramePack {
     messageCount += 1
   }
 
+  /// Starts a message of `frameCount` frames, to be added with ``appendFrame(_:followedBy:)``:
+  /// for bytes not yet in frames, without making them frames first.
+  public mutating func startMessage(frameCount: Int) {
+    appendLength(frameCount)
+    messageCount += 1
+  }
+
+  /// Adds the next frame of the message started last: `frame`, then `more` in the same frame.
+  public mutating func appendFrame(_ frame: UnsafeRawBufferPointer, followedBy more: UnsafeRawBufferPointer? = nil) {
+    appendLength(frame.count + (more?.count ?? 0))
+    bytes.append(contentsOf: frame)
+    if let more { bytes.append(contentsOf: more) }
+  }
+
   /// Empties the pack, keeping its storage for the next one.
   public mutating func removeAll() {
     bytes.removeAll(keepingCapacity: true)
@@ -64,6 +78,46 @@ public struct FramePack {
     return messages
   }
 
+  /// One message of a pack: its frames in order, read in place.
+  public struct Message: Sequence {
+    /// The pack, and where this message's first frame length is.
+    let pack: UnsafeRawBufferPointer
+    let start: Int
+    /// How many frames the message has.
+    public let count: Int
+
+    /// Reads the frames one after the other.
+    public struct Iterator: IteratorProtocol {
+      let pack: UnsafeRawBufferPointer
+      var offset: Int
+      var remaining: Int
+
+      /// The next frame's bytes (valid while the pack is), or nil after the last.
+      public mutating func next() -> UnsafeRawBufferPointer? {
+        guard remaining > 0, let size = FramePack.length(in: pack, at: offset) else { return nil }
+        let frame = UnsafeRawBufferPointer(rebasing: pack[offset + 4..<offset + 4 + size])
+        offset += 4 + size
+        remaining -= 1
+        return frame
+      }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(pack: pack, offset: start, remaining: count) }
+  }
+
+  /// Calls `handle` with each message of `pack` (checked by ``validate(_:maxFrames:)``),
+  /// in order, its frames read in place.
+  public static func forEachMessage(in pack: UnsafeRawBufferPointer, _ handle: (Message) throws -> Void) rethrows {
+    var offset = 0
+    while let count = length(in: pack, at: offset) {
+      let message = Message(pack: pack, start: offset + 4, count: count)
+      var frames = message.makeIterator()
+      while frames.next() != nil {}
+      offset = frames.offset
+      try handle(message)
+    }
+  }
+
   /// For each message of `pack` (checked by ``validate(_:maxFrames:)``): empties
   /// `frames`, lets `prepare` put in what comes before the message's frames (the sender's
   /// identity), appends the message's frames (copied) and calls `handle`, which may take
@@ -71,22 +125,15 @@ public struct FramePack {
   public static func forEachMessage(
     in pack: UnsafeRawBufferPointer, into frames: Frames, prepare: () -> Void, _ handle: () throws -> Void
   ) rethrows {
-    var offset = 0
-    while offset < pack.count, let count = length(in: pack, at: offset) {
-      offset += 4
+    try forEachMessage(in: pack) { message in
       frames.removeAll()
       prepare()
-      for _ in 0..<count {
-        let size = length(in: pack, at: offset) ?? 0
-        offset += 4
-        frames.append(UnsafeRawBufferPointer(rebasing: pack[offset..<offset + size]))
-        offset += size
-      }
+      for frame in message { frames.append(frame) }
       try handle()
     }
   }
 
-  private static func length(in pack: UnsafeRawBufferPointer, at offset: Int) -> Int? {
+  fileprivate static func length(in pack: UnsafeRawBufferPointer, at offset: Int) -> Int? {
     guard pack.count - offset >= 4 else { return nil }
     return Int(UInt32(littleEndian: pack.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
   }

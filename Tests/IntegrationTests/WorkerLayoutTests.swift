@@ -52,7 +52,11 @@ import ZeroMQ
     }
 
     // Three REQUESTs in one PACKED: answered, and in a PACKED too, now that this gateway packs.
+    // A gateway packs only REQUESTs: the HEARTBEAT packed before them is passed over.
     var pack = FramePack()
+    let heartbeat = Frames()
+    heartbeat.append(WorkerEnvelope(.heartbeat).bytes)
+    pack.append(heartbeat, range: 0..<1)
     for id in 3...5 as ClosedRange<UInt64> {
       var header = RequestHeader()
       (header.requestID, header.service, header.method) = (id, EchoService.name, EchoService.echo.name)

@@ -34,10 +34,37 @@ import ZeroMQ
     #expect(try validate(pack.bytes) == 3)
     #expect(unpack(pack.bytes) == messages)
     #expect(unpack(pack.bytes, prefix: [0xaa]) == messages.map { [[0xaa]] + $0 })
+    // Read in place, without making frames.
+    var inPlace: [[[UInt8]]] = []
+    pack.bytes.withUnsafeBytes { pack in
+      FramePack.forEachMessage(in: pack) { message in
+        let frames = message.map { Array($0) }
+        #expect(frames.count == message.count)
+        inPlace.append(frames)
+      }
+    }
+    #expect(inPlace == messages)
 
     pack.removeAll()
     #expect(pack.isEmpty && pack.bytes.isEmpty)
     #expect(try validate([]) == 0)
+  }
+
+  @Test func bytesPackedDirectlyReadTheSameAsFramesPacked() throws {
+    let frames = Frames()
+    frames.append([1, 2, 3, 4])
+    frames.append([9])
+    var fromFrames = FramePack()
+    fromFrames.append(frames, range: 0..<2)
+
+    var direct = FramePack()
+    direct.startMessage(frameCount: 2)
+    [UInt8]([1, 2]).withUnsafeBytes { first in
+      [UInt8]([3, 4]).withUnsafeBytes { direct.appendFrame(first, followedBy: $0) }
+    }
+    [UInt8]([9]).withUnsafeBytes { direct.appendFrame($0) }
+    #expect(direct.bytes == fromFrames.bytes && direct.messageCount == 1)
+    #expect(unpack(direct.bytes) == [[[1, 2, 3, 4], [9]]])
   }
 
   @Test func aPartOfAFrameTakesOnlyItsRange() throws {

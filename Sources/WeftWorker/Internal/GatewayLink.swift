@@ -1,3 +1,4 @@
+import Foundation
 import WeftProtocol
 import ZeroMQ
 
@@ -34,13 +35,15 @@ final class GatewayLink {
   /// The gateway sent a PACKED, so it reads them: bursts of small replies go to it packed.
   /// A new connection may reach another gateway: it starts unknown again.
   @exclusivity(unchecked) var peerReadsPacked = false
-  /// Small replies of one flush, sent as one PACKED message.
+  /// Messages queued since the last flush, packed or not.
+  @exclusivity(unchecked) private(set) var queuedCount = 0
+  /// Small replies queued since the last message or flush, to go as one PACKED message.
   @exclusivity(unchecked) private var pack = FramePack()
-  private let packMessage = Frames(capacity: 2)
   /// A reply of at most this many bytes may be packed: copying it costs less than
   /// libzmq's work per message.
   static let packableReplyBytes = 4_096
-  /// A pack is sent once it holds this many bytes.
+  /// A pack is queued once it holds this many replies or bytes.
+  static let packMessages = 64
   static let packBytes = 65_536
 
   init(endpoint: String, context: Context, maxBackoff: UInt64, curve: CurveClientCredentials?, now: UInt64) throws {
@@ -76,7 +79,10 @@ final class GatewayLink {
 
   /// Replaces the socket with a new one; the caller sends READY again.
   func reconnect(at now: UInt64) throws {
-    outgoing.flush { _, _ in }  // for the old connection: the gateway gave that work away
+    // For the old connection: the gateway gave that work away.
+    outgoing.flush { _, _ in }
+    pack.removeAll()
+    queuedCount = 0
     socket.close()
     socket = try GatewayLink.makeSocket(context: context, endpoint: endpoint, curve: curve)
     generation &+= 1
@@ -93,8 +99,11 @@ final class GatewayLink {
     }
   }
 
-  /// Queues [`envelope` (+ `inlineHeader` in its frame), frames `appendRest` adds] for the gateway.
+  /// Queues [`envelope` (+ `inlineHeader` in its frame), frames `appendRest` adds] for the
+  /// gateway, after the replies packed so far (the link keeps order).
   func send(_ envelope: WorkerEnvelope, inlineHeader: UnsafeRawBufferPointer? = nil, at now: UInt64, appendRest: (Frames) -> Void) {
+    closePack()
+    queuedCount += 1
     envelope.withUnsafeBytes { encoded in
       if let inlineHeader { outgoing.frames.append(encoded, followedBy: inlineHeader) } else { outgoing.frames.append(encoded) }
     }
@@ -115,47 +124,70 @@ final class GatewayLink {
     }
   }
 
-  /// Sends what is queued, small PARTIALs and FINALs packed when the gateway reads
-  /// PACKED and several go together; returns how many messages failed and the first
-  /// error. The socket has no queue bound (the gateway bounds the work it sends by our
-  /// capacity), so a send fails only when the socket is closing.
+  /// Queues a PARTIAL or FINAL: into the pack when the gateway reads PACKED and the reply
+  /// is small (its bytes copied once, no frames made for it), else as its own message.
+  func sendReply(_ envelope: WorkerEnvelope, header: [UInt8], body: [Data], at now: UInt64) {
+    let size = WorkerEnvelope.longSize + header.count + body.reduce(0) { $0 + $1.count }
+    guard peerReadsPacked && size <= Self.packableReplyBytes else {
+      return send(envelope, header: header, at: now) { frames in
+        for frame in body { frames.append(frame) }
+      }
+    }
+    let inline = envelope.hasInlineHeader
+    pack.startMessage(frameCount: (inline ? 1 : 2) + body.count)
+    envelope.withUnsafeBytes { encoded in
+      header.withUnsafeBytes { header in
+        if inline {
+          pack.appendFrame(encoded, followedBy: header)
+        } else {
+          pack.appendFrame(encoded)
+          pack.appendFrame(header)
+        }
+      }
+    }
+    for frame in body { frame.withUnsafeBytes { pack.appendFrame($0) } }
+    queuedCount += 1
+    lastSent = now
+    if pack.messageCount >= Self.packMessages || pack.bytes.count >= Self.packBytes { closePack() }
+  }
+
+  /// Whether anything waits to be sent.
+  var hasQueued: Bool { queuedCount > 0 }
+
+  /// Queues the replies packed so far as one message: a PACKED, or a lone reply as it is.
+  private func closePack() {
+    guard !pack.isEmpty else { return }
+    if pack.messageCount == 1 {
+      pack.bytes.withUnsafeBytes { bytes in
+        FramePack.forEachMessage(in: bytes) { message in
+          for frame in message { outgoing.frames.append(frame) }
+        }
+      }
+    } else {
+      WorkerEnvelope(.packed).withUnsafeBytes { outgoing.frames.append($0) }
+      outgoing.frames.append(pack.bytes)
+    }
+    outgoing.endMessage(())
+    pack.removeAll()
+  }
+
+  /// Sends what is queued (the pack first); returns how many messages failed and the
+  /// first error. The socket has no queue bound (the gateway bounds the work it sends by
+  /// our capacity), so a send fails only when the socket is closing.
   func flush() -> (failed: Int, error: (any Error)?) {
+    closePack()
+    queuedCount = 0
     var failed = 0
     var first: (any Error)?
-    func sent(_ messages: Int, _ attempt: () throws -> Void) {
+    outgoing.flush { _, range in
       do {
-        try attempt()
+        try socket.send(outgoing.frames, range: range)
       } catch {
-        failed += messages
+        failed += 1
         first = first ?? error
       }
     }
-    func sendPack() {
-      let messages = pack.messageCount
-      packMessage.removeAll()
-      WorkerEnvelope(.packed).withUnsafeBytes { packMessage.append($0) }
-      packMessage.append(pack.bytes)
-      pack.removeAll()
-      sent(messages) { try socket.send(packMessage) }
-    }
-    let packing = peerReadsPacked && outgoing.count > 1
-    outgoing.flush { _, range in
-      if packing && isPackableReply(range) {
-        pack.append(outgoing.frames, range: range)
-        if pack.bytes.count >= Self.packBytes { sendPack() }
-        return
-      }
-      // What was packed goes first: the link keeps order.
-      if !pack.isEmpty { sendPack() }
-      sent(1) { try socket.send(outgoing.frames, range: range) }
-    }
-    if !pack.isEmpty { sendPack() }
     return (failed, first)
   }
 
-  /// Whether the queued message in `range` is a PARTIAL or FINAL small enough to pack.
-  private func isPackableReply(_ range: Range<Int>) -> Bool {
-    let command = WorkerEnvelope.command(of: outgoing.frames[range.lowerBound])
-    return (command == .final || command == .partial) && outgoing.frames.totalSize(range) <= Self.packableReplyBytes
-  }
 }

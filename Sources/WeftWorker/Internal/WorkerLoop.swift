@@ -25,8 +25,6 @@ final class WorkerLoop {
   private let received = Frames(capacity: 16)
   /// Frames taken of one message from a gateway, packed or not; the rest are dropped.
   private static let maxFrames = 64
-  /// A PACKED message being read: [envelope, pack].
-  private let packMessage = Frames(capacity: 2)
   /// Jobs received and not yet answered with a FINAL.
   @exclusivity(unchecked) private var pendingCount = 0
   /// How the capacity is split among the gateways.
@@ -180,7 +178,7 @@ final class WorkerLoop {
 
   /// Sends what every link has queued.
   private func flushLinks() {
-    for link in links where !link.outgoing.isEmpty { flush(link) }
+    for link in links where link.hasQueued { flush(link) }
   }
 
   /// Sends what `link` has queued, logging messages that could not be sent.
@@ -194,7 +192,7 @@ final class WorkerLoop {
     defer { runInlineBatch() }
     for _ in 0..<512 {
       // Replies of a long batch read go out in groups, not all at its end.
-      if link.outgoing.count >= 64 { flush(link) }
+      if link.queuedCount >= 64 { flush(link) }
       guard try link.socket.receive(into: received, wait: false, maxFrames: Self.maxFrames) else { return }
       let now = MonotonicClock.now()
       link.heard(at: now)
@@ -202,9 +200,8 @@ final class WorkerLoop {
     }
   }
 
-  /// Handles the message from gateway `index` in `received` = [envelope, …]; `packed`:
-  /// taken out of a PACKED message.
-  private func handleGatewayMessage(from link: GatewayLink, index: Int, at now: UInt64, packed: Bool = false) throws {
+  /// Handles the message from gateway `index` in `received` = [envelope, …].
+  private func handleGatewayMessage(from link: GatewayLink, index: Int, at now: UInt64) throws {
     let envelope: WorkerEnvelope
     do {
       envelope = try WorkerEnvelope(decoding: received[0])
@@ -213,10 +210,6 @@ final class WorkerLoop {
       return
     }
     // A gateway packs only REQUESTs.
-    if packed && envelope.command != .request {
-      logger.warning("gateway packed a \(envelope.command)", metadata: ["gateway": "\(link.endpoint)"])
-      return
-    }
     switch envelope.command {
     case .request: accept(envelope, from: link, index: index, at: now)
     case .cancel: cancel(envelope, from: link, index: index, at: now)
@@ -248,15 +241,15 @@ final class WorkerLoop {
         try register(index, at: now)
       }
     case .packed:
-      try handlePacked(from: link, index: index, at: now)
+      handlePacked(from: link, index: index, at: now)
     case .ready, .partial, .final:
       logger.warning("gateway sent a worker-only command", metadata: ["command": "\(envelope.command)"])
     }
   }
 
-  /// Handles each REQUEST of the PACKED in `received` = [envelope, pack] as if it came
-  /// alone; from then on this gateway's replies may go packed too.
-  private func handlePacked(from link: GatewayLink, index: Int, at now: UInt64) throws {
+  /// Takes each REQUEST of the PACKED in `received` = [envelope, pack] as if it came alone,
+  /// read in place from the pack; from then on this gateway's replies may go packed too.
+  private func handlePacked(from link: GatewayLink, index: Int, at now: UInt64) {
     guard received.count == 2 else {
       logger.warning("PACKED without one pack frame", metadata: ["gateway": "\(link.endpoint)", "frames": "\(received.count)"])
       return
@@ -268,24 +261,42 @@ final class WorkerLoop {
       return
     }
     link.peerReadsPacked = true
-    packMessage.removeAll()
-    packMessage.append(moving: received, range: 0..<2)
-    try FramePack.forEachMessage(in: packMessage[1], into: received, prepare: {}) {
-      try handleGatewayMessage(from: link, index: index, at: now, packed: true)
+    FramePack.forEachMessage(in: received[1]) { message in
+      var frames = message.makeIterator()
+      guard let first = frames.next(), let envelope = try? WorkerEnvelope(decoding: first), envelope.command == .request,
+        let header = envelope.hasInlineHeader ? WorkerEnvelope.inlineHeader(in: first) : frames.next()
+      else {
+        // A gateway packs only REQUESTs.
+        return logger.warning("gateway packed something other than a REQUEST", metadata: ["gateway": "\(link.endpoint)"])
+      }
+      var body: [Data] = []
+      body.reserveCapacity(message.count - 1)
+      while let frame = frames.next() { body.append(Data(frame)) }
+      accept(envelope, header: header, body: body, from: link, index: index, at: now)
     }
-    packMessage.removeAll()
   }
 
+  /// Takes the REQUEST in `received` = [envelope, header, body…] (the header in the
+  /// envelope's frame in version 2).
   private func accept(_ dispatch: WorkerEnvelope, from link: GatewayLink, index: Int, at now: UInt64) {
     let inline = dispatch.hasInlineHeader
     guard inline || received.count >= 2 else {
       logger.warning("REQUEST without a RequestHeader")
       return
     }
+    let body = ((inline ? 1 : 2)..<received.count).map { received.data(at: $0) }
+    accept(dispatch, header: inline ? WorkerEnvelope.inlineHeader(in: received[0]) : received[1], body: body, from: link, index: index, at: now)
+  }
+
+  /// Takes a REQUEST whose encoded `header` and `body` were read from its frames or from a pack.
+  private func accept(
+    _ dispatch: WorkerEnvelope, header encodedHeader: UnsafeRawBufferPointer, body: [Data], from link: GatewayLink, index: Int,
+    at now: UInt64
+  ) {
+    let inline = dispatch.hasInlineHeader
     let job: Job
     do {
-      let header = try RequestHeader(borrowing: inline ? WorkerEnvelope.inlineHeader(in: received[0]) : received[1])
-      let body = ((inline ? 1 : 2)..<received.count).map { received.data(at: $0) }
+      let header = try RequestHeader(borrowing: encodedHeader)
       let deadline = ContinuousClock.now + .milliseconds(Int(dispatch.remainingMilliseconds))
       job = Job(
         link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
@@ -386,9 +397,7 @@ final class WorkerLoop {
     // The link was replaced since the request came: that gateway already gave it to another worker.
     guard completion.generation == link.generation else { return }
     let envelope = WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID, inlineHeader: completion.inlineHeader)
-    link.send(envelope, header: completion.header, at: now) { frames in
-      for frame in completion.body { frames.append(frame) }
-    }
+    link.sendReply(envelope, header: completion.header, body: completion.body, at: now)
   }
 
   // MARK: Liveness and draining
