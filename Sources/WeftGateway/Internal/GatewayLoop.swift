@@ -229,7 +229,7 @@ final class GatewayLoop {
     for _ in 0..<drainBatch {
       guard try frontend.receive(into: received, wait: false, maxFrames: maxFrames) else { break }
       handleClientMessage(at: MonotonicClock.now())
-      if toWorkers.count >= Self.outboxFlushCount { flushOutboxes() }
+      if toWorkers.count >= Self.workerOutboxFlushCount { flushOutboxes() }
     }
     flushOutboxes()
   }

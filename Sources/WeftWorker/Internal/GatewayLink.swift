@@ -112,28 +112,21 @@ final class GatewayLink {
     lastSent = now
   }
 
-  /// Queues a message with a header: [`envelope` + `header`, body…] in one frame when the
-  /// envelope says so (version 2), else [`envelope`, `header`, body…]; `appendBody` adds the body.
-  func send(_ envelope: WorkerEnvelope, header: [UInt8], at now: UInt64, appendBody: (Frames) -> Void) {
-    let inline = envelope.hasInlineHeader
-    header.withUnsafeBytes { header in
-      send(envelope, inlineHeader: inline ? header : nil, at: now) { frames in
-        if !inline { frames.append(header) }
-        appendBody(frames)
-      }
-    }
-  }
-
-  /// Queues a PARTIAL or FINAL: into the pack when the gateway reads PACKED and the reply
-  /// is small (its bytes copied once, no frames made for it), else as its own message.
+  /// Queues a PARTIAL or FINAL, [`envelope` + `header`, body…] when the envelope says so
+  /// (version 2), else [`envelope`, `header`, body…]: into the pack when the gateway reads
+  /// PACKED and the reply is small (its bytes copied once, no frames made for it), else as
+  /// its own message.
   func sendReply(_ envelope: WorkerEnvelope, header: [UInt8], body: [Data], at now: UInt64) {
+    let inline = envelope.hasInlineHeader
     let size = WorkerEnvelope.longSize + header.count + body.reduce(0) { $0 + $1.count }
     guard peerReadsPacked && size <= Self.packableReplyBytes else {
-      return send(envelope, header: header, at: now) { frames in
-        for frame in body { frames.append(frame) }
+      return header.withUnsafeBytes { header in
+        send(envelope, inlineHeader: inline ? header : nil, at: now) { frames in
+          if !inline { frames.append(header) }
+          for frame in body { frames.append(frame) }
+        }
       }
     }
-    let inline = envelope.hasInlineHeader
     pack.startMessage(frameCount: (inline ? 1 : 2) + body.count)
     envelope.withUnsafeBytes { encoded in
       header.withUnsafeBytes { header in
