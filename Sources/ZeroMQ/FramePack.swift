@@ -19,13 +19,8 @@ public struct FramePack {
 
   /// Packs frames `range` of `frames` (copied) as one message.
   public mutating func append(_ frames: Frames, range: Range<Int>) {
-    appendLength(range.count)
-    for index in range {
-      let frame = frames[index]
-      appendLength(frame.count)
-      bytes.append(contentsOf: frame)
-    }
-    messageCount += 1
+    startMessage(frameCount: range.count)
+    for index in range { appendFrame(frames[index]) }
   }
 
   /// Starts a message of `frameCount` frames, to be added with ``appendFrame(_:followedBy:)``:

@@ -209,7 +209,6 @@ final class WorkerLoop {
       logger.warning("malformed message from gateway", metadata: ["gateway": "\(link.endpoint)", "error": "\(error)"])
       return
     }
-    // A gateway packs only REQUESTs.
     switch envelope.command {
     case .request: accept(envelope, from: link, index: index, at: now)
     case .cancel: cancel(envelope, from: link, index: index, at: now)
