@@ -6,6 +6,13 @@
 /// `u32` length and the frame's bytes. Only small messages are worth packing: their
 /// bytes are copied in and out.
 public struct FramePack {
+  /// A message of at most this many bytes is worth packing: copying it in and out costs
+  /// less than libzmq's work per message.
+  public static let packableMessageBytes = 4_096
+  /// A pack of this many bytes is sent without waiting for more, so a burst never makes
+  /// one huge frame.
+  public static let fullBytes = 65_536
+
   /// The packed messages.
   public private(set) var bytes: [UInt8] = []
   /// How many messages are packed.
@@ -16,6 +23,9 @@ public struct FramePack {
 
   /// Whether no message is packed.
   public var isEmpty: Bool { messageCount == 0 }
+
+  /// Whether the pack holds ``fullBytes`` or more.
+  public var isFull: Bool { bytes.count >= Self.fullBytes }
 
   /// Packs frames `range` of `frames` (copied) as one message.
   public mutating func append(_ frames: Frames, range: Range<Int>) {

@@ -153,7 +153,7 @@ extension GatewayLoop {
     let remaining = request.deadline > now ? (request.deadline - now + 999) / 1_000 : 1
     // A worker that reads it gets the header in the envelope's frame: one frame less each way.
     let inline = worker.inlineHeaders
-    let packable = worker.readsPacked && request.frames.totalSize(1..<request.frames.count) <= Self.packableRequestBytes
+    let packable = worker.readsPacked && request.frames.totalSize(1..<request.frames.count) <= FramePack.packableMessageBytes
     // Frames a retry or the recommender will read again, or a pack copies, are shared
     // (large ones by reference count), the rest moved.
     let copied = request.idempotent || request.personalize || packable

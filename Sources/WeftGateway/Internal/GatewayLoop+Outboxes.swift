@@ -56,11 +56,6 @@ extension GatewayLoop {
   /// wakes a worker's threads less often per request (switches per message 0.04 → 0.024
   /// for the echo worker, docs/BENCHMARKS.md, seventh session).
   static let workerOutboxFlushCount = 256
-  /// A request of at most this many bytes (header and body) to a worker that reads
-  /// PACKED may be packed: copying it costs less than libzmq's work per message.
-  static let packableRequestBytes = 4_096
-  /// A pack is sent once it holds this many bytes.
-  static let packBytes = 65_536
 
   /// Whether a message waits in either outbox.
   var outboxesHoldMessages: Bool { !toWorkers.isEmpty || !toClients.isEmpty }
@@ -148,7 +143,7 @@ extension GatewayLoop {
     }
     workerPacks[index].pack.append(toWorkers.frames, range: range.dropFirst())
     workerPacks[index].deliveries.append(delivery)
-    if workerPacks[index].pack.bytes.count >= Self.packBytes { sendPack(at: index, unreachable: &unreachable) }
+    if workerPacks[index].pack.isFull { sendPack(at: index, unreachable: &unreachable) }
   }
 
   /// Sends pack `index` as one PACKED message and forgets it; refused, each of its

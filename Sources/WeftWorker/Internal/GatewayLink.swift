@@ -39,12 +39,8 @@ final class GatewayLink {
   @exclusivity(unchecked) private(set) var queuedCount = 0
   /// Small replies queued since the last message or flush, to go as one PACKED message.
   @exclusivity(unchecked) private var pack = FramePack()
-  /// A reply of at most this many bytes may be packed: copying it costs less than
-  /// libzmq's work per message.
-  static let packableReplyBytes = 4_096
-  /// A pack is queued once it holds this many replies or bytes.
+  /// A pack is queued once it holds this many replies (or is full).
   static let packMessages = 64
-  static let packBytes = 65_536
 
   init(endpoint: String, context: Context, maxBackoff: UInt64, curve: CurveClientCredentials?, now: UInt64) throws {
     self.endpoint = endpoint
@@ -119,7 +115,7 @@ final class GatewayLink {
   func sendReply(_ envelope: WorkerEnvelope, header: [UInt8], body: [Data], at now: UInt64) {
     let inline = envelope.hasInlineHeader
     let size = WorkerEnvelope.longSize + header.count + body.reduce(0) { $0 + $1.count }
-    guard peerReadsPacked && size <= Self.packableReplyBytes else {
+    guard peerReadsPacked && size <= FramePack.packableMessageBytes else {
       return header.withUnsafeBytes { header in
         send(envelope, inlineHeader: inline ? header : nil, at: now) { frames in
           if !inline { frames.append(header) }
@@ -130,18 +126,14 @@ final class GatewayLink {
     pack.startMessage(frameCount: (inline ? 1 : 2) + body.count)
     envelope.withUnsafeBytes { encoded in
       header.withUnsafeBytes { header in
-        if inline {
-          pack.appendFrame(encoded, followedBy: header)
-        } else {
-          pack.appendFrame(encoded)
-          pack.appendFrame(header)
-        }
+        pack.appendFrame(encoded, followedBy: inline ? header : nil)
+        if !inline { pack.appendFrame(header) }
       }
     }
     for frame in body { frame.withUnsafeBytes { pack.appendFrame($0) } }
     queuedCount += 1
     lastSent = now
-    if pack.messageCount >= Self.packMessages || pack.bytes.count >= Self.packBytes { closePack() }
+    if pack.messageCount >= Self.packMessages || pack.isFull { closePack() }
   }
 
   /// Whether anything waits to be sent.
@@ -182,5 +174,4 @@ final class GatewayLink {
     }
     return (failed, first)
   }
-
 }
