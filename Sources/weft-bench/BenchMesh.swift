@@ -47,12 +47,13 @@ struct BenchMesh {
   }
 
   /// Starts a gateway and, behind it, one process per argument list (a `weft`
-  /// subcommand that registers like a worker, and its flags); returns once they have
-  /// registered.
+  /// subcommand that registers like a worker, and its flags), all run by `weft` (by
+  /// default the one beside this executable); returns once they have registered.
   static func start(
-    processes workerArguments: [[String]], gatewayArguments: [String] = [], curve: CurveClientCredentials? = nil
+    processes workerArguments: [[String]], gatewayArguments: [String] = [], curve: CurveClientCredentials? = nil,
+    weft: String? = nil
   ) async throws -> BenchMesh {
-    let executable = try weftExecutable()
+    let executable = try weft ?? weftExecutable()
     let quiet = ["--log-level", "error"]
     let gateway = Child(
       name: "gateway", arguments: ["gateway", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"] + quiet + gatewayArguments)

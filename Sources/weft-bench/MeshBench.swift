@@ -25,6 +25,8 @@ struct MeshBench: AsyncParsableCommand {
   var http = false
   @Option(help: "The grpc-echo executable of the Benchmarks/ package (swift build -c release --package-path Benchmarks): also measure a grpc-swift-2 unary echo at 64 B.")
   var grpc: String?
+  @Option(help: "Another weft executable (e.g. a build from before a change): also measure its gateway and echo worker in the same rounds, as a ratio to this build's.")
+  var compareWeft: String?
   @Flag(help: "Only the 64 B measurements (for profiling the per-message path; skips 64 KiB).")
   var smallOnly = false
   @OptionGroup var output: BenchReportOptions
@@ -38,6 +40,8 @@ struct MeshBench: AsyncParsableCommand {
     defer { secured?.stop() }
     let metered = http ? try await BenchMesh.start(processes: [echoWorker], gatewayArguments: ["--http", "127.0.0.1:0"]) : nil
     defer { metered?.stop() }
+    let other: BenchMesh? = if let compareWeft { try await BenchMesh.start(processes: [echoWorker], weft: compareWeft) } else { nil }
+    defer { other?.stop() }
     let proxy = Child(name: "proxy", arguments: ["bench-proxy"])
     try proxy.launch(executable: executable, readsAnnouncement: true)
     defer { proxy.signal(SIGKILL) }
@@ -55,19 +59,19 @@ struct MeshBench: AsyncParsableCommand {
     for size in smallOnly ? [64] : [64, 65_536] {
       let large = size > 1_000
       let body = [UInt8](repeating: 0x5a, count: size)
-      let targets = [
+      func target(_ name: String, _ mesh: BenchMesh, curve: CurveClientCredentials? = nil) throws -> Target {
+        Target(name: name, pid: mesh.gateway.pid, peerPID: mesh.worker.pid, generator: try LoadGenerator(
+          context: context, endpoint: mesh.frontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true,
+          curve: curve))
+      }
+      var targets = [
         Target(name: "zmq_proxy", pid: proxy.pid, peerPID: peer.pid, generator: try LoadGenerator(
           context: context, endpoint: proxyFrontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: false)),
-        Target(name: "weft gateway", pid: mesh.gateway.pid, peerPID: mesh.worker.pid, generator: try LoadGenerator(
-          context: context, endpoint: weftFrontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true)),
-      ] + (try secured.map { secured in
-        [Target(name: "weft with CURVE", pid: secured.mesh.gateway.pid, peerPID: secured.mesh.worker.pid, generator: try LoadGenerator(
-          context: context, endpoint: secured.mesh.frontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true,
-          curve: secured.client))]
-      } ?? []) + (try metered.map { metered in
-        [Target(name: "weft with --http", pid: metered.gateway.pid, peerPID: metered.worker.pid, generator: try LoadGenerator(
-          context: context, endpoint: metered.frontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true))]
-      } ?? [])
+        try target("weft gateway", mesh),
+      ]
+      if let secured { targets.append(try target("weft with CURVE", secured.mesh, curve: secured.client)) }
+      if let metered { targets.append(try target("weft with --http", metered)) }
+      if let other { targets.append(try target("other weft", other)) }
       for target in targets { _ = try target.generator.roundTrips(200) }  // warm up
       for _ in 0..<load.rounds {
         for target in targets {

@@ -132,6 +132,40 @@ import ZeroMQ
     }
   }
 
+  /// The gateway reads a worker's packed replies in place: every layout reaches its
+  /// client as sent (header in the envelope's frame or its own; no body, one frame,
+  /// several), and a pack from a worker that has not registered gets it told to register.
+  @Test(arguments: [false, true]) func packedRepliesReachTheirClientsAsSent(inlineHeaders: Bool) async throws {
+    try await InProcessMesh.with { mesh in
+      let worker = try mesh.worker(name: "echo", inlineHeaders: inlineHeaders, readsPacked: true)
+      let client = try mesh.client()
+      for id in 1...3 as ClosedRange<UInt64> {
+        try client.send(id: id, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: [UInt8(id)])
+      }
+      var requests: [[[UInt8]]] = []
+      while requests.count < 3, let message = try worker.receive(within: 2_000) {
+        requests += try WorkerEnvelope(frames: message).command == .packed ? try Peer.unpack(message[1]) : [message]
+      }
+      #expect(requests.count == 3)
+      let bodies: [UInt64: [[UInt8]]] = [1: [], 2: [[2]], 3: [[3], [], Array(repeating: 3, count: 5_000)]]
+      let ids = try requests.map { try Peer.requestHeader(of: $0).requestID }
+      try worker.answerPacked(requests, bodies: ids.map { bodies[$0]! })
+      var answered: Set<UInt64> = []
+      for _ in 0..<3 {
+        let reply = try #require(try client.reply(within: 2_000))
+        #expect(reply.status == .ok && reply.workerID == "echo" && reply.body == bodies[reply.requestID])
+        answered.insert(reply.requestID)
+      }
+      #expect(answered == [1, 2, 3])
+
+      let stranger = try Peer(mesh.context, connecting: mesh.endpoints.backend)
+      try stranger.answerPacked(requests)
+      let told = try #require(try stranger.receive(within: 2_000))
+      #expect(try WorkerEnvelope(frames: told).command == .disconnect)
+      #expect(try client.reply(within: 200) == nil)
+    }
+  }
+
   @Test func anIdempotentRequestOnASilentWorkerIsSentToAnotherOne() async throws {
     try await InProcessMesh.with { mesh in
       // Heartbeats every 20 ms: silent for three intervals, the first worker is evicted.
@@ -403,20 +437,26 @@ private final class Peer {
     for (index, frame) in final.enumerated() { try socket.send(frame, more: index < final.count - 1) }
   }
 
-  /// As a worker: the FINALs answering `requests` (each echoing its body) in one PACKED.
-  func answerPacked(_ requests: [[[UInt8]]]) throws {
+  /// As a worker: the FINALs answering `requests` in one PACKED, each with its frames of
+  /// `bodies` (by default echoing the request's last frame).
+  func answerPacked(_ requests: [[[UInt8]]], bodies: [[[UInt8]]]? = nil) throws {
     var pack = FramePack()
-    for request in requests {
+    for (index, request) in requests.enumerated() {
       let frames = Frames()
-      for frame in try finalFrames(answering: request, body: request.last ?? []) { frames.append(frame) }
+      for frame in try finalFrames(answering: request, bodies: bodies?[index] ?? [request.last ?? []]) { frames.append(frame) }
       pack.append(frames, range: 0..<frames.count)
     }
     try socket.send(WorkerEnvelope(.packed).bytes, more: true)
     try socket.send(pack.bytes, more: false)
   }
 
-  /// As a worker: the frames of the OK FINAL answering `request` with `body`.
+  /// As a worker: the frames of the OK FINAL answering `request` with one `body` frame.
   private func finalFrames(answering request: [[UInt8]], body: [UInt8]) throws -> [[UInt8]] {
+    try finalFrames(answering: request, bodies: [body])
+  }
+
+  /// As a worker: the frames of the OK FINAL answering `request` with `bodies`.
+  private func finalFrames(answering request: [[UInt8]], bodies: [[UInt8]]) throws -> [[UInt8]] {
     let envelope = try WorkerEnvelope(frames: request)
     var header = ResponseHeader()
     header.status = .ok
@@ -425,7 +465,7 @@ private final class Peer {
     header.requestID = try Self.requestHeader(of: request).requestID
     let final = WorkerEnvelope(.final, dispatchID: envelope.dispatchID, inlineHeader: envelope.hasInlineHeader)
     let encoded: [UInt8] = try header.serializedBytes()
-    return envelope.hasInlineHeader ? [final.bytes + encoded, body] : [final.bytes, encoded, body]
+    return (envelope.hasInlineHeader ? [final.bytes + encoded] : [final.bytes, encoded]) + bodies
   }
 
   /// As a worker: sets how many requests the gateway may have in flight with it (CREDIT).

@@ -14,7 +14,7 @@ extension GatewayLoop {
       && request.service != RecommenderService.name
   }
 
-  /// Starts the recommender stage for `model`'s OK reply in `received`. Returns nil once
+  /// Starts the recommender stage for `model`'s OK reply (``replySource``). Returns nil once
   /// the stage is on its way (it answers the client), or why it was skipped (the caller
   /// then sends the model's reply).
   func startPersonalization(of model: InFlightRequest, at now: UInt64) -> String? {
@@ -49,9 +49,9 @@ extension GatewayLoop {
     stage.frames.append(copyOf: model.frames, at: 0)
     stage.frames.append(header)
     stage.frames.append(copiesOf: model.frames, range: 2..<model.frames.count)
-    stage.frames.append(copiesOf: received, range: replyBodyStart..<received.count)
+    appendReplyBody(to: stage.frames, copying: true)
     stage.modelReply.append(replyHeader)
-    stage.modelReply.append(copiesOf: received, range: replyBodyStart..<received.count)
+    appendReplyBody(to: stage.modelReply, copying: true)
     stage.startPersonalization(of: model, fields, version: version, deadline: now &+ budget, at: now)
     // The client's request goes on as the stage: it keeps its place in the client's budget.
     (stage.client, model.client) = (model.client, nil)
@@ -83,12 +83,12 @@ extension GatewayLoop {
     return try header.serializedBytes()
   }
 
-  /// The recommender's body (in `received`) under the model's header, marked personalised.
+  /// The recommender's body (the reply being handled) under the model's header, marked personalised.
   func sendPersonalizedReply(_ stage: InFlightRequest, at now: UInt64) {
     personalizations.count(service: stage.personalizedService, .personalized)
     var patch = ResponseHeaderPatch()
     patch.personalized = true
-    sendToClient(stage, header: stage.modelReply[0], body: received, replyBodyStart..<received.count, patch: patch, finalStatus: .ok, at: now)
+    sendToClient(stage, header: stage.modelReply[0], patch: patch, finalStatus: .ok, at: now) { appendReplyBody(to: $0, copying: false) }
   }
 
   /// The model's reply as it was, with `note` saying why it is not personalised.
@@ -96,8 +96,8 @@ extension GatewayLoop {
     personalizations.count(service: stage.personalizedService, .fallback)
     var patch = ResponseHeaderPatch()
     patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")]
-    sendToClient(
-      stage, header: stage.modelReply[0], body: stage.modelReply, 1..<stage.modelReply.count, patch: patch,
-      finalStatus: .ok, at: now)
+    sendToClient(stage, header: stage.modelReply[0], patch: patch, finalStatus: .ok, at: now) { frames in
+      frames.append(moving: stage.modelReply, range: 1..<stage.modelReply.count)
+    }
   }
 }

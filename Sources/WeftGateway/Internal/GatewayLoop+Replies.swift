@@ -28,7 +28,7 @@ extension GatewayLoop {
       return
     }
     request.figures?.served.record(code, total: total)
-    request.figures?.timers.record(total: total, gatewayQueue: request.queuedMicroseconds)
+    request.figures?.timers?.record(total: total, gatewayQueue: request.queuedMicroseconds)
     // A recommender stage that fails, for whatever reason, still answers with the model's reply.
     if request.isPersonalization { return sendModelReply(request, note: "\(code.name): \(message)", at: now) }
     var header = ResponseHeader()

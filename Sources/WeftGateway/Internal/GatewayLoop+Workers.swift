@@ -4,12 +4,11 @@ import ZeroMQ
 
 /// Messages from workers: registration, replies, heartbeats, leaving.
 extension GatewayLoop {
-  /// Handles `received` = [worker identity, envelope, …]; `packed`: taken out of a
-  /// PACKED message, whose sender was checked.
-  func handleWorkerMessage(at now: UInt64, packed: Bool = false) {
+  /// Handles `received` = [worker identity, envelope, …].
+  func handleWorkerMessage(at now: UInt64) {
     guard let worker = PeerID(received[0]) else { return noteMalformed(.workerIdentity, at: now, "\(received.size(at: 0)) bytes") }
     // With CURVE, only worker keys get past the handshake; one revoked since is dropped.
-    if !packed && keyRing != nil && sender()?.role != .worker {
+    if keyRing != nil && sender()?.role != .worker {
       if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "its key is no longer allowed", at: now) }
       return noteMalformed(.workerKeyRevoked, at: now, "\(worker)")
     }
@@ -21,11 +20,6 @@ extension GatewayLoop {
       return noteMalformed(.workerEnvelope, at: now, "from \(worker), \(received.count) frames: \(error)")
     }
     let command = envelope.command
-    // A worker packs only its replies; anything else in a pack (READY would name the key
-    // of the pack's frames, which have none) is refused.
-    if packed && command != .partial && command != .final {
-      return noteMalformed(.workerPacked, at: now, "\(command) from \(worker) inside a PACKED")
-    }
     let entry = routing.heard(from: worker, at: now)
     let known = entry != nil
 
@@ -68,27 +62,45 @@ extension GatewayLoop {
       }
       grantMessages(Int(count), to: envelope.dispatchID, from: worker, at: now)
     case .packed:
-      handlePacked(from: worker, at: now)
+      handlePacked(from: worker, entry: entry, at: now)
     case .request, .cancel, .message, .halfClose:
       noteMalformed(.workerCommand, at: now, "\(command) from \(worker)")
     }
   }
 
-  /// Handles each message of the PACKED in `received` = [identity, envelope, pack] as if
-  /// it came alone.
-  private func handlePacked(from worker: PeerID, at now: UInt64) {
+  /// Handles each reply of the PACKED in `received` = [identity, envelope, pack] as if it
+  /// came alone, read in place from the pack: no frames are made for it. A worker packs
+  /// only its PARTIALs and FINALs; anything else in a pack (READY would name the key of
+  /// the pack's frames, which have none) is refused.
+  private func handlePacked(from worker: PeerID, entry: WorkerEntry?, at now: UInt64) {
     guard received.count == 3 else { return noteMalformed(.workerPacked, at: now, "from \(worker): \(received.count - 1) frames") }
     do {
       _ = try FramePack.validate(received[2], maxFrames: maxFrames)
     } catch {
       return noteMalformed(.workerPacked, at: now, "from \(worker): \(error)")
     }
+    guard entry != nil else { return tellToRegister(worker, at: now) }
+    // Kept apart from `received`, which handling a reply may use.
     packRead.removeAll()
     packRead.append(moving: received, range: 0..<3)
-    FramePack.forEachMessage(in: packRead[2], into: received, prepare: { received.append(copyOf: packRead, at: 0) }) {
-      handleWorkerMessage(at: now, packed: true)
+    defer {
+      replySource = .received
+      packRead.removeAll()
     }
-    packRead.removeAll()
+    FramePack.forEachMessage(in: packRead[2]) { message in
+      var frames = message.makeIterator()
+      guard let first = frames.next(), let envelope = try? WorkerEnvelope(decoding: first) else {
+        return noteMalformed(.workerEnvelope, at: now, "from \(worker), inside a PACKED")
+      }
+      guard envelope.command == .partial || envelope.command == .final else {
+        return noteMalformed(.workerPacked, at: now, "\(envelope.command) from \(worker) inside a PACKED")
+      }
+      guard let header = envelope.hasInlineHeader ? WorkerEnvelope.inlineHeader(in: first) : frames.next() else {
+        return noteMalformed(.workerReply, at: now, "from \(worker)")
+      }
+      replySource = .packed(header: header, body: frames)
+      forwardReply(envelope.dispatchID, from: worker, entry: entry, isFinal: envelope.command == .final, at: now)
+    }
   }
 
   /// Answers a message from a peer that has not registered with DISCONNECT, which makes
@@ -128,14 +140,31 @@ extension GatewayLoop {
   /// checked) has its header in the envelope's frame.
   private var replyHeaderInline: Bool { WorkerEnvelope.hasInlineHeader(received[1]) }
 
-  /// The header of the worker reply in `received`: after the envelope in its frame, or the next frame.
-  var replyHeader: UnsafeRawBufferPointer { replyHeaderInline ? WorkerEnvelope.inlineHeader(in: received[1]) : received[2] }
-
   /// The index in `received` of the worker reply's first body frame.
-  var replyBodyStart: Int { replyHeaderInline ? 2 : 3 }
+  private var replyBodyStart: Int { replyHeaderInline ? 2 : 3 }
 
-  /// Sends `received` = [identity, envelope, header, body…] on to the client (the header
-  /// in the envelope's frame or its own: ``replyHeader``).
+  /// The header of the worker reply being handled: in `received`, after the envelope in
+  /// its frame or the next frame; or in its pack.
+  var replyHeader: UnsafeRawBufferPointer {
+    switch replySource {
+    case .received: replyHeaderInline ? WorkerEnvelope.inlineHeader(in: received[1]) : received[2]
+    case .packed(let header, _): header
+    }
+  }
+
+  /// Appends the body frames of the worker reply being handled to `frames`: moved out of
+  /// `received` unless `copying`; copied from its pack.
+  func appendReplyBody(to frames: Frames, copying: Bool) {
+    switch replySource {
+    case .received:
+      let range = replyBodyStart..<received.count
+      if copying { frames.append(copiesOf: received, range: range) } else { frames.append(moving: received, range: range) }
+    case .packed(_, var body):
+      while let frame = body.next() { frames.append(frame) }
+    }
+  }
+
+  /// Sends the worker reply being handled (``replySource``) on to the client.
   private func forwardReply(_ id: UInt64, from worker: PeerID, entry: WorkerEntry?, isFinal: Bool, at now: UInt64) {
     // A reply from a worker that no longer holds the request (evicted, then back) is stale.
     guard let request = inFlight[id], request.worker == worker else { return }
@@ -157,7 +186,7 @@ extension GatewayLoop {
       return finish(id)
     }
     request.figures?.served.record(code, total: total, queue: request.queuedMicroseconds + workerQueue, compute: compute)
-    request.figures?.timers.record(
+    request.figures?.timers?.record(
       total: total, gatewayQueue: request.queuedMicroseconds, workerQueue: workerQueue, compute: compute, batchSize: batchSize)
     if request.isPersonalization {
       if code == .ok {
@@ -202,15 +231,15 @@ extension GatewayLoop {
   private func sendReply(_ request: InFlightRequest, finalStatus: StatusCode?, note: String? = nil, at now: UInt64) {
     var patch = ResponseHeaderPatch()
     if let note { patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")] }
-    sendToClient(request, header: replyHeader, body: received, replyBodyStart..<received.count, patch: patch, finalStatus: finalStatus, at: now)
+    sendToClient(request, header: replyHeader, patch: patch, finalStatus: finalStatus, at: now) { appendReplyBody(to: $0, copying: false) }
   }
 
   /// Sends a reply built from `header` (a worker's encoded ResponseHeader, patched with
-  /// the client's request id and the gateway's timings) and `body`'s frames in
-  /// `bodyRange` to `request`'s client.
+  /// the client's request id and the gateway's timings) and the frames `appendBody` adds
+  /// to `request`'s client.
   func sendToClient(
-    _ request: InFlightRequest, header: UnsafeRawBufferPointer, body: Frames, _ bodyRange: Range<Int>,
-    patch: ResponseHeaderPatch, finalStatus: StatusCode?, at now: UInt64
+    _ request: InFlightRequest, header: UnsafeRawBufferPointer, patch: ResponseHeaderPatch, finalStatus: StatusCode?,
+    at now: UInt64, appendBody: (Frames) -> Void
   ) {
     var patch = patch
     if finalStatus == .ok, let token = rewardToken(for: request, modelHeader: header) {
@@ -226,9 +255,7 @@ extension GatewayLoop {
     if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
     let client = request.client?.id ?? PeerID(budgetKeyOf: request.frames[0])
     let delivery = ClientDelivery(client: client, requestID: request.requestID, kind: .reply)
-    queueToClient(delivery, identity: request.frames, index: 0, keep: finalStatus == nil, header: headerScratch) { frames in
-      frames.append(moving: body, range: bodyRange)
-    }
+    queueToClient(delivery, identity: request.frames, index: 0, keep: finalStatus == nil, header: headerScratch, appendBody: appendBody)
   }
 
   /// Frees a worker slot, then lets the service's queue use it.

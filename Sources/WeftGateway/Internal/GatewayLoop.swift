@@ -55,6 +55,8 @@ final class GatewayLoop {
   /// may send): [worker identity, envelope, pack].
   let packSent = Frames(capacity: 3)
   let packRead = Frames(capacity: 3)
+  /// Where the worker reply being handled lies.
+  @exclusivity(unchecked) var replySource = WorkerReplySource.received
   /// Service, method and version names seen, reused when headers are read.
   let names = NameTable()
   /// Scratch space for patched response headers, reused.

@@ -1,4 +1,5 @@
 import Histogram
+import Metrics
 import WeftProtocol
 
 /// What one version of a service did: for `weft status --versions`, for a ramp's
@@ -53,8 +54,9 @@ final class VersionFigures {
 
   /// The version these figures are for.
   let version: String
-  /// Its replies' durations for Prometheus.
-  let timers: StageTimers
+  /// Its replies' durations for Prometheus; nil while no metrics backend is bootstrapped,
+  /// so a gateway without one does not pay for five no-op calls per reply.
+  let timers: StageTimers?
   /// Replies to clients.
   @exclusivity(unchecked) var served = Outcomes()
   /// Shadow copies (replies dropped).
@@ -65,7 +67,7 @@ final class VersionFigures {
 
   init(service: String, version: String) {
     self.version = version
-    timers = StageTimers(service: service, version: version)
+    timers = MetricsSystem.factory is NOOPMetricsHandler ? nil : StageTimers(service: service, version: version)
   }
 
   /// Credits a reward in [0, 1].
