@@ -45,7 +45,6 @@ struct MeshBench: AsyncParsableCommand {
     let proxy = Child(name: "proxy", arguments: ["bench-proxy"])
     try proxy.launch(executable: executable, readsAnnouncement: true)
     defer { proxy.signal(SIGKILL) }
-    let weftFrontend = mesh.frontend
     let proxyFrontend = try await proxy.waitForAnnouncement("frontend")
     let peer = Child(name: "peer", arguments: ["bench-echo-peer", "--connect", try await proxy.waitForAnnouncement("backend")])
     try peer.launch(executable: executable, readsAnnouncement: true)

@@ -125,8 +125,9 @@ import ZeroMQ
 
       let client = try mesh.client()
       try client.send(id: 5, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 5_000, body: [5])
-      let request = try #require(try worker.receive(within: 2_000))
-      try worker.answerPacked([request])
+      let packed = try #require(try worker.receive(within: 2_000))
+      #expect(try WorkerEnvelope(frames: packed).command == .packed)
+      try worker.answerPacked(try Peer.unpack(packed[1]))
       let reply = try #require(try client.reply(within: 2_000))
       #expect(reply.status == .ok && reply.requestID == 5 && reply.body == [[5]])
     }

@@ -153,19 +153,24 @@ extension GatewayLoop {
     let remaining = request.deadline > now ? (request.deadline - now + 999) / 1_000 : 1
     // A worker that reads it gets the header in the envelope's frame: one frame less each way.
     let inline = worker.inlineHeaders
-    let packable = worker.readsPacked && request.frames.totalSize(1..<request.frames.count) <= FramePack.packableMessageBytes
+    // A small request to a worker that reads them goes packed with the others of this turn.
+    let packed = worker.readsPacked && request.frames.totalSize(1..<request.frames.count) <= FramePack.packableMessageBytes
     // Frames a retry or the recommender will read again, or a pack copies, are shared
     // (large ones by reference count), the rest moved.
-    let copied = request.idempotent || request.personalize || packable
+    let copied = request.idempotent || request.personalize || packed
     let envelope = WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining), inlineHeader: inline)
     let sent = (inline ? 2 : 1)..<request.frames.count
-    let delivery = WorkerDelivery(
-      worker: worker.id, kind: .request(dispatchID: id, copied: copied, firstFrame: sent.lowerBound), packable: packable)
-    queueToWorker(delivery, envelope: envelope, inlineHeader: inline ? request.frames[1] : nil) { frames in
-      if copied {
-        frames.append(copiesOf: request.frames, range: sent)
-      } else {
-        frames.append(moving: request.frames, range: sent)
+    let delivery = WorkerDelivery(worker: worker.id, kind: .request(dispatchID: id, copied: copied, firstFrame: sent.lowerBound))
+    let inlineHeader = inline ? request.frames[1] : nil
+    if packed {
+      packToWorker(delivery, envelope: envelope, inlineHeader: inlineHeader, frames: request.frames, range: sent)
+    } else {
+      queueToWorker(delivery, envelope: envelope, inlineHeader: inlineHeader) { frames in
+        if copied {
+          frames.append(copiesOf: request.frames, range: sent)
+        } else {
+          frames.append(moving: request.frames, range: sent)
+        }
       }
     }
     request.markDispatched(to: worker.id, at: now)

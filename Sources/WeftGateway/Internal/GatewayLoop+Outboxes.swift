@@ -26,19 +26,19 @@ struct WorkerDelivery {
     case request(dispatchID: UInt64, copied: Bool, firstFrame: Int)
     /// A command, or a message on an open call.
     case command
+    /// A PACKED message holding these requests (copied in: their requests keep their frames).
+    case packed([WorkerDelivery])
   }
 
   let worker: PeerID
   let kind: Kind
-  /// A small request to a worker that reads PACKED: sent in its worker's pack when the
-  /// flush holds others (its frames are copies, so a refused pack restores nothing).
-  var packable = false
 }
 
-/// Small REQUESTs to one worker, gathered during one flush and sent as one PACKED message.
+/// Small REQUESTs to one worker, packed as they are dispatched and sent as one PACKED
+/// message (``GatewayLoop/packToWorker(_:envelope:inlineHeader:frames:range:)``).
 struct WorkerPack {
   let worker: PeerID
-  var pack = FramePack()
+  var pack: FramePack
   /// The packed requests, for when the worker's connection refuses the pack.
   var deliveries: [WorkerDelivery] = []
 }
@@ -57,8 +57,11 @@ extension GatewayLoop {
   /// for the echo worker, docs/BENCHMARKS.md, seventh session).
   static let workerOutboxFlushCount = 256
 
-  /// Whether a message waits in either outbox.
-  var outboxesHoldMessages: Bool { !toWorkers.isEmpty || !toClients.isEmpty }
+  /// Whether a message waits in either outbox or in an open pack.
+  var outboxesHoldMessages: Bool { !toWorkers.isEmpty || !toClients.isEmpty || !workerPacks.isEmpty }
+
+  /// Messages for workers waiting to be sent, packed requests counted one by one.
+  var workerMessagesWaiting: Int { toWorkers.count + packedSinceFlush }
 
   /// Appends [identity, signature, `header`, body frames] for a client: the identity is
   /// frame `index` of `identity` (shared if `keep`, else moved), `appendBody` adds the body.
@@ -75,11 +78,13 @@ extension GatewayLoop {
   }
 
   /// Appends [worker identity, envelope (+ `inlineHeader` in its frame), frames…] for
-  /// `worker`; `appendRest` adds the frames after the envelope's.
+  /// `worker`; `appendRest` adds the frames after the envelope's. What is packed for the
+  /// worker goes first: the link keeps order.
   func queueToWorker(
     _ delivery: WorkerDelivery, envelope: WorkerEnvelope, inlineHeader: UnsafeRawBufferPointer? = nil,
     appendRest: (Frames) -> Void = { _ in }
   ) {
+    if !workerPacks.isEmpty, let open = workerPacks.firstIndex(where: { $0.worker == delivery.worker }) { closePack(at: open) }
     let frames = toWorkers.frames
     delivery.worker.withUnsafeBytes { frames.append($0) }
     envelope.withUnsafeBytes { encoded in
@@ -95,21 +100,18 @@ extension GatewayLoop {
   func flushOutboxes() {
     for _ in 0..<4 where outboxesHoldMessages {
       var unreachable: [PeerID] = []
-      // A lone message goes as it is: packing pays only when several share a send.
-      let packing = toWorkers.count > 1
+      while let last = workerPacks.indices.last { closePack(at: last) }
+      packedSinceFlush = 0
       toWorkers.flush { delivery, range in
-        if packing && delivery.packable { return pack(delivery, range, unreachable: &unreachable) }
-        // What was packed for this worker goes first: the link keeps order.
-        if let index = workerPacks.firstIndex(where: { $0.worker == delivery.worker }) {
-          sendPack(at: index, unreachable: &unreachable)
-        }
         do {
           try backend.send(toWorkers.frames, range: range, wait: false)
         } catch {
-          refusedByWorker(delivery, range, error: error, unreachable: &unreachable)
+          guard case .packed(let deliveries) = delivery.kind else {
+            return refusedByWorker(delivery, range, error: error, unreachable: &unreachable)
+          }
+          for packed in deliveries { refusedByWorker(packed, 0..<0, error: error, unreachable: &unreachable) }
         }
       }
-      while !workerPacks.isEmpty { sendPack(at: workerPacks.count - 1, unreachable: &unreachable) }
       let now = MonotonicClock.now()
       for worker in unreachable {
         if let entry = routing.removeWorker(worker) { workerLost(entry, reason: "unreachable", at: now) }
@@ -131,35 +133,40 @@ extension GatewayLoop {
     }
   }
 
-  /// Adds the request in `range` of the workers' outbox (after its identity frame) to its
-  /// worker's pack; a full pack is sent.
-  private func pack(_ delivery: WorkerDelivery, _ range: Range<Int>, unreachable: inout [PeerID]) {
+  /// Packs a small request for a worker that reads PACKED into that worker's open pack:
+  /// the envelope (+ `inlineHeader` in its frame) and frames `range` of `frames`, copied
+  /// in, so a refused pack restores nothing. A full pack is closed.
+  func packToWorker(
+    _ delivery: WorkerDelivery, envelope: WorkerEnvelope, inlineHeader: UnsafeRawBufferPointer?, frames: Frames, range: Range<Int>
+  ) {
     let index: Int
-    if let existing = workerPacks.firstIndex(where: { $0.worker == delivery.worker }) {
-      index = existing
+    if let open = workerPacks.firstIndex(where: { $0.worker == delivery.worker }) {
+      index = open
     } else {
       index = workerPacks.count
-      workerPacks.append(WorkerPack(worker: delivery.worker))
+      workerPacks.append(WorkerPack(worker: delivery.worker, pack: sparePacks.popLast() ?? FramePack()))
     }
-    workerPacks[index].pack.append(toWorkers.frames, range: range.dropFirst())
+    envelope.withUnsafeBytes { encoded in
+      workerPacks[index].pack.startMessage(frameCount: 1 + range.count)
+      workerPacks[index].pack.appendFrame(encoded, followedBy: inlineHeader)
+    }
+    for frame in range { workerPacks[index].pack.appendFrame(frames[frame]) }
     workerPacks[index].deliveries.append(delivery)
-    if workerPacks[index].pack.isFull { sendPack(at: index, unreachable: &unreachable) }
+    packedSinceFlush += 1
+    if workerPacks[index].pack.isFull { closePack(at: index) }
   }
 
-  /// Sends pack `index` as one PACKED message and forgets it; refused, each of its
-  /// requests is handled as a refused request.
-  private func sendPack(at index: Int, unreachable: inout [PeerID]) {
-    let (worker, pack, deliveries) = (workerPacks[index].worker, workerPacks[index].pack, workerPacks[index].deliveries)
-    workerPacks.remove(at: index)
-    packSent.removeAll()
-    worker.withUnsafeBytes { packSent.append($0) }
-    WorkerEnvelope(.packed).withUnsafeBytes { packSent.append($0) }
-    packSent.append(pack.bytes)
-    do {
-      try backend.send(packSent, wait: false)
-    } catch {
-      for delivery in deliveries { refusedByWorker(delivery, 0..<0, error: error, unreachable: &unreachable) }
-    }
+  /// Moves open pack `index` into the workers' outbox as one PACKED message.
+  private func closePack(at index: Int) {
+    var open = workerPacks.remove(at: index)
+    let frames = toWorkers.frames
+    open.worker.withUnsafeBytes { frames.append($0) }
+    WorkerEnvelope(.packed).withUnsafeBytes { frames.append($0) }
+    open.pack.bytes.withUnsafeBytes { frames.append($0) }
+    toWorkers.endMessage(WorkerDelivery(worker: open.worker, kind: .packed(open.deliveries)))
+    // Its storage serves the next pack.
+    open.pack.removeAll()
+    if sparePacks.count < 8 { sparePacks.append(open.pack) }
   }
 
   /// A worker's connection refused a message: it is gone (ROUTER_MANDATORY), or its

@@ -49,11 +49,13 @@ final class GatewayLoop {
   /// Messages to clients and to workers, sent together (``flushOutboxes()``).
   let toClients = Outbox<ClientDelivery>()
   let toWorkers = Outbox<WorkerDelivery>()
-  /// Small REQUESTs of one flush packed per worker (``flushOutboxes()``), in the order found.
+  /// Small REQUESTs packed per worker since the last flush (``packToWorker``).
   @exclusivity(unchecked) var workerPacks: [WorkerPack] = []
-  /// A PACKED message being sent, and one being read (apart: handling a packed reply
-  /// may send): [worker identity, envelope, pack].
-  let packSent = Frames(capacity: 3)
+  /// How many requests were packed since the last flush.
+  @exclusivity(unchecked) var packedSinceFlush = 0
+  /// Emptied packs whose storage the next packs reuse.
+  @exclusivity(unchecked) var sparePacks: [FramePack] = []
+  /// A PACKED message being read: [worker identity, envelope, pack].
   let packRead = Frames(capacity: 3)
   /// Where the worker reply being handled lies.
   @exclusivity(unchecked) var replySource = WorkerReplySource.received
@@ -231,7 +233,7 @@ final class GatewayLoop {
     for _ in 0..<drainBatch {
       guard try frontend.receive(into: received, wait: false, maxFrames: maxFrames) else { break }
       handleClientMessage(at: MonotonicClock.now())
-      if toWorkers.count >= Self.workerOutboxFlushCount { flushOutboxes() }
+      if workerMessagesWaiting >= Self.workerOutboxFlushCount { flushOutboxes() }
     }
     flushOutboxes()
   }
