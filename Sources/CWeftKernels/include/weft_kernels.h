@@ -43,6 +43,14 @@ void weft_depthwise_relu6(const float *input, const weft_depthwise_geometry *geo
 void weft_depthwise_relu6_portable(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
                                    const float *bias, float *output, int row_begin, int row_end);
 
+/* GELU in its exact (erf) form, in place: x * (1 + erf(x / sqrt 2)) / 2, erf to within
+ * 5e-7 (Abramowitz & Stegun 7.1.26 with a polynomial exp), eight at a time. AVX2+FMA when
+ * the CPU has them: the Swift code around it is compiled for baseline x86-64. */
+void weft_gelu(float *x, int count);
+
+/* The same without AVX2, for tests. */
+void weft_gelu_portable(float *x, int count);
+
 /* Whether this CPU and its OS run AVX2 with FMA, and AVX-512 F, DQ, CD, BW and VL (the set
  * OpenBLAS's SkylakeX kernels use). */
 int weft_cpu_has_avx2_fma(void);

@@ -1,3 +1,5 @@
+import CWeftKernels
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,21 +33,10 @@ public enum Elementwise {
     }
   }
 
-  /// GELU in its exact (erf) form, in place: x · ½ · (1 + erf(x / √2)), eight at a time.
+  /// GELU in its exact (erf) form, in place: x · ½ · (1 + erf(x / √2)) (`weft_gelu`: with
+  /// AVX2 and FMA when the CPU has them, which Swift code compiled for baseline x86-64 cannot use).
   public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    let inverseRootTwo: Float = 0.707_106_781_186_547_6
-    let raw = UnsafeMutableRawPointer(x)
-    var index = 0
-    while index + 8 <= count {
-      let value = raw.loadUnaligned(fromByteOffset: index * 4, as: FastMath.Vector.self)
-      let result = 0.5 * value * (1 + FastMath.erf(value * inverseRootTwo))
-      raw.storeBytes(of: result, toByteOffset: index * 4, as: FastMath.Vector.self)
-      index += 8
-    }
-    for rest in index..<count {
-      let value = x[rest]
-      x[rest] = 0.5 * value * (1 + erff(value * inverseRootTwo))
-    }
+    weft_gelu(x, Int32(count))
   }
 
   /// Softmax of each row in place over its first `valid` columns; the rest become 0

@@ -1,5 +1,6 @@
-/// Vectorised exp and erf on 8 floats at a time, for the element-wise hot loops (GELU,
-/// softmax) where glibc's scalar `expf`/`erff` cost as much as a matrix product.
+/// Vectorised exp on 8 floats at a time, for the element-wise hot loops (softmax, the
+/// speech model's gates) where glibc's scalar `expf` costs as much as a matrix product.
+/// GELU's erf is in C (`weft_gelu`), where AVX2 and FMA can be chosen at run time.
 enum FastMath {
   typealias Vector = SIMD8<Float>
 
@@ -27,20 +28,5 @@ enum FastMath {
     let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let exponent = (integer &+ 127) &<< 23
     return p * unsafeBitCast(exponent, to: Vector.self)
-  }
-
-  /// erf(x) to within 1.5e-7 absolute (Abramowitz & Stegun 7.1.26), odd in x.
-  @inline(__always)
-  static func erf(_ x: Vector) -> Vector {
-    let negative = x .< Vector.zero
-    let a = x.replacing(with: -x, where: negative)
-    let t = 1 / (1 + 0.327_591_1 * a)
-    var p = Vector(repeating: 1.061_405_429)
-    p = p * t - 1.453_152_027
-    p = p * t + 1.421_413_741
-    p = p * t - 0.284_496_736
-    p = p * t + 0.254_829_592
-    let y = 1 - p * t * exp(-a * a)
-    return y.replacing(with: -y, where: negative)
   }
 }

@@ -1,0 +1,71 @@
+#include "weft_kernels.h"
+
+#include <math.h>
+
+#include "cpu_features.h"
+
+/* exp8 and erf8 pass 8-float vectors by value; they are always inlined into each build of
+ * the loop, so the portable build's different vector ABI never meets the AVX2 one. */
+#pragma clang diagnostic ignored "-Wpsabi"
+
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+typedef int v8i __attribute__((vector_size(32), aligned(4)));
+
+/* e^x to about 1 ulp: x = n ln2 + r, |r| <= ln2/2, e^r by Cephes' degree-6 polynomial, 2^n
+ * put into the exponent bits; inputs clamped to the float range. Adding 1.5 * 2^23 rounds
+ * to the nearest integer in float arithmetic and leaves it in the low mantissa bits. */
+static inline __attribute__((always_inline)) v8 exp8(v8 x) {
+  x = __builtin_elementwise_max(__builtin_elementwise_min(x, (v8){0} + 88.37f), (v8){0} - 87.33f);
+  const v8 shifted = x * 1.4426950408889634f + 12582912.0f;
+  const v8 n = shifted - 12582912.0f;
+  /* ln2 split in two so n ln2 is exact in float. */
+  const v8 r = x - n * 0.693359375f + n * 2.1219444005469058e-4f;
+  v8 p = (v8){0} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const v8i exponent = (((v8i)shifted - 0x4B400000) + 127) << 23;
+  return p * (v8)exponent;
+}
+
+/* erf(x) to within 1.5e-7 in exact arithmetic (Abramowitz & Stegun 7.1.26), odd in x. */
+static inline __attribute__((always_inline)) v8 erf8(v8 x) {
+  const v8 a = __builtin_elementwise_abs(x);
+  const v8 t = 1.0f / (1.0f + 0.3275911f * a);
+  v8 p = (v8){0} + 1.061405429f;
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  const v8 y = 1.0f - p * t * exp8(-a * a);
+  return __builtin_elementwise_copysign(y, x);
+}
+
+static inline __attribute__((always_inline)) void gelu_body(float *x, int count) {
+  const float inverse_root_two = 0.70710678118654752f;
+  int i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const v8 value = *(const v8 *)(x + i);
+    *(v8 *)(x + i) = 0.5f * value * (1.0f + erf8(value * inverse_root_two));
+  }
+  for (; i < count; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * inverse_root_two));
+}
+
+void weft_gelu_portable(float *x, int count) { gelu_body(x, count); }
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void gelu_avx2(float *x, int count) { gelu_body(x, count); }
+#endif
+
+void weft_gelu(float *x, int count) {
+#if defined(__x86_64__)
+  if (weft_cpu_has_avx2_fma()) {
+    gelu_avx2(x, count);
+    return;
+  }
+#endif
+  weft_gelu_portable(x, count);
+}
