@@ -56,8 +56,42 @@ static inline __attribute__((always_inline)) void gelu_body(float *x, int count)
 
 void weft_gelu_portable(float *x, int count) { gelu_body(x, count); }
 
+static inline __attribute__((always_inline)) void softmax_body(float *x, int rows, int columns, int valid) {
+  const int whole = valid - valid % 8;
+  for (int row = 0; row < rows; row++) {
+    float *line = x + (long)row * columns;
+    v8 maxima = (v8){0} - __builtin_inff();
+    for (int c = 0; c < whole; c += 8) maxima = __builtin_elementwise_max(maxima, *(const v8 *)(line + c));
+    float maximum = -__builtin_inff();
+    for (int lane = 0; lane < 8; lane++) maximum = maxima[lane] > maximum ? maxima[lane] : maximum;
+    for (int c = whole; c < valid; c++) maximum = line[c] > maximum ? line[c] : maximum;
+    v8 sums = {0};
+    for (int c = 0; c < whole; c += 8) {
+      const v8 value = exp8(*(const v8 *)(line + c) - maximum);
+      *(v8 *)(line + c) = value;
+      sums += value;
+    }
+    float sum = 0;
+    for (int lane = 0; lane < 8; lane++) sum += sums[lane];
+    for (int c = whole; c < valid; c++) {
+      line[c] = expf(line[c] - maximum);
+      sum += line[c];
+    }
+    const float inverse = 1.0f / sum;
+    for (int c = 0; c < whole; c += 8) *(v8 *)(line + c) = *(const v8 *)(line + c) * inverse;
+    for (int c = whole; c < valid; c++) line[c] *= inverse;
+    for (int c = valid; c < columns; c++) line[c] = 0;
+  }
+}
+
+void weft_softmax_rows_portable(float *x, int rows, int columns, int valid) { softmax_body(x, rows, columns, valid); }
+
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) static void gelu_avx2(float *x, int count) { gelu_body(x, count); }
+
+__attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int rows, int columns, int valid) {
+  softmax_body(x, rows, columns, valid);
+}
 #endif
 
 void weft_gelu(float *x, int count) {
@@ -68,4 +102,14 @@ void weft_gelu(float *x, int count) {
   }
 #endif
   weft_gelu_portable(x, count);
+}
+
+void weft_softmax_rows(float *x, int rows, int columns, int valid) {
+#if defined(__x86_64__)
+  if (weft_cpu_has_avx2_fma()) {
+    softmax_avx2(x, rows, columns, valid);
+    return;
+  }
+#endif
+  weft_softmax_rows_portable(x, rows, columns, valid);
 }

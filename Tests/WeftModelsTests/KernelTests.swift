@@ -35,6 +35,27 @@ import Testing
     #expect(worst < 5e-7, "worst error \(worst)")
   }
 
+  /// Rows of several lengths (masked tails, fewer than eight valid columns), both builds
+  /// of the kernel, against softmax in Double.
+  @Test(arguments: [true, false]) func softmaxMatchesAReferenceWithin1e6(vectorUnits: Bool) {
+    let (rows, columns) = (5, 37)
+    let values: [Float] = (0..<rows * columns).map { Float(($0 * 7_919) % 1_000) / 100 - 5 }
+    for valid in [1, 5, 8, 29, 37] {
+      var result = values
+      result.withUnsafeMutableBufferPointer { buffer in
+        let (x, r, c, v) = (buffer.baseAddress!, Int32(rows), Int32(columns), Int32(valid))
+        if vectorUnits { weft_softmax_rows(x, r, c, v) } else { weft_softmax_rows_portable(x, r, c, v) }
+      }
+      for row in 0..<rows {
+        let line = values[row * columns..<row * columns + valid].map(Double.init)
+        let exps = line.map { Foundation.exp($0 - line.max()!) }
+        let expected = exps.map { $0 / exps.reduce(0, +) } + Array(repeating: 0, count: columns - valid)
+        let worst = zip(result[row * columns..<(row + 1) * columns], expected).map { abs(Double($0) - $1) }.max()!
+        #expect(worst < 1e-6, "valid \(valid), row \(row): \(worst)")
+      }
+    }
+  }
+
   @Test func geluAndSoftmaxHandleLengthsThatAreNotMultiplesOfEight() {
     var values: [Float] = (0..<21).map { Float($0) / 3 - 3.5 }
     let expected = values.map { 0.5 * $0 * (1 + erff($0 / Float(2).squareRoot())) }

@@ -51,6 +51,14 @@ void weft_gelu(float *x, int count);
 /* The same without AVX2, for tests. */
 void weft_gelu_portable(float *x, int count);
 
+/* Softmax of each of `rows` rows of `columns` floats, in place, over its first `valid`
+ * columns; the rest become 0 (masked positions). exp to about 1 ulp (Cephes' polynomial),
+ * eight at a time; AVX2+FMA when the CPU has them. */
+void weft_softmax_rows(float *x, int rows, int columns, int valid);
+
+/* The same without AVX2, for tests. */
+void weft_softmax_rows_portable(float *x, int rows, int columns, int valid);
+
 /* Whether this CPU and its OS run AVX2 with FMA, and AVX-512 F, DQ, CD, BW and VL (the set
  * OpenBLAS's SkylakeX kernels use). */
 int weft_cpu_has_avx2_fma(void);

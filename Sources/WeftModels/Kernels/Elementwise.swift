@@ -40,40 +40,10 @@ public enum Elementwise {
   }
 
   /// Softmax of each row in place over its first `valid` columns; the rest become 0
-  /// (masked positions, e.g. padding). Eight columns at a time, the tail one by one.
+  /// (masked positions, e.g. padding). In C (`weft_softmax_rows`), with AVX2 and FMA when
+  /// the CPU has them.
   public static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, valid: Int) {
-    typealias Vector = FastMath.Vector
-    let whole = valid - valid % 8
-    for row in 0..<rows {
-      let line = x + row * columns
-      let raw = UnsafeMutableRawPointer(line)
-      var maxima = Vector(repeating: -.infinity)
-      for column in stride(from: 0, to: whole, by: 8) {
-        // `replacing(with:where:)` rather than `pointwiseMax`, which stays a generic call.
-        let value = raw.loadUnaligned(fromByteOffset: column * 4, as: Vector.self)
-        maxima = maxima.replacing(with: value, where: value .> maxima)
-      }
-      var maximum = maxima.max()
-      for column in whole..<valid { maximum = max(maximum, line[column]) }
-      var sums = Vector.zero
-      for column in stride(from: 0, to: whole, by: 8) {
-        let value = FastMath.exp(raw.loadUnaligned(fromByteOffset: column * 4, as: Vector.self) - maximum)
-        raw.storeBytes(of: value, toByteOffset: column * 4, as: Vector.self)
-        sums += value
-      }
-      var sum = sums.sum()
-      for column in whole..<valid {
-        line[column] = expf(line[column] - maximum)
-        sum += line[column]
-      }
-      let inverse = 1 / sum
-      for column in stride(from: 0, to: whole, by: 8) {
-        let value = raw.loadUnaligned(fromByteOffset: column * 4, as: Vector.self) * inverse
-        raw.storeBytes(of: value, toByteOffset: column * 4, as: Vector.self)
-      }
-      for column in whole..<valid { line[column] *= inverse }
-      for column in valid..<columns { line[column] = 0 }
-    }
+    weft_softmax_rows(x, Int32(rows), Int32(columns), Int32(valid))
   }
 }
 

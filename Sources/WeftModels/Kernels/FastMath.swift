@@ -1,6 +1,7 @@
-/// Vectorised exp on 8 floats at a time, for the element-wise hot loops (softmax, the
-/// speech model's gates) where glibc's scalar `expf` costs as much as a matrix product.
-/// GELU's erf is in C (`weft_gelu`), where AVX2 and FMA can be chosen at run time.
+/// Vectorised exp on 8 floats at a time, for the speech model's gates, where glibc's
+/// scalar `expf` costs as much as a matrix product. The text model's GELU and softmax use
+/// the same polynomial in C (`weft_gelu`, `weft_softmax_rows`), where AVX2 and FMA can be
+/// chosen at run time.
 enum FastMath {
   typealias Vector = SIMD8<Float>
 
