@@ -81,6 +81,13 @@ static inline __attribute__((always_inline)) void few_rows_body(const float *inp
  * weights stream past; a longer row (the 1,536-wide down projection) is taken in chunks,
  * the outputs written by the first chunk and added to by the rest. */
 #define TWELVE_ROWS_CHUNK 384
+/* The weight row this many outputs ahead is prefetched at the same inputs while a row is
+ * used: in both layouts (a whole row, or a chunk of a longer one) that is exactly the
+ * data needed next. Measured on a short text (batch 1, 11 pieces): p50 3.31 -> 2.81 ms
+ * median over eight alternating runs, against a fixed 2 KB ahead of the current row
+ * (which for the chunked down projection fetched bytes no pass used); 8 rows ahead was
+ * no better. */
+#define PREFETCH_ROWS 4
 
 /* Twelve input rows against one weight row per pass: twelve accumulator chains, so each
  * weight row is read once for all twelve rows (a short text's tokens: the weights, not
@@ -105,11 +112,12 @@ static inline __attribute__((always_inline)) void twelve_rows_body(const float *
     }
     for (int o = 0; o < outputs; o++) {
       const float *w = weight + (size_t)o * inputs;
+      const float *ahead = weight + (size_t)(o + PREFETCH_ROWS < outputs ? o + PREFETCH_ROWS : o) * inputs;
       v8 a[12] = {{0}};
       const float *block = packed;
       for (int k = start; k < end; k += 8, block += 96) {
         v8 wk = LOAD8(w + k);
-        __builtin_prefetch(w + k + 512);
+        __builtin_prefetch(ahead + k);
         for (int r = 0; r < 12; r++) a[r] += wk * LOAD8(block + r * 8);
       }
       float sums[16];
