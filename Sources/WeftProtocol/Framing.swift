@@ -118,12 +118,6 @@ public struct WorkerEnvelope: Equatable, Sendable {
   /// Whether the message's header follows the envelope in its frame (else it is the next frame).
   public var hasInlineHeader: Bool { version == Self.inlineHeaderVersion }
 
-  /// The command of `frame`, an envelope frame this side encoded, read without decoding
-  /// it; nil if the frame is too short or the byte names no command.
-  public static func command(of frame: UnsafeRawBufferPointer) -> WorkerCommand? {
-    frame.count >= shortSize ? WorkerCommand(rawValue: frame[4]) : nil
-  }
-
   /// Whether `frame`, a valid envelope frame, is of version 2 (its header follows in it),
   /// read without decoding it again.
   public static func hasInlineHeader(_ frame: UnsafeRawBufferPointer) -> Bool { frame[3] == inlineHeaderVersion }

@@ -123,21 +123,6 @@ public struct FramePack {
     }
   }
 
-  /// For each message of `pack` (checked by ``validate(_:maxFrames:)``): empties
-  /// `frames`, lets `prepare` put in what comes before the message's frames (the sender's
-  /// identity), appends the message's frames (copied) and calls `handle`, which may take
-  /// frames out of `frames`.
-  public static func forEachMessage(
-    in pack: UnsafeRawBufferPointer, into frames: Frames, prepare: () -> Void, _ handle: () throws -> Void
-  ) rethrows {
-    try forEachMessage(in: pack) { message in
-      frames.removeAll()
-      prepare()
-      for frame in message { frames.append(frame) }
-      try handle()
-    }
-  }
-
   fileprivate static func length(in pack: UnsafeRawBufferPointer, at offset: Int) -> Int? {
     guard pack.count - offset >= 4 else { return nil }
     return Int(UInt32(littleEndian: pack.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))

@@ -70,16 +70,16 @@ import ZeroMQ
     try gateway.send(pack.bytes, more: false)
     let packed = try #require(try receive(from: gateway, command: .packed, within: .seconds(10)))
     #expect(packed.count == 3)  // identity, envelope, pack
-    let frames = Frames()
     var answered: [UInt64: [UInt8]] = [:]
     try packed[2].withUnsafeBytes { pack in
       #expect(try FramePack.validate(pack, maxFrames: 64) == 3)
-      try FramePack.forEachMessage(in: pack, into: frames, prepare: {}) {
+      try FramePack.forEachMessage(in: pack) { message in
+        let frames = Array(message)
         let envelope = try WorkerEnvelope(decoding: frames[0])
         #expect(envelope.command == .final && envelope.hasInlineHeader && frames.count == 2)
         let response = try ResponseHeader(serializedBytes: Array(WorkerEnvelope.inlineHeader(in: frames[0])))
         #expect(response.requestID == envelope.dispatchID && response.status == .ok)
-        answered[envelope.dispatchID] = frames.bytes(at: 1)
+        answered[envelope.dispatchID] = Array(frames[1])
       }
     }
     #expect(answered == [3: Array("packed 3".utf8), 4: Array("packed 4".utf8), 5: Array("packed 5".utf8)])

@@ -477,11 +477,10 @@ private final class Peer {
 
   /// The messages of a PACKED's pack frame.
   static func unpack(_ pack: [UInt8]) throws -> [[[UInt8]]] {
-    let frames = Frames()
     var messages: [[[UInt8]]] = []
     try pack.withUnsafeBytes { pack in
       _ = try FramePack.validate(pack, maxFrames: 64)
-      FramePack.forEachMessage(in: pack, into: frames, prepare: {}) { messages.append((0..<frames.count).map { frames.bytes(at: $0) }) }
+      FramePack.forEachMessage(in: pack) { message in messages.append(message.map { Array($0) }) }
     }
     return messages
   }
