@@ -128,6 +128,20 @@ public struct WorkerEnvelope: Equatable, Sendable {
     UnsafeRawBufferPointer(rebasing: frame[longSize...])
   }
 
+  /// Reads a worker-side message from its frames in place (a pack's): the envelope from
+  /// the first frame and, for a command with a header, the header, which follows the
+  /// envelope in its frame (version 2) or is the next frame (nil if there is none).
+  /// `frames` is left at the first body frame.
+  public static func decodeHeaded<Frames: IteratorProtocol>(
+    from frames: inout Frames
+  ) throws(Malformed) -> (envelope: WorkerEnvelope, header: UnsafeRawBufferPointer?)
+  where Frames.Element == UnsafeRawBufferPointer {
+    guard let first = frames.next() else { throw .notAWorkerSignature }
+    let envelope = try WorkerEnvelope(decoding: first)
+    guard envelope.command.hasHeader else { return (envelope, nil) }
+    return (envelope, envelope.hasInlineHeader ? inlineHeader(in: first) : frames.next())
+  }
+
   /// Why a frame is not a valid envelope.
   public enum Malformed: Error, Equatable, Sendable {
     case notAWorkerSignature

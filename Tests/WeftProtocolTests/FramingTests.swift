@@ -58,6 +58,33 @@ import WeftProtocol
     #expect(!WorkerEnvelope(.final, dispatchID: 7).hasInlineHeader)
   }
 
+  @Test func aHeadedMessageIsReadFromItsFramesInEitherLayout() throws {
+    /// Reads `message` from its frames; returns its envelope, header and the frames left.
+    func read(_ message: [[UInt8]]) throws -> (WorkerEnvelope, [UInt8]?, [[UInt8]]) {
+      let buffers = message.map { frame in
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: frame.count, alignment: 1)
+        buffer.copyBytes(from: frame)
+        return UnsafeRawBufferPointer(buffer)
+      }
+      defer { buffers.forEach { $0.deallocate() } }
+      var frames = buffers.makeIterator()
+      let (envelope, header) = try WorkerEnvelope.decodeHeaded(from: &frames)
+      return (envelope, header.map(Array.init), Array(IteratorSequence(frames)).map(Array.init))
+    }
+    let header: [UInt8] = [0x08, 0x2a]
+    let body: [UInt8] = [1, 2, 3]
+    let separate = try read([WorkerEnvelope(.request, dispatchID: 3).bytes, header, body])
+    #expect(separate.0.dispatchID == 3 && separate.1 == header && separate.2 == [body])
+    let inline = try read([WorkerEnvelope(.final, dispatchID: 4, inlineHeader: true).bytes + header, body])
+    #expect(inline.0.command == .final && inline.1 == header && inline.2 == [body])
+    // A command without a header takes no frame as one; a missing header frame is nil.
+    let ready = try read([WorkerEnvelope(.ready).bytes, [9, 9]])
+    #expect(ready.1 == nil && ready.2 == [[9, 9]])
+    #expect(try read([WorkerEnvelope(.partial, dispatchID: 5).bytes]).1 == nil)
+    #expect(throws: WorkerEnvelope.Malformed.notAWorkerSignature) { try read([]) }
+    #expect(throws: WorkerEnvelope.Malformed.unknownCommand(99)) { try read([[0x57, 0x46, 0x57, 1, 99], header]) }
+  }
+
   @Test func malformedEnvelopesSayWhatIsWrong() {
     func decode(_ bytes: [UInt8]) -> WorkerEnvelope.Malformed? {
       do {

@@ -89,15 +89,13 @@ extension GatewayLoop {
     }
     FramePack.forEachMessage(in: packRead[2]) { message in
       var frames = message.makeIterator()
-      guard let first = frames.next(), let envelope = try? WorkerEnvelope(decoding: first) else {
+      guard let (envelope, header) = try? WorkerEnvelope.decodeHeaded(from: &frames) else {
         return noteMalformed(.workerEnvelope, at: now, "from \(worker), inside a PACKED")
       }
       guard envelope.command == .partial || envelope.command == .final else {
         return noteMalformed(.workerPacked, at: now, "\(envelope.command) from \(worker) inside a PACKED")
       }
-      guard let header = envelope.hasInlineHeader ? WorkerEnvelope.inlineHeader(in: first) : frames.next() else {
-        return noteMalformed(.workerReply, at: now, "from \(worker)")
-      }
+      guard let header else { return noteMalformed(.workerReply, at: now, "from \(worker)") }
       replySource = .packed(header: header, body: frames)
       forwardReply(envelope.dispatchID, from: worker, entry: entry, isFinal: envelope.command == .final, at: now)
     }

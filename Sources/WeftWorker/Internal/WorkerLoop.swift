@@ -262,9 +262,7 @@ final class WorkerLoop {
     link.peerReadsPacked = true
     FramePack.forEachMessage(in: received[1]) { message in
       var frames = message.makeIterator()
-      guard let first = frames.next(), let envelope = try? WorkerEnvelope(decoding: first), envelope.command == .request,
-        let header = envelope.hasInlineHeader ? WorkerEnvelope.inlineHeader(in: first) : frames.next()
-      else {
+      guard let (envelope, header) = try? WorkerEnvelope.decodeHeaded(from: &frames), envelope.command == .request, let header else {
         // A gateway packs only REQUESTs.
         return logger.warning("gateway packed something other than a REQUEST", metadata: ["gateway": "\(link.endpoint)"])
       }
