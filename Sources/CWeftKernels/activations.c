@@ -86,7 +86,40 @@ static inline __attribute__((always_inline)) void softmax_body(float *x, int row
 
 void weft_softmax_rows_portable(float *x, int rows, int columns, int valid) { softmax_body(x, rows, columns, valid); }
 
+static inline __attribute__((always_inline)) v8 sigmoid8(v8 x) { return 1.0f / (1.0f + exp8(-x)); }
+
+/* tanh(x) = 2 sigmoid(2x) - 1: absolute error ~1e-7. */
+static inline __attribute__((always_inline)) v8 tanh8(v8 x) { return 2.0f * sigmoid8(2.0f * x) - 1.0f; }
+
+static inline __attribute__((always_inline)) float lstm_cell_body(const float *gates, float *hidden, float *cell,
+                                                                   const float *decoder, int size) {
+  v8 logit = {0};
+  for (int i = 0; i < size; i += 8) {
+    const v8 input = sigmoid8(*(const v8 *)(gates + i));
+    const v8 forget = sigmoid8(*(const v8 *)(gates + size + i));
+    const v8 candidate = tanh8(*(const v8 *)(gates + 2 * size + i));
+    const v8 output = sigmoid8(*(const v8 *)(gates + 3 * size + i));
+    const v8 c = forget * *(const v8 *)(cell + i) + input * candidate;
+    const v8 h = output * tanh8(c);
+    *(v8 *)(cell + i) = c;
+    *(v8 *)(hidden + i) = h;
+    logit += __builtin_elementwise_max(h, (v8){0}) * *(const v8 *)(decoder + i);
+  }
+  float sum = 0;
+  for (int lane = 0; lane < 8; lane++) sum += logit[lane];
+  return sum;
+}
+
+float weft_lstm_cell_portable(const float *gates, float *hidden, float *cell, const float *decoder, int size) {
+  return lstm_cell_body(gates, hidden, cell, decoder, size);
+}
+
 #if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static float lstm_cell_avx2(const float *gates, float *hidden, float *cell,
+                                                                const float *decoder, int size) {
+  return lstm_cell_body(gates, hidden, cell, decoder, size);
+}
+
 __attribute__((target("avx2,fma"))) static void gelu_avx2(float *x, int count) { gelu_body(x, count); }
 
 __attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int rows, int columns, int valid) {
@@ -112,4 +145,11 @@ void weft_softmax_rows(float *x, int rows, int columns, int valid) {
   }
 #endif
   weft_softmax_rows_portable(x, rows, columns, valid);
+}
+
+float weft_lstm_cell(const float *gates, float *hidden, float *cell, const float *decoder, int size) {
+#if defined(__x86_64__)
+  if (weft_cpu_has_avx2_fma()) return lstm_cell_avx2(gates, hidden, cell, decoder, size);
+#endif
+  return weft_lstm_cell_portable(gates, hidden, cell, decoder, size);
 }

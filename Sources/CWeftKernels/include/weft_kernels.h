@@ -59,6 +59,15 @@ void weft_softmax_rows(float *x, int rows, int columns, int valid);
 /* The same without AVX2, for tests. */
 void weft_softmax_rows_portable(float *x, int rows, int columns, int valid);
 
+/* One LSTM cell step over `size` units (a multiple of 8) from the summed pre-activations
+ * `gates` = [input | forget | candidate | output], `size` each: updates `cell` and `hidden` in
+ * place and returns the sum of ReLU(hidden) times `decoder`. Sigmoid and tanh by the same
+ * polynomial exp; AVX2+FMA when the CPU has them. */
+float weft_lstm_cell(const float *gates, float *hidden, float *cell, const float *decoder, int size);
+
+/* The same without AVX2, for tests. */
+float weft_lstm_cell_portable(const float *gates, float *hidden, float *cell, const float *decoder, int size);
+
 /* Whether this CPU and its OS run AVX2 with FMA, and AVX-512 F, DQ, CD, BW and VL (the set
  * OpenBLAS's SkylakeX kernels use). */
 int weft_cpu_has_avx2_fma(void);
