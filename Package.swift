@@ -142,7 +142,7 @@ let package = Package(
       ],
       swiftSettings: strictSettings
     ),
-    // GNU additions to posix_spawn and pipe that Swift's Glibc module does not import.
+    // GNU additions to posix_spawn, pipe and malloc that Swift's Glibc module does not import.
     .target(name: "CWeftSpawn"),
     // Child processes: starting them, their readiness lines, watching the parent.
     .target(

@@ -19,6 +19,7 @@ struct Weft: AsyncParsableCommand {
   static func main() async {
     // Before anything else: OpenBLAS may have taken this CPU for an old one (BLASCore).
     BLASCore.restartWithBetterKernelsIfNeeded()
+    HeapRetention.apply()
     await mainIgnoringBrokenPipes()
   }
 }

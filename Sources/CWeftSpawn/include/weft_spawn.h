@@ -1,4 +1,4 @@
-/* What Swift's Glibc module leaves out of <spawn.h> and <unistd.h> (GNU extensions). */
+/* What Swift's Glibc module leaves out of <spawn.h>, <unistd.h> and <malloc.h> (GNU extensions). */
 #ifndef WEFT_SPAWN_H
 #define WEFT_SPAWN_H
 
@@ -9,5 +9,9 @@ int weft_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 
 /* pipe2(fds, O_CLOEXEC): a pipe whose ends are not inherited by other children. */
 int weft_pipe_cloexec(int fds[2]);
+
+/* mallopt(M_MMAP_THRESHOLD, mmap_threshold) then mallopt(M_TRIM_THRESHOLD, trim_threshold):
+ * 1 if glibc took both, else 0. */
+int weft_malloc_thresholds(int mmap_threshold, int trim_threshold);
 
 #endif
