@@ -6,8 +6,9 @@ import Foundation
 /// By default glibc hands the free top of a thread's arena back to the kernel
 /// (`madvise(MADV_DONTNEED)`) whenever a free of 64 KiB or more leaves over 128 KiB there.
 /// Messages of 64 KiB are allocated by libzmq's I/O thread and freed a moment later, so
-/// every such message had its pages faulted in and zeroed again: a quarter of the echo
-/// worker's time at 64 KiB (docs/BENCHMARKS.md, ninth session). Keeping up to
+/// every such message had its pages faulted in and zeroed again: a sixth of the echo
+/// worker's CPU and a tenth of the gateway's at 64 KiB (docs/BENCHMARKS.md, ninth
+/// session). Keeping up to
 /// ``trimThresholdBytes`` free per arena ends that; the memory stays bounded by it.
 public enum HeapRetention {
   /// Free memory at the top of an arena past which glibc returns it to the kernel.

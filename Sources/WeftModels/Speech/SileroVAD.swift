@@ -1,5 +1,5 @@
-import Foundation
 import CWeftKernels
+import Foundation
 
 /// Silero VAD v6 at 16 kHz: one speech probability per 512-sample (32 ms) chunk.
 ///
