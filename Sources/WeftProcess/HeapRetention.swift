@@ -8,8 +8,8 @@ import Foundation
 /// Messages of 64 KiB are allocated by libzmq's I/O thread and freed a moment later, so
 /// every such message had its pages faulted in and zeroed again: a sixth of the echo
 /// worker's CPU and a tenth of the gateway's at 64 KiB (docs/BENCHMARKS.md, ninth
-/// session). Keeping up to
-/// ``trimThresholdBytes`` free per arena ends that; the memory stays bounded by it.
+/// session). Keeping up to ``trimThresholdBytes`` free per arena ends that; the memory
+/// stays bounded by it.
 public enum HeapRetention {
   /// Free memory at the top of an arena past which glibc returns it to the kernel.
   public static let trimThresholdBytes: Int32 = 16 << 20
