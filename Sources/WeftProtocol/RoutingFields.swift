@@ -104,7 +104,8 @@ public struct RoutingFields: Sendable, Equatable {
 /// `String`s instead of validating and building new ones. Bounded; not thread-safe:
 /// one per gateway loop.
 public final class NameTable {
-  private var names: [String] = []
+  /// Each name with its UTF-8 bytes, compared without touching the `String`.
+  @exclusivity(unchecked) private var entries: [(bytes: [UInt8], name: String)] = []
   private let limit: Int
 
   /// A table keeping at most `limit` names.
@@ -112,17 +113,17 @@ public final class NameTable {
 
   /// The stored name with exactly these UTF-8 bytes, if any.
   public func lookup(_ bytes: UnsafeRawBufferPointer) -> String? {
-    for var name in names where name.utf8.count == bytes.count {
-      let equal = name.withUTF8 { stored in
+    for index in entries.indices where entries[index].bytes.count == bytes.count {
+      let equal = entries[index].bytes.withUnsafeBytes { stored in
         bytes.count == 0 || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
       }
-      if equal { return name }
+      if equal { return entries[index].name }
     }
     return nil
   }
 
   /// Keeps `name` for later lookups while there is room.
   public func remember(_ name: String) {
-    if names.count < limit { names.append(name) }
+    if entries.count < limit { entries.append((Array(name.utf8), name)) }
   }
 }

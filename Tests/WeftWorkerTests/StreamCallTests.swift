@@ -12,7 +12,7 @@ import WeftProtocol
     let queue = try CompletionQueue()
     let request = InferenceRequest(method: "chat", header: RequestHeader(), body: [], deadline: .now + .seconds(60))
     let opening = Job(link: 0, generation: 0, registration: 0, dispatchID: 9, request: request, receivedAt: 0, inlineHeaders: false)
-    return (StreamCall(opening: opening, responseCredit: credit, completionQueue: queue, workerName: "w", version: "1"), queue)
+    return (StreamCall(opening: opening, responseCredit: credit, completionQueue: queue, origin: ReplyOrigin(workerName: "w", version: "1")), queue)
   }
 
   /// Ended calls' finals, from what the call posted.

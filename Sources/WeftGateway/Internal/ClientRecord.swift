@@ -10,7 +10,7 @@ final class ClientRecord {
   /// Requests of this client in flight (those it counts: shadow copies do not).
   @exclusivity(unchecked) var inFlight = 0
   /// In-flight id by the client's request id.
-  @exclusivity(unchecked) var calls: [UInt64: UInt64] = [:]
+  @exclusivity(unchecked) var calls = RequestIDMap()
 
   init(id: PeerID) { self.id = id }
 }

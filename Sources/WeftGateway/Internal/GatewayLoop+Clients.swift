@@ -60,13 +60,13 @@ extension GatewayLoop {
     let service: ServiceEntry
     let staysOpen: Bool
     switch routingCheck(header) {
-    case .success(let routed): (service, staysOpen) = (routed.service, routed.method.clientStreaming)
+    case .success(let routed): (service, staysOpen) = routed
     case .failure(let refusal): return rejectReceived(requestID, refusal.code, refusal.message)
     }
     guard inFlight.count < configuration.maxInFlight else {
       return rejectReceived(requestID, .resourceExhausted, "gateway has \(inFlight.count) requests in flight, its limit")
     }
-    let record = clients[client]
+    let record = lastClient?.id == client ? lastClient : clients[client]
     guard (record?.inFlight ?? 0) < configuration.maxInFlightPerClient else {
       statistics.clientBudgetRefusals += 1
       return rejectReceived(
@@ -95,11 +95,15 @@ extension GatewayLoop {
     if let shadow { sendShadow(shadow, at: now) }
   }
 
-  /// The request's service and method, or why no worker of it could ever take this request.
-  private func routingCheck(_ header: RoutingFields) -> Result<(service: ServiceEntry, method: MethodDescriptor), WeftError> {
-    guard let service = routing.services[header.service], routing.hasLiveWorker(in: service) else {
+  /// The request's service and whether its method's call stays open, or why no worker of
+  /// it could ever take this request.
+  private func routingCheck(_ header: RoutingFields) -> Result<(service: ServiceEntry, staysOpen: Bool), WeftError> {
+    // Services are never removed from the table, so the last one found stays valid.
+    let known = lastService.flatMap { $0.name == header.service ? $0 : nil } ?? routing.services[header.service]
+    guard let service = known, routing.hasLiveWorker(in: service) else {
       return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
     }
+    lastService = service
     guard let method = service.method(named: header.method) else {
       let known = service.methods.map(\.name).joined(separator: ", ")
       return .failure(WeftError(.notFound, "service '\(header.service)' has no method '\(header.method)'; it serves: \(known)"))
@@ -107,7 +111,7 @@ extension GatewayLoop {
     if !header.version.isEmpty && !routing.hasLiveWorker(in: service, version: header.version) {
       return .failure(WeftError(.notFound, "service '\(header.service)' has no live worker of version '\(header.version)'"))
     }
-    return .success((service, method))
+    return .success((service, method.clientStreaming))
   }
 
   /// Takes the received frames into a new in-flight request of `client` for `service`,
@@ -119,17 +123,16 @@ extension GatewayLoop {
     let request = takeRequest()
     request.frames.append(moving: received, at: 0)
     request.frames.append(moving: received, range: 2..<received.count)
-    var timeout = header.timeoutMilliseconds > 0
-      ? UInt64(header.timeoutMilliseconds) * 1_000 : configuration.defaultTimeout.microseconds
-    timeout = min(timeout, configuration.maxTimeout.microseconds)
-    let deadline = now &+ timeout
+    let timeout = header.timeoutMilliseconds > 0 ? UInt64(header.timeoutMilliseconds) * 1_000 : timeouts.default
+    let deadline = now &+ min(timeout, timeouts.max)
     request.start(header, version: version, deadline: deadline, at: now)
     request.figures = figures
     request.serviceEntry = service
     request.client = client
     client.inFlight += 1
     let id = inFlight.insert { _ in request }
-    client.calls[header.requestID] = id
+    client.calls.set(id, for: header.requestID)
+    lastClient = client
     deadlines.insert(id: id, deadline: deadline)
     // Finished requests leave their entries behind; sweep them once they dominate.
     if deadlines.count > 4 * inFlight.count + 65_536 {

@@ -31,8 +31,17 @@ final class ServiceEntry {
   /// Whether `method` was advertised by any worker of this service.
   func serves(method: String) -> Bool { self.method(named: method) != nil }
 
+  /// Where the method found last is in `methods` (they are only ever appended): most
+  /// requests name the same method as the one before.
+  @exclusivity(unchecked) private var lastMethodIndex = 0
+
   /// The advertised method called `name`, if any.
-  func method(named name: String) -> MethodDescriptor? { methods.first { $0.name == name } }
+  func method(named name: String) -> MethodDescriptor? {
+    if lastMethodIndex < methods.count && methods[lastMethodIndex].name == name { return methods[lastMethodIndex] }
+    guard let index = methods.firstIndex(where: { $0.name == name }) else { return nil }
+    lastMethodIndex = index
+    return methods[index]
+  }
 
   /// Adds the methods of a newly registered worker.
   func merge(methods newMethods: [MethodDescriptor]) {

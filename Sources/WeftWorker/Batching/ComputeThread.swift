@@ -9,15 +9,15 @@ final class ComputeThread: Sendable {
   private let model: any Model
   private let batcher: Batcher
   private let completionQueue: CompletionQueue
-  private let workerName: String
+  private let origin: ReplyOrigin
   private let logger: Logger
   private let finished = DispatchSemaphore(value: 0)
 
-  init(model: any Model, batcher: Batcher, completionQueue: CompletionQueue, workerName: String, logger: Logger) {
+  init(model: any Model, batcher: Batcher, completionQueue: CompletionQueue, origin: ReplyOrigin, logger: Logger) {
     self.model = model
     self.batcher = batcher
     self.completionQueue = completionQueue
-    self.workerName = workerName
+    self.origin = origin
     self.logger = logger
   }
 
@@ -41,15 +41,14 @@ final class ComputeThread: Sendable {
     let (live, expired) = batch.reduce(into: ([Job](), [Job]())) { split, job in
       if job.request.deadline <= .now { split.1.append(job) } else { split.0.append(job) }
     }
-    let version = model.descriptor.version
     var completions = expired.map { job in
       Completion(
         job: job, response: .failure(WeftError(.deadlineExceeded, "deadline passed before the model ran")),
-        isFinal: true, timing: .init(), workerName: workerName, version: version)
+        isFinal: true, timing: .init(), origin: origin)
     }
     if !live.isEmpty {
       completions += ComputeThread.infer(
-        live, model: model, version: version, startedAt: started, workerName: workerName, completionQueue: completionQueue, logger: logger)
+        live, model: model, startedAt: started, origin: origin, completionQueue: completionQueue, logger: logger)
     }
     completionQueue.post(completions)
   }
@@ -58,14 +57,14 @@ final class ComputeThread: Sendable {
   /// go to `completionQueue` as they are emitted. Used by the compute thread and, for inline
   /// models, by the socket thread.
   static func infer(
-    _ jobs: [Job], model: any Model, version: String, startedAt: UInt64, workerName: String, completionQueue: CompletionQueue,
+    _ jobs: [Job], model: any Model, startedAt: UInt64, origin: ReplyOrigin, completionQueue: CompletionQueue,
     logger: Logger
   ) -> [Completion] {
     let requests = jobs.map(\.request)
     let partials = PartialSink { index, response in
       guard jobs.indices.contains(index) else { return }
       let timing = Completion.Timing(batchSize: jobs.count)
-      completionQueue.post([Completion(job: jobs[index], response: response, isFinal: false, timing: timing, workerName: workerName, version: version)])
+      completionQueue.post([Completion(job: jobs[index], response: response, isFinal: false, timing: timing, origin: origin)])
     }
     var responses: [InferenceResponse]
     do {
@@ -85,7 +84,7 @@ final class ComputeThread: Sendable {
       let timing = Completion.Timing(
         queueMicroseconds: startedAt &- job.receivedAt, computeMicroseconds: finishedAt &- startedAt,
         batchSize: jobs.count)
-      return Completion(job: job, response: response, isFinal: true, timing: timing, workerName: workerName, version: version)
+      return Completion(job: job, response: response, isFinal: true, timing: timing, origin: origin)
     }
   }
 

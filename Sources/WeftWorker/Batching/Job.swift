@@ -65,10 +65,9 @@ struct Completion: Sendable {
 
 extension Completion {
   /// Builds the completion of `job` with `response`, encoding its header.
-  init(job: Job, response: InferenceResponse, isFinal: Bool, timing: Timing, workerName: String, version: String) {
+  init(job: Job, response: InferenceResponse, isFinal: Bool, timing: Timing, origin: ReplyOrigin) {
     let header = Self.encodeHeader(
-      requestID: job.request.header.requestID, response: response, isFinal: isFinal, timing: timing, workerName: workerName,
-      version: version)
+      requestID: job.request.header.requestID, response: response, isFinal: isFinal, timing: timing, origin: origin)
     self.init(
       link: job.link, generation: job.generation, registration: job.registration, dispatchID: job.dispatchID, isFinal: isFinal,
       header: header, body: response.body, inlineHeader: job.inlineHeaders)
@@ -78,16 +77,15 @@ extension Completion {
   /// written straight to bytes, in field order as SwiftProtobuf writes them (tested
   /// equal); building the message costs more than the echo model's whole step.
   static func encodeHeader(
-    requestID: UInt64, response: InferenceResponse, isFinal: Bool, timing: Timing, workerName: String, version: String
+    requestID: UInt64, response: InferenceResponse, isFinal: Bool, timing: Timing, origin: ReplyOrigin
   ) -> [UInt8] {
     guard !response.metadata.isEmpty else {
-      var writer = ProtobufWriter(capacity: 48 + response.message.utf8.count + workerName.utf8.count + version.utf8.count)
+      var writer = ProtobufWriter(capacity: 40 + response.message.utf8.count + origin.encodedFields.count)
       writer.varint(1, requestID)
       writer.varint(2, UInt64(truncatingIfNeeded: Int64(response.status.wireValue.rawValue)))  // an int32 enum
       writer.string(3, response.message)
       writer.varint(4, isFinal ? 1 : 0)
-      writer.string(5, workerName)
-      writer.string(6, version)
+      writer.bytes.append(contentsOf: origin.encodedFields)  // fields 5 and 6
       writer.varint(7, timing.queueMicroseconds)
       writer.varint(8, timing.computeMicroseconds)
       writer.varint(10, UInt64(UInt32(timing.batchSize)))
@@ -98,8 +96,8 @@ extension Completion {
     header.status = response.status.wireValue
     header.message = response.message
     header.endOfStream = isFinal
-    header.workerID = workerName
-    header.modelVersion = version
+    header.workerID = origin.workerName
+    header.modelVersion = origin.version
     header.queueUs = timing.queueMicroseconds
     header.computeUs = timing.computeMicroseconds
     header.batchSize = UInt32(timing.batchSize)

@@ -45,8 +45,8 @@ final class WorkerLoop {
   /// The model's batch size if it runs inline, else nil; read once, as reading the
   /// descriptor through `any Model` copies it.
   private let inlineBatchSize: Int?
-  /// The model's version, named in every reply.
-  private let version: String
+  /// The worker's name and model version, named in every reply.
+  private let origin: ReplyOrigin
   @exclusivity(unchecked) private var inlineBatchBodyBytes = 0
   /// Bodies an inline batch holds at most: large ones run while their bytes are still in
   /// the core's cache (a batch of 64 echoes of 64 KiB cost more than one at a time).
@@ -64,10 +64,10 @@ final class WorkerLoop {
     }
     let descriptor = model.descriptor
     inlineBatchSize = descriptor.runsInline ? descriptor.maxBatchSize : nil
-    version = descriptor.version
+    origin = ReplyOrigin(workerName: configuration.name, version: descriptor.version)
     batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
     completionQueue = try CompletionQueue()
-    compute = ComputeThread(model: model, batcher: batcher, completionQueue: completionQueue, workerName: configuration.name, logger: logger)
+    compute = ComputeThread(model: model, batcher: batcher, completionQueue: completionQueue, origin: origin, logger: logger)
     openCallMethods = descriptor.methods.filter(\.kind.clientStreams).map(\.name)
     usesComputeThread = !descriptor.runsInline || !openCallMethods.isEmpty
 
@@ -314,7 +314,7 @@ final class WorkerLoop {
     if !openCallMethods.isEmpty && openCallMethods.contains(job.request.method) {
       let call = StreamCall(
         opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), completionQueue: completionQueue,
-        workerName: configuration.name, version: version)
+        origin: origin)
       streams[StreamKey(link: index, generation: link.generation, dispatchID: dispatch.dispatchID)] = call
       if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
     } else if let inlineBatchSize {
@@ -333,7 +333,7 @@ final class WorkerLoop {
     guard let job = batcher.cancel(link: index, dispatchID: dispatch.dispatchID) else { return }
     let completion = Completion(
       job: job, response: .failure(WeftError(.cancelled, "cancelled by the gateway before it ran")),
-      isFinal: true, timing: .init(), workerName: configuration.name, version: version)
+      isFinal: true, timing: .init(), origin: origin)
     send(completion, at: now)
   }
 
@@ -363,7 +363,7 @@ final class WorkerLoop {
     guard !inlineBatch.isEmpty else { return }
     let now = MonotonicClock.now()
     let completions = ComputeThread.infer(
-      inlineBatch, model: model, version: version, startedAt: now, workerName: configuration.name, completionQueue: completionQueue, logger: logger)
+      inlineBatch, model: model, startedAt: now, origin: origin, completionQueue: completionQueue, logger: logger)
     inlineBatch.removeAll(keepingCapacity: true)
     inlineBatchBodyBytes = 0
     // Partials an inline model emitted are in the completionQueue; they go first.

@@ -19,8 +19,7 @@ final class StreamCall: Sendable {
   /// The REQUEST that opened the call: link, dispatch id, header, deadline.
   let opening: Job
   private let completionQueue: CompletionQueue
-  private let workerName: String
-  private let version: String
+  private let origin: ReplyOrigin
   private let state: Mutex<State>
 
   private struct State: ~Copyable {
@@ -49,11 +48,10 @@ final class StreamCall: Sendable {
     var cancelled: WeftError?
   }
 
-  init(opening: Job, responseCredit: Int, completionQueue: CompletionQueue, workerName: String, version: String) {
+  init(opening: Job, responseCredit: Int, completionQueue: CompletionQueue, origin: ReplyOrigin) {
     self.opening = opening
     self.completionQueue = completionQueue
-    self.workerName = workerName
-    self.version = version
+    self.origin = origin
     state = Mutex(State(responseCredit: responseCredit))
     if !opening.request.body.isEmpty { state.withLock { $0.inbox.append(opening.request.body) } }
   }
@@ -144,7 +142,7 @@ final class StreamCall: Sendable {
         send.append(Completion(callCreditFor: opening, count: UInt32(messages)))
       }
       for response in output.responses {
-        state.held.append(Completion(job: opening, response: response, isFinal: false, timing: timing, workerName: workerName, version: version))
+        state.held.append(Completion(job: opening, response: response, isFinal: false, timing: timing, origin: origin))
       }
       var final = output.final
       if final == nil && state.endDelivered {
@@ -152,7 +150,7 @@ final class StreamCall: Sendable {
       }
       if let final {
         state.finished = true
-        state.held.append(Completion(job: opening, response: final, isFinal: true, timing: timing, workerName: workerName, version: version))
+        state.held.append(Completion(job: opening, response: final, isFinal: true, timing: timing, origin: origin))
       }
       send += Self.releaseHeld(&state)
       completionQueue.post(send)
@@ -200,6 +198,6 @@ final class StreamCall: Sendable {
     state.held.removeAll()
     state.inbox.removeAll()
     let error = state.cancelled ?? WeftError(.cancelled, "cancelled")
-    return [Completion(job: opening, response: .failure(error), isFinal: true, timing: .init(), workerName: workerName, version: version)]
+    return [Completion(job: opening, response: .failure(error), isFinal: true, timing: .init(), origin: origin)]
   }
 }
