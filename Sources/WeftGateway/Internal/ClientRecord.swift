@@ -2,9 +2,10 @@
 /// budget), and each one's in-flight id by the client's own request id (for cancels and
 /// the frames of calls that stay open).
 ///
-/// One record per client, found with one hash when a request comes and held by the
-/// request until it finishes, so a reply costs no lookup by peer. Touched by the loop's
-/// thread alone (no exclusivity checks, as ``InFlightRequest``).
+/// One record per client, found with one hash when a request comes (none when the client
+/// of the request before sends again) and held by the request until it finishes, so a
+/// reply costs no lookup by peer. Touched by the loop's thread alone (no exclusivity
+/// checks, as ``InFlightRequest``).
 final class ClientRecord {
   let id: PeerID
   /// Requests of this client in flight (those it counts: shadow copies do not).
