@@ -25,11 +25,6 @@ import Testing
         for (key, value) in reference { #expect(map[key] == value) }
       }
     }
-    map.removeAll()
-    #expect(map.count == 0)
-    for key in reference.keys { #expect(map[key] == nil) }
-    map.set(1, for: 7)
-    #expect(map[7] == 1)
   }
 
   @Test func anEmptyMapHoldsNothing() {

@@ -31,42 +31,28 @@ struct RequestIDMap {
   /// The value for `key`, if held.
   subscript(key: UInt64) -> UInt64? {
     guard count > 0 else { return nil }
-    var index = home(of: key)
-    while slots[index].occupied {
-      if slots[index].key == key { return slots[index].value }
-      index = (index + 1) & (slots.count - 1)
-    }
-    return nil
+    let (index, found) = probe(for: key)
+    return found ? slots[index].value : nil
   }
 
   /// Holds `value` for `key`, replacing what was there.
   mutating func set(_ value: UInt64, for key: UInt64) {
     if (count + 1) * 2 > slots.count { grow() }
-    var index = home(of: key)
-    while slots[index].occupied {
-      if slots[index].key == key {
-        slots[index].value = value
-        return
-      }
-      index = (index + 1) & (slots.count - 1)
-    }
+    let (index, found) = probe(for: key)
+    if !found { count += 1 }
     slots[index] = Slot(key: key, value: value, occupied: true)
-    count += 1
   }
 
   /// Removes `key`; returns its value if it was held.
   @discardableResult
   mutating func removeValue(for key: UInt64) -> UInt64? {
     guard count > 0 else { return nil }
-    let mask = slots.count - 1
-    var index = home(of: key)
-    while slots[index].key != key || !slots[index].occupied {
-      guard slots[index].occupied else { return nil }
-      index = (index + 1) & mask
-    }
+    let (index, found) = probe(for: key)
+    guard found else { return nil }
     let removed = slots[index].value
     // Backward shift: move later keys of the run into the hole when their home lies at
     // or before it, so lookups never need tombstones.
+    let mask = slots.count - 1
     var hole = index
     var next = (hole + 1) & mask
     while slots[next].occupied {
@@ -82,11 +68,15 @@ struct RequestIDMap {
     return removed
   }
 
-  /// Forgets every key, keeping the table for reuse.
-  mutating func removeAll() {
-    guard count > 0 else { return }
-    for index in slots.indices { slots[index].occupied = false }
-    count = 0
+  /// The slot holding `key`, or the empty one that ends its run (the table is never
+  /// more than half full, so there is one).
+  private func probe(for key: UInt64) -> (index: Int, found: Bool) {
+    var index = home(of: key)
+    while slots[index].occupied {
+      if slots[index].key == key { return (index, true) }
+      index = (index + 1) & (slots.count - 1)
+    }
+    return (index, false)
   }
 
   private func home(of key: UInt64) -> Int {
