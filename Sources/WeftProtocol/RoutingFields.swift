@@ -92,11 +92,29 @@ public struct RoutingFields: Sendable, Equatable {
     let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
     offset += count
     if let known = names?.lookup(slice) { return known }
-    guard let text = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
+    // ASCII is valid UTF-8 and is built without the generic validator, which took
+    // several times longer than the rest of a header (its metadata looked up per call).
+    let ascii = Self.isASCII(slice)
+    guard let text = ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self)
+    else {
       throw Malformed(description: "\(name) is not valid UTF-8")
     }
     names?.remember(text)
     return text
+  }
+
+  private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    var highBits: UInt64 = 0
+    var index = 0
+    while index + 8 <= bytes.count {
+      highBits |= bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+      index += 8
+    }
+    while index < bytes.count {
+      highBits |= UInt64(bytes[index])
+      index += 1
+    }
+    return highBits & 0x8080_8080_8080_8080 == 0
   }
 }
 

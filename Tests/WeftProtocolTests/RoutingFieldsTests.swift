@@ -87,4 +87,23 @@ import WeftProtocol
       try [UInt8]([0x12, 0x02, 0xff, 0xfe]).withUnsafeBytes { try RoutingFields(parsing: $0, names: names) }
     }
   }
+
+  /// Names are built by a quick path when ASCII and validated otherwise: both give the
+  /// full decode's strings, with a non-ASCII byte in the 8-byte words and in the tail.
+  @Test func readsASCIIAndOtherUTF8NamesAlike() throws {
+    for name in ["echo", "abcdefgh", "abcdefghé", "ünïcode-user-ß", "abcdefghijklmnopqrstuvwxyz-0123456789", "日本語のユーザー"] {
+      var header = RequestHeader()
+      header.service = name
+      header.userID = name
+      let bytes: [UInt8] = try header.serializedBytes()
+      for names in [nil, NameTable()] {
+        let fields = try bytes.withUnsafeBytes { try RoutingFields(parsing: $0, names: names) }
+        #expect(fields.service == name && fields.userID == name)
+      }
+    }
+    // Invalid UTF-8 after eight ASCII bytes is still rejected.
+    let invalid: [UInt8] = [0x12, 0x0a] + Array("abcdefgh".utf8) + [0xc3, 0x28]
+    #expect(throws: RoutingFields.Malformed.self) { try invalid.withUnsafeBytes { try RoutingFields(parsing: $0) } }
+    #expect(throws: (any Error).self) { try RequestHeader(serializedBytes: invalid) }
+  }
 }

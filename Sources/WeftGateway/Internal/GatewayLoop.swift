@@ -233,13 +233,18 @@ final class GatewayLoop {
   /// microseconds per message, so times stay this close, for fewer clock reads.
   static let messagesPerClockReading = 8
 
+  // Each drain flushes after its first message too: finding a socket empty costs libzmq
+  // two system calls (poll and getpid), which a lone request would wait for, and libzmq's
+  // I/O thread, still awake from delivering it, then sends the answer in the same wake-up.
+  // Measured in docs/BENCHMARKS.md (eleventh session).
+
   private func drainBackend() throws {
     var now: UInt64 = 0
     for count in 0..<drainBatch {
       guard try backend.receive(into: received, wait: false, maxFrames: maxFrames) else { break }
       if count % Self.messagesPerClockReading == 0 { now = MonotonicClock.now() }
       handleWorkerMessage(at: now)
-      if toClients.count >= Self.outboxFlushCount { flushOutboxes() }
+      if count == 0 || toClients.count >= Self.outboxFlushCount { flushOutboxes() }
     }
     flushOutboxes()
   }
@@ -250,7 +255,7 @@ final class GatewayLoop {
       guard try frontend.receive(into: received, wait: false, maxFrames: maxFrames) else { break }
       if count % Self.messagesPerClockReading == 0 { now = MonotonicClock.now() }
       handleClientMessage(at: now)
-      if workerMessagesWaiting >= Self.workerOutboxFlushCount { flushOutboxes() }
+      if count == 0 || workerMessagesWaiting >= Self.workerOutboxFlushCount { flushOutboxes() }
     }
     flushOutboxes()
   }

@@ -190,13 +190,20 @@ final class WorkerLoop {
 
   private func drain(_ link: GatewayLink, index: Int) throws {
     defer { runInlineBatch() }
-    for _ in 0..<512 {
+    for count in 0..<512 {
       // Replies of a long batch read go out in groups, not all at its end.
       if link.queuedCount >= 64 { flush(link) }
       guard try link.socket.receive(into: received, wait: false, maxFrames: Self.maxFrames) else { return }
       let now = MonotonicClock.now()
       link.heard(at: now)
       try handleGatewayMessage(from: link, index: index, at: now)
+      // The first message's replies go before asking for more: finding the socket empty
+      // costs libzmq two system calls, and a lone request waits for them (see the gateway's
+      // drain loops).
+      if count == 0 && inlineBatchSize != nil {
+        runInlineBatch()
+        if link.hasQueued { flush(link) }
+      }
     }
   }
 
@@ -260,6 +267,8 @@ final class WorkerLoop {
       return
     }
     link.peerReadsPacked = true
+    // One reading for the pack's deadlines: its requests came together.
+    let clock = ContinuousClock.now
     FramePack.forEachMessage(in: received[1]) { message in
       var frames = message.makeIterator()
       guard let (envelope, header) = try? WorkerEnvelope.decodeHeaded(from: &frames), envelope.command == .request, let header else {
@@ -269,7 +278,7 @@ final class WorkerLoop {
       var body: [Data] = []
       body.reserveCapacity(message.count - 1)
       while let frame = frames.next() { body.append(Data(frame)) }
-      accept(envelope, header: header, body: body, from: link, index: index, at: now)
+      accept(envelope, header: header, body: body, from: link, index: index, at: now, clock: clock)
     }
   }
 
@@ -282,19 +291,22 @@ final class WorkerLoop {
       return
     }
     let body = ((inline ? 1 : 2)..<received.count).map { received.data(at: $0) }
-    accept(dispatch, header: inline ? WorkerEnvelope.inlineHeader(in: received[0]) : received[1], body: body, from: link, index: index, at: now)
+    accept(
+      dispatch, header: inline ? WorkerEnvelope.inlineHeader(in: received[0]) : received[1], body: body, from: link, index: index,
+      at: now, clock: .now)
   }
 
-  /// Takes a REQUEST whose encoded `header` and `body` were read from its frames or from a pack.
+  /// Takes a REQUEST whose encoded `header` and `body` were read from its frames or from
+  /// a pack at `clock` (its deadline counts from there).
   private func accept(
     _ dispatch: WorkerEnvelope, header encodedHeader: UnsafeRawBufferPointer, body: [Data], from link: GatewayLink, index: Int,
-    at now: UInt64
+    at now: UInt64, clock: ContinuousClock.Instant
   ) {
     let inline = dispatch.hasInlineHeader
     let job: Job
     do {
       let header = try RequestHeader(borrowing: encodedHeader)
-      let deadline = ContinuousClock.now + .milliseconds(Int(dispatch.remainingMilliseconds))
+      let deadline = clock + .milliseconds(Int(dispatch.remainingMilliseconds))
       job = Job(
         link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
         request: InferenceRequest(method: header.method, header: header, body: body, deadline: deadline),
