@@ -83,6 +83,9 @@ final class GatewayLoop {
   /// with both cores busy; none in 15 with this wait).
   static let drainQuietPeriod: UInt64 = 200_000
   @exclusivity(unchecked) var nextHousekeeping: UInt64 = 0
+  /// Whether the socket's last drain found one message (see ``drainBackend()``).
+  @exclusivity(unchecked) var backendDrainsAreSingle = false
+  @exclusivity(unchecked) var frontendDrainsAreSingle = false
 
   /// The configuration's request timeouts in microseconds, converted once.
   let timeouts: (default: UInt64, max: UInt64)
@@ -233,30 +236,37 @@ final class GatewayLoop {
   /// microseconds per message, so times stay this close, for fewer clock reads.
   static let messagesPerClockReading = 8
 
-  // Each drain flushes after its first message too: finding a socket empty costs libzmq
-  // two system calls (poll and getpid), which a lone request would wait for, and libzmq's
-  // I/O thread, still awake from delivering it, then sends the answer in the same wake-up.
-  // Measured in docs/BENCHMARKS.md (eleventh session).
+  // When a socket's last drain found a single message (requests come one at a time), the
+  // next drain flushes right after its first: finding the socket empty costs libzmq two
+  // system calls (poll and getpid) that the lone request would wait for, and libzmq's I/O
+  // thread, still awake from delivering it, then sends the answer in the same wake-up.
+  // Under load, drains find many messages and keep packing them (flushing every first
+  // message cost the echo worker a third more wake-ups per message). docs/BENCHMARKS.md,
+  // eleventh session.
 
   private func drainBackend() throws {
     var now: UInt64 = 0
-    for count in 0..<drainBatch {
-      guard try backend.receive(into: received, wait: false, maxFrames: maxFrames) else { break }
+    var count = 0
+    while count < drainBatch, try backend.receive(into: received, wait: false, maxFrames: maxFrames) {
       if count % Self.messagesPerClockReading == 0 { now = MonotonicClock.now() }
       handleWorkerMessage(at: now)
-      if count == 0 || toClients.count >= Self.outboxFlushCount { flushOutboxes() }
+      if (count == 0 && backendDrainsAreSingle) || toClients.count >= Self.outboxFlushCount { flushOutboxes() }
+      count += 1
     }
+    if count > 0 { backendDrainsAreSingle = count == 1 }
     flushOutboxes()
   }
 
   private func drainFrontend() throws {
     var now: UInt64 = 0
-    for count in 0..<drainBatch {
-      guard try frontend.receive(into: received, wait: false, maxFrames: maxFrames) else { break }
+    var count = 0
+    while count < drainBatch, try frontend.receive(into: received, wait: false, maxFrames: maxFrames) {
       if count % Self.messagesPerClockReading == 0 { now = MonotonicClock.now() }
       handleClientMessage(at: now)
-      if count == 0 || workerMessagesWaiting >= Self.workerOutboxFlushCount { flushOutboxes() }
+      if (count == 0 && frontendDrainsAreSingle) || workerMessagesWaiting >= Self.workerOutboxFlushCount { flushOutboxes() }
+      count += 1
     }
+    if count > 0 { frontendDrainsAreSingle = count == 1 }
     flushOutboxes()
   }
 

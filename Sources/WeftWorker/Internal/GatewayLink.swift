@@ -37,6 +37,8 @@ final class GatewayLink {
   @exclusivity(unchecked) var peerReadsPacked = false
   /// Messages queued since the last flush, packed or not.
   @exclusivity(unchecked) private(set) var queuedCount = 0
+  /// Whether the last read of this link's socket found one message.
+  @exclusivity(unchecked) var drainsAreSingle = false
   /// Small replies queued since the last message or flush, to go as one PACKED message.
   @exclusivity(unchecked) private var pack = FramePack()
   /// A pack is queued once it holds this many replies (or is full).

@@ -189,21 +189,25 @@ final class WorkerLoop {
   }
 
   private func drain(_ link: GatewayLink, index: Int) throws {
-    defer { runInlineBatch() }
-    for count in 0..<512 {
+    var count = 0
+    defer {
+      runInlineBatch()
+      if count > 0 { link.drainsAreSingle = count == 1 }
+    }
+    while count < 512 {
       // Replies of a long batch read go out in groups, not all at its end.
       if link.queuedCount >= 64 { flush(link) }
       guard try link.socket.receive(into: received, wait: false, maxFrames: Self.maxFrames) else { return }
       let now = MonotonicClock.now()
       link.heard(at: now)
       try handleGatewayMessage(from: link, index: index, at: now)
-      // The first message's replies go before asking for more: finding the socket empty
-      // costs libzmq two system calls, and a lone request waits for them (see the gateway's
-      // drain loops).
-      if count == 0 && inlineBatchSize != nil {
+      // Requests coming one at a time: the first one's replies go before asking for more,
+      // as the gateway's drains do (GatewayLoop.drainBackend).
+      if count == 0 && link.drainsAreSingle && inlineBatchSize != nil {
         runInlineBatch()
         if link.hasQueued { flush(link) }
       }
+      count += 1
     }
   }
 
