@@ -94,11 +94,9 @@ public struct RoutingFields: Sendable, Equatable {
     if let known = names?.lookup(slice) { return known }
     // ASCII is valid UTF-8 and is built without the generic validator, which took
     // several times longer than the rest of a header (its metadata looked up per call).
-    let ascii = Self.isASCII(slice)
-    guard let text = ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self)
-    else {
-      throw Malformed(description: "\(name) is not valid UTF-8")
-    }
+    let text = Self.isASCII(slice)
+      ? String(decoding: slice, as: UTF8.self) : String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self)
+    guard let text else { throw Malformed(description: "\(name) is not valid UTF-8") }
     names?.remember(text)
     return text
   }

@@ -74,8 +74,8 @@ struct MeshBench: AsyncParsableCommand {
       if let other { targets.append(try target("other weft", other)) }
       for target in targets { _ = try target.generator.roundTrips(200) }  // warm up
       for round in 0..<load.rounds {
-        // Each round starts at the next target: on this VM the slot measured second ran
-        // ~5% faster in a run of one build against itself, so a fixed order biases ratios.
+        // Each round starts at the next target: in a run of one build against itself, the
+        // copy always measured last ran ~5% faster, so a fixed order biases the ratios.
         for offset in targets.indices {
           let target = targets[(round + offset) % targets.count]
           target.latencies.append(try target.generator.roundTrips(large ? load.latencySamples / 5 : load.latencySamples))

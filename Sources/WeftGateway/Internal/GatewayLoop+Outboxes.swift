@@ -45,7 +45,8 @@ struct WorkerPack {
 
 /// Sending: every message is built in an outbox and the outboxes are flushed after
 /// each batch read and at the end of each turn, so libzmq's I/O thread finds messages
-/// together (one TCP write for many), not one at a time between routing steps.
+/// together (one TCP write for many), not one at a time between routing steps; a lone
+/// message is flushed at once (``drainFrontend()``).
 ///
 /// A ROUTER refuses a message at its identity frame, with nothing sent: a refused
 /// request goes back to its queue, a refused reply is held for its client.
