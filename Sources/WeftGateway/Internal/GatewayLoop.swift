@@ -245,28 +245,32 @@ final class GatewayLoop {
   // eleventh session.
 
   private func drainBackend() throws {
-    var now: UInt64 = 0
-    var count = 0
-    while count < drainBatch, try backend.receive(into: received, wait: false, maxFrames: maxFrames) {
-      if count % Self.messagesPerClockReading == 0 { now = MonotonicClock.now() }
-      handleWorkerMessage(at: now)
-      if (count == 0 && backendDrainsAreSingle) || toClients.count >= Self.outboxFlushCount { flushOutboxes() }
-      count += 1
+    try drain(backend, lastWasSingle: &backendDrainsAreSingle, handle: handleWorkerMessage(at:)) {
+      toClients.count >= Self.outboxFlushCount
     }
-    if count > 0 { backendDrainsAreSingle = count == 1 }
-    flushOutboxes()
   }
 
   private func drainFrontend() throws {
+    try drain(frontend, lastWasSingle: &frontendDrainsAreSingle, handle: handleClientMessage(at:)) {
+      workerMessagesWaiting >= Self.workerOutboxFlushCount
+    }
+  }
+
+  /// Reads up to ``drainBatch`` messages from `socket` without waiting, handing each to
+  /// `handle`; flushes when `outboxFull` says so, after the first message when the last
+  /// drain found one (`lastWasSingle`, updated here), and at the end.
+  private func drain(
+    _ socket: Socket, lastWasSingle: inout Bool, handle: (UInt64) -> Void, outboxFull: () -> Bool
+  ) throws {
     var now: UInt64 = 0
     var count = 0
-    while count < drainBatch, try frontend.receive(into: received, wait: false, maxFrames: maxFrames) {
+    while count < drainBatch, try socket.receive(into: received, wait: false, maxFrames: maxFrames) {
       if count % Self.messagesPerClockReading == 0 { now = MonotonicClock.now() }
-      handleClientMessage(at: now)
-      if (count == 0 && frontendDrainsAreSingle) || workerMessagesWaiting >= Self.workerOutboxFlushCount { flushOutboxes() }
+      handle(now)
+      if (count == 0 && lastWasSingle) || outboxFull() { flushOutboxes() }
       count += 1
     }
-    if count > 0 { frontendDrainsAreSingle = count == 1 }
+    if count > 0 { lastWasSingle = count == 1 }
     flushOutboxes()
   }
 
