@@ -18,51 +18,54 @@ final class InFlightRequest {
     case abandoned(worker: PeerID)
   }
 
+  // Declared hot first: the fields every request's admission, dispatch and reply touch
+  // come first, so they share the object's first cache lines (Swift lays a class's
+  // stored properties out in declaration order).
   /// Frame 0: the client's routing identity. Frame 1: the request header as the client
   /// encoded it. Frames 2…: the body. Kept until the end so a retry can resend them.
   let frames = Frames(capacity: 8)
   @exclusivity(unchecked) private(set) var requestID: UInt64 = 0
-  @exclusivity(unchecked) private(set) var service = ""
-  @exclusivity(unchecked) private(set) var method = ""
+  @exclusivity(unchecked) private(set) var receivedAt: UInt64 = 0
+  @exclusivity(unchecked) private(set) var deadline: UInt64 = 0
+  /// Microseconds spent in the gateway's queue, summed over attempts.
+  @exclusivity(unchecked) private(set) var queuedMicroseconds: UInt64 = 0
+  /// Where its outcome is recorded: its version's figures, once a version is known.
+  @exclusivity(unchecked) var figures: VersionFigures?
+  /// The client whose budget this request counts against (nil for shadow copies).
+  @exclusivity(unchecked) var client: ClientRecord?
+  /// Its service's entry, set when a client's request is admitted (nil for copies the
+  /// gateway makes: they look it up by name), so replies need no lookup by name.
+  @exclusivity(unchecked) var serviceEntry: ServiceEntry?
+  /// For a call that stays open: its window and what waits for its worker.
+  @exclusivity(unchecked) private(set) var call: OpenCall?
+  /// Times sent to a worker.
+  @exclusivity(unchecked) private(set) var attempts = 0
+  @exclusivity(unchecked) var state = State.queued(since: 0)
   /// The client asked for the reply to pass through the recommender.
   @exclusivity(unchecked) private(set) var personalize = false
   /// The recommender stage of a personalised request: its client gets the recommender's
   /// body under the model's header, or, if the recommender fails or is late, the model's
   /// reply as it was (`modelReply`).
   @exclusivity(unchecked) private(set) var isPersonalization = false
+  /// A copy for a shadow version: its reply is recorded and dropped.
+  @exclusivity(unchecked) private(set) var isShadow = false
+  @exclusivity(unchecked) private(set) var idempotent = false
+  /// A PARTIAL already reached the client: a retry would repeat it.
+  @exclusivity(unchecked) var streamed = false
+  /// The client named the version (a policy may not choose again).
+  @exclusivity(unchecked) private(set) var versionPinned = false
+  /// Its place within its client's share of a queue: higher goes first.
+  @exclusivity(unchecked) private(set) var priority: UInt8 = 0
+  @exclusivity(unchecked) private(set) var service = ""
+  @exclusivity(unchecked) private(set) var method = ""
+  /// The version it must run on: named by the client, or chosen by the service's
+  /// policy; empty for any.
+  @exclusivity(unchecked) private(set) var version = ""
+  @exclusivity(unchecked) private(set) var userID = ""
   /// For a recommender stage: the service whose reply it personalises.
   @exclusivity(unchecked) private(set) var personalizedService = ""
   /// For a recommender stage: the model's reply, [header, body…].
   let modelReply = Frames(capacity: 4)
-  /// The version it must run on: named by the client, or chosen by the service's
-  /// policy; empty for any.
-  @exclusivity(unchecked) private(set) var version = ""
-  /// The client named the version (a policy may not choose again).
-  @exclusivity(unchecked) private(set) var versionPinned = false
-  @exclusivity(unchecked) private(set) var userID = ""
-  /// A copy for a shadow version: its reply is recorded and dropped.
-  @exclusivity(unchecked) private(set) var isShadow = false
-  /// Where its outcome is recorded: its version's figures, once a version is known.
-  @exclusivity(unchecked) var figures: VersionFigures?
-  @exclusivity(unchecked) private(set) var deadline: UInt64 = 0
-  @exclusivity(unchecked) private(set) var receivedAt: UInt64 = 0
-  @exclusivity(unchecked) private(set) var idempotent = false
-  @exclusivity(unchecked) var state = State.queued(since: 0)
-  /// Times sent to a worker.
-  @exclusivity(unchecked) private(set) var attempts = 0
-  /// Microseconds spent in the gateway's queue, summed over attempts.
-  @exclusivity(unchecked) private(set) var queuedMicroseconds: UInt64 = 0
-  /// A PARTIAL already reached the client: a retry would repeat it.
-  @exclusivity(unchecked) var streamed = false
-  /// Its service's entry, set when a client's request is admitted (nil for copies the
-  /// gateway makes: they look it up by name), so replies need no lookup by name.
-  @exclusivity(unchecked) var serviceEntry: ServiceEntry?
-  /// The client whose budget this request counts against (nil for shadow copies).
-  @exclusivity(unchecked) var client: ClientRecord?
-  /// Its place within its client's share of a queue: higher goes first.
-  @exclusivity(unchecked) private(set) var priority: UInt8 = 0
-  /// For a call that stays open: its window and what waits for its worker.
-  @exclusivity(unchecked) private(set) var call: OpenCall?
 
   /// Drops a finished call's state (and any messages it still held).
   func forgetCall() { call = nil }

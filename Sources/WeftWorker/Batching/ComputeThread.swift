@@ -9,15 +9,13 @@ final class ComputeThread: Sendable {
   private let model: any Model
   private let batcher: Batcher
   private let completionQueue: CompletionQueue
-  private let origin: ReplyOrigin
   private let logger: Logger
   private let finished = DispatchSemaphore(value: 0)
 
-  init(model: any Model, batcher: Batcher, completionQueue: CompletionQueue, origin: ReplyOrigin, logger: Logger) {
+  init(model: any Model, batcher: Batcher, completionQueue: CompletionQueue, logger: Logger) {
     self.model = model
     self.batcher = batcher
     self.completionQueue = completionQueue
-    self.origin = origin
     self.logger = logger
   }
 
@@ -44,11 +42,11 @@ final class ComputeThread: Sendable {
     var completions = expired.map { job in
       Completion(
         job: job, response: .failure(WeftError(.deadlineExceeded, "deadline passed before the model ran")),
-        isFinal: true, timing: .init(), origin: origin)
+        isFinal: true, timing: .init())
     }
     if !live.isEmpty {
       completions += ComputeThread.infer(
-        live, model: model, startedAt: started, origin: origin, completionQueue: completionQueue, logger: logger)
+        live, model: model, startedAt: started, completionQueue: completionQueue, logger: logger)
     }
     completionQueue.post(completions)
   }
@@ -57,14 +55,14 @@ final class ComputeThread: Sendable {
   /// go to `completionQueue` as they are emitted. Used by the compute thread and, for inline
   /// models, by the socket thread.
   static func infer(
-    _ jobs: [Job], model: any Model, startedAt: UInt64, origin: ReplyOrigin, completionQueue: CompletionQueue,
+    _ jobs: [Job], model: any Model, startedAt: UInt64, completionQueue: CompletionQueue,
     logger: Logger
   ) -> [Completion] {
     let requests = jobs.map(\.request)
     let partials = PartialSink { index, response in
       guard jobs.indices.contains(index) else { return }
       let timing = Completion.Timing(batchSize: jobs.count)
-      completionQueue.post([Completion(job: jobs[index], response: response, isFinal: false, timing: timing, origin: origin)])
+      completionQueue.post([Completion(job: jobs[index], response: response, isFinal: false, timing: timing)])
     }
     var responses: [InferenceResponse]
     do {
@@ -84,7 +82,7 @@ final class ComputeThread: Sendable {
       let timing = Completion.Timing(
         queueMicroseconds: startedAt &- job.receivedAt, computeMicroseconds: finishedAt &- startedAt,
         batchSize: jobs.count)
-      return Completion(job: job, response: response, isFinal: true, timing: timing, origin: origin)
+      return Completion(job: job, response: response, isFinal: true, timing: timing)
     }
   }
 

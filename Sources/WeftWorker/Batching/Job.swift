@@ -52,8 +52,8 @@ struct Completion: Sendable {
   let registration: UInt64
   let dispatchID: UInt64
   let isFinal: Bool
-  /// The encoded ResponseHeader.
-  let header: [UInt8]
+  /// What its ResponseHeader says; the socket thread writes it as it sends the reply.
+  let header: ReplyHeader
   let body: [Data]
   /// Answers a job the worker counted as pending (false for a request it could not read).
   var fromJob = true
@@ -64,52 +64,19 @@ struct Completion: Sendable {
 }
 
 extension Completion {
-  /// Builds the completion of `job` with `response`, encoding its header.
-  init(job: Job, response: InferenceResponse, isFinal: Bool, timing: Timing, origin: ReplyOrigin) {
-    let header = Self.encodeHeader(
-      requestID: job.request.header.requestID, response: response, isFinal: isFinal, timing: timing, origin: origin)
+  /// The completion of `job` with `response`.
+  init(job: Job, response: InferenceResponse, isFinal: Bool, timing: Timing) {
     self.init(
       link: job.link, generation: job.generation, registration: job.registration, dispatchID: job.dispatchID, isFinal: isFinal,
-      header: header, body: response.body, inlineHeader: job.inlineHeaders)
-  }
-
-  /// A reply's ResponseHeader bytes. Without metadata (most replies) the fields are
-  /// written straight to bytes, in field order as SwiftProtobuf writes them (tested
-  /// equal); building the message costs more than the echo model's whole step.
-  static func encodeHeader(
-    requestID: UInt64, response: InferenceResponse, isFinal: Bool, timing: Timing, origin: ReplyOrigin
-  ) -> [UInt8] {
-    guard !response.metadata.isEmpty else {
-      var writer = ProtobufWriter(capacity: 40 + response.message.utf8.count + origin.encodedFields.count)
-      writer.varint(1, requestID)
-      writer.varint(2, UInt64(truncatingIfNeeded: Int64(response.status.wireValue.rawValue)))  // an int32 enum
-      writer.string(3, response.message)
-      writer.varint(4, isFinal ? 1 : 0)
-      writer.bytes.append(contentsOf: origin.encodedFields)  // fields 5 and 6
-      writer.varint(7, timing.queueMicroseconds)
-      writer.varint(8, timing.computeMicroseconds)
-      writer.varint(10, UInt64(UInt32(timing.batchSize)))
-      return writer.bytes
-    }
-    var header = ResponseHeader()
-    header.requestID = requestID
-    header.status = response.status.wireValue
-    header.message = response.message
-    header.endOfStream = isFinal
-    header.workerID = origin.workerName
-    header.modelVersion = origin.version
-    header.queueUs = timing.queueMicroseconds
-    header.computeUs = timing.computeMicroseconds
-    header.batchSize = UInt32(timing.batchSize)
-    header.metadata = response.metadata
-    return (try? header.serializedBytes()) ?? []
+      header: ReplyHeader(requestID: job.request.header.requestID, response: response, timing: timing), body: response.body,
+      inlineHeader: job.inlineHeaders)
   }
 
   /// A CALL_CREDIT for `call`'s client: `count` more messages.
   init(callCreditFor call: Job, count: UInt32) {
     self.init(
       link: call.link, generation: call.generation, registration: call.registration, dispatchID: call.dispatchID,
-      isFinal: false, header: [], body: [], fromJob: false, callCredit: count)
+      isFinal: false, header: ReplyHeader(), body: [], fromJob: false, callCredit: count)
   }
 
   /// How long a request waited and ran, and with how many others.

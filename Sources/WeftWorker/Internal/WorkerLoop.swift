@@ -47,6 +47,8 @@ final class WorkerLoop {
   private let inlineBatchSize: Int?
   /// The worker's name and model version, named in every reply.
   private let origin: ReplyOrigin
+  /// Where each reply's header is written as it is sent (its storage kept between replies).
+  @exclusivity(unchecked) private var headerWriter = ProtobufWriter(capacity: 256)
   @exclusivity(unchecked) private var inlineBatchBodyBytes = 0
   /// Bodies an inline batch holds at most: large ones run while their bytes are still in
   /// the core's cache (a batch of 64 echoes of 64 KiB cost more than one at a time).
@@ -67,7 +69,7 @@ final class WorkerLoop {
     origin = ReplyOrigin(workerName: configuration.name, version: descriptor.version)
     batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
     completionQueue = try CompletionQueue()
-    compute = ComputeThread(model: model, batcher: batcher, completionQueue: completionQueue, origin: origin, logger: logger)
+    compute = ComputeThread(model: model, batcher: batcher, completionQueue: completionQueue, logger: logger)
     openCallMethods = descriptor.methods.filter(\.kind.clientStreams).map(\.name)
     usesComputeThread = !descriptor.runsInline || !openCallMethods.isEmpty
 
@@ -316,21 +318,17 @@ final class WorkerLoop {
         request: InferenceRequest(method: header.method, header: header, body: body, deadline: deadline),
         receivedAt: now, inlineHeaders: inline)
     } catch {
-      var header = ResponseHeader()
-      header.status = StatusCode.invalidArgument.wireValue
-      header.message = "worker could not decode the request header: \(error)"
-      header.endOfStream = true
+      let refusal = WeftError(.invalidArgument, "worker could not decode the request header: \(error)")
       let completion = Completion(
         link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
-        isFinal: true, header: (try? header.serializedBytes()) ?? [], body: [], fromJob: false, inlineHeader: inline)
+        isFinal: true, header: ReplyHeader(requestID: 0, error: refusal), body: [], fromJob: false, inlineHeader: inline)
       return send(completion, at: now)
     }
     pendingCount += 1
     shares.received(index)
     if !openCallMethods.isEmpty && openCallMethods.contains(job.request.method) {
       let call = StreamCall(
-        opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), completionQueue: completionQueue,
-        origin: origin)
+        opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), completionQueue: completionQueue)
       streams[StreamKey(link: index, generation: link.generation, dispatchID: dispatch.dispatchID)] = call
       if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
     } else if let inlineBatchSize {
@@ -349,7 +347,7 @@ final class WorkerLoop {
     guard let job = batcher.cancel(link: index, dispatchID: dispatch.dispatchID) else { return }
     let completion = Completion(
       job: job, response: .failure(WeftError(.cancelled, "cancelled by the gateway before it ran")),
-      isFinal: true, timing: .init(), origin: origin)
+      isFinal: true, timing: .init())
     send(completion, at: now)
   }
 
@@ -379,7 +377,7 @@ final class WorkerLoop {
     guard !inlineBatch.isEmpty else { return }
     let now = MonotonicClock.now()
     let completions = ComputeThread.infer(
-      inlineBatch, model: model, startedAt: now, origin: origin, completionQueue: completionQueue, logger: logger)
+      inlineBatch, model: model, startedAt: now, completionQueue: completionQueue, logger: logger)
     inlineBatch.removeAll(keepingCapacity: true)
     inlineBatchBodyBytes = 0
     // Partials an inline model emitted are in the completionQueue; they go first.
@@ -410,7 +408,9 @@ final class WorkerLoop {
     // The link was replaced since the request came: that gateway already gave it to another worker.
     guard completion.generation == link.generation else { return }
     let envelope = WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID, inlineHeader: completion.inlineHeader)
-    link.sendReply(envelope, header: completion.header, body: completion.body, at: now)
+    headerWriter.bytes.removeAll(keepingCapacity: true)
+    completion.header.encode(isFinal: completion.isFinal, origin: origin, into: &headerWriter)
+    link.sendReply(envelope, header: headerWriter.bytes, body: completion.body, at: now)
   }
 
   // MARK: Liveness and draining

@@ -19,7 +19,6 @@ final class StreamCall: Sendable {
   /// The REQUEST that opened the call: link, dispatch id, header, deadline.
   let opening: Job
   private let completionQueue: CompletionQueue
-  private let origin: ReplyOrigin
   private let state: Mutex<State>
 
   private struct State: ~Copyable {
@@ -48,10 +47,9 @@ final class StreamCall: Sendable {
     var cancelled: WeftError?
   }
 
-  init(opening: Job, responseCredit: Int, completionQueue: CompletionQueue, origin: ReplyOrigin) {
+  init(opening: Job, responseCredit: Int, completionQueue: CompletionQueue) {
     self.opening = opening
     self.completionQueue = completionQueue
-    self.origin = origin
     state = Mutex(State(responseCredit: responseCredit))
     if !opening.request.body.isEmpty { state.withLock { $0.inbox.append(opening.request.body) } }
   }
@@ -142,7 +140,7 @@ final class StreamCall: Sendable {
         send.append(Completion(callCreditFor: opening, count: UInt32(messages)))
       }
       for response in output.responses {
-        state.held.append(Completion(job: opening, response: response, isFinal: false, timing: timing, origin: origin))
+        state.held.append(Completion(job: opening, response: response, isFinal: false, timing: timing))
       }
       var final = output.final
       if final == nil && state.endDelivered {
@@ -150,7 +148,7 @@ final class StreamCall: Sendable {
       }
       if let final {
         state.finished = true
-        state.held.append(Completion(job: opening, response: final, isFinal: true, timing: timing, origin: origin))
+        state.held.append(Completion(job: opening, response: final, isFinal: true, timing: timing))
       }
       send += Self.releaseHeld(&state)
       completionQueue.post(send)
@@ -198,6 +196,6 @@ final class StreamCall: Sendable {
     state.held.removeAll()
     state.inbox.removeAll()
     let error = state.cancelled ?? WeftError(.cancelled, "cancelled")
-    return [Completion(job: opening, response: .failure(error), isFinal: true, timing: .init(), origin: origin)]
+    return [Completion(job: opening, response: .failure(error), isFinal: true, timing: .init())]
   }
 }

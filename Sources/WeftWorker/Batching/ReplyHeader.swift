@@ -1,0 +1,70 @@
+import SwiftProtobuf
+import WeftModels
+import WeftProtocol
+
+/// The fields of a reply's ResponseHeader that differ from reply to reply. The worker's
+/// name and version (``ReplyOrigin``) and whether the reply is final are added as it is
+/// written: by the socket thread, into bytes it reuses, so a reply allocates no header.
+struct ReplyHeader: Sendable {
+  var requestID: UInt64 = 0
+  var status = StatusCode.ok
+  var message = ""
+  var metadata: [String: MetadataValue] = [:]
+  var timing = Completion.Timing()
+
+  /// An empty header (a CALL_CREDIT has none).
+  init() {}
+
+  /// The header of `response` to request `requestID`.
+  init(requestID: UInt64, response: InferenceResponse, timing: Completion.Timing) {
+    self.requestID = requestID
+    status = response.status
+    message = response.message
+    metadata = response.metadata
+    self.timing = timing
+  }
+
+  /// The header of an error the worker answers itself.
+  init(requestID: UInt64, error: WeftError) {
+    self.requestID = requestID
+    status = error.code
+    message = error.message
+    metadata = error.metadata
+  }
+
+  /// Appends the encoded ResponseHeader to `writer`. Without metadata (most replies) the
+  /// fields are written straight to bytes, in field order as SwiftProtobuf writes them
+  /// (tested equal); building the message costs more than the echo model's whole step.
+  func encode(isFinal: Bool, origin: ReplyOrigin, into writer: inout ProtobufWriter) {
+    guard !metadata.isEmpty else {
+      writer.varint(1, requestID)
+      writer.varint(2, UInt64(truncatingIfNeeded: Int64(status.wireValue.rawValue)))  // an int32 enum
+      writer.string(3, message)
+      writer.varint(4, isFinal ? 1 : 0)
+      writer.bytes.append(contentsOf: origin.encodedFields)  // fields 5 and 6
+      writer.varint(7, timing.queueMicroseconds)
+      writer.varint(8, timing.computeMicroseconds)
+      writer.varint(10, UInt64(UInt32(timing.batchSize)))
+      return
+    }
+    var header = ResponseHeader()
+    header.requestID = requestID
+    header.status = status.wireValue
+    header.message = message
+    header.endOfStream = isFinal
+    header.workerID = origin.workerName
+    header.modelVersion = origin.version
+    header.queueUs = timing.queueMicroseconds
+    header.computeUs = timing.computeMicroseconds
+    header.batchSize = UInt32(timing.batchSize)
+    header.metadata = metadata
+    writer.bytes.append(contentsOf: (try? header.serializedBytes() as [UInt8]) ?? [])
+  }
+
+  /// The encoded ResponseHeader on its own.
+  func encoded(isFinal: Bool, origin: ReplyOrigin) -> [UInt8] {
+    var writer = ProtobufWriter(capacity: 40 + message.utf8.count + origin.encodedFields.count)
+    encode(isFinal: isFinal, origin: origin, into: &writer)
+    return writer.bytes
+  }
+}
