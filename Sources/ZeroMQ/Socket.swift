@@ -29,6 +29,12 @@ public final class Socket {
   public let type: SocketType
   /// A spare message for discarding frames past a receive limit.
   @exclusivity(unchecked) private var discard = zmq_msg_t()
+  /// The last operation on the socket was a receive that found nothing (or a look at
+  /// ZMQ_EVENTS that found nothing to read). libzmq has then processed the socket's
+  /// commands and put its pipes to sleep, so its ZMQ_FD is signalled when the next
+  /// message arrives; after any other operation (every one goes through ``open()``,
+  /// which clears this) the signal may have been taken in already. See ``Poller``.
+  @exclusivity(unchecked) private(set) var foundEmpty = false
 
   /// Creates a socket of `type`; linger defaults to 0 so closing never blocks.
   public init(context: Context, type: SocketType) throws {
@@ -87,9 +93,19 @@ public final class Socket {
     }
   }
 
+  /// The handle, for an operation about to run on it.
   func open() throws -> UnsafeMutableRawPointer {
     guard let handle else { throw ZMQError(operation: "socket closed", code: ENOTSOCK) }
+    foundEmpty = false
     return handle
+  }
+
+  /// Whether a message can be received now (ZMQ_EVENTS, which processes the socket's
+  /// pending commands first).
+  func hasMessage() throws -> Bool {
+    let readable = try intOption(ZMQ_EVENTS) & Int32(ZMQ_POLLIN) != 0
+    foundEmpty = !readable
+    return readable
   }
 
   // MARK: Receiving
@@ -111,7 +127,10 @@ public final class Socket {
       if zmq_msg_recv(into, socket, flags) < 0 {
         let code = zmq_errno()
         if code == EINTR { continue }
-        if code == EAGAIN && frames.count == 0 && !frames.overflowed { return false }
+        if code == EAGAIN && frames.count == 0 && !frames.overflowed {
+          foundEmpty = true
+          return false
+        }
         throw ZMQError(operation: "zmq_msg_recv", code: code)
       }
       if frames.count < maxFrames { frames.count += 1 } else { frames.overflowed = true }
