@@ -104,14 +104,14 @@ extension GatewayLoop {
       return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
     }
     lastService = service
-    guard let method = service.method(named: header.method) else {
+    guard let staysOpen = service.callStaysOpen(method: header.method) else {
       let known = service.methods.map(\.name).joined(separator: ", ")
       return .failure(WeftError(.notFound, "service '\(header.service)' has no method '\(header.method)'; it serves: \(known)"))
     }
     if !header.version.isEmpty && !routing.hasLiveWorker(in: service, version: header.version) {
       return .failure(WeftError(.notFound, "service '\(header.service)' has no live worker of version '\(header.version)'"))
     }
-    return .success((service, method.clientStreaming))
+    return .success((service, staysOpen))
   }
 
   /// Takes the received frames into a new in-flight request of `client` for `service`,

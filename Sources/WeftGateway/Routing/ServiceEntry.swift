@@ -29,18 +29,24 @@ final class ServiceEntry {
   init(name: String) { self.name = name }
 
   /// Whether `method` was advertised by any worker of this service.
-  func serves(method: String) -> Bool { self.method(named: method) != nil }
+  func serves(method: String) -> Bool { methodIndex(named: method) != nil }
+
+  /// Whether calls of the advertised method `name` stay open (client-streaming or
+  /// bidirectional); nil if no worker advertised it. Read in place: copying the generated
+  /// descriptor for every request cost more than the lookup.
+  func callStaysOpen(method name: String) -> Bool? {
+    methodIndex(named: name).map { methods[$0].clientStreaming }
+  }
 
   /// Where the method found last is in `methods` (they are only ever appended): most
   /// requests name the same method as the one before.
   @exclusivity(unchecked) private var lastMethodIndex = 0
 
-  /// The advertised method called `name`, if any.
-  func method(named name: String) -> MethodDescriptor? {
-    if lastMethodIndex < methods.count && methods[lastMethodIndex].name == name { return methods[lastMethodIndex] }
+  private func methodIndex(named name: String) -> Int? {
+    if lastMethodIndex < methods.count && methods[lastMethodIndex].name == name { return lastMethodIndex }
     guard let index = methods.firstIndex(where: { $0.name == name }) else { return nil }
     lastMethodIndex = index
-    return methods[index]
+    return index
   }
 
   /// Adds the methods of a newly registered worker.
