@@ -69,7 +69,7 @@ public struct Poller: ~Copyable {
     // With a socket ready, the others are only looked at: a busy socket must not hide a
     // descriptor (a wake-up from another thread) for as long as it stays busy.
     let timeout = ready > 0 ? 0 : Int32(clamping: timeoutMilliseconds)
-    while poll(items, nfds_t(count), timeout) < 0 {
+    if poll(items, nfds_t(count), timeout) < 0 {
       guard errno == EINTR else { throw ZMQError(operation: "poll", code: errno) }
       return ready
     }

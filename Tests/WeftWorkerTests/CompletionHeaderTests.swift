@@ -20,8 +20,10 @@ import WeftProtocol
   func writtenHeaderEqualsSwiftProtobufs(response: InferenceResponse, requestID: UInt64, isFinal: Bool, timing: Completion.Timing) throws {
     // The worker's name and version are encoded once per worker; empty ones are left out.
     for (name, version) in [("host:42", "v2"), ("", "")] {
-      let written = ReplyHeader(requestID: requestID, response: response, timing: timing)
-        .encoded(isFinal: isFinal, origin: ReplyOrigin(workerName: name, version: version))
+      var writer = ProtobufWriter()
+      ReplyHeader(requestID: requestID, response: response, timing: timing)
+        .encode(isFinal: isFinal, origin: ReplyOrigin(workerName: name, version: version), into: &writer)
+      let written = writer.bytes
       var expected = ResponseHeader()
       expected.requestID = requestID
       expected.status = response.status.wireValue

@@ -60,11 +60,4 @@ struct ReplyHeader: Sendable {
     header.metadata = metadata
     writer.bytes.append(contentsOf: (try? header.serializedBytes() as [UInt8]) ?? [])
   }
-
-  /// The encoded ResponseHeader on its own.
-  func encoded(isFinal: Bool, origin: ReplyOrigin) -> [UInt8] {
-    var writer = ProtobufWriter(capacity: 40 + message.utf8.count + origin.encodedFields.count)
-    encode(isFinal: isFinal, origin: origin, into: &writer)
-    return writer.bytes
-  }
 }

@@ -204,7 +204,7 @@ final class WorkerLoop {
       link.heard(at: now)
       try handleGatewayMessage(from: link, index: index, at: now)
       // Requests coming one at a time: the first one's replies go before asking for more,
-      // as the gateway's drains do (GatewayLoop.drainBackend).
+      // as the gateway's drains do (GatewayLoop.drain(_:lastWasSingle:handle:outboxFull:)).
       if count == 0 && link.drainsAreSingle && inlineBatchSize != nil {
         runInlineBatch()
         if link.hasQueued { flush(link) }
