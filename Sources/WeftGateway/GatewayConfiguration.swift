@@ -49,6 +49,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
   /// dropped past it (counted). 0 means unbounded (not recommended: a peer that never
   /// reads grows the gateway's memory without end).
   public var workerHighWaterMark = 32_768
+  /// Under light load, how long the socket thread polls its sockets before it sleeps, when
+  /// the last wait was at least this short: a request or reply that comes meanwhile is
+  /// routed without a wake-up, which on a VM costs more than the routing. Costs up to this
+  /// much CPU per wait that ends longer; zero: always sleep. docs/ARCHITECTURE.md.
+  public var busyPoll: Duration = .microseconds(200)
 
   /// `host:port` where the gateway's process serves HTTP: Prometheus metrics
   /// (`/metrics`), health and the Open Inference Protocol (`/v2/...`); nil: no HTTP.

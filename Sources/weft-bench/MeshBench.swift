@@ -78,7 +78,11 @@ struct MeshBench: AsyncParsableCommand {
         // copy always measured last ran ~5% faster, so a fixed order biases the ratios.
         for offset in targets.indices {
           let target = targets[(round + offset) % targets.count]
-          target.latencies.append(try target.generator.roundTrips(large ? load.latencySamples / 5 : load.latencySamples))
+          let samples = large ? load.latencySamples / 5 : load.latencySamples
+          let idle = (broker: ProcessUsage(pid: target.pid), peer: ProcessUsage(pid: target.peerPID))
+          target.latencies.append(try target.generator.roundTrips(samples))
+          target.recordRoundTrips(
+            broker: ProcessUsage(pid: target.pid) - idle.broker, peer: ProcessUsage(pid: target.peerPID) - idle.peer, count: samples)
           let before = (broker: ProcessUsage(pid: target.pid), peer: ProcessUsage(pid: target.peerPID))
           let total = large ? load.messages / 10 : load.messages
           target.throughputs.append(try target.generator.throughput(total: total, inFlight: large ? max(1, load.inFlight / 5) : load.inFlight))
@@ -143,6 +147,8 @@ struct MeshBench: AsyncParsableCommand {
       figures.add("\(name).p99_us", unit: "µs", better: .lower, rounds: target.p99Rounds)
       figures.add("\(name).throughput", unit: "msg/s", better: .higher, rounds: target.throughputs)
       figures.add("\(name).cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.cpuPerMessage)
+      figures.add("\(name).cpu_us_per_round_trip", unit: "µs", better: .lower, rounds: target.cpuPerRoundTrip)
+      figures.add("\(name).peer_cpu_us_per_round_trip", unit: "µs", better: .lower, rounds: target.peerCPUPerRoundTrip)
       figures.add("\(name).peer_cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.peerCPUPerMessage)
       figures.add("\(name).switches_per_msg", unit: "", better: .lower, rounds: target.switchesPerMessage)
       figures.add("\(name).peer_switches_per_msg", unit: "", better: .lower, rounds: target.peerSwitchesPerMessage)
@@ -173,6 +179,9 @@ struct MeshBench: AsyncParsableCommand {
     print("  context switches per message (all threads; throughput phase): "
       + targets.map { "\($0.name) \(BenchFormat.column(BenchFormat.median($0.switchesPerMessage), 0, 3)) + peer \(BenchFormat.column(BenchFormat.median($0.peerSwitchesPerMessage), 0, 3))" }
       .joined(separator: ", "))
+    print("  CPU µs per round trip (latency phase, one in flight): "
+      + targets.map { "\($0.name) \(BenchFormat.column(BenchFormat.median($0.cpuPerRoundTrip), 0, 1)) + peer \(BenchFormat.column(BenchFormat.median($0.peerCPUPerRoundTrip), 0, 1))" }
+      .joined(separator: ", "))
     // Each variant of the gateway against the plain one, measured in the same rounds.
     for variant in targets.dropFirst(2) {
       print(
@@ -196,6 +205,16 @@ private final class Target {
   var peerCPUPerMessage: [Double] = []
   var switchesPerMessage: [Double] = []
   var peerSwitchesPerMessage: [Double] = []
+  /// CPU of the broker and its peer per round trip in the latency phase (one in flight),
+  /// where a broker that polls before sleeping spends what it saves in wake-ups.
+  var cpuPerRoundTrip: [Double] = []
+  var peerCPUPerRoundTrip: [Double] = []
+
+  /// Records what the broker and its peer used for `count` round trips one at a time.
+  func recordRoundTrips(broker: ProcessUsage, peer: ProcessUsage, count: Int) {
+    cpuPerRoundTrip.append(broker.cpuMicroseconds / Double(count))
+    peerCPUPerRoundTrip.append(peer.cpuMicroseconds / Double(count))
+  }
 
   /// Records what the broker and its peer used for `messages` messages, per message.
   func record(broker: ProcessUsage, peer: ProcessUsage, messages: Int) {

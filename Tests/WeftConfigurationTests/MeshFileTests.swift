@@ -52,6 +52,7 @@ import WeftWorker
         heartbeat_interval_ms: 250
         max_attempts: 2
         personalize_share: 0.5
+        busy_poll_us: 0
       workers:
         - model: sleep
           service: slow
@@ -69,6 +70,7 @@ import WeftWorker
         version: r2
       """, source: "mesh.yaml")
     #expect(file.gateway.heartbeatInterval == .milliseconds(250) && file.gateway.maxAttempts == 2 && file.gateway.personalizeShare == 0.5)
+    #expect(file.gateway.busyPoll == .zero)
     #expect(file.workers[0].settings.service == "slow" && file.workers[0].replicas == 3 && file.workers[0].link.capacity == 4)
     #expect(file.workers[0].injectFailureRate == 0.25)
     let policy = file.gateway.routes[0]

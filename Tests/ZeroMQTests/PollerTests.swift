@@ -109,4 +109,57 @@ import Glibc
     let readable = poller.isReadable(index)
     #expect(enabled == 1 && readable)
   }
+
+  // MARK: Polling before sleeping
+
+  /// How many times the calling thread has slept (voluntary context switches; a yield
+  /// that lets another thread run is not one).
+  private func sleepsSoFar() throws -> Int {
+    let status = try String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8)
+    let line = status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") }
+    return try #require(line.flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) })
+  }
+
+  /// Waits (up to 5 s, spinning up to 4 s) for a signal sent 20 ms later from another
+  /// thread; returns whether it was reported and how often this thread slept meanwhile.
+  private func waitForLateSignal(spinMicroseconds: Int) throws -> (reported: Bool, sleeps: Int) {
+    let signal = try WakeSignal()
+    var poller = Poller()
+    let index = poller.add(fileDescriptor: signal.fileDescriptor)
+    let sender = Thread {
+      Thread.sleep(forTimeInterval: 0.02)
+      signal.signal()
+    }
+    let before = try sleepsSoFar()
+    sender.start()
+    let ready = try poller.wait(timeoutMilliseconds: 5_000, spinMicroseconds: spinMicroseconds)
+    return (ready == 1 && poller.isReadable(index), try sleepsSoFar() - before)
+  }
+
+  /// A message that comes while the poller spins is found without the thread sleeping;
+  /// the same wait without spinning sleeps until it comes.
+  @Test func spinningFindsAMessageWithoutSleeping() throws {
+    let spinning = try waitForLateSignal(spinMicroseconds: 4_000_000)
+    #expect(spinning.reported && spinning.sleeps == 0)
+    let sleeping = try waitForLateSignal(spinMicroseconds: 0)
+    #expect(sleeping.reported && sleeping.sleeps >= 1)
+  }
+
+  /// With nothing coming, the spin is part of the timeout: the wait ends when it passes,
+  /// not a spin later, and sleeps for what the spin left of it.
+  @Test func aSpinCountsAgainstTheTimeout() throws {
+    var poller = Poller()
+    let signal = try WakeSignal()
+    _ = poller.add(fileDescriptor: signal.fileDescriptor)
+    let started = ContinuousClock.now
+    let before = try sleepsSoFar()
+    let ready = try poller.wait(timeoutMilliseconds: 100, spinMicroseconds: 20_000)
+    let (elapsed, sleeps) = (ContinuousClock.now - started, try sleepsSoFar() - before)
+    #expect(ready == 0 && sleeps >= 1)
+    #expect(elapsed >= .milliseconds(95) && elapsed < .milliseconds(1_000))
+
+    let short = ContinuousClock.now
+    let none = try poller.wait(timeoutMilliseconds: 10, spinMicroseconds: 5_000_000)
+    #expect(none == 0 && ContinuousClock.now - short < .milliseconds(1_000))
+  }
 }

@@ -74,6 +74,12 @@ extension ConfigurationKey {
     }
   }
 
+  static func microseconds(_ name: String, _ path: WritableKeyPath<Section, Duration>, _ range: ClosedRange<Int>, _ meaning: String) -> Self {
+    Self(name, type: "microseconds, \(describe(range))", meaning: meaning, defaultText: { "\($0[keyPath: path].microseconds)" }) {
+      $0[keyPath: path] = .microseconds(try $2.integer($1, in: range))
+    }
+  }
+
   static func number(_ name: String, _ path: WritableKeyPath<Section, Double>, _ range: ClosedRange<Double>, _ meaning: String) -> Self {
     Self(name, type: "number, \(describe(range))", meaning: meaning, defaultText: { plain($0[keyPath: path]) }) {
       $0[keyPath: path] = try $2.number($1, in: range)

@@ -86,6 +86,8 @@ final class GatewayLoop {
   /// Whether the socket's last drain found one message (see ``drainBackend()``).
   @exclusivity(unchecked) var backendDrainsAreSingle = false
   @exclusivity(unchecked) var frontendDrainsAreSingle = false
+  /// Whether the next wait polls before it sleeps.
+  @exclusivity(unchecked) var busyPolling: BusyPolling
 
   /// The configuration's request timeouts in microseconds, converted once.
   let timeouts: (default: UInt64, max: UInt64)
@@ -105,6 +107,7 @@ final class GatewayLoop {
     routing = RoutingTable(liveness: configuration.heartbeatLiveness, maxCapacity: configuration.maxWorkerCapacity)
     random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     timeouts = (configuration.defaultTimeout.microseconds, configuration.maxTimeout.microseconds)
+    busyPolling = BusyPolling(window: configuration.busyPoll)
 
     if let security = configuration.security {
       // Bound before either port, or libzmq lets every CURVE peer in unchecked.
@@ -168,7 +171,9 @@ final class GatewayLoop {
         if now >= quietSince &+ Self.drainQuietPeriod || now >= drainDeadline { break }
       }
 
-      try poller.wait(timeoutMilliseconds: pollTimeout(at: now))
+      let spin = busyPolling.spin(lightLoad: inFlight.count <= BusyPolling.lightLoadRequests, at: now)
+      try poller.wait(timeoutMilliseconds: pollTimeout(at: now), spinMicroseconds: spin)
+      busyPolling.waited(until: MonotonicClock.now())
       if poller.isReadable(backendIndex) { try drainBackend() }
       if poller.isReadable(frontendIndex) { try drainFrontend() }
       if let zapIndex, let zap, let keyRing, poller.isReadable(zapIndex) {

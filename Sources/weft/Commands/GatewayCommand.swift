@@ -25,6 +25,8 @@ struct GatewayCommand: AsyncParsableCommand {
   var defaultTimeoutMs: Int?
   @Option(help: "Largest request body in bytes; larger gets RESOURCE_EXHAUSTED.")
   var maxRequestBytes: Int?
+  @Option(help: "Under light load, microseconds the gateway polls its sockets before it sleeps (0: always sleep; costs CPU for latency).")
+  var busyPollUs: Int?
   @Option(help: "host:port to serve metrics and health over HTTP on (port 0: any free one).")
   var http: String?
   @Option(help: "Directory of NAME.token files the HTTP side's model endpoints accept as bearer tokens.")
@@ -32,6 +34,10 @@ struct GatewayCommand: AsyncParsableCommand {
   @Option(help: "Milliseconds an HTTP request's body has to arrive before it gets 408.")
   var httpBodyTimeoutMs: Int?
   @OptionGroup var logging: LoggingOptions
+
+  func validate() throws {
+    if let busyPollUs, !(0...10_000).contains(busyPollUs) { throw ValidationError("--busy-poll-us must be from 0 to 10000") }
+  }
 
   func run() async throws {
     let logger = logging.bootstrap(label: "weft.gateway")
@@ -43,6 +49,7 @@ struct GatewayCommand: AsyncParsableCommand {
     if let queueLimit { configuration.queueLimit = queueLimit }
     if let defaultTimeoutMs { configuration.defaultTimeout = .milliseconds(defaultTimeoutMs) }
     if let maxRequestBytes { configuration.maxRequestBytes = maxRequestBytes }
+    if let busyPollUs { configuration.busyPoll = .microseconds(busyPollUs) }
     if let http { configuration.http = http }
     if let httpTokens { configuration.httpTokens = httpTokens }
     if let httpBodyTimeoutMs { configuration.httpBodyTimeout = .milliseconds(httpBodyTimeoutMs) }
