@@ -52,7 +52,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
   /// Under light load, how long the socket thread polls its sockets before it sleeps, when
   /// the last wait was at least this short: a request or reply that comes meanwhile is
   /// routed without a wake-up, which on a VM costs more than the routing. Costs up to this
-  /// much CPU per wait that ends longer; zero: always sleep. docs/ARCHITECTURE.md.
+  /// much CPU per wait that ends longer, and counts against a CPU quota; zero (and on a
+  /// machine with one CPU): always sleep. docs/ARCHITECTURE.md.
   public var busyPoll: Duration = .microseconds(200)
 
   /// `host:port` where the gateway's process serves HTTP: Prometheus metrics

@@ -107,7 +107,9 @@ final class GatewayLoop {
     routing = RoutingTable(liveness: configuration.heartbeatLiveness, maxCapacity: configuration.maxWorkerCapacity)
     random = SplitMix64(seed: UInt64.random(in: .min ... .max))
     timeouts = (configuration.defaultTimeout.microseconds, configuration.maxTimeout.microseconds)
-    busyPolling = BusyPolling(window: configuration.busyPoll)
+    // With one CPU, the thread polling would hold the CPU the awaited message needs to
+    // come through (not measured there): it sleeps.
+    busyPolling = BusyPolling(window: ProcessInfo.processInfo.activeProcessorCount > 1 ? configuration.busyPoll : .zero)
 
     if let security = configuration.security {
       // Bound before either port, or libzmq lets every CURVE peer in unchecked.
