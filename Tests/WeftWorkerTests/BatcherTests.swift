@@ -39,8 +39,17 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
     guard case .idle = queue.decide(at: 0, flushing: false) else { Issue.record("expected idle"); return }
   }
 
+  /// Two requests ran together: the load is concurrent, so batches wait for company again.
+  private func afterABatchOfTwo(maxBatchSize: Int, maxBatchDelay: UInt64) -> BatchQueue {
+    var queue = BatchQueue(maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelay)
+    queue.append(job(101))
+    queue.append(job(102))
+    _ = queue.decide(at: 0, flushing: true)
+    return queue
+  }
+
   @Test func aBatchWaitsForTheDelayAfterItsOldestRequestThenRuns() {
-    var queue = BatchQueue(maxBatchSize: 4, maxBatchDelay: 200)
+    var queue = afterABatchOfTwo(maxBatchSize: 4, maxBatchDelay: 200)
     queue.append(job(1, at: 1_000))
     #expect(waitsUntil(queue.decide(at: 1_000, flushing: false)) == 1_200)
     queue.append(job(2, at: 1_150))
@@ -50,8 +59,28 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
     #expect(ids(queue.decide(at: 1_200, flushing: false)) == [1, 2])
   }
 
+  /// Calls one at a time: the first runs at once, and so does each lone one after a batch
+  /// of one; a second request queued beside one makes the batch wait, and the lone request
+  /// after a batch of two waits too.
+  @Test func aLoneRequestAfterABatchOfOneRunsAtOnce() {
+    var queue = BatchQueue(maxBatchSize: 4, maxBatchDelay: 5_000)
+    queue.append(job(1, at: 100))
+    #expect(ids(queue.decide(at: 100, flushing: false)) == [1])
+    queue.append(job(2, at: 9_000))
+    #expect(ids(queue.decide(at: 9_000, flushing: false)) == [2])
+    queue.append(job(3, at: 20_000))
+    queue.append(job(4, at: 20_010))
+    #expect(waitsUntil(queue.decide(at: 20_010, flushing: false)) == 25_000)
+    #expect(ids(queue.decide(at: 25_000, flushing: false)) == [3, 4])
+    queue.append(job(5, at: 30_000))
+    #expect(waitsUntil(queue.decide(at: 30_000, flushing: false)) == 35_000)
+    #expect(ids(queue.decide(at: 35_000, flushing: false)) == [5])
+    queue.append(job(6, at: 40_000))
+    #expect(ids(queue.decide(at: 40_000, flushing: false)) == [6])
+  }
+
   @Test func aFullBatchRunsAtOnceAndStoppingFlushes() {
-    var queue = BatchQueue(maxBatchSize: 2, maxBatchDelay: 1_000_000)
+    var queue = afterABatchOfTwo(maxBatchSize: 2, maxBatchDelay: 1_000_000)
     queue.append(job(1))
     queue.append(job(2, method: "other"))
     #expect(waitsUntil(queue.decide(at: 5, flushing: false)) == 1_000_000)  // one "embed", one "other": neither full
@@ -75,6 +104,10 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
 @Suite struct BatcherTests {
   @Test func aWaitingComputeThreadWakesWhenTheBatchFills() async throws {
     let batcher = Batcher(maxBatchSize: 2, maxBatchDelayMicroseconds: 1_000_000, clock: { 0 })
+    // A batch of two first, so the lone job below waits for company.
+    batcher.submit(job(101))
+    batcher.submit(job(102))
+    #expect(batcher.nextBatch()?.count == 2)
     batcher.submit(job(1))
     let batch = Task.detached { batcher.nextBatch()?.map(\.dispatchID) }
     batcher.submit(job(2))

@@ -5,8 +5,11 @@ import WeftProtocol
 /// The batching rule, as a plain value fed jobs and the time: a batch holds requests of
 /// one method, up to `maxBatchSize`, and waits at most `maxBatchDelay` after its oldest
 /// request arrived for more to join. Requests of other methods wait for a later batch,
-/// in arrival order. ``Batcher`` runs it under a lock with the real clock; tests step
-/// the clock themselves.
+/// in arrival order. A lone request after a batch of one (or before any) runs at once:
+/// calls are then coming one at a time, and waiting for companions would only add the
+/// delay to each (a text embedding through the mesh: 10.4 against 4.9 ms p50); once two
+/// run together, batches wait again. ``Batcher`` runs it under a lock with the real
+/// clock; tests step the clock themselves.
 struct BatchQueue {
   /// What the compute thread should do now.
   enum Decision {
@@ -23,6 +26,8 @@ struct BatchQueue {
   /// Microseconds.
   let maxBatchDelay: UInt64
   private(set) var jobs: Deque<Job> = []
+  /// Requests in the batch run last (0 before the first).
+  private(set) var lastBatchSize = 0
 
   init(maxBatchSize: Int, maxBatchDelay: UInt64) {
     self.maxBatchSize = max(1, maxBatchSize)
@@ -43,13 +48,15 @@ struct BatchQueue {
     let method = first.request.method
     let full = jobs.lazy.filter { $0.request.method == method }.prefix(maxBatchSize).count == maxBatchSize
     let due = first.receivedAt &+ maxBatchDelay
-    if !full && !flushing && now < due { return .wait(until: due) }
+    let alone = jobs.count == 1 && lastBatchSize <= 1
+    if !full && !flushing && !alone && now < due { return .wait(until: due) }
     var batch: [Job] = []
     var kept: Deque<Job> = []
     while let job = jobs.popFirst() {
       if batch.count < maxBatchSize && job.request.method == method { batch.append(job) } else { kept.append(job) }
     }
     jobs = kept
+    lastBatchSize = batch.count
     return .run(batch)
   }
 }
