@@ -86,9 +86,11 @@ struct TextBench: AsyncParsableCommand {
   }
 
   /// Requests per second through a gateway and one text worker, 32 in flight, with the
-  /// worker batching up to 32 and with batching off.
+  /// worker batching up to 32 and with batching off; and, batching on, the time of calls
+  /// made one at a time (a lone call must not wait the batch delay).
   private func meshThroughput(_ text: String) async throws {
     var rates: [(String, Double)] = []
+    var alone: [Double] = []
     for (label, batch) in [("batching on (up to 32)", 32), ("batching off", 1)] {
       let mesh = try await BenchMesh.start(
         worker: ["--model", "text", "--max-batch-size", "\(batch)", "--max-batch-delay-ms", "5", "--capacity", "64"]
@@ -97,6 +99,14 @@ struct TextBench: AsyncParsableCommand {
       let client = try WeftClient(gateways: [mesh.frontend])
       defer { client.close() }
       _ = try await client.embed([text])  // the worker is registered and warm
+      if batch > 1 {
+        for call in 0..<(rounds * 10 + 20) {
+          let started = ContinuousClock.now
+          _ = try await client.embed([text])
+          if call >= 20 { alone.append((ContinuousClock.now - started).seconds * 1_000) }
+        }
+        alone.sort()
+      }
       let seconds = try await BenchTiming.concurrently(requests: requests, inFlight: 32) { _ = try await client.embed([text]) }
       rates.append((label, Double(requests) / seconds))
     }
@@ -104,6 +114,9 @@ struct TextBench: AsyncParsableCommand {
     print("through the mesh, 32 in flight, short texts")
     for (label, rate) in rates { print("  \(label.padding(toLength: 24, withPad: " ", startingAt: 0))\(BenchFormat.column(rate, 9, 0)) requests/s") }
     print("  ratio on/off            \(BenchFormat.column(rates[0].1 / rates[1].1, 9, 2))x")
+    print(
+      "through the mesh, one call at a time, batching on: p50 \(BenchFormat.column(alone[alone.count / 2], 0, 2)) ms, "
+        + "p99 \(BenchFormat.column(alone[alone.count * 99 / 100], 0, 2)) ms (\(alone.count) calls)")
   }
 
 }
