@@ -55,6 +55,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
   /// much CPU per wait that ends longer, and counts against a CPU quota; zero (and on a
   /// machine with one CPU): always sleep. docs/ARCHITECTURE.md.
   public var busyPoll: Duration = .microseconds(200)
+  /// The microseconds `busyPoll` may be set to.
+  public static let busyPollRange = 0...10_000
 
   /// `host:port` where the gateway's process serves HTTP: Prometheus metrics
   /// (`/metrics`), health and the Open Inference Protocol (`/v2/...`); nil: no HTTP.

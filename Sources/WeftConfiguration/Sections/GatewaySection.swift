@@ -28,7 +28,7 @@ extension GatewayConfiguration: ConfigurationSection {
         "worker_high_water_mark", \.workerHighWaterMark, 0...10_000_000,
         "messages queued per worker connection each way; capacity is cut to half of it; 0: unbounded"),
       .microseconds(
-        "busy_poll_us", \.busyPoll, 0...10_000,
+        "busy_poll_us", \.busyPoll, GatewayConfiguration.busyPollRange,
         "under light load, time the gateway polls before it sleeps when its last wait was this short; 0: always sleep"),
       .integer("max_request_bytes", \.maxRequestBytes, 1...(1 << 31), "largest request body in bytes; larger gets RESOURCE_EXHAUSTED"),
       .integer("max_attempts", \.maxAttempts, 1...10, "times an idempotent request is sent, counting the first, when workers die"),

@@ -36,7 +36,10 @@ struct GatewayCommand: AsyncParsableCommand {
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
-    if let busyPollUs, !(0...10_000).contains(busyPollUs) { throw ValidationError("--busy-poll-us must be from 0 to 10000") }
+    let range = GatewayConfiguration.busyPollRange
+    if let busyPollUs, !range.contains(busyPollUs) {
+      throw ValidationError("--busy-poll-us must be from \(range.lowerBound) to \(range.upperBound)")
+    }
   }
 
   func run() async throws {
