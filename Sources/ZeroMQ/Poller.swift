@@ -105,19 +105,13 @@ public struct Poller: ~Copyable {
   /// message being waited for is often on its way through one (without yielding, the
   /// round trip's p99 was 1.15× the sleeping loop's; with it, 0.6×).
   private func spin(forMicroseconds microseconds: Int) -> Bool {
-    let end = Self.monotonicMicroseconds() + microseconds
+    let end = ContinuousClock.now + .microseconds(microseconds)
     repeat {
       let found = poll(items, nfds_t(count), 0)
       if found != 0 { return found > 0 }
       sched_yield()
-    } while Self.monotonicMicroseconds() < end
+    } while ContinuousClock.now < end
     return false
-  }
-
-  private static func monotonicMicroseconds() -> Int {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return now.tv_sec * 1_000_000 + now.tv_nsec / 1_000
   }
 
   /// Whether item `index` was readable at the last wait.
