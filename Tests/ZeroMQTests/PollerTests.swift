@@ -32,19 +32,26 @@ import Glibc
     var poller = Poller()
     let index = try poller.add(router)
     let frames = Frames()
-    #expect(try !router.receive(into: frames, wait: false))
-    #expect(router.foundEmpty)
-    let early = try poller.wait(timeoutMilliseconds: 50)
-    #expect(early == 0)
 
-    // The sender's socket is its thread's own, as ZeroMQ wants.
+    // The sender connects first and sends only when told: the connection's own signal,
+    // taken in by the receive below, must not be the wake-up this test waits for. Its
+    // socket is its thread's own, as ZeroMQ wants.
+    let (connected, send) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
     let sender = Thread {
-      Thread.sleep(forTimeInterval: 0.05)
       let dealer = try? Socket.dealer(context, connecting: ["inproc://sleeps"])
+      connected.signal()
+      _ = send.wait(timeout: .now() + 5)
+      Thread.sleep(forTimeInterval: 0.05)
       try? dealer?.send(Array("late".utf8), more: false)
       Thread.sleep(forTimeInterval: 0.5)
     }
     sender.start()
+    #expect(connected.wait(timeout: .now() + 5) == .success)
+    #expect(try !router.receive(into: frames, wait: false))
+    #expect(router.foundEmpty)
+    let early = try poller.wait(timeoutMilliseconds: 50)
+    #expect(early == 0)
+    send.signal()
     #expect(try waitsFor(index, of: &poller) < .seconds(2))
     #expect(try router.receive(into: frames, wait: false))
     #expect(frames.count == 2 && Array(frames[1]) == Array("late".utf8))
@@ -114,10 +121,13 @@ import Glibc
 
   /// How many times the calling thread has slept (voluntary context switches; a yield
   /// that lets another thread run is not one).
-  private func sleepsSoFar() throws -> Int {
-    let status = try String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8)
-    let line = status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") }
-    return try #require(line.flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) })
+  /// Read with `getrusage`, a system call that takes no lock: reading
+  /// /proc/thread-self/status could itself sleep on one while other tests map memory.
+  private func sleepsSoFar() -> Int {
+    var usage = rusage()
+    // RUSAGE_THREAD (1), which Glibc's Swift module leaves out.
+    #expect(getrusage(__rusage_who_t(1), &usage) == 0)
+    return usage.ru_nvcsw
   }
 
   /// Waits (up to 5 s, spinning up to 4 s) for a signal sent 20 ms later from another
@@ -126,14 +136,18 @@ import Glibc
     let signal = try WakeSignal()
     var poller = Poller()
     let index = poller.add(fileDescriptor: signal.fileDescriptor)
+    // Started before the count is read: starting a thread may itself sleep.
+    let go = DispatchSemaphore(value: 0)
     let sender = Thread {
+      _ = go.wait(timeout: .now() + 5)
       Thread.sleep(forTimeInterval: 0.02)
       signal.signal()
     }
-    let before = try sleepsSoFar()
     sender.start()
+    let before = sleepsSoFar()
+    go.signal()
     let ready = try poller.wait(timeoutMilliseconds: 5_000, spinMicroseconds: spinMicroseconds)
-    return (ready == 1 && poller.isReadable(index), try sleepsSoFar() - before)
+    return (ready == 1 && poller.isReadable(index), sleepsSoFar() - before)
   }
 
   /// A message that comes while the poller spins is found without the thread sleeping;
@@ -152,9 +166,9 @@ import Glibc
     let signal = try WakeSignal()
     _ = poller.add(fileDescriptor: signal.fileDescriptor)
     let started = ContinuousClock.now
-    let before = try sleepsSoFar()
+    let before = sleepsSoFar()
     let ready = try poller.wait(timeoutMilliseconds: 100, spinMicroseconds: 20_000)
-    let (elapsed, sleeps) = (ContinuousClock.now - started, try sleepsSoFar() - before)
+    let (elapsed, sleeps) = (ContinuousClock.now - started, sleepsSoFar() - before)
     #expect(ready == 0 && sleeps >= 1)
     #expect(elapsed >= .milliseconds(95) && elapsed < .milliseconds(1_000))
 
