@@ -122,6 +122,27 @@ func contextSwitches(pid: Int32) -> Double? {
   return Double(total)
 }
 
+/// The machine's CPU time so far, idle and in all, in clock ticks, from the first line
+/// of /proc/stat; the difference of two readings gives the idle share in between.
+struct MachineTicks {
+  let idle: Double
+  let total: Double
+
+  init() {
+    let line = (try? String(contentsOfFile: "/proc/stat", encoding: .utf8))?.split(separator: "\n").first ?? ""
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice: idle and iowait
+    // are idle; guest time is counted in user time already.
+    let ticks = line.split(separator: " ").dropFirst().prefix(8).compactMap { Double($0) }
+    idle = ticks.count > 4 ? ticks[3] + ticks[4] : 0
+    total = ticks.reduce(0, +)
+  }
+
+  /// The share of the machine's CPU time that was idle since `before` (0 if none passed).
+  func idleShare(since before: MachineTicks) -> Double {
+    total > before.total ? (idle - before.idle) / (total - before.total) : 0
+  }
+}
+
 /// A process's CPU time (µs) and context switches so far, all threads (0 for one that is
 /// gone); the difference of two readings is what it used in between.
 struct ProcessUsage {

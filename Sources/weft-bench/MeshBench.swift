@@ -83,11 +83,14 @@ struct MeshBench: AsyncParsableCommand {
           target.latencies.append(try target.generator.roundTrips(samples))
           target.recordRoundTrips(
             broker: ProcessUsage(pid: target.pid) - idle.broker, peer: ProcessUsage(pid: target.peerPID) - idle.peer, count: samples)
-          let before = (broker: ProcessUsage(pid: target.pid), peer: ProcessUsage(pid: target.peerPID))
+          let before = (
+            broker: ProcessUsage(pid: target.pid), peer: ProcessUsage(pid: target.peerPID), client: ProcessUsage(pid: getpid()),
+            machine: MachineTicks())
           let total = large ? load.messages / 10 : load.messages
           target.throughputs.append(try target.generator.throughput(total: total, inFlight: large ? max(1, load.inFlight / 5) : load.inFlight))
           target.record(
-            broker: ProcessUsage(pid: target.pid) - before.broker, peer: ProcessUsage(pid: target.peerPID) - before.peer, messages: total)
+            broker: ProcessUsage(pid: target.pid) - before.broker, peer: ProcessUsage(pid: target.peerPID) - before.peer,
+            client: ProcessUsage(pid: getpid()) - before.client, idleShare: MachineTicks().idleShare(since: before.machine), messages: total)
         }
       }
       report(size: size, targets)
@@ -152,6 +155,8 @@ struct MeshBench: AsyncParsableCommand {
       figures.add("\(name).peer_cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.peerCPUPerMessage)
       figures.add("\(name).switches_per_msg", unit: "", better: .lower, rounds: target.switchesPerMessage)
       figures.add("\(name).peer_switches_per_msg", unit: "", better: .lower, rounds: target.peerSwitchesPerMessage)
+      figures.add("\(name).client_cpu_us_per_msg", unit: "µs", better: .lower, rounds: target.clientCPUPerMessage)
+      figures.add("\(name).idle_share", unit: "", better: .lower, rounds: target.idleShares)
     }
     let (proxy, weft) = (targets[0], targets[1])
     func ratio(_ ours: [Double], _ theirs: [Double]) -> [Double] { zip(ours, theirs).map { $0 / $1 } }
@@ -179,6 +184,9 @@ struct MeshBench: AsyncParsableCommand {
     print("  context switches per message (all threads; throughput phase): "
       + targets.map { "\($0.name) \(BenchFormat.column(BenchFormat.median($0.switchesPerMessage), 0, 3)) + peer \(BenchFormat.column(BenchFormat.median($0.peerSwitchesPerMessage), 0, 3))" }
       .joined(separator: ", "))
+    print("  throughput phase, client CPU µs per message and idle share of the cores: "
+      + targets.map { "\($0.name) \(BenchFormat.column(BenchFormat.median($0.clientCPUPerMessage), 0, 2)), \(BenchFormat.column(BenchFormat.median($0.idleShares) * 100, 0, 0))%" }
+      .joined(separator: "; "))
     print("  CPU µs per round trip (latency phase, one in flight): "
       + targets.map { "\($0.name) \(BenchFormat.column(BenchFormat.median($0.cpuPerRoundTrip), 0, 1)) + peer \(BenchFormat.column(BenchFormat.median($0.peerCPUPerRoundTrip), 0, 1))" }
       .joined(separator: ", "))
@@ -205,6 +213,13 @@ private final class Target {
   var peerCPUPerMessage: [Double] = []
   var switchesPerMessage: [Double] = []
   var peerSwitchesPerMessage: [Double] = []
+  /// The load generator's CPU per message in the throughput phase (the benchmark's process,
+  /// libzmq's I/O thread included): the same client's cost depends on how the path hands
+  /// it replies (how often its threads sleep and wake).
+  var clientCPUPerMessage: [Double] = []
+  /// The share of both cores left idle in the throughput phase: a path whose threads wait on
+  /// each other leaves cores idle that the others' threads keep busy.
+  var idleShares: [Double] = []
   /// CPU of the broker and its peer per round trip in the latency phase (one in flight),
   /// where a broker that polls before sleeping spends what it saves in wake-ups.
   var cpuPerRoundTrip: [Double] = []
@@ -216,9 +231,12 @@ private final class Target {
     peerCPUPerRoundTrip.append(peer.cpuMicroseconds / Double(count))
   }
 
-  /// Records what the broker and its peer used for `messages` messages, per message.
-  func record(broker: ProcessUsage, peer: ProcessUsage, messages: Int) {
+  /// Records what the broker, its peer and the client used for `messages` messages, per
+  /// message, and the share of the machine's CPU time left idle meanwhile.
+  func record(broker: ProcessUsage, peer: ProcessUsage, client: ProcessUsage, idleShare: Double, messages: Int) {
     let count = Double(messages)
+    clientCPUPerMessage.append(client.cpuMicroseconds / count)
+    idleShares.append(idleShare)
     cpuPerMessage.append(broker.cpuMicroseconds / count)
     peerCPUPerMessage.append(peer.cpuMicroseconds / count)
     switchesPerMessage.append(broker.contextSwitches / count)
