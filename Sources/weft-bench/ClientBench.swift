@@ -13,10 +13,10 @@ struct ClientBench: AsyncParsableCommand {
     commandName: "clients",
     abstract: "Round trips and throughput from the Swift, C and Python clients through one gateway.",
     discussion: """
-      Starts a gateway and an echo worker on loopback, then measures 64-byte echo calls
-      from: the Swift client; clients/c's weft-c-bench, which also measures a bare
-      baseline (a DEALER socket with protobuf-c encoding and decoding, nothing else); and
-      clients/python's bench.py (blocking and asyncio). Build the C client and the Python
+      Starts a gateway and an echo worker on loopback, then measures 64-byte echo calls \
+      from: the Swift client; clients/c's weft-c-bench, which also measures a bare \
+      baseline (a DEALER socket with protobuf-c encoding and decoding, nothing else); and \
+      clients/python's bench.py (blocking and asyncio). Build the C client and the Python \
       environment first with scripts/setup-clients.sh.
       """)
 

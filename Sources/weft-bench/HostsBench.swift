@@ -17,17 +17,17 @@ struct HostsBench: AsyncParsableCommand {
     commandName: "hosts",
     abstract: "Measure scaling across worker hosts and the clients' failover time between gateways (needs root).",
     discussion: """
-      Scaling: one gateway on a host of its own and a sleep-10 ms worker (capacity 8, batches
-      of 8) on each of 1, 2, 4 and 8 more hosts; a pipelined DEALER on the benchmark's own
-      address keeps twice the workers' capacity in flight (after a warm-up of one second's
-      worth). Calls per second, against linear (N times the one-host figure measured in
+      Scaling: one gateway on a host of its own and a sleep-10 ms worker (capacity 8, batches \
+      of 8) on each of 1, 2, 4 and 8 more hosts; a pipelined DEALER on the benchmark's own \
+      address keeps twice the workers' capacity in flight (after a warm-up of one second's \
+      worth). Calls per second, against linear (N times the one-host figure measured in \
       the same run).
 
-      Failover: two gateways on their own hosts, two sleep workers on a third registered
-      with both, and the Swift client of both keeping 32 idempotent calls in flight. Each
-      trial loses one gateway (kill -9, or a silent nftables cut) for the outage, then
-      restores it (restart, or heal) and waits until it serves the client again. A trial's
-      failover time is how long after the loss the last call that was in flight at the
+      Failover: two gateways on their own hosts, two sleep workers on a third registered \
+      with both, and the Swift client of both keeping 32 idempotent calls in flight. Each \
+      trial loses one gateway (kill -9, or a silent nftables cut) for the outage, then \
+      restores it (restart, or heal) and waits until it serves the client again. A trial's \
+      failover time is how long after the loss the last call that was in flight at the \
       loss came back.
       """)
 

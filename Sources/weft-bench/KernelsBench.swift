@@ -8,10 +8,10 @@ struct KernelsBench: ParsableCommand {
     commandName: "kernels",
     abstract: "Time Gemm.linearFewRows against sgemm (Gemm.linear) on one core, by rows, for the models' layer shapes.",
     discussion: """
-      Each shape's weights are laid out in enough copies to exceed the last-level cache and
-      cycled through, so every call reads its weights from memory, as a forward pass does.
-      Prints the best of --repeats calls per kernel and sgemm's time over the kernel's (above
-      1: the unpacked kernel is faster). Gemm.fewRows and the text encoder's column split
+      Each shape's weights are laid out in enough copies to exceed the last-level cache and \
+      cycled through, so every call reads its weights from memory, as a forward pass does. \
+      Prints the best of --repeats calls per kernel and sgemm's time over the kernel's (above \
+      1: the unpacked kernel is faster). Gemm.fewRows and the text encoder's column split \
       are set from these figures.
       """)
 

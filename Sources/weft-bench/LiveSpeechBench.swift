@@ -14,13 +14,13 @@ struct LiveSpeechBench: AsyncParsableCommand {
     commandName: "live",
     abstract: "Live speech sessions one worker sustains at real time, and their cost against unary detect.",
     discussion: """
-      Each session streams the speech fixture (10.3 s, 7 segments) at the pace it plays, in
-      pieces of --piece-ms, over one speech.detect.live call. A segment's latency is the
-      time from sending the piece that let the worker decide it (the response's `processed`
-      point) to its response arriving: network, queues and compute, not the segmenter's own
-      look-ahead (it needs min_silence_ms of silence, 100 ms by default, to know speech has
-      ended; printed apart). Levels of sessions double until p99 passes --target-ms or a
-      session falls behind real time. Cost: worker CPU per second of audio, live (pieces as
+      Each session streams the speech fixture (10.3 s, 7 segments) at the pace it plays, in \
+      pieces of --piece-ms, over one speech.detect.live call. A segment's latency is the \
+      time from sending the piece that let the worker decide it (the response's `processed` \
+      point) to its response arriving: network, queues and compute, not the segmenter's own \
+      look-ahead (it needs min_silence_ms of silence, 100 ms by default, to know speech has \
+      ended; printed apart). Levels of sessions double until p99 passes --target-ms or a \
+      session falls behind real time. Cost: worker CPU per second of audio, live (pieces as \
       fast as flow control allows) against unary detect of the whole clip, same run.
       """)
 

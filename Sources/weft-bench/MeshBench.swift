@@ -12,11 +12,12 @@ struct MeshBench: AsyncParsableCommand {
     commandName: "mesh",
     abstract: "Measure round trips and throughput through a Weft gateway and through zmq_proxy.",
     discussion: """
-      Starts, on loopback: a Weft gateway with an echo worker, and libzmq's zmq_proxy
-      (ROUTER/DEALER) with an echo peer. Both are driven by the same bare-DEALER client
-      with the same frames. Each round measures every target, starting one target later
-      than the round before; medians are printed with the ratio Weft/zmq_proxy. Broker
-      CPU is read from /proc.
+      Starts, on loopback: a Weft gateway with an echo worker, and libzmq's zmq_proxy \
+      (ROUTER/DEALER) with an echo peer. Both are driven by the same bare-DEALER client \
+      with the same frames. Each round measures every target, starting one target later \
+      than the round before; medians are printed with the ratio Weft/zmq_proxy. The CPU \
+      of the broker, its peer and the client, and the share of the cores left idle while \
+      pipelining, are read from /proc.
       """)
 
   @OptionGroup var load: LoadOptions

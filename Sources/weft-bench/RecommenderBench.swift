@@ -13,18 +13,18 @@ struct RecommenderBench: AsyncParsableCommand {
     commandName: "recommender",
     abstract: "Measure personalisation latency, durable feedback throughput, and NDCG@10 against popularity and ALS.",
     discussion: """
-      Latency: 100 candidates of 384 values through the service's own decode-rank-encode
-      path, against sorting them by model score (the floor of any ranking). Throughput:
-      feedback committed to SQLite one call per commit and 64 calls per commit (a batch),
-      with durability full and normal; then 1, 2 and 4 replicas sharing a PostgreSQL
-      server the bench starts, against one replica on SQLite. Simulation: items around genre centres, users with
-      hidden tastes, rewards = taste·item + noise, one recommended item consumed per user
-      per round, feedback streamed through the mesh. Items are MiniLM embeddings of
-      generated descriptions ("a calm jazz track about the sea", from a text worker the
-      bench starts) or, with --embeddings synthetic, random vectors around genre centres;
-      relevance is the user's taste · item as a z-score over the catalogue. NDCG@10 (gains: positive true
-      relevance, ideal: the user's best unrated items) and hit rate (the user's best
-      unrated item in the 10) at checkpoints, for Weft, popularity (mean observed reward)
+      Latency: 100 candidates of 384 values through the service's own decode-rank-encode \
+      path, against sorting them by model score (the floor of any ranking). Throughput: \
+      feedback committed to SQLite one call per commit and 64 calls per commit (a batch), \
+      with durability full and normal; then 1, 2 and 4 replicas sharing a PostgreSQL \
+      server the bench starts, against one replica on SQLite. Simulation: items around genre centres, users with \
+      hidden tastes, rewards = taste·item + noise, one recommended item consumed per user \
+      per round, feedback streamed through the mesh. Items are MiniLM embeddings of \
+      generated descriptions ("a calm jazz track about the sea", from a text worker the \
+      bench starts) or, with --embeddings synthetic, random vectors around genre centres; \
+      relevance is the user's taste · item as a z-score over the catalogue. NDCG@10 (gains: positive true \
+      relevance, ideal: the user's best unrated items) and hit rate (the user's best \
+      unrated item in the 10) at checkpoints, for Weft, popularity (mean observed reward) \
       and the `implicit` library's ALS trained offline on the same events.
       """)
 

@@ -13,16 +13,16 @@ struct RoutingBench: AsyncParsableCommand {
     commandName: "routing",
     abstract: "Measure gateway throughput, p50 and CPU per message with and without version routing policies.",
     discussion: """
-      Starts a gateway with four echo workers, versions a, b, c and d, and drives it from
-      one bare DEALER. Each round measures, in turn: requests naming version a (no policy
-      decision: the baseline), a policy sending everything to a, a 3-version split
-      (a=50 b=30 c=20), the split with sticky user ids (1,024 users), the split with 10%
-      shadow traffic to d, and no policy (least loaded over all four workers). Medians
-      over the rounds are printed with the ratio to the baseline; each round starts with
+      Starts a gateway with four echo workers, versions a, b, c and d, and drives it from \
+      one bare DEALER. Each round measures, in turn: requests naming version a (no policy \
+      decision: the baseline), a policy sending everything to a, a 3-version split \
+      (a=50 b=30 c=20), the split with sticky user ids (1,024 users), the split with 10% \
+      shadow traffic to d, and no policy (least loaded over all four workers). Medians \
+      over the rounds are printed with the ratio to the baseline; each round starts with \
       the next set-up, so order effects spread evenly.
 
-      Gateway CPU per request isolates what routing costs the gateway; throughput on a
-      small machine also moves with how many worker processes share its cores. Last, the
+      Gateway CPU per request isolates what routing costs the gateway; throughput on a \
+      small machine also moves with how many worker processes share its cores. Last, the \
       routing decision itself is timed in process and set against the CPU per request.
       """)
 

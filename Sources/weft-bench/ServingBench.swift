@@ -17,12 +17,12 @@ struct ServingBench: AsyncParsableCommand {
     commandName: "serving",
     abstract: "MiniLM over HTTP and ZeroMQ against Ray Serve and LitServe: requests/s, p50 and p99 by requests in flight.",
     discussion: """
-      Each server runs alone on this machine in turn, with requests batched up to 32 (Weft's
-      worker with a 5 ms delay, @serve.batch and LitServe with 5 ms timeouts). The load is
-      closed-loop: N connections (HTTP) or N concurrent calls (ZeroMQ), each sending the next
-      request when its answer is in. --python names a Python with ray[serve], litserve,
-      sentence-transformers and matplotlib (Benchmarks/serving/setup-peers.sh makes one);
-      without it only Weft is measured. Results go to --output as JSON, and as a PNG plot
+      Each server runs alone on this machine in turn, with requests batched up to 32 (Weft's \
+      worker with a 5 ms delay, @serve.batch and LitServe with 5 ms timeouts). The load is \
+      closed-loop: N connections (HTTP) or N concurrent calls (ZeroMQ), each sending the next \
+      request when its answer is in. --python names a Python with ray[serve], litserve, \
+      sentence-transformers and matplotlib (Benchmarks/serving/setup-peers.sh makes one); \
+      without it only Weft is measured. Results go to --output as JSON, and as a PNG plot \
       when matplotlib is there.
       """)
 

@@ -13,12 +13,12 @@ struct SpeechBench: AsyncParsableCommand {
     commandName: "speech",
     abstract: "Per-chunk time and real-time factor of the speech model against onnxruntime, plus mesh throughput.",
     discussion: """
-      The audio is the speech fixture (espeak-ng speech with pauses) repeated to --seconds.
-      onnxruntime runs as a subprocess of --python (it needs numpy and onnxruntime) on
-      the package's silero_vad_16k_op15.onnx from the model cache, the way the package's
-      OnnxWrapper runs it: chunk by chunk, one thread per session. Weft runs a stream
-      chunk by chunk too (what a live stream costs), and in blocks of 256 chunks (what a
-      request for a file costs: only the LSTM is sequential). Real-time factor: seconds
+      The audio is the speech fixture (espeak-ng speech with pauses) repeated to --seconds. \
+      onnxruntime runs as a subprocess of --python (it needs numpy and onnxruntime) on \
+      the package's silero_vad_16k_op15.onnx from the model cache, the way the package's \
+      OnnxWrapper runs it: chunk by chunk, one thread per session. Weft runs a stream \
+      chunk by chunk too (what a live stream costs), and in blocks of 256 chunks (what a \
+      request for a file costs: only the LSTM is sequential). Real-time factor: seconds \
       of audio per second of compute, per core.
       """)
 

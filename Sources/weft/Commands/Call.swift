@@ -10,8 +10,8 @@ struct Call: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Call a method of a service and print the reply.",
     discussion: """
-      Each --data or --file becomes one body frame. With --json the reply is printed as
-      a JSON object (status, worker, timings, and the body as UTF-8 text or base64).
+      Each --data or --file becomes one body frame. With --json the reply is printed as \
+      a JSON object (status, worker, timings, and the body as UTF-8 text or base64). \
       Exits 1 when the call fails.
       """)
 

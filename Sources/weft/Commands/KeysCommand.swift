@@ -10,7 +10,7 @@ struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Write NAME.key (the public key, to hand out) and NAME.secret (mode 0600) into a directory.",
       discussion: """
-        The gateway lists allowed peers by putting their NAME.key files into its key
+        The gateway lists allowed peers by putting their NAME.key files into its key \
         directories, one per role (clients, workers, admins); see docs/SECURITY.md.
         """)
     @Option(help: "Directory for the two files (created if missing).")
@@ -32,9 +32,9 @@ struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Make a mesh key directory: the gateway's pair, a local worker pair, a local admin pair and an HTTP token.",
       discussion: """
-        Keys already there are kept. Name the directory in the config as gateway.curve.keys_dir
-        and the gateway turns CURVE on; `weft up` then gives its workers the local worker pair,
-        and the CLI on this machine uses the admin pair without flags when the directory is the
+        Keys already there are kept. Name the directory in the config as gateway.curve.keys_dir \
+        and the gateway turns CURVE on; `weft up` then gives its workers the local worker pair, \
+        and the CLI on this machine uses the admin pair without flags when the directory is the \
         default one. See docs/SECURITY.md.
         """)
     @Option(help: "The directory (default: $WEFT_KEYS, else ~/.local/state/weft/keys).")

@@ -14,12 +14,12 @@ struct RecommenderCommand: AsyncParsableCommand {
     commandName: "recommender",
     abstract: "Serve per-user profiles: personalise, feedback, recommend (service `recommender`).",
     discussion: """
-      Profiles, feedback events and the catalogue live in one SQLite file (WAL), or in a
-      PostgreSQL database that any number of recommender processes share (--store
-      postgresql://user@host:port/db). Feedback is acknowledged once committed; with SQLite
-      and --durability full (the default) a commit survives power loss, with normal only
-      the process dying. Settings come from the
-      config file's `recommender:` section (docs/CONFIGURATION.md), each flag given
+      Profiles, feedback events and the catalogue live in one SQLite file (WAL), or in a \
+      PostgreSQL database that any number of recommender processes share (--store \
+      postgresql://user@host:port/db). Feedback is acknowledged once committed; with SQLite \
+      and --durability full (the default) a commit survives power loss, with normal only \
+      the process dying. Settings come from the \
+      config file's `recommender:` section (docs/CONFIGURATION.md), each flag given \
       replacing its value.
       """)
 

@@ -13,8 +13,8 @@ struct RouteCommand: AsyncParsableCommand {
     commandName: "route",
     abstract: "Show and change version routing: weighted splits, sticky users, shadow traffic, ramps, bandits.",
     discussion: """
-      Changes apply at once to new requests; requests in flight or queued keep their version.
-      They last until the gateway restarts or reloads its config (SIGHUP), whose `routes:`
+      Changes apply at once to new requests; requests in flight or queued keep their version. \
+      They last until the gateway restarts or reloads its config (SIGHUP), whose `routes:` \
       then win. With several --gateway options, each gateway is changed.
       """,
     subcommands: [Show.self, Set.self, Clear.self, Reward.self],
