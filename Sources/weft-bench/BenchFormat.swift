@@ -1,11 +1,17 @@
 import Foundation
 
-/// What the benchmarks share for reporting: medians and fixed-width columns.
+/// What the benchmarks share for reporting: medians, percentiles and fixed-width columns.
 enum BenchFormat {
   /// The median (the upper one for an even count); 0 for no values.
   static func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+  }
+
+  /// The `percent`th percentile of `sorted` (ascending): the value at index
+  /// count × percent / 100, so the 50th of an even count is the upper median; 0 for no values.
+  static func percentile(_ sorted: [Double], _ percent: Int) -> Double {
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, sorted.count * percent / 100)]
   }
 
   /// `value` with `decimals` decimals, right-aligned in `width` characters.

@@ -89,7 +89,7 @@ struct ClientBench: AsyncParsableCommand {
     let elapsed = (ContinuousClock.now - start).seconds
     let done = Double(lanes * perLane)
     return Figures(
-      path: "swift", p50_us: samples[samples.count / 2], p99_us: samples[samples.count * 99 / 100], per_second: done / elapsed,
+      path: "swift", p50_us: BenchFormat.percentile(samples, 50), p99_us: BenchFormat.percentile(samples, 99), per_second: done / elapsed,
       cpu_us_per_message: ((cpuMicroseconds(pid: getpid()) ?? 0) - cpuBefore) / done, failures: 0)
   }
 

@@ -80,18 +80,18 @@ struct MeshBench: AsyncParsableCommand {
         for offset in targets.indices {
           let target = targets[(round + offset) % targets.count]
           let samples = large ? load.latencySamples / 5 : load.latencySamples
-          let idle = (broker: ProcessUsage(pid: target.pid), peer: ProcessUsage(pid: target.peerPID))
+          let start = (broker: ProcessUsage(pid: target.pid), peer: ProcessUsage(pid: target.peerPID))
           target.latencies.append(try target.generator.roundTrips(samples))
-          target.recordRoundTrips(
-            broker: ProcessUsage(pid: target.pid) - idle.broker, peer: ProcessUsage(pid: target.peerPID) - idle.peer, count: samples)
-          let before = (
+          // The end of the round trips is the start of the throughput phase.
+          let between = (
             broker: ProcessUsage(pid: target.pid), peer: ProcessUsage(pid: target.peerPID), client: ProcessUsage(pid: getpid()),
             machine: MachineTicks())
+          target.recordRoundTrips(broker: between.broker - start.broker, peer: between.peer - start.peer, count: samples)
           let total = large ? load.messages / 10 : load.messages
           target.throughputs.append(try target.generator.throughput(total: total, inFlight: large ? max(1, load.inFlight / 5) : load.inFlight))
           target.record(
-            broker: ProcessUsage(pid: target.pid) - before.broker, peer: ProcessUsage(pid: target.peerPID) - before.peer,
-            client: ProcessUsage(pid: getpid()) - before.client, idleShare: MachineTicks().idleShare(since: before.machine), messages: total)
+            broker: ProcessUsage(pid: target.pid) - between.broker, peer: ProcessUsage(pid: target.peerPID) - between.peer,
+            client: ProcessUsage(pid: getpid()) - between.client, idleShare: MachineTicks().idleShare(since: between.machine), messages: total)
         }
       }
       report(size: size, targets)
@@ -252,8 +252,8 @@ private final class Target {
   }
 
   /// Each round's p50 and p99 (each round's latencies are sorted).
-  var p50Rounds: [Double] { latencies.map { $0[$0.count / 2] } }
-  var p99Rounds: [Double] { latencies.map { $0[min($0.count - 1, $0.count * 99 / 100)] } }
+  var p50Rounds: [Double] { latencies.map { BenchFormat.percentile($0, 50) } }
+  var p99Rounds: [Double] { latencies.map { BenchFormat.percentile($0, 99) } }
   var p50: Double { BenchFormat.median(p50Rounds) }
   var p99: Double { BenchFormat.median(p99Rounds) }
   var throughput: Double { BenchFormat.median(throughputs) }

@@ -416,7 +416,7 @@ struct RecommenderBench: AsyncParsableCommand {
       samples.append((ContinuousClock.now - started).seconds * 1e6)
     }
     samples.sort()
-    return (samples[samples.count / 2], samples[min(samples.count - 1, samples.count * 99 / 100)])
+    return (BenchFormat.percentile(samples, 50), BenchFormat.percentile(samples, 99))
   }
 
   static func unitVector(_ dimensions: Int, _ random: inout SplitMix64) -> [Float] {

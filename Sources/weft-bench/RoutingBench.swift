@@ -80,7 +80,7 @@ struct RoutingBench: AsyncParsableCommand {
         let driver = generators[setup.header]!
         _ = try driver.roundTrips(200)  // warm up
         let latencies = try driver.roundTrips(load.latencySamples)
-        p50s[index].append(latencies[latencies.count / 2])
+        p50s[index].append(BenchFormat.percentile(latencies, 50))
         let cpuBefore = cpuMicroseconds(pid: mesh.gateway.pid) ?? 0
         throughputs[index].append(try driver.throughput(total: load.messages, inFlight: load.inFlight))
         cpus[index].append(((cpuMicroseconds(pid: mesh.gateway.pid) ?? 0) - cpuBefore) / Double(load.messages))

@@ -115,8 +115,8 @@ struct TextBench: AsyncParsableCommand {
     for (label, rate) in rates { print("  \(label.padding(toLength: 24, withPad: " ", startingAt: 0))\(BenchFormat.column(rate, 9, 0)) requests/s") }
     print("  ratio on/off            \(BenchFormat.column(rates[0].1 / rates[1].1, 9, 2))x")
     print(
-      "through the mesh, one call at a time, batching on: p50 \(BenchFormat.column(alone[alone.count / 2], 0, 2)) ms, "
-        + "p99 \(BenchFormat.column(alone[alone.count * 99 / 100], 0, 2)) ms (\(alone.count) calls)")
+      "through the mesh, one call at a time, batching on: p50 \(BenchFormat.column(BenchFormat.percentile(alone, 50), 0, 2)) ms, "
+        + "p99 \(BenchFormat.column(BenchFormat.percentile(alone, 99), 0, 2)) ms (\(alone.count) calls)")
   }
 
 }
