@@ -68,6 +68,25 @@ import WeftProtocol
     #expect(finals == 1)
   }
 
+  /// Echo runs on the worker's socket thread, many requests to one `infer` call: each
+  /// reply must still go to its own call, timed as part of its batch.
+  @Test func inlineBatchesAnswerEachCallWithItsOwnReply() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(name: "e", ["--model", "echo"])
+    let client = mesh.client
+    let results = await runCalls(256, concurrency: 64) { index in
+      await client.result("echo", "echo", body: [Data("call \(index)".utf8)])
+    }
+    var sizes: [UInt32] = []
+    for (index, result) in results.enumerated() {
+      let response = try result.get()
+      #expect(response.body == [Data("call \(index)".utf8)])
+      sizes.append(response.header.batchSize)
+    }
+    #expect(sizes.max()! > 1, "batch sizes: \(sizes)")
+    #expect(sizes.max()! <= 64, "batch sizes: \(sizes)")
+  }
+
   @Test func echoReturnsBodyAndMetadataAndTimings() async throws {
     let mesh = try await TestMesh()
     try await mesh.startWorker(name: "e", ["--model", "echo"])

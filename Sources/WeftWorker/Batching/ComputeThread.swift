@@ -52,37 +52,44 @@ final class ComputeThread: Sendable {
   }
 
   /// Runs `jobs` through `model` and returns their final completions; partial responses
-  /// go to `completionQueue` as they are emitted. Used by the compute thread and, for inline
-  /// models, by the socket thread.
+  /// go to `completionQueue` as they are emitted.
   static func infer(
     _ jobs: [Job], model: any Model, startedAt: UInt64, completionQueue: CompletionQueue,
     logger: Logger
   ) -> [Completion] {
-    let requests = jobs.map(\.request)
-    let partials = PartialSink { index, response in
-      guard jobs.indices.contains(index) else { return }
-      let timing = Completion.Timing(batchSize: jobs.count)
-      completionQueue.post([Completion(job: jobs[index], response: response, isFinal: false, timing: timing)])
+    let tickets = jobs.map(\.ticket)
+    let responses = respond(
+      to: jobs.map(\.request), tickets: tickets, model: model, completionQueue: completionQueue, logger: logger)
+    let finishedAt = MonotonicClock.now()
+    return zip(tickets, responses).map { ticket, response in
+      let timing = Completion.Timing(of: ticket, startedAt: startedAt, finishedAt: finishedAt, batchSize: tickets.count)
+      return Completion(ticket: ticket, response: response, isFinal: true, timing: timing)
     }
-    var responses: [InferenceResponse]
+  }
+
+  /// The model's final responses to `requests`, one each (every one a failure if the
+  /// model throws or miscounts); partial responses go to `completionQueue` as they are
+  /// emitted, addressed by `tickets`. Used by the compute thread and, for inline models,
+  /// by the socket thread.
+  static func respond(
+    to requests: [InferenceRequest], tickets: [ReplyTicket], model: any Model, completionQueue: CompletionQueue,
+    logger: Logger
+  ) -> [InferenceResponse] {
+    let partials = PartialSink { index, response in
+      guard tickets.indices.contains(index) else { return }
+      let timing = Completion.Timing(batchSize: tickets.count)
+      completionQueue.post([Completion(ticket: tickets[index], response: response, isFinal: false, timing: timing)])
+    }
     do {
-      responses = try model.infer(requests, partials: partials)
-      if responses.count != jobs.count {
-        logger.error("model returned \(responses.count) responses for \(jobs.count) requests")
-        responses = jobs.map { _ in .failure(WeftError(.internal, "model returned the wrong number of responses")) }
-      }
+      let responses = try model.infer(requests, partials: partials)
+      if responses.count == requests.count { return responses }
+      logger.error("model returned \(responses.count) responses for \(requests.count) requests")
+      return requests.map { _ in .failure(WeftError(.internal, "model returned the wrong number of responses")) }
     } catch let error as WeftError {
-      responses = jobs.map { _ in .failure(error) }
+      return requests.map { _ in .failure(error) }
     } catch {
       logger.error("model failed", metadata: ["error": "\(error)"])
-      responses = jobs.map { _ in .failure(WeftError(.internal, "model failed: \(error)")) }
-    }
-    let finishedAt = MonotonicClock.now()
-    return zip(jobs, responses).map { job, response in
-      let timing = Completion.Timing(
-        queueMicroseconds: startedAt &- job.receivedAt, computeMicroseconds: finishedAt &- startedAt,
-        batchSize: jobs.count)
-      return Completion(job: job, response: response, isFinal: true, timing: timing)
+      return requests.map { _ in .failure(WeftError(.internal, "model failed: \(error)")) }
     }
   }
 

@@ -35,6 +35,20 @@ final class Job: Sendable {
     self.call = call
   }
 
+  /// Where its replies go.
+  var ticket: ReplyTicket {
+    ReplyTicket(
+      link: link, generation: generation, registration: registration, dispatchID: dispatchID,
+      requestID: request.header.requestID, receivedAt: receivedAt, inlineHeaders: inlineHeaders)
+  }
+
+  /// A job for the request `ticket` stands for.
+  convenience init(_ ticket: ReplyTicket, request: InferenceRequest) {
+    self.init(
+      link: ticket.link, generation: ticket.generation, registration: ticket.registration, dispatchID: ticket.dispatchID,
+      request: request, receivedAt: ticket.receivedAt, inlineHeaders: ticket.inlineHeaders)
+  }
+
   /// A job for the next step of `call`.
   static func step(of call: StreamCall, at now: UInt64) -> Job {
     let opening = call.opening
@@ -42,6 +56,18 @@ final class Job: Sendable {
       link: opening.link, generation: opening.generation, registration: opening.registration, dispatchID: opening.dispatchID,
       request: opening.request, receivedAt: now, inlineHeaders: opening.inlineHeaders, call: call)
   }
+}
+
+/// What the worker keeps of a request to answer it: where its replies go, the client's
+/// request id, and when it came (replies are timed from there).
+struct ReplyTicket: Sendable {
+  let link: Int
+  let generation: UInt64
+  let registration: UInt64
+  let dispatchID: UInt64
+  let requestID: UInt64
+  let receivedAt: UInt64
+  let inlineHeaders: Bool
 }
 
 /// A response ready to send back, produced off the socket thread.
@@ -65,10 +91,15 @@ struct Completion: Sendable {
 extension Completion {
   /// The completion of `job` with `response`.
   init(job: Job, response: InferenceResponse, isFinal: Bool, timing: Timing) {
+    self.init(ticket: job.ticket, response: response, isFinal: isFinal, timing: timing)
+  }
+
+  /// The completion of the request `ticket` stands for, with `response`.
+  init(ticket: ReplyTicket, response: InferenceResponse, isFinal: Bool, timing: Timing) {
     self.init(
-      link: job.link, generation: job.generation, registration: job.registration, dispatchID: job.dispatchID, isFinal: isFinal,
-      header: ReplyHeader(requestID: job.request.header.requestID, response: response, timing: timing), body: response.body,
-      inlineHeader: job.inlineHeaders)
+      link: ticket.link, generation: ticket.generation, registration: ticket.registration, dispatchID: ticket.dispatchID,
+      isFinal: isFinal, header: ReplyHeader(requestID: ticket.requestID, response: response, timing: timing), body: response.body,
+      inlineHeader: ticket.inlineHeaders)
   }
 
   /// A CALL_CREDIT for `call`'s client: `count` more messages.
@@ -83,5 +114,14 @@ extension Completion {
     var queueMicroseconds: UInt64 = 0
     var computeMicroseconds: UInt64 = 0
     var batchSize = 1
+  }
+}
+
+extension Completion.Timing {
+  /// The timing of `ticket`'s request in a batch of `batchSize` the model ran from
+  /// `startedAt` to `finishedAt` (monotonic microseconds).
+  init(of ticket: ReplyTicket, startedAt: UInt64, finishedAt: UInt64, batchSize: Int) {
+    self.init(
+      queueMicroseconds: startedAt &- ticket.receivedAt, computeMicroseconds: finishedAt &- startedAt, batchSize: batchSize)
   }
 }

@@ -41,7 +41,7 @@ final class WorkerLoop {
   /// Requests for a model that runs inline, received in this read of the sockets: they
   /// run together, one `infer` call for up to `maxBatchSize` of them or
   /// ``inlineBatchBytes`` of bodies, when the read ends.
-  @exclusivity(unchecked) private var inlineBatch: [Job] = []
+  @exclusivity(unchecked) private var inlineBatch = InlineBatch()
   /// The model's batch size if it runs inline, else nil; read once, as reading the
   /// descriptor through `any Model` copies it.
   private let inlineBatchSize: Int?
@@ -49,7 +49,6 @@ final class WorkerLoop {
   private let origin: ReplyOrigin
   /// Where each reply's header is written as it is sent (its storage kept between replies).
   @exclusivity(unchecked) private var headerWriter = ProtobufWriter(capacity: 256)
-  @exclusivity(unchecked) private var inlineBatchBodyBytes = 0
   /// Bodies an inline batch holds at most: large ones run while their bytes are still in
   /// the core's cache (a batch of 64 echoes of 64 KiB cost more than one at a time).
   static let inlineBatchBytes = 256 * 1_024
@@ -309,14 +308,11 @@ final class WorkerLoop {
     at now: UInt64, clock: ContinuousClock.Instant
   ) {
     let inline = dispatch.hasInlineHeader
-    let job: Job
+    let request: InferenceRequest
     do {
       let header = try RequestHeader(borrowing: encodedHeader)
       let deadline = clock + .milliseconds(Int(dispatch.remainingMilliseconds))
-      job = Job(
-        link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
-        request: InferenceRequest(method: header.method, header: header, body: body, deadline: deadline),
-        receivedAt: now, inlineHeaders: inline)
+      request = InferenceRequest(method: header.method, header: header, body: body, deadline: deadline)
     } catch {
       let refusal = WeftError(.invalidArgument, "worker could not decode the request header: \(error)")
       let completion = Completion(
@@ -326,17 +322,20 @@ final class WorkerLoop {
     }
     pendingCount += 1
     shares.received(index)
-    if !openCallMethods.isEmpty && openCallMethods.contains(job.request.method) {
+    let ticket = ReplyTicket(
+      link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
+      requestID: request.header.requestID, receivedAt: now, inlineHeaders: inline)
+    if !openCallMethods.isEmpty && openCallMethods.contains(request.method) {
       let call = StreamCall(
-        opening: job, responseCredit: CallWindow.responses(requested: job.request.header.credit), completionQueue: completionQueue)
+        opening: Job(ticket, request: request), responseCredit: CallWindow.responses(requested: request.header.credit),
+        completionQueue: completionQueue)
       streams[StreamKey(link: index, generation: link.generation, dispatchID: dispatch.dispatchID)] = call
       if call.grant(0) { batcher.submit(.step(of: call, at: now)) }
     } else if let inlineBatchSize {
-      inlineBatch.append(job)
-      inlineBatchBodyBytes += job.request.body.reduce(0) { $0 + $1.count }
-      if inlineBatch.count >= inlineBatchSize || inlineBatchBodyBytes >= Self.inlineBatchBytes { runInlineBatch() }
+      inlineBatch.append(consume request, ticket: ticket)
+      if inlineBatch.count >= inlineBatchSize || inlineBatch.bodyBytes >= Self.inlineBatchBytes { runInlineBatch() }
     } else {
-      batcher.submit(job)
+      batcher.submit(Job(ticket, request: request))
     }
   }
 
@@ -376,13 +375,16 @@ final class WorkerLoop {
   private func runInlineBatch() {
     guard !inlineBatch.isEmpty else { return }
     let now = MonotonicClock.now()
-    let completions = ComputeThread.infer(
-      inlineBatch, model: model, startedAt: now, completionQueue: completionQueue, logger: logger)
-    inlineBatch.removeAll(keepingCapacity: true)
-    inlineBatchBodyBytes = 0
+    let responses = ComputeThread.respond(
+      to: inlineBatch.requests, tickets: inlineBatch.tickets, model: model, completionQueue: completionQueue, logger: logger)
+    let finishedAt = MonotonicClock.now()
     // Partials an inline model emitted are in the completionQueue; they go first.
     sendCompletions(completionQueue.take(), at: now)
-    sendCompletions(completions, at: now)
+    for (ticket, response) in zip(inlineBatch.tickets, responses) {
+      let timing = Completion.Timing(of: ticket, startedAt: now, finishedAt: finishedAt, batchSize: inlineBatch.count)
+      send(Completion(ticket: ticket, response: response, isFinal: true, timing: timing), at: now)
+    }
+    inlineBatch.removeAll()
   }
 
   // MARK: Replies
