@@ -10,17 +10,17 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
   var header = RequestHeader()
   header.method = method
   header.requestID = dispatchID
-  return Job(
-    link: link, generation: 0, registration: 0, dispatchID: dispatchID,
-    request: InferenceRequest(method: method, header: header, body: [], deadline: .now + .seconds(5)), receivedAt: receivedAt,
+  let ticket = ReplyTicket(
+    link: link, generation: 0, registration: 0, dispatchID: dispatchID, requestID: dispatchID, receivedAt: receivedAt,
     inlineHeaders: false)
+  return Job(ticket, request: InferenceRequest(method: method, header: header, body: [], deadline: .now + .seconds(5)))
 }
 
 /// The batching rule with a stepped clock: no test here waits.
 @Suite struct BatchQueueTests {
   private func ids(_ decision: BatchQueue.Decision) -> [UInt64]? {
     guard case .run(let batch) = decision else { return nil }
-    return batch.map(\.dispatchID)
+    return batch.map(\.ticket.dispatchID)
   }
 
   private func waitsUntil(_ decision: BatchQueue.Decision) -> UInt64? {
@@ -93,7 +93,7 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
     var queue = BatchQueue(maxBatchSize: 8, maxBatchDelay: 0)
     queue.append(job(1, link: 0))
     queue.append(job(1, link: 1))
-    #expect(queue.remove(link: 1, dispatchID: 1)?.link == 1)
+    #expect(queue.remove(link: 1, dispatchID: 1)?.ticket.link == 1)
     #expect(queue.remove(link: 1, dispatchID: 1) == nil)
     #expect(queue.jobs.count == 1)
   }
@@ -109,7 +109,7 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
     batcher.submit(job(102))
     #expect(batcher.nextBatch()?.count == 2)
     batcher.submit(job(1))
-    let batch = Task.detached { batcher.nextBatch()?.map(\.dispatchID) }
+    let batch = Task.detached { batcher.nextBatch()?.map(\.ticket.dispatchID) }
     batcher.submit(job(2))
     #expect(await batch.value == [1, 2])
   }
@@ -125,7 +125,7 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
   @Test func cancelRemovesAQueuedJob() {
     let batcher = Batcher(maxBatchSize: 8, maxBatchDelayMicroseconds: 0)
     batcher.submit(job(1, link: 0))
-    #expect(batcher.cancel(link: 0, dispatchID: 1)?.dispatchID == 1)
+    #expect(batcher.cancel(link: 0, dispatchID: 1)?.ticket.dispatchID == 1)
     #expect(batcher.count == 0)
   }
 }

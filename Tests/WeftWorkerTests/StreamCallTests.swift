@@ -11,7 +11,8 @@ import WeftProtocol
   private func openCall(credit: Int) throws -> (StreamCall, CompletionQueue) {
     let queue = try CompletionQueue()
     let request = InferenceRequest(method: "chat", header: RequestHeader(), body: [], deadline: .now + .seconds(60))
-    let opening = Job(link: 0, generation: 0, registration: 0, dispatchID: 9, request: request, receivedAt: 0, inlineHeaders: false)
+    let ticket = ReplyTicket(link: 0, generation: 0, registration: 0, dispatchID: 9, requestID: 0, receivedAt: 0, inlineHeaders: false)
+    let opening = Job(ticket, request: request)
     return (StreamCall(opening: opening, responseCredit: credit, completionQueue: queue), queue)
   }
 

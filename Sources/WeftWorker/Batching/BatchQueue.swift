@@ -38,7 +38,7 @@ struct BatchQueue {
 
   /// Removes a job that has not started; returns it, or nil if there is none.
   mutating func remove(link: Int, dispatchID: UInt64) -> Job? {
-    guard let index = jobs.firstIndex(where: { $0.link == link && $0.dispatchID == dispatchID }) else { return nil }
+    guard let index = jobs.firstIndex(where: { $0.ticket.link == link && $0.ticket.dispatchID == dispatchID }) else { return nil }
     return jobs.remove(at: index)
   }
 
@@ -47,7 +47,7 @@ struct BatchQueue {
     guard let first = jobs.first else { return .idle }
     let method = first.request.method
     let full = jobs.lazy.filter { $0.request.method == method }.prefix(maxBatchSize).count == maxBatchSize
-    let due = first.receivedAt &+ maxBatchDelay
+    let due = first.ticket.receivedAt &+ maxBatchDelay
     let alone = jobs.count == 1 && lastBatchSize <= 1
     if !full && !flushing && !alone && now < due { return .wait(until: due) }
     var batch: [Job] = []

@@ -5,6 +5,29 @@ import WeftProtocol
 /// A request the worker holds, from REQUEST until its FINAL is sent. Immutable, and a
 /// class so handing it between the socket and compute threads copies nothing.
 final class Job: Sendable {
+  /// Where its replies go.
+  let ticket: ReplyTicket
+  let request: InferenceRequest
+  /// For a step of a call that stays open: the call (the job is a step, not a request).
+  let call: StreamCall?
+
+  init(_ ticket: ReplyTicket, request: InferenceRequest, call: StreamCall? = nil) {
+    self.ticket = ticket
+    self.request = request
+    self.call = call
+  }
+
+  /// A job for the next step of `call`, timed from `now`.
+  static func step(of call: StreamCall, at now: UInt64) -> Job {
+    var ticket = call.opening.ticket
+    ticket.receivedAt = now
+    return Job(ticket, request: call.opening.request, call: call)
+  }
+}
+
+/// What the worker keeps of a request to answer it: where its replies go, the client's
+/// request id, and when it came (replies are timed from there).
+struct ReplyTicket: Sendable {
   /// Which gateway link it came on, and that link's connection generation: a reply for
   /// an older connection is dropped, since the gateway already gave the request away.
   let link: Int
@@ -12,78 +35,25 @@ final class Job: Sendable {
   /// The link's registration it came in (``GatewayLink/registration``).
   let registration: UInt64
   let dispatchID: UInt64
-  let request: InferenceRequest
-  /// When the worker received it (monotonic microseconds).
-  let receivedAt: UInt64
-  /// For a step of a call that stays open: the call (the job is a step, not a request).
-  let call: StreamCall?
+  let requestID: UInt64
+  /// When the worker received it (monotonic microseconds); for a step of an open call,
+  /// when the step was scheduled.
+  var receivedAt: UInt64
   /// The REQUEST came with its header in the envelope's frame, so its gateway reads
   /// replies laid out so too (``WorkerEnvelope/inlineHeaderVersion``).
-  let inlineHeaders: Bool
-
-  init(
-    link: Int, generation: UInt64, registration: UInt64, dispatchID: UInt64, request: InferenceRequest, receivedAt: UInt64,
-    inlineHeaders: Bool, call: StreamCall? = nil
-  ) {
-    self.link = link
-    self.generation = generation
-    self.registration = registration
-    self.dispatchID = dispatchID
-    self.request = request
-    self.receivedAt = receivedAt
-    self.inlineHeaders = inlineHeaders
-    self.call = call
-  }
-
-  /// Where its replies go.
-  var ticket: ReplyTicket {
-    ReplyTicket(
-      link: link, generation: generation, registration: registration, dispatchID: dispatchID,
-      requestID: request.header.requestID, receivedAt: receivedAt, inlineHeaders: inlineHeaders)
-  }
-
-  /// A job for the request `ticket` stands for.
-  convenience init(_ ticket: ReplyTicket, request: InferenceRequest) {
-    self.init(
-      link: ticket.link, generation: ticket.generation, registration: ticket.registration, dispatchID: ticket.dispatchID,
-      request: request, receivedAt: ticket.receivedAt, inlineHeaders: ticket.inlineHeaders)
-  }
-
-  /// A job for the next step of `call`.
-  static func step(of call: StreamCall, at now: UInt64) -> Job {
-    let opening = call.opening
-    return Job(
-      link: opening.link, generation: opening.generation, registration: opening.registration, dispatchID: opening.dispatchID,
-      request: opening.request, receivedAt: now, inlineHeaders: opening.inlineHeaders, call: call)
-  }
-}
-
-/// What the worker keeps of a request to answer it: where its replies go, the client's
-/// request id, and when it came (replies are timed from there).
-struct ReplyTicket: Sendable {
-  let link: Int
-  let generation: UInt64
-  let registration: UInt64
-  let dispatchID: UInt64
-  let requestID: UInt64
-  let receivedAt: UInt64
   let inlineHeaders: Bool
 }
 
 /// A response ready to send back, produced off the socket thread.
 struct Completion: Sendable {
-  let link: Int
-  let generation: UInt64
-  let registration: UInt64
-  let dispatchID: UInt64
+  /// The request it answers.
+  let ticket: ReplyTicket
   let isFinal: Bool
   /// What its ResponseHeader says; the socket thread writes it as it sends the reply.
   let header: ReplyHeader
   let body: [Data]
   /// Answers a job the worker counted as pending (false for a request it could not read).
   var fromJob = true
-  /// Sent with the header in the envelope's frame (the request came so).
-  var inlineHeader = false
   /// Not a response: CALL_CREDIT granting the client this many more messages on the call.
   var callCredit: UInt32?
 }
@@ -97,16 +67,13 @@ extension Completion {
   /// The completion of the request `ticket` stands for, with `response`.
   init(ticket: ReplyTicket, response: InferenceResponse, isFinal: Bool, timing: Timing) {
     self.init(
-      link: ticket.link, generation: ticket.generation, registration: ticket.registration, dispatchID: ticket.dispatchID,
-      isFinal: isFinal, header: ReplyHeader(requestID: ticket.requestID, response: response, timing: timing), body: response.body,
-      inlineHeader: ticket.inlineHeaders)
+      ticket: ticket, isFinal: isFinal, header: ReplyHeader(requestID: ticket.requestID, response: response, timing: timing),
+      body: response.body)
   }
 
   /// A CALL_CREDIT for `call`'s client: `count` more messages.
   init(callCreditFor call: Job, count: UInt32) {
-    self.init(
-      link: call.link, generation: call.generation, registration: call.registration, dispatchID: call.dispatchID,
-      isFinal: false, header: ReplyHeader(), body: [], fromJob: false, callCredit: count)
+    self.init(ticket: call.ticket, isFinal: false, header: ReplyHeader(), body: [], fromJob: false, callCredit: count)
   }
 
   /// How long a request waited and ran, and with how many others.

@@ -307,7 +307,11 @@ final class WorkerLoop {
     _ dispatch: WorkerEnvelope, header encodedHeader: UnsafeRawBufferPointer, body: [Data], from link: GatewayLink, index: Int,
     at now: UInt64, clock: ContinuousClock.Instant
   ) {
-    let inline = dispatch.hasInlineHeader
+    func ticket(requestID: UInt64) -> ReplyTicket {
+      ReplyTicket(
+        link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
+        requestID: requestID, receivedAt: now, inlineHeaders: dispatch.hasInlineHeader)
+    }
     let request: InferenceRequest
     do {
       let header = try RequestHeader(borrowing: encodedHeader)
@@ -316,15 +320,12 @@ final class WorkerLoop {
     } catch {
       let refusal = WeftError(.invalidArgument, "worker could not decode the request header: \(error)")
       let completion = Completion(
-        link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
-        isFinal: true, header: ReplyHeader(requestID: 0, error: refusal), body: [], fromJob: false, inlineHeader: inline)
+        ticket: ticket(requestID: 0), isFinal: true, header: ReplyHeader(requestID: 0, error: refusal), body: [], fromJob: false)
       return send(completion, at: now)
     }
     pendingCount += 1
     shares.received(index)
-    let ticket = ReplyTicket(
-      link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
-      requestID: request.header.requestID, receivedAt: now, inlineHeaders: inline)
+    let ticket = ticket(requestID: request.header.requestID)
     if !openCallMethods.isEmpty && openCallMethods.contains(request.method) {
       let call = StreamCall(
         opening: Job(ticket, request: request), responseCredit: CallWindow.responses(requested: request.header.credit),
@@ -394,22 +395,23 @@ final class WorkerLoop {
   }
 
   private func send(_ completion: Completion, at now: UInt64) {
-    let link = links[completion.link]
+    let ticket = completion.ticket
+    let link = links[ticket.link]
     if let credit = completion.callCredit {
-      guard completion.generation == link.generation else { return }
-      link.send(WorkerEnvelope(.callCredit, dispatchID: completion.dispatchID), at: now) { $0.append(CreditLimit.encode(credit)) }
+      guard ticket.generation == link.generation else { return }
+      link.send(WorkerEnvelope(.callCredit, dispatchID: ticket.dispatchID), at: now) { $0.append(CreditLimit.encode(credit)) }
       return
     }
     if completion.isFinal && !streams.isEmpty {
-      streams[StreamKey(link: completion.link, generation: completion.generation, dispatchID: completion.dispatchID)] = nil
+      streams[StreamKey(link: ticket.link, generation: ticket.generation, dispatchID: ticket.dispatchID)] = nil
     }
     if completion.isFinal && completion.fromJob {
       pendingCount -= 1
-      shares.finished(completion.link, current: completion.registration == link.registration)
+      shares.finished(ticket.link, current: ticket.registration == link.registration)
     }
     // The link was replaced since the request came: that gateway already gave it to another worker.
-    guard completion.generation == link.generation else { return }
-    let envelope = WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: completion.dispatchID, inlineHeader: completion.inlineHeader)
+    guard ticket.generation == link.generation else { return }
+    let envelope = WorkerEnvelope(completion.isFinal ? .final : .partial, dispatchID: ticket.dispatchID, inlineHeader: ticket.inlineHeaders)
     headerWriter.bytes.removeAll(keepingCapacity: true)
     completion.header.encode(isFinal: completion.isFinal, origin: origin, into: &headerWriter)
     link.sendReply(envelope, header: headerWriter.bytes, body: completion.body, at: now)
