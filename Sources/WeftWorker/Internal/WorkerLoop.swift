@@ -307,7 +307,7 @@ final class WorkerLoop {
     _ dispatch: WorkerEnvelope, header encodedHeader: UnsafeRawBufferPointer, body: [Data], from link: GatewayLink, index: Int,
     at now: UInt64, clock: ContinuousClock.Instant
   ) {
-    func ticket(requestID: UInt64) -> ReplyTicket {
+    func replyTicket(requestID: UInt64) -> ReplyTicket {
       ReplyTicket(
         link: index, generation: link.generation, registration: link.registration, dispatchID: dispatch.dispatchID,
         requestID: requestID, receivedAt: now, inlineHeaders: dispatch.hasInlineHeader)
@@ -320,12 +320,12 @@ final class WorkerLoop {
     } catch {
       let refusal = WeftError(.invalidArgument, "worker could not decode the request header: \(error)")
       let completion = Completion(
-        ticket: ticket(requestID: 0), isFinal: true, header: ReplyHeader(requestID: 0, error: refusal), body: [], fromJob: false)
+        ticket: replyTicket(requestID: 0), isFinal: true, header: ReplyHeader(requestID: 0, error: refusal), body: [], fromJob: false)
       return send(completion, at: now)
     }
     pendingCount += 1
     shares.received(index)
-    let ticket = ticket(requestID: request.header.requestID)
+    let ticket = replyTicket(requestID: request.header.requestID)
     if !openCallMethods.isEmpty && openCallMethods.contains(request.method) {
       let call = StreamCall(
         opening: Job(ticket, request: request), responseCredit: CallWindow.responses(requested: request.header.credit),
