@@ -85,6 +85,40 @@ import ZeroMQ
     #expect(answered == [3: Array("packed 3".utf8), 4: Array("packed 4".utf8), 5: Array("packed 5".utf8)])
   }
 
+  /// A REQUEST whose header does not decode is answered INVALID_ARGUMENT under its own
+  /// dispatch id, in its layout, and the worker goes on serving.
+  @Test func aHeaderThatDoesNotDecodeIsRefusedAndTheWorkerGoesOn() async throws {
+    let context = try Context()
+    let gateway = try Socket(context: context, type: .router)
+    gateway.linger = 0
+    defer { gateway.close() }
+    try gateway.bind("tcp://127.0.0.1:*")
+    let worker = try MeshProcess(["worker", "--model", "echo", "--gateway", try gateway.lastEndpoint(), "--name", "bad", "--log-level", "error"])
+    defer { kill(worker.pid, SIGKILL) }
+    let identity = try #require(try receive(from: gateway, command: .ready, within: .seconds(20)))[0]
+
+    let truncated: [UInt8] = [0x08, 0xff]  // request_id's varint cut short
+    try gateway.send(identity, more: true)
+    try gateway.send(WorkerEnvelope(.request, dispatchID: 41, remainingMilliseconds: 5_000, inlineHeader: true).bytes + truncated, more: true)
+    try gateway.send(Array("never read".utf8), more: false)
+    let refusal = try #require(try receive(from: gateway, command: .final, within: .seconds(10)))
+    let refusalEnvelope = try refusal[1].withUnsafeBytes { try WorkerEnvelope(decoding: $0) }
+    #expect(refusalEnvelope.dispatchID == 41 && refusalEnvelope.hasInlineHeader)
+    let refused = try ResponseHeader(serializedBytes: Array(refusal[1].dropFirst(WorkerEnvelope.longSize)))
+    #expect(refused.status == .invalidArgument && refused.endOfStream)
+    #expect(refused.message.contains("could not decode the request header"), "\(refused.message)")
+
+    var header = RequestHeader()
+    (header.requestID, header.service, header.method) = (42, EchoService.name, EchoService.echo.name)
+    try gateway.send(identity, more: true)
+    try gateway.send(WorkerEnvelope(.request, dispatchID: 42, remainingMilliseconds: 5_000, inlineHeader: true).bytes + (try header.serializedBytes()), more: true)
+    try gateway.send(Array("after".utf8), more: false)
+    let answer = try #require(try receive(from: gateway, command: .final, within: .seconds(10)))
+    let answered = try ResponseHeader(serializedBytes: Array(answer[1].dropFirst(WorkerEnvelope.longSize)))
+    #expect(answered.requestID == 42 && answered.status == .ok)
+    #expect(answer.last == Array("after".utf8))
+  }
+
   /// The next message from the worker with `command`, skipping others (heartbeats,
   /// credits); nil if none comes in time.
   private func receive(from socket: Socket, command: WorkerCommand, within timeout: Duration) throws -> [[UInt8]]? {
