@@ -10,13 +10,8 @@ import ZeroMQ
 /// so a gateway from before those layouts (version 1 only) still works.
 @Suite struct WorkerLayoutTests {
   @Test func aWorkerAnswersEachRequestInTheLayoutItCameIn() async throws {
-    let context = try Context()
-    let gateway = try Socket(context: context, type: .router)
-    gateway.linger = 0
-    defer { gateway.close() }
-    try gateway.bind("tcp://127.0.0.1:*")
-    let worker = try MeshProcess(["worker", "--model", "echo", "--gateway", try gateway.lastEndpoint(), "--name", "layout", "--log-level", "warning"])
-    defer { kill(worker.pid, SIGKILL) }
+    let (context, gateway, worker) = try startEchoWorker(name: "layout", logLevel: "warning")
+    defer { stop(gateway, worker, context) }
 
     let ready = try #require(try receive(from: gateway, command: .ready, within: .seconds(20)))
     let identity = ready[0]
@@ -88,13 +83,8 @@ import ZeroMQ
   /// A REQUEST whose header does not decode is answered INVALID_ARGUMENT under its own
   /// dispatch id, in its layout, and the worker goes on serving.
   @Test func aHeaderThatDoesNotDecodeIsRefusedAndTheWorkerGoesOn() async throws {
-    let context = try Context()
-    let gateway = try Socket(context: context, type: .router)
-    gateway.linger = 0
-    defer { gateway.close() }
-    try gateway.bind("tcp://127.0.0.1:*")
-    let worker = try MeshProcess(["worker", "--model", "echo", "--gateway", try gateway.lastEndpoint(), "--name", "bad", "--log-level", "error"])
-    defer { kill(worker.pid, SIGKILL) }
+    let (context, gateway, worker) = try startEchoWorker(name: "bad", logLevel: "error")
+    defer { stop(gateway, worker, context) }
     let identity = try #require(try receive(from: gateway, command: .ready, within: .seconds(20)))[0]
 
     let truncated: [UInt8] = [0x08, 0xff]  // request_id's varint cut short
@@ -117,6 +107,30 @@ import ZeroMQ
     let answered = try ResponseHeader(serializedBytes: Array(answer[1].dropFirst(WorkerEnvelope.longSize)))
     #expect(answered.requestID == 42 && answered.status == .ok)
     #expect(answer.last == Array("after".utf8))
+  }
+
+  /// A bare ROUTER on a loopback port playing the gateway, and a `weft worker --model echo`
+  /// registering with it (its READY not yet read).
+  private func startEchoWorker(name: String, logLevel: String) throws -> (Context, Socket, MeshProcess) {
+    let context = try Context()
+    let gateway = try Socket(context: context, type: .router)
+    gateway.linger = 0
+    do {
+      try gateway.bind("tcp://127.0.0.1:*")
+      let worker = try MeshProcess(
+        ["worker", "--model", "echo", "--gateway", try gateway.lastEndpoint(), "--name", name, "--log-level", logLevel])
+      return (context, gateway, worker)
+    } catch {
+      gateway.close()
+      throw error
+    }
+  }
+
+  /// Kills the worker and closes the socket (the context outlives it).
+  private func stop(_ gateway: Socket, _ worker: MeshProcess, _ context: Context) {
+    kill(worker.pid, SIGKILL)
+    gateway.close()
+    withExtendedLifetime(context) {}
   }
 
   /// The next message from the worker with `command`, skipping others (heartbeats,
