@@ -79,6 +79,47 @@ private func job(_ dispatchID: UInt64, method: String = "embed", link: Int = 0, 
     #expect(ids(queue.decide(at: 40_000, flushing: false)) == [6])
   }
 
+  /// A worker of capacity 4 ran a batch of 4; three of the four requests that refill its
+  /// slots queued during the run, the fourth comes just after it. The three wait for it
+  /// (from when the compute thread is back, though they arrived long before), so the
+  /// batches stay whole rather than taking turns as 3 and 1.
+  @Test func requestsQueuedDuringABatchWaitForTheSlotsItFreed() {
+    var queue = BatchQueue(maxBatchSize: 4, maxBatchDelay: 5_000, capacity: 4)
+    for id in 1...4 as ClosedRange<UInt64> { queue.append(job(id)) }
+    #expect(ids(queue.decide(at: 0, flushing: false)) == [1, 2, 3, 4])
+    for id in 5...7 as ClosedRange<UInt64> { queue.append(job(id, at: 1_000 + id)) }
+    queue.computeThreadReady(at: 40_000)
+    #expect(waitsUntil(queue.decide(at: 40_000, flushing: false)) == 45_000)
+    queue.append(job(8, at: 40_300))
+    #expect(ids(queue.decide(at: 40_300, flushing: false)) == [5, 6, 7, 8])
+  }
+
+  /// A worker of capacity 2 ran a batch of one; the other request queued during it. It is
+  /// not a call coming alone, so it waits for the refill of the slot just freed.
+  @Test func aLoneRequestQueuedDuringABatchWaitsForTheOtherSlot() {
+    var queue = BatchQueue(maxBatchSize: 2, maxBatchDelay: 5_000, capacity: 2)
+    queue.append(job(1))
+    #expect(ids(queue.decide(at: 0, flushing: false)) == [1])
+    queue.append(job(2, at: 1_000))
+    queue.computeThreadReady(at: 40_000)
+    #expect(waitsUntil(queue.decide(at: 40_000, flushing: false)) == 45_000)
+    queue.append(job(3, at: 40_200))
+    #expect(ids(queue.decide(at: 40_200, flushing: false)) == [2, 3])
+  }
+
+  /// With as many requests queued as the worker may hold, none more can come: no wait.
+  @Test func aQueueHoldingTheWholeCapacityRunsAtOnce() {
+    var queue = BatchQueue(maxBatchSize: 8, maxBatchDelay: 5_000, capacity: 3)
+    for id in 1...3 as ClosedRange<UInt64> { queue.append(job(id)) }
+    #expect(ids(queue.decide(at: 0, flushing: false)) == [1, 2, 3])
+    queue.append(job(4, at: 100))
+    queue.append(job(5, at: 200))
+    queue.computeThreadReady(at: 40_000)
+    #expect(waitsUntil(queue.decide(at: 40_000, flushing: false)) == 45_000)
+    queue.append(job(6, at: 40_100))
+    #expect(ids(queue.decide(at: 40_100, flushing: false)) == [4, 5, 6])
+  }
+
   @Test func aFullBatchRunsAtOnceAndStoppingFlushes() {
     var queue = afterABatchOfTwo(maxBatchSize: 2, maxBatchDelay: 1_000_000)
     queue.append(job(1))

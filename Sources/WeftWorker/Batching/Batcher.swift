@@ -13,8 +13,11 @@ final class Batcher: @unchecked Sendable {
   private let clock: @Sendable () -> UInt64
 
   /// A batcher; `clock` gives microseconds (the monotonic clock unless a test steps its own).
-  init(maxBatchSize: Int, maxBatchDelayMicroseconds: UInt64, clock: @escaping @Sendable () -> UInt64 = MonotonicClock.now) {
-    queue = BatchQueue(maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelayMicroseconds)
+  init(
+    maxBatchSize: Int, maxBatchDelayMicroseconds: UInt64, capacity: Int = .max,
+    clock: @escaping @Sendable () -> UInt64 = MonotonicClock.now
+  ) {
+    queue = BatchQueue(maxBatchSize: maxBatchSize, maxBatchDelay: maxBatchDelayMicroseconds, capacity: capacity)
     self.clock = clock
   }
 
@@ -51,10 +54,12 @@ final class Batcher: @unchecked Sendable {
     condition.unlock()
   }
 
-  /// Blocks until a batch is ready; nil once stopped and empty.
-  func nextBatch() -> [Job]? {
+  /// Blocks until a batch is ready; nil once stopped and empty. `readySince`: when the
+  /// compute thread handed on the replies of its last batch (0 before the first).
+  func nextBatch(readySince: UInt64 = 0) -> [Job]? {
     condition.lock()
     defer { condition.unlock() }
+    queue.computeThreadReady(at: readySince)
     while true {
       let now = clock()
       switch queue.decide(at: now, flushing: stopping) {

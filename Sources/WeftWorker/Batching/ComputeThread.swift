@@ -22,7 +22,8 @@ final class ComputeThread: Sendable {
   /// Starts the thread; it runs until the batcher is stopped and empty.
   func start() {
     let thread = Thread { [self] in
-      while let batch = batcher.nextBatch() { run(batch) }
+      var readySince: UInt64 = 0
+      while let batch = batcher.nextBatch(readySince: readySince) { readySince = run(batch) }
       finished.signal()
     }
     thread.name = "weft-compute"
@@ -32,8 +33,13 @@ final class ComputeThread: Sendable {
   /// Waits for the thread to finish after `batcher.stop()`.
   func join() { finished.wait() }
 
-  private func run(_ batch: [Job]) {
-    if batch.first?.call != nil { return Self.runSteps(batch, model: model, batcher: batcher) }
+  /// Runs a batch; returns when its replies were handed on (before they are posted, so a
+  /// request sent in answer to one of them is never taken to have queued during the batch).
+  private func run(_ batch: [Job]) -> UInt64 {
+    if batch.first?.call != nil {
+      Self.runSteps(batch, model: model, batcher: batcher)
+      return MonotonicClock.now()
+    }
     let started = MonotonicClock.now()
     // A request whose client stopped waiting is not worth computing.
     let (live, expired) = batch.reduce(into: ([Job](), [Job]())) { split, job in
@@ -48,7 +54,9 @@ final class ComputeThread: Sendable {
       completions += ComputeThread.infer(
         live, model: model, startedAt: started, completionQueue: completionQueue, logger: logger)
     }
+    let handedOn = MonotonicClock.now()
     completionQueue.post(completions)
+    return handedOn
   }
 
   /// Runs `jobs` through `model` and returns their final completions; partial responses

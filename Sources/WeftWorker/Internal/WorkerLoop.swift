@@ -66,7 +66,9 @@ final class WorkerLoop {
     let descriptor = model.descriptor
     inlineBatchSize = descriptor.runsInline ? descriptor.maxBatchSize : nil
     origin = ReplyOrigin(workerName: configuration.name, version: descriptor.version)
-    batcher = Batcher(maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds)
+    let capacity = configuration.capacity ?? 2 * descriptor.maxBatchSize
+    batcher = Batcher(
+      maxBatchSize: descriptor.maxBatchSize, maxBatchDelayMicroseconds: descriptor.maxBatchDelay.microseconds, capacity: capacity)
     completionQueue = try CompletionQueue()
     compute = ComputeThread(model: model, batcher: batcher, completionQueue: completionQueue, logger: logger)
     openCallMethods = descriptor.methods.filter(\.kind.clientStreams).map(\.name)
@@ -75,7 +77,7 @@ final class WorkerLoop {
     var ready = WorkerReady()
     ready.service = descriptor.service
     ready.version = descriptor.version
-    shares = CapacityShares(capacity: configuration.capacity ?? 2 * descriptor.maxBatchSize, links: links.count)
+    shares = CapacityShares(capacity: capacity, links: links.count)
     ready.maxBatchSize = UInt32(descriptor.maxBatchSize)
     ready.maxBatchDelayUs = UInt32(clamping: descriptor.maxBatchDelay.microseconds)
     ready.name = configuration.name
