@@ -186,10 +186,11 @@ import ZeroMQ
 
   /// A worker whose connection closed is still registered (heartbeats are a minute
   /// apart), so the gateway picks it; its socket refuses the request (nothing sent), and
-  /// the request, though not idempotent, goes to the other worker.
-  @Test func aRequestRefusedByAVanishedWorkersConnectionGoesToAnotherWorker() async throws {
+  /// the request, though not idempotent, goes to the other worker. Packed, it is found in
+  /// the refused pack by its dispatch id.
+  @Test(arguments: [false, true]) func aRequestRefusedByAVanishedWorkersConnectionGoesToAnotherWorker(packed: Bool) async throws {
     try await InProcessMesh.with { mesh in
-      let vanished = try mesh.worker(name: "vanished")
+      let vanished = try mesh.worker(name: "vanished", inlineHeaders: packed, readsPacked: packed)
       let second = try mesh.worker(name: "second")
       vanished.socket.close()
       try await Task.sleep(for: .milliseconds(100))  // the gateway's ROUTER sees the pipe end

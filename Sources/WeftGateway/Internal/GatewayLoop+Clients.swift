@@ -130,7 +130,7 @@ extension GatewayLoop {
     request.serviceEntry = service
     request.client = client
     client.inFlight += 1
-    let id = inFlight.insert { _ in request }
+    let id = inFlight.insert(request)
     client.calls.set(id, for: header.requestID)
     lastClient = client
     deadlines.insert(id: id, deadline: deadline)
@@ -163,11 +163,11 @@ extension GatewayLoop {
     let copied = request.idempotent || request.personalize || packed
     let envelope = WorkerEnvelope(.request, dispatchID: id, remainingMilliseconds: UInt32(clamping: remaining), inlineHeader: inline)
     let sent = (inline ? 2 : 1)..<request.frames.count
-    let delivery = WorkerDelivery(worker: worker.id, kind: .request(dispatchID: id, copied: copied, firstFrame: sent.lowerBound))
     let inlineHeader = inline ? request.frames[1] : nil
     if packed {
-      packToWorker(delivery, envelope: envelope, inlineHeader: inlineHeader, frames: request.frames, range: sent)
+      packToWorker(worker.id, envelope: envelope, inlineHeader: inlineHeader, frames: request.frames, range: sent)
     } else {
+      let delivery = WorkerDelivery(worker: worker.id, kind: .request(dispatchID: id, copied: copied, firstFrame: sent.lowerBound))
       queueToWorker(delivery, envelope: envelope, inlineHeader: inlineHeader) { frames in
         if copied {
           frames.append(copiesOf: request.frames, range: sent)

@@ -26,8 +26,9 @@ struct WorkerDelivery {
     case request(dispatchID: UInt64, copied: Bool, firstFrame: Int)
     /// A command, or a message on an open call.
     case command
-    /// A PACKED message holding these requests (copied in: their requests keep their frames).
-    case packed([WorkerDelivery])
+    /// A PACKED message of requests (copied in: their requests keep their frames); which
+    /// ones, a refusal reads from the pack's envelopes.
+    case packed
   }
 
   let worker: PeerID
@@ -39,8 +40,6 @@ struct WorkerDelivery {
 struct WorkerPack {
   let worker: PeerID
   var pack: FramePack
-  /// The packed requests, for when the worker's connection refuses the pack.
-  var deliveries: [WorkerDelivery] = []
 }
 
 /// Sending: every message is built in an outbox and the outboxes are flushed after
@@ -107,10 +106,16 @@ extension GatewayLoop {
         do {
           try backend.send(toWorkers.frames, range: range, wait: false)
         } catch {
-          guard case .packed(let deliveries) = delivery.kind else {
+          guard case .packed = delivery.kind else {
             return refusedByWorker(delivery, range, error: error, unreachable: &unreachable)
           }
-          for packed in deliveries { refusedByWorker(packed, 0..<0, error: error, unreachable: &unreachable) }
+          // [identity, envelope, pack]: each packed REQUEST names its dispatch id.
+          FramePack.forEachMessage(in: toWorkers.frames[range.upperBound - 1]) { message in
+            var frames = message.makeIterator()
+            guard let (envelope, _) = try? WorkerEnvelope.decodeHeaded(from: &frames) else { return }
+            let packed = WorkerDelivery(worker: delivery.worker, kind: .request(dispatchID: envelope.dispatchID, copied: true, firstFrame: 0))
+            refusedByWorker(packed, 0..<0, error: error, unreachable: &unreachable)
+          }
         }
       }
       let now = MonotonicClock.now()
@@ -138,21 +143,20 @@ extension GatewayLoop {
   /// the envelope (+ `inlineHeader` in its frame) and frames `range` of `frames`, copied
   /// in, so a refused pack restores nothing. A full pack is closed.
   func packToWorker(
-    _ delivery: WorkerDelivery, envelope: WorkerEnvelope, inlineHeader: UnsafeRawBufferPointer?, frames: Frames, range: Range<Int>
+    _ worker: PeerID, envelope: WorkerEnvelope, inlineHeader: UnsafeRawBufferPointer?, frames: Frames, range: Range<Int>
   ) {
     let index: Int
-    if let open = workerPacks.firstIndex(where: { $0.worker == delivery.worker }) {
+    if let open = workerPacks.firstIndex(where: { $0.worker == worker }) {
       index = open
     } else {
       index = workerPacks.count
-      workerPacks.append(WorkerPack(worker: delivery.worker, pack: sparePacks.popLast() ?? FramePack()))
+      workerPacks.append(WorkerPack(worker: worker, pack: sparePacks.popLast() ?? FramePack()))
     }
     envelope.withUnsafeBytes { encoded in
       workerPacks[index].pack.startMessage(frameCount: 1 + range.count)
       workerPacks[index].pack.appendFrame(encoded, followedBy: inlineHeader)
     }
     for frame in range { workerPacks[index].pack.appendFrame(frames[frame]) }
-    workerPacks[index].deliveries.append(delivery)
     packedSinceFlush += 1
     if workerPacks[index].pack.isFull { closePack(at: index) }
   }
@@ -164,7 +168,7 @@ extension GatewayLoop {
     open.worker.withUnsafeBytes { frames.append($0) }
     WorkerEnvelope(.packed).withUnsafeBytes { frames.append($0) }
     open.pack.bytes.withUnsafeBytes { frames.append($0) }
-    toWorkers.endMessage(WorkerDelivery(worker: open.worker, kind: .packed(open.deliveries)))
+    toWorkers.endMessage(WorkerDelivery(worker: open.worker, kind: .packed))
     // Its storage serves the next pack.
     open.pack.removeAll()
     if sparePacks.count < 8 { sparePacks.append(open.pack) }

@@ -56,7 +56,7 @@ extension GatewayLoop {
     // The client's request goes on as the stage: it keeps its place in the client's budget.
     (stage.client, model.client) = (model.client, nil)
     stage.figures = figures
-    let id = inFlight.insert { _ in stage }
+    let id = inFlight.insert(stage)
     deadlines.insert(id: id, deadline: stage.deadline)
     if let worker {
       dispatch(id, to: worker, at: now)

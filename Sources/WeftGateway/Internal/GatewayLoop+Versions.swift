@@ -38,7 +38,7 @@ extension GatewayLoop {
     shadow.frames.append(copiesOf: primary.frames, range: 0..<primary.frames.count)
     shadow.startShadow(
       of: primary, version: version, figures: routing.services[primary.service]?.existingFigures(for: version), at: now)
-    let shadowID = inFlight.insert { _ in shadow }
+    let shadowID = inFlight.insert(shadow)
     deadlines.insert(id: shadowID, deadline: shadow.deadline)
     return shadowID
   }

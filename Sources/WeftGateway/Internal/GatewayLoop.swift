@@ -350,7 +350,7 @@ final class GatewayLoop {
       request.client = nil
     }
     request.frames.removeAll()
-    request.modelReply.removeAll()
+    if !request.modelReply.isEmpty { request.modelReply.removeAll() }
     if request.call != nil { openCallCount -= 1 }
     request.forgetCall()
     request.serviceEntry = nil

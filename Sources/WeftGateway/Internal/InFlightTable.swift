@@ -9,8 +9,8 @@ struct InFlightTable {
   /// How many requests are held.
   private(set) var count = 0
 
-  /// Stores a new request built for its dispatch id; returns the id.
-  mutating func insert(_ make: (UInt64) -> InFlightRequest) -> UInt64 {
+  /// Stores a new request; returns its dispatch id.
+  mutating func insert(_ request: InFlightRequest) -> UInt64 {
     let slot: Int
     if let reused = free.popLast() {
       slot = reused
@@ -21,7 +21,7 @@ struct InFlightTable {
     }
     generations[slot] &+= 1
     let id = UInt64(generations[slot]) << 32 | UInt64(slot)
-    slots[slot] = make(id)
+    slots[slot] = request
     count += 1
     return id
   }
