@@ -10,22 +10,24 @@ import Glibc
 /// full decode would reject it; fields the gateway does not use (user id, metadata) are
 /// checked for structure only and left for the worker to decode.
 public struct RoutingFields: Sendable, Equatable {
-  public var requestID: UInt64 = 0
-  public var service = ""
-  public var method = ""
-  public var timeoutMilliseconds: UInt32 = 0
-  public var idempotent = false
-  public var personalize = false
-  public var version = ""
-  public var userID = ""
+  // No default values here: ``init(parsing:names:)`` initialises `self` once, from the
+  // fields it read, instead of building a default value and then destroying it.
+  public var requestID: UInt64
+  public var service: String
+  public var method: String
+  public var timeoutMilliseconds: UInt32
+  public var idempotent: Bool
+  public var personalize: Bool
+  public var version: String
+  public var userID: String
   /// Higher goes first within the client's share of a queue; capped at 255.
-  public var priority: UInt8 = 0
+  public var priority: UInt8
   /// The message cancels the client's earlier request with this request id.
-  public var cancel = false
+  public var cancel: Bool
   /// What the message is on a call that stays open (``CallFrame``'s wire value; 0: OPEN).
-  public var callFrame: Int = 0
+  public var callFrame: Int
   /// Responses the client grants (on OPEN and CREDIT).
-  public var credit: UInt32 = 0
+  public var credit: UInt32
 
   /// Why a header could not be read.
   public struct Malformed: Error, CustomStringConvertible, Sendable {
@@ -33,11 +35,23 @@ public struct RoutingFields: Sendable, Equatable {
   }
 
   /// An empty set of fields.
-  public init() {}
+  public init() {
+    (requestID, service, method, timeoutMilliseconds, idempotent, personalize) = (0, "", "", 0, false, false)
+    (version, userID, priority, cancel, callFrame, credit) = ("", "", 0, false, 0, 0)
+  }
 
   /// Reads the fields from an encoded ``RequestHeader``; names already in `names` are
   /// reused rather than built again.
   public init(parsing bytes: UnsafeRawBufferPointer, names: NameTable? = nil) throws(Malformed) {
+    // Read into a local, then moved into `self` whole: assigned field by field, this
+    // throwing initialiser copied and destroyed the whole value on the way out (20
+    // reference-count calls a header, counted with uprobes).
+    var fields = RoutingFields()
+    try fields.read(bytes, names: names)
+    self = fields
+  }
+
+  private mutating func read(_ bytes: UnsafeRawBufferPointer, names: NameTable?) throws(Malformed) {
     var offset = 0
     while offset < bytes.count {
       let key = try Self.varint(bytes, &offset)

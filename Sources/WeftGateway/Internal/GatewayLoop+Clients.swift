@@ -121,12 +121,12 @@ extension GatewayLoop {
     at now: UInt64
   ) -> (id: UInt64, request: InFlightRequest) {
     let request = takeRequest()
-    request.frames.append(moving: received, at: 0)
-    request.frames.append(moving: received, range: 2..<received.count)
+    let frames = request.frames
+    frames.append(moving: received, at: 0)
+    frames.append(moving: received, range: 2..<received.count)
     let timeout = header.timeoutMilliseconds > 0 ? UInt64(header.timeoutMilliseconds) * 1_000 : timeouts.default
     let deadline = now &+ min(timeout, timeouts.max)
-    request.start(header, version: version, deadline: deadline, at: now)
-    request.figures = figures
+    request.start(header, version: version, figures: figures, deadline: deadline, at: now)
     request.serviceEntry = service
     request.client = client
     client.inFlight += 1

@@ -173,10 +173,10 @@ extension GatewayLoop {
   /// its version (`modelHeader` is the model's reply header, naming the version that
   /// served); nil for other replies.
   func rewardToken(for request: InFlightRequest, modelHeader: UnsafeRawBufferPointer) -> String? {
-    guard !request.isShadow else { return nil }
+    guard !request.isShadow, request.isPersonalization || (!request.versionPinned && serviceEntry(of: request)?.router != nil)
+    else { return nil }
     let service = request.isPersonalization ? request.personalizedService : request.service
-    guard request.isPersonalization || (!request.versionPinned && serviceEntry(of: request)?.router != nil),
-      service != RecommenderService.name,
+    guard service != RecommenderService.name,
       let version = ProtobufScan.bytesField(6, in: modelHeader), version.count > 0
     else { return nil }
     return rewardTokens.issue(service: service, version: String(decoding: version, as: UTF8.self))

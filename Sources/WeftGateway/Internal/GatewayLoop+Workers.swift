@@ -198,7 +198,7 @@ extension GatewayLoop {
         sendReply(request, finalStatus: code, note: skipped, at: now)
       }
     } else {
-      if code == .ok && request.service == RecommenderService.name && request.method == RecommenderService.feedback.name {
+      if code == .ok && serviceEntry(of: request)?.isRecommender == true && request.method == RecommenderService.feedback.name {
         creditReward(fromFeedbackReply: replyHeader)
       }
       sendReply(request, finalStatus: code, at: now)
@@ -265,6 +265,9 @@ extension GatewayLoop {
       routing.removeWorker(entry.id)
       logger.info("worker drained and left", metadata: ["worker": "\(entry.name)"])
     }
+    // Most replies find nothing waiting (the queues may still hold ids of requests that
+    // ended there; they are skipped whenever the queue is next read).
+    guard service.queuedCount > 0 else { return }
     dispatchQueued(service, freed: entry.version, at: now)
   }
 

@@ -77,8 +77,9 @@ final class InFlightRequest {
     idempotent = false
   }
 
-  /// Fills a fresh or recycled object for a newly admitted request bound to `version`.
-  func start(_ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
+  /// Fills a fresh or recycled object for a newly admitted request bound to `version`,
+  /// recorded in `figures` (its version's, if known yet).
+  func start(_ header: RoutingFields, version: String, figures: VersionFigures?, deadline: UInt64, at now: UInt64) {
     requestID = header.requestID
     service = header.service
     method = header.method
@@ -89,7 +90,7 @@ final class InFlightRequest {
     userID = header.userID
     priority = header.priority
     isShadow = false
-    figures = nil
+    self.figures = figures
     idempotent = header.idempotent
     self.deadline = deadline
     receivedAt = now
@@ -127,7 +128,7 @@ final class InFlightRequest {
   /// the caller put in `modelReply`; the stage's time counts from the model request's
   /// arrival, so the client's timings cover both.
   func startPersonalization(of model: InFlightRequest, _ header: RoutingFields, version: String, deadline: UInt64, at now: UInt64) {
-    start(header, version: version, deadline: deadline, at: now)
+    start(header, version: version, figures: nil, deadline: deadline, at: now)
     isPersonalization = true
     personalizedService = model.service
     priority = model.priority

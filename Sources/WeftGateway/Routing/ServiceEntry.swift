@@ -7,6 +7,9 @@ import WeftProtocol
 final class ServiceEntry {
   /// The service name.
   let name: String
+  /// Whether this is the recommender's service, whose feedback replies credit rewards
+  /// (asked of every OK reply: cheaper than comparing names).
+  let isRecommender: Bool
   /// The methods workers of this service advertised (the union over versions).
   @exclusivity(unchecked) var methods: [MethodDescriptor] = []
   /// Its workers, in registration order.
@@ -26,7 +29,10 @@ final class ServiceEntry {
   /// Most versions with figures; a service past it records nothing for new ones.
   static let maxVersions = 64
 
-  init(name: String) { self.name = name }
+  init(name: String) {
+    self.name = name
+    isRecommender = name == RecommenderService.name
+  }
 
   /// Whether `method` was advertised by any worker of this service.
   func serves(method: String) -> Bool { methodIndex(named: method) != nil }
