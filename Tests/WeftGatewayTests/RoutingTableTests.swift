@@ -44,7 +44,7 @@ import WeftProtocol
     var picks: [PeerID] = []
     while let pick = table.pickWorker(service: "text") {
       picks.append(pick.id)
-      table.assign(to: pick, at: 0)
+      pick.assign(at: 0)
     }
     #expect(picks.count == 4)
     #expect(picks.filter { $0 == id(1) }.count == 1)
@@ -87,7 +87,7 @@ import WeftProtocol
   @Test func drainingWorkerTakesNoWorkAndLeavesWhenIdle() throws {
     var table = RoutingTable()
     try table.workerReady(id: id(1), ready: ready(), defaultHeartbeat: 1_000_000, at: 0)
-    table.assign(to: try #require(table.workers[id(1)]), at: 0)
+    try #require(table.workers[id(1)]).assign(at: 0)
     table.drain(id(1))
     #expect(table.pickWorker(service: "text") == nil)
     #expect(table.removeDrainedWorkers().isEmpty)

@@ -75,7 +75,7 @@ extension GatewayLoop {
     }
 
     let (version, figures) = chooseVersion(service, named: header.version, userID: header.userID)
-    let worker = routing.pickWorker(in: service, version: version)
+    let worker = service.pickWorker(version: version)
     if worker == nil && service.queuedCount >= configuration.queueLimit {
       return rejectReceived(requestID, .resourceExhausted, "service '\(header.service)' has \(configuration.queueLimit) requests queued, its limit")
     }
@@ -99,16 +99,22 @@ extension GatewayLoop {
   /// it could ever take this request.
   private func routingCheck(_ header: RoutingFields) -> Result<(service: ServiceEntry, staysOpen: Bool), WeftError> {
     // Services are never removed from the table, so the last one found stays valid.
-    let known = lastService.flatMap { $0.name == header.service ? $0 : nil } ?? routing.services[header.service]
-    guard let service = known, routing.hasLiveWorker(in: service) else {
+    let service: ServiceEntry
+    if let last = lastService, last.name == header.service {
+      service = last
+    } else if let found = routing.services[header.service] {
+      (service, lastService) = (found, found)
+    } else {
       return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
     }
-    lastService = service
+    guard service.hasLiveWorker() else {
+      return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
+    }
     guard let staysOpen = service.callStaysOpen(method: header.method) else {
       let known = service.methods.map(\.name).joined(separator: ", ")
       return .failure(WeftError(.notFound, "service '\(header.service)' has no method '\(header.method)'; it serves: \(known)"))
     }
-    if !header.version.isEmpty && !routing.hasLiveWorker(in: service, version: header.version) {
+    if !header.version.isEmpty && !service.hasLiveWorker(version: header.version) {
       return .failure(WeftError(.notFound, "service '\(header.service)' has no live worker of version '\(header.version)'"))
     }
     return .success((service, staysOpen))
@@ -177,7 +183,7 @@ extension GatewayLoop {
       }
     }
     request.markDispatched(to: worker.id, at: now)
-    routing.assign(to: worker, at: now)
+    worker.assign(at: now)
     request.figures = worker.figures
     if let call = request.call { sendWaiting(call, id: id, to: worker.id, at: now) }
   }
@@ -209,7 +215,7 @@ extension GatewayLoop {
         _ = routing.popQueued(service: entry.name, version: version)  // expired or answered: skip
         continue
       }
-      guard let worker = routing.pickWorker(in: entry, version: version) else { return }
+      guard let worker = entry.pickWorker(version: version) else { return }
       _ = routing.popQueued(service: entry.name, version: version)
       routing.queuedRequestLeft(service: entry.name)
       dispatch(id, to: worker, at: now)

@@ -260,7 +260,7 @@ extension GatewayLoop {
   private func releaseWorker(_ entry: WorkerEntry?, of request: InFlightRequest, completed: Bool, at now: UInt64) {
     guard let service = serviceEntry(of: request) else { return }
     guard let entry else { return dispatchQueued(service, at: now) }
-    routing.release(entry, completed: completed)
+    entry.release(completed: completed)
     if entry.draining, entry.outstanding == 0 {
       routing.removeWorker(entry.id)
       logger.info("worker drained and left", metadata: ["worker": "\(entry.name)"])

@@ -81,13 +81,15 @@ final class InFlightRequest {
   /// recorded in `figures` (its version's, if known yet).
   func start(_ header: RoutingFields, version: String, figures: VersionFigures?, deadline: UInt64, at now: UInt64) {
     requestID = header.requestID
-    service = header.service
-    method = header.method
+    // A pooled object mostly served the same service and method before: storing an equal
+    // string again costs four reference-count calls, comparing it none.
+    Self.update(&service, to: header.service)
+    Self.update(&method, to: header.method)
     personalize = header.personalize
     isPersonalization = false
-    self.version = version
+    Self.update(&self.version, to: version)
     versionPinned = !header.version.isEmpty
-    userID = header.userID
+    Self.update(&userID, to: header.userID)
     priority = header.priority
     isShadow = false
     self.figures = figures
@@ -99,6 +101,10 @@ final class InFlightRequest {
     queuedMicroseconds = 0
     streamed = false
     call = nil
+  }
+
+  @inline(__always) private static func update(_ field: inout String, to value: String) {
+    if field != value { field = value }
   }
 
   /// Fills a fresh or recycled object as the shadow copy of `primary`, bound to

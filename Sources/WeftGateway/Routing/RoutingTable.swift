@@ -88,48 +88,25 @@ struct RoutingTable {
     workers[id]?.lastSent = now
   }
 
+  // The table's own state is not read by what is asked of an entry at hand: that is the
+  // entry's (``ServiceEntry/pickWorker(version:)``, ``WorkerEntry/assign(at:)``…). A
+  // call on the table, a struct held by the gateway's loop object, copies its dictionaries
+  // in and out: eight reference-count calls a request for each such call.
+
   /// The least-loaded worker of `service` with room, relative to capacity, optionally
   /// of one `version`; nil if all are full or draining.
   func pickWorker(service: String, version: String = "") -> WorkerEntry? {
-    services[service].flatMap { pickWorker(in: $0, version: version) }
-  }
-
-  /// ``pickWorker(service:version:)`` for a service entry already at hand.
-  func pickWorker(in service: ServiceEntry, version: String = "") -> WorkerEntry? {
-    var best: WorkerEntry?
-    for worker in service.workers where worker.hasRoom {
-      if !version.isEmpty && worker.version != version { continue }
-      if let current = best, !worker.isLessLoaded(than: current) { continue }
-      best = worker
-    }
-    return best
+    services[service].flatMap { $0.pickWorker(version: version) }
   }
 
   /// Whether any live, non-draining worker serves `service` (and `version`, if given).
   func hasLiveWorker(service: String, version: String = "") -> Bool {
-    services[service].map { hasLiveWorker(in: $0, version: version) } ?? false
-  }
-
-  /// ``hasLiveWorker(service:version:)`` for a service entry already at hand.
-  func hasLiveWorker(in service: ServiceEntry, version: String = "") -> Bool {
-    service.workers.contains { worker in !worker.draining && (version.isEmpty || worker.version == version) }
-  }
-
-  /// Records a request sent to `worker`.
-  func assign(to worker: WorkerEntry, at now: UInt64) {
-    worker.outstanding += 1
-    worker.lastSent = now
+    services[service]?.hasLiveWorker(version: version) ?? false
   }
 
   /// Records a FINAL from worker `id`; `completed` counts only replies that reached a client.
   mutating func release(from id: PeerID, completed: Bool) {
-    if let worker = workers[id] { release(worker, completed: completed) }
-  }
-
-  /// ``release(from:completed:)`` for an entry already at hand.
-  func release(_ worker: WorkerEntry, completed: Bool) {
-    worker.outstanding = max(0, worker.outstanding - 1)
-    if completed { worker.completed += 1 }
+    workers[id]?.release(completed: completed)
   }
 
   /// Marks a worker as draining (it sent DISCONNECT).

@@ -34,6 +34,23 @@ final class ServiceEntry {
     isRecommender = name == RecommenderService.name
   }
 
+  /// The least-loaded worker with room, relative to capacity, optionally of one
+  /// `version`; nil if all are full or draining.
+  func pickWorker(version: String = "") -> WorkerEntry? {
+    var best: WorkerEntry?
+    for worker in workers where worker.hasRoom {
+      if !version.isEmpty && worker.version != version { continue }
+      if let current = best, !worker.isLessLoaded(than: current) { continue }
+      best = worker
+    }
+    return best
+  }
+
+  /// Whether any live, non-draining worker serves it (and `version`, if given).
+  func hasLiveWorker(version: String = "") -> Bool {
+    workers.contains { worker in !worker.draining && (version.isEmpty || worker.version == version) }
+  }
+
   /// Whether `method` was advertised by any worker of this service.
   func serves(method: String) -> Bool { methodIndex(named: method) != nil }
 

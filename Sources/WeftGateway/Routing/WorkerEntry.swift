@@ -55,6 +55,18 @@ final class WorkerEntry {
   /// Whether it can take one more request.
   var hasRoom: Bool { !draining && outstanding < capacity }
 
+  /// Records a request sent to it.
+  func assign(at now: UInt64) {
+    outstanding += 1
+    lastSent = now
+  }
+
+  /// Records a FINAL from it; `completed` counts only replies that reached a client.
+  func release(completed: Bool) {
+    outstanding = max(0, outstanding - 1)
+    if completed { self.completed += 1 }
+  }
+
   /// Load relative to capacity, compared without division: a/b < c/d ⇔ a·d < c·b.
   func isLessLoaded(than other: WorkerEntry) -> Bool {
     outstanding * other.capacity < other.outstanding * capacity

@@ -6,30 +6,27 @@ import WeftProtocol
 /// name and version (``ReplyOrigin``) and whether the reply is final are added as it is
 /// written: by the socket thread, into bytes it reuses, so a reply allocates no header.
 struct ReplyHeader: Sendable {
-  var requestID: UInt64 = 0
-  var status = StatusCode.ok
-  var message = ""
-  var metadata: [String: MetadataValue] = [:]
-  var timing = Completion.Timing()
+  // No default values: each initialiser sets every field once (with defaults, each
+  // reply's header was built empty, then its strings and metadata replaced).
+  var requestID: UInt64
+  var status: StatusCode
+  var message: String
+  var metadata: [String: MetadataValue]
+  var timing: Completion.Timing
 
   /// An empty header (a CALL_CREDIT has none).
-  init() {}
+  init() {
+    (requestID, status, message, metadata, timing) = (0, .ok, "", [:], Completion.Timing())
+  }
 
   /// The header of `response` to request `requestID`.
   init(requestID: UInt64, response: InferenceResponse, timing: Completion.Timing) {
-    self.requestID = requestID
-    status = response.status
-    message = response.message
-    metadata = response.metadata
-    self.timing = timing
+    (self.requestID, status, message, metadata, self.timing) = (requestID, response.status, response.message, response.metadata, timing)
   }
 
   /// The header of an error the worker answers itself.
   init(requestID: UInt64, error: WeftError) {
-    self.requestID = requestID
-    status = error.code
-    message = error.message
-    metadata = error.metadata
+    (self.requestID, status, message, metadata, timing) = (requestID, error.code, error.message, error.metadata, Completion.Timing())
   }
 
   /// Appends the encoded ResponseHeader to `writer`. Without metadata (most replies) the
