@@ -99,15 +99,14 @@ extension GatewayLoop {
   /// it could ever take this request.
   private func routingCheck(_ header: RoutingFields) -> Result<(service: ServiceEntry, staysOpen: Bool), WeftError> {
     // Services are never removed from the table, so the last one found stays valid.
-    let service: ServiceEntry
+    let known: ServiceEntry?
     if let last = lastService, last.name == header.service {
-      service = last
-    } else if let found = routing.services[header.service] {
-      (service, lastService) = (found, found)
+      known = last
     } else {
-      return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
+      known = routing.services[header.service]
+      if known != nil { lastService = known }
     }
-    guard service.hasLiveWorker() else {
+    guard let service = known, service.hasLiveWorker() else {
       return .failure(WeftError(.unavailable, "no worker serves service '\(header.service)'"))
     }
     guard let staysOpen = service.callStaysOpen(method: header.method) else {

@@ -88,10 +88,10 @@ struct RoutingTable {
     workers[id]?.lastSent = now
   }
 
-  // The table's own state is not read by what is asked of an entry at hand: that is the
-  // entry's (``ServiceEntry/pickWorker(version:)``, ``WorkerEntry/assign(at:)``…). A
-  // call on the table, a struct held by the gateway's loop object, copies its dictionaries
-  // in and out: eight reference-count calls a request for each such call.
+  // What concerns one entry already at hand is that entry's method
+  // (``ServiceEntry/pickWorker(version:)``, ``WorkerEntry/assign(at:)``…), not the
+  // table's: a call on the table, a struct held by the gateway's loop object, copies its
+  // dictionaries in and out (eight reference-count calls each).
 
   /// The least-loaded worker of `service` with room, relative to capacity, optionally
   /// of one `version`; nil if all are full or draining.
