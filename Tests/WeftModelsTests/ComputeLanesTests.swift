@@ -1,3 +1,4 @@
+import CWeftKernels
 import Foundation
 import Synchronization
 import Testing
@@ -79,6 +80,34 @@ struct LaneThreadsTests {
   @Test func aCallerAsleepOnASlowLaneIsWoken() {
     // The last lane outlasts the caller's busy-wait, so the caller sleeps until it ends.
     #expect(Self.phases(LaneThreads(helpers: 1), lanes: 2, count: 20, slowLane: LaneThreads.spinTime * 10))
+  }
+
+  /// The scheduler can wake a helper onto its caller's CPU, where the two halves of each
+  /// phase would take turns. Here the caller stays on one CPU and the first phase puts the
+  /// helper on the same one; at every phase after, the helper runs elsewhere.
+  @Test(.enabled(if: ProcessInfo.processInfo.activeProcessorCount > 1))
+  func aHelperOnItsCallersCPUMovesOffIt() {
+    let threads = LaneThreads(helpers: 1)
+    // [phases after the first, of them on the caller's CPU]
+    let phases = Counters(2)
+    let finished = DispatchSemaphore(value: 0)
+    let caller = Thread {
+      let cpu = weft_current_cpu()
+      _ = weft_thread_pin_to_cpu(cpu)
+      _ = threads.run { lane in if lane == 1 { _ = weft_thread_pin_to_cpu(cpu) } }
+      for _ in 0..<50 {
+        _ = threads.run { lane in
+          guard lane == 1 else { return }
+          phases.add(0)
+          if weft_current_cpu() == cpu { phases.add(1) }
+        }
+      }
+      _ = weft_thread_allow_all_cpus()
+      finished.signal()
+    }
+    caller.start()
+    finished.wait()
+    #expect(phases.values == [50, 0])
   }
 
   @Test func aSecondCallerIsTurnedAwayWhileTheThreadsAreTaken() {

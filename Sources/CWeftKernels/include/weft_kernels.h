@@ -73,6 +73,19 @@ float weft_lstm_cell_portable(const float *gates, float *hidden, float *cell, co
 int weft_cpu_has_avx2_fma(void);
 int weft_cpu_has_avx512_skylake(void);
 
+/* The CPU the calling thread runs on now, or -1. */
+int weft_current_cpu(void);
+
+/* Keeps the calling thread off `cpu` (on the process's other CPUs) until
+ * weft_thread_allow_all_cpus; 0 on success, -1 if there is no other CPU or the call failed. */
+int weft_thread_avoid_cpu(int cpu);
+
+/* Lets the calling thread run on every CPU the process may use again. */
+int weft_thread_allow_all_cpus(void);
+
+/* Keeps the calling thread on `cpu` alone (tests that place threads); 0 on success. */
+int weft_thread_pin_to_cpu(int cpu);
+
 /* Tells the CPU this thread is busy-waiting (x86 PAUSE): the sibling hyperthread gets the
  * core's resources and the wait leaves the loop without a memory-order mis-speculation. */
 static inline void weft_spin_pause(void) {

@@ -37,7 +37,8 @@ public struct WorkerSection: Sendable, ConfigurationSection {
       .text("service", \.settings.service, absent: "the model's own", "register under this service name (echo and sleep only)"),
       .text("version", \.settings.version, absent: "the model's own", "the model version it advertises"),
       .integer("max_batch_size", \.settings.maxBatchSize, 1...4_096, absent: "the model's own", "most requests per batch"),
-      .milliseconds("max_batch_delay_ms", \.settings.maxBatchDelay, 0...60_000, absent: "the model's own", "longest wait for a batch to fill"),
+      .milliseconds("max_batch_delay_ms", \.settings.maxBatchDelay, 0...60_000, absent: "the model's own",
+        "longest wait for a batch to fill, from its oldest request's arrival (or, for requests that queued while the batch before ran, from that batch's end)"),
       .milliseconds("latency_ms", \.settings.latency, 0...3_600_000, "sleep model only: time each batch takes"),
       ConfigurationKey(
         "models", type: "path", meaning: "the model cache its weights are read from",

@@ -36,6 +36,8 @@ final class LaneThreads: @unchecked Sendable {
   private let phase = Atomic<Int>(0)
   private let finished = Atomic<Int>(0)
   private let busy = Atomic<Bool>(false)
+  /// The CPU the caller ran on when it published the current phase.
+  private let callerCPU = Atomic<Int>(-1)
   private let helperWaiters: [Waiter]
   private let callerWaiter = Waiter()
   private var job: (@Sendable (Int) -> Void)?
@@ -62,6 +64,7 @@ final class LaneThreads: @unchecked Sendable {
     withoutActuallyEscaping(body) { body in
       job = body
       finished.store(0, ordering: .relaxed)
+      callerCPU.store(Int(weft_current_cpu()), ordering: .relaxed)
       phase.add(1, ordering: .sequentiallyConsistent)
       for waiter in helperWaiters { waiter.wake() }
       body(0)
@@ -71,12 +74,30 @@ final class LaneThreads: @unchecked Sendable {
     return true
   }
 
+  /// How long a helper that found itself on the caller's CPU keeps off it.
+  static let avoidanceTime: Duration = .milliseconds(10)
+
   private func serve(lane: Int) {
     let waiter = helperWaiters[lane - 1]
+    let clock = ContinuousClock()
     var seen = 0
+    var avoidingUntil: ContinuousClock.Instant?
     while true {
       waiter.wait { phase.load(ordering: .sequentiallyConsistent) != seen }
       seen = phase.load(ordering: .acquiring)
+      // Woken by the caller, this thread may be put on the caller's CPU (this kernel
+      // favours the waker's), and then both halves of every phase take turns on one
+      // core until the load balancer moves one: calls at twice their time for stretches
+      // of 10–30 calls. Found there, the helper moves off it for a while, long enough
+      // for a call, then may go anywhere again: kept off for good, it could not move to
+      // a core other processes left free (docs/BENCHMARKS.md, sixteenth session).
+      let caller = callerCPU.load(ordering: .relaxed)
+      if caller >= 0 && Int(weft_current_cpu()) == caller {
+        if weft_thread_avoid_cpu(Int32(caller)) == 0 { avoidingUntil = clock.now + Self.avoidanceTime }
+      } else if let until = avoidingUntil, clock.now >= until {
+        _ = weft_thread_allow_all_cpus()
+        avoidingUntil = nil
+      }
       job!(lane)
       if finished.add(1, ordering: .sequentiallyConsistent).newValue == helpers { callerWaiter.wake() }
     }
