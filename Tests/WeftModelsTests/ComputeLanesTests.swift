@@ -102,7 +102,6 @@ struct LaneThreadsTests {
           if weft_current_cpu() == cpu { phases.add(1) }
         }
       }
-      _ = weft_thread_allow_all_cpus()
       finished.signal()
     }
     caller.start()

@@ -197,6 +197,9 @@ extension GatewayLoop {
 
   /// ``dispatchQueued(service:freed:at:)`` for a service entry already at hand.
   func dispatchQueued(_ entry: ServiceEntry, freed: String? = nil, at now: UInt64) {
+    // Mostly nothing waits (every FINAL comes here). The queues may still hold ids of
+    // requests that ended there; they are skipped whenever a queue is next read.
+    guard entry.queuedCount > 0 else { return }
     if !entry.versionQueues.isEmpty {
       if let freed {
         if entry.versionQueues[freed] != nil { dispatchQueued(entry, version: freed, at: now) }

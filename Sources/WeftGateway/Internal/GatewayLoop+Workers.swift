@@ -265,9 +265,6 @@ extension GatewayLoop {
       routing.removeWorker(entry.id)
       logger.info("worker drained and left", metadata: ["worker": "\(entry.name)"])
     }
-    // Most replies find nothing waiting (the queues may still hold ids of requests that
-    // ended there; they are skipped whenever the queue is next read).
-    guard service.queuedCount > 0 else { return }
     dispatchQueued(service, freed: entry.version, at: now)
   }
 
