@@ -6,6 +6,9 @@ public enum Signature {
   public static let version: UInt8 = 1
   /// Client side, version 1: `"WFC\u{01}"`.
   public static let client: [UInt8] = [0x57, 0x46, 0x43, version]
+  /// A client's packed message, version 1: `"WFP\u{01}"`, then one frame holding several
+  /// whole messages (a `FramePack`), each [header, body…] without a signature.
+  public static let clientPacked: [UInt8] = [0x57, 0x46, 0x50, version]
 
   /// How a signature frame compares with what this side expects.
   public enum Check: Equatable, Sendable {
@@ -16,7 +19,7 @@ public enum Signature {
     case invalid
   }
 
-  /// Checks `frame` against `expected` (``client``).
+  /// Checks `frame` against `expected` (``client`` or ``clientPacked``).
   public static func check(_ frame: UnsafeRawBufferPointer, expected: [UInt8]) -> Check {
     guard frame.count == 4 else { return .invalid }
     guard frame[0] == expected[0], frame[1] == expected[1], frame[2] == expected[2] else {

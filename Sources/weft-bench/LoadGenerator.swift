@@ -4,6 +4,10 @@ import ZeroMQ
 
 /// Drives one brokered echo path from a bare DEALER: the same frames and the same loop
 /// for every target, so differences come from the path, not the client.
+///
+/// A packing generator sends the requests it has ready at once as one packed message
+/// (`WFP`: a ``FramePack`` of [header, body…] messages), as a Weft client with several
+/// calls to send does, and reads packed replies; a lone request still goes as it is.
 final class LoadGenerator {
   private let socket: Socket
   private let frames: [[UInt8]]
@@ -16,11 +20,16 @@ final class LoadGenerator {
   /// Stand-ins for frame 1 (the header), taken in turn, e.g. one per user id.
   private let headerVariants: [[UInt8]]
   private var sentCount = 0
+  /// Whether requests sent together go packed.
+  private let packs: Bool
+  private var pack = FramePack()
 
   init(
     context: Context, endpoint: String, frames: [[UInt8]], checksWeftStatus: Bool, headerVariants: [[UInt8]] = [],
-    curve: CurveClientCredentials? = nil
+    curve: CurveClientCredentials? = nil, packs: Bool = false
   ) throws {
+    precondition(!packs || headerVariants.isEmpty, "a packing generator sends one header")
+    self.packs = packs
     socket = try Socket(context: context, type: .dealer)
     if let curve { try socket.makeCurveClient(curve) }
     try socket.connect(endpoint)
@@ -50,23 +59,51 @@ final class LoadGenerator {
     let start = MonotonicClock.now()
     var sent = 0
     var done = 0
-    while sent < min(inFlight, total) {
-      try send()
-      sent += 1
+    if packs {
+      sent = try sendPacked(min(inFlight, total))
+    } else {
+      while sent < min(inFlight, total) {
+        try send()
+        sent += 1
+      }
     }
     while done < total {
       try poller.wait(timeoutMilliseconds: 10_000)
       guard poller.isReadable(socketIndex) else { throw BenchError("no reply for 10 s (\(done) of \(total) done)") }
+      var answered = 0
       while try socket.receive(into: received, wait: false) {
-        check()
-        done += 1
-        if sent < total {
+        let replies = checkReplies()
+        done += replies
+        if packs {
+          answered += replies
+        } else if sent < total {
           try send()
           sent += 1
         }
       }
+      // Every request answered in this wake-up is replaced, together.
+      if answered > 0 && sent < total { sent += try sendPacked(min(answered, total - sent)) }
     }
     return Double(total) / (Double(MonotonicClock.now() - start) / 1e6)
+  }
+
+  /// Sends `count` requests: one as it is, more packed (``FramePack/fullBytes`` a pack at most).
+  private func sendPacked(_ count: Int) throws -> Int {
+    guard count > 1 else {
+      if count == 1 { try send() }
+      return count
+    }
+    for index in 0..<count {
+      pack.startMessage(frameCount: frames.count - 1)
+      for frame in frames.dropFirst() { frame.withUnsafeBytes { pack.appendFrame($0) } }
+      if pack.isFull || index == count - 1 {
+        try socket.send(Signature.clientPacked, more: true)
+        try socket.send(pack.bytes, more: false)
+        pack.removeAll()
+      }
+    }
+    sentCount &+= count
+    return count
   }
 
   private func send() throws {
@@ -82,12 +119,23 @@ final class LoadGenerator {
     guard poller.isReadable(socketIndex), try socket.receive(into: received, wait: false) else {
       throw BenchError("no reply within 10 s")
     }
-    check()
+    _ = checkReplies()
   }
 
-  private func check() {
-    guard checksWeftStatus else { return }
-    if received.count < 2 || ProtobufScan.varintField(2, in: received[1]) ?? 0 != 0 { failedReplies += 1 }
+  /// Counts the replies in the message received (a pack holds several), and those whose
+  /// header says other than OK.
+  private func checkReplies() -> Int {
+    if received.count == 2 && Signature.check(received[0], expected: Signature.clientPacked) == .valid {
+      var replies = 0
+      FramePack.forEachMessage(in: received[1]) { message in
+        replies += 1
+        var frames = message.makeIterator()
+        if checksWeftStatus, let header = frames.next(), ProtobufScan.varintField(2, in: header) ?? 0 != 0 { failedReplies += 1 }
+      }
+      return replies
+    }
+    if checksWeftStatus && (received.count < 2 || ProtobufScan.varintField(2, in: received[1]) ?? 0 != 0) { failedReplies += 1 }
+    return 1
   }
 }
 

@@ -14,7 +14,9 @@ struct MeshBench: AsyncParsableCommand {
     discussion: """
       Starts, on loopback: a Weft gateway with an echo worker, and libzmq's zmq_proxy \
       (ROUTER/DEALER) with an echo peer. Both are driven by the same bare-DEALER client \
-      with the same frames. Each round measures every target, starting one target later \
+      with the same frames, each call its own message; at 64 B, both again with a client \
+      that packs the calls it has ready (`WFP`, docs/PROTOCOL.md; the proxy's peer echoes \
+      each pack whole). Each round measures every target, starting one target later \
       than the round before; medians are printed with the ratio Weft/zmq_proxy. The CPU \
       of the broker, its peer and the client, and the share of the cores left idle while \
       pipelining, are read from /proc.
@@ -60,19 +62,23 @@ struct MeshBench: AsyncParsableCommand {
     for size in smallOnly ? [64] : [64, 65_536] {
       let large = size > 1_000
       let body = [UInt8](repeating: 0x5a, count: size)
-      func target(_ name: String, _ mesh: BenchMesh, curve: CurveClientCredentials? = nil) throws -> Target {
+      func target(_ name: String, _ mesh: BenchMesh, curve: CurveClientCredentials? = nil, packs: Bool = false) throws -> Target {
         Target(name: name, pid: mesh.gateway.pid, peerPID: mesh.worker.pid, generator: try LoadGenerator(
           context: context, endpoint: mesh.frontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: true,
-          curve: curve))
+          curve: curve, packs: packs))
       }
-      var targets = [
-        Target(name: "zmq_proxy", pid: proxy.pid, peerPID: peer.pid, generator: try LoadGenerator(
-          context: context, endpoint: proxyFrontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: false)),
-        try target("weft gateway", mesh),
-      ]
+      func proxyTarget(_ name: String, packs: Bool) throws -> Target {
+        Target(name: name, pid: proxy.pid, peerPID: peer.pid, generator: try LoadGenerator(
+          context: context, endpoint: proxyFrontend, frames: [Signature.client, try echoRequestHeader(), body], checksWeftStatus: false,
+          packs: packs))
+      }
+      var targets = [try proxyTarget("zmq_proxy", packs: false), try target("weft gateway", mesh)]
       if let secured { targets.append(try target("weft with CURVE", secured.mesh, curve: secured.client)) }
       if let metered { targets.append(try target("weft with --http", metered)) }
       if let other { targets.append(try target("other weft", other)) }
+      // Both paths again with clients that pack what they send together (the proxy's echo
+      // peer sends each pack back whole), at 64 B only: large messages are never packed.
+      if !large { targets += [try proxyTarget(Self.packedProxy, packs: true), try target(Self.packedWeft, mesh, packs: true)] }
       for target in targets { _ = try target.generator.roundTrips(200) }  // warm up
       for round in 0..<load.rounds {
         // Each round starts at the next target: in a run of one build against itself, the
@@ -96,7 +102,9 @@ struct MeshBench: AsyncParsableCommand {
       }
       report(size: size, targets)
       record(size: size, targets, into: figures)
-      if let grpc, size == 64 { try await compareWithGRPC(executable: grpc, weft: targets[1], into: figures) }
+      if let grpc, size == 64 {
+        try await compareWithGRPC(executable: grpc, weft: targets[1], packing: targets.first { $0.name == Self.packedWeft }, into: figures)
+      }
       for target in targets.dropFirst() where target.generator.failedReplies > 0 {
         throw BenchError("\(target.generator.failedReplies) replies through \(target.name) were not OK")
       }
@@ -106,7 +114,7 @@ struct MeshBench: AsyncParsableCommand {
 
   /// A grpc-swift-2 unary echo server and its own client (64 in flight), `--rounds`
   /// times, beside the Weft gateway's figures of the same run.
-  private func compareWithGRPC(executable: String, weft: Target, into figures: BenchReport) async throws {
+  private func compareWithGRPC(executable: String, weft: Target, packing: Target?, into figures: BenchReport) async throws {
     let server = Child(name: "grpc-echo", arguments: ["serve", "--port", "0"])
     try server.launch(executable: executable, readsAnnouncement: true)
     defer { server.signal(SIGKILL) }
@@ -132,15 +140,28 @@ struct MeshBench: AsyncParsableCommand {
     print("64 B unary echo     p50 µs    p99 µs    calls/s   server CPU µs/call")
     print("  grpc-swift-2   \(BenchFormat.column(grpcP50, 9))  \(BenchFormat.column(BenchFormat.median(p99), 8))  \(BenchFormat.column(grpcRate, 9))   \(BenchFormat.column(BenchFormat.median(cpu), 18, 2))")
     print("  weft gateway   \(BenchFormat.column(weft.p50, 9))  \(BenchFormat.column(weft.p99, 8))  \(BenchFormat.column(weft.throughput, 9))   \(BenchFormat.column(weft.cpu, 18, 2))")
-    print("  grpc/weft p50 \(BenchFormat.column(grpcP50 / weft.p50, 8, 2))x   weft/grpc throughput \(BenchFormat.column(weft.throughput / grpcRate, 0, 1))x")
-    print("  (gRPC: grpc-swift-2 2.4.3 over HTTP/2, its own client, 64 calls in flight; Weft: the bare DEALER client above, 500 in flight)")
+    if let packing {
+      print("  weft, packing  \(BenchFormat.column(packing.p50, 9))  \(BenchFormat.column(packing.p99, 8))  \(BenchFormat.column(packing.throughput, 9))   \(BenchFormat.column(packing.cpu, 18, 2))")
+    }
+    print("  grpc/weft p50 \(BenchFormat.column(grpcP50 / weft.p50, 8, 2))x   weft/grpc throughput \(BenchFormat.column(weft.throughput / grpcRate, 0, 1))x"
+      + (packing.map { "   packing client \(BenchFormat.column($0.throughput / grpcRate, 0, 1))x" } ?? ""))
+    print("  (gRPC: grpc-swift-2 2.4.3 over HTTP/2, its own client, 64 calls in flight; Weft: the bare DEALER clients above, 500 in flight)")
     figures.add("mesh.64B.grpc.p50_us", unit: "µs", better: .lower, rounds: p50)
     figures.add("mesh.64B.grpc.p99_us", unit: "µs", better: .lower, rounds: p99)
     figures.add("mesh.64B.grpc.throughput", unit: "calls/s", better: .higher, rounds: rates)
     figures.add("mesh.64B.grpc.server_cpu_us_per_call", unit: "µs", better: .lower, rounds: cpu)
     figures.add("mesh.64B.ratio.grpc_p50_over_weft", unit: "×", better: .higher, rounds: zip(p50, weft.p50Rounds).map { $0 / $1 })
     figures.add("mesh.64B.ratio.weft_throughput_over_grpc", unit: "×", better: .higher, rounds: zip(weft.throughputs, rates).map { $0 / $1 })
+    if let packing {
+      figures.add(
+        "mesh.64B.ratio.packing_weft_throughput_over_grpc", unit: "×", better: .higher,
+        rounds: zip(packing.throughputs, rates).map { $0 / $1 })
+    }
   }
+
+  /// The two targets whose clients pack what they send together.
+  static let packedProxy = "proxy, packing"
+  static let packedWeft = "weft, packing"
 
   /// Every target's figures per round, and the gateway's ratios to `zmq_proxy` round by round.
   private func record(size: Int, _ targets: [Target], into figures: BenchReport) {
@@ -166,6 +187,11 @@ struct MeshBench: AsyncParsableCommand {
       "\(prefix).ratio.p50", unit: "×", better: .lower, rounds: ratio(weft.p50Rounds, proxy.p50Rounds))
     figures.add("\(prefix).ratio.cpu_per_msg", unit: "×", better: .lower, rounds: ratio(weft.cpuPerMessage, proxy.cpuPerMessage))
     figures.add("\(prefix).ratio.peer_cpu_per_msg", unit: "×", better: .lower, rounds: ratio(weft.peerCPUPerMessage, proxy.peerCPUPerMessage))
+    if let packedProxy = targets.first(where: { $0.name == Self.packedProxy }), let packedWeft = targets.first(where: { $0.name == Self.packedWeft }) {
+      figures.add("\(prefix).ratio.packing_throughput", unit: "×", better: .higher, rounds: ratio(packedWeft.throughputs, packedProxy.throughputs))
+      figures.add("\(prefix).ratio.packing_over_plain_throughput", unit: "×", better: .higher, rounds: ratio(packedWeft.throughputs, weft.throughputs))
+      figures.add("\(prefix).ratio.packing_cpu_per_msg", unit: "×", better: .lower, rounds: ratio(packedWeft.cpuPerMessage, packedProxy.cpuPerMessage))
+    }
   }
 
   private func report(size: Int, _ targets: [Target]) {
@@ -192,11 +218,18 @@ struct MeshBench: AsyncParsableCommand {
       + targets.map { "\($0.name) \(BenchFormat.column(BenchFormat.median($0.cpuPerRoundTrip), 0, 1)) + peer \(BenchFormat.column(BenchFormat.median($0.peerCPUPerRoundTrip), 0, 1))" }
       .joined(separator: ", "))
     // Each variant of the gateway against the plain one, measured in the same rounds.
-    for variant in targets.dropFirst(2) {
+    for variant in targets.dropFirst(2) where variant.name != Self.packedProxy && variant.name != Self.packedWeft {
       print(
         "  ratio to weft     \(BenchFormat.column(variant.p50 / weft.p50, 7, 2))x \(BenchFormat.column(variant.p99 / weft.p99, 8, 2))x"
           + "  \(BenchFormat.column(variant.throughput / weft.throughput, 8, 2))x   \(BenchFormat.column(variant.cpu / weft.cpu, 17, 2))x"
           + "  \(BenchFormat.column(variant.peerCPU / weft.peerCPU, 10, 2))x   (\(variant.name))")
+    }
+    if let packedProxy = targets.first(where: { $0.name == Self.packedProxy }), let packedWeft = targets.first(where: { $0.name == Self.packedWeft }) {
+      print(
+        "  ratio packing     \(BenchFormat.column(packedWeft.p50 / packedProxy.p50, 7, 2))x \(BenchFormat.column(packedWeft.p99 / packedProxy.p99, 8, 2))x"
+          + "  \(BenchFormat.column(packedWeft.throughput / packedProxy.throughput, 8, 2))x   \(BenchFormat.column(packedWeft.cpu / packedProxy.cpu, 17, 2))x"
+          + "  \(BenchFormat.column(packedWeft.peerCPU / packedProxy.peerCPU, 10, 2))x   (weft/proxy, both clients packing; packing weft/plain weft throughput "
+          + "\(BenchFormat.column(packedWeft.throughput / weft.throughput, 0, 2))x)")
     }
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import Testing
 import WeftClient
 import WeftProtocol
@@ -65,6 +66,8 @@ import ZeroMQ
       #expect(error.code == .permissionDenied && error.message.contains("weft.mesh/route.set needs an admin key"), "\(error)")
     }
     #expect(try await mesh.client.setRoute(RoutePolicy(service: "echo", split: [("1", 1)])).routes.count == 1)
+    // Requests read from a pack are the pack's sender's: alice's packed route.set is refused too.
+    #expect(try Self.packedCallStatus("weft.mesh", "route.set", to: mesh.frontend, as: try keys.credentials("clients", "alice")) == .permissionDenied)
 
     // A stranger's key, a worker's key on the client port, and no key at all: no reply ever
     // comes, and the gateway goes on serving the others.
@@ -107,6 +110,34 @@ import ZeroMQ
     }
     #expect(refusal?.code == .unauthenticated, "\(String(describing: refusal))")
     #expect(try await mesh.client.call("echo", "echo").header.workerID == "wally")
+  }
+
+  /// The status of a call with no body sent packed (`WFP`) from a bare CURVE DEALER.
+  static func packedCallStatus(_ service: String, _ method: String, to endpoint: String, as credentials: CurveClientCredentials) throws -> StatusCode? {
+    let context = try Context()
+    let socket = try Socket(context: context, type: .dealer)
+    socket.linger = 0
+    try socket.makeCurveClient(credentials)
+    try socket.connect(endpoint)
+    var header = RequestHeader()
+    (header.requestID, header.service, header.method, header.timeoutMs) = (5, service, method, 2_000)
+    var pack = FramePack()
+    pack.startMessage(frameCount: 1)
+    let encoded: [UInt8] = try header.serializedBytes()
+    encoded.withUnsafeBytes { pack.appendFrame($0) }
+    try socket.send(Signature.clientPacked, more: true)
+    try socket.send(pack.bytes, more: false)
+    var poller = Poller()
+    _ = try poller.add(socket)
+    let reply = Frames(capacity: 4)
+    let deadline = ContinuousClock.now + .seconds(5)
+    while ContinuousClock.now < deadline {
+      // The handshake can make the socket look readable before a reply is there.
+      guard try poller.wait(timeoutMilliseconds: 100) > 0, try socket.receive(into: reply, wait: false) else { continue }
+      guard reply.count >= 2, reply.frame(0, equals: Signature.client) else { return nil }
+      return StatusCode(wireValue: try ResponseHeader(serializedBytes: reply.bytes(at: 1)).status)
+    }
+    return nil
   }
 
   /// `weft up` with `gateway.curve.keys_dir` makes the mesh's keys on first run and keeps

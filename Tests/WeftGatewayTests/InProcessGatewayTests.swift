@@ -167,6 +167,59 @@ import ZeroMQ
     }
   }
 
+  @Test(arguments: [false, true]) func aClientsPackIsReadRequestByRequestAndSmallRepliesGoBackPacked(workerPacks: Bool) async throws {
+    try await InProcessMesh.with { mesh in
+      let worker = try mesh.worker(name: "echo", capacity: 8, readsPacked: workerPacks)
+      let client = try mesh.client()
+      let large = [UInt8](repeating: 3, count: 5_000)
+      // Two small calls, one whose reply is too large to pack, one for a method echo lacks,
+      // and one whose header does not parse.
+      try client.sendPacked([
+        try Peer.requestFrames(id: 1, body: [1]), try Peer.requestFrames(id: 2, body: [2]), try Peer.requestFrames(id: 3, body: large),
+        try Peer.requestFrames(id: 4, method: "nope", body: [4]), [[0x0a, 0xff, 0xff]],
+      ])
+      var requests: [[[UInt8]]] = []
+      while requests.count < 3, let message = try worker.receive(within: 2_000) {
+        requests += try WorkerEnvelope(frames: message).command == .packed ? try Peer.unpack(message[1]) : [message]
+      }
+      #expect(try requests.map { try Peer.requestHeader(of: $0).requestID } == [1, 2, 3])
+      if workerPacks {
+        try worker.answerPacked(requests)
+      } else {
+        for request in requests { try worker.answer(request, body: request.last!) }
+      }
+      var replies: [UInt64: (status: StatusCode, body: [[UInt8]], packed: Bool)] = [:]
+      var refusals: [StatusCode] = []
+      while replies.count < 4 || refusals.isEmpty, let message = try client.receive(within: 2_000) {
+        let packed = message[0] == Signature.clientPacked
+        for reply in packed ? try Peer.unpack(message[1]) : [Array(message.dropFirst())] {
+          let header = try ResponseHeader(serializedBytes: reply[0])
+          if header.requestID == 0 {
+            refusals.append(StatusCode(wireValue: header.status))
+          } else {
+            replies[header.requestID] = (StatusCode(wireValue: header.status), Array(reply.dropFirst()), packed)
+          }
+        }
+      }
+      #expect(replies[1]?.status == .ok && replies[1]?.body == [[1]] && replies[1]?.packed == true)
+      #expect(replies[2]?.status == .ok && replies[2]?.body == [[2]] && replies[2]?.packed == true)
+      #expect(replies[3]?.status == .ok && replies[3]?.body == [large] && replies[3]?.packed == false)
+      #expect(replies[4]?.status == .notFound)
+      #expect(refusals == [.invalidArgument])
+
+      // A pack that does not parse is refused whole; a plain request still gets a plain reply.
+      try client.socket.send(Signature.clientPacked, more: true)
+      try client.socket.send([9, 0, 0, 0, 1], more: false)
+      #expect(try client.reply(within: 2_000)?.status == .invalidArgument)
+      try client.send(id: 7, service: EchoService.name, method: EchoService.echo.name, timeoutMs: 2_000, body: [7])
+      let message = try #require(try worker.receive(within: 2_000))
+      let request = try WorkerEnvelope(frames: message).command == .packed ? try #require(try Peer.unpack(message[1]).first) : message
+      try worker.answer(request, body: [7])
+      let plain = try #require(try client.receive(within: 2_000))
+      #expect(plain[0] == Signature.client && plain.count == 3 && plain[2] == [7])
+    }
+  }
+
   @Test func anIdempotentRequestOnASilentWorkerIsSentToAnotherOne() async throws {
     try await InProcessMesh.with { mesh in
       // Heartbeats every 20 ms: silent for three intervals, the first worker is evicted.
@@ -423,6 +476,24 @@ private final class Peer {
     try socket.send(Signature.client, more: true)
     try socket.send(try header.serializedBytes(), more: body != nil)
     if let body { try socket.send(body, more: false) }
+  }
+
+  /// As a client: the frames of a request, [RequestHeader, body], as packed.
+  static func requestFrames(id: UInt64, method: String = EchoService.echo.name, body: [UInt8]) throws -> [[UInt8]] {
+    var header = RequestHeader()
+    (header.requestID, header.service, header.method, header.timeoutMs) = (id, EchoService.name, method, 5_000)
+    return [try header.serializedBytes(), body]
+  }
+
+  /// As a client: `messages` in one packed message.
+  func sendPacked(_ messages: [[[UInt8]]]) throws {
+    var pack = FramePack()
+    for message in messages {
+      pack.startMessage(frameCount: message.count)
+      for frame in message { frame.withUnsafeBytes { pack.appendFrame($0) } }
+    }
+    try socket.send(Signature.clientPacked, more: true)
+    try socket.send(pack.bytes, more: false)
   }
 
   /// As a client: the next reply.

@@ -15,11 +15,17 @@ extension GatewayLoop {
       noteMalformed(.clientFrames, at: now, "\(frameCount - 1) frames")
       return rejectReceived(0, .invalidArgument, "message has \(frameCount - 1) frames; expected a signature, a RequestHeader and body frames")
     }
-    switch Signature.check(received[1], expected: Signature.client) {
+    var signature = Signature.check(received[1], expected: Signature.client)
+    if signature == .invalid {
+      signature = Signature.check(received[1], expected: Signature.clientPacked)
+      // Requests read from a pack get the plain signature: a pack never holds a pack.
+      if signature == .valid { return readClientPack(at: now) }
+    }
+    switch signature {
     case .valid: break
     case .invalid:
       noteMalformed(.clientSignature, at: now, "\(received.size(at: 1)) bytes")
-      return rejectReceived(0, .invalidArgument, "first frame is not a Weft client signature (\"WFC\" + version)")
+      return rejectReceived(0, .invalidArgument, "first frame is not a Weft client signature (\"WFC\" or \"WFP\" + version)")
     case .unsupportedVersion(let version):
       noteMalformed(.clientVersion, at: now, "version \(version)")
       return rejectReceived(0, .unimplemented, "protocol version \(version) is not supported; this gateway speaks \(Signature.version)")
@@ -132,6 +138,7 @@ extension GatewayLoop {
     let timeout = header.timeoutMilliseconds > 0 ? UInt64(header.timeoutMilliseconds) * 1_000 : timeouts.default
     let deadline = now &+ min(timeout, timeouts.max)
     request.start(header, version: version, figures: figures, deadline: deadline, at: now)
+    request.repliesPacked = readingClientPack
     request.serviceEntry = service
     request.client = client
     client.inFlight += 1

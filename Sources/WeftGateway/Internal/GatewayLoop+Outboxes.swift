@@ -11,6 +11,8 @@ struct ClientDelivery {
     case refusal
     /// A flow-control header on open call `dispatchID`: a client found gone ends the call.
     case flowControl(dispatchID: UInt64)
+    /// A pack of `count` final replies (``GatewayLoop/packReplyToClient(_:bodyFrames:)``).
+    case packedReplies(count: Int)
   }
 
   let client: PeerID
@@ -57,18 +59,23 @@ extension GatewayLoop {
   /// for the echo worker, docs/BENCHMARKS.md, seventh session).
   static let workerOutboxFlushCount = 256
 
+  /// Replies packed for clients past which a batch read stops to flush.
+  static let packedRepliesFlushCount = 256
+
   /// Whether a message waits in either outbox or in an open pack.
-  var outboxesHoldMessages: Bool { !toWorkers.isEmpty || !toClients.isEmpty || !workerPacks.isEmpty }
+  var outboxesHoldMessages: Bool { !toWorkers.isEmpty || !toClients.isEmpty || !workerPacks.isEmpty || !clientPacks.isEmpty }
 
   /// Messages for workers waiting to be sent, packed requests counted one by one.
   var workerMessagesWaiting: Int { toWorkers.count + packedSinceFlush }
 
   /// Appends [identity, signature, `header`, body frames] for a client: the identity is
   /// frame `index` of `identity` (shared if `keep`, else moved), `appendBody` adds the body.
+  /// What is packed for the client goes first: the link keeps order.
   func queueToClient(
     _ delivery: ClientDelivery, identity: Frames, index: Int, keep: Bool, header: [UInt8],
     appendBody: (Frames) -> Void = { _ in }
   ) {
+    if !clientPacks.isEmpty, let open = clientPacks.firstIndex(where: { $0.client == delivery.client }) { closeClientPack(at: open) }
     let frames = toClients.frames
     if keep { frames.append(copyOf: identity, at: index) } else { frames.append(moving: identity, at: index) }
     frames.append(Signature.client)
@@ -102,6 +109,8 @@ extension GatewayLoop {
       var unreachable: [PeerID] = []
       while let last = workerPacks.indices.last { closePack(at: last) }
       packedSinceFlush = 0
+      while let last = clientPacks.indices.last { closeClientPack(at: last) }
+      repliesPackedSinceFlush = 0
       toWorkers.flush { delivery, range in
         do {
           try backend.send(toWorkers.frames, range: range, wait: false)
@@ -129,7 +138,7 @@ extension GatewayLoop {
         } catch let error as ZMQError where error.isWouldBlock {
           holdForClient(delivery, range)  // the client's queue is full
         } catch {
-          statistics.undeliverable += 1
+          if case .packedReplies(let count) = delivery.kind { statistics.undeliverable += UInt64(count) } else { statistics.undeliverable += 1 }
           logger.debug("reply undeliverable", metadata: ["request": "\(delivery.requestID)", "error": "\(error)"])
           if case .flowControl(let id) = delivery.kind, let request = inFlight[id], request.isActive {
             endCall(id, request, .cancelled, "the client is gone", at: now)

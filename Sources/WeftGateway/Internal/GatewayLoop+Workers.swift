@@ -162,6 +162,28 @@ extension GatewayLoop {
     }
   }
 
+  /// Calls `body` with each body frame of the worker reply being handled, in place.
+  func forEachReplyBodyFrame(_ body: (UnsafeRawBufferPointer) -> Void) {
+    switch replySource {
+    case .received:
+      for index in replyBodyStart..<received.count { body(received[index]) }
+    case .packed(_, var frames):
+      while let frame = frames.next() { body(frame) }
+    }
+  }
+
+  /// How many body frames the worker reply being handled has, if it is small enough to
+  /// pack for a client (``FramePack/packableMessageBytes``, with its header).
+  private func packableReplyBodyFrames(headerBytes: Int) -> Int? {
+    var frames = 0
+    var bytes = headerBytes
+    forEachReplyBodyFrame { frame in
+      frames += 1
+      bytes += frame.count
+    }
+    return bytes <= FramePack.packableMessageBytes && frames < maxFrames - 2 ? frames : nil
+  }
+
   /// Sends the worker reply being handled (``replySource``) on to the client.
   private func forwardReply(_ id: UInt64, from worker: PeerID, entry: WorkerEntry?, isFinal: Bool, at now: UInt64) {
     // A reply from a worker that no longer holds the request (evicted, then back) is stale.
@@ -229,6 +251,14 @@ extension GatewayLoop {
   private func sendReply(_ request: InFlightRequest, finalStatus: StatusCode?, note: String? = nil, at now: UInt64) {
     var patch = ResponseHeaderPatch()
     if let note { patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")] }
+    // A final reply to a request that came packed goes packed, if small.
+    if finalStatus != nil && request.repliesPacked {
+      writeReplyHeader(for: request, header: replyHeader, patch: patch, finalStatus: finalStatus, at: now)
+      if let bodyFrames = packableReplyBodyFrames(headerBytes: headerScratch.count) {
+        return packReplyToClient(request, bodyFrames: bodyFrames)
+      }
+      return queueReply(to: request, final: true) { appendReplyBody(to: $0, copying: false) }
+    }
     sendToClient(request, header: replyHeader, patch: patch, finalStatus: finalStatus, at: now) { appendReplyBody(to: $0, copying: false) }
   }
 
@@ -238,6 +268,16 @@ extension GatewayLoop {
   func sendToClient(
     _ request: InFlightRequest, header: UnsafeRawBufferPointer, patch: ResponseHeaderPatch, finalStatus: StatusCode?,
     at now: UInt64, appendBody: (Frames) -> Void
+  ) {
+    writeReplyHeader(for: request, header: header, patch: patch, finalStatus: finalStatus, at: now)
+    queueReply(to: request, final: finalStatus != nil, appendBody: appendBody)
+  }
+
+  /// Writes `header` patched for `request`'s client (its request id, the gateway's
+  /// timings, a reward token) into `headerScratch`, and counts a final reply's status.
+  private func writeReplyHeader(
+    for request: InFlightRequest, header: UnsafeRawBufferPointer, patch: ResponseHeaderPatch, finalStatus: StatusCode?,
+    at now: UInt64
   ) {
     var patch = patch
     if finalStatus == .ok, let token = rewardToken(for: request, modelHeader: header) {
@@ -251,9 +291,14 @@ extension GatewayLoop {
     patch.encode(into: &headerScratch)
 
     if let finalStatus { statistics.replies[Int(finalStatus.rawValue)] += 1 }
+  }
+
+  /// Queues [identity, signature, `headerScratch`, body frames `appendBody` adds] for
+  /// `request`'s client; the identity stays with a request that is not `final`.
+  private func queueReply(to request: InFlightRequest, final: Bool, appendBody: (Frames) -> Void) {
     let client = request.client?.id ?? PeerID(budgetKeyOf: request.frames[0])
     let delivery = ClientDelivery(client: client, requestID: request.requestID, kind: .reply)
-    queueToClient(delivery, identity: request.frames, index: 0, keep: finalStatus == nil, header: headerScratch, appendBody: appendBody)
+    queueToClient(delivery, identity: request.frames, index: 0, keep: !final, header: headerScratch, appendBody: appendBody)
   }
 
   /// Frees a worker slot, then lets the service's queue use it.

@@ -62,6 +62,17 @@ final class GatewayLoop {
   @exclusivity(unchecked) var sparePacks: [FramePack] = []
   /// A PACKED message being read: [worker identity, envelope, pack].
   let packRead = Frames(capacity: 3)
+  /// A packed client message being read: [client identity, signature, pack].
+  let clientPack = Frames(capacity: 3)
+  /// Whether `received` holds a request taken from `clientPack`, whose frames carry the
+  /// connection's properties (``sender()``).
+  @exclusivity(unchecked) var readingClientPack = false
+  /// Final replies packed per client since the last flush (``packReplyToClient(_:bodyFrames:)``).
+  @exclusivity(unchecked) var clientPacks: [ClientPack] = []
+  /// How many replies were packed since the last flush.
+  @exclusivity(unchecked) var repliesPackedSinceFlush = 0
+  /// Emptied client packs the next ones reuse.
+  @exclusivity(unchecked) var spareClientPacks: [ClientPack] = []
   /// Where the worker reply being handled lies.
   @exclusivity(unchecked) var replySource = WorkerReplySource.received
   /// Service, method and version names seen, reused when headers are read.
@@ -216,7 +227,9 @@ final class GatewayLoop {
   /// own HTTP front door: an admin.
   func sender() -> KeyRing.Peer? {
     guard let keyRing else { return nil }
-    guard let user = received.property("User-Id", at: 1) else { return KeyRing.Peer(role: .admin, name: "in-process") }
+    // A request read from a pack has frames made here: the pack's frames carry the connection's.
+    let frames = readingClientPack ? clientPack : received
+    guard let user = frames.property("User-Id", at: 1) else { return KeyRing.Peer(role: .admin, name: "in-process") }
     return keyRing.peer(ofUserID: user)
   }
 
@@ -253,7 +266,7 @@ final class GatewayLoop {
 
   private func drainBackend() throws {
     try drain(backend, lastWasSingle: &backendDrainsAreSingle, handle: handleWorkerMessage(at:)) {
-      toClients.count >= Self.outboxFlushCount
+      toClients.count >= Self.outboxFlushCount || repliesPackedSinceFlush >= Self.packedRepliesFlushCount
     }
   }
 

@@ -52,6 +52,8 @@ final class InFlightRequest {
   @exclusivity(unchecked) private(set) var idempotent = false
   /// A PARTIAL already reached the client: a retry would repeat it.
   @exclusivity(unchecked) var streamed = false
+  /// It came in a client's pack: its final reply, if small, goes packed too.
+  @exclusivity(unchecked) var repliesPacked = false
   /// The client named the version (a policy may not choose again).
   @exclusivity(unchecked) private(set) var versionPinned = false
   /// Its place within its client's share of a queue: higher goes first.
@@ -100,6 +102,7 @@ final class InFlightRequest {
     attempts = 0
     queuedMicroseconds = 0
     streamed = false
+    repliesPacked = false
     call = nil
   }
 
@@ -119,6 +122,7 @@ final class InFlightRequest {
     versionPinned = true
     userID = primary.userID
     isShadow = true
+    repliesPacked = false
     self.figures = figures
     idempotent = false
     deadline = primary.deadline

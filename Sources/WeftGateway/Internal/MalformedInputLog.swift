@@ -5,7 +5,7 @@ struct MalformedInputLog {
   /// What was wrong, by side.
   enum Kind: Int, CaseIterable {
     case workerIdentity, workerEnvelope, workerReply, workerCommand, workerRegistration, workerUnknown, workerKeyRevoked, workerPacked
-    case clientFrames, clientSignature, clientVersion, clientHeader
+    case clientFrames, clientSignature, clientVersion, clientHeader, clientPacked
 
     /// The name in logs and `weft status`.
     var name: String {
@@ -22,6 +22,7 @@ struct MalformedInputLog {
       case .clientSignature: "client: not a client signature"
       case .clientVersion: "client: unsupported protocol version"
       case .clientHeader: "client: not a RequestHeader"
+      case .clientPacked: "client: malformed pack"
       }
     }
   }
