@@ -10,7 +10,8 @@ import ZeroMQ
 ///
 /// Callers append to `inbox` and signal; the thread sends, matches replies to calls by
 /// request id, and fails calls whose deadline passed with no reply (the gateway normally
-/// answers first; this covers a gateway that is gone).
+/// answers first; this covers a gateway that is gone). The small calls it finds ready in
+/// one turn go to a gateway that reads packs as one packed message (``CallPacking``).
 ///
 /// Each gateway has its own socket, with ZMTP heartbeats and a monitor, so the thread
 /// knows which gateways are live and which calls each one holds. When a gateway's
@@ -104,6 +105,8 @@ final class ClientIO: Sendable {
     /// Nil in-process, where a connection cannot be lost.
     let monitor: SocketMonitor?
     var isLive: Bool
+    /// Whether this connection's gateway reads packed calls, and this turn's pack.
+    var packing = CallPacking()
 
     init(endpoint: String, curve: CurveClientCredentials?, context: Context) throws {
       self.endpoint = endpoint
@@ -172,12 +175,26 @@ final class ClientIO: Sendable {
           let index = (nextLink + step) % links.count
           let link = links[index]
           guard link.isLive, !untriedOnly || call.tried & bit(index) == 0 else { continue }
-          do {
-            // Only the first frame can meet EAGAIN; the rest of a message then always goes.
-            try link.socket.send(call.frames[0], more: call.frames.count > 1, wait: false)
-            for frame in 1..<call.frames.count { try link.socket.send(call.frames[frame], more: frame < call.frames.count - 1) }
-          } catch {
-            continue  // not connected after all (EAGAIN), or closing: try the next one
+          // A call waiting for its messages' turn goes plain, so they follow it in order.
+          // A full pack leaves the rest of the turn's calls plain (calls keep no order among themselves).
+          let packable = call.followUps.isEmpty && !link.packing.isFull && CallPacking.isPackable(call.frames)
+          switch (packable, link.packing.support) {
+          case (true, .reads):
+            // Sent with the turn's other calls (``flushPacks()``).
+            link.packing.add(id, frames: call.frames)
+          case (true, .unknown):
+            do {
+              try CallPacking.sendAlone(call.frames, on: link.socket)
+            } catch {
+              continue
+            }
+            link.packing.support = .probing(id)
+          default:
+            do {
+              try Self.sendPlain(call.frames, on: link.socket)
+            } catch {
+              continue  // not connected after all (EAGAIN), or closing: try the next one
+            }
           }
           nextLink = (index + 1) % links.count
           call.link = index
@@ -190,34 +207,93 @@ final class ClientIO: Sendable {
       return false
     }
 
+    /// Sends each gateway's pack of this turn; calls of a pack that could not go (the
+    /// connection is not up after all) wait to be sent again, first.
+    func flushPacks() {
+      for (index, link) in links.enumerated() where !link.packing.ids.isEmpty {
+        let ids: [UInt64]
+        let sent: Bool
+        if link.packing.ids.count == 1, let frames = calls[link.packing.ids[0]]?.frames {
+          // A lone call goes plain: a pack of one saves nothing and costs the gateway a copy.
+          ids = link.packing.ids
+          link.packing.discard()
+          sent = (try? Self.sendPlain(frames, on: link.socket)) != nil
+        } else {
+          (ids, sent) = link.packing.send(on: link.socket)
+        }
+        guard !sent else { continue }
+        for id in ids.reversed() {
+          calls[id]?.link = nil
+          calls[id]?.tried &= ~bit(index)
+          unsent.prepend(id)
+        }
+      }
+    }
+
     /// Hands every reply queued on gateway `index` to its call.
     func readReplies(_ index: Int) {
       let link = links[index]
       while (try? link.socket.receive(into: received, wait: false)) == true {
+        if received.count == 2, Signature.check(received[0], expected: Signature.clientPacked) == .valid,
+          (try? FramePack.validate(received[1], maxFrames: CallPacking.maxFramesPerCall)) != nil
+        {
+          link.packing.support = .reads
+          FramePack.forEachMessage(in: received[1]) { message in
+            var frames = message.makeIterator()
+            guard let first = frames.next(), let header = try? ResponseHeader(borrowing: first) else {
+              return logger.warning("malformed reply in a pack from gateway", metadata: ["gateway": "\(link.endpoint)"])
+            }
+            deliver(header, from: index) {
+              var body: [Data] = []
+              while let frame = frames.next() { body.append(Data(frame)) }
+              return body
+            }
+          }
+          continue
+        }
         guard received.count >= 2, Signature.check(received[0], expected: Signature.client) == .valid,
           let header = try? ResponseHeader(borrowing: received[1])
         else {
           logger.warning("malformed reply from gateway", metadata: ["gateway": "\(link.endpoint)", "frames": "\(received.count)"])
           continue
         }
-        // Cancelled, timed out, or since sent to another gateway.
-        guard var call = calls[header.requestID], call.link == index else { continue }
-        let status = StatusCode(wireValue: header.status)
-        if header.endOfStream && status == .unavailable && call.idempotent && !call.streamed
-          && links.indices.contains(where: { links[$0].isLive && call.tried & bit($0) == 0 })
-        {
-          // This gateway cannot serve it now; another may.
-          call.link = nil
-          calls[header.requestID] = call
-          unsent.prepend(header.requestID)
-          continue
+        deliver(header, from: index) { (2..<received.count).map { received.data(at: $0) } }
+      }
+    }
+
+    /// Hands a reply from gateway `index` to its call; `body` makes its body frames.
+    func deliver(_ header: ResponseHeader, from index: Int, body: () -> [Data]) {
+      let status = StatusCode(wireValue: header.status)
+      if case .probing(let probe) = links[index].packing.support {
+        if header.requestID == probe {
+          links[index].packing.support = .reads
+        } else if header.requestID == 0 && status == .invalidArgument {
+          // A gateway from before packing could not read the first pack: that call goes
+          // again, plain, and so does every call after it on this connection.
+          links[index].packing.support = .refuses
+          if calls[probe]?.link == index {
+            calls[probe]?.link = nil
+            calls[probe]?.tried &= ~bit(index)
+            unsent.prepend(probe)
+          }
+          return
         }
-        let body = (2..<received.count).map { received.data(at: $0) }
-        if call.handler(.success(Response(header: header, body: body))) {
-          calls.removeValue(forKey: header.requestID)
-        } else if !call.streamed {
-          calls[header.requestID]?.streamed = true
-        }
+      }
+      // Cancelled, timed out, or since sent to another gateway.
+      guard var call = calls[header.requestID], call.link == index else { return }
+      if header.endOfStream && status == .unavailable && call.idempotent && !call.streamed
+        && links.indices.contains(where: { links[$0].isLive && call.tried & bit($0) == 0 })
+      {
+        // This gateway cannot serve it now; another may.
+        call.link = nil
+        calls[header.requestID] = call
+        unsent.prepend(header.requestID)
+        return
+      }
+      if call.handler(.success(Response(header: header, body: body()))) {
+        calls.removeValue(forKey: header.requestID)
+      } else if !call.streamed {
+        calls[header.requestID]?.streamed = true
       }
     }
 
@@ -228,6 +304,8 @@ final class ClientIO: Sendable {
       guard links[index].isLive else { return }
       readReplies(index)
       links[index].isLive = false
+      // The next connection may reach another gateway build.
+      links[index].packing.support = .unknown
       var moved = 0
       for (id, call) in calls where call.link == index {
         if call.idempotent && !call.streamed {
@@ -290,7 +368,10 @@ final class ClientIO: Sendable {
         while let event = try? monitor.next() {
           switch event.kind {
           case .handshakeSucceeded:
-            if !link.isLive { logger.info("gateway connected", metadata: ["gateway": "\(link.endpoint)"]) }
+            if !link.isLive {
+              logger.info("gateway connected", metadata: ["gateway": "\(link.endpoint)"])
+              link.packing.support = .unknown
+            }
             link.isLive = true
           case .disconnected:
             lose(index)
@@ -309,6 +390,7 @@ final class ClientIO: Sendable {
         calls[id] = call
         unsent.removeFirst()
       }
+      flushPacks()
 
       let after = MonotonicClock.now()
       while let (_, id) = deadlines.popExpired(at: after) {
@@ -316,6 +398,14 @@ final class ClientIO: Sendable {
       }
       if deadlines.count > 2 * calls.count + 1_024 { deadlines.compact { calls[$0] != nil } }
     }
+  }
+
+  /// Sends a call's frames without waiting: throws if the connection is not up (EAGAIN)
+  /// or closing.
+  private static func sendPlain(_ frames: [[UInt8]], on socket: Socket) throws {
+    // Only the first frame can meet EAGAIN; the rest of a message then always goes.
+    try socket.send(frames[0], more: frames.count > 1, wait: false)
+    for frame in 1..<frames.count { try socket.send(frames[frame], more: frame < frames.count - 1) }
   }
 
   /// Sends one message (its frames) on a connected DEALER, which queues without bound.
