@@ -6,7 +6,8 @@ import ZeroMQ
 ///
 /// A new connection starts unknown. The first small call on it goes as a pack of one: a
 /// gateway that reads packs answers it under its request id, and from then on the small
-/// calls of each turn go packed; a gateway from before packing cannot read it and answers
+/// calls of each turn go packed (a turn's lone call plain: a pack of one saves nothing);
+/// a gateway from before packing cannot read it and answers
 /// `INVALID_ARGUMENT` with request id 0, and the call goes again, plain, as does every
 /// call after it on that connection.
 struct CallPacking {
