@@ -43,8 +43,7 @@ struct CallPacking {
 
   /// Adds call `id` (its frames after the signature) to this turn's pack.
   mutating func add(_ id: UInt64, frames: [[UInt8]]) {
-    pack.startMessage(frameCount: frames.count - 1)
-    for frame in frames.dropFirst() { frame.withUnsafeBytes { pack.appendFrame($0) } }
+    pack.append(message: frames.dropFirst())
     ids.append(id)
   }
 
@@ -57,21 +56,20 @@ struct CallPacking {
   /// Sends the pack on `socket` without waiting; returns the ids it held, and whether it went.
   mutating func send(on socket: Socket) -> (ids: [UInt64], sent: Bool) {
     defer { discard() }
-    do {
-      // Only the first frame can meet EAGAIN; the rest of a message then always goes.
-      try socket.send(Signature.clientPacked, more: true, wait: false)
-      try socket.send(pack.bytes, more: false)
-      return (ids, true)
-    } catch {
-      return (ids, false)
-    }
+    return (ids, (try? Self.send(pack, on: socket)) != nil)
   }
 
   /// Sends `frames` ([signature, header, body…]) as a pack of one, without waiting.
   static func sendAlone(_ frames: [[UInt8]], on socket: Socket) throws {
-    var one = CallPacking()
-    one.add(0, frames: frames)
+    var one = FramePack()
+    one.append(message: frames.dropFirst())
+    try send(one, on: socket)
+  }
+
+  /// Sends `pack` as a packed message without waiting.
+  private static func send(_ pack: FramePack, on socket: Socket) throws {
+    // Only the first frame can meet EAGAIN; the rest of a message then always goes.
     try socket.send(Signature.clientPacked, more: true, wait: false)
-    try socket.send(one.pack.bytes, more: false)
+    try socket.send(pack.bytes, more: false)
   }
 }

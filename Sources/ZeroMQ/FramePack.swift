@@ -33,6 +33,12 @@ public struct FramePack {
     for index in range { appendFrame(frames[index]) }
   }
 
+  /// Packs `frames` (copied) as one message.
+  public mutating func append<Message: Collection>(message frames: Message) where Message.Element == [UInt8] {
+    startMessage(frameCount: frames.count)
+    for frame in frames { frame.withUnsafeBytes { appendFrame($0) } }
+  }
+
   /// Starts a message of `frameCount` frames, to be added with ``appendFrame(_:followedBy:)``:
   /// for bytes not yet in frames, without making them frames first.
   public mutating func startMessage(frameCount: Int) {

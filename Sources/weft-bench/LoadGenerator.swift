@@ -94,8 +94,7 @@ final class LoadGenerator {
       return count
     }
     for index in 0..<count {
-      pack.startMessage(frameCount: frames.count - 1)
-      for frame in frames.dropFirst() { frame.withUnsafeBytes { pack.appendFrame($0) } }
+      pack.append(message: frames.dropFirst())
       if pack.isFull || index == count - 1 {
         try socket.send(Signature.clientPacked, more: true)
         try socket.send(pack.bytes, more: false)

@@ -103,7 +103,7 @@ struct MeshBench: AsyncParsableCommand {
       report(size: size, targets)
       record(size: size, targets, into: figures)
       if let grpc, size == 64 {
-        try await compareWithGRPC(executable: grpc, weft: targets[1], packing: targets.first { $0.name == Self.packedWeft }, into: figures)
+        try await compareWithGRPC(executable: grpc, weft: targets[1], packing: Self.packedPair(in: targets)?.weft, into: figures)
       }
       for target in targets.dropFirst() where target.generator.failedReplies > 0 {
         throw BenchError("\(target.generator.failedReplies) replies through \(target.name) were not OK")
@@ -163,6 +163,14 @@ struct MeshBench: AsyncParsableCommand {
   static let packedProxy = "proxy, packing"
   static let packedWeft = "weft, packing"
 
+  /// The two packing targets among `targets`, if measured.
+  private static func packedPair(in targets: [Target]) -> (proxy: Target, weft: Target)? {
+    guard let proxy = targets.first(where: { $0.name == packedProxy }), let weft = targets.first(where: { $0.name == packedWeft }) else {
+      return nil
+    }
+    return (proxy, weft)
+  }
+
   /// Every target's figures per round, and the gateway's ratios to `zmq_proxy` round by round.
   private func record(size: Int, _ targets: [Target], into figures: BenchReport) {
     let prefix = "mesh.\(size == 64 ? "64B" : "64KiB")"
@@ -187,7 +195,7 @@ struct MeshBench: AsyncParsableCommand {
       "\(prefix).ratio.p50", unit: "×", better: .lower, rounds: ratio(weft.p50Rounds, proxy.p50Rounds))
     figures.add("\(prefix).ratio.cpu_per_msg", unit: "×", better: .lower, rounds: ratio(weft.cpuPerMessage, proxy.cpuPerMessage))
     figures.add("\(prefix).ratio.peer_cpu_per_msg", unit: "×", better: .lower, rounds: ratio(weft.peerCPUPerMessage, proxy.peerCPUPerMessage))
-    if let packedProxy = targets.first(where: { $0.name == Self.packedProxy }), let packedWeft = targets.first(where: { $0.name == Self.packedWeft }) {
+    if let (packedProxy, packedWeft) = Self.packedPair(in: targets) {
       figures.add("\(prefix).ratio.packing_throughput", unit: "×", better: .higher, rounds: ratio(packedWeft.throughputs, packedProxy.throughputs))
       figures.add("\(prefix).ratio.packing_over_plain_throughput", unit: "×", better: .higher, rounds: ratio(packedWeft.throughputs, weft.throughputs))
       figures.add("\(prefix).ratio.packing_cpu_per_msg", unit: "×", better: .lower, rounds: ratio(packedWeft.cpuPerMessage, packedProxy.cpuPerMessage))
@@ -224,7 +232,7 @@ struct MeshBench: AsyncParsableCommand {
           + "  \(BenchFormat.column(variant.throughput / weft.throughput, 8, 2))x   \(BenchFormat.column(variant.cpu / weft.cpu, 17, 2))x"
           + "  \(BenchFormat.column(variant.peerCPU / weft.peerCPU, 10, 2))x   (\(variant.name))")
     }
-    if let packedProxy = targets.first(where: { $0.name == Self.packedProxy }), let packedWeft = targets.first(where: { $0.name == Self.packedWeft }) {
+    if let (packedProxy, packedWeft) = Self.packedPair(in: targets) {
       print(
         "  ratio packing     \(BenchFormat.column(packedWeft.p50 / packedProxy.p50, 7, 2))x \(BenchFormat.column(packedWeft.p99 / packedProxy.p99, 8, 2))x"
           + "  \(BenchFormat.column(packedWeft.throughput / packedProxy.throughput, 8, 2))x   \(BenchFormat.column(packedWeft.cpu / packedProxy.cpu, 17, 2))x"

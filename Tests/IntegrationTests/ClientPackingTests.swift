@@ -130,10 +130,7 @@ private final class FakeGateway {
     }
     if packed {
       var pack = FramePack()
-      for reply in replies {
-        pack.startMessage(frameCount: reply.count)
-        for frame in reply { frame.withUnsafeBytes { pack.appendFrame($0) } }
-      }
+      for reply in replies { pack.append(message: reply) }
       try send([identity, Signature.clientPacked, pack.bytes])
     } else {
       for reply in replies { try send([identity, Signature.client] + reply) }

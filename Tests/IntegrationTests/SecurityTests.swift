@@ -122,9 +122,7 @@ import ZeroMQ
     var header = RequestHeader()
     (header.requestID, header.service, header.method, header.timeoutMs) = (5, service, method, 2_000)
     var pack = FramePack()
-    pack.startMessage(frameCount: 1)
-    let encoded: [UInt8] = try header.serializedBytes()
-    encoded.withUnsafeBytes { pack.appendFrame($0) }
+    pack.append(message: [try header.serializedBytes()])
     try socket.send(Signature.clientPacked, more: true)
     try socket.send(pack.bytes, more: false)
     var poller = Poller()

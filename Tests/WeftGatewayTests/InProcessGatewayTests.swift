@@ -488,10 +488,7 @@ private final class Peer {
   /// As a client: `messages` in one packed message.
   func sendPacked(_ messages: [[[UInt8]]]) throws {
     var pack = FramePack()
-    for message in messages {
-      pack.startMessage(frameCount: message.count)
-      for frame in message { frame.withUnsafeBytes { pack.appendFrame($0) } }
-    }
+    for message in messages { pack.append(message: message) }
     try socket.send(Signature.clientPacked, more: true)
     try socket.send(pack.bytes, more: false)
   }

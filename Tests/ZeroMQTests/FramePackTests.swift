@@ -53,6 +53,9 @@ import ZeroMQ
     [UInt8]([9]).withUnsafeBytes { direct.appendFrame($0) }
     #expect(direct.bytes == fromFrames.bytes && direct.messageCount == 1)
     #expect(unpack(direct.bytes) == [[[1, 2, 3, 4], [9]]])
+    var fromBytes = FramePack()
+    fromBytes.append(message: [[1, 2, 3, 4], [9]] as [[UInt8]])
+    #expect(fromBytes.bytes == fromFrames.bytes && fromBytes.messageCount == 1)
   }
 
   @Test func aPartOfAFrameTakesOnlyItsRange() throws {

@@ -99,7 +99,7 @@ extension GatewayLoop {
     header.credit = credit
     header.flowControl = true
     guard let encoded: [UInt8] = try? header.serializedBytes() else { return }
-    let client = request.client?.id ?? PeerID(budgetKeyOf: request.frames[0])
+    let client = request.clientKey
     call.lastSentToClient = now
     let delivery = ClientDelivery(client: client, requestID: request.requestID, kind: .flowControl(dispatchID: id))
     queueToClient(delivery, identity: request.frames, index: 0, keep: true, header: encoded)

@@ -56,7 +56,7 @@ extension GatewayLoop {
   /// Packs the final reply being handled, its header in `headerScratch` and `bodyFrames`
   /// body frames from the worker's reply, into the open pack of `request`'s client.
   func packReplyToClient(_ request: InFlightRequest, bodyFrames: Int) {
-    let client = request.client?.id ?? PeerID(budgetKeyOf: request.frames[0])
+    let client = request.clientKey
     let index: Int
     if let open = clientPacks.firstIndex(where: { $0.client == client }) {
       index = open

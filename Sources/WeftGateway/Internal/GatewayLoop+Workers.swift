@@ -251,15 +251,12 @@ extension GatewayLoop {
   private func sendReply(_ request: InFlightRequest, finalStatus: StatusCode?, note: String? = nil, at now: UInt64) {
     var patch = ResponseHeaderPatch()
     if let note { patch.metadata = [(PersonalizationMetadata.note, "skipped: \(note)")] }
+    writeReplyHeader(for: request, header: replyHeader, patch: patch, finalStatus: finalStatus, at: now)
     // A final reply to a request that came packed goes packed, if small.
-    if finalStatus != nil && request.repliesPacked {
-      writeReplyHeader(for: request, header: replyHeader, patch: patch, finalStatus: finalStatus, at: now)
-      if let bodyFrames = packableReplyBodyFrames(headerBytes: headerScratch.count) {
-        return packReplyToClient(request, bodyFrames: bodyFrames)
-      }
-      return queueReply(to: request, final: true) { appendReplyBody(to: $0, copying: false) }
+    if finalStatus != nil && request.repliesPacked, let bodyFrames = packableReplyBodyFrames(headerBytes: headerScratch.count) {
+      return packReplyToClient(request, bodyFrames: bodyFrames)
     }
-    sendToClient(request, header: replyHeader, patch: patch, finalStatus: finalStatus, at: now) { appendReplyBody(to: $0, copying: false) }
+    queueReply(to: request, final: finalStatus != nil) { appendReplyBody(to: $0, copying: false) }
   }
 
   /// Sends a reply built from `header` (a worker's encoded ResponseHeader, patched with
@@ -296,7 +293,7 @@ extension GatewayLoop {
   /// Queues [identity, signature, `headerScratch`, body frames `appendBody` adds] for
   /// `request`'s client; the identity stays with a request that is not `final`.
   private func queueReply(to request: InFlightRequest, final: Bool, appendBody: (Frames) -> Void) {
-    let client = request.client?.id ?? PeerID(budgetKeyOf: request.frames[0])
+    let client = request.clientKey
     let delivery = ClientDelivery(client: client, requestID: request.requestID, kind: .reply)
     queueToClient(delivery, identity: request.frames, index: 0, keep: !final, header: headerScratch, appendBody: appendBody)
   }

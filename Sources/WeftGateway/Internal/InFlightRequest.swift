@@ -165,6 +165,10 @@ final class InFlightRequest {
     state = .queued(since: now)
   }
 
+  /// The budget key of the client it answers: its record's, or (for copies the gateway
+  /// makes, which count against no client) its identity frame's.
+  var clientKey: PeerID { client?.id ?? PeerID(budgetKeyOf: frames[0]) }
+
   /// The worker that holds the request, if any.
   var worker: PeerID? {
     switch state {
