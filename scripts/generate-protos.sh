@@ -13,10 +13,18 @@ if [ ! -x "$plugin" ]; then
   echo "building protoc-gen-swift (one time)"
   mkdir -p "$plugin_dir"
   rm -rf "$plugin_dir/protoc-gen-swift"
-  git clone -q https://github.com/apple/swift-protobuf.git "$plugin_dir/protoc-gen-swift"
+  # A machine of this kind keeps a copy of the Swift packages; GitHub is the fallback.
+  source=https://github.com/apple/swift-protobuf.git
+  [ -d /opt/swift-packages/apple/swift-protobuf.git ] && source=/opt/swift-packages/apple/swift-protobuf.git
+  git clone -q "$source" "$plugin_dir/protoc-gen-swift"
   git -C "$plugin_dir/protoc-gen-swift" checkout -q 1.39.0
   (cd "$plugin_dir/protoc-gen-swift" && swift build -c release --product protoc-gen-swift)
 fi
+
+# The method tables below need the Python client's virtual environment. Made first:
+# scripts/setup-clients.sh also builds the C client from the generated code removed below.
+python="$root/.build-python/venv/bin/python"
+[ -x "$python" ] || ./scripts/setup-clients.sh
 
 # Messages come from every proto but services.proto, whose service blocks become the
 # method tables below.
@@ -46,9 +54,7 @@ sed -i 's/^from weft\.v1 import/from weft_client._proto.weft.v1 import/' "$py_ou
 touch "$py_out/__init__.py" "$py_out/weft/__init__.py" "$py_out/weft/v1/__init__.py"
 
 # The method tables of every language, from services.proto (Python with protobuf: the
-# client's virtual environment, made by scripts/setup-clients.sh).
-python="$root/.build-python/venv/bin/python"
-[ -x "$python" ] || ./scripts/setup-clients.sh
+# client's virtual environment).
 descriptors="$(mktemp)"
 trap 'rm -f "$descriptors"' EXIT
 protoc -I Protos --include_imports --include_source_info --descriptor_set_out="$descriptors" Protos/weft/v1/services.proto

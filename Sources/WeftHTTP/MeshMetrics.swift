@@ -103,6 +103,8 @@ final class MeshMetrics: Sendable {
     counter("worker_messages_dropped", "messages to workers dropped at the worker queue's bound", [], status.workerMessagesDropped, &previous)
     counter("client_budget_refusals", "requests refused over a client's budget", [], status.clientBudgetRefusals, &previous)
     counter("replies_held", "replies kept because their client's queue was full", [], status.repliesHeld, &previous)
+    counter("client_packs", "packed client messages read (several calls in one message)", [], status.clientPacks, &previous)
+    counter("packed_requests", "requests read from packed client messages", [], status.packedRequests, &previous)
     gauge("held_reply_bytes", "bytes of replies kept for clients that are not reading", [], Double(status.heldReplyBytes))
     gauge("clients_behind", "clients with replies kept for them", [], Double(status.clientsBehind))
   }

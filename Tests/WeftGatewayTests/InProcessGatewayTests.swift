@@ -217,6 +217,8 @@ import ZeroMQ
       try worker.answer(request, body: [7])
       let plain = try #require(try client.receive(within: 2_000))
       #expect(plain[0] == Signature.client && plain.count == 3 && plain[2] == [7])
+      // Status counts the pack that parsed and the five requests read from it.
+      try mesh.waitForStatus("one client pack of five requests counted") { $0.clientPacks == 1 && $0.packedRequests == 5 }
     }
   }
 

@@ -34,6 +34,7 @@ extension GatewayLoop {
       noteMalformed(.clientPacked, at: now, "\(error)")
       return rejectReceived(0, .invalidArgument, "the pack does not parse: \(error)")
     }
+    statistics.clientPacks += 1
     clientPack.removeAll()
     clientPack.append(moving: received, range: 0..<3)
     readingClientPack = true
@@ -46,6 +47,7 @@ extension GatewayLoop {
       received.append(copyOf: clientPack, at: 0)
       received.append(Signature.client)
       for frame in message { received.append(frame) }
+      statistics.packedRequests += 1
       handleClientMessage(at: now)
       // As between received messages: a large pack neither holds its requests back nor
       // piles up its refusals (a pack may hold far more calls than the client's budget).

@@ -70,6 +70,8 @@ extension GatewayLoop {
     status.workerMessagesDropped = statistics.workerMessagesDropped
     status.clientBudgetRefusals = statistics.clientBudgetRefusals
     status.cancelledByClients = statistics.cancelledByClients
+    status.clientPacks = statistics.clientPacks
+    status.packedRequests = statistics.packedRequests
     status.repliesHeld = statistics.repliesHeld
     status.heldReplyBytes = UInt64(heldReplyBytes)
     status.clientsBehind = UInt32(backlogs.count)

@@ -199,4 +199,7 @@ struct GatewayStatistics {
   var clientBudgetRefusals: UInt64 = 0
   /// Requests their clients cancelled before the reply.
   var cancelledByClients: UInt64 = 0
+  /// Packed client messages that parsed, and the requests read from them.
+  var clientPacks: UInt64 = 0
+  var packedRequests: UInt64 = 0
 }

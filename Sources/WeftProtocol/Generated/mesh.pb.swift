@@ -278,6 +278,12 @@ public nonisolated struct Weft_V1_MeshStatus: Sendable {
   /// Requests their clients cancelled before the reply (a cancel message, RequestHeader.cancel).
   public var cancelledByClients: UInt64 = 0
 
+  /// Packed client messages (signature "WFP") read since start, and the requests they
+  /// held: clients that pack send several calls in one message (docs/PROTOCOL.md).
+  public var clientPacks: UInt64 = 0
+
+  public var packedRequests: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -700,7 +706,7 @@ nonisolated extension Weft_V1_KindCount: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MeshStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}uptime_ms\0\u{1}services\0\u{1}replies\0\u{1}redispatched\0\u{3}workers_evicted\0\u{1}malformed\0\u{1}undeliverable\0\u{3}worker_messages_dropped\0\u{3}client_budget_refusals\0\u{3}replies_held\0\u{3}held_reply_bytes\0\u{3}clients_behind\0\u{3}cancelled_by_clients\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}gateway_id\0\u{3}uptime_ms\0\u{1}services\0\u{1}replies\0\u{1}redispatched\0\u{3}workers_evicted\0\u{1}malformed\0\u{1}undeliverable\0\u{3}worker_messages_dropped\0\u{3}client_budget_refusals\0\u{3}replies_held\0\u{3}held_reply_bytes\0\u{3}clients_behind\0\u{3}cancelled_by_clients\0\u{3}client_packs\0\u{3}packed_requests\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -722,6 +728,8 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
       case 12: try { try decoder.decodeSingularUInt64Field(value: &self.heldReplyBytes) }()
       case 13: try { try decoder.decodeSingularUInt32Field(value: &self.clientsBehind) }()
       case 14: try { try decoder.decodeSingularUInt64Field(value: &self.cancelledByClients) }()
+      case 15: try { try decoder.decodeSingularUInt64Field(value: &self.clientPacks) }()
+      case 16: try { try decoder.decodeSingularUInt64Field(value: &self.packedRequests) }()
       default: break
       }
     }
@@ -770,6 +778,12 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if self.cancelledByClients != 0 {
       try visitor.visitSingularUInt64Field(value: self.cancelledByClients, fieldNumber: 14)
     }
+    if self.clientPacks != 0 {
+      try visitor.visitSingularUInt64Field(value: self.clientPacks, fieldNumber: 15)
+    }
+    if self.packedRequests != 0 {
+      try visitor.visitSingularUInt64Field(value: self.packedRequests, fieldNumber: 16)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -788,6 +802,8 @@ nonisolated extension Weft_V1_MeshStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.heldReplyBytes != rhs.heldReplyBytes {return false}
     if lhs.clientsBehind != rhs.clientsBehind {return false}
     if lhs.cancelledByClients != rhs.cancelledByClients {return false}
+    if lhs.clientPacks != rhs.clientPacks {return false}
+    if lhs.packedRequests != rhs.packedRequests {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

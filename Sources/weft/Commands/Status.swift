@@ -64,6 +64,10 @@ enum StatusTable {
       lines.append("clients not reading: \(status.clientsBehind), holding \(status.heldReplyBytes >> 10) KiB of replies; "
         + "requests refused over a client's budget: \(status.clientBudgetRefusals)")
     }
+    if status.clientPacks > 0 {
+      let perPack = Double(status.packedRequests) / Double(status.clientPacks)
+      lines.append("packed client messages: \(status.clientPacks), holding \(status.packedRequests) requests (\(String(format: "%.1f", perPack)) a message)")
+    }
     return lines.joined(separator: "\n")
   }
 }

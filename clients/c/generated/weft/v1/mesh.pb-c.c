@@ -1010,7 +1010,7 @@ const ProtobufCMessageDescriptor weft__v1__kind_count__descriptor =
   (ProtobufCMessageInit) weft__v1__kind_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[14] =
+static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[16] =
 {
   {
     "gateway_id",
@@ -1180,14 +1180,40 @@ static const ProtobufCFieldDescriptor weft__v1__mesh_status__field_descriptors[1
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "client_packs",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, client_packs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "packed_requests",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Weft__V1__MeshStatus, packed_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned weft__v1__mesh_status__field_indices_by_name[] = {
   13,   /* field[13] = cancelled_by_clients */
   9,   /* field[9] = client_budget_refusals */
+  14,   /* field[14] = client_packs */
   12,   /* field[12] = clients_behind */
   0,   /* field[0] = gateway_id */
   11,   /* field[11] = held_reply_bytes */
   6,   /* field[6] = malformed */
+  15,   /* field[15] = packed_requests */
   4,   /* field[4] = redispatched */
   3,   /* field[3] = replies */
   10,   /* field[10] = replies_held */
@@ -1200,7 +1226,7 @@ static const unsigned weft__v1__mesh_status__field_indices_by_name[] = {
 static const ProtobufCIntRange weft__v1__mesh_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor =
 {
@@ -1210,7 +1236,7 @@ const ProtobufCMessageDescriptor weft__v1__mesh_status__descriptor =
   "Weft__V1__MeshStatus",
   "weft.v1",
   sizeof(Weft__V1__MeshStatus),
-  14,
+  16,
   weft__v1__mesh_status__field_descriptors,
   weft__v1__mesh_status__field_indices_by_name,
   1,  weft__v1__mesh_status__number_ranges,

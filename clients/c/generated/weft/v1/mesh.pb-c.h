@@ -224,10 +224,16 @@ struct  Weft__V1__MeshStatus
    * Requests their clients cancelled before the reply (a cancel message, RequestHeader.cancel).
    */
   uint64_t cancelled_by_clients;
+  /*
+   * Packed client messages (signature "WFP") read since start, and the requests they
+   * held: clients that pack send several calls in one message (docs/PROTOCOL.md).
+   */
+  uint64_t client_packs;
+  uint64_t packed_requests;
 };
 #define WEFT__V1__MESH_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&weft__v1__mesh_status__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /* Weft__V1__WorkerStatus methods */

@@ -30,13 +30,15 @@ class LatencySummary(_message.Message):
     def __init__(self, count: _Optional[int] = ..., p50_us: _Optional[int] = ..., p90_us: _Optional[int] = ..., p99_us: _Optional[int] = ..., max_us: _Optional[int] = ...) -> None: ...
 
 class MeshStatus(_message.Message):
-    __slots__ = ["cancelled_by_clients", "client_budget_refusals", "clients_behind", "gateway_id", "held_reply_bytes", "malformed", "redispatched", "replies", "replies_held", "services", "undeliverable", "uptime_ms", "worker_messages_dropped", "workers_evicted"]
+    __slots__ = ["cancelled_by_clients", "client_budget_refusals", "client_packs", "clients_behind", "gateway_id", "held_reply_bytes", "malformed", "packed_requests", "redispatched", "replies", "replies_held", "services", "undeliverable", "uptime_ms", "worker_messages_dropped", "workers_evicted"]
     CANCELLED_BY_CLIENTS_FIELD_NUMBER: _ClassVar[int]
     CLIENTS_BEHIND_FIELD_NUMBER: _ClassVar[int]
     CLIENT_BUDGET_REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_PACKS_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_ID_FIELD_NUMBER: _ClassVar[int]
     HELD_REPLY_BYTES_FIELD_NUMBER: _ClassVar[int]
     MALFORMED_FIELD_NUMBER: _ClassVar[int]
+    PACKED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     REDISPATCHED_FIELD_NUMBER: _ClassVar[int]
     REPLIES_FIELD_NUMBER: _ClassVar[int]
     REPLIES_HELD_FIELD_NUMBER: _ClassVar[int]
@@ -47,10 +49,12 @@ class MeshStatus(_message.Message):
     WORKER_MESSAGES_DROPPED_FIELD_NUMBER: _ClassVar[int]
     cancelled_by_clients: int
     client_budget_refusals: int
+    client_packs: int
     clients_behind: int
     gateway_id: str
     held_reply_bytes: int
     malformed: _containers.RepeatedCompositeFieldContainer[KindCount]
+    packed_requests: int
     redispatched: int
     replies: _containers.RepeatedCompositeFieldContainer[StatusCount]
     replies_held: int
@@ -59,7 +63,7 @@ class MeshStatus(_message.Message):
     uptime_ms: int
     worker_messages_dropped: int
     workers_evicted: int
-    def __init__(self, gateway_id: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., replies: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., redispatched: _Optional[int] = ..., workers_evicted: _Optional[int] = ..., malformed: _Optional[_Iterable[_Union[KindCount, _Mapping]]] = ..., undeliverable: _Optional[int] = ..., worker_messages_dropped: _Optional[int] = ..., client_budget_refusals: _Optional[int] = ..., replies_held: _Optional[int] = ..., held_reply_bytes: _Optional[int] = ..., clients_behind: _Optional[int] = ..., cancelled_by_clients: _Optional[int] = ...) -> None: ...
+    def __init__(self, gateway_id: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., replies: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., redispatched: _Optional[int] = ..., workers_evicted: _Optional[int] = ..., malformed: _Optional[_Iterable[_Union[KindCount, _Mapping]]] = ..., undeliverable: _Optional[int] = ..., worker_messages_dropped: _Optional[int] = ..., client_budget_refusals: _Optional[int] = ..., replies_held: _Optional[int] = ..., held_reply_bytes: _Optional[int] = ..., clients_behind: _Optional[int] = ..., cancelled_by_clients: _Optional[int] = ..., client_packs: _Optional[int] = ..., packed_requests: _Optional[int] = ...) -> None: ...
 
 class ServiceStatus(_message.Message):
     __slots__ = ["in_flight", "methods", "name", "queue_depth", "queue_limit", "route", "versions"]
