@@ -19,6 +19,8 @@ struct VisionBench: AsyncParsableCommand {
   @OptionGroup var baseline: ModelBenchOptions
   @Option(help: "Requests sent through the mesh.")
   var requests = 256
+  @Option(help: "Only this network configuration (\"batch 1\" or \"batch 16\"), and no decoding or mesh: for profiling.")
+  var only: String?
 
   private var rounds: Int { baseline.rounds }
   private var threads: Int { baseline.threads }
@@ -29,7 +31,7 @@ struct VisionBench: AsyncParsableCommand {
       weights: SafetensorsFile(path: directory + "/efficientnet-lite0/model.safetensors"), lanes: ComputeLanes(count: threads))
     let photo = try Data(contentsOf: URL(fileURLWithPath: directory + "/samples/rocket.jpg"))
     let input = ImagePreprocessor.modelInput(try RGBImage(encoded: photo), fit: .centerCrop)
-    let batches: [(name: String, images: Int)] = [("batch 1", 1), ("batch 16", 16)]
+    let batches = [(name: "batch 1", images: 1), (name: "batch 16", images: 16)].filter { only == nil || $0.name == only }
     print("weft-bench vision: \(threads) threads, \(rounds) rounds")
 
     var weft: [String: [Double]] = [:]
@@ -55,6 +57,7 @@ struct VisionBench: AsyncParsableCommand {
       }
       print(line)
     }
+    guard only == nil else { return }
 
     let decode = BenchFormat.median(BenchTiming.rounds(rounds, warmUp: false) { _ = try? RGBImage(encoded: photo) })
     let image = try RGBImage(encoded: photo)

@@ -83,30 +83,41 @@ import Testing
     #expect(Array(patches[0..<2]) == [0, 1])
   }
 
-  /// The narrow 1×1 kernel against a naive product: odd row counts (the last row paired
-  /// with itself), output counts with 32-, 8- and 1-wide blocks, with and without clamp.
-  @Test(arguments: [(7, 16, 96, true), (5, 27, 32, true), (3, 40, 150, false), (1, 24, 5, true), (9, 3, 8, false)])
-  func narrowPointwiseMatchesTheNaiveProduct(rows: Int, inputs: Int, outputs: Int, clamp: Bool) {
+  /// The 1×1 kernel against a naive product, over a column range of a wider layer: row
+  /// counts that leave one to three rows after the tiles of four, column ranges that need
+  /// the 64-, 16-, 8-wide and single-column tiles, with and without clamp and residual.
+  @Test(arguments: [
+    (7, 16, 96, 0..<96, true, false), (5, 27, 32, 0..<32, true, false), (3, 40, 150, 16..<150, false, true),
+    (1, 24, 5, 0..<5, true, false), (9, 3, 24, 0..<24, false, true), (6, 480, 200, 48..<200, false, true),
+    (4, 144, 40, 0..<40, true, true),
+  ])
+  func pointwiseMatchesTheNaiveProduct(rows: Int, inputs: Int, outputs: Int, columns: Range<Int>, clamp: Bool, residual: Bool) {
     var generator = SplitMix(seed: UInt64(rows * 1_000 + inputs * 10 + outputs))
     let input = (0..<rows * inputs).map { _ in generator.nextFloat() * 4 - 2 }
     let weight = (0..<inputs * outputs).map { _ in generator.nextFloat() - 0.5 }  // [inputs × outputs]
     let bias = (0..<outputs).map { _ in generator.nextFloat() * 2 - 1 }
-    var expected = [Float](repeating: 0, count: rows * outputs)
+    let added = (0..<rows * outputs).map { _ in generator.nextFloat() * 2 - 1 }
+    // Columns outside the range keep their value: NaN, which no tolerance accepts.
+    var expected = [Float](repeating: .nan, count: rows * outputs)
     for row in 0..<rows {
-      for output in 0..<outputs {
+      for output in columns {
         var sum = bias[output]
         for k in 0..<inputs { sum += input[row * inputs + k] * weight[k * outputs + output] }
-        expected[row * outputs + output] = clamp ? min(max(sum, 0), 6) : sum
+        sum = clamp ? min(max(sum, 0), 6) : sum
+        expected[row * outputs + output] = sum + (residual ? added[row * outputs + output] : 0)
       }
     }
-    for portable in [false, true] {
+    for kernel in Convolution.PointwiseKernel.allCases {
       var result = [Float](repeating: .nan, count: rows * outputs)
-      result.withUnsafeMutableBufferPointer { result in
-        Convolution.pointwiseNarrow(
-          input, rows: rows, weightByInput: weight, bias: bias, outputs: outputs, inputs: inputs, into: result.baseAddress!,
-          clamp: clamp, portable: portable)
+      added.withUnsafeBufferPointer { added in
+        result.withUnsafeMutableBufferPointer { result in
+          Convolution.pointwise(
+            input, rows: rows, inputs: inputs, weightByInput: weight, bias: bias, outputs: outputs, columns: columns,
+            residual: residual ? added.baseAddress! : nil, into: result.baseAddress!, clamp: clamp, kernel: kernel)
+        }
       }
-      #expect(zip(result, expected).map { abs($0 - $1) }.max()! < 1e-5, "portable: \(portable)")
+      let worst = zip(result, expected).map { $1.isNaN ? ($0.isNaN ? 0 : .infinity) : abs($0 - $1) }.max()!
+      #expect(worst < 1e-4, "kernel: \(kernel)")
     }
   }
 }

@@ -64,6 +64,11 @@ import Testing
       Gemm.linear(input, rows: 2, weight: weight, bias: bias, outputs: 1, inputs: 3, into: wide.baseAddress! + 1, outputStride: 3)
     }
     #expect(wide == [9, 1.5, 9, 9, 4.5, 9])
+    // With the weight input-major, `[3 inputs × 2 outputs]`: the same product.
+    let byInput: [Float] = [1, 0, 0, 1, 0, 1]
+    var fromByInput = [Float](repeating: .nan, count: 4)
+    Gemm.linear(input, rows: 2, weightByInput: byInput, bias: bias, outputs: 2, inputs: 3, into: &fromByInput)
+    #expect(fromByInput == [1.5, 4, 4.5, 10])
   }
 
   @Test("the few-rows kernel (both its AVX2 and portable paths) matches a naive product, bias or not",

@@ -15,17 +15,23 @@ void weft_linear_few_rows(const float *input, int rows, const float *weight, con
 void weft_linear_few_rows_portable(const float *input, int rows, const float *weight, const float *bias, int outputs,
                                    int inputs, float *output, int output_stride);
 
-/* output[r][o] = bias[o] + sum_k input[r][k] * weight_by_input[k][o], clamped to [0, 6]
- * when `clamp`, for a 1x1 convolution with few input channels (an inverted bottleneck's
- * expansion): the weights, k-major, stay in cache and each row's outputs in registers, so
- * the output is written once, bias and clamp included (sgemm packs the rows, writes the
- * output and leaves the bias and clamp to two more passes). AVX2+FMA when the CPU has them. */
-void weft_pointwise_narrow(const float *input, int rows, const float *weight_by_input, const float *bias, int outputs,
-                           int inputs, float *output, int clamp);
+/* output[r * output_stride + o] = bias[o] + sum_k input[r * inputs + k] * weight_by_input[k * weight_stride + o]
+ * for o < columns, clamped to [0, 6] when `clamp`, then plus residual[r * output_stride + o] when `residual` is
+ * not NULL: a 1x1 convolution (or a column range of one: the pointers at its first column, the strides the
+ * whole layer's). Rows go in tiles of four, each tile's sums in registers over all inputs and every weight
+ * vector loaded once per tile; the output is written once, bias, clamp and residual included (sgemm packs
+ * both operands on every call and leaves those to more passes). AVX-512 or AVX2 and FMA when the CPU has them. */
+void weft_pointwise(const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride,
+                    const float *bias, int columns, const float *residual, float *output, int output_stride, int clamp);
 
-/* The same without AVX2, for tests. */
-void weft_pointwise_narrow_portable(const float *input, int rows, const float *weight_by_input, const float *bias,
-                                    int outputs, int inputs, float *output, int clamp);
+/* The same without AVX2, and (on x86-64) with AVX2 even where AVX-512 is there (without AVX2: the
+ * portable loop), for tests. */
+void weft_pointwise_avx2(const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride,
+                         const float *bias, int columns, const float *residual, float *output, int output_stride,
+                         int clamp);
+void weft_pointwise_portable(const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride,
+                             const float *bias, int columns, const float *residual, float *output, int output_stride,
+                             int clamp);
 
 /* The shape of a depthwise convolution over a batch of square NHWC images, TensorFlow
  * "SAME" padding: `pad_before` zero pixels before the first, output ceil(size/stride). */

@@ -55,18 +55,41 @@ public enum Convolution {
     run(input, &shape, weights, bias, output, Int32(rows.lowerBound), Int32(rows.upperBound))
   }
 
-  /// A 1×1 convolution over `rows` pixels with few input channels: `output[r][o] =
-  /// bias[o] + Σₖ input[r][k] · weightByInput[k][o]`, clamped to [0, 6] if `clamp`.
+  /// Whether ``pointwise(_:rows:inputs:weightByInput:bias:outputs:columns:residual:into:clamp:kernel:)``
+  /// runs its AVX-512 build on this CPU.
+  public static let pointwiseRunsAVX512 = weft_cpu_has_avx512_skylake() != 0
+
+  /// Which build of ``pointwise(_:rows:inputs:weightByInput:bias:outputs:columns:residual:into:clamp:kernel:)``
+  /// runs: tests check each against the same product.
+  public enum PointwiseKernel: Sendable, CaseIterable {
+    /// AVX-512 or AVX2 and FMA, as the CPU has them.
+    case widest
+    /// AVX2 and FMA even where AVX-512 is there (the portable loop without AVX2).
+    case avx2
+    /// No instructions beyond the baseline x86-64 (or other) target.
+    case portable
+  }
+
+  /// `output[r][o] = input[r] · weightByInput[·][o] + bias[o]` for the `columns` output
+  /// columns starting at `first` of a 1×1 convolution with `outputs` in all, clamped to
+  /// [0, 6] if `clamp`, then plus `residual[r][o]` if given (same layout as `output`).
   /// `weightByInput` is `[inputs × outputs]` (input-major, the transpose of PyTorch's
-  /// layout). Each pixel's outputs are summed in registers and written once with bias and
-  /// clamp (C, AVX2 and FMA chosen at run time, or the baseline loop when `portable`).
-  public static func pointwiseNarrow(
-    _ input: UnsafePointer<Float>, rows: Int, weightByInput: UnsafePointer<Float>, bias: UnsafePointer<Float>, outputs: Int,
-    inputs: Int, into output: UnsafeMutablePointer<Float>, clamp: Bool, portable: Bool = false
+  /// layout). In C, with the widest vectors the CPU has unless `kernel` says otherwise.
+  public static func pointwise(
+    _ input: UnsafePointer<Float>, rows: Int, inputs: Int, weightByInput: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+    outputs: Int, columns: Range<Int>, residual: UnsafePointer<Float>? = nil, into output: UnsafeMutablePointer<Float>,
+    clamp: Bool, kernel: PointwiseKernel = .widest
   ) {
-    guard rows > 0 else { return }
-    let run = portable ? weft_pointwise_narrow_portable : weft_pointwise_narrow
-    run(input, Int32(rows), weightByInput, bias, Int32(outputs), Int32(inputs), output, clamp ? 1 : 0)
+    guard rows > 0, !columns.isEmpty else { return }
+    let run = switch kernel {
+    case .widest: weft_pointwise
+    case .avx2: weft_pointwise_avx2
+    case .portable: weft_pointwise_portable
+    }
+    let first = columns.lowerBound
+    run(
+      input, Int32(rows), Int32(inputs), weightByInput + first, Int32(outputs), bias + first, Int32(columns.count),
+      residual.map { $0 + first }, output + first, Int32(outputs), clamp ? 1 : 0)
   }
 
   /// Unfolds the patches of a full convolution into rows, for a matrix product: row

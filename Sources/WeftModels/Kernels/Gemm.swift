@@ -47,6 +47,19 @@ public enum Gemm {
       beta: 1)
   }
 
+  /// ``linear(_:rows:weight:bias:outputs:inputs:into:outputStride:)`` with the weight
+  /// input-major, `weightByInput` as `[inputs × outputs]` (the layout of the vision
+  /// model's 1×1 convolutions).
+  public static func linear(
+    _ input: UnsafePointer<Float>, rows: Int, weightByInput: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
+  ) {
+    for row in 0..<rows { (output + row * outputs).update(from: bias, count: outputs) }
+    multiply(
+      input, lda: inputs, weightByInput, ldb: outputs, into: output, ldc: outputs, m: rows, n: outputs, k: inputs,
+      bTransposed: false, beta: 1)
+  }
+
   /// `y[rows] = a[rows×columns] · x[columns] + beta · y`, row-major `a`: one score per
   /// row (`beta = 1` adds onto what `y` holds).
   public static func multiply(
@@ -66,7 +79,7 @@ public enum Gemm {
 }
 
 extension Gemm {
-  /// Rows at or below which the vision and speech models use ``linearFewRows`` instead
+  /// Rows at or below which the speech model uses ``linearFewRows`` instead
   /// of sgemm: OpenBLAS packs the whole weight matrix on every call, which costs more than the
   /// product itself for a few rows. The crossover depends on the shape (`weft-bench
   /// kernels`, one core, weights read from memory as in a forward pass): for 384- and

@@ -25,49 +25,50 @@ public final class EfficientNetLite0: Sendable {
     (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320),
   ]
 
-  /// A convolution with its batch norm folded in: `weight` rows are output channels.
-  private struct FoldedConvolution: Sendable {
-    let weight: [Float]
+  /// A 1×1 convolution (also the stem over its unfolded patches, and the classifier) with
+  /// its batch norm folded in. The weights are input-major, `[inputs × outputs]` (the
+  /// transpose of PyTorch's layout), as ``Convolution/pointwise`` reads them.
+  private struct Pointwise: Sendable {
+    let weightByInput: [Float]
     let bias: [Float]
     let outputs: Int
-    var inputs: Int { weight.count / outputs }
-    /// For a 1×1 convolution with few inputs: `weight` transposed, input-major, for
-    /// ``Convolution/pointwiseNarrow``.
-    let weightByInput: [Float]?
+    var inputs: Int { weightByInput.count / outputs }
 
-    init(weight: [Float], bias: [Float], outputs: Int) {
-      (self.weight, self.bias, self.outputs) = (weight, bias, outputs)
+    /// From PyTorch's `[outputs × inputs]` layout, each output row scaled by `scale`.
+    init(weight: some RandomAccessCollection<Float>, scale: [Float]? = nil, bias: [Float], outputs: Int) {
       let inputs = weight.count / outputs
-      guard inputs <= EfficientNetLite0.narrowInputs else {
-        weightByInput = nil
-        return
-      }
       var transposed = [Float](repeating: 0, count: weight.count)
       for output in 0..<outputs {
-        for input in 0..<inputs { transposed[input * outputs + output] = weight[output * inputs + input] }
+        let factor = scale?[output] ?? 1
+        let row = weight.index(weight.startIndex, offsetBy: output * inputs)
+        for (input, value) in weight[row..<weight.index(row, offsetBy: inputs)].enumerated() {
+          transposed[input * outputs + output] = value * factor
+        }
       }
-      weightByInput = transposed
+      (weightByInput, self.bias, self.outputs) = (transposed, bias, outputs)
     }
   }
 
-  /// Input channels up to which a 1×1 convolution runs on ``Convolution/pointwiseNarrow``
-  /// rather than sgemm (the expansions of the first four stages, and the stem's patches).
-  static let narrowInputs = 64
+  /// A depthwise convolution with its batch norm folded in, weights re-laid tap-major,
+  /// `[kernel² × channels]`.
+  private struct Depthwise: Sendable {
+    let weight: [Float]
+    let bias: [Float]
+  }
 
   private struct Block: Sendable {
-    let expand: FoldedConvolution?
-    /// Weights re-laid tap-major, `[kernel² × channels]`.
-    let depthwise: FoldedConvolution
+    let expand: Pointwise?
+    let depthwise: Depthwise
     let geometry: Convolution.Geometry
-    let project: FoldedConvolution
+    let project: Pointwise
     let residual: Bool
   }
 
-  private let stem: FoldedConvolution
+  private let stem: Pointwise
   private let stemGeometry = Convolution.Geometry(size: inputSize, channels: 3, kernel: 3, stride: 2)
   private let blocks: [Block]
-  private let head: FoldedConvolution
-  private let classifier: FoldedConvolution
+  private let head: Pointwise
+  private let classifier: Pointwise
   private let lanes: ComputeLanes
   /// Per-image sizes of the three activation buffers, in floats.
   private let blockBufferSize, expandedBufferSize, depthwiseBufferSize: Int
@@ -197,69 +198,74 @@ public final class EfficientNetLite0: Sendable {
     return Output(features: features, logits: logits)
   }
 
+  /// Input channels up to which a 1×1 convolution over many rows runs on
+  /// ``Convolution/pointwise`` rather than sgemm. With few inputs (the stem's patches, the
+  /// first four stages' expansions) sgemm's packing and its separate passes for bias and
+  /// clamp outweigh the product. With more, the direct kernel's AVX-512 build is as fast
+  /// as sgemm at batch 16 and faster at batch 1 (one lane: 12.0–13.0 against 12.8–13.5
+  /// ms), but its AVX2 build is behind (batch 16: 180–212 against 147–188 ms), so without
+  /// AVX-512 those layers stay on sgemm (docs/BENCHMARKS.md, eighteenth session).
+  static let directInputs = Convolution.pointwiseRunsAVX512 ? Int.max : 64
+
   /// Rows (pixels of the batch) below which a 1×1 convolution is split over the lanes by
-  /// output channels rather than by rows: with few rows, splitting rows makes every lane
-  /// read, and OpenBLAS pack, all the weights (the 14×14 and 7×7 stages at batch 1: 0.3–0.6
-  /// ms per layer that way, 0.25–0.4 split by channels).
+  /// output columns rather than by rows: with few rows, splitting rows makes every lane
+  /// read all the weights for little work (the 14×14 and 7×7 stages at batch 1). These run
+  /// on ``Convolution/pointwise`` whatever their inputs: sgemm would pack the rows and the
+  /// weights on every call for 49–196 rows.
   static let columnSplitRows = 256
 
-  /// `output[0..<rows] = input · weightᵀ + bias`, clamped to [0, 6] if `clamp`, plus
-  /// `residual` if given, spread over the lanes (by rows, or by output channels for few rows).
+  /// `output[0..<rows] = input · weight + bias`, clamped to [0, 6] if `clamp`, plus
+  /// `residual` if given, spread over the lanes (by rows, or by output columns for few rows).
   private func pointwiseOnLanes(
-    _ convolution: FoldedConvolution, rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    _ convolution: Pointwise, rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
     clamp: Bool, adding residual: UnsafePointer<Float>? = nil
   ) {
-    let (source, target, residual) = (SendablePointer(UnsafeMutablePointer(mutating: input)), SendablePointer(output),
-      residual.map { SendablePointer(UnsafeMutablePointer(mutating: $0)) })
+    let (source, target, residual) = (SendableReadPointer(input), SendablePointer(output), residual.map(SendableReadPointer.init))
     let (inputs, outputs) = (convolution.inputs, convolution.outputs)
-    guard rows < Self.columnSplitRows else {
-      lanes.forEachBlock(of: rows, minimumRows: 16) { pixels in
-        pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp)
-        if let residual {
-          let offset = pixels.lowerBound * outputs
-          Elementwise.add(residual.pointer + offset, to: target.pointer + offset, count: pixels.count * outputs)
-        }
-      }
-      return
-    }
-    convolution.weight.withUnsafeBufferPointer { weight in
+    convolution.weightByInput.withUnsafeBufferPointer { weights in
       convolution.bias.withUnsafeBufferPointer { bias in
-        lanes.linearByColumns(
-          input, rows: rows, weight: weight.baseAddress!, bias: bias.baseAddress!, outputs: outputs, inputs: inputs, into: output,
-          minimumColumns: 16, unpackedRows: Gemm.fewRows
-        ) { line, row, columns in
-          if clamp { Elementwise.relu6(line, count: columns.count) }
-          if let residual { Elementwise.add(residual.pointer + row * outputs + columns.lowerBound, to: line, count: columns.count) }
+        let (weights, bias) = (SendableReadPointer(weights.baseAddress!), SendableReadPointer(bias.baseAddress!))
+        guard rows < Self.columnSplitRows else {
+          lanes.forEachBlock(of: rows, minimumRows: 16) { pixels in
+            let (inputOffset, outputOffset) = (pixels.lowerBound * inputs, pixels.lowerBound * outputs)
+            let (input, output) = (source.pointer + inputOffset, target.pointer + outputOffset)
+            if inputs <= Self.directInputs {
+              return Convolution.pointwise(
+                input, rows: pixels.count, inputs: inputs, weightByInput: weights.pointer, bias: bias.pointer, outputs: outputs,
+                columns: 0..<outputs, residual: residual.map { $0.pointer + outputOffset }, into: output, clamp: clamp)
+            }
+            Gemm.linear(
+              input, rows: pixels.count, weightByInput: weights.pointer, bias: bias.pointer, outputs: outputs, inputs: inputs,
+              into: output)
+            let count = pixels.count * outputs
+            if clamp { Elementwise.relu6(output, count: count) }
+            if let residual { Elementwise.add(residual.pointer + outputOffset, to: output, count: count) }
+          }
+          return
+        }
+        // Whole vectors of 16 columns per lane: a lane's share never ends mid-vector.
+        lanes.forEachBlock(of: (outputs + 15) / 16, minimumRows: 1) { vectors in
+          Convolution.pointwise(
+            source.pointer, rows: rows, inputs: inputs, weightByInput: weights.pointer, bias: bias.pointer, outputs: outputs,
+            columns: vectors.lowerBound * 16..<min(outputs, vectors.upperBound * 16), residual: residual?.pointer,
+            into: target.pointer, clamp: clamp)
         }
       }
     }
   }
 
-  /// `output[rows] = input[rows] · weightᵀ + bias`, optionally clamped to [0, 6]: the
-  /// narrow kernel for few inputs, else sgemm.
+  /// `output[rows] = input[rows] · weight + bias`, optionally clamped to [0, 6], on the calling lane.
   private func pointwise(
-    _ convolution: FoldedConvolution, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-    clamp: Bool
+    _ convolution: Pointwise, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, clamp: Bool
   ) {
     let (inputs, outputs) = (convolution.inputs, convolution.outputs)
-    let target = output + rows.lowerBound * outputs
-    if let weightByInput = convolution.weightByInput {
-      return weightByInput.withUnsafeBufferPointer { weights in
-        convolution.bias.withUnsafeBufferPointer { bias in
-          Convolution.pointwiseNarrow(
-            input + rows.lowerBound * inputs, rows: rows.count, weightByInput: weights.baseAddress!, bias: bias.baseAddress!,
-            outputs: outputs, inputs: inputs, into: target, clamp: clamp)
-        }
-      }
-    }
-    convolution.weight.withUnsafeBufferPointer { weight in
+    convolution.weightByInput.withUnsafeBufferPointer { weights in
       convolution.bias.withUnsafeBufferPointer { bias in
-        Gemm.linear(
-          input + rows.lowerBound * inputs, rows: rows.count, weight: weight.baseAddress!, bias: bias.baseAddress!,
-          outputs: outputs, inputs: inputs, into: target)
+        Convolution.pointwise(
+          input + rows.lowerBound * inputs, rows: rows.count, inputs: inputs, weightByInput: weights.baseAddress!,
+          bias: bias.baseAddress!, outputs: outputs, columns: 0..<outputs, into: output + rows.lowerBound * outputs, clamp: clamp)
       }
     }
-    if clamp { Elementwise.relu6(target, count: rows.count * outputs) }
   }
 
   /// Buffers for `count` images: the spare ones if they are large enough, else new ones.
@@ -321,14 +327,14 @@ public final class EfficientNetLite0: Sendable {
     }
 
     /// A 1×1 convolution `[outputs, inputs, 1, 1]` with its norm folded in.
-    func pointwise(_ name: String, norm normName: String, outputs: Int, inputs: Int) throws -> FoldedConvolution {
+    func pointwise(_ name: String, norm normName: String, outputs: Int, inputs: Int) throws -> Pointwise {
       let weight = try file.float32(name + ".weight", shape: [outputs, inputs, 1, 1]).values
       let (scale, shift) = try norm(normName, channels: outputs)
-      return FoldedConvolution(weight: weight.enumerated().map { $1 * scale[$0 / inputs] }, bias: shift, outputs: outputs)
+      return Pointwise(weight: weight, scale: scale, bias: shift, outputs: outputs)
     }
 
     /// A depthwise convolution `[channels, 1, k, k]`, folded and re-laid tap-major.
-    func depthwise(_ name: String, norm normName: String, channels: Int, kernel: Int) throws -> FoldedConvolution {
+    func depthwise(_ name: String, norm normName: String, channels: Int, kernel: Int) throws -> Depthwise {
       let taps = kernel * kernel
       let weight = try file.float32(name + ".weight", shape: [channels, 1, kernel, kernel]).values
       let (scale, shift) = try norm(normName, channels: channels)
@@ -336,12 +342,12 @@ public final class EfficientNetLite0: Sendable {
       for channel in 0..<channels {
         for tap in 0..<taps { relaid[tap * channels + channel] = weight[channel * taps + tap] * scale[channel] }
       }
-      return FoldedConvolution(weight: relaid, bias: shift, outputs: taps)
+      return Depthwise(weight: relaid, bias: shift)
     }
 
     /// The 3×3 stem `[outputs, 3, 3, 3]`, folded and re-laid to match
     /// ``Convolution/unfoldPatches``: each row ordered by tap, then input channel.
-    func stem(_ name: String, norm normName: String, outputs: Int) throws -> FoldedConvolution {
+    func stem(_ name: String, norm normName: String, outputs: Int) throws -> Pointwise {
       let weight = try file.float32(name + ".weight", shape: [outputs, 3, 3, 3]).values
       let (scale, shift) = try norm(normName, channels: outputs)
       var relaid = [Float](repeating: 0, count: outputs * 27)
@@ -352,13 +358,13 @@ public final class EfficientNetLite0: Sendable {
           }
         }
       }
-      return FoldedConvolution(weight: relaid, bias: shift, outputs: outputs)
+      return Pointwise(weight: relaid, bias: shift, outputs: outputs)
     }
 
     /// A linear layer `[outputs, inputs]` with its bias.
-    func linear(_ name: String, outputs: Int, inputs: Int) throws -> FoldedConvolution {
-      FoldedConvolution(
-        weight: Array(try file.float32(name + ".weight", shape: [outputs, inputs]).values),
+    func linear(_ name: String, outputs: Int, inputs: Int) throws -> Pointwise {
+      Pointwise(
+        weight: try file.float32(name + ".weight", shape: [outputs, inputs]).values,
         bias: Array(try file.float32(name + ".bias", shape: [outputs]).values), outputs: outputs)
     }
   }
