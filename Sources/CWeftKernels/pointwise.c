@@ -90,16 +90,17 @@ __attribute__((target("avx2,fma"))) static void pointwise_avx2(POINTWISE_PARAMET
 __attribute__((target("avx512f,fma"))) static void pointwise_avx512(POINTWISE_PARAMETERS) { POINTWISE_BODY(TILES_512) }
 #endif
 
+#define POINTWISE_ARGUMENTS \
+  input, rows, inputs, weight_by_input, weight_stride, bias, columns, residual, output, output_stride, clamp
+
 void weft_pointwise_avx2(POINTWISE_PARAMETERS) {
 #if defined(__x86_64__)
   if (weft_cpu_has_avx2_fma()) {
-    pointwise_avx2(input, rows, inputs, weight_by_input, weight_stride, bias, columns, residual, output, output_stride,
-                   clamp);
+    pointwise_avx2(POINTWISE_ARGUMENTS);
     return;
   }
 #endif
-  weft_pointwise_portable(input, rows, inputs, weight_by_input, weight_stride, bias, columns, residual, output,
-                          output_stride, clamp);
+  weft_pointwise_portable(POINTWISE_ARGUMENTS);
 }
 
 void weft_pointwise(POINTWISE_PARAMETERS) {
@@ -107,16 +108,9 @@ void weft_pointwise(POINTWISE_PARAMETERS) {
   static int has_avx512 = -1; /* a benign race: every thread computes the same value */
   if (has_avx512 < 0) has_avx512 = weft_cpu_has_avx512_skylake();
   if (has_avx512) {
-    pointwise_avx512(input, rows, inputs, weight_by_input, weight_stride, bias, columns, residual, output, output_stride,
-                     clamp);
-    return;
-  }
-  if (weft_cpu_has_avx2_fma()) {
-    pointwise_avx2(input, rows, inputs, weight_by_input, weight_stride, bias, columns, residual, output, output_stride,
-                   clamp);
+    pointwise_avx512(POINTWISE_ARGUMENTS);
     return;
   }
 #endif
-  weft_pointwise_portable(input, rows, inputs, weight_by_input, weight_stride, bias, columns, residual, output,
-                          output_stride, clamp);
+  weft_pointwise_avx2(POINTWISE_ARGUMENTS);
 }
