@@ -222,12 +222,16 @@ final class ClientIO: Sendable {
           (ids, sent) = link.packing.send(on: link.socket)
         }
         guard !sent else { continue }
-        for id in ids.reversed() {
-          calls[id]?.link = nil
-          calls[id]?.tried &= ~bit(index)
-          unsent.prepend(id)
-        }
+        for id in ids.reversed() { sendAgain(id, unreadBy: index) }
       }
+    }
+
+    /// Puts call `id`, which gateway `index` did not read, first in line to be sent again
+    /// (that gateway still a candidate).
+    func sendAgain(_ id: UInt64, unreadBy index: Int) {
+      calls[id]?.link = nil
+      calls[id]?.tried &= ~bit(index)
+      unsent.prepend(id)
     }
 
     /// Hands every reply queued on gateway `index` to its call.
@@ -271,11 +275,7 @@ final class ClientIO: Sendable {
           // A gateway from before packing could not read the first pack: that call goes
           // again, plain, and so does every call after it on this connection.
           links[index].packing.support = .refuses
-          if calls[probe]?.link == index {
-            calls[probe]?.link = nil
-            calls[probe]?.tried &= ~bit(index)
-            unsent.prepend(probe)
-          }
+          if calls[probe]?.link == index { sendAgain(probe, unreadBy: index) }
           return
         }
       }

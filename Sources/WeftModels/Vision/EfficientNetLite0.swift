@@ -35,15 +35,13 @@ public final class EfficientNetLite0: Sendable {
     var inputs: Int { weightByInput.count / outputs }
 
     /// From PyTorch's `[outputs × inputs]` layout, each output row scaled by `scale`.
-    init(weight: some RandomAccessCollection<Float>, scale: [Float]? = nil, bias: [Float], outputs: Int) {
-      let inputs = weight.count / outputs
+    init<Weights: RandomAccessCollection<Float>>(weight: Weights, scale: [Float]? = nil, bias: [Float], outputs: Int)
+    where Weights.Index == Int {
+      let (inputs, first) = (weight.count / outputs, weight.startIndex)
       var transposed = [Float](repeating: 0, count: weight.count)
       for output in 0..<outputs {
         let factor = scale?[output] ?? 1
-        let row = weight.index(weight.startIndex, offsetBy: output * inputs)
-        for (input, value) in weight[row..<weight.index(row, offsetBy: inputs)].enumerated() {
-          transposed[input * outputs + output] = value * factor
-        }
+        for input in 0..<inputs { transposed[input * outputs + output] = weight[first + output * inputs + input] * factor }
       }
       (weightByInput, self.bias, self.outputs) = (transposed, bias, outputs)
     }
@@ -221,28 +219,15 @@ public final class EfficientNetLite0: Sendable {
     clamp: Bool, adding residual: UnsafePointer<Float>? = nil
   ) {
     let (source, target, residual) = (SendableReadPointer(input), SendablePointer(output), residual.map(SendableReadPointer.init))
+    guard rows < Self.columnSplitRows else {
+      return lanes.forEachBlock(of: rows, minimumRows: 16) { pixels in
+        pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp, adding: residual?.pointer)
+      }
+    }
     let (inputs, outputs) = (convolution.inputs, convolution.outputs)
     convolution.weightByInput.withUnsafeBufferPointer { weights in
       convolution.bias.withUnsafeBufferPointer { bias in
         let (weights, bias) = (SendableReadPointer(weights.baseAddress!), SendableReadPointer(bias.baseAddress!))
-        guard rows < Self.columnSplitRows else {
-          lanes.forEachBlock(of: rows, minimumRows: 16) { pixels in
-            let (inputOffset, outputOffset) = (pixels.lowerBound * inputs, pixels.lowerBound * outputs)
-            let (input, output) = (source.pointer + inputOffset, target.pointer + outputOffset)
-            if inputs <= Self.directInputs {
-              return Convolution.pointwise(
-                input, rows: pixels.count, inputs: inputs, weightByInput: weights.pointer, bias: bias.pointer, outputs: outputs,
-                columns: 0..<outputs, residual: residual.map { $0.pointer + outputOffset }, into: output, clamp: clamp)
-            }
-            Gemm.linear(
-              input, rows: pixels.count, weightByInput: weights.pointer, bias: bias.pointer, outputs: outputs, inputs: inputs,
-              into: output)
-            let count = pixels.count * outputs
-            if clamp { Elementwise.relu6(output, count: count) }
-            if let residual { Elementwise.add(residual.pointer + outputOffset, to: output, count: count) }
-          }
-          return
-        }
         // Whole vectors of 16 columns per lane: a lane's share never ends mid-vector.
         lanes.forEachBlock(of: (outputs + 15) / 16, minimumRows: 1) { vectors in
           Convolution.pointwise(
@@ -254,16 +239,29 @@ public final class EfficientNetLite0: Sendable {
     }
   }
 
-  /// `output[rows] = input[rows] · weight + bias`, optionally clamped to [0, 6], on the calling lane.
+  /// `output[rows] = input[rows] · weight + bias`, optionally clamped to [0, 6], plus the
+  /// same rows of `residual` if given, on the calling lane: the direct kernel up to
+  /// ``directInputs`` inputs, else sgemm.
   private func pointwise(
-    _ convolution: Pointwise, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, clamp: Bool
+    _ convolution: Pointwise, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, clamp: Bool,
+    adding residual: UnsafePointer<Float>? = nil
   ) {
     let (inputs, outputs) = (convolution.inputs, convolution.outputs)
+    let (input, output) = (input + rows.lowerBound * inputs, output + rows.lowerBound * outputs)
+    let residual = residual.map { $0 + rows.lowerBound * outputs }
     convolution.weightByInput.withUnsafeBufferPointer { weights in
       convolution.bias.withUnsafeBufferPointer { bias in
-        Convolution.pointwise(
-          input + rows.lowerBound * inputs, rows: rows.count, inputs: inputs, weightByInput: weights.baseAddress!,
-          bias: bias.baseAddress!, outputs: outputs, columns: 0..<outputs, into: output + rows.lowerBound * outputs, clamp: clamp)
+        if inputs <= Self.directInputs {
+          return Convolution.pointwise(
+            input, rows: rows.count, inputs: inputs, weightByInput: weights.baseAddress!, bias: bias.baseAddress!, outputs: outputs,
+            columns: 0..<outputs, residual: residual, into: output, clamp: clamp)
+        }
+        Gemm.linear(
+          input, rows: rows.count, weightByInput: weights.baseAddress!, bias: bias.baseAddress!, outputs: outputs, inputs: inputs,
+          into: output)
+        let count = rows.count * outputs
+        if clamp { Elementwise.relu6(output, count: count) }
+        if let residual { Elementwise.add(residual, to: output, count: count) }
       }
     }
   }
