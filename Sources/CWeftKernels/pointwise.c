@@ -4,6 +4,10 @@
 
 #include "cpu_features.h"
 
+/* Where column o's weight for input 0 is: columns go in panels of 16, `panel_stride` apart
+ * (16 for input-major weights, where the panels are just the row's columns). */
+#define WEIGHT_ADDRESS(o) (weight_by_input + (size_t)((o) / 16) * panel_stride + (o) % 16)
+
 /* A tile of ROWS rows by VECTORS vectors of output columns [o, o + WIDTH * VECTORS): its
  * sums stay in registers over every input, each weight vector is loaded once for all the
  * tile's rows, and the tile is written once with bias, clamp and residual. A macro so the
@@ -15,10 +19,11 @@
       const VEC b = *(const VEC *)(bias + o + (WIDTH) * j);                                                \
       for (int i = 0; i < (ROWS); i++) sum[i][j] = b;                                                      \
     }                                                                                                      \
+    const float *panel[VECTORS];                                                                           \
+    for (int j = 0; j < (VECTORS); j++) panel[j] = WEIGHT_ADDRESS(o + (WIDTH) * j);                        \
     for (int k = 0; k < inputs; k++) {                                                                     \
-      const float *w = weight_by_input + (size_t)k * weight_stride + o;                                    \
       VEC weight[VECTORS];                                                                                 \
-      for (int j = 0; j < (VECTORS); j++) weight[j] = *(const VEC *)(w + (WIDTH) * j);                     \
+      for (int j = 0; j < (VECTORS); j++) weight[j] = *(const VEC *)(panel[j] + (size_t)k * weight_stride); \
       for (int i = 0; i < (ROWS); i++) {                                                                   \
         const float x = input[(size_t)(r + i) * inputs + k];                                               \
         for (int j = 0; j < (VECTORS); j++) sum[i][j] += x * weight[j];                                    \
@@ -42,7 +47,7 @@
     for (int i = 0; i < (ROWS); i++) {                                                \
       float value = bias[o];                                                          \
       for (int k = 0; k < inputs; k++)                                                \
-        value += input[(size_t)(r + i) * inputs + k] * weight_by_input[(size_t)k * weight_stride + o]; \
+        value += input[(size_t)(r + i) * inputs + k] * WEIGHT_ADDRESS(o)[(size_t)k * weight_stride]; \
       if (clamp) value = value < 0 ? 0 : (value > 6 ? 6 : value);                     \
       if (residual) value += residual[(size_t)(r + i) * output_stride + o];           \
       output[(size_t)(r + i) * output_stride + o] = value;                            \
@@ -67,8 +72,8 @@
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 
 #define POINTWISE_PARAMETERS                                                                                  \
-  const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride, const float *bias, \
-      int columns, const float *residual, float *output, int output_stride, int clamp
+  const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride, int panel_stride, \
+      const float *bias, int columns, const float *residual, float *output, int output_stride, int clamp
 
 /* 16 ymm registers: a 4 × 2 tile's 8 sums, 2 weight vectors and the broadcast input. */
 #define TILES_256(ROWS) POINTWISE_TILE(v8, 8, ROWS, 2) POINTWISE_TILE(v8, 8, ROWS, 1)
@@ -91,7 +96,7 @@ __attribute__((target("avx512f,fma"))) static void pointwise_avx512(POINTWISE_PA
 #endif
 
 #define POINTWISE_ARGUMENTS \
-  input, rows, inputs, weight_by_input, weight_stride, bias, columns, residual, output, output_stride, clamp
+  input, rows, inputs, weight_by_input, weight_stride, panel_stride, bias, columns, residual, output, output_stride, clamp
 
 void weft_pointwise_avx2(POINTWISE_PARAMETERS) {
 #if defined(__x86_64__)

@@ -41,9 +41,16 @@ import Testing
     return result
   }
 
-  // Channels that are multiples of 16 on images wide enough take the four-pixel AVX-512
-  // blocks where the CPU has them (edge pixels the per-pixel loop), the others per pixel.
-  @Test(arguments: [(9, 3, 1, 16), (10, 5, 2, 12), (7, 3, 2, 8), (6, 5, 1, 21), (14, 5, 2, 32), (13, 3, 1, 48), (12, 3, 2, 16)])
+  // 3×3 and 5×5 kernels go in strips of seven output pixels: rows of 9 and 16 leave 2 after
+  // whole strips, rows of 4–6 are one short strip, a 3-pixel image is narrower than the
+  // kernel. Channels past the last whole vector (12, 21, 40 at 16 wide; 12, 21 at 8) take
+  // the per-pixel loop, as does the 7×7 kernel. The output goes in four calls, as lanes
+  // split it: the rows split inside an image, the channels at half (not always a whole
+  // vector: 6 of 12, 10 of 21).
+  @Test(arguments: [
+    (9, 3, 1, 16), (10, 5, 2, 12), (7, 3, 2, 8), (6, 5, 1, 21), (14, 5, 2, 32), (13, 3, 1, 48), (12, 3, 2, 16),
+    (16, 5, 1, 40), (15, 3, 2, 24), (3, 5, 1, 16), (8, 7, 1, 16),
+  ])
   func depthwiseMatchesTheNaiveConvolution(size: Int, kernel: Int, stride: Int, channels: Int) {
     let g = Convolution.Geometry(size: size, channels: channels, kernel: kernel, stride: stride)
     let images = 2
@@ -52,16 +59,22 @@ import Testing
     let weights = (0..<kernel * kernel * channels).map { _ in generator.nextFloat() - 0.5 }
     let bias = (0..<channels).map { _ in generator.nextFloat() }
     let expected = naiveDepthwise(input, g, images: images, weights: weights, bias: bias)
-    for portable in [false, true] {  // the AVX-512 or AVX2 variant where the CPU has it, and the baseline one
+    let (rows, split, half) = (images * g.outputSize, g.outputSize + g.outputSize / 2, channels / 2)
+    for build in Convolution.KernelBuild.allCases {
       var output = [Float](repeating: .nan, count: images * g.outputSize * g.outputSize * channels)
       input.withUnsafeBufferPointer { input in
         output.withUnsafeMutableBufferPointer { output in
-          Convolution.depthwiseReLU6(
-            input.baseAddress!, geometry: g, weights: weights, bias: bias, into: output.baseAddress!,
-            rows: 0..<images * g.outputSize, portable: portable)
+          for part in [0..<split, split..<rows] {
+            for share in [0..<half, half..<channels] {
+              Convolution.depthwiseReLU6(
+                input.baseAddress!, geometry: g, weights: weights, bias: bias, into: output.baseAddress!, rows: part,
+                channels: share, build: build)
+            }
+          }
         }
       }
-      #expect(zip(output, expected).map { abs($0 - $1) }.max()! < 1e-5, "portable: \(portable)")
+      let worst = zip(output, expected).map { $0.isNaN ? .infinity : abs($0 - $1) }.max()!
+      #expect(worst < 1e-5, "build: \(build)")
     }
   }
 
@@ -85,7 +98,8 @@ import Testing
 
   /// The 1×1 kernel against a naive product, over a column range of a wider layer: row
   /// counts that leave one to three rows after the tiles of four, column ranges that need
-  /// the 64-, 16-, 8-wide and single-column tiles, with and without clamp and residual.
+  /// the 64-, 16-, 8-wide and single-column tiles, with and without clamp and residual, in
+  /// both weight layouts (the panels' padding NaN, which no tile may read).
   @Test(arguments: [
     (7, 16, 96, 0..<96, true, false), (5, 27, 32, 0..<32, true, false), (3, 40, 150, 16..<150, false, true),
     (1, 24, 5, 0..<5, true, false), (9, 3, 24, 0..<24, false, true), (6, 480, 200, 48..<200, false, true),
@@ -107,17 +121,23 @@ import Testing
         expected[row * outputs + output] = sum + (residual ? added[row * outputs + output] : 0)
       }
     }
-    for kernel in Convolution.PointwiseKernel.allCases {
-      var result = [Float](repeating: .nan, count: rows * outputs)
-      added.withUnsafeBufferPointer { added in
-        result.withUnsafeMutableBufferPointer { result in
-          Convolution.pointwise(
-            input, rows: rows, inputs: inputs, weightByInput: weight, bias: bias, outputs: outputs, columns: columns,
-            residual: residual ? added.baseAddress! : nil, into: result.baseAddress!, clamp: clamp, kernel: kernel)
-        }
+    for layout in Convolution.WeightLayout.allCases {
+      var laidOut = [Float](repeating: .nan, count: layout.count(inputs: inputs, outputs: outputs))
+      for k in 0..<inputs {
+        for o in 0..<outputs { laidOut[layout.index(input: k, output: o, inputs: inputs, outputs: outputs)] = weight[k * outputs + o] }
       }
-      let worst = zip(result, expected).map { $1.isNaN ? ($0.isNaN ? 0 : .infinity) : abs($0 - $1) }.max()!
-      #expect(worst < 1e-4, "kernel: \(kernel)")
+      for build in Convolution.KernelBuild.allCases {
+        var result = [Float](repeating: .nan, count: rows * outputs)
+        added.withUnsafeBufferPointer { added in
+          result.withUnsafeMutableBufferPointer { result in
+            Convolution.pointwise(
+              input, rows: rows, inputs: inputs, weights: laidOut, layout: layout, bias: bias, outputs: outputs, columns: columns,
+              residual: residual ? added.baseAddress! : nil, into: result.baseAddress!, clamp: clamp, build: build)
+          }
+        }
+        let worst = zip(result, expected).map { $1.isNaN ? ($0.isNaN ? 0 : .infinity) : abs($0 - $1) }.max()!
+        #expect(worst < 1e-4, "layout: \(layout), build: \(build)")
+      }
     }
   }
 }

@@ -15,23 +15,27 @@ void weft_linear_few_rows(const float *input, int rows, const float *weight, con
 void weft_linear_few_rows_portable(const float *input, int rows, const float *weight, const float *bias, int outputs,
                                    int inputs, float *output, int output_stride);
 
-/* output[r * output_stride + o] = bias[o] + sum_k input[r * inputs + k] * weight_by_input[k * weight_stride + o]
- * for o < columns, clamped to [0, 6] when `clamp`, then plus residual[r * output_stride + o] when `residual` is
- * not NULL: a 1x1 convolution (or a column range of one: the pointers at its first column, the strides the
- * whole layer's). Rows go in tiles of four, each tile's sums in registers over all inputs and every weight
- * vector loaded once per tile; the output is written once, bias, clamp and residual included (sgemm packs
- * both operands on every call and leaves those to more passes). AVX-512 or AVX2 and FMA when the CPU has them. */
+/* output[r * output_stride + o] = bias[o] + sum_k input[r * inputs + k] * W(k, o) for o < columns, clamped to
+ * [0, 6] when `clamp`, then plus residual[r * output_stride + o] when `residual` is not NULL: a 1x1
+ * convolution (or a column range of one: the pointers at its first column, the output stride the whole
+ * layer's). W(k, o) = weight_by_input[(o / 16) * panel_stride + k * weight_stride + o % 16]: input-major
+ * weights [inputs][outputs] have weight_stride = outputs, panel_stride = 16; panels of 16 columns, each
+ * [inputs][16], have weight_stride = 16, panel_stride = 16 * inputs. Rows go in tiles of four, each tile's
+ * sums in registers over all inputs and every weight vector loaded once per tile; the output is written
+ * once, bias, clamp and residual included (sgemm packs both operands on every call and leaves those to
+ * more passes). AVX-512 or AVX2 and FMA when the CPU has them. */
 void weft_pointwise(const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride,
-                    const float *bias, int columns, const float *residual, float *output, int output_stride, int clamp);
+                    int panel_stride, const float *bias, int columns, const float *residual, float *output,
+                    int output_stride, int clamp);
 
 /* The same without AVX2, and (on x86-64) with AVX2 even where AVX-512 is there (without AVX2: the
  * portable loop), for tests. */
 void weft_pointwise_avx2(const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride,
-                         const float *bias, int columns, const float *residual, float *output, int output_stride,
-                         int clamp);
+                         int panel_stride, const float *bias, int columns, const float *residual, float *output,
+                         int output_stride, int clamp);
 void weft_pointwise_portable(const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride,
-                             const float *bias, int columns, const float *residual, float *output, int output_stride,
-                             int clamp);
+                             int panel_stride, const float *bias, int columns, const float *residual, float *output,
+                             int output_stride, int clamp);
 
 /* The shape of a depthwise convolution over a batch of square NHWC images, TensorFlow
  * "SAME" padding: `pad_before` zero pixels before the first, output ceil(size/stride). */
@@ -40,14 +44,23 @@ typedef struct {
 } weft_depthwise_geometry;
 
 /* Depthwise convolution plus bias, clamped to [0, 6], for output rows [row_begin,
- * row_end) of the batch (row r: image r / output_size, line r % output_size). `weights`
- * is [kernel * kernel][channels], tap-major. AVX2+FMA when the CPU has them. */
+ * row_end) of the batch (row r: image r / output_size, line r % output_size) and channels
+ * [channel_begin, channel_end). `weights` is [kernel * kernel][channels], tap-major. 3x3
+ * and 5x5 kernels go seven output pixels at a time, a kernel row's weights and each input
+ * pixel loaded once for the seven; other shapes a pixel at a time. AVX-512 or AVX2 and FMA
+ * when the CPU has them. */
 void weft_depthwise_relu6(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
-                          const float *bias, float *output, int row_begin, int row_end);
+                          const float *bias, float *output, int row_begin, int row_end, int channel_begin,
+                          int channel_end);
 
-/* The same without AVX2, for tests. */
+/* The same without AVX2, and (on x86-64) with AVX2 even where AVX-512 is there (without
+ * AVX2: the portable loop), for tests. */
+void weft_depthwise_relu6_avx2(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
+                               const float *bias, float *output, int row_begin, int row_end, int channel_begin,
+                               int channel_end);
 void weft_depthwise_relu6_portable(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
-                                   const float *bias, float *output, int row_begin, int row_end);
+                                   const float *bias, float *output, int row_begin, int row_end, int channel_begin,
+                                   int channel_end);
 
 /* GELU in its exact (erf) form, in place: x * (1 + erf(x / sqrt 2)) / 2, erf to within
  * 5e-7 (Abramowitz & Stegun 7.1.26 with a polynomial exp), eight at a time. AVX2+FMA when

@@ -38,30 +38,40 @@ public enum Convolution {
   }
 
   /// Depthwise convolution plus bias, clamped to [0, 6] (ReLU6), for the output rows
-  /// `rows` of a batch (row `r` is image `r / outputSize`, line `r % outputSize`).
+  /// `rows` of a batch (row `r` is image `r / outputSize`, line `r % outputSize`) and the
+  /// `channels` given (all by default).
   ///
   /// `weights` is `[kernel · kernel × channels]` (tap-major, channels contiguous), so
-  /// each tap is one vector multiply-add across a pixel's channels. The loop is C
-  /// (`CWeftKernels`), compiled twice: AVX2 with FMA, chosen at run time when the CPU
-  /// has them, and baseline x86-64, which is all Swift's own SIMD code gets.
+  /// each tap is one vector multiply-add across a pixel's channels. 3×3 and 5×5 kernels
+  /// go seven output pixels at a time, each input pixel loaded once per kernel row for all
+  /// seven. In C (`CWeftKernels`), with the widest vectors the CPU has unless `build` says
+  /// otherwise: Swift's own SIMD code gets only baseline x86-64.
   public static func depthwiseReLU6(
     _ input: UnsafePointer<Float>, geometry g: Geometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    into output: UnsafeMutablePointer<Float>, rows: Range<Int>, portable: Bool = false
+    into output: UnsafeMutablePointer<Float>, rows: Range<Int>, channels: Range<Int>? = nil, build: KernelBuild = .widest
   ) {
+    let channels = channels ?? 0..<g.channels
     var shape = weft_depthwise_geometry(
       size: Int32(g.size), channels: Int32(g.channels), kernel: Int32(g.kernel), stride: Int32(g.stride),
       pad_before: Int32(g.padding.before), output_size: Int32(g.outputSize))
-    let run = portable ? weft_depthwise_relu6_portable : weft_depthwise_relu6
-    run(input, &shape, weights, bias, output, Int32(rows.lowerBound), Int32(rows.upperBound))
+    let run = switch build {
+    case .widest: weft_depthwise_relu6
+    case .avx2: weft_depthwise_relu6_avx2
+    case .portable: weft_depthwise_relu6_portable
+    }
+    run(
+      input, &shape, weights, bias, output, Int32(rows.lowerBound), Int32(rows.upperBound), Int32(channels.lowerBound),
+      Int32(channels.upperBound))
   }
 
-  /// Whether ``pointwise(_:rows:inputs:weightByInput:bias:outputs:columns:residual:into:clamp:kernel:)``
+  /// Whether ``pointwise(_:rows:inputs:weights:layout:bias:outputs:columns:residual:into:clamp:build:)``
   /// runs its AVX-512 build on this CPU.
   public static let pointwiseRunsAVX512 = weft_cpu_has_avx512_skylake() != 0
 
-  /// Which build of ``pointwise(_:rows:inputs:weightByInput:bias:outputs:columns:residual:into:clamp:kernel:)``
-  /// runs: tests check each against the same product.
-  public enum PointwiseKernel: Sendable, CaseIterable {
+  /// Which build of a C kernel runs (``depthwiseReLU6(_:geometry:weights:bias:into:rows:channels:build:)``,
+  /// ``pointwise(_:rows:inputs:weights:layout:bias:outputs:columns:residual:into:clamp:build:)``):
+  /// tests check each against the same reference.
+  public enum KernelBuild: Sendable, CaseIterable {
     /// AVX-512 or AVX2 and FMA, as the CPU has them.
     case widest
     /// AVX2 and FMA even where AVX-512 is there (the portable loop without AVX2).
@@ -70,25 +80,64 @@ public enum Convolution {
     case portable
   }
 
-  /// `output[r][o] = input[r] · weightByInput[·][o] + bias[o]` for the `columns` output
-  /// columns starting at `first` of a 1×1 convolution with `outputs` in all, clamped to
-  /// [0, 6] if `clamp`, then plus `residual[r][o]` if given (same layout as `output`).
-  /// `weightByInput` is `[inputs × outputs]` (input-major, the transpose of PyTorch's
-  /// layout). In C, with the widest vectors the CPU has unless `kernel` says otherwise.
+  /// How a 1×1 convolution's weights are laid out for
+  /// ``pointwise(_:rows:inputs:weights:layout:bias:outputs:columns:residual:into:clamp:build:)``.
+  public enum WeightLayout: Sendable, CaseIterable {
+    /// `[inputs × outputs]`: input `k`'s weights for every output in a row (the transpose of
+    /// PyTorch's layout; sgemm reads it too).
+    case inputMajor
+    /// Output columns in panels of ``panelWidth``, each `[inputs × panelWidth]` and the last
+    /// zero-padded: a tile reads its weights in order, input after input, which streams from
+    /// memory at about twice the speed of reading `inputMajor` rows a tile's width at a time
+    /// (the classifier at batch 1: 73 against 206 µs on one core, docs/BENCHMARKS.md).
+    case panels
+
+    /// Output columns in one panel.
+    public static let panelWidth = 16
+
+    /// Floats the weights of `inputs × outputs` take in this layout.
+    public func count(inputs: Int, outputs: Int) -> Int {
+      switch self {
+      case .inputMajor: inputs * outputs
+      case .panels: inputs * (outputs + Self.panelWidth - 1) / Self.panelWidth * Self.panelWidth
+      }
+    }
+
+    /// Where the weight of input `input` for output `output` is.
+    public func index(input: Int, output: Int, inputs: Int, outputs: Int) -> Int {
+      switch self {
+      case .inputMajor: input * outputs + output
+      case .panels: (output / Self.panelWidth * inputs + input) * Self.panelWidth + output % Self.panelWidth
+      }
+    }
+  }
+
+  /// `output[r][o] = input[r] · weight[·][o] + bias[o]` for the `columns` output columns of
+  /// a 1×1 convolution with `outputs` in all, clamped to [0, 6] if `clamp`, then plus
+  /// `residual[r][o]` if given (same layout as `output`). `weights` is laid out as `layout`
+  /// says; with `.panels`, `columns` starts at a panel's first column. In C, with the widest
+  /// vectors the CPU has unless `build` says otherwise.
   public static func pointwise(
-    _ input: UnsafePointer<Float>, rows: Int, inputs: Int, weightByInput: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    outputs: Int, columns: Range<Int>, residual: UnsafePointer<Float>? = nil, into output: UnsafeMutablePointer<Float>,
-    clamp: Bool, kernel: PointwiseKernel = .widest
+    _ input: UnsafePointer<Float>, rows: Int, inputs: Int, weights: UnsafePointer<Float>, layout: WeightLayout,
+    bias: UnsafePointer<Float>, outputs: Int, columns: Range<Int>, residual: UnsafePointer<Float>? = nil,
+    into output: UnsafeMutablePointer<Float>, clamp: Bool, build: KernelBuild = .widest
   ) {
     guard rows > 0, !columns.isEmpty else { return }
-    let run = switch kernel {
+    let run = switch build {
     case .widest: weft_pointwise
     case .avx2: weft_pointwise_avx2
     case .portable: weft_pointwise_portable
     }
-    let first = columns.lowerBound
+    let (first, width) = (columns.lowerBound, WeightLayout.panelWidth)
+    // The kernel finds column o's weights at `(o / 16) · panelStride + o % 16`, input k's `k · weightStride` on.
+    let (firstWeight, weightStride, panelStride) =
+      switch layout {
+      case .inputMajor: (weights + first, outputs, width)
+      case .panels: (weights + first * inputs, width, width * inputs)
+      }
+    precondition(layout == .inputMajor || first % width == 0, "a column range of panels starts at a panel")
     run(
-      input, Int32(rows), Int32(inputs), weightByInput + first, Int32(outputs), bias + first, Int32(columns.count),
+      input, Int32(rows), Int32(inputs), firstWeight, Int32(weightStride), Int32(panelStride), bias + first, Int32(columns.count),
       residual.map { $0 + first }, output + first, Int32(outputs), clamp ? 1 : 0)
   }
 

@@ -26,24 +26,34 @@ public final class EfficientNetLite0: Sendable {
   ]
 
   /// A 1×1 convolution (also the stem over its unfolded patches, and the classifier) with
-  /// its batch norm folded in. The weights are input-major, `[inputs × outputs]` (the
-  /// transpose of PyTorch's layout), as ``Convolution/pointwise`` reads them.
+  /// its batch norm folded in. A layer only ever run by ``Convolution/pointwise`` keeps its
+  /// weights in panels, which stream from memory faster; one sgemm may run keeps them
+  /// input-major, which both read.
   private struct Pointwise: Sendable {
-    let weightByInput: [Float]
+    let weights: [Float]
+    let layout: Convolution.WeightLayout
     let bias: [Float]
-    let outputs: Int
-    var inputs: Int { weightByInput.count / outputs }
+    let inputs, outputs: Int
 
-    /// From PyTorch's `[outputs × inputs]` layout, each output row scaled by `scale`.
-    init<Weights: RandomAccessCollection<Float>>(weight: Weights, scale: [Float]? = nil, bias: [Float], outputs: Int)
-    where Weights.Index == Int {
+    /// Whether rows split over the lanes go to sgemm rather than the direct kernel.
+    var usesGemm: Bool { layout == .inputMajor }
+
+    /// From PyTorch's `[outputs × inputs]` layout, each output row scaled by `scale`. With
+    /// `alwaysDirect`, the layer runs on the direct kernel however many rows it has.
+    init<Weights: RandomAccessCollection<Float>>(
+      weight: Weights, scale: [Float]? = nil, bias: [Float], outputs: Int, alwaysDirect: Bool = false
+    ) where Weights.Index == Int {
       let (inputs, first) = (weight.count / outputs, weight.startIndex)
-      var transposed = [Float](repeating: 0, count: weight.count)
+      let layout: Convolution.WeightLayout = alwaysDirect || inputs <= EfficientNetLite0.directInputs ? .panels : .inputMajor
+      var relaid = [Float](repeating: 0, count: layout.count(inputs: inputs, outputs: outputs))
       for output in 0..<outputs {
         let factor = scale?[output] ?? 1
-        for input in 0..<inputs { transposed[input * outputs + output] = weight[first + output * inputs + input] * factor }
+        for input in 0..<inputs {
+          relaid[layout.index(input: input, output: output, inputs: inputs, outputs: outputs)] =
+            weight[first + output * inputs + input] * factor
+        }
       }
-      (weightByInput, self.bias, self.outputs) = (transposed, bias, outputs)
+      (weights, self.layout, self.bias, self.inputs, self.outputs) = (relaid, layout, bias, inputs, outputs)
     }
   }
 
@@ -154,16 +164,7 @@ public final class EfficientNetLite0: Sendable {
         pointwiseOnLanes(expand, rows: count * g.size * g.size, input: current, output: buffers.expanded, clamp: true)
         depthwiseInput = buffers.expanded
       }
-      let source = SendablePointer(depthwiseInput)
-      lanes.forEachBlock(of: count * g.outputSize, minimumRows: 1) { lines in
-        block.depthwise.weight.withUnsafeBufferPointer { weights in
-          block.depthwise.bias.withUnsafeBufferPointer { bias in
-            Convolution.depthwiseReLU6(
-              source.pointer, geometry: g, weights: weights.baseAddress!, bias: bias.baseAddress!, into: buffers.depthwise,
-              rows: lines)
-          }
-        }
-      }
+      depthwiseOnLanes(block, images: count, input: depthwiseInput, output: buffers.depthwise)
       pointwiseOnLanes(
         block.project, rows: count * g.outputSize * g.outputSize, input: buffers.depthwise, output: spare, clamp: false,
         adding: block.residual ? current : nil)
@@ -207,9 +208,9 @@ public final class EfficientNetLite0: Sendable {
 
   /// Rows (pixels of the batch) below which a 1×1 convolution is split over the lanes by
   /// output columns rather than by rows: with few rows, splitting rows makes every lane
-  /// read all the weights for little work (the 14×14 and 7×7 stages at batch 1). These run
-  /// on ``Convolution/pointwise`` whatever their inputs: sgemm would pack the rows and the
-  /// weights on every call for 49–196 rows.
+  /// read all the weights for little work (the 14×14 and 7×7 stages at batch 1, the
+  /// classifier up to 255 images). These run on ``Convolution/pointwise`` whatever their
+  /// inputs: sgemm would pack the rows and the weights on every call for 49–196 rows.
   static let columnSplitRows = 256
 
   /// `output[0..<rows] = input · weight + bias`, clamped to [0, 6] if `clamp`, plus
@@ -224,24 +225,49 @@ public final class EfficientNetLite0: Sendable {
         pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp, adding: residual?.pointer)
       }
     }
-    let (inputs, outputs) = (convolution.inputs, convolution.outputs)
-    convolution.weightByInput.withUnsafeBufferPointer { weights in
+    let (outputs, width) = (convolution.outputs, Convolution.WeightLayout.panelWidth)
+    convolution.weights.withUnsafeBufferPointer { weights in
       convolution.bias.withUnsafeBufferPointer { bias in
         let (weights, bias) = (SendableReadPointer(weights.baseAddress!), SendableReadPointer(bias.baseAddress!))
-        // Whole vectors of 16 columns per lane: a lane's share never ends mid-vector.
-        lanes.forEachBlock(of: (outputs + 15) / 16, minimumRows: 1) { vectors in
+        // Whole panels (vectors of 16 columns) per lane: a lane's share never ends mid-vector.
+        lanes.forEachBlock(of: (outputs + width - 1) / width, minimumRows: 1) { panels in
           Convolution.pointwise(
-            source.pointer, rows: rows, inputs: inputs, weightByInput: weights.pointer, bias: bias.pointer, outputs: outputs,
-            columns: vectors.lowerBound * 16..<min(outputs, vectors.upperBound * 16), residual: residual?.pointer,
-            into: target.pointer, clamp: clamp)
+            source.pointer, rows: rows, inputs: convolution.inputs, weights: weights.pointer, layout: convolution.layout,
+            bias: bias.pointer, outputs: outputs, columns: panels.lowerBound * width..<min(outputs, panels.upperBound * width),
+            residual: residual?.pointer, into: target.pointer, clamp: clamp)
+        }
+      }
+    }
+  }
+
+  /// A block's depthwise convolution, spread over the lanes: by output rows, or, where the
+  /// expansion before it split by output columns (few pixels), by the same channels, which
+  /// each lane wrote and still has in its cache (a 7-row map also splits evenly that way).
+  private func depthwiseOnLanes(_ block: Block, images: Int, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    let (g, source, target) = (block.geometry, SendablePointer(input), SendablePointer(output))
+    let width = Convolution.WeightLayout.panelWidth
+    block.depthwise.weight.withUnsafeBufferPointer { weights in
+      block.depthwise.bias.withUnsafeBufferPointer { bias in
+        let (weights, bias) = (SendableReadPointer(weights.baseAddress!), SendableReadPointer(bias.baseAddress!))
+        let run = { @Sendable (rows: Range<Int>, channels: Range<Int>) in
+          Convolution.depthwiseReLU6(
+            source.pointer, geometry: g, weights: weights.pointer, bias: bias.pointer, into: target.pointer, rows: rows,
+            channels: channels)
+        }
+        let rows = images * g.outputSize
+        guard images * g.size * g.size < Self.columnSplitRows else {
+          return lanes.forEachBlock(of: rows, minimumRows: 1) { run($0, 0..<g.channels) }
+        }
+        lanes.forEachBlock(of: (g.channels + width - 1) / width, minimumRows: 1) { panels in
+          run(0..<rows, panels.lowerBound * width..<min(g.channels, panels.upperBound * width))
         }
       }
     }
   }
 
   /// `output[rows] = input[rows] · weight + bias`, optionally clamped to [0, 6], plus the
-  /// same rows of `residual` if given, on the calling lane: the direct kernel up to
-  /// ``directInputs`` inputs, else sgemm.
+  /// same rows of `residual` if given, on the calling lane: the direct kernel, or sgemm for
+  /// a layer that ``Pointwise/usesGemm``.
   private func pointwise(
     _ convolution: Pointwise, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, clamp: Bool,
     adding residual: UnsafePointer<Float>? = nil
@@ -249,12 +275,12 @@ public final class EfficientNetLite0: Sendable {
     let (inputs, outputs) = (convolution.inputs, convolution.outputs)
     let (input, output) = (input + rows.lowerBound * inputs, output + rows.lowerBound * outputs)
     let residual = residual.map { $0 + rows.lowerBound * outputs }
-    convolution.weightByInput.withUnsafeBufferPointer { weights in
+    convolution.weights.withUnsafeBufferPointer { weights in
       convolution.bias.withUnsafeBufferPointer { bias in
-        if inputs <= Self.directInputs {
+        guard convolution.usesGemm else {
           return Convolution.pointwise(
-            input, rows: rows.count, inputs: inputs, weightByInput: weights.baseAddress!, bias: bias.baseAddress!, outputs: outputs,
-            columns: 0..<outputs, residual: residual, into: output, clamp: clamp)
+            input, rows: rows.count, inputs: inputs, weights: weights.baseAddress!, layout: convolution.layout,
+            bias: bias.baseAddress!, outputs: outputs, columns: 0..<outputs, residual: residual, into: output, clamp: clamp)
         }
         Gemm.linear(
           input, rows: rows.count, weightByInput: weights.baseAddress!, bias: bias.baseAddress!, outputs: outputs, inputs: inputs,
@@ -359,11 +385,13 @@ public final class EfficientNetLite0: Sendable {
       return Pointwise(weight: relaid, bias: shift, outputs: outputs)
     }
 
-    /// A linear layer `[outputs, inputs]` with its bias.
+    /// A linear layer `[outputs, inputs]` with its bias, always on the direct kernel: with
+    /// one row per image, its weights' streaming from memory is the cost.
     func linear(_ name: String, outputs: Int, inputs: Int) throws -> Pointwise {
       Pointwise(
         weight: try file.float32(name + ".weight", shape: [outputs, inputs]).values,
-        bias: Array(try file.float32(name + ".bias", shape: [outputs]).values), outputs: outputs)
+        bias: Array(try file.float32(name + ".bias", shape: [outputs]).values), outputs: outputs, alwaysDirect: true)
     }
   }
 }
+
