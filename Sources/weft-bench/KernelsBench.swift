@@ -11,8 +11,7 @@ struct KernelsBench: ParsableCommand {
       Each shape's weights are laid out in enough copies to exceed the last-level cache and \
       cycled through, so every call reads its weights from memory, as a forward pass does. \
       Prints the best of --repeats calls per kernel and sgemm's time over the kernel's (above \
-      1: the unpacked kernel is faster). Gemm.fewRows and the text encoder's column split \
-      are set from these figures.
+      1: the unpacked kernel is faster). Gemm.fewRows is set from these figures.
       """)
 
   @Option(help: "Calls per kernel, shape and row count; the fastest is kept.")

@@ -110,6 +110,21 @@ public enum Convolution {
       case .panels: (output / Self.panelWidth * inputs + input) * Self.panelWidth + output % Self.panelWidth
       }
     }
+
+    /// `weight`, in PyTorch's `[outputs × inputs]` layout, laid out this way (padding 0),
+    /// each output's weights multiplied by `scale[output]` if given.
+    public func relaid<Weights: RandomAccessCollection<Float>>(_ weight: Weights, outputs: Int, scale: [Float]? = nil) -> [Float]
+    where Weights.Index == Int {
+      let (inputs, first) = (weight.count / outputs, weight.startIndex)
+      var relaid = [Float](repeating: 0, count: count(inputs: inputs, outputs: outputs))
+      for output in 0..<outputs {
+        let factor = scale?[output] ?? 1
+        for input in 0..<inputs {
+          relaid[index(input: input, output: output, inputs: inputs, outputs: outputs)] = weight[first + output * inputs + input] * factor
+        }
+      }
+      return relaid
+    }
   }
 
   /// `output[r][o] = input[r] · weight[·][o] + bias[o]` for the `columns` output columns of

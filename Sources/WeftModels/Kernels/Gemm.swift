@@ -83,8 +83,8 @@ extension Gemm {
   /// of sgemm: OpenBLAS packs the whole weight matrix on every call, which costs more than the
   /// product itself for a few rows. The crossover depends on the shape (`weft-bench
   /// kernels`, one core, weights read from memory as in a forward pass): for 384- and
-  /// 320-wide inputs the unpacked kernel is 1.0–2.0× sgemm's speed up to 16 rows (the text
-  /// encoder's column split uses it that far), for the 1,536-wide input 0.85–1.2× at 12–16;
+  /// 320-wide inputs the unpacked kernel is 1.0–2.0× sgemm's speed up to 16 rows, for the
+  /// 1,536-wide input 0.85–1.2× at 12–16;
   /// for narrow layers (96 × 16, 128 × 64) sgemm is ahead from 4–8 rows, so 8 is at
   /// the edge for the speech model's narrow products (not changed without its own
   /// measurement).

@@ -43,17 +43,10 @@ public final class EfficientNetLite0: Sendable {
     init<Weights: RandomAccessCollection<Float>>(
       weight: Weights, scale: [Float]? = nil, bias: [Float], outputs: Int, alwaysDirect: Bool = false
     ) where Weights.Index == Int {
-      let (inputs, first) = (weight.count / outputs, weight.startIndex)
+      let inputs = weight.count / outputs
       let layout: Convolution.WeightLayout = alwaysDirect || inputs <= EfficientNetLite0.directInputs ? .panels : .inputMajor
-      var relaid = [Float](repeating: 0, count: layout.count(inputs: inputs, outputs: outputs))
-      for output in 0..<outputs {
-        let factor = scale?[output] ?? 1
-        for input in 0..<inputs {
-          relaid[layout.index(input: input, output: output, inputs: inputs, outputs: outputs)] =
-            weight[first + output * inputs + input] * factor
-        }
-      }
-      (weights, self.layout, self.bias, self.inputs, self.outputs) = (relaid, layout, bias, inputs, outputs)
+      (weights, self.layout, self.bias, self.inputs, self.outputs) =
+        (layout.relaid(weight, outputs: outputs, scale: scale), layout, bias, inputs, outputs)
     }
   }
 
