@@ -2,8 +2,9 @@ import Foundation
 
 /// all-MiniLM-L6-v2: a 6-layer BERT encoder (hidden 384, 12 heads of 32, FFN 1536, GELU),
 /// mean pooling over real tokens, L2 normalisation. Weights stay in the mapped
-/// safetensors file for the products over many rows (sgemm, ``Gemm``); a short text's
-/// products read a copy of the projections laid out in panels (``Projection``).
+/// safetensors file for the products over many rows (sgemm, ``Gemm``); up to
+/// ``columnSplitRows`` rows the products read a copy of the projections laid out in panels
+/// (``Projection``).
 public final class MiniLMEncoder: Sendable {
   public static let hidden = 384
   static let heads = 12
@@ -19,16 +20,16 @@ public final class MiniLMEncoder: Sendable {
     let attentionInput: [Float], attentionInputBias: [Float]
     let output, outputBias, attentionNormGamma, attentionNormBeta: WeightTensor
     let up, upBias, down, downBias, outputNormGamma, outputNormBeta: WeightTensor
-    /// The four products' weights for a short text (``columnSplitRows`` rows or fewer).
+    /// The four products' weights for ``columnSplitRows`` rows or fewer.
     let attentionInputPanels, outputPanels, upPanels, downPanels: Projection
   }
 
   /// A projection's weights in panels of 16 output columns
-  /// (``Convolution/WeightLayout/panels``), for ``Convolution/pointwise``: over a short
-  /// text's rows it reads each weight once, in order, twelve rows at a time (1.25–1.4×
-  /// the speed of the dot-product kernel on PyTorch's layout, docs/BENCHMARKS.md,
-  /// nineteenth session). A copy: the products over many rows stay on sgemm, which reads
-  /// the mapped layout (42 MB for the six layers).
+  /// (``Convolution/WeightLayout/panels``), for ``Convolution/pointwise``, which reads
+  /// them in order, twelve rows at a time (for a short text 1.25–1.4× the speed of the
+  /// dot-product kernel on PyTorch's layout, docs/BENCHMARKS.md, nineteenth session). A
+  /// copy: the products over more than ``columnSplitRows`` rows stay on sgemm, which
+  /// reads the mapped layout (42 MB for the six layers).
   private struct Projection: Sendable {
     let weights: [Float]
     let inputs, outputs: Int
@@ -147,12 +148,15 @@ public final class MiniLMEncoder: Sendable {
   }
 
   /// Rows (tokens in a batch) at or below which a layer splits each product by output
-  /// columns across the lanes instead of by rows: a short text's layer. Split by rows,
-  /// each lane's sgemm packs the whole weight matrix for a handful of rows, which costs
-  /// more than the product; split by columns, each lane reads its share of the weights
-  /// once per twelve rows, unpacked (the dot-product kernel that ran these before was
-  /// ahead of sgemm to 16 rows on this encoder's shapes; see ``Gemm/fewRows``).
-  static let columnSplitRows = 16
+  /// columns across the lanes, on ``Convolution/pointwise`` over ``Projection``s, instead
+  /// of by rows on sgemm. Split by rows, each lane's sgemm packs the whole weight matrix,
+  /// which for a handful of rows costs more than the product; split by columns, each lane
+  /// reads its share of the weights once per twelve rows, unpacked. One lane's share, one
+  /// core: 2.8× sgemm's speed at 16 rows, 1.23–1.38× at 128, 1.05–1.13× at 1,024; the
+  /// whole model: batch 1 × 128 pieces 5–7% faster, 32 short texts (352 rows) about 2%.
+  /// Above this, the per-token steps that run on the caller's thread between the products
+  /// here would grow with the rows (the batch of 32 × 128 pieces stays split by rows).
+  static let columnSplitRows = 512
 
   /// One encoder layer in three phases separated by barriers: the QKV projection by row
   /// blocks, attention by (sequence, head), then everything after attention by row
@@ -192,8 +196,9 @@ public final class MiniLMEncoder: Sendable {
     }
   }
 
-  /// One layer for a few rows: every product split by output columns across the lanes,
-  /// the per-token steps between them (residuals, layer norms) on the caller's thread.
+  /// One layer for up to ``columnSplitRows`` rows: every product split by output columns
+  /// across the lanes, the per-token steps between them (residuals, layer norms) on the
+  /// caller's thread.
   private func runSplittingColumns(
     _ layer: Layer, on x: UnsafeMutablePointer<Float>, rows: Int, lengths: [Int], length: Int, scratch: Scratch
   ) {
@@ -213,7 +218,7 @@ public final class MiniLMEncoder: Sendable {
       x, rows: rows, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer, epsilon: Self.epsilon)
   }
 
-  /// One product of a short text's layer on the lanes by output columns, whole panels of
+  /// One product of a layer on the lanes by output columns, whole panels of
   /// 16 and at least 64 columns a lane; with `gelu`, each lane then applies GELU to its
   /// columns of each row while they are in its cache.
   private func linearByColumns(
