@@ -109,6 +109,28 @@ struct LaneThreadsTests {
     #expect(phases.values == [50, 0])
   }
 
+  /// A helper that keeps the caller waiting (another process busy on its CPU) is left
+  /// out: one slow barrier changes nothing, after two in a row the caller runs every lane
+  /// itself, and once ``LaneThreads/aloneTime`` has passed it uses the helper again.
+  @Test func phasesRunOnTheCallerAloneWhileAHelperIsSlow() {
+    let threads = LaneThreads(helpers: 1)
+    let (laneOnHelper, slow, caller) = (Log<Bool>(), LaneThreads.slowHelperWait * 3, pthread_self())
+    func phase(slowHelper: Bool) {
+      _ = threads.run { lane in
+        guard lane == 1 else { return }
+        laneOnHelper.append(pthread_equal(pthread_self(), caller) == 0)
+        if slowHelper { Thread.sleep(forTimeInterval: slow.seconds) }
+      }
+    }
+    phase(slowHelper: true)
+    phase(slowHelper: true)
+    phase(slowHelper: false)
+    phase(slowHelper: false)
+    Thread.sleep(forTimeInterval: (LaneThreads.aloneTime * 2).seconds)
+    phase(slowHelper: false)
+    #expect(laneOnHelper.entries == [true, true, false, false, true])
+  }
+
   @Test func aSecondCallerIsTurnedAwayWhileTheThreadsAreTaken() {
     let threads = LaneThreads(helpers: 1)
     let nested = Counters(1)
@@ -128,6 +150,13 @@ private final class Counters: Sendable {
   func add(_ index: Int) { add(index, 1) }
   func add(_ index: Int, _ amount: Int) { cells.withLock { $0[index] += amount } }
   var values: [Int] { cells.withLock { $0 } }
+}
+
+/// What the lanes' closures saw, in order.
+private final class Log<Entry: Sendable>: Sendable {
+  private let cells = Mutex<[Entry]>([])
+  func append(_ entry: Entry) { cells.withLock { $0.append(entry) } }
+  var entries: [Entry] { cells.withLock { $0 } }
 }
 
 extension Duration {

@@ -13,10 +13,18 @@ import Synchronization
 /// runtimes do) and only then sleeps, so back-to-back phases cost no wake-ups, and a
 /// thread left waiting (a long serial step, a descheduled lane, the pass over) stops
 /// taking a core.
+///
+/// The lanes take equal shares, so a helper that gets only part of a core (another
+/// process busy on its CPU) holds back every phase until the scheduler gives it a slice:
+/// with one busy process on the other vCPU, a vision pass took 132 ms instead of 6 (9.7 on
+/// one lane). When the caller has waited for the helpers longer than ``slowHelperWait``
+/// (and longer than its own share took) at ``slowPhasesBeforeAlone`` barriers in a row, it
+/// runs every lane's share itself for ``aloneTime``, then tries the helpers again.
 final class LaneThreads: @unchecked Sendable {
   // @unchecked: `job` is written only by the caller holding `busy`, before it publishes
   // the phase (sequentially consistent) and read by the helpers after they see it; the
-  // caller clears it only after every helper reported the phase done.
+  // caller clears it only after every helper reported the phase done. `slowPhases` and
+  // `aloneUntil` are read and written only by the caller holding `busy`.
 
   /// How long a waiting thread busy-waits before it sleeps.
   static let spinTime: Duration = .microseconds(50)
@@ -42,6 +50,19 @@ final class LaneThreads: @unchecked Sendable {
   private let callerWaiter = Waiter()
   private var job: (@Sendable (Int) -> Void)?
 
+  /// A wait at the barrier past which (and past the caller's own share's time) the
+  /// helpers count as slow: a normal phase's wait is tens of microseconds, a helper
+  /// waiting for a slice behind another process milliseconds.
+  static let slowHelperWait: Duration = .milliseconds(1)
+  /// Slow barriers in a row after which the caller runs phases alone: one alone can be
+  /// a hiccup of the machine.
+  static let slowPhasesBeforeAlone = 2
+  /// How long the caller then runs every lane's share itself before it tries the helpers
+  /// again (a few passes; trying costs up to two slow barriers).
+  static let aloneTime: Duration = .milliseconds(50)
+  private var slowPhases = 0
+  private var aloneUntil: ContinuousClock.Instant?
+
   /// Threads for lanes `1...helpers`; models share ``shared(count:)``'s instead.
   init(helpers: Int) {
     self.helpers = helpers
@@ -55,23 +76,47 @@ final class LaneThreads: @unchecked Sendable {
     }
   }
 
-  /// Runs `body(lane)` for every lane in `0...helpers`, lane 0 on the calling thread;
-  /// returns when all are done. Returns false without running anything when another
-  /// caller is using the threads (the caller then uses the system's pool).
+  /// Runs `body(lane)` for every lane in `0...helpers`, lane 0 on the calling thread (all
+  /// of them there while the helpers are slow); returns when all are done. Returns false
+  /// without running anything when another caller is using the threads (the caller then
+  /// uses the system's pool).
   func run(_ body: @Sendable (Int) -> Void) -> Bool {
     guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
     defer { busy.store(false, ordering: .releasing) }
+    let clock = ContinuousClock()
+    if let until = aloneUntil {
+      if clock.now < until {
+        for lane in 0...helpers { body(lane) }
+        return true
+      }
+      aloneUntil = nil
+    }
     withoutActuallyEscaping(body) { body in
       job = body
       finished.store(0, ordering: .relaxed)
       callerCPU.store(Int(weft_current_cpu()), ordering: .relaxed)
+      let start = clock.now
       phase.add(1, ordering: .sequentiallyConsistent)
       for waiter in helperWaiters { waiter.wake() }
       body(0)
+      let ownShareDone = clock.now
       callerWaiter.wait { finished.load(ordering: .sequentiallyConsistent) == helpers }
       job = nil
+      noteWait(clock.now - ownShareDone, ownShare: ownShareDone - start, now: clock.now)
     }
     return true
+  }
+
+  /// Counts a barrier where the caller waited long for the helpers; after
+  /// ``slowPhasesBeforeAlone`` in a row, the caller goes alone for ``aloneTime``.
+  private func noteWait(_ waited: Duration, ownShare: Duration, now: ContinuousClock.Instant) {
+    guard waited > max(Self.slowHelperWait, ownShare) else {
+      slowPhases = 0
+      return
+    }
+    slowPhases += 1
+    guard slowPhases >= Self.slowPhasesBeforeAlone else { return }
+    (slowPhases, aloneUntil) = (0, now + Self.aloneTime)
   }
 
   /// How long a helper that found itself on the caller's CPU keeps off it.
