@@ -97,7 +97,8 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
             const float *line = image_base + (size_t)(top + ky) * size * channels + c;                            \
             const float *taps = weights + (size_t)ky * kernel * channels + c;                                     \
             VEC w[STRIP_MAX_KERNEL];                                                                              \
-            _Pragma("clang loop unroll(full)") for (int kx = 0; kx < kernel; kx++) w[kx] = *(const VEC *)(taps + (size_t)kx * channels); \
+            _Pragma("clang loop unroll(full)") for (int kx = 0; kx < kernel; kx++)                               \
+                w[kx] = *(const VEC *)(taps + (size_t)kx * channels);                                             \
             _Pragma("clang loop unroll(full)") for (int i = 0; i < span; i++) {                                   \
               if (i < first || i >= last) continue;                                                               \
               const VEC x = *(const VEC *)(line + (ptrdiff_t)(left + i) * channels);                              \
@@ -107,13 +108,15 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
               }                                                                                                   \
             }                                                                                                     \
           }                                                                                                       \
-          for (int j = 0; j < pixels; j++)                                                                        \
-            *(VEC *)(row_output + (size_t)(ox + j) * channels + c) = __builtin_elementwise_min(__builtin_elementwise_max(sum[j], zero), six); \
+          for (int j = 0; j < pixels; j++) {                                                                      \
+            const VEC clamped = __builtin_elementwise_min(__builtin_elementwise_max(sum[j], zero), six);          \
+            *(VEC *)(row_output + (size_t)(ox + j) * channels + c) = clamped;                                     \
+          }                                                                                                       \
         }                                                                                                         \
         if (vector_end < channel_end)                                                                             \
           for (int j = 0; j < pixels; j++)                                                                        \
-            depthwise_pixel(image_base, g, weights, bias, row_output + (size_t)(ox + j) * channels, top, ky_begin, ky_end, \
-                            (ox + j) * stride - g->pad_before, vector_end, channel_end);                          \
+            depthwise_pixel(image_base, g, weights, bias, row_output + (size_t)(ox + j) * channels, top, ky_begin, \
+                            ky_end, (ox + j) * stride - g->pad_before, vector_end, channel_end);                  \
       }                                                                                                           \
     }                                                                                                             \
   }

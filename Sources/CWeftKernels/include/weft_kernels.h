@@ -20,10 +20,10 @@ void weft_linear_few_rows_portable(const float *input, int rows, const float *we
  * convolution (or a column range of one: the pointers at its first column, the output stride the whole
  * layer's). W(k, o) = weight_by_input[(o / 16) * panel_stride + k * weight_stride + o % 16]: input-major
  * weights [inputs][outputs] have weight_stride = outputs, panel_stride = 16; panels of 16 columns, each
- * [inputs][16], have weight_stride = 16, panel_stride = 16 * inputs. Rows go in tiles of four, each tile's
- * sums in registers over all inputs and every weight vector loaded once per tile; the output is written
- * once, bias, clamp and residual included (sgemm packs both operands on every call and leaves those to
- * more passes). AVX-512 or AVX2 and FMA when the CPU has them. */
+ * [inputs][16], have weight_stride = 16, panel_stride = 16 * inputs. Rows go in tiles of twelve (with 64
+ * inputs or more) and four, each tile's sums in registers over all inputs and every weight vector loaded
+ * once per tile; the output is written once, bias, clamp and residual included (sgemm packs both operands
+ * on every call and leaves those to more passes). AVX-512 or AVX2 and FMA when the CPU has them. */
 void weft_pointwise(const float *input, int rows, int inputs, const float *weight_by_input, int weight_stride,
                     int panel_stride, const float *bias, int columns, const float *residual, float *output,
                     int output_stride, int clamp);

@@ -102,7 +102,8 @@ final class LaneThreads: @unchecked Sendable {
       let ownShareDone = clock.now
       callerWaiter.wait { finished.load(ordering: .sequentiallyConsistent) == helpers }
       job = nil
-      noteWait(clock.now - ownShareDone, ownShare: ownShareDone - start, now: clock.now)
+      let end = clock.now
+      noteWait(end - ownShareDone, ownShare: ownShareDone - start, now: end)
     }
     return true
   }

@@ -35,7 +35,8 @@ public final class MiniLMEncoder: Sendable {
     let inputs, outputs: Int
 
     init<Weights: RandomAccessCollection<Float>>(_ weight: Weights, outputs: Int) where Weights.Index == Int {
-      (weights, inputs, self.outputs) = (Convolution.WeightLayout.panels.relaid(weight, outputs: outputs), weight.count / outputs, outputs)
+      weights = Convolution.WeightLayout.panels.relaid(weight, outputs: outputs)
+      (inputs, self.outputs) = (weight.count / outputs, outputs)
     }
   }
 
