@@ -31,15 +31,23 @@ static int detect_avx512(void) {
 }
 #endif
 
-int weft_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__)
-  static atomic_int known = -1; /* threads that race here all compute the same value */
-  int value = atomic_load_explicit(&known, memory_order_relaxed);
+/* `detect()`'s answer, computed on the first call (threads that race here all compute the
+ * same value). */
+static int remembered(atomic_int *known, int (*detect)(void)) {
+  int value = atomic_load_explicit(known, memory_order_relaxed);
   if (value < 0) {
     value = detect();
-    atomic_store_explicit(&known, value, memory_order_relaxed);
+    atomic_store_explicit(known, value, memory_order_relaxed);
   }
   return value;
+}
+#endif
+
+int weft_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__)
+  static atomic_int known = -1;
+  return remembered(&known, detect);
 #else
   return 0;
 #endif
@@ -47,7 +55,8 @@ int weft_cpu_has_avx2_fma(void) {
 
 int weft_cpu_has_avx512_skylake(void) {
 #if defined(__x86_64__)
-  return detect_avx512();
+  static atomic_int known = -1;
+  return remembered(&known, detect_avx512);
 #else
   return 0;
 #endif

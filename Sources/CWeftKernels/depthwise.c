@@ -157,9 +157,7 @@ void weft_depthwise_relu6_avx2(DEPTHWISE_PARAMETERS) {
 
 void weft_depthwise_relu6(DEPTHWISE_PARAMETERS) {
 #if defined(__x86_64__)
-  static int has_avx512 = -1; /* a benign race: every thread computes the same value */
-  if (has_avx512 < 0) has_avx512 = weft_cpu_has_avx512_skylake();
-  if (has_avx512) {
+  if (weft_cpu_has_avx512_skylake()) {
     depthwise_avx512(DEPTHWISE_ARGUMENTS);
     return;
   }

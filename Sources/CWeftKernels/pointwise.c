@@ -155,9 +155,7 @@ void weft_pointwise_avx2(POINTWISE_PARAMETERS) {
 
 void weft_pointwise(POINTWISE_PARAMETERS) {
 #if defined(__x86_64__)
-  static int has_avx512 = -1; /* a benign race: every thread computes the same value */
-  if (has_avx512 < 0) has_avx512 = weft_cpu_has_avx512_skylake();
-  if (has_avx512) {
+  if (weft_cpu_has_avx512_skylake()) {
     pointwise_avx512(POINTWISE_ARGUMENTS);
     return;
   }

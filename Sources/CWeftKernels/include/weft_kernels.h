@@ -88,7 +88,7 @@ float weft_lstm_cell(const float *gates, float *hidden, float *cell, const float
 float weft_lstm_cell_portable(const float *gates, float *hidden, float *cell, const float *decoder, int size);
 
 /* Whether this CPU and its OS run AVX2 with FMA, and AVX-512 F, DQ, CD, BW and VL (the set
- * OpenBLAS's SkylakeX kernels use). */
+ * OpenBLAS's SkylakeX kernels use); each checked once. */
 int weft_cpu_has_avx2_fma(void);
 int weft_cpu_has_avx512_skylake(void);
 
