@@ -22,6 +22,23 @@ struct ComputeLanesTests {
     }
   }
 
+  /// Column blocks cover every column once, start on whole units, and give each lane at
+  /// least the minimum (150 columns in units of 16: two lanes of 80 and 70; with at least
+  /// 96 a lane, one block).
+  @Test func columnBlocksAreWholeUnitsCoveringEveryColumnOnce() {
+    let lanes = ComputeLanes(count: 2)
+    for (minimum, expected) in [(1, [0..<80, 80..<150]), (96, [0..<150])] {
+      let columns = Counters(150)
+      let blocks = Log<Range<Int>>()
+      lanes.forEachColumnBlock(of: 150, unit: 16, minimumColumns: minimum) { block in
+        blocks.append(block)
+        for column in block { columns.add(column) }
+      }
+      #expect(columns.values == Array(repeating: 1, count: 150))
+      #expect(blocks.entries.sorted { $0.lowerBound < $1.lowerBound } == expected)
+    }
+  }
+
   @Test func tasksGetTheirLaneAndEachRunsOnce() {
     let lanes = ComputeLanes(count: 2)
     let lanesSeen = Counters(25)

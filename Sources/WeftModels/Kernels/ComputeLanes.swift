@@ -36,6 +36,17 @@ public struct ComputeLanes: Sendable {
     DispatchQueue.concurrentPerform(iterations: blocks, execute: block)
   }
 
+  /// ``forEachBlock(of:minimumRows:_:)`` over `columns` in whole groups of `unit` (the
+  /// last may be short), at least `minimumColumns` a lane: a lane's share never ends inside
+  /// a vector or a panel, and two splits of the same columns give each lane the same ones.
+  public func forEachColumnBlock(
+    of columns: Int, unit: Int, minimumColumns: Int = 1, _ body: @Sendable (Range<Int>) -> Void
+  ) {
+    forEachBlock(of: (columns + unit - 1) / unit, minimumRows: max(1, minimumColumns / unit)) { units in
+      body(units.lowerBound * unit..<min(columns, units.upperBound * unit))
+    }
+  }
+
   /// Calls `body` for every task in `0..<tasks`, the tasks dealt round-robin over the
   /// lanes; returns when all are done. `body` receives the task and its lane, so a lane
   /// can reuse its own scratch memory.

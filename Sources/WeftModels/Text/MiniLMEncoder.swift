@@ -227,11 +227,10 @@ public final class MiniLMEncoder: Sendable {
     into output: UnsafeMutablePointer<Float>, gelu: Bool = false
   ) {
     let (source, biases, target) = (SendableReadPointer(input), SendableReadPointer(bias), SendablePointer(output))
-    let (inputs, outputs, width) = (projection.inputs, projection.outputs, Convolution.WeightLayout.panelWidth)
+    let (inputs, outputs) = (projection.inputs, projection.outputs)
     projection.weights.withUnsafeBufferPointer { weights in
       let weights = SendableReadPointer(weights.baseAddress!)
-      lanes.forEachBlock(of: (outputs + width - 1) / width, minimumRows: 64 / width) { panels in
-        let columns = panels.lowerBound * width..<min(outputs, panels.upperBound * width)
+      lanes.forEachColumnBlock(of: outputs, unit: Convolution.WeightLayout.panelWidth, minimumColumns: 64) { columns in
         Convolution.pointwise(
           source.pointer, rows: rows, inputs: inputs, weights: weights.pointer, layout: .panels, bias: biases.pointer,
           outputs: outputs, columns: columns, into: target.pointer, clamp: false)

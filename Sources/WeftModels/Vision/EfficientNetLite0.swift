@@ -218,16 +218,14 @@ public final class EfficientNetLite0: Sendable {
         pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp, adding: residual?.pointer)
       }
     }
-    let (outputs, width) = (convolution.outputs, Convolution.WeightLayout.panelWidth)
     convolution.weights.withUnsafeBufferPointer { weights in
       convolution.bias.withUnsafeBufferPointer { bias in
         let (weights, bias) = (SendableReadPointer(weights.baseAddress!), SendableReadPointer(bias.baseAddress!))
-        // Whole panels (vectors of 16 columns) per lane: a lane's share never ends mid-vector.
-        lanes.forEachBlock(of: (outputs + width - 1) / width, minimumRows: 1) { panels in
+        lanes.forEachColumnBlock(of: convolution.outputs, unit: Convolution.WeightLayout.panelWidth) { columns in
           Convolution.pointwise(
             source.pointer, rows: rows, inputs: convolution.inputs, weights: weights.pointer, layout: convolution.layout,
-            bias: bias.pointer, outputs: outputs, columns: panels.lowerBound * width..<min(outputs, panels.upperBound * width),
-            residual: residual?.pointer, into: target.pointer, clamp: clamp)
+            bias: bias.pointer, outputs: convolution.outputs, columns: columns, residual: residual?.pointer,
+            into: target.pointer, clamp: clamp)
         }
       }
     }
@@ -238,7 +236,6 @@ public final class EfficientNetLite0: Sendable {
   /// each lane wrote and still has in its cache (a 7-row map also splits evenly that way).
   private func depthwiseOnLanes(_ block: Block, images: Int, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
     let (g, source, target) = (block.geometry, SendablePointer(input), SendablePointer(output))
-    let width = Convolution.WeightLayout.panelWidth
     block.depthwise.weight.withUnsafeBufferPointer { weights in
       block.depthwise.bias.withUnsafeBufferPointer { bias in
         let (weights, bias) = (SendableReadPointer(weights.baseAddress!), SendableReadPointer(bias.baseAddress!))
@@ -251,9 +248,7 @@ public final class EfficientNetLite0: Sendable {
         guard images * g.size * g.size < Self.columnSplitRows else {
           return lanes.forEachBlock(of: rows, minimumRows: 1) { run($0, 0..<g.channels) }
         }
-        lanes.forEachBlock(of: (g.channels + width - 1) / width, minimumRows: 1) { panels in
-          run(0..<rows, panels.lowerBound * width..<min(g.channels, panels.upperBound * width))
-        }
+        lanes.forEachColumnBlock(of: g.channels, unit: Convolution.WeightLayout.panelWidth) { run(0..<rows, $0) }
       }
     }
   }
