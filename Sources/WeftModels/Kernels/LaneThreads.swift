@@ -60,12 +60,15 @@ final class LaneThreads: @unchecked Sendable {
   /// How long the caller then runs every lane's share itself before it tries the helpers
   /// again (a few passes; trying costs up to two slow barriers).
   static let aloneTime: Duration = .milliseconds(50)
+  /// Whether the caller goes alone when the helpers are slow (always for models; off for
+  /// tests of where the helpers run, which a phase on the caller would hide).
+  private let leavesSlowHelpersOut: Bool
   private var slowPhases = 0
   private var aloneUntil: ContinuousClock.Instant?
 
   /// Threads for lanes `1...helpers`; models share ``shared(count:)``'s instead.
-  init(helpers: Int) {
-    self.helpers = helpers
+  init(helpers: Int, leavesSlowHelpersOut: Bool = true) {
+    (self.helpers, self.leavesSlowHelpersOut) = (helpers, leavesSlowHelpersOut)
     helperWaiters = (0..<helpers).map { _ in Waiter() }
     for helper in 0..<helpers {
       let thread = Thread { [self] in self.serve(lane: helper + 1) }
@@ -111,7 +114,7 @@ final class LaneThreads: @unchecked Sendable {
   /// Counts a barrier where the caller waited long for the helpers; after
   /// ``slowPhasesBeforeAlone`` in a row, the caller goes alone for ``aloneTime``.
   private func noteWait(_ waited: Duration, ownShare: Duration, now: ContinuousClock.Instant) {
-    guard waited > max(Self.slowHelperWait, ownShare) else {
+    guard leavesSlowHelpersOut, waited > max(Self.slowHelperWait, ownShare) else {
       slowPhases = 0
       return
     }
