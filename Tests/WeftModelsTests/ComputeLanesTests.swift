@@ -39,6 +39,37 @@ struct ComputeLanesTests {
     }
   }
 
+  /// Claimed chunks cover every column once in whole chunks (150 columns, chunks of 2 × 16:
+  /// four of 32 and a short one of 22); one lane, or one chunk, runs the columns whole.
+  @Test func claimedChunksCoverEveryColumnOnceInWholeChunks() {
+    for (lanes, chunk, expected) in [
+      (2, 2, [0..<32, 32..<64, 64..<96, 96..<128, 128..<150]), (1, 2, [0..<150]), (2, 10, [0..<150]),
+    ] {
+      let columns = Counters(150)
+      let chunks = Log<Range<Int>>()
+      ComputeLanes(count: lanes).forEachClaimedColumnChunk(of: 150, unit: 16, chunk: chunk) { block in
+        chunks.append(block)
+        for column in block { columns.add(column) }
+      }
+      #expect(columns.values == Array(repeating: 1, count: 150))
+      #expect(chunks.entries.sorted { $0.lowerBound < $1.lowerBound } == expected)
+    }
+  }
+
+  /// A lane that runs slowly takes fewer chunks: the calling thread sleeps 5 ms in each
+  /// of its chunks and the helper takes most of the 40 (a fixed split, like
+  /// ``ComputeLanes/forEachColumnBlock(of:unit:minimumColumns:_:)``, gives each lane 20).
+  @Test func aSlowLaneClaimsFewerChunks() {
+    let caller = pthread_self()
+    let onCaller = Counters(1)
+    ComputeLanes(count: 2).forEachClaimedColumnChunk(of: 40 * 16, unit: 16, chunk: 1) { _ in
+      guard pthread_equal(pthread_self(), caller) != 0 else { return }
+      onCaller.add(0)
+      usleep(5_000)
+    }
+    #expect(onCaller.values[0] < 20)
+  }
+
   @Test func tasksGetTheirLaneAndEachRunsOnce() {
     let lanes = ComputeLanes(count: 2)
     let lanesSeen = Counters(25)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The threads a model spreads one batch over.
 ///
@@ -45,6 +46,34 @@ public struct ComputeLanes: Sendable {
     forEachBlock(of: (columns + unit - 1) / unit, minimumRows: max(1, minimumColumns / unit)) { units in
       body(units.lowerBound * unit..<min(columns, units.upperBound * unit))
     }
+  }
+
+  /// Calls `body` for `columns` in chunks of `chunk` units of `unit` columns (the last may
+  /// be short), each lane claiming the next chunk when it finishes one, so a lane that
+  /// runs slower (its vCPU sharing a core with another tenant, an interrupt) takes fewer
+  /// chunks instead of holding the others at the barrier. For work whose data is not
+  /// kept in a lane's cache between calls (weights streamed from L3 or memory).
+  public func forEachClaimedColumnChunk(
+    of columns: Int, unit: Int, chunk: Int, _ body: @Sendable (Range<Int>) -> Void
+  ) {
+    let width = unit * max(1, chunk)
+    let chunks = (columns + width - 1) / width
+    guard chunks > 1, count > 1 else { return columns > 0 ? body(0..<columns) : () }
+    let next = ChunkCounter()
+    let claim: @Sendable (Int) -> Void = { _ in
+      while true {
+        let index = next.value.add(1, ordering: .relaxed).oldValue
+        guard index < chunks else { return }
+        body(index * width..<min(columns, (index + 1) * width))
+      }
+    }
+    if threads?.run(claim) == true { return }
+    DispatchQueue.concurrentPerform(iterations: min(count, chunks), execute: claim)
+  }
+
+  /// The next chunk to claim in ``forEachClaimedColumnChunk(of:unit:chunk:_:)``.
+  private final class ChunkCounter: Sendable {
+    let value = Atomic<Int>(0)
   }
 
   /// Calls `body` for every task in `0..<tasks`, the tasks dealt round-robin over the

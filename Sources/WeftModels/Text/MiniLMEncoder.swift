@@ -13,6 +13,10 @@ public final class MiniLMEncoder: Sendable {
   static let layers = 6
   static let maxPositions = 512
   static let epsilon: Float = 1e-12
+  /// Panels of 16 columns a lane claims at a time in a product over few rows: two are one
+  /// pass of the widest tile (32 columns), and the smallest products (384 columns) still
+  /// make twelve chunks to share out.
+  static let panelsPerChunk = 2
 
   private struct Layer: Sendable {
     /// Query, key and value weights stacked into one [3·384 × 384] matrix (and their
@@ -219,9 +223,11 @@ public final class MiniLMEncoder: Sendable {
       x, rows: rows, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer, epsilon: Self.epsilon)
   }
 
-  /// One product of a layer on the lanes by output columns, whole panels of
-  /// 16 and at least 64 columns a lane; with `gelu`, each lane then applies GELU to its
-  /// columns of each row while they are in its cache.
+  /// One product of a layer on the lanes by output columns, each lane claiming
+  /// ``panelsPerChunk`` panels at a time (a fixed half each held the faster vCPU at the
+  /// barrier: this VM's vCPUs differ up to 1.7× in speed for stretches; median batch 1
+  /// short 2.83 → 2.59 ms, docs/BENCHMARKS.md, twentieth session); with `gelu`, a lane
+  /// then applies GELU to its columns of each row while they are in its cache.
   private func linearByColumns(
     _ input: UnsafePointer<Float>, rows: Int, _ projection: Projection, bias: UnsafePointer<Float>,
     into output: UnsafeMutablePointer<Float>, gelu: Bool = false
@@ -230,7 +236,7 @@ public final class MiniLMEncoder: Sendable {
     let (inputs, outputs) = (projection.inputs, projection.outputs)
     projection.weights.withUnsafeBufferPointer { weights in
       let weights = SendableReadPointer(weights.baseAddress!)
-      lanes.forEachColumnBlock(of: outputs, unit: Convolution.WeightLayout.panelWidth, minimumColumns: 64) { columns in
+      lanes.forEachClaimedColumnChunk(of: outputs, unit: Convolution.WeightLayout.panelWidth, chunk: Self.panelsPerChunk) { columns in
         Convolution.pointwise(
           source.pointer, rows: rows, inputs: inputs, weights: weights.pointer, layout: .panels, bias: biases.pointer,
           outputs: outputs, columns: columns, into: target.pointer, clamp: false)
