@@ -39,15 +39,18 @@ struct ComputeLanesTests {
     }
   }
 
-  /// Claimed chunks cover every column once in whole chunks (150 columns, chunks of 2 × 16:
-  /// four of 32 and a short one of 22); one lane, or one chunk, runs the columns whole.
-  @Test func claimedChunksCoverEveryColumnOnceInWholeChunks() {
-    for (lanes, chunk, expected) in [
-      (2, 2, [0..<32, 32..<64, 64..<96, 96..<128, 128..<150]), (1, 2, [0..<150]), (2, 10, [0..<150]),
+  /// Claimed chunks cover every item once in whole chunks (150 items, chunks of 32: four
+  /// and a short one of 22), each run with a lane that exists; one lane, or one chunk,
+  /// runs the items whole on lane 0.
+  @Test func claimedChunksCoverEveryItemOnceInWholeChunks() {
+    for (lanes, size, expected) in [
+      (2, 32, [0..<32, 32..<64, 64..<96, 96..<128, 128..<150]), (1, 32, [0..<150]), (2, 160, [0..<150]),
     ] {
       let columns = Counters(150)
       let chunks = Log<Range<Int>>()
-      ComputeLanes(count: lanes).forEachClaimedColumnChunk(of: 150, unit: 16, chunk: chunk) { block in
+      ComputeLanes(count: lanes).forEachClaimedChunk(of: 150, size: size) { block, lane in
+        #expect((0..<lanes).contains(lane))
+        #expect(lanes > 1 || block == 0..<150 && lane == 0)
         chunks.append(block)
         for column in block { columns.add(column) }
       }
@@ -57,17 +60,28 @@ struct ComputeLanesTests {
   }
 
   /// A lane that runs slowly takes fewer chunks: the calling thread sleeps 5 ms in each
-  /// of its chunks and the helper takes most of the 40 (a fixed split, like
-  /// ``ComputeLanes/forEachColumnBlock(of:unit:minimumColumns:_:)``, gives each lane 20).
+  /// of its chunks and the helper takes most of the 40, where the fixed split of
+  /// ``ComputeLanes/forEachBlock(of:minimumRows:_:)`` leaves the caller its 20 however
+  /// slow it is. The lanes have threads of their own: the shared ones may be going alone
+  /// after another test's slow phases, and then the caller runs every chunk.
   @Test func aSlowLaneClaimsFewerChunks() {
+    let lanes = ComputeLanes(count: 2, threads: LaneThreads(helpers: 1, leavesSlowHelpersOut: false))
     let caller = pthread_self()
-    let onCaller = Counters(1)
-    ComputeLanes(count: 2).forEachClaimedColumnChunk(of: 40 * 16, unit: 16, chunk: 1) { _ in
+    let claimed = Counters(1)
+    lanes.forEachClaimedChunk(of: 40, size: 1) { _, _ in
       guard pthread_equal(pthread_self(), caller) != 0 else { return }
-      onCaller.add(0)
+      claimed.add(0)
       usleep(5_000)
     }
-    #expect(onCaller.values[0] < 20)
+    #expect(claimed.values[0] < 20)
+
+    let fixed = Counters(1)
+    lanes.forEachBlock(of: 40, minimumRows: 1) { block in
+      guard pthread_equal(pthread_self(), caller) != 0 else { return }
+      fixed.add(0, block.count)
+      usleep(5_000)
+    }
+    #expect(fixed.values[0] == 20)
   }
 
   @Test func tasksGetTheirLaneAndEachRunsOnce() {

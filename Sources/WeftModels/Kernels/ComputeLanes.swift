@@ -22,6 +22,13 @@ public struct ComputeLanes: Sendable {
     Gemm.setThreads(1)
   }
 
+  /// Lanes on threads of their own, `threads` running lanes `1..<count` (for tests, which
+  /// the shared threads' other callers, or their going alone, would disturb).
+  init(count: Int, threads: LaneThreads) {
+    (self.count, self.threads) = (count, threads)
+    Gemm.setThreads(1)
+  }
+
   /// Calls `body` once per lane with a contiguous block of `rows`, all lanes at once;
   /// returns when every block is done. Blocks are at least `minimumRows` long, so tiny
   /// inputs run on fewer lanes.
@@ -48,30 +55,30 @@ public struct ComputeLanes: Sendable {
     }
   }
 
-  /// Calls `body` for `columns` in chunks of `chunk` units of `unit` columns (the last may
-  /// be short), each lane claiming the next chunk when it finishes one, so a lane that
-  /// runs slower (its vCPU sharing a core with another tenant, an interrupt) takes fewer
-  /// chunks instead of holding the others at the barrier. For work whose data is not
-  /// kept in a lane's cache between calls (weights streamed from L3 or memory).
-  public func forEachClaimedColumnChunk(
-    of columns: Int, unit: Int, chunk: Int, _ body: @Sendable (Range<Int>) -> Void
-  ) {
-    let width = unit * max(1, chunk)
-    let chunks = (columns + width - 1) / width
-    guard chunks > 1, count > 1 else { return columns > 0 ? body(0..<columns) : () }
+  /// Calls `body` for `0..<count` in chunks of `size` (the last may be short), each lane
+  /// claiming the next chunk when it finishes one, so a lane that runs slower (its vCPU
+  /// sharing a core with another tenant, an interrupt) takes fewer chunks instead of
+  /// holding the others at the barrier; returns when all are done. `body` receives the
+  /// chunk and the lane running it. For work whose data does not stay in a lane's cache
+  /// from one phase to the next (weights streamed from L3 or memory): the fixed blocks
+  /// of ``forEachBlock(of:minimumRows:_:)`` keep that.
+  public func forEachClaimedChunk(of count: Int, size: Int, _ body: @Sendable (_ chunk: Range<Int>, _ lane: Int) -> Void) {
+    let size = max(1, size)
+    let chunks = (count + size - 1) / size
+    guard chunks > 1, self.count > 1 else { return count > 0 ? body(0..<count, 0) : () }
     let next = ChunkCounter()
-    let claim: @Sendable (Int) -> Void = { _ in
+    let claim: @Sendable (Int) -> Void = { lane in
       while true {
         let index = next.value.add(1, ordering: .relaxed).oldValue
         guard index < chunks else { return }
-        body(index * width..<min(columns, (index + 1) * width))
+        body(index * size..<min(count, (index + 1) * size), lane)
       }
     }
     if threads?.run(claim) == true { return }
-    DispatchQueue.concurrentPerform(iterations: min(count, chunks), execute: claim)
+    DispatchQueue.concurrentPerform(iterations: min(self.count, chunks), execute: claim)
   }
 
-  /// The next chunk to claim in ``forEachClaimedColumnChunk(of:unit:chunk:_:)``.
+  /// The next chunk to claim in ``forEachClaimedChunk(of:size:_:)``.
   private final class ChunkCounter: Sendable {
     let value = Atomic<Int>(0)
   }

@@ -13,10 +13,14 @@ public final class MiniLMEncoder: Sendable {
   static let layers = 6
   static let maxPositions = 512
   static let epsilon: Float = 1e-12
-  /// Panels of 16 columns a lane claims at a time in a product over few rows: two are one
-  /// pass of the widest tile (32 columns), and the smallest products (384 columns) still
-  /// make twelve chunks to share out.
-  static let panelsPerChunk = 2
+  /// Columns a lane claims at a time in a product over few rows: two panels of 16, one
+  /// pass of the widest tile, and the smallest products (384 columns) still make twelve
+  /// chunks to share out.
+  static let columnsPerChunk = 2 * Convolution.WeightLayout.panelWidth
+  /// Rows a lane claims at a time in a layer over more than ``columnSplitRows`` rows: at
+  /// least 256 (each chunk's sgemm packs the whole weight matrix again), and at least
+  /// eight chunks to share out.
+  static func rowsPerChunk(_ rows: Int) -> Int { max(256, (rows + 7) / 8) }
 
   private struct Layer: Sendable {
     /// Query, key and value weights stacked into one [3·384 × 384] matrix (and their
@@ -164,14 +168,15 @@ public final class MiniLMEncoder: Sendable {
   static let columnSplitRows = 512
 
   /// One encoder layer in three phases separated by barriers: the QKV projection by row
-  /// blocks, attention by (sequence, head), then everything after attention by row
-  /// blocks (it is all per token), each lane running its block through to the end.
+  /// chunks, attention by (sequence, head), then everything after attention by row
+  /// chunks (it is all per token), each lane running a chunk through to the end; the
+  /// lanes claim chunks (``rowsPerChunk(_:)``), so a slower vCPU takes fewer.
   private func run(_ layer: Layer, on x: UnsafeMutablePointer<Float>, lengths: [Int], length: Int, scratch: Scratch) {
     let h = Self.hidden
     let rows = lengths.count * length
     if rows <= Self.columnSplitRows { return runSplittingColumns(layer, on: x, rows: rows, lengths: lengths, length: length, scratch: scratch) }
     let x = SendablePointer(x)
-    lanes.forEachBlock(of: rows) { block in
+    lanes.forEachClaimedChunk(of: rows, size: Self.rowsPerChunk(rows)) { block, _ in
       layer.attentionInput.withUnsafeBufferPointer { weight in
         layer.attentionInputBias.withUnsafeBufferPointer { bias in
           Gemm.linear(
@@ -181,7 +186,7 @@ public final class MiniLMEncoder: Sendable {
       }
     }
     attend(scratch: scratch, lengths: lengths, length: length)
-    lanes.forEachBlock(of: rows) { block in
+    lanes.forEachClaimedChunk(of: rows, size: Self.rowsPerChunk(rows)) { block, _ in
       let (start, count) = (block.lowerBound, block.count)
       let x = x.pointer + start * h
       let attended = scratch.attended + start * h
@@ -224,7 +229,7 @@ public final class MiniLMEncoder: Sendable {
   }
 
   /// One product of a layer on the lanes by output columns, each lane claiming
-  /// ``panelsPerChunk`` panels at a time (a fixed half each held the faster vCPU at the
+  /// ``columnsPerChunk`` columns at a time (a fixed half each held the faster vCPU at the
   /// barrier: this VM's vCPUs differ up to 1.7× in speed for stretches; median batch 1
   /// short 2.83 → 2.59 ms, docs/BENCHMARKS.md, twentieth session); with `gelu`, a lane
   /// then applies GELU to its columns of each row while they are in its cache.
@@ -236,7 +241,7 @@ public final class MiniLMEncoder: Sendable {
     let (inputs, outputs) = (projection.inputs, projection.outputs)
     projection.weights.withUnsafeBufferPointer { weights in
       let weights = SendableReadPointer(weights.baseAddress!)
-      lanes.forEachClaimedColumnChunk(of: outputs, unit: Convolution.WeightLayout.panelWidth, chunk: Self.panelsPerChunk) { columns in
+      lanes.forEachClaimedChunk(of: outputs, size: Self.columnsPerChunk) { columns, _ in
         Convolution.pointwise(
           source.pointer, rows: rows, inputs: inputs, weights: weights.pointer, layout: .panels, bias: biases.pointer,
           outputs: outputs, columns: columns, into: target.pointer, clamp: false)
