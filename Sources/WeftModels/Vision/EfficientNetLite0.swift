@@ -206,6 +206,12 @@ public final class EfficientNetLite0: Sendable {
   /// inputs: sgemm would pack the rows and the weights on every call for 49–196 rows.
   static let columnSplitRows = 256
 
+  /// Pixels a lane claims at a time in a 1×1 convolution split by rows: an eighth, in
+  /// whole twelve-row tiles. Claimed rather than fixed halves (these maps are larger
+  /// than a lane's L2, so which lane wrote a row matters little): batch 1 faster in 12
+  /// of 14 alternated runs, median 5.63 → 5.56 ms (docs/BENCHMARKS.md, twentieth session).
+  static func pixelsPerChunk(_ rows: Int) -> Int { ((rows + 7) / 8 + 11) / 12 * 12 }
+
   /// `output[0..<rows] = input · weight + bias`, clamped to [0, 6] if `clamp`, plus
   /// `residual` if given, spread over the lanes (by rows, or by output columns for few rows).
   private func pointwiseOnLanes(
@@ -214,7 +220,7 @@ public final class EfficientNetLite0: Sendable {
   ) {
     let (source, target, residual) = (SendableReadPointer(input), SendablePointer(output), residual.map(SendableReadPointer.init))
     guard rows < Self.columnSplitRows else {
-      return lanes.forEachBlock(of: rows, minimumRows: 16) { pixels in
+      return lanes.forEachClaimedChunk(of: rows, size: Self.pixelsPerChunk(rows)) { pixels, _ in
         pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp, adding: residual?.pointer)
       }
     }
@@ -231,9 +237,10 @@ public final class EfficientNetLite0: Sendable {
     }
   }
 
-  /// A block's depthwise convolution, spread over the lanes: by output rows, or, where the
-  /// expansion before it split by output columns (few pixels), by the same channels, which
-  /// each lane wrote and still has in its cache (a 7-row map also splits evenly that way).
+  /// A block's depthwise convolution, spread over the lanes: by output rows (each lane
+  /// claiming an eighth at a time), or, where the expansion before it split by output
+  /// columns (few pixels), by the same channels, which each lane wrote and still has in
+  /// its cache (a 7-row map also splits evenly that way).
   private func depthwiseOnLanes(_ block: Block, images: Int, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
     let (g, source, target) = (block.geometry, SendablePointer(input), SendablePointer(output))
     block.depthwise.weight.withUnsafeBufferPointer { weights in
@@ -246,7 +253,7 @@ public final class EfficientNetLite0: Sendable {
         }
         let rows = images * g.outputSize
         guard images * g.size * g.size < Self.columnSplitRows else {
-          return lanes.forEachBlock(of: rows, minimumRows: 1) { run($0, 0..<g.channels) }
+          return lanes.forEachClaimedChunk(of: rows, size: (rows + 7) / 8) { lines, _ in run(lines, 0..<g.channels) }
         }
         lanes.forEachColumnBlock(of: g.channels, unit: Convolution.WeightLayout.panelWidth) { run(0..<rows, $0) }
       }
