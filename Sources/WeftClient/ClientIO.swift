@@ -55,12 +55,10 @@ final class ClientIO: Sendable {
     let context = try context ?? Context()
     let links = try gateways.map { try GatewayLink(endpoint: $0, curve: curve, context: context) }
     let sendable = UnsafeTransfer(links)
-    let thread = Thread { [self] in
+    Thread.start(named: "weft-client") { [self] in
       run(links: sendable.value, logger: logger)
       finished.signal()
     }
-    thread.name = "weft-client"
-    thread.start()
   }
 
   func submit(id: UInt64, frames: [[UInt8]], timeout: Duration, idempotent: Bool, handler: @escaping Handler) {

@@ -1,4 +1,5 @@
 import Foundation
+import WeftProtocol
 
 /// Children started by `weft up` or `weft-bench` carry this in their environment.
 public let exitWithParentVariable = "WEFT_EXIT_WITH_PARENT"
@@ -15,10 +16,8 @@ public let exitWithParentVariable = "WEFT_EXIT_WITH_PARENT"
 public func exitWithParentIfSupervised() {
   guard ProcessInfo.processInfo.environment[exitWithParentVariable] == "1" else { return }
   let parent = getppid()
-  let thread = Thread {
+  Thread.start(named: "weft-parent") {
     while getppid() == parent { Thread.sleep(forTimeInterval: 0.25) }
     kill(getpid(), SIGTERM)
   }
-  thread.name = "weft-parent-watch"
-  thread.start()
 }

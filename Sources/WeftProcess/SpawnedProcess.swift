@@ -1,6 +1,7 @@
 import CWeftSpawn
 import Foundation
 import Synchronization
+import WeftProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -99,7 +100,7 @@ public final class SpawnedProcess: Sendable {
     (input, output, error) = (parentEnds[0], parentEnds[1], parentEnds[2])
 
     let exit = self.exit
-    let thread = Thread {
+    Thread.start(named: "weft-wait-\(pid)") {
       var raw: Int32 = 0
       while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
       // Exit code, or the signal that ended it (as Foundation's terminationStatus).
@@ -107,8 +108,6 @@ public final class SpawnedProcess: Sendable {
       exit.status.withLock { $0 = code }
       exit.signalled.signal()
     }
-    thread.name = "weft-wait-\(pid)"
-    thread.start()
   }
 
   /// Whether the child has not exited yet.

@@ -7,7 +7,7 @@ public func runOnDedicatedThread(
   named name: String, _ body: @escaping @Sendable () throws -> Void
 ) async throws {
   try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-    let thread = Thread {
+    Thread.start(named: name) {
       do {
         try body()
         continuation.resume()
@@ -15,7 +15,5 @@ public func runOnDedicatedThread(
         continuation.resume(throwing: error)
       }
     }
-    thread.name = name
-    thread.start()
   }
 }

@@ -14,7 +14,7 @@ public enum PipeReader {
   /// Starts reading `handle`; `deliver` gets each chunk as it arrives, then one last call
   /// with empty data and `final` set. The handle stays open until then.
   public static func start(_ handle: FileHandle, deliver: @escaping @Sendable (_ data: Data, _ final: Bool) -> Void) {
-    let thread = Thread {
+    Thread.start(named: "weft-pipe-read") {
       var buffer = [UInt8](repeating: 0, count: 65_536)
       while true {
         let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
@@ -28,8 +28,6 @@ public enum PipeReader {
         }
       }
     }
-    thread.name = "weft-pipe-reader"
-    thread.start()
   }
 }
 

@@ -2,6 +2,7 @@ import CWeftKernels
 import Dispatch
 import Foundation
 import Synchronization
+import WeftProtocol
 
 /// Threads that stay with the lanes between the phases of a forward pass.
 ///
@@ -71,11 +72,8 @@ final class LaneThreads: @unchecked Sendable {
     (self.helpers, self.leavesSlowHelpersOut) = (helpers, leavesSlowHelpersOut)
     helperWaiters = (0..<helpers).map { _ in Waiter() }
     for helper in 0..<helpers {
-      let thread = Thread { [self] in self.serve(lane: helper + 1) }
-      thread.name = "weft-lane-\(helper + 1)"
       // The kernels keep packed rows on the stack (18 KB for a text layer's products).
-      thread.stackSize = 4 << 20
-      thread.start()
+      Thread.start(named: "weft-lane-\(helper + 1)", stackSize: 4 << 20) { [self] in self.serve(lane: helper + 1) }
     }
   }
 

@@ -21,13 +21,11 @@ final class ComputeThread: Sendable {
 
   /// Starts the thread; it runs until the batcher is stopped and empty.
   func start() {
-    let thread = Thread { [self] in
+    Thread.start(named: "weft-compute") { [self] in
       var readySince: UInt64 = 0
       while let batch = batcher.nextBatch(readySince: readySince) { readySince = run(batch) }
       finished.signal()
     }
-    thread.name = "weft-compute"
-    thread.start()
   }
 
   /// Waits for the thread to finish after `batcher.stop()`.
