@@ -17,7 +17,7 @@ extension Thread {
   }
 
   /// Longest thread name the system keeps, in bytes.
-  public static let systemNameLength = 15
+  static let systemNameLength = 15
 
   /// Gives the calling thread the system name `name` (cut to ``systemNameLength`` bytes)
   /// through `/proc/thread-self/comm` (Glibc's `pthread_setname_np` is not visible to
