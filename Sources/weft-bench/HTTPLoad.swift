@@ -38,7 +38,7 @@ struct HTTPLoad {
     let finished = DispatchGroup()
     for (index, connection) in connections.enumerated() {
       finished.enter()
-      Thread {
+      Thread.start(named: "bench-http-\(index)") {
         var latencies: [Double] = []
         var failures = 0
         var turn = index
@@ -62,7 +62,7 @@ struct HTTPLoad {
           $0.failures += failures
         }
         finished.leave()
-      }.start()
+      }
     }
     finished.wait()
     let (latencies, failures, error) = results.withLock { ($0.latencies, $0.failures, $0.error) }
