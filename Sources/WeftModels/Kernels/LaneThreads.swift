@@ -15,8 +15,9 @@ import WeftProtocol
 /// thread left waiting (a long serial step, a descheduled lane, the pass over) stops
 /// taking a core.
 ///
-/// The lanes take equal shares, so a helper that gets only part of a core (another
-/// process busy on its CPU) holds back every phase until the scheduler gives it a slice:
+/// A helper that gets only part of a core (another process busy on its CPU) holds back
+/// every phase until the scheduler gives it a slice, with fixed shares and even with
+/// claimed chunks (``ComputeLanes/forEachClaimedChunk(of:size:_:)``: the chunk it holds):
 /// with one busy process on the other vCPU, a vision pass took 132 ms instead of 6 (9.7 on
 /// one lane). When the caller has waited for the helpers longer than ``slowHelperWait``
 /// (and longer than its own share took) at ``slowPhasesBeforeAlone`` barriers in a row, it

@@ -20,7 +20,7 @@ public final class MiniLMEncoder: Sendable {
   /// Rows a lane claims at a time in a layer over more than ``columnSplitRows`` rows: at
   /// least 256 (each chunk's sgemm packs the whole weight matrix again), and at least
   /// eight chunks to share out.
-  static func rowsPerChunk(_ rows: Int) -> Int { max(256, (rows + 7) / 8) }
+  static func rowsPerChunk(_ rows: Int) -> Int { max(256, ComputeLanes.eighth(of: rows)) }
 
   private struct Layer: Sendable {
     /// Query, key and value weights stacked into one [3·384 × 384] matrix (and their

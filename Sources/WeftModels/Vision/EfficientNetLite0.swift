@@ -210,7 +210,7 @@ public final class EfficientNetLite0: Sendable {
   /// whole twelve-row tiles. Claimed rather than fixed halves (these maps are larger
   /// than a lane's L2, so which lane wrote a row matters little): batch 1 faster in 12
   /// of 14 alternated runs, median 5.63 → 5.56 ms (docs/BENCHMARKS.md, twentieth session).
-  static func pixelsPerChunk(_ rows: Int) -> Int { ((rows + 7) / 8 + 11) / 12 * 12 }
+  static func pixelsPerChunk(_ rows: Int) -> Int { (ComputeLanes.eighth(of: rows) + 11) / 12 * 12 }
 
   /// `output[0..<rows] = input · weight + bias`, clamped to [0, 6] if `clamp`, plus
   /// `residual` if given, spread over the lanes (by rows, or by output columns for few rows).
@@ -253,7 +253,7 @@ public final class EfficientNetLite0: Sendable {
         }
         let rows = images * g.outputSize
         guard images * g.size * g.size < Self.columnSplitRows else {
-          return lanes.forEachClaimedChunk(of: rows, size: (rows + 7) / 8) { lines, _ in run(lines, 0..<g.channels) }
+          return lanes.forEachClaimedChunk(of: rows, size: ComputeLanes.eighth(of: rows)) { lines, _ in run(lines, 0..<g.channels) }
         }
         lanes.forEachColumnBlock(of: g.channels, unit: Convolution.WeightLayout.panelWidth) { run(0..<rows, $0) }
       }
