@@ -36,20 +36,24 @@ public final class MiniLMEncoder: Sendable {
   /// (``Convolution/WeightLayout/panels``), for ``Convolution/pointwise``, which reads
   /// them in order, twelve rows at a time (for a short text 1.25–1.4× the speed of the
   /// dot-product kernel on PyTorch's layout, docs/BENCHMARKS.md, nineteenth session). A
-  /// copy: the products over more than ``columnSplitRows`` rows stay on sgemm, which
-  /// reads the mapped layout (42 MB for the six layers).
+  /// copy, in the encoder's ``WeightArena`` (huge pages): the products over more than
+  /// ``columnSplitRows`` rows stay on sgemm, which reads the mapped layout (42 MB for the
+  /// six layers).
   private struct Projection: Sendable {
-    let weights: [Float]
+    let weights: WeightArena.Floats
     let inputs, outputs: Int
 
-    init<Weights: RandomAccessCollection<Float>>(_ weight: Weights, outputs: Int) where Weights.Index == Int {
-      weights = Convolution.WeightLayout.panels.relaid(weight, outputs: outputs)
+    init<Weights: RandomAccessCollection<Float>>(_ weight: Weights, outputs: Int, in arena: WeightArena)
+    where Weights.Index == Int {
+      weights = arena.copy(Convolution.WeightLayout.panels.relaid(weight, outputs: outputs))
       (inputs, self.outputs) = (weight.count / outputs, outputs)
     }
   }
 
   private let words, positions, types, embeddingNormGamma, embeddingNormBeta: WeightTensor
   private let layers: [Layer]
+  /// Holds the layers' ``Projection`` panels.
+  private let panelArena: WeightArena
   private let lanes: ComputeLanes
   /// The vocabulary size (rows of the word embedding).
   public let vocabularySize: Int
@@ -59,6 +63,8 @@ public final class MiniLMEncoder: Sendable {
   public init(weights file: SafetensorsFile, lanes: ComputeLanes = ComputeLanes()) throws {
     let h = Self.hidden
     self.lanes = lanes
+    let arena = WeightArena()
+    panelArena = arena
     guard let wordEntry = file.entries["embeddings.word_embeddings.weight"], wordEntry.shape.count == 2 else {
       throw SafetensorsFile.LoadError(description: "\(file.path) has no embeddings.word_embeddings.weight")
     }
@@ -86,8 +92,10 @@ public final class MiniLMEncoder: Sendable {
         up: up, upBias: try tensor("intermediate.dense.bias", [Self.intermediate]),
         down: down, downBias: try tensor("output.dense.bias", [h]),
         outputNormGamma: try tensor("output.LayerNorm.weight", [h]), outputNormBeta: try tensor("output.LayerNorm.bias", [h]),
-        attentionInputPanels: Projection(attentionInput, outputs: 3 * h), outputPanels: Projection(output.values, outputs: h),
-        upPanels: Projection(up.values, outputs: Self.intermediate), downPanels: Projection(down.values, outputs: h))
+        attentionInputPanels: Projection(attentionInput, outputs: 3 * h, in: arena),
+        outputPanels: Projection(output.values, outputs: h, in: arena),
+        upPanels: Projection(up.values, outputs: Self.intermediate, in: arena),
+        downPanels: Projection(down.values, outputs: h, in: arena))
     }
   }
 
@@ -239,15 +247,13 @@ public final class MiniLMEncoder: Sendable {
   ) {
     let (source, biases, target) = (SendableReadPointer(input), SendableReadPointer(bias), SendablePointer(output))
     let (inputs, outputs) = (projection.inputs, projection.outputs)
-    projection.weights.withUnsafeBufferPointer { weights in
-      let weights = SendableReadPointer(weights.baseAddress!)
-      lanes.forEachClaimedChunk(of: outputs, size: Self.columnsPerChunk) { columns, _ in
-        Convolution.pointwise(
-          source.pointer, rows: rows, inputs: inputs, weights: weights.pointer, layout: .panels, bias: biases.pointer,
-          outputs: outputs, columns: columns, into: target.pointer, clamp: false)
-        guard gelu else { return }
-        for row in 0..<rows { Elementwise.gelu(target.pointer + row * outputs + columns.lowerBound, count: columns.count) }
-      }
+    let weights = projection.weights
+    lanes.forEachClaimedChunk(of: outputs, size: Self.columnsPerChunk) { columns, _ in
+      Convolution.pointwise(
+        source.pointer, rows: rows, inputs: inputs, weights: weights.pointer, layout: .panels, bias: biases.pointer,
+        outputs: outputs, columns: columns, into: target.pointer, clamp: false)
+      guard gelu else { return }
+      for row in 0..<rows { Elementwise.gelu(target.pointer + row * outputs + columns.lowerBound, count: columns.count) }
     }
   }
 

@@ -30,31 +30,32 @@ public final class EfficientNetLite0: Sendable {
   /// weights in panels, which stream from memory faster; one sgemm may run keeps them
   /// input-major, which both read.
   private struct Pointwise: Sendable {
-    let weights: [Float]
+    let weights: WeightArena.Floats
     let layout: Convolution.WeightLayout
-    let bias: [Float]
+    let bias: WeightArena.Floats
     let inputs, outputs: Int
 
     /// Whether rows split over the lanes go to sgemm rather than the direct kernel.
     var usesGemm: Bool { layout == .inputMajor }
 
-    /// From PyTorch's `[outputs × inputs]` layout, each output row scaled by `scale`. With
-    /// `alwaysDirect`, the layer runs on the direct kernel however many rows it has.
+    /// From PyTorch's `[outputs × inputs]` layout, each output row scaled by `scale`,
+    /// copied into `arena`. With `alwaysDirect`, the layer runs on the direct kernel however
+    /// many rows it has.
     init<Weights: RandomAccessCollection<Float>>(
-      weight: Weights, scale: [Float]? = nil, bias: [Float], outputs: Int, alwaysDirect: Bool = false
+      weight: Weights, scale: [Float]? = nil, bias: [Float], outputs: Int, alwaysDirect: Bool = false, in arena: WeightArena
     ) where Weights.Index == Int {
       let inputs = weight.count / outputs
       let layout: Convolution.WeightLayout = alwaysDirect || inputs <= EfficientNetLite0.directInputs ? .panels : .inputMajor
       (weights, self.layout, self.bias, self.inputs, self.outputs) =
-        (layout.relaid(weight, outputs: outputs, scale: scale), layout, bias, inputs, outputs)
+        (arena.copy(layout.relaid(weight, outputs: outputs, scale: scale)), layout, arena.copy(bias), inputs, outputs)
     }
   }
 
   /// A depthwise convolution with its batch norm folded in, weights re-laid tap-major,
   /// `[kernel² × channels]`.
   private struct Depthwise: Sendable {
-    let weight: [Float]
-    let bias: [Float]
+    let weight: WeightArena.Floats
+    let bias: WeightArena.Floats
   }
 
   private struct Block: Sendable {
@@ -71,6 +72,8 @@ public final class EfficientNetLite0: Sendable {
   private let head: Pointwise
   private let classifier: Pointwise
   private let lanes: ComputeLanes
+  /// Holds every layer's weights and biases.
+  private let weightArena: WeightArena
   /// Per-image sizes of the three activation buffers, in floats.
   private let blockBufferSize, expandedBufferSize, depthwiseBufferSize: Int
   /// The last small batch's buffers, kept for the next: fresh ones are fresh pages, and
@@ -83,7 +86,8 @@ public final class EfficientNetLite0: Sendable {
   /// tensor's shape, and folds the batch norms; the forward pass runs on `lanes`.
   public init(weights file: SafetensorsFile, lanes: ComputeLanes = ComputeLanes()) throws {
     self.lanes = lanes
-    let loader = WeightLoader(file: file)
+    weightArena = WeightArena()
+    let loader = WeightLoader(file: file, arena: weightArena)
     stem = try loader.stem("_conv_stem", norm: "_bn0", outputs: Self.stemChannels)
     var blocks: [Block] = []
     var size = stemGeometry.outputSize
@@ -224,16 +228,11 @@ public final class EfficientNetLite0: Sendable {
         pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp, adding: residual?.pointer)
       }
     }
-    convolution.weights.withUnsafeBufferPointer { weights in
-      convolution.bias.withUnsafeBufferPointer { bias in
-        let (weights, bias) = (SendableReadPointer(weights.baseAddress!), SendableReadPointer(bias.baseAddress!))
-        lanes.forEachColumnBlock(of: convolution.outputs, unit: Convolution.WeightLayout.panelWidth) { columns in
-          Convolution.pointwise(
-            source.pointer, rows: rows, inputs: convolution.inputs, weights: weights.pointer, layout: convolution.layout,
-            bias: bias.pointer, outputs: convolution.outputs, columns: columns, residual: residual?.pointer,
-            into: target.pointer, clamp: clamp)
-        }
-      }
+    lanes.forEachColumnBlock(of: convolution.outputs, unit: Convolution.WeightLayout.panelWidth) { columns in
+      Convolution.pointwise(
+        source.pointer, rows: rows, inputs: convolution.inputs, weights: convolution.weights.pointer,
+        layout: convolution.layout, bias: convolution.bias.pointer, outputs: convolution.outputs, columns: columns,
+        residual: residual?.pointer, into: target.pointer, clamp: clamp)
     }
   }
 
@@ -243,21 +242,17 @@ public final class EfficientNetLite0: Sendable {
   /// its cache (a 7-row map also splits evenly that way).
   private func depthwiseOnLanes(_ block: Block, images: Int, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
     let (g, source, target) = (block.geometry, SendablePointer(input), SendablePointer(output))
-    block.depthwise.weight.withUnsafeBufferPointer { weights in
-      block.depthwise.bias.withUnsafeBufferPointer { bias in
-        let (weights, bias) = (SendableReadPointer(weights.baseAddress!), SendableReadPointer(bias.baseAddress!))
-        let run = { @Sendable (rows: Range<Int>, channels: Range<Int>) in
-          Convolution.depthwiseReLU6(
-            source.pointer, geometry: g, weights: weights.pointer, bias: bias.pointer, into: target.pointer, rows: rows,
-            channels: channels)
-        }
-        let rows = images * g.outputSize
-        guard images * g.size * g.size < Self.columnSplitRows else {
-          return lanes.forEachClaimedChunk(of: rows, size: ComputeLanes.eighth(of: rows)) { lines, _ in run(lines, 0..<g.channels) }
-        }
-        lanes.forEachColumnBlock(of: g.channels, unit: Convolution.WeightLayout.panelWidth) { run(0..<rows, $0) }
-      }
+    let (weights, bias) = (block.depthwise.weight, block.depthwise.bias)
+    let run = { @Sendable (rows: Range<Int>, channels: Range<Int>) in
+      Convolution.depthwiseReLU6(
+        source.pointer, geometry: g, weights: weights.pointer, bias: bias.pointer, into: target.pointer, rows: rows,
+        channels: channels)
     }
+    let rows = images * g.outputSize
+    guard images * g.size * g.size < Self.columnSplitRows else {
+      return lanes.forEachClaimedChunk(of: rows, size: ComputeLanes.eighth(of: rows)) { lines, _ in run(lines, 0..<g.channels) }
+    }
+    lanes.forEachColumnBlock(of: g.channels, unit: Convolution.WeightLayout.panelWidth) { run(0..<rows, $0) }
   }
 
   /// `output[rows] = input[rows] · weight + bias`, optionally clamped to [0, 6], plus the
@@ -270,21 +265,16 @@ public final class EfficientNetLite0: Sendable {
     let (inputs, outputs) = (convolution.inputs, convolution.outputs)
     let (input, output) = (input + rows.lowerBound * inputs, output + rows.lowerBound * outputs)
     let residual = residual.map { $0 + rows.lowerBound * outputs }
-    convolution.weights.withUnsafeBufferPointer { weights in
-      convolution.bias.withUnsafeBufferPointer { bias in
-        guard convolution.usesGemm else {
-          return Convolution.pointwise(
-            input, rows: rows.count, inputs: inputs, weights: weights.baseAddress!, layout: convolution.layout,
-            bias: bias.baseAddress!, outputs: outputs, columns: 0..<outputs, residual: residual, into: output, clamp: clamp)
-        }
-        Gemm.linear(
-          input, rows: rows.count, weightByInput: weights.baseAddress!, bias: bias.baseAddress!, outputs: outputs, inputs: inputs,
-          into: output)
-        let count = rows.count * outputs
-        if clamp { Elementwise.relu6(output, count: count) }
-        if let residual { Elementwise.add(residual, to: output, count: count) }
-      }
+    let (weights, bias) = (convolution.weights.pointer, convolution.bias.pointer)
+    guard convolution.usesGemm else {
+      return Convolution.pointwise(
+        input, rows: rows.count, inputs: inputs, weights: weights, layout: convolution.layout, bias: bias, outputs: outputs,
+        columns: 0..<outputs, residual: residual, into: output, clamp: clamp)
     }
+    Gemm.linear(input, rows: rows.count, weightByInput: weights, bias: bias, outputs: outputs, inputs: inputs, into: output)
+    let count = rows.count * outputs
+    if clamp { Elementwise.relu6(output, count: count) }
+    if let residual { Elementwise.add(residual, to: output, count: count) }
   }
 
   /// Buffers for `count` images: the spare ones if they are large enough, else new ones.
@@ -300,40 +290,39 @@ public final class EfficientNetLite0: Sendable {
   /// Keeps a small batch's buffers as the spare, or the spare if that is larger (the
   /// other is freed); a large batch's buffers are freed.
   private func keep(_ buffers: Buffers) {
-    guard buffers.count <= Self.maxKeptImages else { return buffers.deallocate() }
+    guard buffers.count <= Self.maxKeptImages else { return }
     spareBuffers.withLock { spare in
-      if let old = spare, old.count > buffers.count { return buffers.deallocate() }
-      spare?.deallocate()
+      if let old = spare, old.count > buffers.count { return }
       spare = buffers
     }
   }
 
-  deinit { spareBuffers.withLock { $0?.deallocate() } }
-
   /// The activations of one batch: two block buffers that swap roles each block (input
-  /// and residual, output), the expanded activations, and the depthwise output.
+  /// and residual, output), the expanded activations, and the depthwise output, in one
+  /// ``HugePageMemory`` freed with the last copy.
   private struct Buffers: @unchecked Sendable {
     // @unchecked: lanes write disjoint rows between barriers.
     let blockA, blockB, expanded, depthwise: UnsafeMutablePointer<Float>
     /// Images they hold.
     let count: Int
+    private let memory: HugePageMemory
 
     init(count: Int, block: Int, expanded: Int, depthwise: Int) {
       self.count = count
-      blockA = .allocate(capacity: count * block)
-      blockB = .allocate(capacity: count * block)
-      self.expanded = .allocate(capacity: count * expanded)
-      self.depthwise = .allocate(capacity: count * depthwise)
-    }
-
-    func deallocate() {
-      for buffer in [blockA, blockB, expanded, depthwise] { buffer.deallocate() }
+      // Each buffer starts on a cache line.
+      let sizes = [block, block, expanded, depthwise].map { (count * $0 + 15) / 16 * 16 }
+      let memory = HugePageMemory(byteCount: sizes.reduce(0, +) * MemoryLayout<Float>.stride)
+      let starts = sizes.indices.map { sizes[..<$0].reduce(0, +) * MemoryLayout<Float>.stride }
+      let pointers = zip(starts, sizes).map { memory.floats(at: $0, count: $1) }
+      (blockA, blockB, self.expanded, self.depthwise, self.memory) = (pointers[0], pointers[1], pointers[2], pointers[3], memory)
     }
   }
 
   /// Reads convolution and batch-norm tensors and folds them together.
   private struct WeightLoader {
     let file: SafetensorsFile
+    /// Where the folded weights go.
+    let arena: WeightArena
 
     /// The per-output-channel scale and shift of batch norm `name`.
     func norm(_ name: String, channels: Int) throws -> (scale: [Float], shift: [Float]) {
@@ -349,7 +338,7 @@ public final class EfficientNetLite0: Sendable {
     func pointwise(_ name: String, norm normName: String, outputs: Int, inputs: Int) throws -> Pointwise {
       let weight = try file.float32(name + ".weight", shape: [outputs, inputs, 1, 1]).values
       let (scale, shift) = try norm(normName, channels: outputs)
-      return Pointwise(weight: weight, scale: scale, bias: shift, outputs: outputs)
+      return Pointwise(weight: weight, scale: scale, bias: shift, outputs: outputs, in: arena)
     }
 
     /// A depthwise convolution `[channels, 1, k, k]`, folded and re-laid tap-major.
@@ -361,7 +350,7 @@ public final class EfficientNetLite0: Sendable {
       for channel in 0..<channels {
         for tap in 0..<taps { relaid[tap * channels + channel] = weight[channel * taps + tap] * scale[channel] }
       }
-      return Depthwise(weight: relaid, bias: shift)
+      return Depthwise(weight: arena.copy(relaid), bias: arena.copy(shift))
     }
 
     /// The 3×3 stem `[outputs, 3, 3, 3]`, folded and re-laid to match
@@ -377,7 +366,7 @@ public final class EfficientNetLite0: Sendable {
           }
         }
       }
-      return Pointwise(weight: relaid, bias: shift, outputs: outputs)
+      return Pointwise(weight: relaid, bias: shift, outputs: outputs, in: arena)
     }
 
     /// A linear layer `[outputs, inputs]` with its bias, always on the direct kernel: with
@@ -385,7 +374,8 @@ public final class EfficientNetLite0: Sendable {
     func linear(_ name: String, outputs: Int, inputs: Int) throws -> Pointwise {
       Pointwise(
         weight: try file.float32(name + ".weight", shape: [outputs, inputs]).values,
-        bias: Array(try file.float32(name + ".bias", shape: [outputs]).values), outputs: outputs, alwaysDirect: true)
+        bias: Array(try file.float32(name + ".bias", shape: [outputs]).values), outputs: outputs, alwaysDirect: true,
+        in: arena)
     }
   }
 }
