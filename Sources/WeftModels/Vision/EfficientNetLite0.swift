@@ -76,11 +76,15 @@ public final class EfficientNetLite0: Sendable {
   private let weightArena: WeightArena
   /// Per-image sizes of the three activation buffers, in floats.
   private let blockBufferSize, expandedBufferSize, depthwiseBufferSize: Int
-  /// The last small batch's buffers, kept for the next: fresh ones are fresh pages, and
+  /// Images that go through the network together, layer by layer: as many as have their
+  /// activations (about 9.5 MB each) fit in the last-level cache, at least one. A larger
+  /// batch runs in groups of about this size: its activations would stream through
+  /// memory at every layer, and a batch of 16 took 99–111 ms that way against 78–93 ms in
+  /// groups of two to four (docs/BENCHMARKS.md, twenty-first session).
+  let imagesPerGroup: Int
+  /// The last group's buffers, kept for the next call: fresh ones are fresh pages, and
   /// faulting them in cost about 6% of a one-image run.
   private let spareBuffers = Mutex<Buffers?>(nil)
-  /// Batches up to this many images keep their buffers (about 9.5 MB per image).
-  private static let maxKeptImages = 4
 
   /// Loads the weights (the converted `efficientnet-lite0` state dict), checking every
   /// tensor's shape, and folds the batch norms; the forward pass runs on `lanes`.
@@ -122,7 +126,16 @@ public final class EfficientNetLite0: Sendable {
       max(largest, block.geometry.size * block.geometry.size * block.geometry.channels)
     }
     depthwiseBufferSize = blocks.map { $0.geometry.outputSize * $0.geometry.outputSize * $0.geometry.channels }.max()!
+    let bytesPerImage = (2 * blockBufferSize + expandedBufferSize + depthwiseBufferSize) * MemoryLayout<Float>.stride
+    imagesPerGroup = max(1, Self.lastLevelCacheBytes / bytesPerImage)
   }
+
+  /// The last-level cache's size as the CPU reports it (`sysconf`), or 8 MiB where it
+  /// reports none.
+  static let lastLevelCacheBytes: Int = {
+    let reported = sysconf(Int32(_SC_LEVEL3_CACHE_SIZE))
+    return reported > 0 ? reported : 8 << 20
+  }()
 
   /// The network's outputs for a batch, image by image.
   public struct Output: Sendable {
@@ -133,11 +146,37 @@ public final class EfficientNetLite0: Sendable {
   }
 
   /// Runs `count` images, given as `[count × 224 × 224 × 3]` floats already normalised
-  /// to the model's input range ((x − 127) / 128).
+  /// to the model's input range ((x − 127) / 128), in groups of at most ``imagesPerGroup``.
   public func run(_ images: [Float], count: Int) -> Output {
     let side = Self.inputSize
-    precondition(images.count == count * side * side * 3, "expected \(count) images of \(side)×\(side)×3")
-    guard count > 0 else { return Output(features: [], logits: []) }
+    let imageSize = side * side * 3
+    precondition(images.count == count * imageSize, "expected \(count) images of \(side)×\(side)×3")
+    var output = Output(
+      features: [Float](repeating: 0, count: count * Self.featureCount), logits: [Float](repeating: 0, count: count * Self.classCount))
+    let groups = (count + imagesPerGroup - 1) / imagesPerGroup
+    images.withUnsafeBufferPointer { images in
+      output.features.withUnsafeMutableBufferPointer { features in
+        output.logits.withUnsafeMutableBufferPointer { logits in
+          var first = 0
+          for group in 0..<groups {
+            // Groups as even as they can be: 16 images in groups of at most 3 are 2, 2, 3, 3, 3, 3.
+            let size = (count - first) / (groups - group)
+            runGroup(
+              images.baseAddress! + first * imageSize, count: size, features: features.baseAddress! + first * Self.featureCount,
+              logits: logits.baseAddress! + first * Self.classCount)
+            first += size
+          }
+        }
+      }
+    }
+    return output
+  }
+
+  /// Runs `count` images through the whole network, layer by layer, writing their pooled
+  /// features and logits.
+  private func runGroup(
+    _ images: UnsafePointer<Float>, count: Int, features: UnsafeMutablePointer<Float>, logits: UnsafeMutablePointer<Float>
+  ) {
     let buffers = takeBuffers(count: count)
     defer { keep(buffers) }
     var current = buffers.blockA
@@ -145,14 +184,11 @@ public final class EfficientNetLite0: Sendable {
 
     // Stem: unfold each output pixel's 3×3×3 window, then one product per lane.
     let stemSide = stemGeometry.outputSize
-    images.withUnsafeBufferPointer { input in
-      let input = SendablePointer(UnsafeMutablePointer(mutating: input.baseAddress!))
-      let output = SendablePointer(current)
-      lanes.forEachBlock(of: count * stemSide, minimumRows: 1) { lines in
-        Convolution.unfoldPatches(input.pointer, geometry: stemGeometry, into: buffers.expanded, rows: lines)
-        let pixels = lines.lowerBound * stemSide..<lines.upperBound * stemSide
-        pointwise(stem, rows: pixels, input: buffers.expanded, output: output.pointer, clamp: true)
-      }
+    let (input, output) = (SendableReadPointer(images), SendablePointer(current))
+    lanes.forEachBlock(of: count * stemSide, minimumRows: 1) { lines in
+      Convolution.unfoldPatches(input.pointer, geometry: stemGeometry, into: buffers.expanded, rows: lines)
+      let pixels = lines.lowerBound * stemSide..<lines.upperBound * stemSide
+      pointwise(stem, rows: pixels, input: buffers.expanded, output: output.pointer, clamp: true)
     }
     for block in blocks {
       let g = block.geometry
@@ -167,31 +203,26 @@ public final class EfficientNetLite0: Sendable {
         adding: block.residual ? current : nil)
       swap(&current, &spare)
     }
-    return classify(current, count: count, side: blocks.last!.geometry.outputSize, buffers: buffers)
+    classify(current, count: count, side: blocks.last!.geometry.outputSize, buffers: buffers, features: features, logits: logits)
   }
 
-  /// Head convolution, global average pooling and the classifier.
-  private func classify(_ input: UnsafeMutablePointer<Float>, count: Int, side: Int, buffers: Buffers) -> Output {
+  /// Head convolution, global average pooling into `features` (zeroed) and the classifier
+  /// into `logits`.
+  private func classify(
+    _ input: UnsafeMutablePointer<Float>, count: Int, side: Int, buffers: Buffers, features: UnsafeMutablePointer<Float>,
+    logits: UnsafeMutablePointer<Float>
+  ) {
     let pixelsPerImage = side * side
     pointwiseOnLanes(head, rows: count * pixelsPerImage, input: input, output: buffers.expanded, clamp: true)
-    var features = [Float](repeating: 0, count: count * Self.featureCount)
     let scale = 1 / Float(pixelsPerImage)
     for image in 0..<count {
-      features.withUnsafeMutableBufferPointer { features in
-        let pooled = features.baseAddress! + image * Self.featureCount
-        for pixel in 0..<pixelsPerImage {
-          Elementwise.add(buffers.expanded + (image * pixelsPerImage + pixel) * Self.featureCount, to: pooled, count: Self.featureCount)
-        }
-        for channel in 0..<Self.featureCount { pooled[channel] *= scale }
+      let pooled = features + image * Self.featureCount
+      for pixel in 0..<pixelsPerImage {
+        Elementwise.add(buffers.expanded + (image * pixelsPerImage + pixel) * Self.featureCount, to: pooled, count: Self.featureCount)
       }
+      for channel in 0..<Self.featureCount { pooled[channel] *= scale }
     }
-    var logits = [Float](repeating: 0, count: count * Self.classCount)
-    features.withUnsafeBufferPointer { features in
-      logits.withUnsafeMutableBufferPointer { logits in
-        pointwiseOnLanes(classifier, rows: count, input: features.baseAddress!, output: logits.baseAddress!, clamp: false)
-      }
-    }
-    return Output(features: features, logits: logits)
+    pointwiseOnLanes(classifier, rows: count, input: features, output: logits, clamp: false)
   }
 
   /// Input channels up to which a 1×1 convolution over many rows runs on
@@ -287,10 +318,9 @@ public final class EfficientNetLite0: Sendable {
     return spare ?? Buffers(count: count, block: blockBufferSize, expanded: expandedBufferSize, depthwise: depthwiseBufferSize)
   }
 
-  /// Keeps a small batch's buffers as the spare, or the spare if that is larger (the
-  /// other is freed); a large batch's buffers are freed.
+  /// Keeps a group's buffers as the spare, or the spare if that is larger (the other is
+  /// freed).
   private func keep(_ buffers: Buffers) {
-    guard buffers.count <= Self.maxKeptImages else { return }
     spareBuffers.withLock { spare in
       if let old = spare, old.count > buffers.count { return }
       spare = buffers
