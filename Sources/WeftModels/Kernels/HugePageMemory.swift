@@ -5,7 +5,7 @@ import Synchronization
 /// kernel's transparent huge pages (`madvise(MADV_HUGEPAGE)`), for what the model kernels
 /// stream on every call: weights and a batch's activations. With 4 KiB pages each page of
 /// a 42 MB weight stream is a TLB miss, which under a hypervisor is a two-level page walk;
-/// on this VM the text pass's products ran 7–9% faster on 2 MiB pages
+/// on this VM a stream of the text pass's products ran 7–8% faster on 2 MiB pages
 /// (docs/BENCHMARKS.md, twenty-first session). Where the system gives no huge pages
 /// (`/sys/kernel/mm/transparent_hugepage/enabled` is `never`) it is ordinary memory.
 final class HugePageMemory: @unchecked Sendable {
