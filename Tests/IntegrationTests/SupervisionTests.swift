@@ -184,12 +184,26 @@ extension SupervisionTests {
 struct MeshView {
   let client: WeftClient
 
+  /// Polls until `condition` holds; on timeout the error names the workers the last
+  /// status listed, so a failure says what the gateway saw.
   func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: (MeshStatus) -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
+    var last: MeshStatus?
     while ContinuousClock.now < deadline {
-      if let status = try? await client.meshStatus(timeout: .milliseconds(500)), condition(status) { return }
+      if let status = try? await client.meshStatus(timeout: .milliseconds(500)) {
+        if condition(status) { return }
+        last = status
+      }
       try await Task.sleep(for: .milliseconds(50))
     }
-    throw TestFailure("timed out waiting until \(what)")
+    let workers = last.map { status in
+      status.services.flatMap { service in
+        service.versions.flatMap { version in
+          version.workers.map { "\(service.name)/\($0.name): \($0.completed) completed, \($0.inFlight) in flight, seen \($0.lastSeenMsAgo) ms ago" }
+        }
+      }
+    }
+    let seen = workers.map { $0.isEmpty ? "no workers" : $0.joined(separator: "; ") } ?? "no status answered"
+    throw TestFailure("timed out waiting until \(what) (last status: \(seen))")
   }
 }
