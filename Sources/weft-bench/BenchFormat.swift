@@ -19,4 +19,12 @@ enum BenchFormat {
     let text = String(format: "%.\(decimals)f", value)
     return String(repeating: " ", count: max(0, width - text.count)) + text
   }
+
+  /// The line saying how much of the machine's time the host took (`steal` in
+  /// `/proc/stat`) `during` the measurements, per named configuration (an empty name: the
+  /// share alone): on a VM, a slow run with some was slowed from outside.
+  static func hostStealLine(_ shares: [(name: String, share: Double)], during: String = "while Weft ran") -> String {
+    "host steal \(during) (share of the machine's CPU time, /proc/stat): "
+      + shares.map { ($0.name.isEmpty ? "" : "\($0.name) ") + String(format: "%.1f%%", $0.share * 100) }.joined(separator: ", ")
+  }
 }

@@ -173,6 +173,8 @@ func contextSwitches(pid: Int32) -> Double? {
 /// of /proc/stat; the difference of two readings gives the idle share in between.
 struct MachineTicks {
   let idle: Double
+  /// Time the hypervisor ran something else while a vCPU had work (0 on bare metal).
+  let steal: Double
   let total: Double
 
   init() {
@@ -181,12 +183,19 @@ struct MachineTicks {
     // are idle; guest time is counted in user time already.
     let ticks = line.split(separator: " ").dropFirst().prefix(8).compactMap { Double($0) }
     idle = ticks.count > 4 ? ticks[3] + ticks[4] : 0
+    steal = ticks.count > 7 ? ticks[7] : 0
     total = ticks.reduce(0, +)
   }
 
   /// The share of the machine's CPU time that was idle since `before` (0 if none passed).
   func idleShare(since before: MachineTicks) -> Double {
     total > before.total ? (idle - before.idle) / (total - before.total) : 0
+  }
+
+  /// The share of the machine's CPU time the host took since `before` (0 if none passed):
+  /// a run with some is slower for reasons outside it.
+  func stealShare(since before: MachineTicks) -> Double {
+    total > before.total ? (steal - before.steal) / (total - before.total) : 0
   }
 }
 

@@ -59,6 +59,7 @@ struct MeshBench: AsyncParsableCommand {
     print("weft-bench: \(load.rounds) rounds, libzmq \(zmq.major).\(zmq.minor).\(zmq.patch), \(ProcessInfo.processInfo.activeProcessorCount) cores")
     let context = try Context()
     let figures = BenchReport()
+    let started = MachineTicks()
     for size in smallOnly ? [64] : [64, 65_536] {
       let large = size > 1_000
       let body = [UInt8](repeating: 0x5a, count: size)
@@ -109,6 +110,9 @@ struct MeshBench: AsyncParsableCommand {
         throw BenchError("\(target.generator.failedReplies) replies through \(target.name) were not OK")
       }
     }
+    let steal = MachineTicks().stealShare(since: started)
+    figures.add("mesh.host_steal_percent", unit: "%", better: .lower, rounds: [steal * 100])
+    print(BenchFormat.hostStealLine([("", steal)], during: "during the run"))
     try figures.write(to: output.json)
   }
 

@@ -42,14 +42,17 @@ struct TextBench: AsyncParsableCommand {
     print("weft-bench text: \(threads) threads, \(rounds) rounds; short = \(tokenizer.encode(short).count) pieces")
 
     var weft: [String: [Double]] = [:]
+    var steal: [String: Double] = [:]
     for (name, texts) in batches {
+      let before = MachineTicks()
       weft[name] = BenchTiming.rounds(rounds) { _ = encoder.embed(texts.map { tokenizer.encode($0) }) }
+      steal[name] = MachineTicks().stealShare(since: before)
     }
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks sentence-transformers); Weft figures only") }
 
     let figures = BenchReport()
-    for (name, _) in batches { figures.addModelTimes("text", configuration: name, weft: weft[name]!, reference: torch?[name]) }
+    for (name, _) in batches { figures.addModelTimes("text", configuration: name, weft: weft[name]!, hostSteal: steal[name]!, reference: torch?[name]) }
     try figures.write(to: baseline.output.json)
     print("")
     print("model alone              weft p50 ms  weft emb/s   torch p50 ms  torch emb/s   ratio (emb/s)")
@@ -63,6 +66,7 @@ struct TextBench: AsyncParsableCommand {
       }
       print(line)
     }
+    print(BenchFormat.hostStealLine(batches.map { ($0.name, steal[$0.name]!) }))
     if configurationFilter == nil { try await meshThroughput(short) }
   }
 

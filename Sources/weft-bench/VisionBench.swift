@@ -35,15 +35,18 @@ struct VisionBench: AsyncParsableCommand {
     print("weft-bench vision: \(threads) threads, \(rounds) rounds")
 
     var weft: [String: [Double]] = [:]
+    var steal: [String: Double] = [:]
     for (name, images) in batches {
       let inputs = Array([[Float]](repeating: input, count: images).joined())
+      let before = MachineTicks()
       weft[name] = BenchTiming.rounds(rounds) { _ = network.run(inputs, count: images) }
+      steal[name] = MachineTicks().stealShare(since: before)
     }
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks torch or efficientnet-lite-pytorch); Weft figures only") }
 
     let figures = BenchReport()
-    for (name, _) in batches { figures.addModelTimes("vision", configuration: name, weft: weft[name]!, reference: torch?[name]) }
+    for (name, _) in batches { figures.addModelTimes("vision", configuration: name, weft: weft[name]!, hostSteal: steal[name]!, reference: torch?[name]) }
     try figures.write(to: baseline.output.json)
     print("")
     print("network alone        weft p50 ms  weft img/s   torch p50 ms  torch img/s   ratio (img/s)")
@@ -57,6 +60,7 @@ struct VisionBench: AsyncParsableCommand {
       }
       print(line)
     }
+    print(BenchFormat.hostStealLine(batches.map { ($0.name, steal[$0.name]!) }))
     guard only == nil else { return }
 
     let decode = BenchFormat.median(BenchTiming.rounds(rounds, warmUp: false) { _ = try? RGBImage(encoded: photo) })
