@@ -79,8 +79,8 @@ public final class EfficientNetLite0: Sendable {
   /// Images that go through the network together, layer by layer: as many as have their
   /// activations (about 9.5 MB each) fit in the last-level cache, at least one. A larger
   /// batch runs in groups of about this size: its activations would stream through
-  /// memory at every layer, and a batch of 16 took 99–111 ms that way against 78–93 ms in
-  /// groups of two to four (docs/BENCHMARKS.md, twenty-first session).
+  /// memory at every layer, and a batch of 16 took 93–111 ms that way against 77–93 ms in
+  /// groups of one to four (docs/BENCHMARKS.md, twenty-first session).
   let imagesPerGroup: Int
   /// The last group's buffers, kept for the next call: fresh ones are fresh pages, and
   /// faulting them in cost about 6% of a one-image run.
