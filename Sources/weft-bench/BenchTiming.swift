@@ -13,6 +13,14 @@ enum BenchTiming {
     }
   }
 
+  /// ``rounds(_:warmUp:_:)``, and the share of the machine's CPU time the host took while
+  /// they ran (``MachineTicks/stealShare(since:)``).
+  static func roundsAndHostSteal(_ rounds: Int, _ body: () throws -> Void) rethrows -> (seconds: [Double], hostSteal: Double) {
+    let before = MachineTicks()
+    let seconds = try self.rounds(rounds, body)
+    return (seconds, MachineTicks().stealShare(since: before))
+  }
+
   /// Seconds `requests` calls of `call` took with `inFlight` of them running at once
   /// (each of `inFlight` tasks makes every `inFlight`-th call).
   static func concurrently(

@@ -44,9 +44,7 @@ struct TextBench: AsyncParsableCommand {
     var weft: [String: [Double]] = [:]
     var steal: [String: Double] = [:]
     for (name, texts) in batches {
-      let before = MachineTicks()
-      weft[name] = BenchTiming.rounds(rounds) { _ = encoder.embed(texts.map { tokenizer.encode($0) }) }
-      steal[name] = MachineTicks().stealShare(since: before)
+      (weft[name], steal[name]) = BenchTiming.roundsAndHostSteal(rounds) { _ = encoder.embed(texts.map { tokenizer.encode($0) }) }
     }
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks sentence-transformers); Weft figures only") }

@@ -38,9 +38,7 @@ struct VisionBench: AsyncParsableCommand {
     var steal: [String: Double] = [:]
     for (name, images) in batches {
       let inputs = Array([[Float]](repeating: input, count: images).joined())
-      let before = MachineTicks()
-      weft[name] = BenchTiming.rounds(rounds) { _ = network.run(inputs, count: images) }
-      steal[name] = MachineTicks().stealShare(since: before)
+      (weft[name], steal[name]) = BenchTiming.roundsAndHostSteal(rounds) { _ = network.run(inputs, count: images) }
     }
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks torch or efficientnet-lite-pytorch); Weft figures only") }

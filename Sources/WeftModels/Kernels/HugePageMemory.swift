@@ -36,6 +36,9 @@ final class HugePageMemory: @unchecked Sendable {
     _ = madvise(start, self.byteCount, MADV_HUGEPAGE)
   }
 
+  /// `bytes` rounded up to whole cache lines, so what is laid after them starts on one.
+  static func cacheLineRounded(_ bytes: Int) -> Int { (bytes + 63) / 64 * 64 }
+
   /// `count` floats from byte `offset`.
   func floats(at offset: Int, count: Int) -> UnsafeMutablePointer<Float> {
     precondition(offset >= 0 && offset + count * MemoryLayout<Float>.stride <= byteCount, "outside the mapping")
@@ -51,7 +54,6 @@ final class WeightArena: Sendable {
   /// Bytes mapped at a time: address space only, since pages are backed when first
   /// written, so the unused tail of a region costs at most the huge page it ends in.
   static let regionBytes = 32 << 20
-  private static let alignment = 64
 
   /// Floats copied into an arena.
   struct Floats: Sendable {
@@ -77,7 +79,7 @@ final class WeightArena: Sendable {
   func copy(_ values: some Collection<Float>) -> Floats {
     let bytes = values.count * MemoryLayout<Float>.stride
     let target = cursor.withLock { cursor in
-      cursor.used = (cursor.used + Self.alignment - 1) / Self.alignment * Self.alignment
+      cursor.used = HugePageMemory.cacheLineRounded(cursor.used)
       if cursor.regions.isEmpty || cursor.used + bytes > cursor.regions.last!.byteCount {
         cursor.regions.append(HugePageMemory(byteCount: max(Self.regionBytes, bytes)))
         cursor.used = 0

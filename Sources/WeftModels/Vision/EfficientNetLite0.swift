@@ -340,10 +340,11 @@ public final class EfficientNetLite0: Sendable {
     init(count: Int, block: Int, expanded: Int, depthwise: Int) {
       self.count = count
       // Each buffer starts on a cache line.
-      let sizes = [block, block, expanded, depthwise].map { (count * $0 + 15) / 16 * 16 }
-      let memory = HugePageMemory(byteCount: sizes.reduce(0, +) * MemoryLayout<Float>.stride)
-      let starts = sizes.indices.map { sizes[..<$0].reduce(0, +) * MemoryLayout<Float>.stride }
-      let pointers = zip(starts, sizes).map { memory.floats(at: $0, count: $1) }
+      let floats = [block, block, expanded, depthwise].map { count * $0 }
+      let bytes = floats.map { HugePageMemory.cacheLineRounded($0 * MemoryLayout<Float>.stride) }
+      let memory = HugePageMemory(byteCount: bytes.reduce(0, +))
+      let starts = bytes.indices.map { bytes[..<$0].reduce(0, +) }
+      let pointers = zip(starts, floats).map { memory.floats(at: $0, count: $1) }
       (blockA, blockB, self.expanded, self.depthwise, self.memory) = (pointers[0], pointers[1], pointers[2], pointers[3], memory)
     }
   }
