@@ -1,12 +1,24 @@
 #include "weft_kernels.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cpu_features.h"
 
 /* Where column o's weight for input 0 is: columns go in panels of 16, `panel_stride` apart
  * (16 for input-major weights, where the panels are just the row's columns). */
 #define WEIGHT_ADDRESS(o) (weight_by_input + (size_t)((o) / 16) * panel_stride + (o) % 16)
+
+/* How many inputs ahead the first tile of rows asks for its weights. That tile reads them
+ * from memory (the text encoder streams 42 MB of them at batch 1), and with the hardware's
+ * prefetch alone its batch 1 passes were 6-11% slower (docs/BENCHMARKS.md, twenty-second
+ * session); later tiles find the weights in cache, where the hint only takes load slots
+ * (vision, which has no tile that few rows, was no faster with it on every tile). Past a
+ * panel's end the hint reaches the next panel, which the next tile reads: an address,
+ * never dereferenced, so past the weights it is harmless. */
+#define PREFETCH_INPUTS 16
+#define PREFETCH_WEIGHTS(pointer, k) \
+  __builtin_prefetch((const void *)((uintptr_t)(pointer) + ((size_t)(k) + PREFETCH_INPUTS) * weight_stride * sizeof(float)))
 
 /* A tile of ROWS rows by VECTORS vectors of output columns [o, o + WIDTH * VECTORS): its
  * sums stay in registers over every input, each weight vector is loaded once for all the
@@ -26,6 +38,10 @@
       VEC weight[VECTORS];                                                                                 \
       _Pragma("clang loop unroll(full)")                                                                   \
       for (int j = 0; j < (VECTORS); j++) weight[j] = *(const VEC *)(panel[j] + (size_t)k * weight_stride); \
+      if (r == 0) {                                                                                        \
+        _Pragma("clang loop unroll(full)")                                                                 \
+        for (int j = 0; j < (VECTORS); j++) PREFETCH_WEIGHTS(panel[j], k);                                 \
+      }                                                                                                    \
       _Pragma("clang loop unroll(full)")                                                                   \
       for (int i = 0; i < (ROWS); i++) {                                                                   \
         const float x = X(i, k);                                                                           \
