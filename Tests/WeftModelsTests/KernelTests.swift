@@ -93,6 +93,31 @@ import WeftProtocol
     }
   }
 
+  /// Rows whose lengths are and are not multiples of the kernel's sixteen-float step, an
+  /// offset large against the spread (where a one-pass variance would lose digits), both
+  /// builds, against layer normalisation in Double.
+  @Test(arguments: [true, false]) func layerNormMatchesAReferenceWithin1e5(vectorUnits: Bool) {
+    for columns in [3, 16, 37, 384] {
+      let rows = 3
+      let values: [Float] = (0..<rows * columns).map { 40 + Float(($0 * 7_919) % 1_000) / 100 }
+      let gamma: [Float] = (0..<columns).map { 0.5 + Float($0 % 7) / 10 }
+      let beta: [Float] = (0..<columns).map { Float($0 % 5) / 10 - 0.2 }
+      var result = values
+      result.withUnsafeMutableBufferPointer { buffer in
+        let (x, r, c) = (buffer.baseAddress!, Int32(rows), Int32(columns))
+        if vectorUnits { weft_layer_norm_rows(x, r, c, gamma, beta, 1e-12) } else { weft_layer_norm_rows_portable(x, r, c, gamma, beta, 1e-12) }
+      }
+      for row in 0..<rows {
+        let line = values[row * columns..<(row + 1) * columns].map(Double.init)
+        let mean = line.reduce(0, +) / Double(columns)
+        let deviation = (line.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(columns) + 1e-12).squareRoot()
+        let expected = line.indices.map { (line[$0] - mean) / deviation * Double(gamma[$0 - line.startIndex]) + Double(beta[$0 - line.startIndex]) }
+        let worst = zip(result[row * columns..<(row + 1) * columns], expected).map { abs(Double($0) - $1) }.max()!
+        #expect(worst < 1e-5, "\(columns) columns, row \(row): \(worst)")
+      }
+    }
+  }
+
   @Test func geluAndSoftmaxHandleLengthsThatAreNotMultiplesOfEight() {
     var values: [Float] = (0..<21).map { Float($0) / 3 - 3.5 }
     let expected = values.map { 0.5 * $0 * (1 + erff($0 / Float(2).squareRoot())) }

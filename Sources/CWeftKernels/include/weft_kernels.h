@@ -78,6 +78,14 @@ void weft_softmax_rows(float *x, int rows, int columns, int valid);
 /* The same without AVX2, for tests. */
 void weft_softmax_rows_portable(float *x, int rows, int columns, int valid);
 
+/* Layer normalisation of each of `rows` rows of `columns` floats, in place: (x - mean) /
+ * sqrt(variance + epsilon) * gamma + beta, the variance over the columns (not Bessel's);
+ * sums in vectors; AVX2+FMA when the CPU has them. */
+void weft_layer_norm_rows(float *x, int rows, int columns, const float *gamma, const float *beta, float epsilon);
+
+/* The same without AVX2, for tests. */
+void weft_layer_norm_rows_portable(float *x, int rows, int columns, const float *gamma, const float *beta, float epsilon);
+
 /* One LSTM cell step over `size` units (a multiple of 8) from the summed pre-activations
  * `gates` = [input | forget | candidate | output], `size` each: updates `cell` and `hidden` in
  * place and returns the sum of ReLU(hidden) times `decoder`. Sigmoid and tanh by the same

@@ -7,7 +7,8 @@ struct SendablePointer: @unchecked Sendable {
 
 /// A read-only pointer handed to the lanes of one phase (weights, inputs they share).
 struct SendableReadPointer: @unchecked Sendable {
-  // @unchecked: nothing writes through it while the lanes run.
+  // @unchecked: while the lanes run nothing writes what it points to, or only the lane
+  // that reads it, in the same place (a residual added in place).
   let pointer: UnsafePointer<Float>
   init(_ pointer: UnsafePointer<Float>) { self.pointer = pointer }
 }

@@ -215,8 +215,8 @@ public final class MiniLMEncoder: Sendable {
   }
 
   /// One layer for up to ``columnSplitRows`` rows: every product split by output columns
-  /// across the lanes, the per-token steps between them (residuals, layer norms) on the
-  /// caller's thread.
+  /// across the lanes (the residual connections added by the products), the layer norms
+  /// between them on the caller's thread.
   private func runSplittingColumns(
     _ layer: Layer, on x: UnsafeMutablePointer<Float>, rows: Int, lengths: [Int], length: Int, scratch: Scratch
   ) {
@@ -225,13 +225,11 @@ public final class MiniLMEncoder: Sendable {
       linearByColumns(x, rows: rows, layer.attentionInputPanels, bias: bias.baseAddress!, into: scratch.projected)
     }
     attend(scratch: scratch, lengths: lengths, length: length)
-    linearByColumns(scratch.context, rows: rows, layer.outputPanels, bias: layer.outputBias.pointer, into: scratch.attended)
-    Elementwise.add(scratch.attended, to: x, count: rows * h)
+    linearByColumns(scratch.context, rows: rows, layer.outputPanels, bias: layer.outputBias.pointer, adding: x, into: x)
     Elementwise.layerNorm(
       x, rows: rows, columns: h, gamma: layer.attentionNormGamma.pointer, beta: layer.attentionNormBeta.pointer, epsilon: Self.epsilon)
     linearByColumns(x, rows: rows, layer.upPanels, bias: layer.upBias.pointer, into: scratch.up, gelu: true)
-    linearByColumns(scratch.up, rows: rows, layer.downPanels, bias: layer.downBias.pointer, into: scratch.attended)
-    Elementwise.add(scratch.attended, to: x, count: rows * h)
+    linearByColumns(scratch.up, rows: rows, layer.downPanels, bias: layer.downBias.pointer, adding: x, into: x)
     Elementwise.layerNorm(
       x, rows: rows, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer, epsilon: Self.epsilon)
   }
@@ -240,18 +238,21 @@ public final class MiniLMEncoder: Sendable {
   /// ``columnsPerChunk`` columns at a time (a fixed half each held the faster vCPU at the
   /// barrier: this VM's vCPUs differ up to 1.7× in speed for stretches; median batch 1
   /// short 2.83 → 2.59 ms, docs/BENCHMARKS.md, twentieth session); with `gelu`, a lane
-  /// then applies GELU to its columns of each row while they are in its cache.
+  /// then applies GELU to its columns of each row while they are in its cache. With
+  /// `residual` (which may be `output`: the residual connections add in place), the kernel
+  /// adds it as it writes each tile, instead of a pass of its own on the caller's thread.
   private func linearByColumns(
     _ input: UnsafePointer<Float>, rows: Int, _ projection: Projection, bias: UnsafePointer<Float>,
-    into output: UnsafeMutablePointer<Float>, gelu: Bool = false
+    adding residual: UnsafePointer<Float>? = nil, into output: UnsafeMutablePointer<Float>, gelu: Bool = false
   ) {
     let (source, biases, target) = (SendableReadPointer(input), SendableReadPointer(bias), SendablePointer(output))
+    let added = residual.map(SendableReadPointer.init)
     let (inputs, outputs) = (projection.inputs, projection.outputs)
     let weights = projection.weights
     lanes.forEachClaimedChunk(of: outputs, size: Self.columnsPerChunk) { columns, _ in
       Convolution.pointwise(
         source.pointer, rows: rows, inputs: inputs, weights: weights.pointer, layout: .panels, bias: biases.pointer,
-        outputs: outputs, columns: columns, into: target.pointer, clamp: false)
+        outputs: outputs, columns: columns, residual: added?.pointer, into: target.pointer, clamp: false)
       guard gelu else { return }
       for row in 0..<rows { Elementwise.gelu(target.pointer + row * outputs + columns.lowerBound, count: columns.count) }
     }
