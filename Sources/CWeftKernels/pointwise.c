@@ -94,18 +94,36 @@
     POINTWISE_COLUMNS(WHOLE_ROW_INPUT)                                                        \
   }
 
+/* A tile of exactly `count` rows, five to twelve, with the tiles TILES_TWELVE names: a
+ * tile of twelve given eleven rows would multiply-add a twelfth for nothing, and at batch
+ * 1 the products run near the multiply-add units' peak (docs/BENCHMARKS.md, twenty-second
+ * session). */
+#define EXACT_ROWS(TILES_TWELVE, N) \
+  case N: {                         \
+    POINTWISE_ROWS(TILES_TWELVE, N, 0) \
+  } break;
+
 /* With 64 inputs or more, rows twelve at a time while more than four are left (the last
- * twelve may be short: five to eleven rows, a short text's tokens, still read the weights
- * once): twelve rows by two vectors of columns load two weight vectors and twelve inputs
- * for 24 multiply-adds, where four by four load eight for 16 (an 11-row product 1.26-1.33x
- * faster on one core; with 16-27 inputs the tile's setup and stores cost more than that,
+ * tile may have five to eleven, a short text's tokens, and still reads the weights once):
+ * twelve rows by two vectors of columns load two weight vectors and twelve inputs for 24
+ * multiply-adds, where four by four load eight for 16 (an 11-row product 1.26-1.33x faster
+ * on one core; with 16-27 inputs the tile's setup and stores cost more than that,
  * docs/BENCHMARKS.md, nineteenth session). Then four at a time (two or three left go as
  * one short tile of four), then one. */
 #define POINTWISE_BODY(TILES_TWELVE, TILES)                                       \
   int r = 0;                                                                      \
   for (; inputs >= 64 && rows - r > 4; r += 12) {                                 \
     const int count = rows - r < 12 ? rows - r : 12;                              \
-    POINTWISE_ROWS(TILES_TWELVE, 12, count < 12)                                  \
+    switch (count) {                                                              \
+      EXACT_ROWS(TILES_TWELVE, 12)                                                \
+      EXACT_ROWS(TILES_TWELVE, 11)                                                \
+      EXACT_ROWS(TILES_TWELVE, 10)                                                \
+      EXACT_ROWS(TILES_TWELVE, 9)                                                 \
+      EXACT_ROWS(TILES_TWELVE, 8)                                                 \
+      EXACT_ROWS(TILES_TWELVE, 7)                                                 \
+      EXACT_ROWS(TILES_TWELVE, 6)                                                 \
+      EXACT_ROWS(TILES_TWELVE, 5)                                                 \
+    }                                                                             \
   }                                                                               \
   for (; r + 4 <= rows; r += 4) {                                                 \
     const int count = 4;                                                          \

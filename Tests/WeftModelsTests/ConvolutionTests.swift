@@ -98,15 +98,17 @@ import Testing
 
   /// The 1×1 kernel against a naive product, over a column range of a wider layer: row
   /// counts that leave one to three rows after the tiles of four (two or three: a short
-  /// tile), with 64 inputs or more tiles of twelve (11 rows: one short tile; 13: one whole
-  /// and one row; 17: a whole and a short one), column ranges that need every tile width
+  /// tile), with 64 inputs or more tiles of twelve and a last tile of exactly what is left,
+  /// five to eleven rows (13 rows: one of twelve and one row; 17: twelve and five), column
+  /// ranges that need every tile width
   /// down to single columns, with and without clamp and residual, in both weight layouts
   /// (the panels' padding NaN, which no tile may read).
   @Test(arguments: [
     (7, 16, 96, 0..<96, true, false), (5, 27, 32, 0..<32, true, false), (3, 40, 150, 16..<150, false, true),
     (1, 24, 5, 0..<5, true, false), (9, 3, 24, 0..<24, false, true), (6, 480, 200, 48..<200, false, true),
     (4, 144, 40, 0..<40, true, true), (11, 384, 100, 32..<100, false, false), (13, 96, 56, 0..<56, true, true),
-    (17, 64, 120, 16..<120, false, true), (2, 70, 48, 0..<48, true, false),
+    (17, 64, 120, 16..<120, false, true), (2, 70, 48, 0..<48, true, false), (7, 66, 34, 0..<34, false, true),
+    (8, 64, 48, 16..<48, true, false), (9, 128, 64, 0..<64, false, false), (10, 200, 40, 16..<40, true, true),
   ])
   func pointwiseMatchesTheNaiveProduct(rows: Int, inputs: Int, outputs: Int, columns: Range<Int>, clamp: Bool, residual: Bool) {
     var generator = SplitMix(seed: UInt64(rows * 1_000 + inputs * 10 + outputs))
