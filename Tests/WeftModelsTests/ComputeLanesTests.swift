@@ -22,21 +22,17 @@ struct ComputeLanesTests {
     }
   }
 
-  /// Column blocks cover every column once, start on whole units, and give each lane at
-  /// least the minimum (150 columns in units of 16: two lanes of 80 and 70; with at least
-  /// 96 a lane, one block).
+  /// Column blocks cover every column once and start on whole units (150 columns in
+  /// units of 16: two lanes of 80 and 70).
   @Test func columnBlocksAreWholeUnitsCoveringEveryColumnOnce() {
-    let lanes = ComputeLanes(count: 2)
-    for (minimum, expected) in [(1, [0..<80, 80..<150]), (96, [0..<150])] {
-      let columns = Counters(150)
-      let blocks = Log<Range<Int>>()
-      lanes.forEachColumnBlock(of: 150, unit: 16, minimumColumns: minimum) { block in
-        blocks.append(block)
-        for column in block { columns.add(column) }
-      }
-      #expect(columns.values == Array(repeating: 1, count: 150))
-      #expect(blocks.entries.sorted { $0.lowerBound < $1.lowerBound } == expected)
+    let columns = Counters(150)
+    let blocks = Log<Range<Int>>()
+    ComputeLanes(count: 2).forEachColumnBlock(of: 150, unit: 16) { block in
+      blocks.append(block)
+      for column in block { columns.add(column) }
     }
+    #expect(columns.values == Array(repeating: 1, count: 150))
+    #expect(blocks.entries.sorted { $0.lowerBound < $1.lowerBound } == [0..<80, 80..<150])
   }
 
   /// Claimed chunks cover every item once in whole chunks (150 items, chunks of 32: four

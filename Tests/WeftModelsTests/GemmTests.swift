@@ -58,12 +58,6 @@ import Testing
     var output = [Float](repeating: .nan, count: 4)
     Gemm.linear(input, rows: 2, weight: weight, bias: bias, outputs: 2, inputs: 3, into: &output)
     #expect(output == [1.5, 4, 4.5, 10])
-    // Into the second column of a 3-wide matrix: the other columns are left as they were.
-    var wide = [Float](repeating: 9, count: 6)
-    wide.withUnsafeMutableBufferPointer { wide in
-      Gemm.linear(input, rows: 2, weight: weight, bias: bias, outputs: 1, inputs: 3, into: wide.baseAddress! + 1, outputStride: 3)
-    }
-    #expect(wide == [9, 1.5, 9, 9, 4.5, 9])
     // With the weight input-major, `[3 inputs × 2 outputs]`: the same product.
     let byInput: [Float] = [1, 0, 0, 1, 0, 1]
     var fromByInput = [Float](repeating: .nan, count: 4)
@@ -92,28 +86,5 @@ import Testing
         #expect(worst < Float(inputs) * 2e-7, "\(shape), bias \(withBias): \(worst)")
       }
     }
-  }
-
-  @Test("the few-rows kernel fills column ranges of a wider output, as lanes splitting the outputs do")
-  func fewRowsKernelIntoColumnRanges() {
-    let (rows, outputs, inputs) = (11, 1152, 384)
-    let input = matrix(rows * inputs, seed: 6)
-    let weight = matrix(outputs * inputs, seed: 7)
-    let bias = matrix(outputs, seed: 8)
-    let expected = naive(input, weight, m: rows, n: outputs, k: inputs, bTransposed: true).enumerated().map { $1 + bias[$0 % outputs] }
-    var output = [Float](repeating: .nan, count: rows * outputs)
-    weight.withUnsafeBufferPointer { weight in
-      bias.withUnsafeBufferPointer { bias in
-        output.withUnsafeMutableBufferPointer { output in
-          for columns in [0..<600, 600..<outputs] {
-            Gemm.linearFewRows(
-              input, rows: rows, weight: weight.baseAddress! + columns.lowerBound * inputs, bias: bias.baseAddress! + columns.lowerBound,
-              outputs: columns.count, inputs: inputs, into: output.baseAddress! + columns.lowerBound, outputStride: outputs)
-          }
-        }
-      }
-    }
-    let worst = zip(output, expected).map { abs($0 - $1) }.max() ?? .nan
-    #expect(worst < Float(inputs) * 2e-7, "\(worst)")
   }
 }

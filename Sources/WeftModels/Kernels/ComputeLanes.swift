@@ -45,12 +45,10 @@ public struct ComputeLanes: Sendable {
   }
 
   /// ``forEachBlock(of:minimumRows:_:)`` over `columns` in whole groups of `unit` (the
-  /// last may be short), at least `minimumColumns` a lane: a lane's share never ends inside
-  /// a vector or a panel, and two splits of the same columns give each lane the same ones.
-  public func forEachColumnBlock(
-    of columns: Int, unit: Int, minimumColumns: Int = 1, _ body: @Sendable (Range<Int>) -> Void
-  ) {
-    forEachBlock(of: (columns + unit - 1) / unit, minimumRows: max(1, minimumColumns / unit)) { units in
+  /// last may be short): a lane's share never ends inside a vector or a panel, and two
+  /// splits of the same columns give each lane the same ones.
+  public func forEachColumnBlock(of columns: Int, unit: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    forEachBlock(of: (columns + unit - 1) / unit, minimumRows: 1) { units in
       body(units.lowerBound * unit..<min(columns, units.upperBound * unit))
     }
   }

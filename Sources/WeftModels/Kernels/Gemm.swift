@@ -34,20 +34,18 @@ public enum Gemm {
   /// A linear layer in PyTorch's layout: `output[rows × outputs] = input[rows × inputs] ·
   /// weightᵀ + bias`, with `weight` as `[outputs × inputs]`. The bias is written first and
   /// the product added onto it (`beta = 1`), which spares both a separate bias pass and
-  /// sgemm's own pass to clear the output. `outputStride` (default `outputs`) lets the
-  /// result fill a column range of a wider matrix.
+  /// sgemm's own pass to clear the output.
   public static func linear(
     _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>, outputStride: Int? = nil
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
   ) {
-    let stride = outputStride ?? outputs
-    for row in 0..<rows { (output + row * stride).update(from: bias, count: outputs) }
+    for row in 0..<rows { (output + row * outputs).update(from: bias, count: outputs) }
     multiply(
-      input, lda: inputs, weight, ldb: inputs, into: output, ldc: stride, m: rows, n: outputs, k: inputs, bTransposed: true,
+      input, lda: inputs, weight, ldb: inputs, into: output, ldc: outputs, m: rows, n: outputs, k: inputs, bTransposed: true,
       beta: 1)
   }
 
-  /// ``linear(_:rows:weight:bias:outputs:inputs:into:outputStride:)`` with the weight
+  /// ``linear(_:rows:weight:bias:outputs:inputs:into:)`` with the weight
   /// input-major, `weightByInput` as `[inputs × outputs]` (the layout of the vision
   /// model's 1×1 convolutions).
   public static func linear(
@@ -90,32 +88,30 @@ extension Gemm {
   /// measurement).
   public static let fewRows = 8
 
-  /// ``linear(_:rows:weight:bias:outputs:inputs:into:outputStride:)`` with the kernel chosen by
+  /// ``linear(_:rows:weight:bias:outputs:inputs:into:)`` with the kernel chosen by
   /// rows: ``linearFewRows`` up to `unpackedRows`, sgemm above. `bias` nil means none.
   public static func linear(
     _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>, outputStride: Int? = nil, unpackedRows: Int
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>, unpackedRows: Int
   ) {
     if rows <= unpackedRows {
-      linearFewRows(input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output, outputStride: outputStride)
+      linearFewRows(input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output)
     } else if let bias {
-      linear(input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output, outputStride: outputStride)
+      linear(input, rows: rows, weight: weight, bias: bias, outputs: outputs, inputs: inputs, into: output)
     } else {
       multiply(
-        input, lda: inputs, weight, ldb: inputs, into: output, ldc: outputStride ?? outputs, m: rows, n: outputs, k: inputs,
-        bTransposed: true)
+        input, lda: inputs, weight, ldb: inputs, into: output, ldc: outputs, m: rows, n: outputs, k: inputs, bTransposed: true)
     }
   }
 
-  /// ``linear(_:rows:weight:bias:outputs:inputs:into:outputStride:)`` for a handful of rows, without
+  /// ``linear(_:rows:weight:bias:outputs:inputs:into:)`` for a handful of rows, without
   /// packing: each weight row is read once per twelve input rows (four for a few) and dotted with them in
   /// SIMD registers (AVX2 and FMA when the CPU has them, chosen at run time). `bias` nil
-  /// means none; `outputStride` (default `outputs`) lets the result fill a column range
-  /// of a wider matrix.
+  /// means none.
   public static func linearFewRows(
     _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>, outputStride: Int? = nil
+    outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
   ) {
-    weft_linear_few_rows(input, Int32(rows), weight, bias, Int32(outputs), Int32(inputs), output, Int32(outputStride ?? outputs))
+    weft_linear_few_rows(input, Int32(rows), weight, bias, Int32(outputs), Int32(inputs), output, Int32(outputs))
   }
 }
