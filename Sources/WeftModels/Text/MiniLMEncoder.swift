@@ -1,10 +1,10 @@
 import Foundation
 
 /// all-MiniLM-L6-v2: a 6-layer BERT encoder (hidden 384, 12 heads of 32, FFN 1536, GELU),
-/// mean pooling over real tokens, L2 normalisation. Weights stay in the mapped
-/// safetensors file for the products over many rows (sgemm, ``Gemm``); up to
-/// ``columnSplitRows`` rows the products read a copy of the projections laid out in panels
-/// (``Projection``).
+/// mean pooling over real tokens, L2 normalisation. The products read a copy of the
+/// projections laid out in panels (``Projection``); up to ``columnSplitRows`` rows each is
+/// split by output columns across the lanes, above that each lane takes chunks of rows
+/// through a layer's steps.
 public final class MiniLMEncoder: Sendable {
   public static let hidden = 384
   static let heads = 12
@@ -18,27 +18,26 @@ public final class MiniLMEncoder: Sendable {
   /// chunks to share out.
   static let columnsPerChunk = 2 * Convolution.WeightLayout.panelWidth
   /// Rows a lane claims at a time in a layer over more than ``columnSplitRows`` rows: at
-  /// least 256 (each chunk's sgemm packs the whole weight matrix again), and at least
+  /// least 256 (each chunk reads every weight of the layer once more), and at least
   /// eight chunks to share out.
   static func rowsPerChunk(_ rows: Int) -> Int { max(256, ComputeLanes.eighth(of: rows)) }
 
   private struct Layer: Sendable {
-    /// Query, key and value weights stacked into one [3·384 × 384] matrix (and their
-    /// biases into one vector), so the three projections are one product.
-    let attentionInput: [Float], attentionInputBias: [Float]
-    let output, outputBias, attentionNormGamma, attentionNormBeta: WeightTensor
-    let up, upBias, down, downBias, outputNormGamma, outputNormBeta: WeightTensor
-    /// The four products' weights for ``columnSplitRows`` rows or fewer.
-    let attentionInputPanels, outputPanels, upPanels, downPanels: Projection
+    /// Query, key and value weights stacked into one [3·384 × 384] projection (and their
+    /// biases into one vector), so the three are one product.
+    let attentionInput: Projection, attentionInputBias: [Float]
+    let output: Projection, outputBias, attentionNormGamma, attentionNormBeta: WeightTensor
+    let up: Projection, upBias: WeightTensor, down: Projection, downBias, outputNormGamma, outputNormBeta: WeightTensor
   }
 
   /// A projection's weights in panels of 16 output columns
   /// (``Convolution/WeightLayout/panels``), for ``Convolution/pointwise``, which reads
   /// them in order, twelve rows at a time (for a short text 1.25–1.4× the speed of the
   /// dot-product kernel on PyTorch's layout, docs/BENCHMARKS.md, nineteenth session). A
-  /// copy, in the encoder's ``WeightArena`` (huge pages): the products over more than
-  /// ``columnSplitRows`` rows stay on sgemm, which reads the mapped layout (42 MB for the
-  /// six layers).
+  /// copy, in the encoder's ``WeightArena`` (huge pages; 42 MB for the six layers), for
+  /// products over any number of rows: over 4,096 rows (32 × 128 pieces) the kernel a
+  /// column chunk at a time took 492 ms where sgemm on the mapped layout took 522, which
+  /// packs both operands for each chunk of rows (twenty-second session).
   private struct Projection: Sendable {
     let weights: WeightArena.Floats
     let inputs, outputs: Int
@@ -80,22 +79,18 @@ public final class MiniLMEncoder: Sendable {
       let projections = ["query", "key", "value"]
       let weights = try projections.map { try tensor("attention.self.\($0).weight", [h, h]) }
       let biases = try projections.map { try tensor("attention.self.\($0).bias", [h]) }
-      let attentionInput = weights.flatMap(\.values)
       let output = try tensor("attention.output.dense.weight", [h, h])
       let up = try tensor("intermediate.dense.weight", [Self.intermediate, h])
       let down = try tensor("output.dense.weight", [h, Self.intermediate])
       return Layer(
-        attentionInput: attentionInput, attentionInputBias: biases.flatMap(\.values),
-        output: output, outputBias: try tensor("attention.output.dense.bias", [h]),
+        attentionInput: Projection(weights.flatMap(\.values), outputs: 3 * h, in: arena),
+        attentionInputBias: biases.flatMap(\.values),
+        output: Projection(output.values, outputs: h, in: arena), outputBias: try tensor("attention.output.dense.bias", [h]),
         attentionNormGamma: try tensor("attention.output.LayerNorm.weight", [h]),
         attentionNormBeta: try tensor("attention.output.LayerNorm.bias", [h]),
-        up: up, upBias: try tensor("intermediate.dense.bias", [Self.intermediate]),
-        down: down, downBias: try tensor("output.dense.bias", [h]),
-        outputNormGamma: try tensor("output.LayerNorm.weight", [h]), outputNormBeta: try tensor("output.LayerNorm.bias", [h]),
-        attentionInputPanels: Projection(attentionInput, outputs: 3 * h, in: arena),
-        outputPanels: Projection(output.values, outputs: h, in: arena),
-        upPanels: Projection(up.values, outputs: Self.intermediate, in: arena),
-        downPanels: Projection(down.values, outputs: h, in: arena))
+        up: Projection(up.values, outputs: Self.intermediate, in: arena), upBias: try tensor("intermediate.dense.bias", [Self.intermediate]),
+        down: Projection(down.values, outputs: h, in: arena), downBias: try tensor("output.dense.bias", [h]),
+        outputNormGamma: try tensor("output.LayerNorm.weight", [h]), outputNormBeta: try tensor("output.LayerNorm.bias", [h]))
     }
   }
 
@@ -158,21 +153,13 @@ public final class MiniLMEncoder: Sendable {
     }
   }
 
-  private func linear(_ input: UnsafePointer<Float>, rows: Int, _ weight: WeightTensor, _ bias: WeightTensor, into output: UnsafeMutablePointer<Float>) {
-    Gemm.linear(
-      input, rows: rows, weight: weight.pointer, bias: bias.pointer, outputs: weight.shape[0], inputs: weight.shape[1],
-      into: output)
-  }
-
   /// Rows (tokens in a batch) at or below which a layer splits each product by output
-  /// columns across the lanes, on ``Convolution/pointwise`` over ``Projection``s, instead
-  /// of by rows on sgemm. Split by rows, each lane's sgemm packs the whole weight matrix,
-  /// which for a handful of rows costs more than the product; split by columns, each lane
-  /// reads its share of the weights once per twelve rows, unpacked. One lane's share, one
-  /// core: 2.8× sgemm's speed at 16 rows, 1.23–1.38× at 128, 1.05–1.13× at 1,024; the
-  /// whole model: batch 1 × 128 pieces 5–7% faster, 32 short texts (352 rows) about 2%.
-  /// Above this, the per-token steps that run on the caller's thread between the products
-  /// here would grow with the rows (the batch of 32 × 128 pieces stays split by rows).
+  /// columns across the lanes, instead of giving each lane chunks of rows: a handful of
+  /// rows makes one chunk, which one lane would run alone. Chosen when the row split ran
+  /// on sgemm, which packs the whole weight matrix for each chunk (the column split was
+  /// then batch 1 × 128 pieces 5–7% faster, 32 short texts (352 rows) about 2%); above it
+  /// the layer norms that run on the caller's thread between the split products would
+  /// grow with the rows. Not measured again since both splits run ``Convolution/pointwise``.
   static let columnSplitRows = 512
 
   /// One encoder layer in three phases separated by barriers: the QKV projection by row
@@ -185,32 +172,41 @@ public final class MiniLMEncoder: Sendable {
     if rows <= Self.columnSplitRows { return runSplittingColumns(layer, on: x, rows: rows, lengths: lengths, length: length, scratch: scratch) }
     let x = SendablePointer(x)
     lanes.forEachClaimedChunk(of: rows, size: Self.rowsPerChunk(rows)) { block, _ in
-      layer.attentionInput.withUnsafeBufferPointer { weight in
-        layer.attentionInputBias.withUnsafeBufferPointer { bias in
-          Gemm.linear(
-            x.pointer + block.lowerBound * h, rows: block.count, weight: weight.baseAddress!, bias: bias.baseAddress!,
-            outputs: 3 * h, inputs: h, into: scratch.projected + block.lowerBound * 3 * h)
-        }
+      layer.attentionInputBias.withUnsafeBufferPointer { bias in
+        linearByPanels(
+          x.pointer + block.lowerBound * h, rows: block.count, layer.attentionInput, bias: bias.baseAddress!,
+          into: scratch.projected + block.lowerBound * 3 * h)
       }
     }
     attend(scratch: scratch, lengths: lengths, length: length)
     lanes.forEachClaimedChunk(of: rows, size: Self.rowsPerChunk(rows)) { block, _ in
       let (start, count) = (block.lowerBound, block.count)
       let x = x.pointer + start * h
-      let attended = scratch.attended + start * h
       let up = scratch.up + start * Self.intermediate
-      linear(scratch.context + start * h, rows: count, layer.output, layer.outputBias, into: attended)
-      Elementwise.add(attended, to: x, count: count * h)
+      linearByPanels(scratch.context + start * h, rows: count, layer.output, bias: layer.outputBias.pointer, adding: x, into: x)
       Elementwise.layerNorm(
         x, rows: count, columns: h, gamma: layer.attentionNormGamma.pointer, beta: layer.attentionNormBeta.pointer,
         epsilon: Self.epsilon)
-      linear(x, rows: count, layer.up, layer.upBias, into: up)
+      linearByPanels(x, rows: count, layer.up, bias: layer.upBias.pointer, into: up)
       Elementwise.gelu(up, count: count * Self.intermediate)
-      linear(up, rows: count, layer.down, layer.downBias, into: attended)
-      Elementwise.add(attended, to: x, count: count * h)
+      linearByPanels(up, rows: count, layer.down, bias: layer.downBias.pointer, adding: x, into: x)
       Elementwise.layerNorm(
         x, rows: count, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer,
         epsilon: Self.epsilon)
+    }
+  }
+
+  /// `projection` over `rows` rows on the calling thread, ``columnsPerChunk`` columns at a
+  /// time: each chunk's weights stay in the core's cache while every row goes past them.
+  private func linearByPanels(
+    _ input: UnsafePointer<Float>, rows: Int, _ projection: Projection, bias: UnsafePointer<Float>,
+    adding residual: UnsafePointer<Float>? = nil, into output: UnsafeMutablePointer<Float>
+  ) {
+    for first in stride(from: 0, to: projection.outputs, by: Self.columnsPerChunk) {
+      Convolution.pointwise(
+        input, rows: rows, inputs: projection.inputs, weights: projection.weights.pointer, layout: .panels, bias: bias,
+        outputs: projection.outputs, columns: first..<min(projection.outputs, first + Self.columnsPerChunk), residual: residual,
+        into: output, clamp: false)
     }
   }
 
@@ -222,14 +218,14 @@ public final class MiniLMEncoder: Sendable {
   ) {
     let h = Self.hidden
     layer.attentionInputBias.withUnsafeBufferPointer { bias in
-      linearByColumns(x, rows: rows, layer.attentionInputPanels, bias: bias.baseAddress!, into: scratch.projected)
+      linearByColumns(x, rows: rows, layer.attentionInput, bias: bias.baseAddress!, into: scratch.projected)
     }
     attend(scratch: scratch, lengths: lengths, length: length)
-    linearByColumns(scratch.context, rows: rows, layer.outputPanels, bias: layer.outputBias.pointer, adding: x, into: x)
+    linearByColumns(scratch.context, rows: rows, layer.output, bias: layer.outputBias.pointer, adding: x, into: x)
     Elementwise.layerNorm(
       x, rows: rows, columns: h, gamma: layer.attentionNormGamma.pointer, beta: layer.attentionNormBeta.pointer, epsilon: Self.epsilon)
-    linearByColumns(x, rows: rows, layer.upPanels, bias: layer.upBias.pointer, into: scratch.up, gelu: true)
-    linearByColumns(scratch.up, rows: rows, layer.downPanels, bias: layer.downBias.pointer, adding: x, into: x)
+    linearByColumns(x, rows: rows, layer.up, bias: layer.upBias.pointer, into: scratch.up, gelu: true)
+    linearByColumns(scratch.up, rows: rows, layer.down, bias: layer.downBias.pointer, adding: x, into: x)
     Elementwise.layerNorm(
       x, rows: rows, columns: h, gamma: layer.outputNormGamma.pointer, beta: layer.outputNormBeta.pointer, epsilon: Self.epsilon)
   }
