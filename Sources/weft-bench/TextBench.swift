@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import SwiftProtobuf
 import WeftClient
 import WeftModels
+import WeftProtocol
 
 /// `weft-bench text`: the Swift MiniLM encoder against sentence-transformers (PyTorch),
 /// and text serving through the mesh with batching on and off, in one run.
@@ -89,10 +91,14 @@ struct TextBench: AsyncParsableCommand {
 
   /// Requests per second through a gateway and one text worker, 32 in flight, with the
   /// worker batching up to 32 and with batching off; and, batching on, the time of calls
-  /// made one at a time (a lone call must not wait the batch delay).
+  /// made one at a time (a lone call must not wait the batch delay), with the parts of it
+  /// their reply headers give.
   private func meshThroughput(_ text: String) async throws {
     var rates: [(String, Double)] = []
     var alone: [Double] = []
+    // Where a lone call's time goes, from its reply header: the model, the worker's queue,
+    // the gateway's receive-to-send (worker and hops between included).
+    var (compute, queued, gateway): ([Double], [Double], [Double]) = ([], [], [])
     for (label, batch) in [("batching on (up to 32)", 32), ("batching off", 1)] {
       let mesh = try await BenchMesh.start(
         worker: ["--model", "text", "--max-batch-size", "\(batch)", "--max-batch-delay-ms", "5", "--capacity", "64"]
@@ -102,10 +108,18 @@ struct TextBench: AsyncParsableCommand {
       defer { client.close() }
       _ = try await client.embed([text])  // the worker is registered and warm
       if batch > 1 {
+        var request = Weft_V1_EmbedRequest()
+        request.texts = [text]
+        let body = try request.serializedData()
         for call in 0..<(rounds * 10 + 20) {
           let started = ContinuousClock.now
-          _ = try await client.embed([text])
-          if call >= 20 { alone.append((ContinuousClock.now - started).seconds * 1_000) }
+          let reply = try await client.call(TextService.name, TextService.embed.name, body: [body])
+          guard reply.status == .ok else { throw BenchError("a lone text call failed: \(reply.header.message)") }
+          guard call >= 20 else { continue }
+          alone.append((ContinuousClock.now - started).seconds * 1_000)
+          compute.append(Double(reply.header.computeUs) / 1_000)
+          queued.append(Double(reply.header.queueUs) / 1_000)
+          gateway.append(Double(reply.header.totalUs) / 1_000)
         }
         alone.sort()
       }
@@ -119,6 +133,8 @@ struct TextBench: AsyncParsableCommand {
     print(
       "through the mesh, one call at a time, batching on: p50 \(BenchFormat.column(BenchFormat.percentile(alone, 50), 0, 2)) ms, "
         + "p99 \(BenchFormat.column(BenchFormat.percentile(alone, 99), 0, 2)) ms (\(alone.count) calls)")
+    let p50 = { (values: [Double]) in BenchFormat.column(BenchFormat.percentile(values.sorted(), 50), 0, 2) }
+    print("  p50 of its parts: model \(p50(compute)) ms, worker queue \(p50(queued)) ms, gateway in to out \(p50(gateway)) ms")
   }
 
 }
