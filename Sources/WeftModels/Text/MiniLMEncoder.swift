@@ -135,21 +135,20 @@ public final class MiniLMEncoder: Sendable {
   /// of attention scores per lane.
   private struct Scratch: @unchecked Sendable {
     // @unchecked: lanes write disjoint rows (or their own score block) between barriers.
-    let projected, context, attended, up, scores: UnsafeMutablePointer<Float>
+    let projected, context, up, scores: UnsafeMutablePointer<Float>
     let scoreBlock: Int
 
     init(rows: Int, length: Int, lanes: Int) {
       let h = MiniLMEncoder.hidden
       projected = .allocate(capacity: rows * 3 * h)
       context = .allocate(capacity: rows * h)
-      attended = .allocate(capacity: rows * h)
       up = .allocate(capacity: rows * MiniLMEncoder.intermediate)
       scoreBlock = length * length
       scores = .allocate(capacity: lanes * scoreBlock)
     }
 
     func deallocate() {
-      for buffer in [projected, context, attended, up, scores] { buffer.deallocate() }
+      for buffer in [projected, context, up, scores] { buffer.deallocate() }
     }
   }
 
