@@ -133,7 +133,7 @@ struct TextBench: AsyncParsableCommand {
     print(
       "through the mesh, one call at a time, batching on: p50 \(BenchFormat.column(BenchFormat.percentile(alone, 50), 0, 2)) ms, "
         + "p99 \(BenchFormat.column(BenchFormat.percentile(alone, 99), 0, 2)) ms (\(alone.count) calls)")
-    let p50 = { (values: [Double]) in BenchFormat.column(BenchFormat.percentile(values.sorted(), 50), 0, 2) }
+    let p50 = { (values: [Double]) in BenchFormat.column(BenchFormat.median(values), 0, 2) }
     print("  p50 of its parts: model \(p50(compute)) ms, worker queue \(p50(queued)) ms, gateway in to out \(p50(gateway)) ms")
   }
 
