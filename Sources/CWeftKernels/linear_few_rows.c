@@ -45,7 +45,7 @@ static inline __attribute__((always_inline)) void sum_lanes4(const v8 *a, float 
  * shape. With AVX2+FMA, `a += w * x` becomes one fused multiply-add per eight values. */
 static inline __attribute__((always_inline)) void few_rows_body(const float *input, int rows, const float *weight,
                                                                 const float *bias, int outputs, int inputs,
-                                                                float *output, int output_stride) {
+                                                                float *output) {
   const int wide = inputs - inputs % 8;
   for (int first = 0; first < rows; first += 4) {
     int count = rows - first < 4 ? rows - first : 4;
@@ -70,7 +70,7 @@ static inline __attribute__((always_inline)) void few_rows_body(const float *inp
         for (int r = 0; r < count; r++) {
           float sum = sums[j * 4 + r];
           for (int k = wide; k < inputs; k++) sum += w[j][k] * x[r][k];
-          output[(size_t)(first + r) * output_stride + o + j] = b + sum;
+          output[(size_t)(first + r) * outputs + o + j] = b + sum;
         }
       }
     }
@@ -96,8 +96,7 @@ static inline __attribute__((always_inline)) void few_rows_body(const float *inp
  * registers). A short group repeats its last row and drops the copies. */
 static inline __attribute__((always_inline)) void twelve_rows_body(const float *input, int first, int count,
                                                                    const float *weight, const float *bias,
-                                                                   int outputs, int inputs, float *output,
-                                                                   int output_stride) {
+                                                                   int outputs, int inputs, float *output) {
   const int wide = inputs - inputs % 8;
   const float *x[12];
   for (int r = 0; r < 12; r++) x[r] = input + (size_t)(first + (r < count ? r : count - 1)) * inputs;
@@ -128,7 +127,7 @@ static inline __attribute__((always_inline)) void twelve_rows_body(const float *
         if (last) {
           for (int k = wide; k < inputs; k++) sum += w[k] * x[r][k];
         }
-        float *out = output + (size_t)(first + r) * output_stride + o;
+        float *out = output + (size_t)(first + r) * outputs + o;
         *out = start == 0 ? (bias ? bias[o] : 0.0f) + sum : *out + sum;
       }
     }
@@ -137,39 +136,38 @@ static inline __attribute__((always_inline)) void twelve_rows_body(const float *
 
 /* Groups of twelve rows while more than eight remain, then groups of four. */
 static inline __attribute__((always_inline)) void rows_body(const float *input, int rows, const float *weight,
-                                                            const float *bias, int outputs, int inputs, float *output,
-                                                            int output_stride) {
+                                                            const float *bias, int outputs, int inputs, float *output) {
   int first = 0;
   for (; rows - first > 8; first += 12) {
     int count = rows - first < 12 ? rows - first : 12;
-    twelve_rows_body(input, first, count, weight, bias, outputs, inputs, output, output_stride);
+    twelve_rows_body(input, first, count, weight, bias, outputs, inputs, output);
   }
   if (first < rows) {
     few_rows_body(input + (size_t)first * inputs, rows - first, weight, bias, outputs, inputs,
-                  output + (size_t)first * output_stride, output_stride);
+                  output + (size_t)first * outputs);
   }
 }
 
 void weft_linear_few_rows_portable(const float *input, int rows, const float *weight, const float *bias, int outputs,
-                                   int inputs, float *output, int output_stride) {
-  rows_body(input, rows, weight, bias, outputs, inputs, output, output_stride);
+                                   int inputs, float *output) {
+  rows_body(input, rows, weight, bias, outputs, inputs, output);
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) static void few_rows_avx2(const float *input, int rows, const float *weight,
                                                               const float *bias, int outputs, int inputs,
-                                                              float *output, int output_stride) {
-  rows_body(input, rows, weight, bias, outputs, inputs, output, output_stride);
+                                                              float *output) {
+  rows_body(input, rows, weight, bias, outputs, inputs, output);
 }
 #endif
 
 void weft_linear_few_rows(const float *input, int rows, const float *weight, const float *bias, int outputs,
-                          int inputs, float *output, int output_stride) {
+                          int inputs, float *output) {
 #if defined(__x86_64__)
   if (weft_cpu_has_avx2_fma()) {
-    few_rows_avx2(input, rows, weight, bias, outputs, inputs, output, output_stride);
+    few_rows_avx2(input, rows, weight, bias, outputs, inputs, output);
     return;
   }
 #endif
-  weft_linear_few_rows_portable(input, rows, weight, bias, outputs, inputs, output, output_stride);
+  weft_linear_few_rows_portable(input, rows, weight, bias, outputs, inputs, output);
 }

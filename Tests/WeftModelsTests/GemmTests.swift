@@ -80,7 +80,7 @@ import Testing
       var dispatched = [Float](repeating: .nan, count: rows * outputs)
       var portable = dispatched
       Gemm.linearFewRows(input, rows: rows, weight: weight, bias: withBias ? bias : nil, outputs: outputs, inputs: inputs, into: &dispatched)
-      weft_linear_few_rows_portable(input, Int32(rows), weight, withBias ? bias : nil, Int32(outputs), Int32(inputs), &portable, Int32(outputs))
+      weft_linear_few_rows_portable(input, Int32(rows), weight, withBias ? bias : nil, Int32(outputs), Int32(inputs), &portable)
       for result in [dispatched, portable] {
         let worst = zip(result, expected).map { abs($0 - $1) }.max() ?? .nan
         #expect(worst < Float(inputs) * 2e-7, "\(shape), bias \(withBias): \(worst)")

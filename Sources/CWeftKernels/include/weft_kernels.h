@@ -3,17 +3,15 @@
 /* Small dense kernels the models call where OpenBLAS is a poor fit or AVX2 must be
  * chosen at run time (Swift code is compiled for baseline x86-64). */
 
-/* output[r * output_stride + o] = bias[o] + sum_k input[r][k] * weight[o][k], row-major,
- * for a handful of rows (one audio chunk's frames, one short text): no packing, each
- * weight row read once per twelve input rows (per four for a few). `bias` may be NULL; `output_stride` >=
- * `outputs` lets a caller fill a column range of a wider output. Uses AVX2 and FMA when
- * the CPU has them. */
+/* output[r][o] = bias[o] + sum_k input[r][k] * weight[o][k], row-major, for a handful of
+ * rows (one audio chunk's frames): no packing, each weight row read once per twelve input
+ * rows (per four for a few). `bias` may be NULL. Uses AVX2 and FMA when the CPU has them. */
 void weft_linear_few_rows(const float *input, int rows, const float *weight, const float *bias, int outputs,
-                          int inputs, float *output, int output_stride);
+                          int inputs, float *output);
 
 /* The same product without SIMD intrinsics: what runs on CPUs without AVX2 and FMA. */
 void weft_linear_few_rows_portable(const float *input, int rows, const float *weight, const float *bias, int outputs,
-                                   int inputs, float *output, int output_stride);
+                                   int inputs, float *output);
 
 /* output[r * output_stride + o] = bias[o] + sum_k input[r * inputs + k] * W(k, o) for o < columns, clamped to
  * [0, 6] when `clamp`, then plus residual[r * output_stride + o] when `residual` is not NULL: a 1x1

@@ -112,6 +112,6 @@ extension Gemm {
     _ input: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     outputs: Int, inputs: Int, into output: UnsafeMutablePointer<Float>
   ) {
-    weft_linear_few_rows(input, Int32(rows), weight, bias, Int32(outputs), Int32(inputs), output, Int32(outputs))
+    weft_linear_few_rows(input, Int32(rows), weight, bias, Int32(outputs), Int32(inputs), output)
   }
 }

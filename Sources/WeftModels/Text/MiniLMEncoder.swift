@@ -47,6 +47,18 @@ public final class MiniLMEncoder: Sendable {
       weights = arena.copy(Convolution.WeightLayout.panels.relaid(weight, outputs: outputs))
       (inputs, self.outputs) = (weight.count / outputs, outputs)
     }
+
+    /// Writes output `columns` of `rows` rows: `input` times the weights plus `bias`,
+    /// plus `residual` (which may be `output`) if given.
+    @inline(__always)
+    func apply(
+      _ input: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+      into output: UnsafeMutablePointer<Float>, columns: Range<Int>
+    ) {
+      Convolution.pointwise(
+        input, rows: rows, inputs: inputs, weights: weights.pointer, layout: .panels, bias: bias, outputs: outputs,
+        columns: columns, residual: residual, into: output, clamp: false)
+    }
   }
 
   private let words, positions, types, embeddingNormGamma, embeddingNormBeta: WeightTensor
@@ -202,10 +214,8 @@ public final class MiniLMEncoder: Sendable {
     adding residual: UnsafePointer<Float>? = nil, into output: UnsafeMutablePointer<Float>
   ) {
     for first in stride(from: 0, to: projection.outputs, by: Self.columnsPerChunk) {
-      Convolution.pointwise(
-        input, rows: rows, inputs: projection.inputs, weights: projection.weights.pointer, layout: .panels, bias: bias,
-        outputs: projection.outputs, columns: first..<min(projection.outputs, first + Self.columnsPerChunk), residual: residual,
-        into: output, clamp: false)
+      let columns = first..<min(projection.outputs, first + Self.columnsPerChunk)
+      projection.apply(input, rows: rows, bias: bias, residual: residual, into: output, columns: columns)
     }
   }
 
@@ -242,12 +252,9 @@ public final class MiniLMEncoder: Sendable {
   ) {
     let (source, biases, target) = (SendableReadPointer(input), SendableReadPointer(bias), SendablePointer(output))
     let added = residual.map(SendableReadPointer.init)
-    let (inputs, outputs) = (projection.inputs, projection.outputs)
-    let weights = projection.weights
+    let outputs = projection.outputs
     lanes.forEachClaimedChunk(of: outputs, size: Self.columnsPerChunk) { columns, _ in
-      Convolution.pointwise(
-        source.pointer, rows: rows, inputs: inputs, weights: weights.pointer, layout: .panels, bias: biases.pointer,
-        outputs: outputs, columns: columns, residual: added?.pointer, into: target.pointer, clamp: false)
+      projection.apply(source.pointer, rows: rows, bias: biases.pointer, residual: added?.pointer, into: target.pointer, columns: columns)
       guard gelu else { return }
       for row in 0..<rows { Elementwise.gelu(target.pointer + row * outputs + columns.lowerBound, count: columns.count) }
     }
