@@ -11,12 +11,18 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define LOAD8(pointer) (*(const v8 *)(pointer))
 
 #define DEPTHWISE_PARAMETERS                                                                                   \
-  const float *input, const weft_depthwise_geometry *geometry, const float *weights, const float *bias, float *output, \
-      int row_begin, int row_end, int channel_begin, int channel_end
-#define DEPTHWISE_ARGUMENTS input, geometry, weights, bias, output, row_begin, row_end, channel_begin, channel_end
+  const float *input, int input_first_row, const weft_depthwise_geometry *geometry, const float *weights,        \
+      const float *bias, float *output, int output_first_row, int row_begin, int row_end, int channel_begin,    \
+      int channel_end
+#define DEPTHWISE_ARGUMENTS                                                                                    \
+  input, input_first_row, geometry, weights, bias, output, output_first_row, row_begin, row_end, channel_begin,  \
+      channel_end
 
-/* One output pixel, channels [c, c_end): eight at a time, then one at a time. */
-static inline __attribute__((always_inline)) void depthwise_pixel(const float *image_base, const weft_depthwise_geometry *g,
+/* One output pixel, channels [c, c_end): eight at a time, then one at a time. Its image's
+ * line y is `input`'s row `image_row + y` (negative for an input that starts past the
+ * image's first line). */
+static inline __attribute__((always_inline)) void depthwise_pixel(const float *input, ptrdiff_t image_row,
+                                                                  const weft_depthwise_geometry *g,
                                                                   const float *weights, const float *bias, float *target,
                                                                   int top, int ky_begin, int ky_end, int left, int c, int c_end) {
   const int channels = g->channels, size = g->size, kernel = g->kernel;
@@ -25,7 +31,7 @@ static inline __attribute__((always_inline)) void depthwise_pixel(const float *i
   for (; c + 8 <= c_end; c += 8) {
     v8 sum = LOAD8(bias + c);
     for (int ky = ky_begin; ky < ky_end; ky++) {
-      const float *line = image_base + ((size_t)(top + ky) * size + left) * channels + c;
+      const float *line = input + ((image_row + top + ky) * size + left) * channels + c;
       const float *taps = weights + (size_t)ky * kernel * channels + c;
       for (int kx = kx_begin; kx < kx_end; kx++) sum += LOAD8(line + (size_t)kx * channels) * LOAD8(taps + (size_t)kx * channels);
     }
@@ -35,7 +41,7 @@ static inline __attribute__((always_inline)) void depthwise_pixel(const float *i
     float sum = bias[c];
     for (int ky = ky_begin; ky < ky_end; ky++)
       for (int kx = kx_begin; kx < kx_end; kx++)
-        sum += image_base[((size_t)(top + ky) * size + left + kx) * channels + c] * weights[(size_t)(ky * kernel + kx) * channels + c];
+        sum += input[((image_row + top + ky) * size + left + kx) * channels + c] * weights[(size_t)(ky * kernel + kx) * channels + c];
     target[c] = sum < 0 ? 0 : (sum > 6 ? 6 : sum);
   }
 }
@@ -44,17 +50,17 @@ static inline __attribute__((always_inline)) void depthwise_pixel(const float *i
  * channels is two SSE multiplies and adds). The vector builds below run it for kernels
  * other than 3×3 and 5×5, where it becomes one fused multiply-add, and inline the pixel
  * loop for channels past their last whole vector. */
-static inline __attribute__((always_inline)) void depthwise_body(const float *input, const weft_depthwise_geometry *g,
-                                                                 const float *weights, const float *bias, float *output,
-                                                                 int row_begin, int row_end, int channel_begin, int channel_end) {
+static inline __attribute__((always_inline)) void depthwise_body(DEPTHWISE_PARAMETERS) {
+  const weft_depthwise_geometry *g = geometry;
   const int channels = g->channels, out = g->output_size, size = g->size, kernel = g->kernel;
   for (int row = row_begin; row < row_end; row++) {
     int image = row / out, oy = row % out;
     int top = oy * g->stride - g->pad_before;
     int ky_begin = top < 0 ? -top : 0, ky_end = kernel < size - top ? kernel : size - top;
-    const float *image_base = input + (size_t)image * size * size * channels;
+    const ptrdiff_t image_row = (ptrdiff_t)image * size - input_first_row;
+    float *row_output = output + ((ptrdiff_t)row - output_first_row) * out * channels;
     for (int ox = 0; ox < out; ox++) {
-      depthwise_pixel(image_base, g, weights, bias, output + ((size_t)row * out + ox) * channels, top, ky_begin, ky_end,
+      depthwise_pixel(input, image_row, g, weights, bias, row_output + (size_t)ox * channels, top, ky_begin, ky_end,
                       ox * g->stride - g->pad_before, channel_begin, channel_end);
     }
   }
@@ -76,16 +82,16 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
  * vector take the per-pixel loop. A macro so the 256- and 512-bit builds share it. */
 #define DEFINE_DEPTHWISE_STRIPS(NAME, VEC, WIDTH, TARGET)                                                          \
   __attribute__((target(TARGET))) static inline __attribute__((always_inline)) void NAME(                         \
-      const float *input, const weft_depthwise_geometry *g, const float *weights, const float *bias, float *output, \
-      int row_begin, int row_end, int channel_begin, int channel_end, const int kernel, const int stride) {       \
+      DEPTHWISE_PARAMETERS, const int kernel, const int stride) {                                                 \
+    const weft_depthwise_geometry *g = geometry;                                                                  \
     const int channels = g->channels, out = g->output_size, size = g->size;                                       \
     const int vector_end = channel_begin + (channel_end - channel_begin) / (WIDTH) * (WIDTH);                     \
     const VEC zero = (VEC){0} * 0, six = zero + 6;                                                                \
     for (int row = row_begin; row < row_end; row++) {                                                             \
       const int image = row / out, oy = row % out, top = oy * stride - g->pad_before;                             \
       const int ky_begin = top < 0 ? -top : 0, ky_end = kernel < size - top ? kernel : size - top;                \
-      const float *image_base = input + (size_t)image * size * size * channels;                                   \
-      float *row_output = output + (size_t)row * out * channels;                                                  \
+      const ptrdiff_t image_row = (ptrdiff_t)image * size - input_first_row;                                      \
+      float *row_output = output + ((ptrdiff_t)row - output_first_row) * out * channels;                          \
       for (int ox = 0; ox < out; ox += STRIP) {                                                                   \
         /* The strip reads input columns left + i, i < span; those in [first, last) are in the image. */         \
         const int left = ox * stride - g->pad_before, span = (STRIP - 1) * stride + kernel;                      \
@@ -94,7 +100,7 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
           VEC sum[STRIP];                                                                                         \
           _Pragma("clang loop unroll(full)") for (int j = 0; j < STRIP; j++) sum[j] = *(const VEC *)(bias + c);   \
           for (int ky = ky_begin; ky < ky_end; ky++) {                                                            \
-            const float *line = image_base + (size_t)(top + ky) * size * channels + c;                            \
+            const float *line = input + (image_row + top + ky) * size * channels + c;                             \
             const float *taps = weights + (size_t)ky * kernel * channels + c;                                     \
             VEC w[STRIP_MAX_KERNEL];                                                                              \
             _Pragma("clang loop unroll(full)") for (int kx = 0; kx < kernel; kx++)                               \
@@ -115,7 +121,7 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
         }                                                                                                         \
         if (vector_end < channel_end)                                                                             \
           for (int j = 0; j < pixels; j++)                                                                        \
-            depthwise_pixel(image_base, g, weights, bias, row_output + (size_t)(ox + j) * channels, top, ky_begin, \
+            depthwise_pixel(input, image_row, g, weights, bias, row_output + (size_t)(ox + j) * channels, top, ky_begin, \
                             ky_end, (ox + j) * stride - g->pad_before, vector_end, channel_end);                  \
       }                                                                                                           \
     }                                                                                                             \

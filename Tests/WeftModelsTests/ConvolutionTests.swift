@@ -78,6 +78,38 @@ import Testing
     }
   }
 
+  // A band of one image's output lines, read from a copy of only the input lines its
+  // windows reach and written to a buffer of only those output lines (as the vision model's
+  // bands do), gives the lines of the whole convolution: bands at the top and bottom edge
+  // (padding) and inside, of the second image, each build.
+  @Test(arguments: [(14, 3, 1, 16), (14, 5, 2, 24), (12, 3, 2, 21), (9, 5, 1, 32)])
+  func aBandOfLinesFromItsOwnBuffersMatchesTheWholeConvolution(size: Int, kernel: Int, stride: Int, channels: Int) {
+    let g = Convolution.Geometry(size: size, channels: channels, kernel: kernel, stride: stride)
+    let (images, out) = (2, g.outputSize)
+    var generator = SplitMix(seed: UInt64(size * 17 + kernel))
+    let input = (0..<images * size * size * channels).map { _ in generator.nextFloat() * 4 - 1 }
+    let weights = (0..<kernel * kernel * channels).map { _ in generator.nextFloat() - 0.5 }
+    let bias = (0..<channels).map { _ in generator.nextFloat() }
+    let expected = naiveDepthwise(input, g, images: images, weights: weights, bias: bias)
+    let lineFloats = size * channels
+    for lines in [0..<2, out / 2 - 1..<out / 2 + 1, out - 2..<out] {
+      let reached = max(0, lines.lowerBound * stride - g.padding.before)..<min(
+        size, (lines.upperBound - 1) * stride - g.padding.before + kernel)
+      let inputRows = size + reached.lowerBound..<size + reached.upperBound  // the second image's
+      let outputRows = out + lines.lowerBound..<out + lines.upperBound
+      let band = Array(input[inputRows.lowerBound * lineFloats..<inputRows.upperBound * lineFloats])
+      for build in Convolution.KernelBuild.allCases {
+        var output = [Float](repeating: .nan, count: lines.count * out * channels)
+        Convolution.depthwiseReLU6(
+          band, geometry: g, weights: weights, bias: bias, into: &output, rows: outputRows, inputFirstRow: inputRows.lowerBound,
+          outputFirstRow: outputRows.lowerBound, build: build)
+        let whole = expected[outputRows.lowerBound * out * channels..<outputRows.upperBound * out * channels]
+        let worst = zip(output, whole).map { $0.isNaN ? .infinity : abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "lines \(lines), build \(build)")
+      }
+    }
+  }
+
   @Test func unfoldedPatchesHoldEachWindowWithZeroPadding() {
     let g = Convolution.Geometry(size: 4, channels: 2, kernel: 3, stride: 2)
     let input = (0..<32).map(Float.init)  // pixel (y, x) channel c = (y·4 + x)·2 + c

@@ -43,22 +43,25 @@ typedef struct {
 
 /* Depthwise convolution plus bias, clamped to [0, 6], for output rows [row_begin,
  * row_end) of the batch (row r: image r / output_size, line r % output_size) and channels
- * [channel_begin, channel_end). `weights` is [kernel * kernel][channels], tap-major. 3x3
- * and 5x5 kernels go seven output pixels at a time, a kernel row's weights and each input
- * pixel loaded once for the seven; other shapes a pixel at a time. AVX-512 or AVX2 and FMA
- * when the CPU has them. */
-void weft_depthwise_relu6(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
-                          const float *bias, float *output, int row_begin, int row_end, int channel_begin,
-                          int channel_end);
+ * [channel_begin, channel_end). The batch's rows count image after image (input row
+ * `image * size + y`); `input` holds the input rows from `input_first_row` on and `output`
+ * the output rows from `output_first_row` on (0 and 0 for whole buffers; a band of one
+ * image's rows needs only the input rows its kernel window reaches). `weights` is
+ * [kernel * kernel][channels], tap-major. 3x3 and 5x5 kernels go seven output pixels at a
+ * time, a kernel row's weights and each input pixel loaded once for the seven; other
+ * shapes a pixel at a time. AVX-512 or AVX2 and FMA when the CPU has them. */
+void weft_depthwise_relu6(const float *input, int input_first_row, const weft_depthwise_geometry *geometry,
+                          const float *weights, const float *bias, float *output, int output_first_row, int row_begin,
+                          int row_end, int channel_begin, int channel_end);
 
 /* The same without AVX2, and (on x86-64) with AVX2 even where AVX-512 is there (without
  * AVX2: the portable loop), for tests. */
-void weft_depthwise_relu6_avx2(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
-                               const float *bias, float *output, int row_begin, int row_end, int channel_begin,
-                               int channel_end);
-void weft_depthwise_relu6_portable(const float *input, const weft_depthwise_geometry *geometry, const float *weights,
-                                   const float *bias, float *output, int row_begin, int row_end, int channel_begin,
-                                   int channel_end);
+void weft_depthwise_relu6_avx2(const float *input, int input_first_row, const weft_depthwise_geometry *geometry,
+                               const float *weights, const float *bias, float *output, int output_first_row,
+                               int row_begin, int row_end, int channel_begin, int channel_end);
+void weft_depthwise_relu6_portable(const float *input, int input_first_row, const weft_depthwise_geometry *geometry,
+                                   const float *weights, const float *bias, float *output, int output_first_row,
+                                   int row_begin, int row_end, int channel_begin, int channel_end);
 
 /* GELU in its exact (erf) form, in place: x * (1 + erf(x / sqrt 2)) / 2, erf to within
  * 5e-7 (Abramowitz & Stegun 7.1.26 with a polynomial exp), eight at a time. AVX2+FMA when

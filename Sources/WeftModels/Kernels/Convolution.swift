@@ -41,6 +41,11 @@ public enum Convolution {
   /// `rows` of a batch (row `r` is image `r / outputSize`, line `r % outputSize`) and the
   /// `channels` given (all by default).
   ///
+  /// The batch's input rows count image after image (row `image · size + y`): `input`
+  /// holds them from `inputFirstRow` on, and `output` the output rows from
+  /// `outputFirstRow` on, so a band of one image's rows can be read from and written to
+  /// buffers of that band alone.
+  ///
   /// `weights` is `[kernel · kernel × channels]` (tap-major, channels contiguous), so
   /// each tap is one vector multiply-add across a pixel's channels. 3×3 and 5×5 kernels
   /// go seven output pixels at a time, each input pixel loaded once per kernel row for all
@@ -48,7 +53,8 @@ public enum Convolution {
   /// otherwise: Swift's own SIMD code gets only baseline x86-64.
   public static func depthwiseReLU6(
     _ input: UnsafePointer<Float>, geometry g: Geometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    into output: UnsafeMutablePointer<Float>, rows: Range<Int>, channels: Range<Int>? = nil, build: KernelBuild = .widest
+    into output: UnsafeMutablePointer<Float>, rows: Range<Int>, channels: Range<Int>? = nil, inputFirstRow: Int = 0,
+    outputFirstRow: Int = 0, build: KernelBuild = .widest
   ) {
     let channels = channels ?? 0..<g.channels
     var shape = weft_depthwise_geometry(
@@ -60,15 +66,15 @@ public enum Convolution {
     case .portable: weft_depthwise_relu6_portable
     }
     run(
-      input, &shape, weights, bias, output, Int32(rows.lowerBound), Int32(rows.upperBound), Int32(channels.lowerBound),
-      Int32(channels.upperBound))
+      input, Int32(inputFirstRow), &shape, weights, bias, output, Int32(outputFirstRow), Int32(rows.lowerBound),
+      Int32(rows.upperBound), Int32(channels.lowerBound), Int32(channels.upperBound))
   }
 
   /// Whether ``pointwise(_:rows:inputs:weights:layout:bias:outputs:columns:residual:into:clamp:build:)``
   /// runs its AVX-512 build on this CPU.
   public static let pointwiseRunsAVX512 = weft_cpu_has_avx512_skylake() != 0
 
-  /// Which build of a C kernel runs (``depthwiseReLU6(_:geometry:weights:bias:into:rows:channels:build:)``,
+  /// Which build of a C kernel runs (``depthwiseReLU6(_:geometry:weights:bias:into:rows:channels:inputFirstRow:outputFirstRow:build:)``,
   /// ``pointwise(_:rows:inputs:weights:layout:bias:outputs:columns:residual:into:clamp:build:)``):
   /// tests check each against the same reference.
   public enum KernelBuild: Sendable, CaseIterable {

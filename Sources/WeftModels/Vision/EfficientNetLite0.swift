@@ -188,22 +188,127 @@ public final class EfficientNetLite0: Sendable {
     lanes.forEachBlock(of: count * stemSide, minimumRows: 1) { lines in
       Convolution.unfoldPatches(input.pointer, geometry: stemGeometry, into: buffers.expanded, rows: lines)
       let pixels = lines.lowerBound * stemSide..<lines.upperBound * stemSide
-      pointwise(stem, rows: pixels, input: buffers.expanded, output: output.pointer, clamp: true)
+      pointwise(
+        stem, rows: pixels.count, input: buffers.expanded + pixels.lowerBound * stem.inputs,
+        output: output.pointer + pixels.lowerBound * stem.outputs, clamp: true)
     }
     for block in blocks {
-      let g = block.geometry
-      var depthwiseInput = current
-      if let expand = block.expand {
-        pointwiseOnLanes(expand, rows: count * g.size * g.size, input: current, output: buffers.expanded, clamp: true)
-        depthwiseInput = buffers.expanded
+      if let bands = bandPlan(block, images: count) {
+        runInBands(block, bands, images: count, input: current, output: spare, scratch: buffers.bands)
+      } else {
+        runLayerByLayer(block, images: count, input: current, output: spare, buffers: buffers)
       }
-      depthwiseOnLanes(block, images: count, input: depthwiseInput, output: buffers.depthwise)
-      pointwiseOnLanes(
-        block.project, rows: count * g.outputSize * g.outputSize, input: buffers.depthwise, output: spare, clamp: false,
-        adding: block.residual ? current : nil)
       swap(&current, &spare)
     }
     classify(current, count: count, side: blocks.last!.geometry.outputSize, buffers: buffers, features: features, logits: logits)
+  }
+
+  /// Runs `block` one layer at a time over the whole group: each convolution spread over
+  /// the lanes, its output in `buffers` for the next.
+  private func runLayerByLayer(
+    _ block: Block, images: Int, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, buffers: Buffers
+  ) {
+    let g = block.geometry
+    var depthwiseInput = input
+    if let expand = block.expand {
+      pointwiseOnLanes(expand, rows: images * g.size * g.size, input: input, output: buffers.expanded, clamp: true)
+      depthwiseInput = buffers.expanded
+    }
+    depthwiseOnLanes(block, images: images, input: depthwiseInput, output: buffers.depthwise)
+    pointwiseOnLanes(
+      block.project, rows: images * g.outputSize * g.outputSize, input: buffers.depthwise, output: output, clamp: false,
+      adding: block.residual ? input : nil)
+  }
+
+  /// How a block runs a band of output lines at a time (``runInBands(_:_:images:input:output:scratch:)``).
+  private struct BandPlan {
+    /// Output lines of one image in a band (the image's last band may have fewer).
+    let lines: Int
+    /// Bands that cover one image.
+    let bandsPerImage: Int
+  }
+
+  /// Floats of each lane's scratch for a band: its expanded input lines and a step's
+  /// depthwise output, which then stay in the lane's L2 (1 MiB a core here).
+  static let bandScratchFloats = 640 * 1_024 / MemoryLayout<Float>.stride
+
+  /// Output lines a band's depthwise step writes before they are projected: enough pixels
+  /// for the product's row tiles (twelve) to be full, few enough to stay in L1 and L2.
+  static func linesPerStep(_ outputSize: Int) -> Int { max(1, (48 + outputSize - 1) / outputSize) }
+
+  /// How `block` runs over `images` images a band at a time, or nil where it runs layer by
+  /// layer: a block without an expansion, and maps too small to split by rows (the 14×14
+  /// and 7×7 stages at batch 1), which split by channels instead, each lane keeping its
+  /// channels' expansion and depthwise output in its cache already. A band is as many
+  /// output lines as fit the scratch, but at most a share of the group's lines that leaves
+  /// each lane two bands to claim.
+  private func bandPlan(_ block: Block, images: Int) -> BandPlan? {
+    let g = block.geometry
+    let out = g.outputSize
+    guard block.expand != nil, images * g.size * g.size >= Self.columnSplitRows else { return nil }
+    let expandedLine = g.size * g.channels
+    let stepFloats = Self.linesPerStep(out) * out * g.channels
+    func scratchFloats(_ lines: Int) -> Int { ((lines - 1) * g.stride + g.kernel) * expandedLine + stepFloats }
+    var lines = min(out, max(1, (images * out + 2 * lanes.count - 1) / (2 * lanes.count)))
+    while lines > 1 && scratchFloats(lines) > Self.bandScratchFloats { lines -= 1 }
+    guard scratchFloats(lines) <= Self.bandScratchFloats else { return nil }
+    // Bands as even as they can be.
+    let bandsPerImage = (out + lines - 1) / lines
+    return BandPlan(lines: (out + bandsPerImage - 1) / bandsPerImage, bandsPerImage: bandsPerImage)
+  }
+
+  /// Runs `block` (one with an expansion) a band of output lines at a time, each lane
+  /// claiming bands: it expands the input lines the band's depthwise windows reach into its
+  /// scratch, then runs the depthwise convolution a few lines at a time into its scratch and
+  /// projects them into `output`. Layer by layer, the expanded map (4.8 MB an image in the
+  /// first 112×112 block) went out to the last-level cache and came back for the depthwise
+  /// step, and each of the three steps ended at a barrier; in bands it stays in the lane's
+  /// L2, for the price of expanding twice the lines two bands share. Batch 1 median 4.92 →
+  /// 4.80 ms (faster in 32 of 38 alternated runs), batch 16 90–106 → 71–77 ms
+  /// (docs/BENCHMARKS.md, twenty-third session).
+  private func runInBands(
+    _ block: Block, _ plan: BandPlan, images: Int, input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>
+  ) {
+    let (source, target, scratches) = (SendableReadPointer(input), SendablePointer(output), SendablePointer(scratch))
+    lanes.forEachClaimedChunk(of: images * plan.bandsPerImage, size: 1) { bands, lane in
+      // One lane gets every band in one chunk.
+      for band in bands {
+        runBand(
+          block, plan, band, input: source.pointer, output: target.pointer,
+          scratch: scratches.pointer + lane * Self.bandScratchFloats)
+      }
+    }
+  }
+
+  /// Band `index` of the group (``runInBands(_:_:images:input:output:scratch:)``).
+  private func runBand(
+    _ block: Block, _ plan: BandPlan, _ index: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>
+  ) {
+    let (g, expand, project) = (block.geometry, block.expand!, block.project)
+    let (image, band) = index.quotientAndRemainder(dividingBy: plan.bandsPerImage)
+    let lines = band * plan.lines..<min(g.outputSize, (band + 1) * plan.lines)
+    // The input lines the band's windows reach (the batch's rows), expanded into the scratch.
+    let reached = max(0, lines.lowerBound * g.stride - g.padding.before)..<min(
+      g.size, (lines.upperBound - 1) * g.stride - g.padding.before + g.kernel)
+    let inputRows = image * g.size + reached.lowerBound..<image * g.size + reached.upperBound
+    pointwise(
+      expand, rows: inputRows.count * g.size, input: input + inputRows.lowerBound * g.size * expand.inputs, output: scratch,
+      clamp: true)
+    let depthwiseOutput = scratch + inputRows.count * g.size * g.channels
+    let outputRows = image * g.outputSize + lines.lowerBound..<image * g.outputSize + lines.upperBound
+    for stepStart in stride(from: outputRows.lowerBound, to: outputRows.upperBound, by: Self.linesPerStep(g.outputSize)) {
+      let step = stepStart..<min(outputRows.upperBound, stepStart + Self.linesPerStep(g.outputSize))
+      Convolution.depthwiseReLU6(
+        scratch, geometry: g, weights: block.depthwise.weight.pointer, bias: block.depthwise.bias.pointer, into: depthwiseOutput,
+        rows: step, inputFirstRow: inputRows.lowerBound, outputFirstRow: stepStart)
+      // A residual block keeps its shape: the output's pixel is the input's.
+      let firstPixel = stepStart * g.outputSize
+      pointwise(
+        project, rows: step.count * g.outputSize, input: depthwiseOutput, output: output + firstPixel * project.outputs,
+        clamp: false, adding: block.residual ? input + firstPixel * project.outputs : nil)
+    }
   }
 
   /// Head convolution, global average pooling into `features` (zeroed) and the classifier
@@ -256,7 +361,11 @@ public final class EfficientNetLite0: Sendable {
     let (source, target, residual) = (SendableReadPointer(input), SendablePointer(output), residual.map(SendableReadPointer.init))
     guard rows < Self.columnSplitRows else {
       return lanes.forEachClaimedChunk(of: rows, size: Self.pixelsPerChunk(rows)) { pixels, _ in
-        pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp, adding: residual?.pointer)
+        let (inputs, outputs) = (convolution.inputs, convolution.outputs)
+        pointwise(
+          convolution, rows: pixels.count, input: source.pointer + pixels.lowerBound * inputs,
+          output: target.pointer + pixels.lowerBound * outputs, clamp: clamp,
+          adding: residual.map { $0.pointer + pixels.lowerBound * outputs })
       }
     }
     lanes.forEachColumnBlock(of: convolution.outputs, unit: Convolution.WeightLayout.panelWidth) { columns in
@@ -286,24 +395,22 @@ public final class EfficientNetLite0: Sendable {
     lanes.forEachColumnBlock(of: g.channels, unit: Convolution.WeightLayout.panelWidth) { run(0..<rows, $0) }
   }
 
-  /// `output[rows] = input[rows] · weight + bias`, optionally clamped to [0, 6], plus the
-  /// same rows of `residual` if given, on the calling lane: the direct kernel, or sgemm for
-  /// a layer that ``Pointwise/usesGemm``.
+  /// `output = input · weight + bias` for `rows` rows (each pointer at its first row),
+  /// optionally clamped to [0, 6], plus the same rows of `residual` if given, on the
+  /// calling lane: the direct kernel, or sgemm for a layer that ``Pointwise/usesGemm``.
   private func pointwise(
-    _ convolution: Pointwise, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, clamp: Bool,
+    _ convolution: Pointwise, rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, clamp: Bool,
     adding residual: UnsafePointer<Float>? = nil
   ) {
     let (inputs, outputs) = (convolution.inputs, convolution.outputs)
-    let (input, output) = (input + rows.lowerBound * inputs, output + rows.lowerBound * outputs)
-    let residual = residual.map { $0 + rows.lowerBound * outputs }
     let (weights, bias) = (convolution.weights.pointer, convolution.bias.pointer)
     guard convolution.usesGemm else {
       return Convolution.pointwise(
-        input, rows: rows.count, inputs: inputs, weights: weights, layout: convolution.layout, bias: bias, outputs: outputs,
+        input, rows: rows, inputs: inputs, weights: weights, layout: convolution.layout, bias: bias, outputs: outputs,
         columns: 0..<outputs, residual: residual, into: output, clamp: clamp)
     }
-    Gemm.linear(input, rows: rows.count, weightByInput: weights, bias: bias, outputs: outputs, inputs: inputs, into: output)
-    let count = rows.count * outputs
+    Gemm.linear(input, rows: rows, weightByInput: weights, bias: bias, outputs: outputs, inputs: inputs, into: output)
+    let count = rows * outputs
     if clamp { Elementwise.relu6(output, count: count) }
     if let residual { Elementwise.add(residual, to: output, count: count) }
   }
@@ -315,7 +422,10 @@ public final class EfficientNetLite0: Sendable {
       spare = nil
       return buffers
     }
-    return spare ?? Buffers(count: count, block: blockBufferSize, expanded: expandedBufferSize, depthwise: depthwiseBufferSize)
+    return spare
+      ?? Buffers(
+        count: count, block: blockBufferSize, expanded: expandedBufferSize, depthwise: depthwiseBufferSize,
+        bands: lanes.count * Self.bandScratchFloats)
   }
 
   /// Keeps a group's buffers as the spare, or the spare if that is larger (the other is
@@ -333,19 +443,23 @@ public final class EfficientNetLite0: Sendable {
   private struct Buffers: @unchecked Sendable {
     // @unchecked: lanes write disjoint rows between barriers.
     let blockA, blockB, expanded, depthwise: UnsafeMutablePointer<Float>
+    /// Each lane's scratch for a block run in bands, ``bandScratchFloats`` apart.
+    let bands: UnsafeMutablePointer<Float>
     /// Images they hold.
     let count: Int
     private let memory: HugePageMemory
 
-    init(count: Int, block: Int, expanded: Int, depthwise: Int) {
+    /// Buffers for `count` images of the sizes given per image, and `bands` floats of scratch.
+    init(count: Int, block: Int, expanded: Int, depthwise: Int, bands: Int) {
       self.count = count
       // Each buffer starts on a cache line.
-      let floats = [block, block, expanded, depthwise].map { count * $0 }
+      let floats = [block, block, expanded, depthwise].map { count * $0 } + [bands]
       let bytes = floats.map { HugePageMemory.cacheLineRounded($0 * MemoryLayout<Float>.stride) }
       let memory = HugePageMemory(byteCount: bytes.reduce(0, +))
       let starts = bytes.indices.map { bytes[..<$0].reduce(0, +) }
       let pointers = zip(starts, floats).map { memory.floats(at: $0, count: $1) }
-      (blockA, blockB, self.expanded, self.depthwise, self.memory) = (pointers[0], pointers[1], pointers[2], pointers[3], memory)
+      (blockA, blockB, self.expanded, self.depthwise, self.bands) = (pointers[0], pointers[1], pointers[2], pointers[3], pointers[4])
+      self.memory = memory
     }
   }
 
