@@ -240,8 +240,9 @@ public final class EfficientNetLite0: Sendable {
   /// layer: a block without an expansion, and maps too small to split by rows (the 14×14
   /// and 7×7 stages at batch 1), which split by channels instead, each lane keeping its
   /// channels' expansion and depthwise output in its cache already. A band is as many
-  /// output lines as fit the scratch, but at most a share of the group's lines that leaves
-  /// each lane two bands to claim.
+  /// output lines as fit the scratch, up to a lane's share of the group's lines: smaller
+  /// bands, two a lane, balanced the lanes no better and expanded more lines twice (batch 1
+  /// slower in 10 of 10 alternated runs, docs/BENCHMARKS.md, twenty-third session).
   private func bandPlan(_ block: Block, images: Int) -> BandPlan? {
     let g = block.geometry
     let out = g.outputSize
@@ -249,7 +250,7 @@ public final class EfficientNetLite0: Sendable {
     let expandedLine = g.size * g.channels
     let stepFloats = Self.linesPerStep(out) * out * g.channels
     func scratchFloats(_ lines: Int) -> Int { ((lines - 1) * g.stride + g.kernel) * expandedLine + stepFloats }
-    var lines = min(out, max(1, (images * out + 2 * lanes.count - 1) / (2 * lanes.count)))
+    var lines = min(out, max(1, (images * out + lanes.count - 1) / lanes.count))
     while lines > 1 && scratchFloats(lines) > Self.bandScratchFloats { lines -= 1 }
     guard scratchFloats(lines) <= Self.bandScratchFloats else { return nil }
     // Bands as even as they can be.
