@@ -254,7 +254,8 @@ public final class MiniLMEncoder: Sendable {
     let added = residual.map(SendableReadPointer.init)
     let outputs = projection.outputs
     lanes.forEachClaimedChunk(of: outputs, size: Self.columnsPerChunk) { columns, _ in
-      projection.apply(source.pointer, rows: rows, bias: biases.pointer, residual: added?.pointer, into: target.pointer, columns: columns)
+      projection.apply(
+        source.pointer, rows: rows, bias: biases.pointer, residual: added?.pointer, into: target.pointer, columns: columns)
       guard gelu else { return }
       for row in 0..<rows { Elementwise.gelu(target.pointer + row * outputs + columns.lowerBound, count: columns.count) }
     }
