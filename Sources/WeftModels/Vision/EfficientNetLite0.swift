@@ -439,7 +439,8 @@ public final class EfficientNetLite0: Sendable {
   }
 
   /// The activations of one batch: two block buffers that swap roles each block (input
-  /// and residual, output), the expanded activations, and the depthwise output, in one
+  /// and residual, output), the expanded activations and the depthwise output of blocks
+  /// run layer by layer, and the lanes' scratch for blocks run in bands, in one
   /// ``HugePageMemory`` freed with the last copy.
   private struct Buffers: @unchecked Sendable {
     // @unchecked: lanes write disjoint rows between barriers.
