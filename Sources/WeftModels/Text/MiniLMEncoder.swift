@@ -25,7 +25,7 @@ public final class MiniLMEncoder: Sendable {
   private struct Layer: Sendable {
     /// Query, key and value weights stacked into one [3·384 × 384] projection (and their
     /// biases into one vector), so the three are one product.
-    let attentionInput: Projection, attentionInputBias: [Float]
+    let attentionInput: Projection, attentionInputBias: WeightArena.Floats
     let output: Projection, outputBias, attentionNormGamma, attentionNormBeta: WeightTensor
     let up: Projection, upBias: WeightTensor, down: Projection, downBias, outputNormGamma, outputNormBeta: WeightTensor
   }
@@ -96,7 +96,7 @@ public final class MiniLMEncoder: Sendable {
       let down = try tensor("output.dense.weight", [h, Self.intermediate])
       return Layer(
         attentionInput: Projection(weights.flatMap(\.values), outputs: 3 * h, in: arena),
-        attentionInputBias: biases.flatMap(\.values),
+        attentionInputBias: arena.copy(biases.flatMap(\.values)),
         output: Projection(output.values, outputs: h, in: arena), outputBias: try tensor("attention.output.dense.bias", [h]),
         attentionNormGamma: try tensor("attention.output.LayerNorm.weight", [h]),
         attentionNormBeta: try tensor("attention.output.LayerNorm.bias", [h]),
@@ -183,11 +183,9 @@ public final class MiniLMEncoder: Sendable {
     if rows <= Self.columnSplitRows { return runSplittingColumns(layer, on: x, rows: rows, lengths: lengths, length: length, scratch: scratch) }
     let x = SendablePointer(x)
     lanes.forEachClaimedChunk(of: rows, size: Self.rowsPerChunk(rows)) { block, _ in
-      layer.attentionInputBias.withUnsafeBufferPointer { bias in
-        linearByPanels(
-          x.pointer + block.lowerBound * h, rows: block.count, layer.attentionInput, bias: bias.baseAddress!,
-          into: scratch.projected + block.lowerBound * 3 * h)
-      }
+      linearByPanels(
+        x.pointer + block.lowerBound * h, rows: block.count, layer.attentionInput, bias: layer.attentionInputBias.pointer,
+        into: scratch.projected + block.lowerBound * 3 * h)
     }
     attend(scratch: scratch, lengths: lengths, length: length)
     lanes.forEachClaimedChunk(of: rows, size: Self.rowsPerChunk(rows)) { block, _ in
@@ -226,9 +224,7 @@ public final class MiniLMEncoder: Sendable {
     _ layer: Layer, on x: UnsafeMutablePointer<Float>, rows: Int, lengths: [Int], length: Int, scratch: Scratch
   ) {
     let h = Self.hidden
-    layer.attentionInputBias.withUnsafeBufferPointer { bias in
-      linearByColumns(x, rows: rows, layer.attentionInput, bias: bias.baseAddress!, into: scratch.projected)
-    }
+    linearByColumns(x, rows: rows, layer.attentionInput, bias: layer.attentionInputBias.pointer, into: scratch.projected)
     attend(scratch: scratch, lengths: lengths, length: length)
     linearByColumns(scratch.context, rows: rows, layer.output, bias: layer.outputBias.pointer, adding: x, into: x)
     Elementwise.layerNorm(
