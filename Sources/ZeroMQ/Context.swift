@@ -10,14 +10,27 @@ public final class Context: @unchecked Sendable {
   // @unchecked: the handle is a raw pointer, and libzmq's context is thread-safe.
   let handle: UnsafeMutableRawPointer
   private let terminated = Mutex(false)
+  /// What this context's I/O threads' names start with: a number no other context of the
+  /// process has, so ``scheduleIOThreads(_:)`` finds them (a thread's name holds 15
+  /// characters, "ZMQbg/IO/0" ten of them).
+  let threadNamePrefix: Int32
+  /// How many I/O threads the context has.
+  let ioThreadCount: Int
+  /// The I/O threads' kernel ids, once all are found.
+  let ioThreads = Mutex<[pid_t]>([])
+  private static let contextsMade = Atomic<Int32>(0)
 
   /// Creates a context with the given number of I/O threads.
   public init(ioThreads: Int = 1) throws {
     guard let handle = zmq_ctx_new() else { throw ZMQError.last("zmq_ctx_new") }
     self.handle = handle
-    if zmq_ctx_set(handle, ZMQ_IO_THREADS, Int32(ioThreads)) != 0 {
+    ioThreadCount = ioThreads
+    threadNamePrefix = Self.contextsMade.add(1, ordering: .relaxed).newValue % 10_000
+    for (option, value, name) in [
+      (ZMQ_IO_THREADS, Int32(ioThreads), "ZMQ_IO_THREADS"), (ZMQ_THREAD_NAME_PREFIX, threadNamePrefix, "ZMQ_THREAD_NAME_PREFIX"),
+    ] where zmq_ctx_set(handle, option, value) != 0 {
       zmq_ctx_term(handle)
-      throw ZMQError.last("zmq_ctx_set(ZMQ_IO_THREADS)")
+      throw ZMQError.last("zmq_ctx_set(\(name))")
     }
   }
 

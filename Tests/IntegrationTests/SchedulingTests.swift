@@ -38,6 +38,49 @@ import WeftProtocol
     #expect(sizes.max()! <= 8, "batch sizes: \(sizes)")
   }
 
+  /// Under heavy load the gateway's libzmq I/O thread is batch-scheduled (it then writes
+  /// a run of replies in one go instead of taking the socket thread's CPU once per
+  /// reply); once calls come one at a time again, it is back to the default.
+  @Test func gatewayIOThreadIsBatchScheduledOnlyUnderHeavyLoad() async throws {
+    let mesh = try await TestMesh()
+    try await mesh.startWorker(
+      name: "s", ["--model", "sleep", "--latency-ms", "400", "--capacity", "64", "--max-batch-size", "64", "--max-batch-delay-ms", "5"])
+    let client = mesh.client
+    let gateway = mesh.gateway.pid
+    #expect(ioThreadPolicies(of: gateway) == [Self.normalPolicy])
+    async let calls = runCalls(48, concurrency: 48) { _ in await client.result("sleep", "sleep") }
+    var underLoad: [Int32] = []
+    for _ in 0..<30 where underLoad != [Self.batchPolicy] {
+      try await Task.sleep(for: .milliseconds(10))
+      underLoad = ioThreadPolicies(of: gateway)
+    }
+    #expect(underLoad == [Self.batchPolicy])
+    #expect(await calls.allSatisfy { (try? $0.get()) != nil })
+    // Light for longer than the switch waits; the next call's turn of the loop switches back.
+    try await Task.sleep(for: .milliseconds(100))
+    _ = try await client.result("sleep", "sleep").get()
+    #expect(ioThreadPolicies(of: gateway) == [Self.normalPolicy])
+  }
+
+  /// `SCHED_BATCH` and `SCHED_OTHER` in <linux/sched.h>.
+  static let (batchPolicy, normalPolicy): (Int32, Int32) = (3, 0)
+
+  /// The scheduling policy of each libzmq I/O thread of process `pid` (field 41 of each
+  /// thread's /proc stat).
+  private func ioThreadPolicies(of pid: Int32) -> [Int32] {
+    let tasks = "/proc/\(pid)/task"
+    let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+    return threads.compactMap { thread in
+      guard let name = try? String(contentsOfFile: "\(tasks)/\(thread)/comm", encoding: .utf8), name.contains("ZMQbg/IO/"),
+        let stat = try? String(contentsOfFile: "\(tasks)/\(thread)/stat", encoding: .utf8),
+        let end = stat.lastIndex(of: ")")
+      else { return nil }
+      // Fields from the third on follow the name's closing parenthesis.
+      let fields = stat[stat.index(after: end)...].split(separator: " ")
+      return fields.count > 38 ? Int32(fields[38]) : nil
+    }
+  }
+
   @Test func queueOverflowGetsResourceExhausted() async throws {
     let mesh = try await TestMesh(gatewayArguments: ["--queue-limit", "2"])
     try await mesh.startWorker(

@@ -99,6 +99,8 @@ final class GatewayLoop {
   @exclusivity(unchecked) var frontendDrainsAreSingle = false
   /// Whether the next wait polls before it sleeps.
   @exclusivity(unchecked) var busyPolling: BusyPolling
+  /// How the I/O thread is scheduled for the load.
+  @exclusivity(unchecked) var ioThreadLoad: IOThreadLoadSwitch
 
   /// The configuration's request timeouts in microseconds, converted once.
   let timeouts: (default: UInt64, max: UInt64)
@@ -121,6 +123,7 @@ final class GatewayLoop {
     // With one CPU, the thread polling would hold the CPU the awaited message needs to
     // come through (not measured there): it sleeps.
     busyPolling = BusyPolling(window: ProcessInfo.processInfo.activeProcessorCount > 1 ? configuration.busyPoll : .zero)
+    ioThreadLoad = IOThreadLoadSwitch(context: context)
 
     if let security = configuration.security {
       // Bound before either port, or libzmq lets every CURVE peer in unchecked.
@@ -203,6 +206,7 @@ final class GatewayLoop {
 
       if !backlogs.isEmpty { flushBacklogs() }
       now = MonotonicClock.now()
+      ioThreadLoad.update(inFlight: inFlight.count, at: now)
       expireDeadlines(at: now)
       if now >= nextHousekeeping { housekeeping(at: now) }
       flushOutboxes()
