@@ -17,7 +17,8 @@ struct IOThreadLoadSwitch {
   static let heavyLoadRequests = 32
   /// Microseconds the load must stay light before the default comes back: under heavy
   /// load the count in flight drops to a few for moments, when a client has the replies
-  /// and has not sent the next requests yet (switching at once, it switched hundreds of times a second).
+  /// and has not sent the next requests yet (switching back at once, it switched hundreds
+  /// of times a second).
   static let lightLoadHold: UInt64 = 50_000
   /// Whether the I/O thread is batch-scheduled now.
   private(set) var isBatch = false
