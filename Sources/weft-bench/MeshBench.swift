@@ -33,7 +33,13 @@ struct MeshBench: AsyncParsableCommand {
   var compareWeft: String?
   @Flag(help: "Only the 64 B measurements (for profiling the per-message path; skips 64 KiB).")
   var smallOnly = false
+  @Flag(help: "Only the 64 KiB measurements (for the large-message path; skips 64 B and gRPC).")
+  var largeOnly = false
   @OptionGroup var output: BenchReportOptions
+
+  func validate() throws {
+    guard !(smallOnly && largeOnly) else { throw ValidationError("--small-only and --large-only exclude each other") }
+  }
 
   func run() async throws {
     let executable = try BenchMesh.executable()
@@ -60,7 +66,7 @@ struct MeshBench: AsyncParsableCommand {
     let context = try Context()
     let figures = BenchReport()
     let started = MachineTicks()
-    for size in smallOnly ? [64] : [64, 65_536] {
+    for size in smallOnly ? [64] : largeOnly ? [65_536] : [64, 65_536] {
       let large = size > 1_000
       let body = [UInt8](repeating: 0x5a, count: size)
       func target(_ name: String, _ mesh: BenchMesh, curve: CurveClientCredentials? = nil, packs: Bool = false) throws -> Target {
