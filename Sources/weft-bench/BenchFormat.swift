@@ -1,4 +1,5 @@
 import Foundation
+import WeftModels
 
 /// What the benchmarks share for reporting: medians, percentiles and fixed-width columns.
 enum BenchFormat {
@@ -26,5 +27,15 @@ enum BenchFormat {
   static func hostStealLine(_ shares: [(name: String, share: Double)], during: String = "while Weft ran") -> String {
     "host steal \(during) (share of the machine's CPU time, /proc/stat): "
       + shares.map { ($0.name.isEmpty ? "" : "\($0.name) ") + String(format: "%.1f%%", $0.share * 100) }.joined(separator: ", ")
+  }
+
+  /// The host steal line, and one saying how the lanes' phases ran, for each model configuration.
+  static func conditionLines(_ runs: [(name: String, conditions: BenchTiming.ModelRunConditions)]) -> [String] {
+    [
+      hostStealLine(runs.map { ($0.name, $0.conditions.hostSteal) }),
+      "lanes (phases the caller ran alone while the helpers were slow; helpers moved off the caller's CPU): "
+        + runs.map { "\($0.name) " + String(format: "%.1f%% alone", $0.conditions.aloneShare * 100) + ", \($0.conditions.lanes.helperMoves) moves" }
+        .joined(separator: "; "),
+    ]
   }
 }

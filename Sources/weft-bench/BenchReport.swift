@@ -22,12 +22,16 @@ final class BenchReport {
 
   /// A model configuration's seconds per call, Weft's and the reference's, as
   /// `PREFIX.CONFIGURATION.{weft_ms,reference_ms,ratio}` (the ratio: the reference's time
-  /// over Weft's, round by round; above 1 is faster than the reference), and the share of
-  /// the machine's time the host took while Weft's calls ran, as `host_steal_percent`.
-  func addModelTimes(_ prefix: String, configuration: String, weft: [Double], hostSteal: Double, reference: [Double]?) {
+  /// over Weft's, round by round; above 1 is faster than the reference), the share of
+  /// the machine's time the host took while Weft's calls ran, as `host_steal_percent`, and
+  /// the share of the lanes' phases the caller ran alone, as `lane_phases_alone_percent`.
+  func addModelTimes(
+    _ prefix: String, configuration: String, weft: [Double], conditions: BenchTiming.ModelRunConditions, reference: [Double]?
+  ) {
     let name = "\(prefix).\(configuration.replacingOccurrences(of: ", ", with: "_").replacingOccurrences(of: " ", with: "_"))"
     add("\(name).weft_ms", unit: "ms", better: .lower, rounds: weft.map { $0 * 1_000 })
-    add("\(name).host_steal_percent", unit: "%", better: .lower, rounds: [hostSteal * 100])
+    add("\(name).host_steal_percent", unit: "%", better: .lower, rounds: [conditions.hostSteal * 100])
+    add("\(name).lane_phases_alone_percent", unit: "%", better: .lower, rounds: [conditions.aloneShare * 100])
     guard let reference else { return }
     add("\(name).reference_ms", unit: "ms", better: .lower, rounds: reference.map { $0 * 1_000 })
     add("\(name).ratio", unit: "×", better: .higher, rounds: zip(reference, weft).map { $0 / $1 })

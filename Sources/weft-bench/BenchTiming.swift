@@ -1,4 +1,5 @@
 import Foundation
+import WeftModels
 
 /// How the benchmarks time things: rounds of a call, and calls through the mesh.
 enum BenchTiming {
@@ -13,12 +14,27 @@ enum BenchTiming {
     }
   }
 
-  /// ``rounds(_:warmUp:_:)``, and the share of the machine's CPU time the host took while
-  /// they ran (``MachineTicks/stealShare(since:)``).
-  static func roundsAndHostSteal(_ rounds: Int, _ body: () throws -> Void) rethrows -> (seconds: [Double], hostSteal: Double) {
-    let before = MachineTicks()
+  /// What a model's timed rounds ran beside: the share of the machine's CPU time the host
+  /// took (``MachineTicks/stealShare(since:)``), and how its lanes' phases ran (a run at
+  /// twice its time with the caller alone in most phases had helpers kept off a CPU).
+  struct ModelRunConditions {
+    var hostSteal: Double
+    var lanes: ComputeLanes.PhaseCounts
+
+    /// The share of the phases the caller ran alone.
+    var aloneShare: Double {
+      let phases = lanes.withHelpers + lanes.alone + lanes.turnedAway
+      return phases > 0 ? Double(lanes.alone) / Double(phases) : 0
+    }
+  }
+
+  /// ``rounds(_:warmUp:_:)`` of a model computing on `lanes`, and the conditions they ran in.
+  static func modelRounds(_ rounds: Int, lanes: ComputeLanes, _ body: () throws -> Void) rethrows
+    -> (seconds: [Double], conditions: ModelRunConditions)
+  {
+    let (ticks, phases) = (MachineTicks(), lanes.phaseCounts)
     let seconds = try self.rounds(rounds, body)
-    return (seconds, MachineTicks().stealShare(since: before))
+    return (seconds, ModelRunConditions(hostSteal: MachineTicks().stealShare(since: ticks), lanes: lanes.phaseCounts.since(phases)))
   }
 
   /// Seconds `requests` calls of `call` took with `inFlight` of them running at once

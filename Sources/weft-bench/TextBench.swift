@@ -33,7 +33,8 @@ struct TextBench: AsyncParsableCommand {
 
   func run() async throws {
     let tokenizer = try WordPieceTokenizer(vocabularyFile: modelDirectory + "/vocab.txt")
-    let encoder = try MiniLMEncoder(weights: SafetensorsFile(path: modelDirectory + "/model.safetensors"), lanes: ComputeLanes(count: threads))
+    let lanes = ComputeLanes(count: threads)
+    let encoder = try MiniLMEncoder(weights: SafetensorsFile(path: modelDirectory + "/model.safetensors"), lanes: lanes)
     let short = "A man is eating food in the kitchen."
     let long = Self.text(pieces: 128, tokenizer: tokenizer)
     let all: [(name: String, texts: [String])] = [
@@ -44,15 +45,15 @@ struct TextBench: AsyncParsableCommand {
     print("weft-bench text: \(threads) threads, \(rounds) rounds; short = \(tokenizer.encode(short).count) pieces")
 
     var weft: [String: [Double]] = [:]
-    var steal: [String: Double] = [:]
+    var conditions: [String: BenchTiming.ModelRunConditions] = [:]
     for (name, texts) in batches {
-      (weft[name], steal[name]) = BenchTiming.roundsAndHostSteal(rounds) { _ = encoder.embed(texts.map { tokenizer.encode($0) }) }
+      (weft[name], conditions[name]) = BenchTiming.modelRounds(rounds, lanes: lanes) { _ = encoder.embed(texts.map { tokenizer.encode($0) }) }
     }
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks sentence-transformers); Weft figures only") }
 
     let figures = BenchReport()
-    for (name, _) in batches { figures.addModelTimes("text", configuration: name, weft: weft[name]!, hostSteal: steal[name]!, reference: torch?[name]) }
+    for (name, _) in batches { figures.addModelTimes("text", configuration: name, weft: weft[name]!, conditions: conditions[name]!, reference: torch?[name]) }
     try figures.write(to: baseline.output.json)
     print("")
     print("model alone              weft p50 ms  weft emb/s   torch p50 ms  torch emb/s   ratio (emb/s)")
@@ -66,7 +67,7 @@ struct TextBench: AsyncParsableCommand {
       }
       print(line)
     }
-    print(BenchFormat.hostStealLine(batches.map { ($0.name, steal[$0.name]!) }))
+    for line in BenchFormat.conditionLines(batches.map { ($0.name, conditions[$0.name]!) }) { print(line) }
     if configurationFilter == nil { try await meshThroughput(short) }
   }
 

@@ -27,24 +27,25 @@ struct VisionBench: AsyncParsableCommand {
 
   func run() async throws {
     let directory = baseline.modelsDirectory
+    let lanes = ComputeLanes(count: threads)
     let network = try EfficientNetLite0(
-      weights: SafetensorsFile(path: directory + "/efficientnet-lite0/model.safetensors"), lanes: ComputeLanes(count: threads))
+      weights: SafetensorsFile(path: directory + "/efficientnet-lite0/model.safetensors"), lanes: lanes)
     let photo = try Data(contentsOf: URL(fileURLWithPath: directory + "/samples/rocket.jpg"))
     let input = ImagePreprocessor.modelInput(try RGBImage(encoded: photo), fit: .centerCrop)
     let batches = [(name: "batch 1", images: 1), (name: "batch 16", images: 16)].filter { only == nil || $0.name == only }
     print("weft-bench vision: \(threads) threads, \(rounds) rounds")
 
     var weft: [String: [Double]] = [:]
-    var steal: [String: Double] = [:]
+    var conditions: [String: BenchTiming.ModelRunConditions] = [:]
     for (name, images) in batches {
       let inputs = Array([[Float]](repeating: input, count: images).joined())
-      (weft[name], steal[name]) = BenchTiming.roundsAndHostSteal(rounds) { _ = network.run(inputs, count: images) }
+      (weft[name], conditions[name]) = BenchTiming.modelRounds(rounds, lanes: lanes) { _ = network.run(inputs, count: images) }
     }
     let torch = try? runPyTorch(batches)
     if torch == nil { print("PyTorch baseline unavailable (\(baseline.python) lacks torch or efficientnet-lite-pytorch); Weft figures only") }
 
     let figures = BenchReport()
-    for (name, _) in batches { figures.addModelTimes("vision", configuration: name, weft: weft[name]!, hostSteal: steal[name]!, reference: torch?[name]) }
+    for (name, _) in batches { figures.addModelTimes("vision", configuration: name, weft: weft[name]!, conditions: conditions[name]!, reference: torch?[name]) }
     try figures.write(to: baseline.output.json)
     print("")
     print("network alone        weft p50 ms  weft img/s   torch p50 ms  torch img/s   ratio (img/s)")
@@ -58,7 +59,7 @@ struct VisionBench: AsyncParsableCommand {
       }
       print(line)
     }
-    print(BenchFormat.hostStealLine(batches.map { ($0.name, steal[$0.name]!) }))
+    for line in BenchFormat.conditionLines(batches.map { ($0.name, conditions[$0.name]!) }) { print(line) }
     guard only == nil else { return }
 
     let decode = BenchFormat.median(BenchTiming.rounds(rounds, warmUp: false) { _ = try? RGBImage(encoded: photo) })

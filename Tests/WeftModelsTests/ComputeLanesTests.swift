@@ -189,6 +189,9 @@ struct LaneThreadsTests {
     Thread.sleep(forTimeInterval: (LaneThreads.aloneTime * 2).seconds)
     phase(slowHelper: false)
     #expect(laneOnHelper.entries == [true, true, false, false, true])
+    // What a benchmark reads to tell a slow run's cause.
+    let counts = threads.counts
+    #expect((counts.withHelpers, counts.alone, counts.turnedAway) == (3, 2, 0))
   }
 
   @Test func aSecondCallerIsTurnedAwayWhileTheThreadsAreTaken() {
@@ -200,6 +203,7 @@ struct LaneThreadsTests {
     }
     #expect(outer)
     #expect(nested.values == [0])
+    #expect((threads.counts.withHelpers, threads.counts.turnedAway) == (1, 1))
   }
 }
 

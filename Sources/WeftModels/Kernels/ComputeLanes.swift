@@ -29,6 +29,31 @@ public struct ComputeLanes: Sendable {
     Gemm.setThreads(1)
   }
 
+  /// How the phases of every model on these lanes' threads have run since the process
+  /// started them (models with the same lane count share the threads): for telling why a
+  /// run was slow. All zero for one lane.
+  public var phaseCounts: PhaseCounts { threads?.counts ?? PhaseCounts() }
+
+  /// Counts of how the lanes' phases ran (``phaseCounts``).
+  public struct PhaseCounts: Sendable, Equatable {
+    /// Phases split between the calling thread and the helper threads.
+    public var withHelpers = 0
+    /// Phases the caller ran alone, every lane's share, while the helpers were slow (a
+    /// phase then takes one lane's time).
+    public var alone = 0
+    /// Phases run on the system's thread pool because another caller held the threads.
+    public var turnedAway = 0
+    /// Times a helper found itself on its caller's CPU and moved off it for a while.
+    public var helperMoves = 0
+
+    /// The counts since `earlier`.
+    public func since(_ earlier: PhaseCounts) -> PhaseCounts {
+      PhaseCounts(
+        withHelpers: withHelpers - earlier.withHelpers, alone: alone - earlier.alone, turnedAway: turnedAway - earlier.turnedAway,
+        helperMoves: helperMoves - earlier.helperMoves)
+    }
+  }
+
   /// Calls `body` once per lane with a contiguous block of `rows`, all lanes at once;
   /// returns when every block is done. Blocks are at least `minimumRows` long, so tiny
   /// inputs run on fewer lanes.

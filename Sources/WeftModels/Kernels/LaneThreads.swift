@@ -67,6 +67,18 @@ final class LaneThreads: @unchecked Sendable {
   private let leavesSlowHelpersOut: Bool
   private var slowPhases = 0
   private var aloneUntil: ContinuousClock.Instant?
+  /// What ``counts`` reports.
+  private let phasesWithHelpers = Atomic<Int>(0)
+  private let phasesAlone = Atomic<Int>(0)
+  private let phasesTurnedAway = Atomic<Int>(0)
+  private let helperMoves = Atomic<Int>(0)
+
+  /// How the phases ran so far.
+  var counts: ComputeLanes.PhaseCounts {
+    ComputeLanes.PhaseCounts(
+      withHelpers: phasesWithHelpers.load(ordering: .relaxed), alone: phasesAlone.load(ordering: .relaxed),
+      turnedAway: phasesTurnedAway.load(ordering: .relaxed), helperMoves: helperMoves.load(ordering: .relaxed))
+  }
 
   /// Threads for lanes `1...helpers`; models share ``shared(count:)``'s instead.
   init(helpers: Int, leavesSlowHelpersOut: Bool = true) {
@@ -83,16 +95,21 @@ final class LaneThreads: @unchecked Sendable {
   /// without running anything when another caller is using the threads (the caller then
   /// uses the system's pool).
   func run(_ body: @Sendable (Int) -> Void) -> Bool {
-    guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+    guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+      phasesTurnedAway.add(1, ordering: .relaxed)
+      return false
+    }
     defer { busy.store(false, ordering: .releasing) }
     let clock = ContinuousClock()
     if let until = aloneUntil {
       if clock.now < until {
+        phasesAlone.add(1, ordering: .relaxed)
         for lane in 0...helpers { body(lane) }
         return true
       }
       aloneUntil = nil
     }
+    phasesWithHelpers.add(1, ordering: .relaxed)
     withoutActuallyEscaping(body) { body in
       job = body
       finished.store(0, ordering: .relaxed)
@@ -141,7 +158,10 @@ final class LaneThreads: @unchecked Sendable {
       // a core other processes left free (docs/BENCHMARKS.md, sixteenth session).
       let caller = callerCPU.load(ordering: .relaxed)
       if caller >= 0 && Int(weft_current_cpu()) == caller {
-        if weft_thread_avoid_cpu(Int32(caller)) == 0 { avoidingUntil = clock.now + Self.avoidanceTime }
+        if weft_thread_avoid_cpu(Int32(caller)) == 0 {
+          avoidingUntil = clock.now + Self.avoidanceTime
+          helperMoves.add(1, ordering: .relaxed)
+        }
       } else if let until = avoidingUntil, clock.now >= until {
         _ = weft_thread_allow_all_cpus()
         avoidingUntil = nil
