@@ -16,9 +16,9 @@ public enum IOThreadScheduling: Sendable {
 }
 
 extension Context {
-  /// Schedules this context's I/O threads as `scheduling` says. Returns false when they
-  /// are not found: libzmq starts them with the context's first socket, and each names
-  /// itself soon after; off Linux they are never found.
+  /// Schedules this context's I/O threads as `scheduling` says. Returns false, changing
+  /// none, until all of them are found: libzmq starts them with the context's first
+  /// socket, and each names itself soon after; off Linux they are never found.
   /// - Throws: ``ZMQError`` when the kernel refuses (a policy the process may not leave).
   public func scheduleIOThreads(_ scheduling: IOThreadScheduling) throws -> Bool {
     let threads = ioThreadIDs()
@@ -30,13 +30,14 @@ extension Context {
   }
 
   /// The kernel's ids of this context's I/O threads, found by the name prefix the context
-  /// gave them (libzmq names them "<prefix>/ZMQbg/IO/<n>"), and kept once all are found.
+  /// gave them (libzmq names them "<prefix>/ZMQbg/IO/<n>") and kept; empty until all are found.
   private func ioThreadIDs() -> [pid_t] {
     ioThreads.withLock { known in
-      if known.count == ioThreadCount { return known }
-      let found = Self.threads(named: "\(threadNamePrefix)/ZMQbg/IO/")
-      if found.count == ioThreadCount { known = found }
-      return found
+      if known.isEmpty {
+        let found = Self.threads(named: "\(threadNamePrefix)/ZMQbg/IO/")
+        if found.count == ioThreadCount { known = found }
+      }
+      return known
     }
   }
 
