@@ -188,9 +188,7 @@ public final class EfficientNetLite0: Sendable {
     lanes.forEachBlock(of: count * stemSide, minimumRows: 1) { lines in
       Convolution.unfoldPatches(input.pointer, geometry: stemGeometry, into: buffers.expanded, rows: lines)
       let pixels = lines.lowerBound * stemSide..<lines.upperBound * stemSide
-      pointwise(
-        stem, rows: pixels.count, input: buffers.expanded + pixels.lowerBound * stem.inputs,
-        output: output.pointer + pixels.lowerBound * stem.outputs, clamp: true)
+      pointwise(stem, rows: pixels, input: buffers.expanded, output: output.pointer, clamp: true)
     }
     for block in blocks {
       if let bands = bandPlan(block, images: count) {
@@ -299,8 +297,9 @@ public final class EfficientNetLite0: Sendable {
       clamp: true)
     let depthwiseOutput = scratch + inputRows.count * g.size * g.channels
     let outputRows = image * g.outputSize + lines.lowerBound..<image * g.outputSize + lines.upperBound
-    for stepStart in stride(from: outputRows.lowerBound, to: outputRows.upperBound, by: Self.linesPerStep(g.outputSize)) {
-      let step = stepStart..<min(outputRows.upperBound, stepStart + Self.linesPerStep(g.outputSize))
+    let stepLines = Self.linesPerStep(g.outputSize)
+    for stepStart in stride(from: outputRows.lowerBound, to: outputRows.upperBound, by: stepLines) {
+      let step = stepStart..<min(outputRows.upperBound, stepStart + stepLines)
       Convolution.depthwiseReLU6(
         scratch, geometry: g, weights: block.depthwise.weight.pointer, bias: block.depthwise.bias.pointer, into: depthwiseOutput,
         rows: step, inputFirstRow: inputRows.lowerBound, outputFirstRow: stepStart)
@@ -362,11 +361,7 @@ public final class EfficientNetLite0: Sendable {
     let (source, target, residual) = (SendableReadPointer(input), SendablePointer(output), residual.map(SendableReadPointer.init))
     guard rows < Self.columnSplitRows else {
       return lanes.forEachClaimedChunk(of: rows, size: Self.pixelsPerChunk(rows)) { pixels, _ in
-        let (inputs, outputs) = (convolution.inputs, convolution.outputs)
-        pointwise(
-          convolution, rows: pixels.count, input: source.pointer + pixels.lowerBound * inputs,
-          output: target.pointer + pixels.lowerBound * outputs, clamp: clamp,
-          adding: residual.map { $0.pointer + pixels.lowerBound * outputs })
+        pointwise(convolution, rows: pixels, input: source.pointer, output: target.pointer, clamp: clamp, adding: residual?.pointer)
       }
     }
     lanes.forEachColumnBlock(of: convolution.outputs, unit: Convolution.WeightLayout.panelWidth) { columns in
@@ -394,6 +389,18 @@ public final class EfficientNetLite0: Sendable {
       return lanes.forEachClaimedChunk(of: rows, size: ComputeLanes.eighth(of: rows)) { lines, _ in run(lines, 0..<g.channels) }
     }
     lanes.forEachColumnBlock(of: g.channels, unit: Convolution.WeightLayout.panelWidth) { run(0..<rows, $0) }
+  }
+
+  /// The product below for the range `rows` of buffers that each hold the batch from its
+  /// first row.
+  private func pointwise(
+    _ convolution: Pointwise, rows: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, clamp: Bool,
+    adding residual: UnsafePointer<Float>? = nil
+  ) {
+    let (inputs, outputs) = (convolution.inputs, convolution.outputs)
+    pointwise(
+      convolution, rows: rows.count, input: input + rows.lowerBound * inputs, output: output + rows.lowerBound * outputs,
+      clamp: clamp, adding: residual.map { $0 + rows.lowerBound * outputs })
   }
 
   /// `output = input · weight + bias` for `rows` rows (each pointer at its first row),
